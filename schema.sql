@@ -1,0 +1,81 @@
+-- gwmon store schema, version 1 (PRAGMA user_version = 1).
+--
+-- Times are epoch seconds (UTC instants); `day` columns are local calendar days (YYYY-MM-DD) in
+-- the configured zone (Asia/Shanghai). Volumes in m³, levels and depths in m.
+-- Raw readings are keyed by (device, ts): a resent identical reading is a no-op, the same key with
+-- a different value is quarantined as a conflict. Daily tables are derived from the raw readings
+-- and kept current as readings land.
+
+-- Cumulative meter totals as received.
+CREATE TABLE IF NOT EXISTS meter_readings (
+    intake_id   TEXT    NOT NULL,
+    ts          INTEGER NOT NULL,
+    total_m3    REAL    NOT NULL,
+    received_at INTEGER NOT NULL,
+    source      TEXT    NOT NULL,  -- 'mqtt' or 'import'
+    PRIMARY KEY (intake_id, ts)
+) WITHOUT ROWID;
+
+-- Water levels: depth below ground and level above the datum (one converted from the other with
+-- the well's ground elevation when only one was sent).
+CREATE TABLE IF NOT EXISTS level_readings (
+    well_id     TEXT    NOT NULL,
+    ts          INTEGER NOT NULL,
+    depth_m     REAL    NOT NULL,
+    level_m     REAL    NOT NULL,
+    received_at INTEGER NOT NULL,
+    source      TEXT    NOT NULL,
+    PRIMARY KEY (well_id, ts)
+) WITHOUT ROWID;
+
+-- Everything refused, with the reason.
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    origin      TEXT    NOT NULL,  -- MQTT topic, or import:<file>:<line>
+    payload     BLOB    NOT NULL,  -- the offending payload or array element (first 4 KiB)
+    reason_code TEXT    NOT NULL,  -- malformed_json, unknown_device, conflict, ...
+    reason      TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_by_reason ON quarantine (reason_code, received_at);
+
+-- Counter events found by the counter rules, at the reading that revealed them.
+CREATE TABLE IF NOT EXISTS meter_events (
+    intake_id   TEXT    NOT NULL,
+    ts          INTEGER NOT NULL,  -- the reading that ends the interval
+    kind        TEXT    NOT NULL,  -- reset | replacement | jitter | spike
+    prev_ts     INTEGER NOT NULL,
+    prev_total  REAL    NOT NULL,
+    total       REAL    NOT NULL,
+    volume_m3   REAL    NOT NULL,  -- volume assigned to the interval
+    detail      TEXT    NOT NULL,
+    PRIMARY KEY (intake_id, ts, kind)
+) WITHOUT ROWID;
+
+-- Daily abstraction per intake (local days). volume_m3 includes the estimated and flagged parts,
+-- which are also given separately. source: 'meter' (from totals) or 'import' (daily history).
+CREATE TABLE IF NOT EXISTS daily_volume (
+    intake_id    TEXT    NOT NULL,
+    day          TEXT    NOT NULL,
+    volume_m3    REAL    NOT NULL,
+    estimated_m3 REAL    NOT NULL,
+    flagged_m3   REAL    NOT NULL,
+    covered_s    INTEGER NOT NULL,  -- seconds of the day covered by meter intervals
+    source       TEXT    NOT NULL,
+    PRIMARY KEY (intake_id, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS daily_volume_by_day ON daily_volume (day);
+
+-- Daily water-level statistics per well (level above datum, depth below ground).
+CREATE TABLE IF NOT EXISTS daily_level (
+    well_id      TEXT    NOT NULL,
+    day          TEXT    NOT NULL,
+    mean_level_m REAL    NOT NULL,
+    min_level_m  REAL    NOT NULL,
+    max_level_m  REAL    NOT NULL,
+    mean_depth_m REAL    NOT NULL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (well_id, day)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 1;

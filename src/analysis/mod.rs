@@ -1,0 +1,4 @@
+//! Pure analysis: counters → volumes, aggregation against budgets and quotas, trend statistics,
+//! the readiness verdict. No I/O, no async: plain functions over slices.
+
+pub mod counter;

@@ -1,0 +1,489 @@
+//! Topic + payload bytes → readings or reasons. Pure: no I/O, the clock is passed in.
+//!
+//! Contract (DESIGN §3): topics `{prefix}/{county_code}/meter/{intake_id}` and
+//! `{prefix}/{county_code}/level/{well_id}`; payload a JSON object or an array of objects (a
+//! backlog flush). Meters send `total_m3`; wells send `depth_m` (below ground) or `level_m` (above
+//! the datum). `ts` is RFC 3339 with offset, epoch seconds, or naive local time. In an array, each
+//! bad element is quarantined on its own and the good ones are kept.
+
+use serde_json::{Map, Value};
+
+use crate::config::CountyCode;
+use crate::model::{
+    Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection,
+};
+use crate::registry::Registry;
+use crate::time::LocalClock;
+
+/// Everything decoding needs besides the message.
+pub struct DecodeCtx<'a> {
+    pub registry: &'a Registry,
+    pub clock: &'a LocalClock,
+    pub topic_prefix: &'a str,
+    pub max_payload_bytes: usize,
+    pub future_margin_s: i64,
+}
+
+/// Device kind named by the topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Meter,
+    Level,
+}
+
+/// Plausible depth to water, m below ground (negative: flowing artesian well).
+const DEPTH_RANGE: std::ops::RangeInclusive<f64> = -50.0..=2000.0;
+
+fn truncate(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len().min(QUARANTINE_PAYLOAD_MAX)].to_vec()
+}
+
+fn reject(topic: &str, payload: &[u8], code: RejectCode, msg: String) -> Quarantined {
+    Quarantined {
+        origin: topic.to_string(),
+        payload: truncate(payload),
+        rejection: Rejection::new(code, msg),
+    }
+}
+
+/// Splits a topic into (county, kind, device id).
+pub fn parse_topic<'t>(
+    topic: &'t str,
+    prefix: &str,
+) -> Result<(&'t str, Kind, &'t str), Rejection> {
+    let bad = || {
+        Rejection::new(
+            RejectCode::BadTopic,
+            format!(
+                "topic '{topic}' is not {prefix}/<county_code>/meter/<intake_id> or {prefix}/<county_code>/level/<well_id>"
+            ),
+        )
+    };
+    let rest = topic
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or_else(bad)?;
+    let mut parts = rest.split('/');
+    let (Some(county), Some(kind), Some(id), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let kind = match kind {
+        "meter" => Kind::Meter,
+        "level" => Kind::Level,
+        _ => return Err(bad()),
+    };
+    if county.is_empty() || id.is_empty() {
+        return Err(bad());
+    }
+    Ok((county, kind, id))
+}
+
+/// Decodes one MQTT message received at `now` (epoch seconds).
+pub fn decode(ctx: &DecodeCtx<'_>, topic: &str, payload: &[u8], now: i64) -> Decoded {
+    let mut out = Decoded::default();
+    if payload.len() > ctx.max_payload_bytes {
+        out.rejected.push(reject(
+            topic,
+            payload,
+            RejectCode::Oversize,
+            format!(
+                "payload of {} bytes on {topic} exceeds max_payload_bytes = {}: split the backlog into smaller arrays",
+                payload.len(),
+                ctx.max_payload_bytes
+            ),
+        ));
+        return out;
+    }
+    let (county, kind, id) = match parse_topic(topic, ctx.topic_prefix) {
+        Ok(t) => t,
+        Err(r) => {
+            out.rejected.push(Quarantined {
+                origin: topic.to_string(),
+                payload: truncate(payload),
+                rejection: r,
+            });
+            return out;
+        }
+    };
+    if let Err(r) = check_device(ctx.registry, county, kind, id) {
+        out.rejected.push(Quarantined {
+            origin: topic.to_string(),
+            payload: truncate(payload),
+            rejection: r,
+        });
+        return out;
+    }
+    let value: Value = match serde_json::from_slice(payload) {
+        Ok(v) => v,
+        Err(e) => {
+            out.rejected.push(reject(
+                topic,
+                payload,
+                RejectCode::MalformedJson,
+                format!(
+                    "malformed JSON on {topic}: {e}; expected {{\"ts\": ..., \"{}\": ...}} or an array of such objects",
+                    if kind == Kind::Meter { "total_m3" } else { "depth_m" }
+                ),
+            ));
+            return out;
+        }
+    };
+    match value {
+        Value::Object(obj) => push_element(ctx, topic, kind, id, &obj, payload, now, &mut out),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.rejected.push(reject(
+                    topic,
+                    payload,
+                    RejectCode::BadField,
+                    format!("empty array on {topic}: expected at least one reading"),
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::Object(obj) => {
+                        let raw = serde_json::to_vec(item).unwrap_or_default();
+                        push_element(ctx, topic, kind, id, obj, &raw, now, &mut out);
+                    }
+                    other => out.rejected.push(reject(
+                        topic,
+                        other.to_string().as_bytes(),
+                        RejectCode::BadField,
+                        format!("element {i} of the array on {topic} is not a JSON object"),
+                    )),
+                }
+            }
+        }
+        other => out.rejected.push(reject(
+            topic,
+            payload,
+            RejectCode::BadField,
+            format!(
+                "payload on {topic} is a JSON {}: expected an object or an array of objects",
+                json_type(&other)
+            ),
+        )),
+    }
+    out
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The device must exist, be of the topic's kind, and sit in the topic's county.
+fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<(), Rejection> {
+    let registered = match kind {
+        Kind::Meter => reg.intake(id).map(|i| i.county),
+        Kind::Level => reg.well(id).map(|w| w.county),
+    };
+    let Some(reg_county) = registered else {
+        let other = match kind {
+            Kind::Meter => reg.well(id).map(|_| "a monitoring well (publish on .../level/...)"),
+            Kind::Level => reg.intake(id).map(|_| "a metered intake (publish on .../meter/...)"),
+        };
+        return Err(match other {
+            Some(what) => Rejection::new(
+                RejectCode::WrongKind,
+                format!("device '{id}' is registered as {what}"),
+            ),
+            None => Rejection::new(
+                RejectCode::UnknownDevice,
+                format!(
+                    "unknown {} '{id}': add it to the registry ({}) or fix the device's id",
+                    if kind == Kind::Meter { "intake" } else { "well" },
+                    if kind == Kind::Meter { "intakes.csv" } else { "wells.csv" }
+                ),
+            ),
+        });
+    };
+    if CountyCode::parse(county) != Some(reg_county) {
+        return Err(Rejection::new(
+            RejectCode::CountyMismatch,
+            format!(
+                "topic county '{county}' does not match the registry: '{id}' belongs to {reg_county}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_element(
+    ctx: &DecodeCtx<'_>,
+    topic: &str,
+    kind: Kind,
+    id: &str,
+    obj: &Map<String, Value>,
+    raw: &[u8],
+    now: i64,
+    out: &mut Decoded,
+) {
+    match element(ctx, topic, kind, id, obj, now) {
+        Ok(r) => out.readings.push(r),
+        Err(rej) => out.rejected.push(Quarantined {
+            origin: topic.to_string(),
+            payload: truncate(raw),
+            rejection: rej,
+        }),
+    }
+}
+
+fn element(
+    ctx: &DecodeCtx<'_>,
+    topic: &str,
+    kind: Kind,
+    id: &str,
+    obj: &Map<String, Value>,
+    now: i64,
+) -> Result<Reading, Rejection> {
+    let ts = match obj.get("ts") {
+        None => {
+            return Err(Rejection::new(
+                RejectCode::BadField,
+                format!("missing field 'ts' on {topic}: expected RFC 3339, epoch seconds or local time"),
+            ));
+        }
+        Some(Value::String(s)) => ctx.clock.parse_str(s),
+        Some(Value::Number(n)) => ctx.clock.parse_epoch(n.as_f64().unwrap_or(f64::NAN)),
+        Some(other) => {
+            return Err(Rejection::new(
+                RejectCode::BadField,
+                format!(
+                    "field 'ts' on {topic} is a JSON {}: expected a string or a number",
+                    json_type(other)
+                ),
+            ));
+        }
+    }
+    .map_err(|e| Rejection::new(RejectCode::BadTimestamp, format!("{e} (on {topic})")))?;
+    if ts > now + ctx.future_margin_s {
+        return Err(Rejection::new(
+            RejectCode::FutureTimestamp,
+            format!(
+                "timestamp {} on {topic} is {} s in the future (allowed: {} s): check the device clock",
+                ctx.clock.format(ts),
+                ts - now,
+                ctx.future_margin_s
+            ),
+        ));
+    }
+    match kind {
+        Kind::Meter => {
+            let total = number(obj, "total_m3", topic)?.ok_or_else(|| {
+                let hint = if obj.contains_key("volume_m3") {
+                    "interval volumes (volume_m3) are not accepted: send the meter's cumulative total_m3"
+                } else {
+                    "expected the meter's cumulative total in m³"
+                };
+                Rejection::new(
+                    RejectCode::BadField,
+                    format!("missing field 'total_m3' on {topic}: {hint}"),
+                )
+            })?;
+            if total < 0.0 {
+                return Err(Rejection::new(
+                    RejectCode::BadValue,
+                    format!("total_m3 = {total} on {topic}: a cumulative total cannot be negative"),
+                ));
+            }
+            Ok(Reading::Meter {
+                intake_id: id.to_string(),
+                ts,
+                total_m3: total,
+            })
+        }
+        Kind::Level => {
+            let well = ctx.registry.well(id).ok_or_else(|| {
+                Rejection::new(RejectCode::UnknownDevice, format!("unknown well '{id}'"))
+            })?;
+            let depth = number(obj, "depth_m", topic)?;
+            let level = number(obj, "level_m", topic)?;
+            let (depth, level) = match (depth, level) {
+                (Some(d), Some(l)) => (d, l),
+                (Some(d), None) => (d, well.ground_elevation_m - d),
+                (None, Some(l)) => (well.ground_elevation_m - l, l),
+                (None, None) => {
+                    return Err(Rejection::new(
+                        RejectCode::BadField,
+                        format!(
+                            "missing field on {topic}: expected 'depth_m' (m below ground) or 'level_m' (m above {})",
+                            well.datum
+                        ),
+                    ));
+                }
+            };
+            if !DEPTH_RANGE.contains(&depth) {
+                return Err(Rejection::new(
+                    RejectCode::BadValue,
+                    format!(
+                        "depth to water {depth:.2} m on {topic} (ground at {:.2} m) is outside {}..{} m: check the units and the sensor",
+                        well.ground_elevation_m,
+                        DEPTH_RANGE.start(),
+                        DEPTH_RANGE.end()
+                    ),
+                ));
+            }
+            Ok(Reading::Level {
+                well_id: id.to_string(),
+                ts,
+                depth_m: depth,
+                level_m: level,
+            })
+        }
+    }
+}
+
+/// A finite number field; `Ok(None)` when absent.
+fn number(obj: &Map<String, Value>, key: &str, topic: &str) -> Result<Option<f64>, Rejection> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(Rejection::new(
+                RejectCode::BadValue,
+                format!("{key} = {n} on {topic} is not a finite number"),
+            )),
+        },
+        Some(Value::String(s)) => Err(Rejection::new(
+            RejectCode::BadField,
+            format!("field '{key}' on {topic} is a string (\"{s}\"): send a JSON number"),
+        )),
+        Some(other) => Err(Rejection::new(
+            RejectCode::BadField,
+            format!(
+                "field '{key}' on {topic} is a JSON {}: expected a number",
+                json_type(other)
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    const NOW: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
+
+    fn run(topic: &str, payload: &str) -> Decoded {
+        let cfg = Config::embedded().unwrap();
+        let ctx = DecodeCtx {
+            registry: &cfg.registry,
+            clock: &cfg.clock,
+            topic_prefix: "gw",
+            max_payload_bytes: 4096,
+            future_margin_s: 600,
+        };
+        decode(&ctx, topic, payload.as_bytes(), NOW)
+    }
+
+    fn intake() -> (String, String) {
+        let cfg = Config::embedded().unwrap();
+        let i = &cfg.registry.intakes[0];
+        (format!("gw/{}/meter/{}", i.county, i.id), i.id.clone())
+    }
+
+    fn well() -> (String, String, f64) {
+        let cfg = Config::embedded().unwrap();
+        let w = &cfg.registry.wells[0];
+        (
+            format!("gw/{}/level/{}", w.county, w.id),
+            w.id.clone(),
+            w.ground_elevation_m,
+        )
+    }
+
+    fn code(d: &Decoded) -> &'static str {
+        d.rejected[0].rejection.code.as_str()
+    }
+
+    #[test]
+    fn object_and_backlog_array() {
+        let (t, id) = intake();
+        let d = run(&t, r#"{"ts":"2026-03-01T08:00:00+08:00","total_m3":12.5}"#);
+        assert_eq!(
+            d.readings,
+            vec![Reading::Meter {
+                intake_id: id.clone(),
+                ts: NOW,
+                total_m3: 12.5
+            }]
+        );
+        let d = run(
+            &t,
+            r#"[{"ts":1772323200,"total_m3":1},{"ts":"2026-03-01 07:00:00","total_m3":2},{"ts":"x","total_m3":3}]"#,
+        );
+        assert_eq!(d.readings.len(), 2);
+        assert_eq!(d.rejected.len(), 1);
+        assert_eq!(code(&d), "bad_timestamp");
+        assert_eq!(d.rejected[0].payload, br#"{"total_m3":3,"ts":"x"}"#.to_vec());
+    }
+
+    #[test]
+    fn depth_and_level_are_converted_with_ground_elevation() {
+        let (t, id, ground) = well();
+        let d = run(&t, r#"{"ts":1772323200,"depth_m":42.25}"#);
+        match &d.readings[0] {
+            Reading::Level {
+                well_id,
+                depth_m,
+                level_m,
+                ..
+            } => {
+                assert_eq!(well_id, &id);
+                assert_eq!(*depth_m, 42.25);
+                assert!((level_m - (ground - 42.25)).abs() < 1e-9);
+            }
+            r => panic!("{r:?}"),
+        }
+        let d = run(&t, r#"{"ts":1772323200,"level_m":700.0}"#);
+        assert!(matches!(d.readings[0], Reading::Level { level_m, .. } if level_m == 700.0));
+    }
+
+    #[test]
+    fn each_bad_input_has_its_reason() {
+        let (t, _) = intake();
+        let (wt, wid, _) = well();
+        let county = t.split('/').nth(1).unwrap().to_string();
+        let id = t.rsplit('/').next().unwrap().to_string();
+        let cases: Vec<(String, String, &str)> = vec![
+            (t.clone(), "{not json".into(), "malformed_json"),
+            (t.clone(), r#"{"total_m3":1}"#.into(), "bad_field"),
+            (t.clone(), r#"{"ts":1772323200}"#.into(), "bad_field"),
+            (t.clone(), r#"{"ts":1772323200,"total_m3":"12"}"#.into(), "bad_field"),
+            (t.clone(), r#"{"ts":1772323200,"total_m3":-3}"#.into(), "bad_value"),
+            (t.clone(), r#"{"ts":1772323200,"total_m3":1e999}"#.into(), "malformed_json"),
+            (t.clone(), r#"{"ts":"2026-13-01","total_m3":1}"#.into(), "bad_timestamp"),
+            (t.clone(), r#"{"ts":0,"total_m3":1}"#.into(), "bad_timestamp"),
+            (t.clone(), r#"{"ts":1872323200,"total_m3":1}"#.into(), "future_timestamp"),
+            (t.clone(), "42".into(), "bad_field"),
+            (t.clone(), "[]".into(), "bad_field"),
+            (t.clone(), "x".repeat(5000), "oversize"),
+            (format!("gw/{county}/meter/NOPE-1"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "unknown_device"),
+            (format!("gw/140199/meter/{id}"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "county_mismatch"),
+            (format!("gw/{county}/level/{id}"), r#"{"ts":1772323200,"depth_m":1}"#.into(), "wrong_kind"),
+            (wt.replace("/level/", "/meter/"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "wrong_kind"),
+            (wt.clone(), r#"{"ts":1772323200,"depth_m":5000}"#.into(), "bad_value"),
+            (wt.clone(), r#"{"ts":1772323200}"#.into(), "bad_field"),
+            (format!("gw/{county}/flow/{wid}"), "{}".into(), "bad_topic"),
+            ("other/x".into(), "{}".into(), "bad_topic"),
+        ];
+        for (topic, payload, want) in cases {
+            let d = run(&topic, &payload);
+            assert!(d.readings.is_empty(), "{topic} {payload}");
+            assert_eq!(d.rejected.len(), 1, "{topic} {payload}");
+            assert_eq!(code(&d), want, "{topic} {payload}: {}", d.rejected[0].rejection.message);
+            assert!(d.rejected[0].payload.len() <= QUARANTINE_PAYLOAD_MAX);
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The MQTT side of `gwmon run`: connection, poll loop, acknowledgements, shutdown.
+//!
+//! Guarantees (DESIGN §5): subscriptions are QoS 1 in a persistent session under a stable client
+//! id, with manual acks; a publish is acked only after the batch holding its readings (or its
+//! quarantine record) is committed. A crash at any moment therefore loses nothing: unacked
+//! publishes are redelivered and the store's unique keys make redelivery harmless.
+//!
+//! The poll loop never blocks on SQLite: it decodes (cheap, pure) and forwards to the writer
+//! thread; acks travel back through a separate task so the poll loop can keep draining the
+//! connection. `poll()` is never cancelled mid-flight (rumqtt issues #601, #930).
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS,
+    SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
+};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::ingest::decode::{DecodeCtx, decode};
+use crate::store::writer::{BatchLimits, Envelope, WriterMsg, WriterStats, run_writer};
+use crate::store::{Durability, StoreError, open_store};
+
+/// The MQTT protocol's largest packet. The client accepts anything the broker delivers and gwmon
+/// quarantines oversize payloads itself: a client-side limit would make rumqttc drop the
+/// connection, and in a persistent session the broker would redeliver the same packet forever.
+const MQTT_MAX_PACKET: usize = 268_435_455;
+/// Request channel capacity: above any broker's in-flight window, so acks never block.
+const REQUEST_CAPACITY: usize = 65_536;
+/// Decoded messages waiting for the writer.
+const WRITER_QUEUE: usize = 50_000;
+/// How long shutdown waits for the broker to take the last acks and the DISCONNECT.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Interval of the INFO progress line.
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "invalid broker URL '{0}': expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
+    )]
+    Url(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("the store failed; nothing after the last commit was acknowledged: {0}")]
+    Store(#[from] StoreError),
+    #[error("the writer thread stopped unexpectedly")]
+    WriterLost,
+}
+
+/// Broker address parsed from a URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerUrl {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl BrokerUrl {
+    /// Parses `mqtt://host[:port]` (also `tcp://`) or `mqtts://host[:port]` (also `ssl://`).
+    pub fn parse(url: &str) -> Result<Self, RunError> {
+        let bad = || RunError::Url(url.to_string());
+        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+        let tls = match scheme {
+            "mqtt" | "tcp" => false,
+            "mqtts" | "ssl" => true,
+            _ => return Err(bad()),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
+            None => (rest, if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(bad());
+        }
+        Ok(Self {
+            tls,
+            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port,
+        })
+    }
+}
+
+/// Builds the client options for this config.
+pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
+    let url = BrokerUrl::parse(&cfg.mqtt.url)?;
+    let mut o = MqttOptions::new(cfg.mqtt.client_id.clone(), url.host, url.port);
+    o.set_keep_alive(Duration::from_secs(cfg.mqtt.keep_alive_s.max(5)))
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET)
+        .set_request_channel_capacity(REQUEST_CAPACITY);
+    if let Some(user) = &cfg.mqtt.username {
+        o.set_credentials(user.clone(), cfg.mqtt_password()?.unwrap_or_default());
+    }
+    if url.tls {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = &cfg.mqtt.tls;
+        let read = |p: &Path, what: &str| {
+            std::fs::read(p).map_err(|e| RunError::Tls(format!("cannot read {what} {}: {e}", p.display())))
+        };
+        let ca_file = tls.ca_file.as_ref().ok_or_else(|| {
+            RunError::Tls("mqtts:// needs [mqtt.tls] ca_file, the PEM CA that signed the broker's certificate".into())
+        })?;
+        let ca = read(ca_file, "ca_file")?;
+        let client_auth = match (&tls.client_cert_file, &tls.client_key_file) {
+            (Some(c), Some(k)) => Some((read(c, "client_cert_file")?, read(k, "client_key_file")?)),
+            (None, None) => None,
+            _ => {
+                return Err(RunError::Tls(
+                    "set both client_cert_file and client_key_file, or neither".into(),
+                ));
+            }
+        };
+        o.set_transport(Transport::Tls(TlsConfiguration::Simple {
+            ca,
+            alpn: None,
+            client_auth,
+        }));
+    }
+    Ok(o)
+}
+
+/// The topic filters gwmon subscribes to.
+pub fn topic_filters(prefix: &str) -> [String; 2] {
+    [format!("{prefix}/+/meter/+"), format!("{prefix}/+/level/+")]
+}
+
+/// Seconds since the epoch, now.
+fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs the ingest daemon until `shutdown` resolves (then stops taking messages, commits and acks
+/// what is in hand, disconnects and returns) or the store fails.
+pub async fn run(
+    cfg: Arc<Config>,
+    db_path: &Path,
+    shutdown: impl Future<Output = ()>,
+) -> Result<WriterStats, RunError> {
+    let opts = mqtt_options(&cfg)?;
+    let store = open_store(Arc::clone(&cfg), db_path, Durability::Full)?;
+    info!(
+        broker = %cfg.mqtt.url,
+        client_id = %cfg.mqtt.client_id,
+        db = %db_path.display(),
+        intakes = cfg.registry.intakes.len(),
+        wells = cfg.registry.wells.len(),
+        "gwmon starting"
+    );
+
+    let (client, eventloop) = AsyncClient::new(opts, REQUEST_CAPACITY);
+    let (wtx, wrx) = mpsc::channel::<WriterMsg<Publish>>(WRITER_QUEUE);
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Vec<Publish>>();
+
+    let limits = BatchLimits {
+        max_readings: cfg.ingest.batch_max_readings,
+        max_delay: Duration::from_millis(cfg.ingest.batch_max_delay_ms),
+    };
+    let (writer_done_tx, mut writer_done_rx) =
+        tokio::sync::oneshot::channel::<Result<WriterStats, StoreError>>();
+    let writer = std::thread::Builder::new()
+        .name("gwmon-writer".into())
+        .spawn(move || {
+            let mut last_log = Instant::now();
+            let mut logged = WriterStats::default();
+            let result = run_writer(store, wrx, limits, "mqtt", |done, stats| {
+                let publishes = done.into_iter().map(|(p, _)| p).collect();
+                let _ = ack_tx.send(publishes);
+                if last_log.elapsed() >= PROGRESS_EVERY {
+                    info!(
+                        stored = stats.stored - logged.stored,
+                        duplicates = stats.duplicates - logged.duplicates,
+                        quarantined = stats.rejected - logged.rejected,
+                        batches = stats.batches - logged.batches,
+                        seconds = last_log.elapsed().as_secs(),
+                        "ingest progress"
+                    );
+                    logged = *stats;
+                    last_log = Instant::now();
+                }
+            });
+            let _ = writer_done_tx.send(result);
+        })
+        .map_err(|_| RunError::WriterLost)?;
+
+    let acker = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = ack_rx.recv().await {
+                for p in batch {
+                    if client.ack(&p).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+    };
+
+    let accepting = Arc::new(AtomicBool::new(true));
+    let stopping = Arc::new(AtomicBool::new(false));
+    let poller = tokio::spawn(poll_loop(
+        Arc::clone(&cfg),
+        client.clone(),
+        eventloop,
+        wtx.clone(),
+        Arc::clone(&accepting),
+        Arc::clone(&stopping),
+    ));
+
+    let mut writer_result = None;
+    tokio::select! {
+        _ = shutdown => info!("shutdown requested: committing and acknowledging what is in hand"),
+        r = &mut writer_done_rx => {
+            writer_result = Some(r.unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))));
+        }
+    }
+    accepting.store(false, Ordering::SeqCst);
+    let _ = wtx.send(WriterMsg::Stop).await;
+    drop(wtx);
+    let result = match writer_result {
+        Some(r) => r,
+        None => writer_done_rx.await.unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))),
+    };
+    let _ = writer.join();
+    let fatal = result.is_err();
+    if !fatal {
+        // All committed publishes are queued for acking; queue the DISCONNECT after them.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, acker).await;
+    }
+    stopping.store(true, Ordering::SeqCst);
+    let _ = client.try_disconnect();
+    if tokio::time::timeout(SHUTDOWN_GRACE, poller).await.is_err() {
+        warn!("broker did not take the disconnect in time; unacknowledged messages will be redelivered");
+    }
+    match result {
+        Ok(stats) => {
+            info!(
+                stored = stats.stored,
+                duplicates = stats.duplicates,
+                quarantined = stats.rejected,
+                batches = stats.batches,
+                "gwmon stopped"
+            );
+            Ok(stats)
+        }
+        Err(e) => {
+            error!(error = %e, "store failed; stopping");
+            Err(e.into())
+        }
+    }
+}
+
+async fn poll_loop(
+    cfg: Arc<Config>,
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    wtx: mpsc::Sender<WriterMsg<Publish>>,
+    accepting: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
+) {
+    let ctx = DecodeCtx {
+        registry: &cfg.registry,
+        clock: &cfg.clock,
+        topic_prefix: &cfg.mqtt.topic_prefix,
+        max_payload_bytes: cfg.ingest.max_payload_bytes,
+        future_margin_s: cfg.ingest.future_margin_s,
+    };
+    let max_backoff = Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1));
+    let mut backoff = Duration::from_secs(1);
+    let filters = topic_filters(&cfg.mqtt.topic_prefix);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if !accepting.load(Ordering::SeqCst) {
+                    // Not acked: the broker redelivers it to the next session.
+                    continue;
+                }
+                let now = epoch_now();
+                let decoded = decode(&ctx, &p.topic, &p.payload, now);
+                for q in &decoded.rejected {
+                    warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");
+                }
+                let env = Envelope {
+                    decoded,
+                    received_at: now,
+                    token: p,
+                };
+                if wtx.send(WriterMsg::Write(env)).await.is_err() {
+                    accepting.store(false, Ordering::SeqCst);
+                }
+            }
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                backoff = Duration::from_secs(1);
+                if ack.code != ConnectReturnCode::Success {
+                    error!(code = ?ack.code, "broker refused the connection: check credentials and client id");
+                    continue;
+                }
+                info!(session_present = ack.session_present, "connected to broker");
+                if !ack.session_present {
+                    // A new (or forgotten) session has no subscriptions: rumqttc does not restore them.
+                    let subs = filters
+                        .iter()
+                        .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+                    if let Err(e) = client.try_subscribe_many(subs) {
+                        error!(error = %e, "could not queue the subscription");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(s))) => {
+                if s.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
+                    error!(filters = ?filters, "broker refused the subscription: check the broker's ACL");
+                } else {
+                    info!(filters = ?filters, "subscribed (QoS 1)");
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                if stopping.load(Ordering::SeqCst) {
+                    info!("disconnected from broker");
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                warn!(error = %e, retry_in_s = backoff.as_secs(), "broker connection lost; reconnecting");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(max_backoff);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap(),
+            BrokerUrl { tls: false, host: "127.0.0.1".into(), port: 1884 }
+        );
+        assert_eq!(BrokerUrl::parse("mqtts://broker.example").unwrap().port, 8883);
+        assert!(BrokerUrl::parse("http://x:1").is_err());
+        assert!(BrokerUrl::parse("mqtt://:1883").is_err());
+        assert!(BrokerUrl::parse("mqtt://h:port").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! The `gwmon` binary: parse the command line, set up logging, load the config, dispatch.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use gwmon::cli::{Cli, Command, Common};
+use gwmon::config::{Config, DEFAULT_CONFIG_PATH};
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("GWMON_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Loads the config named by `--config`, else `config/taiyuan.toml`, else the built-in copy.
+fn load_config(common: &Common) -> Result<Config, gwmon::config::ConfigError> {
+    match &common.config {
+        Some(p) => Config::load(p),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Config::load(Path::new(DEFAULT_CONFIG_PATH)),
+        None => Config::embedded(),
+    }
+}
+
+fn db_path(common: &Common, cfg: &Config) -> PathBuf {
+    common.db.clone().unwrap_or_else(|| cfg.store.path.clone())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::CheckConfig { common } => match load_config(&common) {
+            Ok(cfg) => {
+                print!("{}", cfg.summary());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("invalid configuration:\n{e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Run { common, broker } => {
+            let mut cfg = load_config(&common).context("loading the configuration")?;
+            if let Some(url) = broker {
+                cfg.mqtt.url = url;
+            }
+            let db = db_path(&common, &cfg);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(gwmon::ingest::mqtt::run(Arc::new(cfg), &db, shutdown_signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
