@@ -798,68 +798,6 @@ pub fn line_at(text: &str, pos: usize) -> usize {
         + 1
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_config_is_valid() {
-        let c = Config::embedded().unwrap();
-        assert_eq!(c.counties.len(), 10);
-        assert!(c.has_example_data());
-        assert!(c.registry.intakes.len() >= 200);
-    }
-
-    fn with(text: &str) -> Result<Config, ConfigError> {
-        Config::from_parts("t.toml", text, |p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            Ok((
-                name.to_string(),
-                match name {
-                    "intakes.csv" => EMBEDDED_INTAKES.to_string(),
-                    _ => EMBEDDED_WELLS.to_string(),
-                },
-            ))
-        })
-    }
-
-    #[test]
-    fn quotas_above_budget_are_rejected_with_the_line() {
-        let bad = EMBEDDED_CONFIG.replacen("140105 = ", "140105 = 90000000 + 0 * ", 1);
-        // Not valid TOML arithmetic: a syntax error naming the file and line.
-        let e = with(&bad).unwrap_err().to_string();
-        assert!(e.contains("t.toml"), "{e}");
-        assert!(e.contains("line"), "{e}");
-        let over = regex_free_replace_quota(EMBEDDED_CONFIG, "140105", "70000000");
-        let e = with(&over).unwrap_err().to_string();
-        assert!(e.contains("above the counties' budget"), "{e}");
-        assert!(e.contains("t.toml line"), "{e}");
-    }
-
-    #[test]
-    fn duplicate_quota_versions_are_rejected() {
-        let start = EMBEDDED_CONFIG.find("[[quota_version]]").unwrap();
-        let dup = format!("{}\n{}", EMBEDDED_CONFIG, &EMBEDDED_CONFIG[start..]);
-        let e = with(&dup).unwrap_err().to_string();
-        assert!(e.contains("two versions take effect"), "{e}");
-    }
-
-    #[test]
-    fn unknown_county_in_quota_is_named() {
-        let bad = EMBEDDED_CONFIG.replacen("140105 = ", "140199 = 1\n140105 = ", 1);
-        let e = with(&bad).unwrap_err().to_string();
-        assert!(e.contains("unknown county code '140199'"), "{e}");
-    }
-
-    /// Replaces the value of the first `code = value` line under a quota table.
-    fn regex_free_replace_quota(text: &str, code: &str, value: &str) -> String {
-        let key = format!("\n{code} = ");
-        let at = text.find(&key).expect("quota line") + key.len();
-        let end = at + text[at..].find([' ', '\n']).unwrap();
-        format!("{}{}{}", &text[..at], value, &text[end..])
-    }
-}
-
 impl Config {
     /// A human summary of the configuration (what `check-config` prints).
     pub fn summary(&self) -> String {
@@ -890,9 +828,15 @@ impl Config {
                 s,
                 "quota version from {}{}: counties sum {:.1}万 m³{}",
                 v.effective_from,
-                v.effective_until.map(|u| format!(" until {u}")).unwrap_or_default(),
+                v.effective_until
+                    .map(|u| format!(" until {u}"))
+                    .unwrap_or_default(),
                 sum / w,
-                if v.example { " (示例值 example figures)" } else { "" }
+                if v.example {
+                    " (示例值 example figures)"
+                } else {
+                    ""
+                }
             );
         }
         let reg = &self.registry;
@@ -902,7 +846,11 @@ impl Config {
             reg.intakes.len(),
             reg.intakes.iter().filter(|i| i.metering_duty).count(),
             reg.wells.len(),
-            if self.registry_example { " (示例数据 example data)" } else { "" }
+            if self.registry_example {
+                " (示例数据 example data)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             s,
@@ -931,5 +879,73 @@ impl Config {
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_config_is_valid() {
+        let c = Config::embedded().unwrap();
+        assert_eq!(c.counties.len(), 10);
+        assert!(c.has_example_data());
+        assert!(c.registry.intakes.len() >= 200);
+    }
+
+    fn with(text: &str) -> Result<Config, ConfigError> {
+        Config::from_parts("t.toml", text, |p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            Ok((
+                name.to_string(),
+                match name {
+                    "intakes.csv" => EMBEDDED_INTAKES.to_string(),
+                    _ => EMBEDDED_WELLS.to_string(),
+                },
+            ))
+        })
+    }
+
+    #[test]
+    fn quotas_above_budget_are_rejected_with_the_line() {
+        let over = regex_free_replace_quota(EMBEDDED_CONFIG, "140105", "70000000");
+        let e = with(&over).unwrap_err().to_string();
+        assert!(e.contains("above the counties' budget"), "{e}");
+        assert!(e.contains("t.toml line"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let bad = EMBEDDED_CONFIG.replacen("140105 = ", "140105 = = ", 1);
+        let e = with(&bad).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml: TOML parse error at line"), "{e}");
+        let e = with(&EMBEDDED_CONFIG.replacen("zone =", "zonee =", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `zonee`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_quota_versions_are_rejected() {
+        let start = EMBEDDED_CONFIG.find("[[quota_version]]").unwrap();
+        let dup = format!("{}\n{}", EMBEDDED_CONFIG, &EMBEDDED_CONFIG[start..]);
+        let e = with(&dup).unwrap_err().to_string();
+        assert!(e.contains("two versions take effect"), "{e}");
+    }
+
+    #[test]
+    fn unknown_county_in_quota_is_named() {
+        let bad = EMBEDDED_CONFIG.replacen("140105 = ", "140199 = 1\n140105 = ", 1);
+        let e = with(&bad).unwrap_err().to_string();
+        assert!(e.contains("unknown county code '140199'"), "{e}");
+    }
+
+    /// Replaces the value of the first `code = value` line under a quota table.
+    fn regex_free_replace_quota(text: &str, code: &str, value: &str) -> String {
+        let key = format!("\n{code} = ");
+        let at = text.find(&key).expect("quota line") + key.len();
+        let end = at + text[at..].find([' ', '\n']).unwrap();
+        format!("{}{}{}", &text[..at], value, &text[end..])
     }
 }

@@ -28,7 +28,9 @@ fn init_tracing() {
 fn load_config(common: &Common) -> Result<Config, gwmon::config::ConfigError> {
     match &common.config {
         Some(p) => Config::load(p),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Config::load(Path::new(DEFAULT_CONFIG_PATH)),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            Config::load(Path::new(DEFAULT_CONFIG_PATH))
+        }
         None => Config::embedded(),
     }
 }
@@ -71,7 +73,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            rt.block_on(gwmon::ingest::mqtt::run(Arc::new(cfg), &db, shutdown_signal()))?;
+            rt.block_on(gwmon::ingest::mqtt::run(
+                Arc::new(cfg),
+                &db,
+                shutdown_signal(),
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -215,9 +215,8 @@ impl Registry {
         ingest: &IngestConfig,
     ) -> Result<Registry, RegistryError> {
         let codes: Vec<String> = counties.iter().map(|c| c.code.to_string()).collect();
-        let county_of = |s: &str| {
-            CountyCode::parse(s).filter(|c| counties.iter().any(|k| k.code == *c))
-        };
+        let county_of =
+            |s: &str| CountyCode::parse(s).filter(|c| counties.iter().any(|k| k.code == *c));
         let mut reg = Registry::default();
         let mut all = Vec::new();
 
@@ -234,10 +233,14 @@ impl Registry {
             }
         };
         for rec in rdr.records() {
-            let parsed = rec.map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e)).and_then(|rec| {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                rec.deserialize::<RawIntake>(Some(&headers)).map(|r| (line, r)).map_err(|e| (line, e))
-            });
+            let parsed = rec
+                .map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e))
+                .and_then(|rec| {
+                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                    rec.deserialize::<RawIntake>(Some(&headers))
+                        .map(|r| (line, r))
+                        .map_err(|e| (line, e))
+                });
             let (line, r) = match parsed {
                 Ok(x) => x,
                 Err((line, e)) => {
@@ -247,41 +250,97 @@ impl Registry {
             };
             let before = p.list.len();
             if !valid_id(&r.intake_id) {
-                p.push(line, "intake_id", format!("'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .", r.intake_id));
+                p.push(
+                    line,
+                    "intake_id",
+                    format!(
+                        "'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .",
+                        r.intake_id
+                    ),
+                );
             } else if reg.intake_ix.contains_key(&r.intake_id) {
-                p.push(line, "intake_id", format!("duplicate id '{}': each intake once", r.intake_id));
+                p.push(
+                    line,
+                    "intake_id",
+                    format!("duplicate id '{}': each intake once", r.intake_id),
+                );
             }
             let county = county_of(&r.county_code);
             if county.is_none() {
-                p.push(line, "county_code", format!("unknown county code '{}'; valid codes: {}", r.county_code, codes.join(", ")));
+                p.push(
+                    line,
+                    "county_code",
+                    format!(
+                        "unknown county code '{}'; valid codes: {}",
+                        r.county_code,
+                        codes.join(", ")
+                    ),
+                );
             }
             let budget = Budget::parse(&r.budget);
             if budget.is_none() {
-                p.push(line, "budget", format!("'{}': expected {}", r.budget, Budget::choices()));
+                p.push(
+                    line,
+                    "budget",
+                    format!("'{}': expected {}", r.budget, Budget::choices()),
+                );
             }
             let aquifer = Aquifer::parse(&r.aquifer);
             if aquifer.is_none() {
-                p.push(line, "aquifer", format!("'{}': expected {}", r.aquifer, Aquifer::choices()));
+                p.push(
+                    line,
+                    "aquifer",
+                    format!("'{}': expected {}", r.aquifer, Aquifer::choices()),
+                );
             }
             let source = Source::parse(&r.source);
             if source.is_none() {
-                p.push(line, "source", format!("'{}': expected {}", r.source, Source::choices()));
+                p.push(
+                    line,
+                    "source",
+                    format!("'{}': expected {}", r.source, Source::choices()),
+                );
             }
             let sector = Sector::parse(&r.sector);
             if sector.is_none() {
-                p.push(line, "sector", format!("'{}': expected {}", r.sector, Sector::choices()));
+                p.push(
+                    line,
+                    "sector",
+                    format!("'{}': expected {}", r.sector, Sector::choices()),
+                );
             }
-            let permit = r.permit_m3_per_year.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+            let permit = r
+                .permit_m3_per_year
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0);
             if permit.is_none() {
-                p.push(line, "permit_m3_per_year", format!("'{}': expected a volume ≥ 0 in m³ per year, digits only (50000, not 5万)", r.permit_m3_per_year));
+                p.push(
+                    line,
+                    "permit_m3_per_year",
+                    format!(
+                        "'{}': expected a volume ≥ 0 in m³ per year, digits only (50000, not 5万)",
+                        r.permit_m3_per_year
+                    ),
+                );
             }
             let max_flow = if r.max_flow_m3_per_h.is_empty() {
                 Some(ingest.default_max_flow_m3_per_h)
             } else {
-                r.max_flow_m3_per_h.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0)
+                r.max_flow_m3_per_h
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v > 0.0)
             };
             if max_flow.is_none() {
-                p.push(line, "max_flow_m3_per_h", format!("'{}': expected a positive flow in m³/h, or leave empty for the default {}", r.max_flow_m3_per_h, ingest.default_max_flow_m3_per_h));
+                p.push(
+                    line,
+                    "max_flow_m3_per_h",
+                    format!(
+                        "'{}': expected a positive flow in m³/h, or leave empty for the default {}",
+                        r.max_flow_m3_per_h, ingest.default_max_flow_m3_per_h
+                    ),
+                );
             }
             let key_unit = match r.key_unit.as_str() {
                 "" | "no" | "否" => Some(false),
@@ -289,13 +348,27 @@ impl Registry {
                 _ => None,
             };
             if key_unit.is_none() {
-                p.push(line, "key_unit", format!("'{}': expected yes|no", r.key_unit));
+                p.push(
+                    line,
+                    "key_unit",
+                    format!("'{}': expected yes|no", r.key_unit),
+                );
             }
             if p.list.len() > before {
                 continue;
             }
-            let (Some(county), Some(budget), Some(aquifer), Some(source), Some(sector), Some(permit), Some(max_flow), Some(key_unit)) =
-                (county, budget, aquifer, source, sector, permit, max_flow, key_unit)
+            let (
+                Some(county),
+                Some(budget),
+                Some(aquifer),
+                Some(source),
+                Some(sector),
+                Some(permit),
+                Some(max_flow),
+                Some(key_unit),
+            ) = (
+                county, budget, aquifer, source, sector, permit, max_flow, key_unit,
+            )
             else {
                 continue;
             };
@@ -330,10 +403,14 @@ impl Registry {
             }
         };
         for rec in rdr.records() {
-            let parsed = rec.map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e)).and_then(|rec| {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                rec.deserialize::<RawWell>(Some(&headers)).map(|r| (line, r)).map_err(|e| (line, e))
-            });
+            let parsed = rec
+                .map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e))
+                .and_then(|rec| {
+                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                    rec.deserialize::<RawWell>(Some(&headers))
+                        .map(|r| (line, r))
+                        .map_err(|e| (line, e))
+                });
             let (line, r) = match parsed {
                 Ok(x) => x,
                 Err((line, e)) => {
@@ -343,21 +420,59 @@ impl Registry {
             };
             let before = p.list.len();
             if !valid_id(&r.well_id) {
-                p.push(line, "well_id", format!("'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .", r.well_id));
-            } else if reg.well_ix.contains_key(&r.well_id) || reg.intake_ix.contains_key(&r.well_id) {
-                p.push(line, "well_id", format!("duplicate id '{}': ids must be unique across intakes and wells", r.well_id));
+                p.push(
+                    line,
+                    "well_id",
+                    format!(
+                        "'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .",
+                        r.well_id
+                    ),
+                );
+            } else if reg.well_ix.contains_key(&r.well_id) || reg.intake_ix.contains_key(&r.well_id)
+            {
+                p.push(
+                    line,
+                    "well_id",
+                    format!(
+                        "duplicate id '{}': ids must be unique across intakes and wells",
+                        r.well_id
+                    ),
+                );
             }
             let county = county_of(&r.county_code);
             if county.is_none() {
-                p.push(line, "county_code", format!("unknown county code '{}'; valid codes: {}", r.county_code, codes.join(", ")));
+                p.push(
+                    line,
+                    "county_code",
+                    format!(
+                        "unknown county code '{}'; valid codes: {}",
+                        r.county_code,
+                        codes.join(", ")
+                    ),
+                );
             }
             let aquifer = Aquifer::parse(&r.aquifer);
             if aquifer.is_none() {
-                p.push(line, "aquifer", format!("'{}': expected {}", r.aquifer, Aquifer::choices()));
+                p.push(
+                    line,
+                    "aquifer",
+                    format!("'{}': expected {}", r.aquifer, Aquifer::choices()),
+                );
             }
-            let elev = r.ground_elevation_m.parse::<f64>().ok().filter(|v| v.is_finite() && (-500.0..9000.0).contains(v));
+            let elev = r
+                .ground_elevation_m
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && (-500.0..9000.0).contains(v));
             if elev.is_none() {
-                p.push(line, "ground_elevation_m", format!("'{}': expected the ground elevation in m above the datum, e.g. 778.40", r.ground_elevation_m));
+                p.push(
+                    line,
+                    "ground_elevation_m",
+                    format!(
+                        "'{}': expected the ground elevation in m above the datum, e.g. 778.40",
+                        r.ground_elevation_m
+                    ),
+                );
             }
             if p.list.len() > before {
                 continue;
@@ -464,10 +579,22 @@ mod tests {
             "{HEAD}A,a,140121,county,shallow,groundwater,industry,50000,,no\nA,a,140199,town,deep,groundwater,industry,5万,,maybe\n"
         );
         let e = parse(&text).unwrap_err().to_string();
-        assert!(e.contains("intakes.csv line 3, field intake_id: duplicate id 'A'"), "{e}");
-        assert!(e.contains("field county_code: unknown county code '140199'; valid codes: 140121"), "{e}");
-        assert!(e.contains("field budget: 'town': expected supply_group|county"), "{e}");
-        assert!(e.contains("field aquifer: 'deep': expected shallow|confined|karst|hilly"), "{e}");
+        assert!(
+            e.contains("intakes.csv line 3, field intake_id: duplicate id 'A'"),
+            "{e}"
+        );
+        assert!(
+            e.contains("field county_code: unknown county code '140199'; valid codes: 140121"),
+            "{e}"
+        );
+        assert!(
+            e.contains("field budget: 'town': expected supply_group|county"),
+            "{e}"
+        );
+        assert!(
+            e.contains("field aquifer: 'deep': expected shallow|confined|karst|hilly"),
+            "{e}"
+        );
         assert!(e.contains("field permit_m3_per_year: '5万'"), "{e}");
         assert!(e.contains("field key_unit: 'maybe'"), "{e}");
     }

@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(c.parse_str("2026-03-01T08:00:00.750"), Ok(want));
         assert_eq!(c.parse_epoch(want as f64), Ok(want));
         assert_eq!(c.parse_epoch(want as f64 * 1000.0), Ok(want));
-        assert!(matches!(c.parse_str("2026-13-01"), Err(TsError::Unparsable(_))));
+        assert!(matches!(
+            c.parse_str("2026-13-01"),
+            Err(TsError::Unparsable(_))
+        ));
         assert!(matches!(c.parse_epoch(0.0), Err(TsError::OutOfRange(_))));
     }
 }

@@ -85,7 +85,12 @@ impl Interval {
 
 /// The interval from `a` to `b` (with `a.ts < b.ts`). `prev_rate_m3_per_h` is the flow of the
 /// interval before, used to estimate the volume lost across a meter replacement.
-pub fn interval(a: Point, b: Point, prev_rate_m3_per_h: Option<f64>, p: &CounterParams) -> Interval {
+pub fn interval(
+    a: Point,
+    b: Point,
+    prev_rate_m3_per_h: Option<f64>,
+    p: &CounterParams,
+) -> Interval {
     let dt_s = (b.ts - a.ts).max(1);
     let hours = dt_s as f64 / 3600.0;
     let diff = b.total_m3 - a.total_m3;
@@ -239,7 +244,10 @@ mod tests {
         let iv = intervals(&p, None, &params());
         assert_eq!(iv.len(), 2);
         assert!(close(iv[0].volume_m3, 30.0) && close(iv[1].volume_m3, 45.5));
-        assert!(iv.iter().all(|i| i.kind == IntervalKind::Normal && !i.estimated && !i.flagged));
+        assert!(
+            iv.iter()
+                .all(|i| i.kind == IntervalKind::Normal && !i.estimated && !i.flagged)
+        );
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! the readiness verdict. No I/O, no async: plain functions over slices.
 
 pub mod counter;
+pub mod trend;

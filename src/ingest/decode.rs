@@ -9,9 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::CountyCode;
-use crate::model::{
-    Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection,
-};
+use crate::model::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 use crate::registry::Registry;
 use crate::time::LocalClock;
 
@@ -188,8 +186,12 @@ fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<()
     };
     let Some(reg_county) = registered else {
         let other = match kind {
-            Kind::Meter => reg.well(id).map(|_| "a monitoring well (publish on .../level/...)"),
-            Kind::Level => reg.intake(id).map(|_| "a metered intake (publish on .../meter/...)"),
+            Kind::Meter => reg
+                .well(id)
+                .map(|_| "a monitoring well (publish on .../level/...)"),
+            Kind::Level => reg
+                .intake(id)
+                .map(|_| "a metered intake (publish on .../meter/...)"),
         };
         return Err(match other {
             Some(what) => Rejection::new(
@@ -200,8 +202,16 @@ fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<()
                 RejectCode::UnknownDevice,
                 format!(
                     "unknown {} '{id}': add it to the registry ({}) or fix the device's id",
-                    if kind == Kind::Meter { "intake" } else { "well" },
-                    if kind == Kind::Meter { "intakes.csv" } else { "wells.csv" }
+                    if kind == Kind::Meter {
+                        "intake"
+                    } else {
+                        "well"
+                    },
+                    if kind == Kind::Meter {
+                        "intakes.csv"
+                    } else {
+                        "wells.csv"
+                    }
                 ),
             ),
         });
@@ -250,7 +260,9 @@ fn element(
         None => {
             return Err(Rejection::new(
                 RejectCode::BadField,
-                format!("missing field 'ts' on {topic}: expected RFC 3339, epoch seconds or local time"),
+                format!(
+                    "missing field 'ts' on {topic}: expected RFC 3339, epoch seconds or local time"
+                ),
             ));
         }
         Some(Value::String(s)) => ctx.clock.parse_str(s),
@@ -426,7 +438,10 @@ mod tests {
         assert_eq!(d.readings.len(), 2);
         assert_eq!(d.rejected.len(), 1);
         assert_eq!(code(&d), "bad_timestamp");
-        assert_eq!(d.rejected[0].payload, br#"{"total_m3":3,"ts":"x"}"#.to_vec());
+        assert_eq!(
+            d.rejected[0].payload,
+            br#"{"total_m3":3,"ts":"x"}"#.to_vec()
+        );
     }
 
     #[test]
@@ -460,20 +475,64 @@ mod tests {
             (t.clone(), "{not json".into(), "malformed_json"),
             (t.clone(), r#"{"total_m3":1}"#.into(), "bad_field"),
             (t.clone(), r#"{"ts":1772323200}"#.into(), "bad_field"),
-            (t.clone(), r#"{"ts":1772323200,"total_m3":"12"}"#.into(), "bad_field"),
-            (t.clone(), r#"{"ts":1772323200,"total_m3":-3}"#.into(), "bad_value"),
-            (t.clone(), r#"{"ts":1772323200,"total_m3":1e999}"#.into(), "malformed_json"),
-            (t.clone(), r#"{"ts":"2026-13-01","total_m3":1}"#.into(), "bad_timestamp"),
-            (t.clone(), r#"{"ts":0,"total_m3":1}"#.into(), "bad_timestamp"),
-            (t.clone(), r#"{"ts":1872323200,"total_m3":1}"#.into(), "future_timestamp"),
+            (
+                t.clone(),
+                r#"{"ts":1772323200,"total_m3":"12"}"#.into(),
+                "bad_field",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":1772323200,"total_m3":-3}"#.into(),
+                "bad_value",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":1772323200,"total_m3":1e999}"#.into(),
+                "malformed_json",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":"2026-13-01","total_m3":1}"#.into(),
+                "bad_timestamp",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":0,"total_m3":1}"#.into(),
+                "bad_timestamp",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":1872323200,"total_m3":1}"#.into(),
+                "future_timestamp",
+            ),
             (t.clone(), "42".into(), "bad_field"),
             (t.clone(), "[]".into(), "bad_field"),
             (t.clone(), "x".repeat(5000), "oversize"),
-            (format!("gw/{county}/meter/NOPE-1"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "unknown_device"),
-            (format!("gw/140199/meter/{id}"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "county_mismatch"),
-            (format!("gw/{county}/level/{id}"), r#"{"ts":1772323200,"depth_m":1}"#.into(), "wrong_kind"),
-            (wt.replace("/level/", "/meter/"), r#"{"ts":1772323200,"total_m3":1}"#.into(), "wrong_kind"),
-            (wt.clone(), r#"{"ts":1772323200,"depth_m":5000}"#.into(), "bad_value"),
+            (
+                format!("gw/{county}/meter/NOPE-1"),
+                r#"{"ts":1772323200,"total_m3":1}"#.into(),
+                "unknown_device",
+            ),
+            (
+                format!("gw/140199/meter/{id}"),
+                r#"{"ts":1772323200,"total_m3":1}"#.into(),
+                "county_mismatch",
+            ),
+            (
+                format!("gw/{county}/level/{id}"),
+                r#"{"ts":1772323200,"depth_m":1}"#.into(),
+                "wrong_kind",
+            ),
+            (
+                wt.replace("/level/", "/meter/"),
+                r#"{"ts":1772323200,"total_m3":1}"#.into(),
+                "wrong_kind",
+            ),
+            (
+                wt.clone(),
+                r#"{"ts":1772323200,"depth_m":5000}"#.into(),
+                "bad_value",
+            ),
             (wt.clone(), r#"{"ts":1772323200}"#.into(), "bad_field"),
             (format!("gw/{county}/flow/{wid}"), "{}".into(), "bad_topic"),
             ("other/x".into(), "{}".into(), "bad_topic"),
@@ -482,7 +541,12 @@ mod tests {
             let d = run(&topic, &payload);
             assert!(d.readings.is_empty(), "{topic} {payload}");
             assert_eq!(d.rejected.len(), 1, "{topic} {payload}");
-            assert_eq!(code(&d), want, "{topic} {payload}: {}", d.rejected[0].rejection.message);
+            assert_eq!(
+                code(&d),
+                want,
+                "{topic} {payload}: {}",
+                d.rejected[0].rejection.message
+            );
             assert!(d.rejected[0].payload.len() <= QUARANTINE_PAYLOAD_MAX);
         }
     }

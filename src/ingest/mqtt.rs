@@ -85,7 +85,10 @@ impl BrokerUrl {
         }
         Ok(Self {
             tls,
-            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port,
         })
     }
@@ -107,7 +110,8 @@ pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let tls = &cfg.mqtt.tls;
         let read = |p: &Path, what: &str| {
-            std::fs::read(p).map_err(|e| RunError::Tls(format!("cannot read {what} {}: {e}", p.display())))
+            std::fs::read(p)
+                .map_err(|e| RunError::Tls(format!("cannot read {what} {}: {e}", p.display())))
         };
         let ca_file = tls.ca_file.as_ref().ok_or_else(|| {
             RunError::Tls("mqtts:// needs [mqtt.tls] ca_file, the PEM CA that signed the broker's certificate".into())
@@ -232,7 +236,9 @@ pub async fn run(
     drop(wtx);
     let result = match writer_result {
         Some(r) => r,
-        None => writer_done_rx.await.unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))),
+        None => writer_done_rx
+            .await
+            .unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))),
     };
     let _ = writer.join();
     let fatal = result.is_err();
@@ -243,7 +249,9 @@ pub async fn run(
     stopping.store(true, Ordering::SeqCst);
     let _ = client.try_disconnect();
     if tokio::time::timeout(SHUTDOWN_GRACE, poller).await.is_err() {
-        warn!("broker did not take the disconnect in time; unacknowledged messages will be redelivered");
+        warn!(
+            "broker did not take the disconnect in time; unacknowledged messages will be redelivered"
+        );
     }
     match result {
         Ok(stats) => {
@@ -320,7 +328,10 @@ async fn poll_loop(
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(s))) => {
-                if s.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
+                if s.return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
                     error!(filters = ?filters, "broker refused the subscription: check the broker's ACL");
                 } else {
                     info!(filters = ?filters, "subscribed (QoS 1)");
@@ -353,9 +364,16 @@ mod tests {
     fn broker_urls() {
         assert_eq!(
             BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap(),
-            BrokerUrl { tls: false, host: "127.0.0.1".into(), port: 1884 }
+            BrokerUrl {
+                tls: false,
+                host: "127.0.0.1".into(),
+                port: 1884
+            }
         );
-        assert_eq!(BrokerUrl::parse("mqtts://broker.example").unwrap().port, 8883);
+        assert_eq!(
+            BrokerUrl::parse("mqtts://broker.example").unwrap().port,
+            8883
+        );
         assert!(BrokerUrl::parse("http://x:1").is_err());
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:port").is_err());

@@ -104,12 +104,23 @@ impl Store {
                             ts,
                             total_m3,
                         } => {
-                            if ins_meter.execute(params![intake_id, ts, total_m3, received_at, source])? == 1 {
+                            if ins_meter.execute(params![
+                                intake_id,
+                                ts,
+                                total_m3,
+                                received_at,
+                                source
+                            ])? == 1
+                            {
                                 out.stored += 1;
-                                touched_meters.entry(intake_id.as_str()).or_default().push(*ts);
+                                touched_meters
+                                    .entry(intake_id.as_str())
+                                    .or_default()
+                                    .push(*ts);
                                 continue;
                             }
-                            let old: f64 = get_meter.query_row(params![intake_id, ts], |r| r.get(0))?;
+                            let old: f64 =
+                                get_meter.query_row(params![intake_id, ts], |r| r.get(0))?;
                             if same(old, *total_m3) {
                                 out.duplicates += 1;
                             } else {
@@ -131,13 +142,21 @@ impl Store {
                             depth_m,
                             level_m,
                         } => {
-                            if ins_level.execute(params![well_id, ts, depth_m, level_m, received_at, source])? == 1 {
+                            if ins_level.execute(params![
+                                well_id,
+                                ts,
+                                depth_m,
+                                level_m,
+                                received_at,
+                                source
+                            ])? == 1
+                            {
                                 out.stored += 1;
                                 touched_levels.insert((well_id.as_str(), cfg.clock.day_of(*ts)));
                                 continue;
                             }
-                            let (od, ol): (f64, f64) =
-                                get_level.query_row(params![well_id, ts], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                            let (od, ol): (f64, f64) = get_level
+                                .query_row(params![well_id, ts], |r| Ok((r.get(0)?, r.get(1)?)))?;
                             if same(od, *depth_m) && same(ol, *level_m) {
                                 out.duplicates += 1;
                             } else {
@@ -163,8 +182,10 @@ impl Store {
                                 out.stored += 1;
                                 continue;
                             }
-                            let (old, src): (f64, String) =
-                                get_daily.query_row(params![intake_id, day_s], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                            let (old, src): (f64, String) = get_daily
+                                .query_row(params![intake_id, day_s], |r| {
+                                    Ok((r.get(0)?, r.get(1)?))
+                                })?;
                             if src == "import" && same(old, *volume_m3) {
                                 out.duplicates += 1;
                             } else {
@@ -173,7 +194,11 @@ impl Store {
                                     r,
                                     format!(
                                         "conflict: {intake_id} on {day} already has a daily volume of {old} m³ (from {}), this row says {volume_m3} m³; the stored figure is kept",
-                                        if src == "import" { "an earlier import" } else { "meter readings" }
+                                        if src == "import" {
+                                            "an earlier import"
+                                        } else {
+                                            "meter readings"
+                                        }
                                     ),
                                 );
                                 quarantine(&q)?;
@@ -263,7 +288,9 @@ pub fn counter_params(cfg: &Config, intake_id: &str) -> CounterParams {
         max_flow_m3_per_h: cfg
             .registry
             .intake(intake_id)
-            .map_or(cfg.ingest.default_max_flow_m3_per_h, |i| i.max_flow_m3_per_h),
+            .map_or(cfg.ingest.default_max_flow_m3_per_h, |i| {
+                i.max_flow_m3_per_h
+            }),
         gap_s: (cfg.ingest.gap_hours * 3600.0) as i64,
         jitter_m3: cfg.ingest.counter_jitter_m3,
     }

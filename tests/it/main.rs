@@ -1,0 +1,4 @@
+//! Integration tests: the `gwmon` binary against real Mosquitto brokers.
+
+mod ingest;
+mod support;

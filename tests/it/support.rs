@@ -1,0 +1,355 @@
+//! Test harness: real Mosquitto brokers on free ports, the real `gwmon` binary, temp stores.
+//!
+//! Waiting is always for a condition (a row count, a log line, a port) with a deadline, never a
+//! fixed sleep.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+pub const GWMON: &str = env!("CARGO_BIN_EXE_gwmon");
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// Polls `cond` every few milliseconds until it holds or `timeout` passes.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Which broker configuration to run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// The shipped `config/mosquitto.conf` (persistence, no queue limit, 1000 in flight).
+    Production,
+    /// Production settings but no persistence: a restart forgets every session.
+    Forgetful,
+}
+
+/// A Mosquitto process of the test's own.
+pub struct Broker {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    kind: BrokerKind,
+}
+
+impl Broker {
+    pub fn start(kind: BrokerKind) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Broker {
+            child: None,
+            port: free_port(),
+            dir,
+            kind,
+        };
+        b.spawn();
+        b
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let shipped = std::fs::read_to_string(Path::new(REPO).join("config/mosquitto.conf"))
+            .expect("config/mosquitto.conf");
+        let mut conf = String::new();
+        for line in shipped.lines() {
+            let t = line.trim_start();
+            if t.starts_with("listener ") {
+                conf.push_str(&format!("listener {} 127.0.0.1\n", self.port));
+            } else if t.starts_with("persistence_location ") {
+                conf.push_str(&format!(
+                    "persistence_location {}/\n",
+                    self.dir.path().display()
+                ));
+            } else if t.starts_with("persistence ") && self.kind == BrokerKind::Forgetful {
+                conf.push_str("persistence false\n");
+            } else if t.starts_with("log_dest ") {
+                conf.push_str(&format!(
+                    "log_dest file {}/mosquitto.log\n",
+                    self.dir.path().display()
+                ));
+            } else {
+                conf.push_str(line);
+                conf.push('\n');
+            }
+        }
+        if is_root() {
+            conf.push_str("user root\n");
+        }
+        let path = self.dir.path().join("mosquitto.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto not installed: run .ci/run or apt-get install mosquitto");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("mosquitto to listen", Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// Stops the broker cleanly (SIGTERM: it saves its persistence file).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(&c, "TERM");
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same persistence folder.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn signal(c: &Child, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(c.id().to_string())
+        .status();
+}
+
+/// A config for tests: the shipped one with the broker, client id, topic prefix and registry
+/// paths adjusted. Returns the config path.
+pub fn write_config(dir: &Path, broker_url: &str, client_id: &str, prefix: &str) -> PathBuf {
+    let text = std::fs::read_to_string(Path::new(REPO).join("config/taiyuan.toml")).unwrap();
+    let cfgdir = Path::new(REPO).join("config");
+    let text = text
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            &format!("url = \"{broker_url}\""),
+        )
+        .replace(
+            "client_id = \"gwmon-taiyuan\"",
+            &format!("client_id = \"{client_id}\""),
+        )
+        .replace(
+            "topic_prefix = \"gw\"",
+            &format!("topic_prefix = \"{prefix}\""),
+        )
+        .replace(
+            "intakes = \"intakes.csv\"",
+            &format!("intakes = \"{}/intakes.csv\"", cfgdir.display()),
+        )
+        .replace(
+            "wells = \"wells.csv\"",
+            &format!("wells = \"{}/wells.csv\"", cfgdir.display()),
+        )
+        .replace("batch_max_delay_ms = 200", "batch_max_delay_ms = 50");
+    let p = dir.join("gwmon.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A running `gwmon run`.
+pub struct Daemon {
+    child: Option<Child>,
+    pub log: PathBuf,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(config: &Path, db: &Path, log: &Path) -> Daemon {
+        let mut d = Daemon {
+            child: None,
+            log: log.to_path_buf(),
+            config: config.to_path_buf(),
+            db: db.to_path_buf(),
+        };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let start_mark = self.log_text().matches("connected to broker").count();
+        let child = Command::new(GWMON)
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .arg("--db")
+            .arg(&self.db)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_until("gwmon to connect", Duration::from_secs(20), || {
+            self.log_text().matches("connected to broker").count() > start_mark
+        });
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to commit or ack anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// SIGTERM and wait for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut c = self.child.take().expect("daemon not running");
+        signal(&c, "TERM");
+        c.wait().unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Publishes each line of `lines` as one QoS 1 message on `topic` with `mosquitto_pub -l`.
+pub fn publish_lines(port: u16, topic: &str, lines: &[String]) -> Child {
+    let mut child = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-l",
+            "-t",
+            topic,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mosquitto_pub not installed: run .ci/run or apt-get install mosquitto-clients");
+    let mut stdin = child.stdin.take().unwrap();
+    let body = lines.join("\n") + "\n";
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(body.as_bytes());
+    });
+    child
+}
+
+/// Publishes one message (QoS 1) and waits for mosquitto_pub to finish.
+pub fn publish(port: u16, topic: &str, payload: &str) {
+    let st = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ])
+        .status()
+        .expect("mosquitto_pub");
+    assert!(st.success(), "mosquitto_pub failed for {topic}");
+}
+
+/// Publishes raw bytes (which may hold NUL or invalid UTF-8) from a file with `mosquitto_pub -f`.
+pub fn publish_bytes(port: u16, topic: &str, payload: &[u8]) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), payload).unwrap();
+    let st = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-f",
+        ])
+        .arg(f.path())
+        .status()
+        .expect("mosquitto_pub");
+    assert!(st.success(), "mosquitto_pub failed for {topic}");
+}
+
+/// Read-only view of a store that may not exist yet.
+pub fn query_i64(db: &Path, sql: &str) -> i64 {
+    Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+        .unwrap_or(-1)
+}
+
+/// The first `n` intakes of the shipped registry as (county, id).
+pub fn intakes(n: usize) -> Vec<(String, String)> {
+    let cfg = gwmon::config::Config::load(&Path::new(REPO).join("config/taiyuan.toml")).unwrap();
+    cfg.registry
+        .intakes
+        .iter()
+        .take(n)
+        .map(|i| (i.county.to_string(), i.id.clone()))
+        .collect()
+}
+
+/// The first well of the shipped registry as (county, id).
+pub fn a_well() -> (String, String) {
+    let cfg = gwmon::config::Config::load(&Path::new(REPO).join("config/taiyuan.toml")).unwrap();
+    let w = &cfg.registry.wells[0];
+    (w.county.to_string(), w.id.clone())
+}
