@@ -62,9 +62,23 @@ CREATE TABLE IF NOT EXISTS daily_volume (
     flagged_m3   REAL    NOT NULL,
     covered_s    INTEGER NOT NULL,  -- seconds of the day covered by meter intervals
     source       TEXT    NOT NULL,
+    -- Running sums within the calendar year up to and including this day, so that any
+    -- year-to-date or window figure is two index lookups, not a scan.
+    cum_year_m3     REAL NOT NULL DEFAULT 0,
+    cum_year_est_m3 REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (intake_id, day)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS daily_volume_by_day ON daily_volume (day);
+
+-- Monthly abstraction per intake (local months, YYYY-MM), the sum of daily_volume.
+CREATE TABLE IF NOT EXISTS monthly_volume (
+    intake_id    TEXT    NOT NULL,
+    month        TEXT    NOT NULL,
+    volume_m3    REAL    NOT NULL,
+    estimated_m3 REAL    NOT NULL,
+    flagged_m3   REAL    NOT NULL,
+    days         INTEGER NOT NULL,  -- days with a daily_volume row
+    PRIMARY KEY (intake_id, month)
+) WITHOUT ROWID;
 
 -- Daily water-level statistics per well (level above datum, depth below ground).
 CREATE TABLE IF NOT EXISTS daily_level (
@@ -76,6 +90,16 @@ CREATE TABLE IF NOT EXISTS daily_level (
     mean_depth_m REAL    NOT NULL,
     n            INTEGER NOT NULL,
     PRIMARY KEY (well_id, day)
+) WITHOUT ROWID;
+
+-- Monthly water level per well: the mean of the daily means (each day weighs the same).
+CREATE TABLE IF NOT EXISTS monthly_level (
+    well_id      TEXT    NOT NULL,
+    month        TEXT    NOT NULL,
+    mean_level_m REAL    NOT NULL,
+    mean_depth_m REAL    NOT NULL,
+    days         INTEGER NOT NULL,
+    PRIMARY KEY (well_id, month)
 ) WITHOUT ROWID;
 
 PRAGMA user_version = 1;

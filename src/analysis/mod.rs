@@ -3,3 +3,6 @@
 
 pub mod counter;
 pub mod trend;
+pub mod accounting;
+pub mod levels;
+pub mod verdict;

@@ -58,6 +58,7 @@ impl Store {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut touched_meters: HashMap<&str, Vec<i64>> = HashMap::new();
         let mut touched_levels: BTreeSet<(&str, Date)> = BTreeSet::new();
+        let mut touched_imports: HashMap<&str, (Date, Date)> = HashMap::new();
         {
             let mut ins_meter = tx.prepare_cached(
                 "INSERT OR IGNORE INTO meter_readings (intake_id, ts, total_m3, received_at, source) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -180,6 +181,9 @@ impl Store {
                             let day_s = day.to_string();
                             if ins_daily.execute(params![intake_id, day_s, volume_m3])? == 1 {
                                 out.stored += 1;
+                                let e = touched_imports.entry(intake_id.as_str()).or_insert((*day, *day));
+                                e.0 = e.0.min(*day);
+                                e.1 = e.1.max(*day);
                                 continue;
                             }
                             let (old, src): (f64, String) = get_daily
@@ -217,12 +221,19 @@ impl Store {
             let mut prev = stamps[0];
             for &t in &stamps[1..] {
                 if t - prev > CLUSTER_GAP_S {
-                    recompute_meter(&tx, &cfg, intake, start, prev)?;
+                    if let Some((d0, d1)) = recompute_meter(&tx, &cfg, intake, start, prev)? {
+                        roll_up_volume(&tx, intake, d0, d1)?;
+                    }
                     start = t;
                 }
                 prev = t;
             }
-            recompute_meter(&tx, &cfg, intake, start, prev)?;
+            if let Some((d0, d1)) = recompute_meter(&tx, &cfg, intake, start, prev)? {
+                roll_up_volume(&tx, intake, d0, d1)?;
+            }
+        }
+        for (intake, (d0, d1)) in touched_imports {
+            roll_up_volume(&tx, intake, d0, d1)?;
         }
         if !touched_levels.is_empty() {
             let mut upd = tx.prepare_cached(
@@ -233,6 +244,7 @@ impl Store {
                    mean_level_m = excluded.mean_level_m, min_level_m = excluded.min_level_m,
                    max_level_m = excluded.max_level_m, mean_depth_m = excluded.mean_depth_m, n = excluded.n",
             )?;
+            let mut months = BTreeSet::new();
             for (well, day) in touched_levels {
                 upd.execute(params![
                     well,
@@ -240,6 +252,18 @@ impl Store {
                     cfg.clock.day_start(day),
                     cfg.clock.day_end(day)
                 ])?;
+                months.insert((well, month_key(day)));
+            }
+            let mut m = tx.prepare_cached(
+                "INSERT INTO monthly_level (well_id, month, mean_level_m, mean_depth_m, days)
+                 SELECT ?1, ?2, avg(mean_level_m), avg(mean_depth_m), count(*)
+                 FROM daily_level WHERE well_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
+                 ON CONFLICT (well_id, month) DO UPDATE SET
+                   mean_level_m = excluded.mean_level_m, mean_depth_m = excluded.mean_depth_m,
+                   days = excluded.days",
+            )?;
+            for (well, month) in months {
+                m.execute(params![well, month])?;
             }
         }
         tx.commit()?;
@@ -282,6 +306,69 @@ fn conflict(d: &Decoded, r: &Reading, message: String) -> Quarantined {
     }
 }
 
+/// `YYYY-MM` of a day.
+pub fn month_key(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+/// Brings `cum_year_*` and `monthly_volume` of one intake up to date after its daily rows in
+/// `[d0, d1]` changed: running sums from `d0` to the end of `d1`'s year, month sums for the months
+/// of `[d0, d1]`.
+fn roll_up_volume(tx: &Transaction<'_>, intake: &str, d0: Date, d1: Date) -> Result<(), StoreError> {
+    let year_start = |d: Date| format!("{:04}-01-01", d.year());
+    let (mut cum, mut cum_est): (f64, f64) = tx
+        .prepare_cached(
+            "SELECT cum_year_m3, cum_year_est_m3 FROM daily_volume
+             WHERE intake_id = ?1 AND day < ?2 AND day >= ?3 ORDER BY day DESC LIMIT 1",
+        )?
+        .query_row(params![intake, d0.to_string(), year_start(d0)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0.0, 0.0));
+    let rows: Vec<(String, f64, f64, f64, f64)> = tx
+        .prepare_cached(
+            "SELECT day, volume_m3, estimated_m3, cum_year_m3, cum_year_est_m3 FROM daily_volume
+             WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+        )?
+        .query_map(params![intake, d0.to_string(), format!("{:04}-12-31", d1.year())], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut upd = tx.prepare_cached(
+        "UPDATE daily_volume SET cum_year_m3 = ?3, cum_year_est_m3 = ?4 WHERE intake_id = ?1 AND day = ?2",
+    )?;
+    let mut year = d0.year();
+    for (day, v, e, old, old_e) in rows {
+        let y: i16 = day[..4].parse().unwrap_or(year);
+        if y != year {
+            year = y;
+            cum = 0.0;
+            cum_est = 0.0;
+        }
+        cum += v;
+        cum_est += e;
+        if old != cum || old_e != cum_est {
+            upd.execute(params![intake, day, cum, cum_est])?;
+        }
+    }
+    let mut m = tx.prepare_cached(
+        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days)
+         SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*)
+         FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
+         ON CONFLICT (intake_id, month) DO UPDATE SET
+           volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+           flagged_m3 = excluded.flagged_m3, days = excluded.days",
+    )?;
+    let mut month = d0.first_of_month();
+    while month <= d1 {
+        m.execute(params![intake, month_key(month)])?;
+        match month.checked_add(jiff::ToSpan::month(1)) {
+            Ok(next) => month = next,
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
 /// Counter parameters for an intake.
 pub fn counter_params(cfg: &Config, intake_id: &str) -> CounterParams {
     CounterParams {
@@ -321,7 +408,7 @@ fn recompute_meter(
     intake: &str,
     t0: i64,
     t1: i64,
-) -> Result<(), StoreError> {
+) -> Result<Option<(Date, Date)>, StoreError> {
     let before: Option<i64> = tx
         .prepare_cached(
             "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1",
@@ -374,7 +461,7 @@ fn recompute_meter(
         .filter(|iv| iv.end > s && iv.start < e)
         .collect();
     if ivs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
 
     #[derive(Default)]
@@ -479,5 +566,5 @@ fn recompute_meter(
             )?;
         }
     }
-    Ok(())
+    Ok(days.keys().next().copied().zip(days.keys().next_back().copied()))
 }
