@@ -34,9 +34,86 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         broker: Option<String>,
     },
+    /// Withdrawals, level trends and the exit-readiness verdict per county.
+    Status {
+        #[command(flatten)]
+        common: Common,
+        /// Only this county (GB/T 2260 code, e.g. 140121).
+        #[arg(long, value_name = "CODE")]
+        county: Option<String>,
+        /// Calendar year (default: the as-of date's year).
+        #[arg(long, value_name = "Y")]
+        year: Option<i16>,
+        /// Evaluate as of this local date (default: today, or 31 December of --year if earlier).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// Print the status document as JSON (fields documented in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import historical readings from CSV (idempotent).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        /// What the file holds.
+        #[arg(long, value_enum)]
+        kind: crate::import::ImportKind,
+        /// CSV file with a header row.
+        file: PathBuf,
+    },
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig {
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// Why a command-line value was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgError(pub String);
+
+/// The as-of date from `--as-of` and `--year` (today by default; 31 December of a past year).
+pub fn resolve_as_of(
+    as_of: Option<&str>,
+    year: Option<i16>,
+    today: jiff::civil::Date,
+) -> Result<jiff::civil::Date, ArgError> {
+    let parsed = as_of
+        .map(|s| crate::time::parse_date(s, "--as-of").map_err(ArgError))
+        .transpose()?;
+    match (parsed, year) {
+        (Some(d), Some(y)) if d.year() != y => Err(ArgError(format!(
+            "--as-of {d} is not in --year {y}: give one of them, or a date inside the year"
+        ))),
+        (Some(d), _) => Ok(d),
+        (None, Some(y)) if y < today.year() => {
+            jiff::civil::Date::new(y, 12, 31).map_err(|e| ArgError(format!("--year {y}: {e}")))
+        }
+        (None, Some(y)) if y > today.year() => Err(ArgError(format!(
+            "--year {y} has not begun (today is {today}): give the current or a past year"
+        ))),
+        (None, _) => Ok(today),
+    }
+}
+
+/// A county from its code or Chinese name.
+pub fn resolve_county(
+    cfg: &crate::config::Config,
+    s: &str,
+) -> Result<crate::config::CountyCode, ArgError> {
+    cfg.counties
+        .iter()
+        .find(|c| c.code.to_string() == s.trim() || c.name == s.trim())
+        .map(|c| c.code)
+        .ok_or_else(|| {
+            ArgError(format!(
+                "unknown county '{s}': expected one of {}",
+                cfg.counties
+                    .iter()
+                    .map(|c| format!("{} {}", c.code, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }

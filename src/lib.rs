@@ -19,10 +19,14 @@
 //! - [`cli`] — the command line; `main.rs` only dispatches.
 
 pub mod analysis;
+pub mod assess;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod registry;
+pub mod sim;
 pub mod store;
+pub mod text;
 pub mod time;

@@ -63,6 +63,53 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         },
+        Command::Status {
+            common,
+            county,
+            year,
+            as_of,
+            json,
+        } => {
+            let cfg = load_config(&common).context("loading the configuration")?;
+            let today = cfg.clock.day_of(now());
+            let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
+            let county = county
+                .map(|c| gwmon::cli::resolve_county(&cfg, &c))
+                .transpose()?;
+            let conn = gwmon::store::open_ro(&db_path(&common, &cfg))?;
+            let mut doc = gwmon::assess::status(&cfg, &conn, as_of)?;
+            gwmon::assess::filter_county(&mut doc, county);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", gwmon::text::status_table(&doc));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { common, kind, file } => {
+            let cfg = Arc::new(load_config(&common).context("loading the configuration")?);
+            let db = db_path(&common, &cfg);
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let s = gwmon::import::import_csv(Arc::clone(&cfg), &db, kind, &file, tty, now())?;
+            println!(
+                "{}: {} rows — {} stored, {} duplicates skipped, {} rejected",
+                file.display(),
+                s.rows,
+                s.stored,
+                s.duplicates,
+                s.rejected.len()
+            );
+            for r in s.rejected.iter().take(200) {
+                println!("  line {}: {}", r.line, r.reason);
+            }
+            if s.rejected.len() > 200 {
+                println!(
+                    "  … {} more (all are in the quarantine table)",
+                    s.rejected.len() - 200
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { common, broker } => {
             let mut cfg = load_config(&common).context("loading the configuration")?;
             if let Some(url) = broker {
@@ -81,6 +128,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -117,12 +117,16 @@ pub fn days_between(a: Date, b: Date) -> i64 {
 
 /// Days in a calendar year.
 pub fn days_in_year(year: i16) -> i64 {
-    if Date::new(year, 2, 29).is_ok() { 366 } else { 365 }
+    if Date::new(year, 2, 29).is_ok() {
+        366
+    } else {
+        365
+    }
 }
 
 /// Builds window sums from year-to-date running sums (what the store keeps per day):
 /// `cum(d)` is the sum from 1 January of `d`'s year to `d`.
-pub fn window_sums(w: &Windows, cum: impl Fn(Date) -> Vol) -> WindowSums {
+pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> Vol) -> WindowSums {
     let ytd = cum(w.as_of);
     let ly_same = cum(w.same_day_last_year);
     let ly_total = cum(w.last_year_end);
@@ -193,7 +197,8 @@ pub fn project(w: &Windows, s: &WindowSums) -> Projection {
     }
     let ly = s.last_year.m3;
     let ly_part = s.last_year_to_date.m3;
-    let seasonal = (ly > 0.0 && ly_part >= SEASONAL_MIN_SHARE * ly).then(|| s.ytd.m3 * ly / ly_part);
+    let seasonal =
+        (ly > 0.0 && ly_part >= SEASONAL_MIN_SHARE * ly).then(|| s.ytd.m3 * ly / ly_part);
     match seasonal {
         Some(v) => Projection {
             projected_m3: v,
@@ -221,7 +226,11 @@ pub fn version_on(versions: &[QuotaVersion], day: Date) -> Option<&QuotaVersion>
 
 /// A county's quota for a calendar year: each version weighted by the days it is in force
 /// (days with no version in force count zero). `None` when no version covers any day.
-pub fn county_quota_for_year(versions: &[QuotaVersion], county: CountyCode, year: i16) -> Option<f64> {
+pub fn county_quota_for_year(
+    versions: &[QuotaVersion],
+    county: CountyCode,
+    year: i16,
+) -> Option<f64> {
     let n = days_in_year(year);
     let start = Date::new(year, 1, 1).ok()?;
     let mut sum = 0.0;
@@ -229,7 +238,10 @@ pub fn county_quota_for_year(versions: &[QuotaVersion], county: CountyCode, year
     // Walk the year in spans between version boundaries rather than day by day.
     let mut bounds: Vec<Date> = vec![start];
     for v in versions {
-        for d in [Some(v.effective_from), v.effective_until].into_iter().flatten() {
+        for d in [Some(v.effective_from), v.effective_until]
+            .into_iter()
+            .flatten()
+        {
             if d.year() == year && d > start {
                 bounds.push(d);
             }
@@ -324,11 +336,20 @@ mod tests {
         // 2026: 181 days at 365/yr + 184 days at 730/yr.
         let q = county_quota_for_year(&vs, CountyCode(140121), 2026).unwrap();
         assert!((q - (181.0 + 368.0)).abs() < 1e-9, "{q}");
-        assert_eq!(county_quota_for_year(&vs, CountyCode(140121), 2025), Some(365.0));
+        assert_eq!(
+            county_quota_for_year(&vs, CountyCode(140121), 2025),
+            Some(365.0)
+        );
         assert_eq!(county_quota_for_year(&vs, CountyCode(140105), 2025), None);
-        assert_eq!(county_quota_for_year(&vs[1..], CountyCode(140121), 2025), None);
+        assert_eq!(
+            county_quota_for_year(&vs[1..], CountyCode(140121), 2025),
+            None
+        );
         let steps = quota_steps(&vs, CountyCode(140121), 2026);
-        assert_eq!(steps, vec![(d("2026-01-01"), 365.0), (d("2026-07-01"), 730.0)]);
+        assert_eq!(
+            steps,
+            vec![(d("2026-01-01"), 365.0), (d("2026-07-01"), 730.0)]
+        );
     }
 
     #[test]

@@ -146,7 +146,11 @@ pub fn well_trend(series: &[f64], start: Date, p: &TrendParams) -> WellTrend {
         _ => 0.0,
     };
     let window = series.len();
-    let completeness = if window > 0 { n as f64 / window as f64 } else { 0.0 };
+    let completeness = if window > 0 {
+        n as f64 / window as f64
+    } else {
+        0.0
+    };
     let sufficient = years >= p.min_years && completeness >= p.min_completeness;
     // pymannkendall works on the series as given; the window starts in January when the
     // configured start does, so seasons line up with calendar months.
@@ -233,7 +237,10 @@ mod tests {
     /// 6 years of a seasonal level falling 0.5 m/yr.
     fn falling() -> Vec<f64> {
         (0..72)
-            .map(|i| 800.0 - 0.5 * (i as f64 / 12.0) + ((i % 12) as f64 * 0.5236).sin() * 0.8)
+            .map(|i| {
+                800.0 - 0.5 * (i as f64 / 12.0)
+                    + ((i % 12) as f64 * std::f64::consts::FRAC_PI_6).sin() * 0.8
+            })
             .collect()
     }
 
@@ -270,12 +277,19 @@ mod tests {
         let t = well_trend(&sparse, d("2020-01-01"), &params());
         assert!(!t.sufficient, "50% complete < 70%");
         let one = [800.0];
-        assert_eq!(well_trend(&one, d("2020-01-01"), &params()).direction, Direction::InsufficientData);
+        assert_eq!(
+            well_trend(&one, d("2020-01-01"), &params()).direction,
+            Direction::InsufficientData
+        );
     }
 
     #[test]
     fn monthly_series_and_annual_means() {
-        let s = monthly_series(&[(2020, 3, 1.0), (2021, 1, 2.0), (2019, 12, 9.0)], d("2020-01-01"), d("2021-02-10"));
+        let s = monthly_series(
+            &[(2020, 3, 1.0), (2021, 1, 2.0), (2019, 12, 9.0)],
+            d("2020-01-01"),
+            d("2021-02-10"),
+        );
         assert_eq!(s.len(), 14);
         assert_eq!(s[2], 1.0);
         assert_eq!(s[12], 2.0);

@@ -1,8 +1,8 @@
 //! Pure analysis: counters → volumes, aggregation against budgets and quotas, trend statistics,
 //! the readiness verdict. No I/O, no async: plain functions over slices.
 
-pub mod counter;
-pub mod trend;
 pub mod accounting;
+pub mod counter;
 pub mod levels;
+pub mod trend;
 pub mod verdict;

@@ -142,7 +142,10 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
         .iter()
         .filter(|w| w.direction == Direction::Declining)
         .count();
-    let rates: Vec<f64> = judged.iter().filter_map(|w| w.mean_annual_change_m).collect();
+    let rates: Vec<f64> = judged
+        .iter()
+        .filter_map(|w| w.mean_annual_change_m)
+        .collect();
     let mean_rate = (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64);
     let level = if judged.is_empty() {
         Criterion {
@@ -231,16 +234,25 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
     } else {
         judged.len() as f64 / f.wells.len() as f64
     };
-    let sufficient = share >= t.min_wells_sufficient_share && !judged.is_empty() && f.has_volume_data;
+    let sufficient =
+        share >= t.min_wells_sufficient_share && !judged.is_empty() && f.has_volume_data;
     out.push(Criterion {
         name: "data_sufficiency",
-        status: if sufficient { Status::Pass } else { Status::InsufficientData },
+        status: if sufficient {
+            Status::Pass
+        } else {
+            Status::InsufficientData
+        },
         detail: format!(
             "{}/{} 眼监测井数据充分（要求 ≥ {:.0}%）；取水量数据{}",
             judged.len(),
             f.wells.len(),
             t.min_wells_sufficient_share * 100.0,
-            if f.has_volume_data { "齐备" } else { "缺失" }
+            if f.has_volume_data {
+                "齐备"
+            } else {
+                "缺失"
+            }
         ),
     });
 
@@ -311,7 +323,11 @@ mod tests {
         f.k_projected = Some(1.1);
         let (c, v) = assess(&f, &AssessmentConfig::default());
         assert_eq!(v, Verdict::NotReady);
-        let failing: Vec<&str> = c.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
+        let failing: Vec<&str> = c
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.name)
+            .collect();
         assert_eq!(failing, ["quantity", "level"]);
     }
 
@@ -323,7 +339,10 @@ mod tests {
         let wells = [well(0.3)];
         let mut f = facts(&wells);
         f.has_volume_data = false;
-        assert_eq!(assess(&f, &AssessmentConfig::default()).1, Verdict::InsufficientData);
+        assert_eq!(
+            assess(&f, &AssessmentConfig::default()).1,
+            Verdict::InsufficientData
+        );
     }
 
     #[test]

@@ -179,7 +179,7 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// The device must exist, be of the topic's kind, and sit in the topic's county.
-fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<(), Rejection> {
+pub fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<(), Rejection> {
     let registered = match kind {
         Kind::Meter => reg.intake(id).map(|i| i.county),
         Kind::Level => reg.well(id).map(|w| w.county),
@@ -238,7 +238,7 @@ fn push_element(
     now: i64,
     out: &mut Decoded,
 ) {
-    match element(ctx, topic, kind, id, obj, now) {
+    match decode_element(ctx, topic, kind, id, obj, now) {
         Ok(r) => out.readings.push(r),
         Err(rej) => out.rejected.push(Quarantined {
             origin: topic.to_string(),
@@ -248,7 +248,9 @@ fn push_element(
     }
 }
 
-fn element(
+/// Validates one reading object for device `id` of `kind`; `topic` names the origin in messages
+/// (an MQTT topic, or `file line N` for imports).
+pub fn decode_element(
     ctx: &DecodeCtx<'_>,
     topic: &str,
     kind: Kind,

@@ -181,7 +181,9 @@ impl Store {
                             let day_s = day.to_string();
                             if ins_daily.execute(params![intake_id, day_s, volume_m3])? == 1 {
                                 out.stored += 1;
-                                let e = touched_imports.entry(intake_id.as_str()).or_insert((*day, *day));
+                                let e = touched_imports
+                                    .entry(intake_id.as_str())
+                                    .or_insert((*day, *day));
                                 e.0 = e.0.min(*day);
                                 e.1 = e.1.max(*day);
                                 continue;
@@ -314,14 +316,21 @@ pub fn month_key(day: Date) -> String {
 /// Brings `cum_year_*` and `monthly_volume` of one intake up to date after its daily rows in
 /// `[d0, d1]` changed: running sums from `d0` to the end of `d1`'s year, month sums for the months
 /// of `[d0, d1]`.
-fn roll_up_volume(tx: &Transaction<'_>, intake: &str, d0: Date, d1: Date) -> Result<(), StoreError> {
+fn roll_up_volume(
+    tx: &Transaction<'_>,
+    intake: &str,
+    d0: Date,
+    d1: Date,
+) -> Result<(), StoreError> {
     let year_start = |d: Date| format!("{:04}-01-01", d.year());
     let (mut cum, mut cum_est): (f64, f64) = tx
         .prepare_cached(
             "SELECT cum_year_m3, cum_year_est_m3 FROM daily_volume
              WHERE intake_id = ?1 AND day < ?2 AND day >= ?3 ORDER BY day DESC LIMIT 1",
         )?
-        .query_row(params![intake, d0.to_string(), year_start(d0)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![intake, d0.to_string(), year_start(d0)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?
         .unwrap_or((0.0, 0.0));
     let rows: Vec<(String, f64, f64, f64, f64)> = tx
@@ -329,9 +338,10 @@ fn roll_up_volume(tx: &Transaction<'_>, intake: &str, d0: Date, d1: Date) -> Res
             "SELECT day, volume_m3, estimated_m3, cum_year_m3, cum_year_est_m3 FROM daily_volume
              WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
         )?
-        .query_map(params![intake, d0.to_string(), format!("{:04}-12-31", d1.year())], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
+        .query_map(
+            params![intake, d0.to_string(), format!("{:04}-12-31", d1.year())],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?
         .collect::<Result<_, _>>()?;
     let mut upd = tx.prepare_cached(
         "UPDATE daily_volume SET cum_year_m3 = ?3, cum_year_est_m3 = ?4 WHERE intake_id = ?1 AND day = ?2",
@@ -566,5 +576,9 @@ fn recompute_meter(
             )?;
         }
     }
-    Ok(days.keys().next().copied().zip(days.keys().next_back().copied()))
+    Ok(days
+        .keys()
+        .next()
+        .copied()
+        .zip(days.keys().next_back().copied()))
 }

@@ -5,6 +5,7 @@
 //! the writer.
 
 mod apply;
+pub mod query;
 pub mod writer;
 
 use std::path::Path;

@@ -1,4 +1,5 @@
 //! Integration tests: the `gwmon` binary against real Mosquitto brokers.
 
 mod ingest;
+mod status;
 mod support;

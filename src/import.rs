@@ -1,0 +1,368 @@
+//! `gwmon import`: years of history from the bureaus' CSV files, through the same validation and
+//! counter logic as live data, idempotent (importing a file twice changes nothing).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::ingest::decode::{DecodeCtx, Kind, decode_element};
+use crate::model::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
+use crate::store::{Durability, StoreError, open_store};
+
+/// Rows per transaction.
+const BATCH_ROWS: usize = 20_000;
+
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    /// Cumulative meter totals: intake_id,ts,total_m3
+    Meter,
+    /// Water levels: well_id,ts,depth_m (or level_m)
+    Level,
+    /// Daily volumes where only those exist: intake_id,day,volume_m3
+    DailyVolume,
+}
+
+/// Import failures that stop the whole file (row problems are reported, not fatal).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Header { file: String, message: String },
+    #[error("{file} line {line}: {source}")]
+    Csv {
+        file: String,
+        line: u64,
+        source: csv::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A rejected row.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ImportSummary {
+    pub rows: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Accepted header names per field (English, and the Chinese headers bureaus use).
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "intake_id",
+        &[
+            "intake_id",
+            "取水口编码",
+            "取水口编号",
+            "测站编码",
+            "测点编码",
+        ],
+    ),
+    (
+        "well_id",
+        &["well_id", "监测井编码", "监测井编号", "井号", "测站编码"],
+    ),
+    ("ts", &["ts", "时间", "监测时间", "采集时间", "观测时间"]),
+    (
+        "total_m3",
+        &["total_m3", "累计水量", "累计流量", "累计取水量"],
+    ),
+    ("depth_m", &["depth_m", "埋深", "水位埋深", "地下水埋深"]),
+    ("level_m", &["level_m", "水位", "地下水位", "水位高程"]),
+    ("day", &["day", "日期"]),
+    ("volume_m3", &["volume_m3", "日取水量", "取水量", "日水量"]),
+];
+
+fn find(headers: &csv::StringRecord, field: &str) -> Option<usize> {
+    let names = ALIASES
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(&[][..], |a| a.1);
+    headers
+        .iter()
+        .position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')))
+}
+
+/// Imports one CSV file into the store at `db`.
+pub fn import_csv(
+    cfg: Arc<Config>,
+    db: &Path,
+    kind: ImportKind,
+    file: &Path,
+    show_progress: bool,
+    now: i64,
+) -> Result<ImportSummary, ImportError> {
+    let fname = file.display().to_string();
+    let f = std::fs::File::open(file).map_err(|source| ImportError::Read {
+        file: fname.clone(),
+        source,
+    })?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(f));
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::Header {
+            file: fname.clone(),
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    let need = |field: &str| {
+        find(&headers, field).ok_or_else(|| ImportError::Header {
+            file: fname.clone(),
+            message: format!(
+                "no '{field}' column (accepted headers: {}); expected {}",
+                ALIASES
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map_or(String::new(), |a| a.1.join(", ")),
+                match kind {
+                    ImportKind::Meter => "intake_id,ts,total_m3",
+                    ImportKind::Level => "well_id,ts,depth_m or well_id,ts,level_m",
+                    ImportKind::DailyVolume => "intake_id,day,volume_m3",
+                }
+            ),
+        })
+    };
+    enum Cols {
+        Meter(usize, usize, usize),
+        Level(usize, usize, Option<usize>, Option<usize>),
+        Daily(usize, usize, usize),
+    }
+    let cols = match kind {
+        ImportKind::Meter => Cols::Meter(need("intake_id")?, need("ts")?, need("total_m3")?),
+        ImportKind::Level => {
+            let (d, l) = (find(&headers, "depth_m"), find(&headers, "level_m"));
+            if d.is_none() && l.is_none() {
+                need("depth_m")?;
+            }
+            Cols::Level(need("well_id")?, need("ts")?, d, l)
+        }
+        ImportKind::DailyVolume => {
+            Cols::Daily(need("intake_id")?, need("day")?, need("volume_m3")?)
+        }
+    };
+
+    let mut store = open_store(Arc::clone(&cfg), db, Durability::Normal)?;
+    let ctx = DecodeCtx {
+        registry: &cfg.registry,
+        clock: &cfg.clock,
+        topic_prefix: &cfg.mqtt.topic_prefix,
+        max_payload_bytes: usize::MAX,
+        future_margin_s: cfg.ingest.future_margin_s,
+    };
+    let bar = if show_progress {
+        let b = ProgressBar::new(size);
+        b.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.set_message(format!(
+            "importing {}",
+            file.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        ));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut summary = ImportSummary::default();
+    let mut batch: Vec<(u64, Decoded)> = Vec::with_capacity(BATCH_ROWS);
+    let mut flush =
+        |batch: &mut Vec<(u64, Decoded)>, summary: &mut ImportSummary| -> Result<(), ImportError> {
+            let refs: Vec<&Decoded> = batch.iter().map(|(_, d)| d).collect();
+            let outcomes = store.apply(&refs, now, "import")?;
+            for ((line, _), o) in batch.iter().zip(outcomes) {
+                summary.stored += u64::from(o.stored);
+                summary.duplicates += u64::from(o.duplicates);
+                for r in o.rejected {
+                    summary.rejected.push(RejectedRow {
+                        line: *line,
+                        reason: r.message,
+                    });
+                }
+            }
+            batch.clear();
+            Ok(())
+        };
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(ImportError::Csv {
+                    file: fname,
+                    line,
+                    source: e,
+                });
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        summary.rows += 1;
+        let origin = format!(
+            "{} line {line}",
+            file.file_name().and_then(|n| n.to_str()).unwrap_or(&fname)
+        );
+        let field = |i: usize| record.get(i).unwrap_or("").to_string();
+        let decoded = match &cols {
+            Cols::Meter(id, ts, total) => {
+                let mut obj = Map::new();
+                obj.insert("ts".into(), cell(&field(*ts)));
+                obj.insert("total_m3".into(), cell(&field(*total)));
+                one(&ctx, &origin, Kind::Meter, &field(*id), &obj, now)
+            }
+            Cols::Level(id, ts, d, l) => {
+                let mut obj = Map::new();
+                obj.insert("ts".into(), cell(&field(*ts)));
+                if let Some(d) = d
+                    && !field(*d).is_empty()
+                {
+                    obj.insert("depth_m".into(), cell(&field(*d)));
+                }
+                if let Some(l) = l
+                    && !field(*l).is_empty()
+                {
+                    obj.insert("level_m".into(), cell(&field(*l)));
+                }
+                one(&ctx, &origin, Kind::Level, &field(*id), &obj, now)
+            }
+            Cols::Daily(id, day, vol) => {
+                daily(&cfg, &origin, &field(*id), &field(*day), &field(*vol), now)
+            }
+        };
+        batch.push((line, decoded));
+        if batch.len() >= BATCH_ROWS {
+            flush(&mut batch, &mut summary)?;
+            bar.set_position(rdr.position().byte());
+        }
+    }
+    flush(&mut batch, &mut summary)?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// A CSV cell as a JSON value: numbers as numbers, anything else as a string (so the decoder
+/// reports it as the wrong type rather than guessing).
+fn cell(s: &str) -> Value {
+    if s.is_empty() {
+        return Value::Null;
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => {
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+        }
+        _ => Value::String(s.to_string()),
+    }
+}
+
+fn rejected(origin: &str, raw: String, code: RejectCode, msg: String) -> Decoded {
+    let mut payload = raw.into_bytes();
+    payload.truncate(QUARANTINE_PAYLOAD_MAX);
+    Decoded {
+        readings: Vec::new(),
+        rejected: vec![Quarantined {
+            origin: format!("import:{origin}"),
+            payload,
+            rejection: Rejection::new(code, msg),
+        }],
+    }
+}
+
+fn one(
+    ctx: &DecodeCtx<'_>,
+    origin: &str,
+    kind: Kind,
+    id: &str,
+    obj: &Map<String, Value>,
+    now: i64,
+) -> Decoded {
+    let raw = Value::Object(obj.clone()).to_string();
+    let known = match kind {
+        Kind::Meter => ctx.registry.intake(id).is_some(),
+        Kind::Level => ctx.registry.well(id).is_some(),
+    };
+    if !known {
+        // The file names no county; the registry check reports unknown or wrong-kind devices.
+        let r = crate::ingest::decode::check_device(ctx.registry, "", kind, id)
+            .err()
+            .unwrap_or_else(|| {
+                Rejection::new(RejectCode::UnknownDevice, format!("unknown device '{id}'"))
+            });
+        return rejected(origin, raw, r.code, format!("{} ({origin})", r.message));
+    }
+    match decode_element(ctx, origin, kind, id, obj, now) {
+        Ok(r) => Decoded {
+            readings: vec![r],
+            rejected: Vec::new(),
+        },
+        Err(r) => rejected(origin, raw, r.code, r.message),
+    }
+}
+
+fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -> Decoded {
+    let raw = format!("{id},{day},{vol}");
+    if cfg.registry.intake(id).is_none() {
+        return rejected(
+            origin,
+            raw,
+            RejectCode::UnknownDevice,
+            format!("unknown intake '{id}' ({origin}): add it to intakes.csv or fix the id"),
+        );
+    }
+    let d = match crate::time::parse_date(day, "day") {
+        Ok(d) => d,
+        Err(e) => {
+            return rejected(
+                origin,
+                raw,
+                RejectCode::BadTimestamp,
+                format!("{e} ({origin})"),
+            );
+        }
+    };
+    if d > cfg.clock.day_of(now) {
+        return rejected(
+            origin,
+            raw,
+            RejectCode::FutureTimestamp,
+            format!("day {d} is in the future ({origin})"),
+        );
+    }
+    match vol.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Decoded {
+            readings: vec![Reading::DailyVolume {
+                intake_id: id.to_string(),
+                day: d,
+                volume_m3: v,
+            }],
+            rejected: Vec::new(),
+        },
+        _ => rejected(
+            origin,
+            raw,
+            RejectCode::BadValue,
+            format!("volume_m3 '{vol}' ({origin}): expected a daily volume ≥ 0 in m³"),
+        ),
+    }
+}

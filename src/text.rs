@@ -1,0 +1,156 @@
+//! Terminal tables in Chinese: padding by display width (a Chinese character takes two columns).
+
+use std::fmt::Write;
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::assess::{StatusDoc, arrow};
+
+/// Pads `s` on the right to `width` display columns.
+pub fn pad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// Pads `s` on the left to `width` display columns.
+pub fn rpad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// 万 m³ with one decimal.
+pub fn wan(m3: f64) -> String {
+    format!("{:.1}", m3 / 1e4)
+}
+
+/// Renders rows as aligned columns; `right` marks right-aligned columns.
+pub fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| UnicodeWidthStr::width(*h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(UnicodeWidthStr::width(c.as_str()));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if right.get(i).copied().unwrap_or(false) {
+                    rpad(c, widths[i])
+                } else {
+                    pad(c, widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut s = line(header.to_vec());
+    s.push('\n');
+    for r in rows {
+        s.push_str(&line(r.iter().map(String::as_str).collect()));
+        s.push('\n');
+    }
+    s
+}
+
+/// The `gwmon status` table.
+pub fn status_table(doc: &StatusDoc) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "太原市地下水超采区退出评估  截至 {}（{} 年）{}",
+        doc.as_of,
+        doc.year,
+        if doc.example_data {
+            "  【示例数据：指标与名录为示例值】"
+        } else {
+            ""
+        }
+    );
+    let mut rows = Vec::new();
+    for b in &doc.city.budgets {
+        rows.push(vec![
+            b.label.clone(),
+            wan(b.quota_m3),
+            wan(b.ytd_m3),
+            wan(b.last_year_m3),
+            wan(b.projected_m3),
+            b.k_projected.map_or("—".into(), |k| format!("{k:.2}")),
+        ]);
+    }
+    s.push_str(&table(
+        &["预算", "指标(万m³)", "本年累计", "上年", "预计全年", "k"],
+        &rows,
+        &[false, true, true, true, true, true],
+    ));
+    s.push('\n');
+    let mut rows = Vec::new();
+    for c in &doc.counties {
+        let judged = c.wells.iter().filter(|w| w.trend.sufficient).count();
+        let declining = c
+            .wells
+            .iter()
+            .filter(|w| {
+                w.trend.sufficient
+                    && w.trend.direction == crate::analysis::levels::Direction::Declining
+            })
+            .count();
+        let level = format!(
+            "{}{} {}/{}↓",
+            arrow(c.level_trend.direction),
+            c.level_trend
+                .sen_slope_m_per_year
+                .map_or("—".into(), |v| format!("{v:+.2}")),
+            declining,
+            judged
+        );
+        let exit = match (c.deadlines.days_to_exit, c.deadlines.exit_state) {
+            (_, Some("met")) => "已退出".to_string(),
+            (Some(d), Some("passed")) => format!("已过期{}天", -d),
+            (Some(d), _) => d.to_string(),
+            _ => "—".into(),
+        };
+        rows.push(vec![
+            c.code.clone(),
+            c.name.clone(),
+            c.quota_m3.map_or("—".into(), wan),
+            wan(c.ytd_m3),
+            wan(c.projected_m3),
+            c.k.map_or("—".into(), |k| format!("{k:.2}")),
+            level,
+            c.metering
+                .coverage
+                .map_or("—".into(), |v| format!("{:.0}%", v * 100.0)),
+            c.verdict_label.to_string(),
+            exit,
+        ]);
+    }
+    s.push_str(&table(
+        &[
+            "代码",
+            "区县",
+            "指标(万m³)",
+            "本年累计",
+            "预计全年",
+            "k",
+            "水位趋势(m/a)",
+            "计量覆盖",
+            "结论",
+            "距退出(天)",
+        ],
+        &rows,
+        &[
+            false, false, true, true, true, true, false, true, false, true,
+        ],
+    ));
+    let _ = writeln!(
+        s,
+        "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 预计全年取水量 ÷ 指标；水位趋势为季节性 Sen 斜率（水位上升为正）及显著下降井数/有效井数。",
+        doc.ingest.meter_readings, doc.ingest.level_readings, doc.ingest.quarantined
+    );
+    s
+}
