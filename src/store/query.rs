@@ -58,10 +58,10 @@ pub fn intake_window_sums<'a>(
     let mut at: HashMap<Date, HashMap<String, Vol>> = HashMap::new();
     let mut err = None;
     window_sums(w, |d| {
-        if !at.contains_key(&d) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = at.entry(d) {
             match cum_at_all(conn, &ids_json, d) {
                 Ok(m) => {
-                    at.insert(d, m);
+                    slot.insert(m);
                 }
                 Err(e) => err = Some(e),
             }
