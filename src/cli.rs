@@ -61,6 +61,36 @@ pub enum Command {
         /// CSV file with a header row.
         file: PathBuf,
     },
+    /// Load generator: publish meter readings over MQTT (QoS 1) from several connections.
+    Simulate {
+        #[command(flatten)]
+        common: Common,
+        /// Broker URL (default: [mqtt] url of the config).
+        #[arg(long, value_name = "URL")]
+        broker: Option<String>,
+        /// Number of devices (the registry's first N intakes; beyond the registry, synthetic
+        /// ids S000000… — see --write-config).
+        #[arg(long, value_name = "N")]
+        devices: Option<usize>,
+        /// Messages per second over all connections (default: as fast as possible).
+        #[arg(long, value_name = "MSG_PER_S")]
+        rate: Option<f64>,
+        /// Readings per message (backlog arrays when > 1).
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        batch: usize,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "S")]
+        duration: Option<f64>,
+        /// Stop after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Publishing connections.
+        #[arg(long, value_name = "C", default_value_t = 4)]
+        connections: usize,
+        /// Write a config and registry for the synthetic devices to DIR and exit.
+        #[arg(long, value_name = "DIR")]
+        write_config: Option<PathBuf>,
+    },
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig {
         #[command(flatten)]

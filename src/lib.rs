@@ -19,6 +19,7 @@
 //! - [`cli`] — the command line; `main.rs` only dispatches.
 
 pub mod analysis;
+pub mod charts;
 pub mod assess;
 pub mod cli;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod ingest;
 pub mod model;
 pub mod registry;
 pub mod sim;
+pub mod simulate;
 pub mod store;
 pub mod text;
 pub mod time;

@@ -110,6 +110,49 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Simulate {
+            common,
+            broker,
+            devices,
+            rate,
+            batch,
+            duration,
+            count,
+            connections,
+            write_config,
+        } => {
+            let cfg = load_config(&common).context("loading the configuration")?;
+            let n = devices.unwrap_or(cfg.registry.intakes.len());
+            if let Some(dir) = write_config {
+                let path = gwmon::sim::write_synthetic_config(&dir, n, 200)?;
+                println!("wrote {} ({n} synthetic intakes, 200 wells)", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let devs = gwmon::sim::devices(&cfg, n)?;
+            let batch = batch.max(1);
+            let duration = duration.map(std::time::Duration::from_secs_f64);
+            let planned = count.or_else(|| Some((rate? * duration?.as_secs_f64()) as u64));
+            let per_device = planned.map_or(1440, |c| c.div_ceil(devs.len() as u64) * batch as u64);
+            let opts = gwmon::simulate::SimOptions {
+                broker: broker.unwrap_or_else(|| cfg.mqtt.url.clone()),
+                rate,
+                batch,
+                duration,
+                count,
+                connections,
+                topic_prefix: cfg.mqtt.topic_prefix.clone(),
+                start_ts: now() - per_device as i64 * 60 - 60,
+                step_s: 60,
+                client_id: format!("gwmon-sim-{}", std::process::id()),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let r = rt.block_on(gwmon::simulate::run(opts, devs))?;
+            println!(
+                "published {} messages ({} readings) in {:.2} s: {:.0} msg/s, {:.0} readings/s (acknowledged by the broker)",
+                r.messages, r.readings, r.seconds, r.messages_per_s, r.readings_per_s
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { common, broker } => {
             let mut cfg = load_config(&common).context("loading the configuration")?;
             if let Some(url) = broker {

@@ -1,0 +1,59 @@
+//! Charts for the exit-readiness reports: PNG and SVG, Chinese labels, deterministic output.
+//!
+//! County officials paste these charts unchanged into the self-assessment report, so they are drawn
+//! at 2400 px width for an A4 text width of ≈ 16 cm, with an embedded Simplified Chinese font and
+//! units as the plan writes them (万 m³, 亿 m³, m).
+//!
+//! # Layout
+//! - [`model`]: the input structs, plain numbers and strings; the caller fills them.
+//! - [`fonts`]: the embedded font and its registration with plotters (the only place).
+//! - `layout`: page furniture shared by all charts (title, legend, footer, `示例数据`, notes).
+//! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4),
+//!   `city` (5); each exposes a `draw_*` function that draws on any plotters backend.
+//! - [`render`]: PNG/SVG output — [`render_all`] writes `stem.png` and `stem.svg`.
+//!
+//! Data flows one way: caller's accounting → model structs → `draw_*` → backend → files. Nothing
+//! here reads the clock, the environment or the system fonts, so the same data gives the same
+//! bytes.
+//!
+//! # Use
+//! ```ignore
+//! let chart = ChartKind::ExitReadiness(&readiness); // filled from the accounting
+//! let files = render_all(chart, out_dir, "140121-readiness")?; // [png, svg]
+//! ```
+//! [`render_svg`] and [`render_png`] give the bytes instead of files. Drawing is synchronous CPU
+//! work (≈ 15 ms per chart in release): call it from a blocking thread, not from the runtime. The
+//! functions are thread-safe; charts of different counties can be rendered in parallel.
+//!
+//! Every chart marks `示例数据` when [`ChartMeta::example`] is set, prints a note where data is
+//! missing (never a zero in its place), and treats non-finite values as missing. Free text from the
+//! caller (verdict, criteria, well ids) is drawn as given: check it with
+//! [`fonts::missing_glyphs`] if it may contain characters outside GB2312.
+
+pub mod fonts;
+pub mod model;
+pub mod render;
+
+mod city;
+mod cumulative;
+mod hydrograph;
+mod layout;
+mod monthly;
+mod readiness;
+
+#[cfg(test)]
+mod tests;
+
+pub use city::draw_city_overview;
+pub use cumulative::draw_cumulative;
+pub use hydrograph::draw_hydrographs;
+pub use model::{
+    BudgetBar, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear, DatedValue,
+    DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, QuotaStep, Trend,
+    TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
+};
+pub use monthly::draw_monthly;
+pub use readiness::draw_exit_readiness;
+pub use render::{
+    ChartError, ChartKind, GlyphFix, encode_png, render_all, render_png, render_rgb, render_svg,
+};

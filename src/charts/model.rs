@@ -1,0 +1,478 @@
+//! Input data of the charts: plain numbers and strings, filled by the caller from its accounting.
+//!
+//! Nothing here depends on another gwmon module, so the charts can be drawn (and tested) from any
+//! data source. Conventions, the same in every struct:
+//! - volumes are m³ (the charts divide by 10 000 and label 万 m³ / 亿 m³ as the plan writes them);
+//! - levels and depths are m; [`LevelKind`] says which one a series holds;
+//! - a missing value is `f64::NAN` (or any non-finite value): it is skipped, never drawn as zero;
+//! - dates are local calendar days ([`Ymd`]); the charts never read the clock.
+
+use std::fmt;
+
+/// A calendar day (proleptic Gregorian), as the caller's local-day accounting knows it.
+///
+/// Out-of-range months or days are clamped when positioned on a chart, never a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ymd {
+    /// Year, e.g. 2026.
+    pub year: i32,
+    /// Month 1–12.
+    pub month: u8,
+    /// Day of month 1–31.
+    pub day: u8,
+}
+
+impl Ymd {
+    /// A date from its parts.
+    pub const fn new(year: i32, month: u8, day: u8) -> Self {
+        Self { year, month, day }
+    }
+
+    /// Whether `year` has 366 days.
+    pub const fn is_leap_year(year: i32) -> bool {
+        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    }
+
+    /// Number of days of `year` (365 or 366).
+    pub const fn days_in_year(year: i32) -> u16 {
+        if Self::is_leap_year(year) { 366 } else { 365 }
+    }
+
+    /// Number of days of `month` (clamped to 1–12) in `year`.
+    pub const fn days_in_month(year: i32, month: u8) -> u8 {
+        match month {
+            0 | 1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if Self::is_leap_year(year) => 29,
+            2 => 28,
+            _ => 31,
+        }
+    }
+
+    /// Day of the year, 1-based (1 January = 1), with month and day clamped into range.
+    pub fn day_of_year(&self) -> u16 {
+        let month = self.month.clamp(1, 12);
+        let day = self.day.clamp(1, Self::days_in_month(self.year, month));
+        let before: u16 = (1..month)
+            .map(|m| u16::from(Self::days_in_month(self.year, m)))
+            .sum();
+        before + u16::from(day)
+    }
+
+    /// The start of this day as a fractional year (2026-07-02 ≈ 2026.5): the time axis of the charts.
+    pub fn fractional_year(&self) -> f64 {
+        f64::from(self.year)
+            + f64::from(self.day_of_year() - 1) / f64::from(Self::days_in_year(self.year))
+    }
+}
+
+impl fmt::Display for Ymd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// What every chart prints around its plot: whose data, as of when, from where, and whether it is
+/// an example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartMeta {
+    /// The county (or city) name, Chinese, e.g. `清徐县`; it starts the chart title.
+    pub place: String,
+    /// Last day the data covers; printed in the footer (`数据截至 2026-11-28`).
+    pub as_of: Ymd,
+    /// Data source for the footer, e.g. `取水在线计量、地下水监测井`; empty to omit.
+    pub source: String,
+    /// The data or quotas are examples (示例值), not official figures: every chart then shows
+    /// `示例数据` as a boxed label and a watermark.
+    pub example: bool,
+}
+
+/// A value on a given day (a level, a depth, or a monthly mean dated at its 15th).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DatedValue {
+    /// The day.
+    pub date: Ymd,
+    /// The value; non-finite = missing, skipped.
+    pub value: f64,
+}
+
+/// Whether a water series holds levels (elevation of the water surface, up = more water) or depths
+/// to water (埋深, up = less water).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelKind {
+    /// Water level in m on the 1985 national height datum (1985国家高程基准).
+    Level,
+    /// Depth to water below ground in m; the axis is drawn inverted (deeper = lower on the chart).
+    Depth,
+}
+
+/// Direction of the water **level** (not of depth) as the trend test judged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendDirection {
+    /// Level rising (上升).
+    Rising,
+    /// No significant trend (稳定).
+    Stable,
+    /// Level falling (下降).
+    Falling,
+}
+
+impl TrendDirection {
+    /// The Chinese word printed on the charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            TrendDirection::Rising => "上升",
+            TrendDirection::Stable => "稳定",
+            TrendDirection::Falling => "下降",
+        }
+    }
+}
+
+/// A fitted trend of a level or depth series (Sen's slope with the Mann–Kendall verdict).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trend {
+    /// Sen's slope of the plotted series in m per year (of depth when the series is depth).
+    pub slope_m_per_year: f64,
+    /// A point the trend line passes through, e.g. (median date, median value) — Sen's intercept.
+    pub anchor: DatedValue,
+    /// What the test says about the water level; for a depth series a rising depth is `Falling`.
+    pub direction: TrendDirection,
+}
+
+/// Groundwater withdrawal of one complete year against the quota in force that year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearWithdrawal {
+    /// Calendar year.
+    pub year: i32,
+    /// Withdrawal in m³; non-finite = no data for that year.
+    pub withdrawal_m3: f64,
+    /// The county's control target (k = 1) that year in m³; non-finite = no quota.
+    pub quota_m3: f64,
+}
+
+/// The current, incomplete year: withdrawal so far and the projection to year end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurrentYear {
+    /// Calendar year.
+    pub year: i32,
+    /// Withdrawal from 1 January to [`ChartMeta::as_of`] in m³.
+    pub to_date_m3: f64,
+    /// Projected withdrawal for the whole year in m³; non-finite = no projection.
+    pub projected_m3: f64,
+    /// Quota in force for the year in m³; non-finite = no quota.
+    pub quota_m3: f64,
+}
+
+/// A dated milestone drawn as a vertical marker, e.g. `自评估 2026-06-30`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deadline {
+    /// Short Chinese label; the date is appended on the chart.
+    pub label: String,
+    /// The day.
+    pub date: Ymd,
+}
+
+impl Deadline {
+    /// The self-assessment report deadline (`自评估`).
+    pub fn self_assessment(date: Ymd) -> Self {
+        Self {
+            label: "自评估".to_owned(),
+            date,
+        }
+    }
+
+    /// The approved-exit deadline (`退出`).
+    pub fn exit(date: Ymd) -> Self {
+        Self {
+            label: "退出".to_owned(),
+            date,
+        }
+    }
+}
+
+/// Chart 1, exit readiness of one county: withdrawal against quota by year (top panel) and the
+/// water-level trend towards the deadlines (bottom panel), with the verdict as caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExitReadiness {
+    /// Title, footer, example flag.
+    pub meta: ChartMeta,
+    /// Complete years from the base year on, any order; missing years are shown as such.
+    pub years: Vec<YearWithdrawal>,
+    /// The current year to date and its projection, if any.
+    pub current: Option<CurrentYear>,
+    /// Self-assessment and exit deadlines; the time axis runs to the last one's year.
+    pub deadlines: Vec<Deadline>,
+    /// Whether `levels` are levels or depths.
+    pub level_kind: LevelKind,
+    /// Monthly means of the county's level (or depth) series; empty = no level monitoring.
+    pub levels: Vec<DatedValue>,
+    /// Trend of `levels`, extended on the chart to the last deadline.
+    pub trend: Option<Trend>,
+    /// The verdict as the caller words it, e.g. `未达标`, `基本具备`.
+    pub verdict: String,
+    /// The failing criteria, one short sentence each.
+    pub failing: Vec<String>,
+}
+
+/// A cumulative value at the end of a day of the year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayValue {
+    /// Day of the year, 1-based.
+    pub day: u16,
+    /// Cumulative withdrawal since 1 January in m³; non-finite = missing, skipped.
+    pub value_m3: f64,
+}
+
+/// One step of an annual quota that may change during the year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotaStep {
+    /// First day of the year (1-based) on which this annual quota is in force.
+    pub from_day: u16,
+    /// The annual quota in m³; non-finite = no quota from that day.
+    pub quota_m3: f64,
+}
+
+/// Chart 2, cumulative withdrawal of the current year against last year and the quota.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CumulativeWithdrawal {
+    /// Title, footer, example flag; `as_of` is where the projection starts.
+    pub meta: ChartMeta,
+    /// The current year.
+    pub year: i32,
+    /// This year's cumulative withdrawal up to the as-of date.
+    pub this_year: Vec<DayValue>,
+    /// Last year's cumulative withdrawal, whole year.
+    pub last_year: Vec<DayValue>,
+    /// The annual quota as a step function of the day; empty = no quota.
+    pub quota_steps: Vec<QuotaStep>,
+    /// Projected cumulative withdrawal on 31 December in m³, drawn dashed from the last actual point.
+    pub projected_year_end_m3: Option<f64>,
+}
+
+/// Monthly withdrawals of one year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearMonths {
+    /// Calendar year.
+    pub year: i32,
+    /// Withdrawal in m³ for January … December; non-finite = no data (e.g. months still to come).
+    pub months_m3: [f64; 12],
+}
+
+/// Chart 3, monthly withdrawal of recent years side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthlyWithdrawal {
+    /// Title, footer, example flag.
+    pub meta: ChartMeta,
+    /// The years to compare, any order; the most recent [`MonthlyWithdrawal::MAX_YEARS`] are drawn.
+    pub years: Vec<YearMonths>,
+}
+
+impl MonthlyWithdrawal {
+    /// At most this many years are drawn side by side (the most recent ones).
+    pub const MAX_YEARS: usize = 3;
+}
+
+/// One monitoring well's series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellSeries {
+    /// Well id as printed in the legend, e.g. `QX-01`.
+    pub id: String,
+    /// Monthly or daily values, any order.
+    pub points: Vec<DatedValue>,
+    /// The well's trend, drawn over the span of its data.
+    pub trend: Option<Trend>,
+}
+
+/// Chart 4, hydrographs of a county's monitoring wells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hydrographs {
+    /// Title, footer, example flag.
+    pub meta: ChartMeta,
+    /// Levels or depths, for all wells alike.
+    pub kind: LevelKind,
+    /// The wells in legend order; about ten stay legible.
+    pub wells: Vec<WellSeries>,
+}
+
+/// A withdrawal against its limit, e.g. 太原供水集团 against 7602万 m³.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetBar {
+    /// Name printed under the bar.
+    pub name: String,
+    /// Withdrawal in m³ (what it is — actual, projected — is [`CityOverview::basis`]).
+    pub withdrawal_m3: f64,
+    /// The limit in m³; non-finite = none.
+    pub limit_m3: f64,
+}
+
+/// One county's withdrawal and quota, for the overdraft-coefficient ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountyK {
+    /// County name, e.g. `清徐县`.
+    pub name: String,
+    /// Withdrawal in m³.
+    pub withdrawal_m3: f64,
+    /// Quota in m³; k = withdrawal ÷ quota is drawn only when the quota is finite and positive.
+    pub quota_m3: f64,
+}
+
+/// Chart 5, the city overview: the plan's budget split (top) and the counties ranked by k (bottom).
+///
+/// The plan's split does not add up to the cap (7602 + 7390 = 14992万, 8万 under 1.5亿); the chart
+/// draws each figure as given and prints the difference, never adjusting either.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityOverview {
+    /// Title (place = `太原市`), footer, example flag.
+    pub meta: ChartMeta,
+    /// What the withdrawals are, e.g. `2026 年取水量（年末预测）`; printed in legend and subtitle.
+    pub basis: String,
+    /// The parts of the split, e.g. 太原供水集团 vs 7602万 and 县（市、区）合计 vs 7390万.
+    pub budgets: Vec<BudgetBar>,
+    /// The whole city against the cap (1.5亿 m³), as the caller totals it.
+    pub total: BudgetBar,
+    /// Counties to rank by k.
+    pub counties: Vec<CountyK>,
+}
+
+/// Largest magnitude accepted as data; anything larger (or non-finite) is treated as missing.
+/// 1e13 m³ is ten million times Taiyuan's annual cap, so only garbage is dropped, and pixel
+/// arithmetic stays far from overflow.
+const MAX_ABS: f64 = 1e13;
+/// Years outside this range are treated as missing (the charts' time axes are built from them).
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+fn clean(v: f64) -> f64 {
+    if v.is_finite() && v.abs() <= MAX_ABS {
+        v
+    } else {
+        f64::NAN
+    }
+}
+
+fn clean_point(p: &DatedValue) -> DatedValue {
+    DatedValue {
+        date: p.date,
+        value: if YEARS.contains(&p.date.year) {
+            clean(p.value)
+        } else {
+            f64::NAN
+        },
+    }
+}
+
+fn clean_trend(t: &Trend) -> Trend {
+    let anchor = clean_point(&t.anchor);
+    Trend {
+        slope_m_per_year: clean(t.slope_m_per_year),
+        anchor,
+        direction: t.direction,
+    }
+}
+
+/// Input hygiene applied by every `draw_*` function before drawing: absurd numbers become missing
+/// values and out-of-range years are dropped, so no input can make a chart panic, overflow pixel
+/// arithmetic or loop over an astronomically long line.
+pub(crate) trait Sanitize {
+    fn sanitized(&self) -> Self;
+}
+
+impl Sanitize for ExitReadiness {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        m.years.retain(|y| YEARS.contains(&y.year));
+        for y in &mut m.years {
+            y.withdrawal_m3 = clean(y.withdrawal_m3);
+            y.quota_m3 = clean(y.quota_m3);
+        }
+        m.current = m
+            .current
+            .filter(|c| YEARS.contains(&c.year))
+            .map(|c| CurrentYear {
+                year: c.year,
+                to_date_m3: clean(c.to_date_m3),
+                projected_m3: clean(c.projected_m3),
+                quota_m3: clean(c.quota_m3),
+            });
+        m.deadlines.retain(|d| YEARS.contains(&d.date.year));
+        m.levels = m.levels.iter().map(clean_point).collect();
+        m.trend = m.trend.as_ref().map(clean_trend);
+        m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
+        m
+    }
+}
+
+impl Sanitize for CumulativeWithdrawal {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        m.year = m.year.clamp(*YEARS.start() + 1, *YEARS.end());
+        for p in m.this_year.iter_mut().chain(m.last_year.iter_mut()) {
+            p.value_m3 = clean(p.value_m3);
+        }
+        for q in &mut m.quota_steps {
+            q.quota_m3 = clean(q.quota_m3);
+        }
+        m.projected_year_end_m3 = m.projected_year_end_m3.map(clean);
+        m
+    }
+}
+
+impl Sanitize for MonthlyWithdrawal {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        m.years.retain(|y| YEARS.contains(&y.year));
+        for y in &mut m.years {
+            for v in &mut y.months_m3 {
+                *v = clean(*v);
+            }
+        }
+        m
+    }
+}
+
+impl Sanitize for Hydrographs {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        for w in &mut m.wells {
+            w.points = w.points.iter().map(clean_point).collect();
+            w.trend = w.trend.as_ref().map(clean_trend);
+        }
+        m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
+        m
+    }
+}
+
+impl Sanitize for CityOverview {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        for b in m.budgets.iter_mut().chain(std::iter::once(&mut m.total)) {
+            b.withdrawal_m3 = clean(b.withdrawal_m3);
+            b.limit_m3 = clean(b.limit_m3);
+        }
+        for c in &mut m.counties {
+            c.withdrawal_m3 = clean(c.withdrawal_m3);
+            c.quota_m3 = clean(c.quota_m3);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_of_year_and_fraction() {
+        assert_eq!(Ymd::new(2026, 1, 1).day_of_year(), 1);
+        assert_eq!(Ymd::new(2026, 12, 31).day_of_year(), 365);
+        assert_eq!(Ymd::new(2028, 12, 31).day_of_year(), 366);
+        assert_eq!(Ymd::new(2026, 3, 1).day_of_year(), 60);
+        assert_eq!(
+            Ymd::new(2026, 13, 40).day_of_year(),
+            365,
+            "clamped, no panic"
+        );
+        assert_eq!(Ymd::new(2026, 0, 0).day_of_year(), 1, "clamped, no panic");
+        assert!((Ymd::new(2026, 1, 1).fractional_year() - 2026.0).abs() < 1e-12);
+        assert_eq!(Ymd::new(2026, 6, 30).to_string(), "2026-06-30");
+    }
+}

@@ -1,0 +1,188 @@
+//! `gwmon simulate`: a load generator that publishes meter readings over MQTT (QoS 1) from
+//! several connections, fast enough to outrun a single subscriber, so that benchmarks measure
+//! the daemon rather than the publisher.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+
+use crate::ingest::mqtt::BrokerUrl;
+
+/// What to publish.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub broker: String,
+    /// Messages per second over all connections (`None`: as fast as possible).
+    pub rate: Option<f64>,
+    /// Readings per message (1: single readings; > 1: backlog arrays).
+    pub batch: usize,
+    /// Stop after this long ...
+    pub duration: Option<Duration>,
+    /// ... or after this many messages.
+    pub count: Option<u64>,
+    pub connections: usize,
+    pub topic_prefix: String,
+    /// Epoch seconds of the first reading; each device's readings follow at `step_s`.
+    pub start_ts: i64,
+    pub step_s: i64,
+    /// Client id prefix (connection k uses `{prefix}-{k}`).
+    pub client_id: String,
+}
+
+/// What was published (and acknowledged by the broker).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct SimReport {
+    pub messages: u64,
+    pub readings: u64,
+    pub seconds: f64,
+    pub messages_per_s: f64,
+    pub readings_per_s: f64,
+}
+
+/// Why the simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Url(#[from] crate::ingest::mqtt::RunError),
+    #[error("no devices to simulate: the registry has no intakes")]
+    NoDevices,
+    #[error("broker {0}: {1}")]
+    Connection(String, String),
+}
+
+/// The payload of one message for a device: `batch` consecutive readings starting at reading
+/// number `seq` (totals grow by a device-specific amount per step).
+pub fn payload(device: usize, seq: u64, batch: usize, start_ts: i64, step_s: i64) -> String {
+    let inc = 1.0 + (device % 17) as f64 * 0.25;
+    let one = |k: u64| {
+        let ts = start_ts + k as i64 * step_s;
+        let total = (k as f64 + 1.0) * inc;
+        format!("{{\"ts\":{ts},\"total_m3\":{total}}}")
+    };
+    if batch <= 1 {
+        one(seq)
+    } else {
+        let items: Vec<String> = (0..batch as u64).map(|j| one(seq + j)).collect();
+        format!("[{}]", items.join(","))
+    }
+}
+
+/// Publishes readings for `devices` (county code, intake id) until the duration or count is
+/// reached; returns what the broker acknowledged.
+pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<SimReport, SimError> {
+    if devices.is_empty() {
+        return Err(SimError::NoDevices);
+    }
+    let url = BrokerUrl::parse(&opts.broker)?;
+    let devices = Arc::new(devices);
+    let conns = opts.connections.max(1);
+    let sent = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let mut mo = MqttOptions::new(format!("{}-{c}", opts.client_id), url.host.clone(), url.port);
+        mo.set_keep_alive(Duration::from_secs(30))
+            .set_clean_session(true)
+            .set_inflight(1000)
+            .set_max_packet_size(16 * 1024 * 1024, 16 * 1024 * 1024)
+            .set_request_channel_capacity(4096);
+        let (client, mut eventloop) = AsyncClient::new(mo, 4096);
+        // Poll loop: counts broker acknowledgements; ends after the DISCONNECT is sent.
+        let acked_c = Arc::clone(&acked);
+        let conn_acked = Arc::new(AtomicU64::new(0));
+        let conn_acked_p = Arc::clone(&conn_acked);
+        let broker = opts.broker.clone();
+        let poller = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        acked_c.fetch_add(1, Ordering::Relaxed);
+                        conn_acked_p.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(SimError::Connection(broker, e.to_string())),
+                }
+            }
+        });
+        let my: Vec<usize> = (0..devices.len()).filter(|d| d % conns == c).collect();
+        let devices = Arc::clone(&devices);
+        let opts = opts.clone();
+        let sent = Arc::clone(&sent);
+        let publisher = tokio::spawn(async move {
+            if my.is_empty() {
+                let _ = client.disconnect().await;
+                return;
+            }
+            let per_conn_rate = opts.rate.map(|r| r / conns as f64);
+            let mut seq: u64 = 0;
+            let mut i = 0usize;
+            let mut mine_sent: u64 = 0;
+            let t0 = Instant::now();
+            loop {
+                if opts.duration.is_some_and(|d| t0.elapsed() >= d) {
+                    break;
+                }
+                if let Some(r) = per_conn_rate {
+                    // Pace: never ahead of rate × elapsed.
+                    let mine = seq * my.len() as u64 + i as u64;
+                    let due = Duration::from_secs_f64(mine as f64 / r);
+                    let now = t0.elapsed();
+                    if due > now {
+                        tokio::time::sleep(due - now).await;
+                    }
+                }
+                if opts.count.is_some_and(|n| sent.fetch_add(1, Ordering::Relaxed) >= n) {
+                    break;
+                }
+                mine_sent += 1;
+                let d = my[i];
+                let (county, id) = &devices[d];
+                let topic = format!("{}/{county}/meter/{id}", opts.topic_prefix);
+                let body = payload(d, seq * opts.batch.max(1) as u64, opts.batch, opts.start_ts, opts.step_s);
+                if client.publish(topic, QoS::AtLeastOnce, false, body).await.is_err() {
+                    break;
+                }
+                i += 1;
+                if i == my.len() {
+                    i = 0;
+                    seq += 1;
+                }
+            }
+            // Disconnect only once the broker has acknowledged everything this connection sent.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while conn_acked.load(Ordering::Relaxed) < mine_sent && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let _ = client.disconnect().await;
+        });
+        tasks.push((publisher, poller));
+    }
+    let mut first_err = None;
+    for (p, poller) in tasks {
+        let _ = p.await;
+        if let Ok(Err(e)) = poller.await
+            && first_err.is_none()
+        {
+            first_err = Some(e);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let messages = acked.load(Ordering::Relaxed);
+    if messages == 0
+        && let Some(e) = first_err
+    {
+        return Err(e);
+    }
+    let readings = messages * opts.batch.max(1) as u64;
+    Ok(SimReport {
+        messages,
+        readings,
+        seconds: secs,
+        messages_per_s: messages as f64 / secs,
+        readings_per_s: readings as f64 / secs,
+    })
+}
