@@ -2,7 +2,8 @@
 //!
 //! Sections (all by default): `status` — a store of 5,000 intakes × 5 years of daily volumes and
 //! 200 wells × 5 years of levels; `gwmon status` for all counties timed against a plain SQLite
-//! aggregate over the same daily table in the same run.
+//! aggregate over the same daily table in the same run; `report` — `gwmon report --all` over
+//! that store.
 //!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
@@ -113,6 +114,27 @@ fn bench_status(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     results.insert("status_to_aggregate_ratio".into(), ratio.into());
 }
 
+fn bench_report(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    println!("== report --all over the status benchmark store");
+    let (db, cfg) = status_store(dir, results);
+    let as_of: jiff::civil::Date = AS_OF.parse().unwrap();
+    let out = dir.join("bench-report");
+    let mut files = 0;
+    let t = time_n(3, || {
+        let _ = std::fs::remove_dir_all(&out);
+        files = gwmon::report::report(&cfg, &db, as_of, None, &out)
+            .unwrap()
+            .files
+            .len();
+    });
+    println!(
+        "report --all: {files} files in {:.2} s (median of 3; goal < 5 s)",
+        t.as_secs_f64()
+    );
+    results.insert("report_all_s".into(), t.as_secs_f64().into());
+    results.insert("report_all_files".into(), files.into());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -144,6 +166,9 @@ fn main() {
     );
     if want("status") {
         bench_status(&dir, &mut results);
+    }
+    if want("report") {
+        bench_report(&dir, &mut results);
     }
     let out = target.join("bench-results.json");
     std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();

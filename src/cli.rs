@@ -51,6 +51,32 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the self-assessment bundle: charts (PNG + SVG), their CSVs, summary.md per county,
+    /// and index.html.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// One county (GB/T 2260 code or name).
+        #[arg(
+            long,
+            value_name = "CODE",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
+        county: Option<String>,
+        /// Every county.
+        #[arg(long)]
+        all: bool,
+        /// Calendar year (default: the as-of date's year).
+        #[arg(long, value_name = "Y")]
+        year: Option<i16>,
+        /// Evaluate as of this local date (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Import historical readings from CSV (idempotent).
     Import {
         #[command(flatten)]

@@ -19,14 +19,16 @@
 //! - [`cli`] — the command line; `main.rs` only dispatches.
 
 pub mod analysis;
-pub mod charts;
 pub mod assess;
+pub mod broker;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod registry;
+pub mod report;
 pub mod sim;
 pub mod simulate;
 pub mod store;

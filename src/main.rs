@@ -86,6 +86,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            common,
+            county,
+            all: _,
+            year,
+            as_of,
+            out,
+        } => {
+            let cfg = load_config(&common).context("loading the configuration")?;
+            let today = cfg.clock.day_of(now());
+            let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
+            let county = county
+                .map(|c| gwmon::cli::resolve_county(&cfg, &c))
+                .transpose()?;
+            let t = std::time::Instant::now();
+            let r = gwmon::report::report(&cfg, &db_path(&common, &cfg), as_of, county, &out)?;
+            println!(
+                "wrote {} files in {:.1} s; open {}",
+                r.files.len(),
+                t.elapsed().as_secs_f64(),
+                r.index.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { common, kind, file } => {
             let cfg = Arc::new(load_config(&common).context("loading the configuration")?);
             let db = db_path(&common, &cfg);
@@ -125,7 +149,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let n = devices.unwrap_or(cfg.registry.intakes.len());
             if let Some(dir) = write_config {
                 let path = gwmon::sim::write_synthetic_config(&dir, n, 200)?;
-                println!("wrote {} ({n} synthetic intakes, 200 wells)", path.display());
+                println!(
+                    "wrote {} ({n} synthetic intakes, 200 wells)",
+                    path.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let devs = gwmon::sim::devices(&cfg, n)?;
@@ -145,7 +172,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 step_s: 60,
                 client_id: format!("gwmon-sim-{}", std::process::id()),
             };
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             let r = rt.block_on(gwmon::simulate::run(opts, devs))?;
             println!(
                 "published {} messages ({} readings) in {:.2} s: {:.0} msg/s, {:.0} readings/s (acknowledged by the broker)",

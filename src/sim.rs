@@ -210,18 +210,34 @@ pub fn meter_silent(intake: &Intake) -> bool {
 
 /// `(county code, intake id)` of the first `n` devices: the registry's intakes, then synthetic
 /// ids (`S000000`…, as in [`synthetic_registry`]) beyond it.
-pub fn devices(cfg: &crate::config::Config, n: usize) -> Result<Vec<(String, String)>, crate::config::ConfigError> {
+pub fn devices(
+    cfg: &crate::config::Config,
+    n: usize,
+) -> Result<Vec<(String, String)>, crate::config::ConfigError> {
     if n <= cfg.registry.intakes.len() {
-        return Ok(cfg.registry.intakes[..n].iter().map(|i| (i.county.to_string(), i.id.clone())).collect());
+        return Ok(cfg.registry.intakes[..n]
+            .iter()
+            .map(|i| (i.county.to_string(), i.id.clone()))
+            .collect());
     }
     let synth = synthetic_config(n, 1)?;
-    Ok(synth.registry.intakes.iter().map(|i| (i.county.to_string(), i.id.clone())).collect())
+    Ok(synth
+        .registry
+        .intakes
+        .iter()
+        .map(|i| (i.county.to_string(), i.id.clone()))
+        .collect())
 }
 
 /// Writes `taiyuan.toml`, `intakes.csv` and `wells.csv` for a synthetic registry into `dir`;
 /// returns the config path.
-pub fn write_synthetic_config(dir: &std::path::Path, n_intakes: usize, n_wells: usize) -> std::io::Result<std::path::PathBuf> {
-    let base = crate::config::Config::embedded().map_err(|e| std::io::Error::other(e.to_string()))?;
+pub fn write_synthetic_config(
+    dir: &std::path::Path,
+    n_intakes: usize,
+    n_wells: usize,
+) -> std::io::Result<std::path::PathBuf> {
+    let base =
+        crate::config::Config::embedded().map_err(|e| std::io::Error::other(e.to_string()))?;
     let (i, w) = synthetic_registry(&base.registry, n_intakes, n_wells);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("intakes.csv"), i)?;

@@ -83,7 +83,11 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..conns {
-        let mut mo = MqttOptions::new(format!("{}-{c}", opts.client_id), url.host.clone(), url.port);
+        let mut mo = MqttOptions::new(
+            format!("{}-{c}", opts.client_id),
+            url.host.clone(),
+            url.port,
+        );
         mo.set_keep_alive(Duration::from_secs(30))
             .set_clean_session(true)
             .set_inflight(1000)
@@ -135,15 +139,28 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
                         tokio::time::sleep(due - now).await;
                     }
                 }
-                if opts.count.is_some_and(|n| sent.fetch_add(1, Ordering::Relaxed) >= n) {
+                if opts
+                    .count
+                    .is_some_and(|n| sent.fetch_add(1, Ordering::Relaxed) >= n)
+                {
                     break;
                 }
                 mine_sent += 1;
                 let d = my[i];
                 let (county, id) = &devices[d];
                 let topic = format!("{}/{county}/meter/{id}", opts.topic_prefix);
-                let body = payload(d, seq * opts.batch.max(1) as u64, opts.batch, opts.start_ts, opts.step_s);
-                if client.publish(topic, QoS::AtLeastOnce, false, body).await.is_err() {
+                let body = payload(
+                    d,
+                    seq * opts.batch.max(1) as u64,
+                    opts.batch,
+                    opts.start_ts,
+                    opts.step_s,
+                );
+                if client
+                    .publish(topic, QoS::AtLeastOnce, false, body)
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 i += 1;

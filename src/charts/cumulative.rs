@@ -205,12 +205,16 @@ pub fn draw_cumulative<DB: DrawingBackend>(
                 colour::CURRENT.stroke_width(stroke::TREND),
             ))?;
             da.draw(&Circle::new((days, p), 11, colour::CURRENT.filled()))?;
-            let q_end = quota.last().filter(|q| q.1 >= days).map(|q| q.2);
-            let k = q_end
+            // k against the annual quota prorated by the days each step is in force — the same
+            // figure as the accounting's (a mid-year change weighs each quota by its days).
+            let covered: f64 = quota.iter().map(|q| q.1 - q.0).sum();
+            let q_year = (covered >= days - 1.0)
+                .then(|| quota.iter().map(|q| (q.1 - q.0) * q.2).sum::<f64>() / covered);
+            let k = q_year
                 .filter(|q| *q > 0.0)
                 .map(|q| format!("，k = {}", trim_decimal(p / q, 2)))
                 .unwrap_or_default();
-            let over = q_end.is_some_and(|q| p > q);
+            let over = q_year.is_some_and(|q| p > q);
             let (x, y) = px(days, p);
             boxed_text(
                 &pa,

@@ -1,5 +1,6 @@
 //! Integration tests: the `gwmon` binary against real Mosquitto brokers.
 
 mod ingest;
+mod report;
 mod status;
 mod support;

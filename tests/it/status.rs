@@ -1,43 +1,6 @@
 //! `status` and `import` on stores built from the simulated fleet.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
-
-use gwmon::config::Config;
-use gwmon::store::{Durability, open_store};
-
 use crate::support::*;
-
-/// A store with simulated history 2020-01-01 .. 2026-11-27 for the shipped registry.
-fn simulated_store(dir: &Path) -> PathBuf {
-    let cfg = Arc::new(Config::load(&Path::new(REPO).join("config/taiyuan.toml")).unwrap());
-    let db = dir.join("gwmon.db");
-    let mut store = open_store(Arc::clone(&cfg), &db, Durability::Normal).unwrap();
-    gwmon::sim::populate(
-        &mut store,
-        &cfg,
-        42,
-        "2020-01-01".parse().unwrap(),
-        "2026-11-27".parse().unwrap(),
-        5,
-    )
-    .unwrap();
-    db
-}
-
-fn gwmon(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(GWMON)
-        .args(args)
-        .current_dir(REPO)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn status_json_has_the_documented_fields_and_differing_verdicts() {

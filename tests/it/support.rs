@@ -353,3 +353,46 @@ pub fn a_well() -> (String, String) {
     let w = &cfg.registry.wells[0];
     (w.county.to_string(), w.id.clone())
 }
+
+/// A store with simulated history 2020-01-01 .. 2026-11-27 for the shipped registry.
+pub fn simulated_store(dir: &Path) -> PathBuf {
+    simulated_store_between(dir, "2020-01-01", "2026-11-27")
+}
+
+/// A store with simulated history between two days (inclusive).
+pub fn simulated_store_between(dir: &Path, from: &str, to: &str) -> PathBuf {
+    let cfg = std::sync::Arc::new(
+        gwmon::config::Config::load(&Path::new(REPO).join("config/taiyuan.toml")).unwrap(),
+    );
+    let db = dir.join("gwmon.db");
+    let mut store = gwmon::store::open_store(
+        std::sync::Arc::clone(&cfg),
+        &db,
+        gwmon::store::Durability::Normal,
+    )
+    .unwrap();
+    gwmon::sim::populate(
+        &mut store,
+        &cfg,
+        42,
+        from.parse().unwrap(),
+        to.parse().unwrap(),
+        5,
+    )
+    .unwrap();
+    db
+}
+
+/// Runs the gwmon binary in the repository folder: (exit code, stdout, stderr).
+pub fn gwmon(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(GWMON)
+        .args(args)
+        .current_dir(REPO)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
