@@ -3,7 +3,11 @@
 //! Sections (all by default): `status` — a store of 5,000 intakes × 5 years of daily volumes and
 //! 200 wells × 5 years of levels; `gwmon status` for all counties timed against a plain SQLite
 //! aggregate over the same daily table in the same run; `report` — `gwmon report --all` over
-//! that store.
+//! that store; `ingest` — against a real Mosquitto configured as in production: (1) the ceiling,
+//! `mosquitto_sub -q 1` draining N queued single-reading messages versus `gwmon run` draining
+//! (committing and acking) the same N; (2) 100-reading payloads, readings committed per second;
+//! (3) steady state, 5,000 devices at 1,000 msg/s: CPU and peak RSS of the daemon. Sizes:
+//! `GWMON_BENCH_N` (100,000), `GWMON_BENCH_BATCHED_MSGS` (5,000), `GWMON_BENCH_STEADY_S` (180).
 //!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
@@ -135,6 +139,356 @@ fn bench_report(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     results.insert("report_all_files".into(), files.into());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ingest against a real Mosquitto configured as in production (config/mosquitto.conf).
+// ---------------------------------------------------------------------------------------------
+
+struct Mosquitto {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    fn start() -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/mosquitto.conf"),
+        )
+        .unwrap();
+        let mut conf = String::new();
+        for line in shipped.lines() {
+            let t = line.trim_start();
+            if t.starts_with("listener ") {
+                conf.push_str(&format!("listener {port} 127.0.0.1\n"));
+            } else if t.starts_with("persistence_location ") {
+                conf.push_str(&format!("persistence_location {}/\n", dir.path().display()));
+            } else if t.starts_with("log_dest ") {
+                conf.push_str(&format!(
+                    "log_dest file {}/mosquitto.log\n",
+                    dir.path().display()
+                ));
+            } else {
+                conf.push_str(line);
+                conf.push('\n');
+            }
+        }
+        if std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false)
+        {
+            conf.push_str("user root\n");
+        }
+        let path = dir.path().join("mosquitto.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = std::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto (apt-get install mosquitto)");
+        wait_for("mosquitto", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Mosquitto {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+    fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn count(db: &Path) -> i64 {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT count(*) FROM meter_readings", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+struct Daemon {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, db: &Path, log: &Path) -> Daemon {
+        let before = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("subscribed")
+            .count()
+            + std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .matches("session_present=true")
+                .count();
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gwmon"))
+            .args(["run", "--config"])
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        wait_for("gwmon to connect", Duration::from_secs(30), || {
+            let t = std::fs::read_to_string(log).unwrap_or_default();
+            t.matches("subscribed").count() + t.matches("session_present=true").count() > before
+        });
+        Daemon {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = &self.log;
+    }
+}
+
+fn publish(
+    url: &str,
+    devices: &[(String, String)],
+    count: u64,
+    batch: usize,
+    rate: Option<f64>,
+    duration: Option<Duration>,
+) -> gwmon::simulate::SimReport {
+    let per_device = count.div_ceil(devices.len() as u64) * batch as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let opts = gwmon::simulate::SimOptions {
+        broker: url.to_string(),
+        rate,
+        batch,
+        duration,
+        count: if duration.is_some() {
+            None
+        } else {
+            Some(count)
+        },
+        connections: 4,
+        topic_prefix: "gw".into(),
+        start_ts: now - per_device as i64 * 60 - 120,
+        step_s: 60,
+        client_id: format!(
+            "bench-pub-{}",
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(gwmon::simulate::run(opts, devices.to_vec()))
+        .unwrap()
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn env_n(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Time for a stopped persistent subscriber to drain `n` queued messages into the store.
+fn drain_daemon(
+    broker: &Mosquitto,
+    cfg_dir: &Path,
+    n_msgs: u64,
+    batch: usize,
+    tag: &str,
+) -> (f64, u64) {
+    let cfg = gwmon::sim::write_synthetic_config(cfg_dir, 5000, 200).unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            &format!("url = \"{}\"", broker.url()),
+        )
+        .replace(
+            "client_id = \"gwmon-taiyuan\"",
+            &format!("client_id = \"gwmon-bench-{tag}\""),
+        );
+    std::fs::write(&cfg, text).unwrap();
+    let db = cfg_dir.join(format!("{tag}.db"));
+    let log = cfg_dir.join(format!("{tag}.log"));
+    // Register the persistent session, then stop.
+    Daemon::start(&cfg, &db, &log).stop();
+    let config = gwmon::config::Config::load(&cfg).unwrap();
+    let devices = gwmon::sim::devices(&config, 5000).unwrap();
+    let p = publish(&broker.url(), &devices, n_msgs, batch, None, None);
+    let readings = p.readings;
+    let t = Instant::now();
+    let d = Daemon::start(&cfg, &db, &log);
+    wait_for(
+        "the daemon to commit every reading",
+        Duration::from_secs(600),
+        || count(&db) as u64 >= readings,
+    );
+    let secs = t.elapsed().as_secs_f64();
+    d.stop();
+    (secs, readings)
+}
+
+fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    let n = env_n("GWMON_BENCH_N", 100_000);
+    println!(
+        "== ingest 1: ceiling — {n} single-reading QoS 1 messages queued for a stopped persistent subscriber"
+    );
+    let broker = Mosquitto::start();
+    let sub = |extra: &[&str]| {
+        std::process::Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-c",
+                "-i",
+                "bench-sub",
+                "-t",
+                "gw/+/meter/+",
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("mosquitto_sub (apt-get install mosquitto-clients)")
+    };
+    sub(&["-E"]); // register the session and exit
+    let config = gwmon::sim::synthetic_config(5000, 1).unwrap();
+    let devices = gwmon::sim::devices(&config, 5000).unwrap();
+    publish(&broker.url(), &devices, n, 1, None, None);
+    let t = Instant::now();
+    sub(&["-C", &n.to_string()]);
+    let sub_s = t.elapsed().as_secs_f64();
+    let sub_rate = n as f64 / sub_s;
+    println!("mosquitto_sub -q 1: {n} messages in {sub_s:.2} s = {sub_rate:.0} msg/s");
+    let work = dir.join("ingest");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let (d_s, got) = drain_daemon(&broker, &work, n, 1, "single");
+    let d_rate = got as f64 / d_s;
+    println!("gwmon run: {got} messages committed and acked in {d_s:.2} s = {d_rate:.0} msg/s");
+    println!(
+        "ratio gwmon / mosquitto_sub: {:.2} (goal ≥ 0.8)",
+        d_rate / sub_rate
+    );
+    results.insert("ceiling_mosquitto_sub_msg_s".into(), sub_rate.into());
+    results.insert("ceiling_gwmon_msg_s".into(), d_rate.into());
+    results.insert("ceiling_ratio".into(), (d_rate / sub_rate).into());
+
+    let nb = env_n("GWMON_BENCH_BATCHED_MSGS", 5_000);
+    println!("== ingest 2: batched — {nb} messages of 100 readings");
+    let (b_s, readings) = drain_daemon(&broker, &work, nb, 100, "batched");
+    let b_rate = readings as f64 / b_s;
+    println!(
+        "gwmon run: {readings} readings committed in {b_s:.2} s = {b_rate:.0} readings/s (goal ≥ 200,000)"
+    );
+    results.insert("batched_readings_per_s".into(), b_rate.into());
+
+    let secs = env_n("GWMON_BENCH_STEADY_S", 180);
+    println!("== ingest 3: steady state — 5,000 devices at 1,000 msg/s for {secs} s");
+    let cfg = gwmon::sim::write_synthetic_config(&work, 5000, 200).unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            &format!("url = \"{}\"", broker.url()),
+        )
+        .replace(
+            "client_id = \"gwmon-taiyuan\"",
+            "client_id = \"gwmon-bench-steady\"",
+        );
+    std::fs::write(&cfg, text).unwrap();
+    let db = work.join("steady.db");
+    let d = Daemon::start(&cfg, &db, &work.join("steady.log"));
+    let pid = d.pid();
+    let ticks = |pid: u32| -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = s.rsplit(')').next().unwrap_or("");
+        let f: Vec<&str> = after.split_whitespace().collect();
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let hz = 100.0; // USER_HZ on Linux
+    let c0 = ticks(pid);
+    let t0 = Instant::now();
+    let rep = publish(
+        &broker.url(),
+        &devices,
+        0,
+        1,
+        Some(1000.0),
+        Some(Duration::from_secs(secs)),
+    );
+    wait_for("the last readings", Duration::from_secs(60), || {
+        count(&db) as u64 >= rep.readings
+    });
+    let cpu = (ticks(pid) - c0) as f64 / hz / t0.elapsed().as_secs_f64() * 100.0;
+    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0;
+    d.stop();
+    println!(
+        "published {} messages at {:.0} msg/s; gwmon CPU {cpu:.1} % of one core, peak RSS {hwm:.1} MB (goals < 5 %, < 50 MB)",
+        rep.messages, rep.messages_per_s
+    );
+    results.insert("steady_msg_s".into(), rep.messages_per_s.into());
+    results.insert("steady_cpu_percent".into(), cpu.into());
+    results.insert("steady_peak_rss_mb".into(), hwm.into());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -166,6 +520,9 @@ fn main() {
     );
     if want("status") {
         bench_status(&dir, &mut results);
+    }
+    if want("ingest") {
+        bench_ingest(&dir, &mut results);
     }
     if want("report") {
         bench_report(&dir, &mut results);

@@ -16,8 +16,9 @@
 //! - **Memory only.** Queued messages, sessions and subscriptions live in the process. When the
 //!   process exits — including a crash of a daemon running with `embedded_broker` — everything
 //!   the broker has acknowledged (PUBACK) to a publisher but gwmon has not yet committed is lost:
-//!   the messages in flight to gwmon (at most 100, see below) and any backlog queued for it. Where
-//!   no reading may ever be lost, use an external broker with persistence (`config/mosquitto.conf`).
+//!   the messages in flight to gwmon (at most 100, see below) and any backlog queued for it.
+//!   Where no reading may ever be lost, use an external broker with persistence
+//!   (`config/mosquitto.conf`).
 //! - **No shutdown.** rumqttd has no shutdown API: the broker runs until the process exits.
 //!   Dropping [`EmbeddedBroker`] does not stop it. That suits the demo and `embedded_broker`
 //!   (which lives as long as the daemon); don't start one per request.
@@ -33,12 +34,12 @@
 //!   set), then everything published while it was away.
 //! - **The queue is a log bounded in bytes, not a per-client queue.** rumqttd appends each
 //!   publish to an in-memory log per subscription *filter* (shared by all subscribers of that
-//!   filter) and keeps the newest `max_segment_count × max_segment_size` bytes, counting
-//!   `4 + topic + payload` per message, whether or not subscribers have read them. A subscriber
-//!   that falls further behind than that silently loses the oldest messages (rumqttd only logs a
-//!   WARN, "given index … less than head, jumping to head"). The log also fills up during normal
-//!   operation and stays full, so its size is the broker's steady-state memory per filter.
-//!   [`EmbeddedBrokerOptions::max_queued`] sizes it.
+//!   filter) and keeps at least the newest `(max_segment_count - 1) × max_segment_size` bytes,
+//!   counting `4 + topic + payload` per message, whether or not subscribers have read them. A
+//!   subscriber that falls further behind than that silently loses the oldest messages (rumqttd
+//!   only logs a WARN, "given index … less than head, jumping to head"). The log also fills up
+//!   during normal operation and stays full, so its size is the broker's steady-state memory per
+//!   filter. [`EmbeddedBrokerOptions::max_queued`] sizes it.
 //! - **Nothing is kept for a filter nobody subscribed to.** A publish on a topic that matches no
 //!   existing subscription is acknowledged and dropped, and a new subscription starts at the end
 //!   of its filter's log. gwmon must subscribe (SUBACK received) before publishers start: the demo
@@ -48,12 +49,18 @@
 //! - **In-flight window of 100, in-order acks.** rumqttd sends at most 100 unacknowledged QoS 1
 //!   messages to a subscriber (a constant in rumqttd, not configurable), so gwmon never holds more
 //!   than 100 unacked messages and its batches are at most that large. Acks must come in the order
-//!   the messages were received; an out-of-order or unknown ack makes rumqttd drop the connection.
+//!   the messages were received, on the connection that received them: rumqttd matches each ack
+//!   against its oldest unacked message, and on a mismatch (an out-of-order ack, or an ack sent
+//!   after a reconnect for a message of the previous connection) it drops the connection *and*
+//!   counts that oldest message as acknowledged, so it is never redelivered. In-process that costs
+//!   reconnects rather than readings (the message was delivered; a crash that would need the
+//!   redelivery takes the broker down too), but gwmon must ack strictly in receipt order.
 //! - Clients must use a non-zero keep-alive, and client ids must not contain `+`, `$`, `#`, `/`.
 //! - rumqttd logs through `tracing` under the target `rumqttd` (`rumqttd::server::broker`,
-//!   `rumqttd::link::remote`, `rumqttd::router::routing`, …): several INFO lines per connection,
-//!   and some ERROR lines for ordinary events (a client closing its connection, a client id taking
-//!   over its older connection). Filter it with e.g. `rumqttd=warn` (or `rumqttd=off`).
+//!   `rumqttd::router::routing`, `rumqttd::router::iobufs`, `rumqttd::segments`, …): several INFO
+//!   lines per connection, and some ERROR lines for ordinary events (a client closing its
+//!   connection, a client id taking over its older connection). Filter it with e.g.
+//!   `rumqttd=warn` (or `rumqttd=off`).
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -69,9 +76,10 @@ const MAX_CONNECTIONS: usize = 4096;
 const MAX_OUTGOING_PACKET_COUNT: u64 = 200;
 /// Size of one segment of a filter's log. The log is trimmed a segment at a time.
 const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
-/// Bytes of log budgeted per queued message: a single reading (topic + JSON payload + 4) as
-/// rumqttd counts it. Bigger messages (backlog arrays) use up the budget faster.
-pub const QUEUED_MESSAGE_BYTES: usize = 256;
+/// Bytes of log budgeted per queued message: a single reading as rumqttd counts it (4 + topic +
+/// JSON payload; `gw/140121/meter/QX-0001` with `{"ts":…,"total_m3":…}` is ~70). Bigger messages
+/// (backlog arrays) use up the budget faster, smaller ones leave room for more.
+pub const QUEUED_MESSAGE_BYTES: usize = 128;
 /// Room for the rest of a PUBLISH packet (topic length, topic up to 65535 bytes, packet id) on
 /// top of the payload: rumqttd's limit applies to the packet's remaining length.
 const PUBLISH_OVERHEAD: usize = 2 + 65_535 + 2;
@@ -137,14 +145,16 @@ pub struct EmbeddedBrokerOptions {
 
 impl Default for EmbeddedBrokerOptions {
     /// Loopback with a free port, 1 MiB payloads (a backlog flush of ~10,000 readings, as
-    /// `[ingest] max_payload_bytes`), a batch of 1000 packets per read, and 400,000 queued
-    /// single readings (~100 MiB of log per filter).
+    /// `[ingest] max_payload_bytes`), a batch of 1000 packets per read, and 200,000 queued
+    /// single readings per filter: a 25.6 MB budget, kept as 8 segments of 4 MiB. Measured, a
+    /// retained single reading costs ~300 B of RSS (rumqttd's per-message overhead is ~230 B),
+    /// so a filter's full log of small readings is ~150 MB.
     fn default() -> Self {
         Self {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             max_payload_bytes: 1024 * 1024,
             max_inflight: 1000,
-            max_queued: 400_000,
+            max_queued: 200_000,
         }
     }
 }
@@ -365,6 +375,8 @@ mod tests {
         client: AsyncClient,
         events: mpsc::UnboundedReceiver<Result<Event, String>>,
         task: TaskHandle<()>,
+        /// PUBACKs this client has written to the socket so far (seen by [`Conn::next`]).
+        acks_written: usize,
     }
 
     fn connect(port: u16, id: &str, clean_session: bool) -> Conn {
@@ -388,6 +400,7 @@ mod tests {
             client,
             events,
             task,
+            acks_written: 0,
         }
     }
 
@@ -401,6 +414,9 @@ mod tests {
                     .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
                     .unwrap_or_else(|| panic!("event loop ended while waiting for {what}"))
                     .unwrap_or_else(|e| panic!("connection error while waiting for {what}: {e}"));
+                if matches!(event, Event::Outgoing(Outgoing::PubAck(_))) {
+                    self.acks_written += 1;
+                }
                 if let Some(found) = pick(event) {
                     return found;
                 }
@@ -522,8 +538,8 @@ mod tests {
                 unacked.push(p);
             }
         }
-        for _ in 0..20 {
-            // The acks are on the wire before the connection goes away.
+        // The acks are on the wire before the connection goes away.
+        while sub.acks_written < 20 {
             sub.next("outgoing PUBACK", |e| {
                 matches!(e, Event::Outgoing(Outgoing::PubAck(_))).then_some(())
             })

@@ -31,6 +31,7 @@ const DEFAULT_KEEP_ALIVE_S: u64 = 30;
 const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 const DEFAULT_BATCH_MAX_READINGS: usize = 5000;
 const DEFAULT_BATCH_MAX_DELAY_MS: u64 = 200;
+const DEFAULT_BATCH_QUIET_MS: u64 = 3;
 const DEFAULT_FUTURE_MARGIN_S: i64 = 600;
 const DEFAULT_GAP_HOURS: f64 = 24.0;
 const DEFAULT_MAX_FLOW_M3_PER_H: f64 = 500.0;
@@ -168,6 +169,7 @@ pub struct TimeConfig {
 pub struct IngestConfig {
     pub batch_max_readings: usize,
     pub batch_max_delay_ms: u64,
+    pub batch_quiet_ms: u64,
     pub max_payload_bytes: usize,
     pub future_margin_s: i64,
     pub gap_hours: f64,
@@ -180,6 +182,7 @@ impl Default for IngestConfig {
         Self {
             batch_max_readings: DEFAULT_BATCH_MAX_READINGS,
             batch_max_delay_ms: DEFAULT_BATCH_MAX_DELAY_MS,
+            batch_quiet_ms: DEFAULT_BATCH_QUIET_MS,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             future_margin_s: DEFAULT_FUTURE_MARGIN_S,
             gap_hours: DEFAULT_GAP_HOURS,

@@ -53,7 +53,9 @@ pub enum RunError {
     Config(#[from] crate::config::ConfigError),
     #[error("the store failed; nothing after the last commit was acknowledged: {0}")]
     Store(#[from] StoreError),
-    #[error("the writer thread stopped unexpectedly")]
+    #[error(
+        "the writer thread stopped unexpectedly; nothing after the last commit was acknowledged"
+    )]
     WriterLost,
 }
 
@@ -172,6 +174,7 @@ pub async fn run(
     let limits = BatchLimits {
         max_readings: cfg.ingest.batch_max_readings,
         max_delay: Duration::from_millis(cfg.ingest.batch_max_delay_ms),
+        quiet: Duration::from_millis(cfg.ingest.batch_quiet_ms),
     };
     let (writer_done_tx, mut writer_done_rx) =
         tokio::sync::oneshot::channel::<Result<WriterStats, StoreError>>();
@@ -224,21 +227,23 @@ pub async fn run(
         Arc::clone(&stopping),
     ));
 
+    // The writer reports its end through the oneshot; if it panicked, the sender is dropped.
+    let lost = |r: Result<Result<WriterStats, StoreError>, _>| match r {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(RunError::Store(e)),
+        Err(_) => Err(RunError::WriterLost),
+    };
     let mut writer_result = None;
     tokio::select! {
         _ = shutdown => info!("shutdown requested: committing and acknowledging what is in hand"),
-        r = &mut writer_done_rx => {
-            writer_result = Some(r.unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))));
-        }
+        r = &mut writer_done_rx => writer_result = Some(lost(r)),
     }
     accepting.store(false, Ordering::SeqCst);
     let _ = wtx.send(WriterMsg::Stop).await;
     drop(wtx);
     let result = match writer_result {
         Some(r) => r,
-        None => writer_done_rx
-            .await
-            .unwrap_or(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))),
+        None => lost(writer_done_rx.await),
     };
     let _ = writer.join();
     let fatal = result.is_err();
@@ -266,7 +271,7 @@ pub async fn run(
         }
         Err(e) => {
             error!(error = %e, "store failed; stopping");
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::analysis::counter::{
-    CounterParams, DayShare, Interval, IntervalKind, Point, apportion, intervals,
+    CounterParams, DayShare, Interval, IntervalKind, Point, apportion, interval, intervals,
+    rate_for_next,
 };
 use crate::config::Config;
 use crate::model::{Decoded, Quarantined, Reading, RejectCode, Rejection};
@@ -33,11 +34,33 @@ const CLUSTER_GAP_S: i64 = 2 * 86_400;
 pub struct Store {
     conn: Connection,
     cfg: Arc<Config>,
+    /// Per-intake counter state at the frontier, so that readings arriving in time order (the
+    /// live case) are applied as increments instead of recomputing their days from the table.
+    frontier: HashMap<String, Frontier>,
+    /// `PRAGMA data_version` when `frontier` was last known valid: another connection's commit
+    /// (an import running beside the daemon) changes it, and the cache is dropped.
+    data_version: i64,
+}
+
+/// What the incremental path needs to know about an intake.
+#[derive(Clone, Debug)]
+struct Frontier {
+    /// The latest reading.
+    last: Option<Point>,
+    /// Flow passed on to a following replacement estimate.
+    rate: Option<f64>,
+    /// The latest daily row: day, running yearly sums, and whether it is meter-derived.
+    row: Option<(Date, f64, f64, bool)>,
 }
 
 impl Store {
     pub(crate) fn new(conn: Connection, cfg: Arc<Config>) -> Self {
-        Self { conn, cfg }
+        Self {
+            conn,
+            cfg,
+            frontier: HashMap::new(),
+            data_version: -1,
+        }
     }
 
     /// The underlying connection (for queries on the writer's thread, e.g. in tests).
@@ -53,10 +76,42 @@ impl Store {
         received_at: i64,
         source: &str,
     ) -> Result<Vec<Outcome>, StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if version != self.data_version {
+            self.frontier.clear();
+            self.data_version = version;
+        }
+        let result = self.apply_inner(batch, received_at, source);
+        if result.is_err() {
+            // The transaction rolled back: the cached frontier may be ahead of the table.
+            self.frontier.clear();
+        }
+        result
+    }
+
+    fn apply_inner(
+        &mut self,
+        batch: &[&Decoded],
+        received_at: i64,
+        source: &str,
+    ) -> Result<Vec<Outcome>, StoreError> {
         let cfg = Arc::clone(&self.cfg);
         let tx = self.conn.transaction()?;
+        // Frontier state of the intakes in this batch, read before their new readings land.
+        for d in batch {
+            for r in &d.readings {
+                if let Reading::Meter { intake_id, .. } = r
+                    && !self.frontier.contains_key(intake_id)
+                {
+                    let f = load_frontier(&tx, &cfg, intake_id)?;
+                    self.frontier.insert(intake_id.clone(), f);
+                }
+            }
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut touched_meters: HashMap<&str, Vec<i64>> = HashMap::new();
+        let mut touched_meters: HashMap<&str, Vec<Point>> = HashMap::new();
         let mut touched_levels: BTreeSet<(&str, Date)> = BTreeSet::new();
         let mut touched_imports: HashMap<&str, (Date, Date)> = HashMap::new();
         {
@@ -117,7 +172,10 @@ impl Store {
                                 touched_meters
                                     .entry(intake_id.as_str())
                                     .or_default()
-                                    .push(*ts);
+                                    .push(Point {
+                                        ts: *ts,
+                                        total_m3: *total_m3,
+                                    });
                                 continue;
                             }
                             let old: f64 =
@@ -217,8 +275,16 @@ impl Store {
             }
         }
 
-        for (intake, mut stamps) in touched_meters {
-            stamps.sort_unstable();
+        for (intake, mut points) in touched_meters {
+            points.sort_unstable_by_key(|p| p.ts);
+            if let Some(f) = self.frontier.get_mut(intake)
+                && appends(f, &points, &cfg)
+            {
+                append_meter(&tx, &cfg, intake, f, &points)?;
+                continue;
+            }
+            self.frontier.remove(intake);
+            let stamps: Vec<i64> = points.iter().map(|p| p.ts).collect();
             let mut start = stamps[0];
             let mut prev = stamps[0];
             for &t in &stamps[1..] {
@@ -308,6 +374,174 @@ fn conflict(d: &Decoded, r: &Reading, message: String) -> Quarantined {
     }
 }
 
+/// Reads an intake's frontier: its last reading, the rate of its last interval, its last daily row.
+fn load_frontier(tx: &Transaction<'_>, cfg: &Config, intake: &str) -> Result<Frontier, StoreError> {
+    let mut last_two = points(
+        tx,
+        "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 ORDER BY ts DESC LIMIT 2",
+        params![intake],
+    )?;
+    last_two.reverse();
+    let rate = match last_two.as_slice() {
+        [a, b] => rate_for_next(&interval(*a, *b, None, &counter_params(cfg, intake))),
+        _ => None,
+    };
+    let row = tx
+        .prepare_cached(
+            "SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
+             WHERE intake_id = ?1 ORDER BY day DESC LIMIT 1",
+        )?
+        .query_row(params![intake], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, f64>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .optional()?
+        .and_then(|(d, c, e, s)| d.parse::<Date>().ok().map(|d| (d, c, e, s == "meter")));
+    Ok(Frontier {
+        last: last_two.last().copied(),
+        rate,
+        row,
+    })
+}
+
+/// True when `points` (sorted) all lie after the intake's last reading and its daily rows end
+/// where that reading's interval ends, so they can be applied as increments.
+fn appends(f: &Frontier, points: &[Point], cfg: &Config) -> bool {
+    let after_last = f.last.is_none_or(|l| points[0].ts > l.ts);
+    let rows_ok = match (f.row, f.last) {
+        (None, _) => true,
+        (Some((day, _, _, is_meter)), Some(l)) => is_meter && day <= cfg.clock.day_of(l.ts),
+        (Some(_), None) => false,
+    };
+    after_last && rows_ok
+}
+
+/// The incremental path: intervals from the frontier through the new points, their shares
+/// added to the daily rows (new rows continue the running yearly sums) and to the months.
+fn append_meter(
+    tx: &Transaction<'_>,
+    cfg: &Config,
+    intake: &str,
+    f: &mut Frontier,
+    new: &[Point],
+) -> Result<(), StoreError> {
+    let p = counter_params(cfg, intake);
+    let mut ivs = Vec::with_capacity(new.len());
+    let mut prev = f.last;
+    for &pt in new {
+        if let Some(a) = prev {
+            let iv = interval(a, pt, f.rate, &p);
+            f.rate = rate_for_next(&iv);
+            ivs.push(iv);
+        }
+        prev = Some(pt);
+    }
+    f.last = prev;
+    let mut days: BTreeMap<Date, DayAcc> = BTreeMap::new();
+    let mut shares = Vec::new();
+    for iv in &ivs {
+        shares.clear();
+        apportion(iv, &cfg.clock, &mut shares);
+        for sh in &shares {
+            days.entry(sh.day).or_default().add(sh);
+        }
+    }
+    let mut add_existing = tx.prepare_cached(
+        "UPDATE daily_volume SET volume_m3 = volume_m3 + ?3, estimated_m3 = estimated_m3 + ?4,
+           flagged_m3 = flagged_m3 + ?5, covered_s = covered_s + ?6,
+           cum_year_m3 = cum_year_m3 + ?3, cum_year_est_m3 = cum_year_est_m3 + ?4
+         WHERE intake_id = ?1 AND day = ?2",
+    )?;
+    let mut insert_new = tx.prepare_cached(
+        "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, source, cum_year_m3, cum_year_est_m3)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'meter', ?7, ?8)",
+    )?;
+    let mut months: BTreeMap<String, (DayAcc, i64)> = BTreeMap::new();
+    for (day, a) in &days {
+        let is_new = match f.row {
+            Some((row_day, cum, est, _)) if row_day == *day => {
+                add_existing.execute(params![
+                    intake,
+                    day.to_string(),
+                    a.volume,
+                    a.estimated,
+                    a.flagged,
+                    a.covered
+                ])?;
+                f.row = Some((row_day, cum + a.volume, est + a.estimated, true));
+                false
+            }
+            row => {
+                let (cum, est) = match row {
+                    Some((d, c, e, _)) if d.year() == day.year() => (c + a.volume, e + a.estimated),
+                    _ => (a.volume, a.estimated),
+                };
+                insert_new.execute(params![
+                    intake,
+                    day.to_string(),
+                    a.volume,
+                    a.estimated,
+                    a.flagged,
+                    a.covered,
+                    cum,
+                    est
+                ])?;
+                f.row = Some((*day, cum, est, true));
+                true
+            }
+        };
+        let m = months.entry(month_key(*day)).or_default();
+        m.0.volume += a.volume;
+        m.0.estimated += a.estimated;
+        m.0.flagged += a.flagged;
+        m.1 += i64::from(is_new);
+    }
+    let mut up = tx.prepare_cached(
+        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (intake_id, month) DO UPDATE SET
+           volume_m3 = volume_m3 + excluded.volume_m3, estimated_m3 = estimated_m3 + excluded.estimated_m3,
+           flagged_m3 = flagged_m3 + excluded.flagged_m3, days = days + excluded.days",
+    )?;
+    for (month, (a, new_days)) in &months {
+        up.execute(params![
+            intake,
+            month,
+            a.volume,
+            a.estimated,
+            a.flagged,
+            new_days
+        ])?;
+    }
+    record_events(tx, intake, &ivs, &p)
+}
+
+/// Shares of intervals summed for one day.
+#[derive(Default)]
+struct DayAcc {
+    volume: f64,
+    estimated: f64,
+    flagged: f64,
+    covered: i64,
+}
+
+impl DayAcc {
+    fn add(&mut self, sh: &DayShare) {
+        self.volume += sh.volume_m3;
+        if sh.estimated {
+            self.estimated += sh.volume_m3;
+        }
+        if sh.flagged {
+            self.flagged += sh.volume_m3;
+        }
+        self.covered += sh.seconds;
+    }
+}
+
 /// `YYYY-MM` of a day.
 pub fn month_key(day: Date) -> String {
     format!("{:04}-{:02}", day.year(), day.month())
@@ -374,6 +608,67 @@ fn roll_up_volume(
         match month.checked_add(jiff::ToSpan::month(1)) {
             Ok(next) => month = next,
             Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Records the counter events (resets, replacements, jitter, spikes) of `ivs`.
+fn record_events(
+    tx: &Transaction<'_>,
+    intake: &str,
+    ivs: &[Interval],
+    p: &CounterParams,
+) -> Result<(), StoreError> {
+    let mut ev = tx.prepare_cached(
+        "INSERT OR REPLACE INTO meter_events (intake_id, ts, kind, prev_ts, prev_total, total, volume_m3, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for iv in ivs {
+        let mut record = |kind: &str, detail: String| {
+            ev.execute(params![
+                intake,
+                iv.end,
+                kind,
+                iv.start,
+                iv.start_total,
+                iv.end_total,
+                iv.volume_m3,
+                detail
+            ])
+        };
+        if let Some(kind) = iv.kind.event_name() {
+            let detail = match iv.kind {
+                IntervalKind::Reset => format!(
+                    "total fell from {} to {} m³: counter reset, {} m³ counted from zero",
+                    iv.start_total, iv.end_total, iv.end_total
+                ),
+                IntervalKind::Replacement if iv.volume_m3 > 0.0 => format!(
+                    "total fell from {} to {} m³: meter replaced; {:.3} m³ estimated from the previous rate",
+                    iv.start_total, iv.end_total, iv.volume_m3
+                ),
+                IntervalKind::Replacement => format!(
+                    "total fell from {} to {} m³: meter replaced; volume across the change unknown (no previous rate)",
+                    iv.start_total, iv.end_total
+                ),
+                _ => format!(
+                    "total stepped back from {} to {} m³ (within the jitter tolerance): zero volume",
+                    iv.start_total, iv.end_total
+                ),
+            };
+            record(kind, detail)?;
+        }
+        if iv.flagged {
+            record(
+                "spike",
+                format!(
+                    "{:.3} m³ in {} s is {:.1} m³/h, above the plausible maximum of {} m³/h: kept and flagged",
+                    iv.volume_m3,
+                    iv.end - iv.start,
+                    iv.flow_m3_per_h(),
+                    p.max_flow_m3_per_h
+                ),
+            )?;
         }
     }
     Ok(())
@@ -525,57 +820,7 @@ fn recompute_meter(
     let hi = ivs.last().map_or(0, |iv| iv.end);
     tx.prepare_cached("DELETE FROM meter_events WHERE intake_id = ?1 AND ts BETWEEN ?2 AND ?3")?
         .execute(params![intake, lo, hi])?;
-    let mut ev = tx.prepare_cached(
-        "INSERT OR REPLACE INTO meter_events (intake_id, ts, kind, prev_ts, prev_total, total, volume_m3, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for iv in &ivs {
-        let mut record = |kind: &str, detail: String| {
-            ev.execute(params![
-                intake,
-                iv.end,
-                kind,
-                iv.start,
-                iv.start_total,
-                iv.end_total,
-                iv.volume_m3,
-                detail
-            ])
-        };
-        if let Some(kind) = iv.kind.event_name() {
-            let detail = match iv.kind {
-                IntervalKind::Reset => format!(
-                    "total fell from {} to {} m³: counter reset, {} m³ counted from zero",
-                    iv.start_total, iv.end_total, iv.end_total
-                ),
-                IntervalKind::Replacement if iv.volume_m3 > 0.0 => format!(
-                    "total fell from {} to {} m³: meter replaced; {:.3} m³ estimated from the previous rate",
-                    iv.start_total, iv.end_total, iv.volume_m3
-                ),
-                IntervalKind::Replacement => format!(
-                    "total fell from {} to {} m³: meter replaced; volume across the change unknown (no previous rate)",
-                    iv.start_total, iv.end_total
-                ),
-                _ => format!(
-                    "total stepped back from {} to {} m³ (within the jitter tolerance): zero volume",
-                    iv.start_total, iv.end_total
-                ),
-            };
-            record(kind, detail)?;
-        }
-        if iv.flagged {
-            record(
-                "spike",
-                format!(
-                    "{:.3} m³ in {} s is {:.1} m³/h, above the plausible maximum of {} m³/h: kept and flagged",
-                    iv.volume_m3,
-                    iv.end - iv.start,
-                    iv.flow_m3_per_h(),
-                    params_.max_flow_m3_per_h
-                ),
-            )?;
-        }
-    }
+    record_events(tx, intake, &ivs, &params_)?;
     Ok(days
         .keys()
         .next()

@@ -42,6 +42,8 @@ pub enum StoreError {
     NewerSchema { path: String, found: i64 },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot start the writer's timer: {0}")]
+    Runtime(String),
 }
 
 /// How hard commits are pushed to disk.

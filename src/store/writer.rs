@@ -35,6 +35,8 @@ pub enum WriterMsg<T> {
 pub struct BatchLimits {
     pub max_readings: usize,
     pub max_delay: Duration,
+    /// A batch also closes when no message has arrived for this long.
+    pub quiet: Duration,
 }
 
 /// Running totals of what the writer committed.
@@ -75,6 +77,11 @@ pub fn run_writer<T>(
 ) -> Result<WriterStats, StoreError> {
     let mut stats = WriterStats::default();
     let mut batch: Vec<Envelope<T>> = Vec::new();
+    // A small runtime of this thread's own, only to wait for the next message with a timeout.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| StoreError::Runtime(e.to_string()))?;
     let mut stop = false;
     while !stop {
         let first = match rx.blocking_recv() {
@@ -84,14 +91,29 @@ pub fn run_writer<T>(
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);
         batch.push(first);
-        while readings < limits.max_readings && opened.elapsed() < limits.max_delay {
-            match rx.try_recv() {
-                Ok(WriterMsg::Write(env)) => {
+        while readings < limits.max_readings {
+            let left = limits.max_delay.saturating_sub(opened.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            let msg = match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Disconnected) => None,
+                // Nothing waiting: give the broker a moment to deliver the rest of a burst, so
+                // that a steady trickle is committed in batches and not one fsync per message.
+                Err(TryRecvError::Empty) => match rt.block_on(async {
+                    tokio::time::timeout(limits.quiet.min(left), rx.recv()).await
+                }) {
+                    Ok(m) => m,
+                    Err(_) => break,
+                },
+            };
+            match msg {
+                Some(WriterMsg::Write(env)) => {
                     readings += weight(&env.decoded);
                     batch.push(env);
                 }
-                Err(TryRecvError::Empty) => break,
-                Ok(WriterMsg::Stop) | Err(TryRecvError::Disconnected) => {
+                Some(WriterMsg::Stop) | None => {
                     stop = true;
                     break;
                 }
