@@ -26,6 +26,18 @@ pub struct Common {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole job on built-in defaults: an in-process broker, a simulated fleet with field
+    /// faults, the daemon ingesting it, and the report bundle for every county.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder (the store gwmon.db and the report bundle).
+        #[arg(long, value_name = "DIR", default_value = "gwmon-demo")]
+        out: PathBuf,
+        /// Use this broker instead of the in-process one, e.g. mqtt://127.0.0.1:1883.
+        #[arg(long, value_name = "URL")]
+        broker: Option<String>,
+    },
     /// Run the ingest daemon: MQTT readings into the store, exactly once.
     Run {
         #[command(flatten)]

@@ -132,6 +132,9 @@ pub struct MqttConfig {
     pub reconnect_max_s: u64,
     #[serde(default)]
     pub tls: TlsConfig,
+    /// Run an in-process broker on the URL's address (for a county without a broker).
+    #[serde(default)]
+    pub embedded_broker: bool,
 }
 
 /// `[mqtt.tls]`: used when the URL scheme is `mqtts`.

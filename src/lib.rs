@@ -24,6 +24,7 @@ pub mod broker;
 pub mod charts;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod import;
 pub mod ingest;
 pub mod model;

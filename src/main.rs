@@ -9,9 +9,10 @@ use clap::Parser;
 use gwmon::cli::{Cli, Command, Common};
 use gwmon::config::{Config, DEFAULT_CONFIG_PATH};
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // rumqttd (the in-process broker) logs ordinary disconnects at ERROR: keep its warnings only.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("GWMON_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -41,7 +42,11 @@ fn db_path(common: &Common, cfg: &Config) -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The demo prints its own progress; the daemon's lifecycle lines would only clutter it.
+    init_tracing(match cli.command {
+        Command::Demo { .. } => "error,rumqttd=off",
+        _ => "info,rumqttd=warn",
+    });
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -179,6 +184,38 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "published {} messages ({} readings) in {:.2} s: {:.0} msg/s, {:.0} readings/s (acknowledged by the broker)",
                 r.messages, r.readings, r.seconds, r.messages_per_s, r.readings_per_s
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            common,
+            out,
+            broker,
+        } => {
+            let cfg = match &common.config {
+                Some(_) => load_config(&common)?,
+                None => Config::embedded()?,
+            };
+            let today = cfg.clock.day_of(now());
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let s = rt.block_on(gwmon::demo::run(cfg, &out, broker, today, now()))?;
+            print!("{}", gwmon::text::status_table(&s.report.status));
+            println!(
+                "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
+                s.messages, s.readings, s.meter_events, s.quarantined, s.seconds
+            );
+            println!(
+                "store: {}  (try: gwmon status --db {})",
+                s.db.display(),
+                s.db.display()
+            );
+            println!(
+                "report: {} ({} files)",
+                s.report.index.display(),
+                s.report.files.len()
             );
             Ok(ExitCode::SUCCESS)
         }

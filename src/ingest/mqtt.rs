@@ -53,6 +53,8 @@ pub enum RunError {
     Config(#[from] crate::config::ConfigError),
     #[error("the store failed; nothing after the last commit was acknowledged: {0}")]
     Store(#[from] StoreError),
+    #[error("embedded broker: {0}")]
+    Embedded(String),
     #[error(
         "the writer thread stopped unexpectedly; nothing after the last commit was acknowledged"
     )]
@@ -137,6 +139,41 @@ pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
     Ok(o)
 }
 
+/// Starts the in-process broker on the configured URL's address (`[mqtt] embedded_broker`).
+async fn start_embedded(cfg: &Config) -> Result<crate::broker::EmbeddedBroker, RunError> {
+    let url = BrokerUrl::parse(&cfg.mqtt.url)?;
+    if url.tls {
+        return Err(RunError::Embedded(
+            "the embedded broker speaks plain MQTT only: use an mqtt:// URL".into(),
+        ));
+    }
+    let host = if url.host == "localhost" {
+        "127.0.0.1".to_string()
+    } else {
+        url.host.clone()
+    };
+    let bind: std::net::SocketAddr = format!("{host}:{}", url.port).parse().map_err(|_| {
+        RunError::Embedded(format!(
+            "cannot bind to {host}:{}: give an IP address in [mqtt] url",
+            url.port
+        ))
+    })?;
+    let opts = crate::broker::EmbeddedBrokerOptions {
+        bind,
+        max_payload_bytes: cfg.ingest.max_payload_bytes,
+        ..Default::default()
+    };
+    let b = tokio::task::spawn_blocking(move || crate::broker::start(opts))
+        .await
+        .map_err(|e| RunError::Embedded(e.to_string()))?
+        .map_err(|e| RunError::Embedded(e.to_string()))?;
+    warn!(
+        address = %bind,
+        "embedded broker started: it keeps messages in memory only — readings it holds are lost if gwmon stops; use Mosquitto where that matters"
+    );
+    Ok(b)
+}
+
 /// The topic filters gwmon subscribes to.
 pub fn topic_filters(prefix: &str) -> [String; 2] {
     [format!("{prefix}/+/meter/+"), format!("{prefix}/+/level/+")]
@@ -156,6 +193,46 @@ pub async fn run(
     db_path: &Path,
     shutdown: impl Future<Output = ()>,
 ) -> Result<WriterStats, RunError> {
+    run_with(cfg, db_path, shutdown, Hooks::default()).await
+}
+
+/// Ways for an embedding program (the demo) to follow the daemon.
+#[derive(Default)]
+pub struct Hooks {
+    /// Told once the broker has confirmed the subscriptions: a broker drops messages that match
+    /// no subscription yet, so a publisher in the same program waits for this.
+    pub subscribed: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Running totals of what has been committed.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// What the daemon has committed so far.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Messages whose batch is committed.
+    pub messages: std::sync::atomic::AtomicU64,
+    /// New readings stored (duplicates not counted).
+    pub stored: std::sync::atomic::AtomicU64,
+    /// Quarantine records.
+    pub rejected: std::sync::atomic::AtomicU64,
+}
+
+/// [`run`] with [`Hooks`].
+pub async fn run_with(
+    cfg: Arc<Config>,
+    db_path: &Path,
+    shutdown: impl Future<Output = ()>,
+    hooks: Hooks,
+) -> Result<WriterStats, RunError> {
+    let Hooks {
+        subscribed,
+        progress,
+    } = hooks;
+    let _embedded = if cfg.mqtt.embedded_broker {
+        Some(start_embedded(&cfg).await?)
+    } else {
+        None
+    };
     let opts = mqtt_options(&cfg)?;
     let store = open_store(Arc::clone(&cfg), db_path, Durability::Full)?;
     info!(
@@ -184,6 +261,11 @@ pub async fn run(
             let mut last_log = Instant::now();
             let mut logged = WriterStats::default();
             let result = run_writer(store, wrx, limits, "mqtt", |done, stats| {
+                if let Some(p) = &progress {
+                    p.messages.store(stats.messages, Ordering::Relaxed);
+                    p.stored.store(stats.stored, Ordering::Relaxed);
+                    p.rejected.store(stats.rejected, Ordering::Relaxed);
+                }
                 let publishes = done.into_iter().map(|(p, _)| p).collect();
                 let _ = ack_tx.send(publishes);
                 if last_log.elapsed() >= PROGRESS_EVERY {
@@ -225,6 +307,7 @@ pub async fn run(
         wtx.clone(),
         Arc::clone(&accepting),
         Arc::clone(&stopping),
+        subscribed,
     ));
 
     // The writer reports its end through the oneshot; if it panicked, the sender is dropped.
@@ -283,6 +366,7 @@ async fn poll_loop(
     wtx: mpsc::Sender<WriterMsg<Publish>>,
     accepting: Arc<AtomicBool>,
     stopping: Arc<AtomicBool>,
+    mut subscribed: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
     let ctx = DecodeCtx {
         registry: &cfg.registry,
@@ -322,6 +406,11 @@ async fn poll_loop(
                     continue;
                 }
                 info!(session_present = ack.session_present, "connected to broker");
+                if ack.session_present
+                    && let Some(tx) = subscribed.take()
+                {
+                    let _ = tx.send(());
+                }
                 if !ack.session_present {
                     // A new (or forgotten) session has no subscriptions: rumqttc does not restore them.
                     let subs = filters
@@ -340,6 +429,9 @@ async fn poll_loop(
                     error!(filters = ?filters, "broker refused the subscription: check the broker's ACL");
                 } else {
                     info!(filters = ?filters, "subscribed (QoS 1)");
+                    if let Some(tx) = subscribed.take() {
+                        let _ = tx.send(());
+                    }
                 }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {

@@ -1,0 +1,398 @@
+//! `gwmon demo`: the whole job in one command, on the built-in configuration and example
+//! registry. An in-process broker (or `--broker`), the daemon ingesting through the normal path,
+//! a simulated fleet publishing years of history as backlog arrays and then live readings — with
+//! the field faults gwmon must survive — and finally the report bundle for every county.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::ToSpan;
+use jiff::civil::Date;
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+
+use crate::config::Config;
+use crate::ingest::mqtt::{BrokerUrl, Progress};
+use crate::sim;
+
+/// Demo failures.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error(transparent)]
+    Run(#[from] crate::ingest::mqtt::RunError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("publishing to {0}: {1}")]
+    Publish(String, String),
+    #[error(
+        "the daemon stored {got} of {want} readings within {secs} s: see the quarantine table in {db}"
+    )]
+    Incomplete {
+        got: i64,
+        want: i64,
+        secs: u64,
+        db: String,
+    },
+}
+
+/// What the demo did.
+#[derive(Debug)]
+pub struct DemoSummary {
+    pub messages: u64,
+    pub readings: i64,
+    pub quarantined: i64,
+    pub meter_events: i64,
+    pub seconds: f64,
+    pub report: crate::report::ReportOutput,
+    pub db: PathBuf,
+}
+
+/// One message to publish.
+struct Msg {
+    topic: String,
+    payload: String,
+    /// Distinct valid readings it adds (0 for duplicates and bad input).
+    new_readings: i64,
+}
+
+/// Readings of the simulated fleet, with faults, from `from` to `today`.
+fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg>, Vec<Msg>) {
+    let clock = &cfg.clock;
+    let prefix = &cfg.mqtt.topic_prefix;
+    let live_from = today.checked_sub(2.days()).unwrap_or(today);
+    let mut history = Vec::new();
+    let mut live = Vec::new();
+    let mut late = Vec::new();
+    for (k, i) in cfg.registry.intakes.iter().enumerate() {
+        let topic = format!("{prefix}/{}/meter/{}", i.county, i.id);
+        let silent_from = if sim::meter_silent(i) {
+            today.checked_sub(10.days()).unwrap_or(today)
+        } else {
+            today.tomorrow().unwrap_or(today)
+        };
+        let mut total = (sim::unit(sim::mix(sim::id_hash(&i.id))) * 1e5).round();
+        let reset_day =
+            (k % 50 == 3).then(|| Date::new(2023, 3, 1 + (k % 20) as i8).unwrap_or(from));
+        let replace_day =
+            (k % 50 == 7).then(|| Date::new(2024, 9, 1 + (k % 20) as i8).unwrap_or(from));
+        let gap = (k % 40 == 5).then(|| {
+            let a = Date::new(2025, 4, 1 + (k % 20) as i8).unwrap_or(from);
+            (a, a.checked_add(10.days()).unwrap_or(a))
+        });
+        let mut batch: Vec<String> = Vec::new();
+        let mut day = from;
+        while day < live_from.min(silent_from) {
+            total += sim::daily_volume(seed, i, day);
+            if Some(day) == reset_day {
+                total = sim::daily_volume(seed, i, day) * 0.5; // counter restarted from zero
+            }
+            if Some(day) == replace_day {
+                // A new meter whose dial starts at a figure of its own.
+                let start = (i.max_flow_m3_per_h * 24.0 * 3.0).max(total * 0.3).round();
+                if start < total {
+                    total = start;
+                }
+            }
+            let skip = gap.is_some_and(|(a, b)| day >= a && day < b);
+            if !skip {
+                let ts = clock.day_end(day);
+                batch.push(format!("{{\"ts\":{ts},\"total_m3\":{:.3}}}", total));
+            }
+            day = day.tomorrow().unwrap_or(day);
+            if batch.len() == 100 || day >= live_from.min(silent_from) {
+                if !batch.is_empty() {
+                    let m = Msg {
+                        topic: topic.clone(),
+                        payload: format!("[{}]", batch.join(",")),
+                        new_readings: batch.len() as i64,
+                    };
+                    // Some meters flush one old backlog late, after newer data: out of order.
+                    if k % 60 == 11 && history.len() % 7 == 0 {
+                        late.push(m);
+                    } else {
+                        history.push(m);
+                    }
+                }
+                batch.clear();
+            }
+        }
+        // Live: hourly single readings for the last two days.
+        let mut t = clock.day_end(day.yesterday().unwrap_or(day));
+        while t + 3600 <= now && day < silent_from {
+            t += 3600;
+            total += sim::daily_volume(seed, i, clock.day_of(t)) / 24.0;
+            live.push(Msg {
+                topic: topic.clone(),
+                payload: format!(
+                    "{{\"ts\":\"{}\",\"total_m3\":{:.3}}}",
+                    clock.format(t),
+                    total
+                ),
+                new_readings: 1,
+            });
+        }
+    }
+    for w in &cfg.registry.wells {
+        let topic = format!("{prefix}/{}/level/{}", w.county, w.id);
+        let mut batch = Vec::new();
+        let mut day = from;
+        while day <= today {
+            let ts = clock.day_start(day) + 8 * 3600;
+            if sim::well_reports(w, day) && ts <= now {
+                batch.push(format!(
+                    "{{\"ts\":{ts},\"depth_m\":{:.3}}}",
+                    sim::depth_m(seed, w, day)
+                ));
+            }
+            day = day.tomorrow().unwrap_or(day);
+            if batch.len() == 100 || day > today {
+                if !batch.is_empty() {
+                    history.push(Msg {
+                        topic: topic.clone(),
+                        payload: format!("[{}]", batch.join(",")),
+                        new_readings: batch.len() as i64,
+                    });
+                }
+                batch.clear();
+            }
+        }
+    }
+    history.extend(late);
+    // Resends of already delivered messages: no new readings.
+    let dups: Vec<Msg> = history
+        .iter()
+        .step_by(97)
+        .take(25)
+        .map(|m| Msg {
+            topic: m.topic.clone(),
+            payload: m.payload.clone(),
+            new_readings: 0,
+        })
+        .collect();
+    history.extend(dups);
+    // Hostile and broken input, all quarantined with a reason.
+    if let Some(i) = cfg.registry.intakes.first() {
+        let t = format!("{prefix}/{}/meter/{}", i.county, i.id);
+        for (topic, payload) in [
+            (t.clone(), "{\"ts\": 17723".to_string()),
+            (t.clone(), format!("{{\"ts\":{now},\"total_m3\":-12}}")),
+            (
+                t.clone(),
+                format!("{{\"ts\":{},\"total_m3\":5}}", now + 86_400 * 30),
+            ),
+            (
+                format!("{prefix}/{}/meter/UNKNOWN-1", i.county),
+                format!("{{\"ts\":{now},\"total_m3\":5}}"),
+            ),
+            (
+                format!("{prefix}/140199/meter/{}", i.id),
+                format!("{{\"ts\":{now},\"total_m3\":5}}"),
+            ),
+        ] {
+            live.push(Msg {
+                topic,
+                payload,
+                new_readings: 0,
+            });
+        }
+    }
+    (history, live)
+}
+
+/// Runs the demo into `out` (created; an existing `gwmon.db` there is replaced).
+pub async fn run(
+    cfg: Config,
+    out: &Path,
+    broker: Option<String>,
+    today: Date,
+    now: i64,
+) -> Result<DemoSummary, DemoError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out).map_err(|source| DemoError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let db = out.join("gwmon.db");
+    for ext in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{ext}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|source| DemoError::Io { path: p, source })?;
+        }
+    }
+    let mut cfg = cfg;
+    let _embedded = match broker {
+        Some(url) => {
+            cfg.mqtt.url = url;
+            None
+        }
+        None => {
+            let b = tokio::task::spawn_blocking(|| crate::broker::start(Default::default()))
+                .await
+                .map_err(|e| DemoError::Publish("embedded broker".into(), e.to_string()))??;
+            cfg.mqtt.url = b.url();
+            Some(b)
+        }
+    };
+    cfg.mqtt.client_id = format!("gwmon-demo-{}", std::process::id());
+    cfg.mqtt.embedded_broker = false;
+    let cfg = Arc::new(cfg);
+
+    println!(
+        "gwmon demo: broker {}, store {}",
+        cfg.mqtt.url,
+        db.display()
+    );
+    let from = Date::new(2020, 1, 1).unwrap_or(today);
+    let (history, live) = fleet(&cfg, 7, from, today, now);
+    let want: i64 = history.iter().chain(&live).map(|m| m.new_readings).sum();
+    let messages = (history.len() + live.len()) as u64;
+
+    // The daemon, through the normal path.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (sub_tx, sub_rx) = tokio::sync::oneshot::channel::<()>();
+    let progress = Arc::new(Progress::default());
+    let daemon = {
+        let cfg = Arc::clone(&cfg);
+        let db = db.clone();
+        let hooks = crate::ingest::mqtt::Hooks {
+            subscribed: Some(sub_tx),
+            progress: Some(Arc::clone(&progress)),
+        };
+        tokio::spawn(async move {
+            crate::ingest::mqtt::run_with(
+                cfg,
+                &db,
+                async {
+                    let _ = stop_rx.await;
+                },
+                hooks,
+            )
+            .await
+        })
+    };
+    if sub_rx.await.is_err() {
+        return Err(match daemon.await {
+            Ok(Err(e)) => e.into(),
+            _ => DemoError::Publish(
+                cfg.mqtt.url.clone(),
+                "the daemon stopped before subscribing".into(),
+            ),
+        });
+    }
+
+    let bar = ProgressBar::new(want as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:<28} [{bar:40}] {pos}/{len} readings {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("history since 2020 (backlog)");
+    let stored = || progress.stored.load(Ordering::Relaxed) as i64;
+    let url = BrokerUrl::parse(&cfg.mqtt.url)?;
+    let mut mo = MqttOptions::new(
+        format!("gwmon-demo-fleet-{}", std::process::id()),
+        url.host,
+        url.port,
+    );
+    mo.set_keep_alive(Duration::from_secs(30))
+        .set_inflight(100)
+        .set_max_packet_size(16 << 20, 16 << 20);
+    let (client, mut eventloop) = AsyncClient::new(mo, 1000);
+    let poll = tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
+                Ok(Event::Incoming(Packet::ConnAck(_))) | Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    });
+    // Publish with flow control: never more than this many messages ahead of the store, so a
+    // broker that queues few messages per client (Debian's default: 1000) never drops any.
+    const AHEAD: u64 = 500;
+    let mut published: u64 = 0;
+    for (phase, msgs) in [
+        ("history since 2020 (backlog)", &history),
+        ("live readings", &live),
+    ] {
+        bar.set_message(phase);
+        for m in msgs.iter() {
+            while published > progress.messages.load(Ordering::Relaxed) + AHEAD {
+                bar.set_position(stored().max(0) as u64);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            client
+                .publish(m.topic.clone(), QoS::AtLeastOnce, false, m.payload.clone())
+                .await
+                .map_err(|e| DemoError::Publish(cfg.mqtt.url.clone(), e.to_string()))?;
+            published += 1;
+        }
+    }
+    bar.set_message("committing");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let hostile = live.iter().filter(|m| m.new_readings == 0).count() as i64;
+
+    loop {
+        let got = stored();
+        bar.set_position(got.max(0) as u64);
+        if got >= want && progress.rejected.load(Ordering::Relaxed) as i64 >= hostile {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(DemoError::Incomplete {
+                got,
+                want,
+                secs: 300,
+                db: db.display().to_string(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bar.finish_and_clear();
+    let _ = client.disconnect().await;
+    let _ = poll.await;
+    // Let the hostile messages (which add no readings) land too, then stop the daemon cleanly.
+    let _ = stop_tx.send(());
+    match daemon.await {
+        Ok(r) => {
+            r?;
+        }
+        Err(e) => return Err(DemoError::Publish("daemon".into(), e.to_string())),
+    }
+
+    let conn = crate::store::open_ro(&db)?;
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    let quarantined = one("SELECT count(*) FROM quarantine");
+    let meter_events =
+        one("SELECT count(*) FROM meter_events WHERE kind IN ('reset', 'replacement')");
+    drop(conn);
+    let cfg_report = Arc::clone(&cfg);
+    let out_dir = out.to_path_buf();
+    let db_r = db.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        crate::report::report(&cfg_report, &db_r, today, None, &out_dir)
+    })
+    .await
+    .map_err(|e| DemoError::Publish("report".into(), e.to_string()))??;
+    Ok(DemoSummary {
+        messages,
+        readings: want,
+        quarantined,
+        meter_events,
+        seconds: started.elapsed().as_secs_f64(),
+        report,
+        db,
+    })
+}
