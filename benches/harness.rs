@@ -290,7 +290,11 @@ fn publish(
     rate: Option<f64>,
     duration: Option<Duration>,
 ) -> gwmon::simulate::SimReport {
-    let per_device = count.div_ceil(devices.len() as u64) * batch as u64;
+    let planned = match (rate, duration) {
+        (Some(r), Some(d)) => (r * d.as_secs_f64()).ceil() as u64,
+        _ => count,
+    };
+    let per_device = planned.div_ceil(devices.len() as u64) * batch as u64;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -307,7 +311,7 @@ fn publish(
         },
         connections: 4,
         topic_prefix: "gw".into(),
-        start_ts: now - per_device as i64 * 60 - 120,
+        start_ts: now - (per_device + batch as u64) as i64 * 60 - 120,
         step_s: 60,
         client_id: format!(
             "bench-pub-{}",

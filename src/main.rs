@@ -173,7 +173,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 count,
                 connections,
                 topic_prefix: cfg.mqtt.topic_prefix.clone(),
-                start_ts: now() - per_device as i64 * 60 - 60,
+                start_ts: now() - (per_device + batch as u64) as i64 * 60 - 60,
                 step_s: 60,
                 client_id: format!("gwmon-sim-{}", std::process::id()),
             };

@@ -122,6 +122,11 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
                 return;
             }
             let per_conn_rate = opts.rate.map(|r| r / conns as f64);
+            // Each connection sends its own share of the count, so every device gets the same
+            // number of readings whatever the connections' relative speeds.
+            let my_quota = opts
+                .count
+                .map(|n| n / conns as u64 + u64::from((c as u64) < n % conns as u64));
             let mut seq: u64 = 0;
             let mut i = 0usize;
             let mut mine_sent: u64 = 0;
@@ -139,12 +144,10 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
                         tokio::time::sleep(due - now).await;
                     }
                 }
-                if opts
-                    .count
-                    .is_some_and(|n| sent.fetch_add(1, Ordering::Relaxed) >= n)
-                {
+                if my_quota.is_some_and(|q| mine_sent >= q) {
                     break;
                 }
+                sent.fetch_add(1, Ordering::Relaxed);
                 mine_sent += 1;
                 let d = my[i];
                 let (county, id) = &devices[d];

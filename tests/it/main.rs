@@ -1,5 +1,6 @@
 //! Integration tests: the `gwmon` binary against real Mosquitto brokers.
 
+mod demo;
 mod ingest;
 mod report;
 mod status;

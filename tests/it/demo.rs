@@ -1,0 +1,106 @@
+//! `demo` (in-process broker and a real Mosquitto) and `simulate` end to end.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+fn check_demo_output(code: i32, out: &str, err: &str, dir: &std::path::Path) {
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("index.html") && out.contains("readings stored"),
+        "{out}"
+    );
+    assert!(dir.join("index.html").exists());
+    let db = dir.join("gwmon.db");
+    let (code, json, err) = gwmon(&["status", "--db", db.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        doc["ingest"]["quarantined"], 5,
+        "the demo's five hostile payloads"
+    );
+    assert!(doc["ingest"]["meter_readings"].as_i64().unwrap() > 700_000);
+    assert!(doc["ingest"]["level_readings"].as_i64().unwrap() > 80_000);
+    let verdicts: std::collections::BTreeSet<String> = doc["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        verdicts.len() >= 3,
+        "verdicts differ between counties: {verdicts:?}"
+    );
+    assert!(
+        query_i64(
+            &db,
+            "SELECT count(*) FROM meter_events WHERE kind IN ('reset', 'replacement')"
+        ) > 0
+    );
+    assert!(
+        query_i64(
+            &db,
+            "SELECT count(*) FROM daily_volume WHERE estimated_m3 > 0"
+        ) > 0,
+        "gaps"
+    );
+}
+
+#[test]
+fn demo_on_embedded_defaults_with_the_in_process_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (code, stdout, err) = gwmon(&["demo", "--out", out.to_str().unwrap()]);
+    check_demo_output(code, &stdout, &err, &out);
+}
+
+#[test]
+fn demo_against_a_real_mosquitto() {
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (code, stdout, err) = gwmon(&[
+        "demo",
+        "--broker",
+        &broker.url(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    check_demo_output(code, &stdout, &err, &out);
+}
+
+#[test]
+fn simulate_publishes_what_the_daemon_stores() {
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gwmon-sim", "gw");
+    let db = dir.path().join("gwmon.db");
+    let daemon = Daemon::start(&cfg, &db, &dir.path().join("gwmon.log"));
+    wait_until("subscription", Duration::from_secs(10), || {
+        daemon.log_text().contains("subscribed")
+    });
+    let (code, out, err) = gwmon(&[
+        "simulate",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--broker",
+        &broker.url(),
+        "--devices",
+        "20",
+        "--count",
+        "400",
+        "--batch",
+        "5",
+        "--connections",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("published 400 messages (2000 readings)"),
+        "{out}"
+    );
+    wait_until("2,000 readings", Duration::from_secs(30), || {
+        query_i64(&db, "SELECT count(*) FROM meter_readings") == 2000
+    });
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM quarantine"), 0);
+}
