@@ -36,6 +36,22 @@ fn load_config(common: &Common) -> Result<Config, gwmon::config::ConfigError> {
     }
 }
 
+/// Config, as-of date and county filter of `status` and `report`.
+fn evaluation(
+    common: &Common,
+    as_of: Option<String>,
+    year: Option<i16>,
+    county: Option<String>,
+) -> anyhow::Result<(Config, jiff::civil::Date, Option<gwmon::config::CountyCode>)> {
+    let cfg = load_config(common).context("loading the configuration")?;
+    let today = cfg.clock.day_of(now());
+    let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
+    let county = county
+        .map(|c| gwmon::cli::resolve_county(&cfg, &c))
+        .transpose()?;
+    Ok((cfg, as_of, county))
+}
+
 fn db_path(common: &Common, cfg: &Config) -> PathBuf {
     common.db.clone().unwrap_or_else(|| cfg.store.path.clone())
 }
@@ -75,12 +91,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
             json,
         } => {
-            let cfg = load_config(&common).context("loading the configuration")?;
-            let today = cfg.clock.day_of(now());
-            let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
-            let county = county
-                .map(|c| gwmon::cli::resolve_county(&cfg, &c))
-                .transpose()?;
+            let (cfg, as_of, county) = evaluation(&common, as_of, year, county)?;
             let conn = gwmon::store::open_ro(&db_path(&common, &cfg))?;
             let mut doc = gwmon::assess::status(&cfg, &conn, as_of)?;
             gwmon::assess::filter_county(&mut doc, county);
@@ -99,12 +110,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
             out,
         } => {
-            let cfg = load_config(&common).context("loading the configuration")?;
-            let today = cfg.clock.day_of(now());
-            let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
-            let county = county
-                .map(|c| gwmon::cli::resolve_county(&cfg, &c))
-                .transpose()?;
+            let (cfg, as_of, county) = evaluation(&common, as_of, year, county)?;
             let t = std::time::Instant::now();
             let r = gwmon::report::report(&cfg, &db_path(&common, &cfg), as_of, county, &out)?;
             println!(

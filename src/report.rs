@@ -565,6 +565,27 @@ fn days_text(days: Option<i64>, state: Option<&str>, met: Option<&String>) -> St
     }
 }
 
+/// A Markdown table of group figures (by aquifer, by source), nothing when empty.
+fn group_table(s: &mut String, title: &str, head: &str, groups: &[crate::assess::GroupFigures]) {
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n{title}：\n\n| {head} | 本年累计 | 上年 | 年末预测 |\n|---|---|---|---|"
+    );
+    for g in groups {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            g.label,
+            wan(g.ytd_m3),
+            wan(g.last_year_m3),
+            wan(g.projected_m3)
+        );
+    }
+}
+
 fn summary_md(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> String {
     let a = &cfg.assessment;
     let mut s = String::new();
@@ -648,38 +669,13 @@ fn summary_md(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> String {
         "| 上年 k | {} |",
         c.k_last_year.map_or("—".into(), |k| format!("{k:.2}"))
     );
-    if !c.by_aquifer.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n按含水层（全部地下水取水口，含太原供水集团水源井）：\n\n| 含水层 | 本年累计 | 上年 | 年末预测 |\n|---|---|---|---|"
-        );
-        for g in &c.by_aquifer {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} |",
-                g.label,
-                wan(g.ytd_m3),
-                wan(g.last_year_m3),
-                wan(g.projected_m3)
-            );
-        }
-    }
-    if !c.by_source.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n按水源（全部取水口）：\n\n| 水源 | 本年累计 | 上年 | 年末预测 |\n|---|---|---|---|"
-        );
-        for g in &c.by_source {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} |",
-                g.label,
-                wan(g.ytd_m3),
-                wan(g.last_year_m3),
-                wan(g.projected_m3)
-            );
-        }
-    }
+    group_table(
+        &mut s,
+        "按含水层（全部地下水取水口，含太原供水集团水源井）",
+        "含水层",
+        &c.by_aquifer,
+    );
+    group_table(&mut s, "按水源（全部取水口）", "水源", &c.by_source);
     let _ = writeln!(s, "\n## 地下水位（水位高程，上升为正）\n");
     let f = |v: Option<f64>, p: usize| v.map_or("—".to_string(), |x| format!("{x:.p$}"));
     let _ = writeln!(
@@ -807,6 +803,14 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The verdict's JSON name, used as its CSS class.
+fn verdict_class(c: &CountyStatus) -> String {
+    serde_json::to_value(c.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -826,10 +830,7 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
             esc(&c.code),
             esc(&c.code),
             esc(&c.name),
-            serde_json::to_value(c.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            verdict_class(c),
             esc(c.verdict_label),
             c.quota_m3.map_or("—".into(), wan),
             wan(c.ytd_m3),
@@ -851,10 +852,7 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
             "<section id=\"c{code}\"><h2>{name}（{code}）：<span class=\"{cls}\">{verdict}</span></h2>\n<ul>\n",
             code = esc(&c.code),
             name = esc(&c.name),
-            cls = serde_json::to_value(c.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            cls = verdict_class(c),
             verdict = esc(c.verdict_label)
         );
         for k in &c.criteria {

@@ -769,14 +769,7 @@ fn recompute_meter(
         return Ok(None);
     }
 
-    #[derive(Default)]
-    struct Day {
-        volume: f64,
-        estimated: f64,
-        flagged: f64,
-        covered: i64,
-    }
-    let mut days: BTreeMap<Date, Day> = BTreeMap::new();
+    let mut days: BTreeMap<Date, DayAcc> = BTreeMap::new();
     let mut shares: Vec<DayShare> = Vec::new();
     for iv in &ivs {
         shares.clear();
@@ -785,15 +778,7 @@ fn recompute_meter(
             if sh.day < first_day || sh.day > last_day {
                 continue;
             }
-            let d = days.entry(sh.day).or_default();
-            d.volume += sh.volume_m3;
-            if sh.estimated {
-                d.estimated += sh.volume_m3;
-            }
-            if sh.flagged {
-                d.flagged += sh.volume_m3;
-            }
-            d.covered += sh.seconds;
+            days.entry(sh.day).or_default().add(sh);
         }
     }
     let mut up = tx.prepare_cached(
