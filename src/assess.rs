@@ -126,6 +126,8 @@ pub struct WellStatus {
     pub id: String,
     pub name: String,
     pub aquifer: &'static str,
+    /// Chinese name of the aquifer type.
+    pub aquifer_label: &'static str,
     pub trend: WellTrend,
     /// Monthly mean levels from the window start (NaN → null), for charts.
     #[serde(skip)]
@@ -447,6 +449,7 @@ fn county_status(
                 id: wl.id.clone(),
                 name: wl.name.clone(),
                 aquifer: wl.aquifer.as_str(),
+                aquifer_label: wl.aquifer.label(),
                 trend: levels::well_trend(&series, start, tp),
                 monthly_level_m: series,
             }

@@ -696,7 +696,7 @@ fn summary_md(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> String {
             "| {} {} | {} | {}/{} | {:.0}% | {} | {} | {} | {} | {} | {} | {} |",
             w.id,
             w.name,
-            w.aquifer,
+            w.aquifer_label,
             t.n_months,
             t.window_months,
             t.completeness * 100.0,
