@@ -858,11 +858,7 @@ impl Config {
                 ""
             }
         );
-        let _ = writeln!(
-            s,
-            "{:<8} {:<10} {:>8} {:>8} {:>6} {:>12} {:>12}",
-            "code", "county", "intakes", "metered", "wells", "self-assess", "exit"
-        );
+        let mut rows = Vec::new();
         for c in &self.counties {
             let n = reg.intakes.iter().filter(|i| i.county == c.code).count();
             let d = reg
@@ -872,18 +868,29 @@ impl Config {
                 .count();
             let wl = reg.wells.iter().filter(|x| x.county == c.code).count();
             let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
-            let _ = writeln!(
-                s,
-                "{:<8} {:<10} {:>8} {:>8} {:>6} {:>12} {:>12}",
+            rows.push(vec![
                 c.code.to_string(),
-                c.name,
-                n,
-                d,
-                wl,
+                c.name.clone(),
+                n.to_string(),
+                d.to_string(),
+                wl.to_string(),
                 date(c.self_assessment),
-                date(c.exit)
-            );
+                date(c.exit),
+            ]);
         }
+        s.push_str(&crate::text::table(
+            &[
+                "code",
+                "county",
+                "intakes",
+                "metered",
+                "wells",
+                "self-assess",
+                "exit",
+            ],
+            &rows,
+            &[false, false, true, true, true, true, true],
+        ));
         s
     }
 }

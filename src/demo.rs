@@ -212,10 +212,12 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
     (history, live)
 }
 
-/// Runs the demo into `out` (created; an existing `gwmon.db` there is replaced).
+/// Runs the demo into `out` (created) with the store at `db` (default `out/gwmon.db`; an
+/// existing store there is replaced).
 pub async fn run(
     cfg: Config,
     out: &Path,
+    db: Option<PathBuf>,
     broker: Option<String>,
     today: Date,
     now: i64,
@@ -225,7 +227,7 @@ pub async fn run(
         path: out.to_path_buf(),
         source,
     })?;
-    let db = out.join("gwmon.db");
+    let db = db.unwrap_or_else(|| out.join("gwmon.db"));
     for ext in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{ext}", db.display()));
         if p.exists() {

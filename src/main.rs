@@ -207,7 +207,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let s = rt.block_on(gwmon::demo::run(cfg, &out, broker, today, now()))?;
+            let s = rt.block_on(gwmon::demo::run(
+                cfg,
+                &out,
+                common.db.clone(),
+                broker,
+                today,
+                now(),
+            ))?;
             print!("{}", gwmon::text::status_table(&s.report.status));
             println!(
                 "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
