@@ -1,14 +1,12 @@
 //! Assessment: reads the store, runs the pure analysis, and assembles the status document that
 //! `status --json` prints and every report and chart draws from (one source of figures).
 
-use std::collections::BTreeMap;
-
 use jiff::civil::Date;
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::analysis::accounting::{
-    Method, Projection, Vol, WindowSums, Windows, county_quota_for_year, days_between, k, project,
+    Method, Projection, WindowSums, Windows, county_quota_for_year, days_between, k, project,
 };
 use crate::analysis::levels::{self, Direction, TrendParams, WellTrend};
 use crate::analysis::verdict::{CountyFacts, Criterion, Verdict, assess};
@@ -522,24 +520,10 @@ pub fn arrow(d: Direction) -> &'static str {
     }
 }
 
-/// Sums helper for tests and reports: total of a list of volumes.
-pub fn total(v: &[Vol]) -> f64 {
-    v.iter().map(|x| x.m3).sum()
-}
-
 /// Keeps only the counties asked for (all when `code` is `None`).
 pub fn filter_county(doc: &mut StatusDoc, code: Option<CountyCode>) {
     if let Some(c) = code {
         let s = c.to_string();
         doc.counties.retain(|x| x.code == s);
     }
-}
-
-/// Groups counties by verdict (for summaries).
-pub fn by_verdict(doc: &StatusDoc) -> BTreeMap<&'static str, Vec<&str>> {
-    let mut m: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
-    for c in &doc.counties {
-        m.entry(c.verdict_label).or_default().push(c.name.as_str());
-    }
-    m
 }

@@ -765,15 +765,6 @@ impl Config {
         self.counties.iter().find(|c| c.code == code)
     }
 
-    /// The quota version in force on `day`.
-    pub fn quota_version_on(&self, day: Date) -> Option<&QuotaVersion> {
-        self.quota_versions
-            .iter()
-            .rev()
-            .find(|v| v.effective_from <= day)
-            .filter(|v| v.effective_until.is_none_or(|u| day < u))
-    }
-
     /// True when any figure shown to users is example data (example quotas or registry).
     pub fn has_example_data(&self) -> bool {
         self.registry_example || self.quota_versions.iter().any(|v| v.example)

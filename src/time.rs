@@ -130,11 +130,6 @@ pub fn next_day(day: Date) -> Date {
     day.checked_add(1.day()).unwrap_or(day)
 }
 
-/// The day before `day`.
-pub fn prev_day(day: Date) -> Date {
-    day.checked_sub(1.day()).unwrap_or(day)
-}
-
 /// Parses `YYYY-MM-DD`, naming the field in the error.
 pub fn parse_date(s: &str, what: &str) -> Result<Date, String> {
     s.trim()
