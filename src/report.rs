@@ -822,7 +822,7 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
     if doc.example_data {
         h.push_str("<p class=\"example\">示例数据：分县管控指标和/或取水口名录为示例值，非规划或官方数据。</p>\n");
     }
-    h.push_str("<table>\n<tr><th>代码</th><th>区县</th><th>结论</th><th>指标(万m³)</th><th>本年累计</th><th>年末预测</th><th>k</th><th>距自评估(天)</th><th>距退出(天)</th></tr>\n");
+    h.push_str("<table>\n<tr><th>代码</th><th>区县</th><th>结论</th><th>指标(万m³)</th><th>本年累计</th><th>年末预测</th><th>k</th><th>自评估期限</th><th>退出期限</th></tr>\n");
     for c in selected {
         let _ = writeln!(
             h,
@@ -836,12 +836,16 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
             wan(c.ytd_m3),
             wan(c.projected_m3),
             c.k.map_or("—".into(), |k| format!("{k:.2}")),
-            c.deadlines
-                .days_to_self_assessment
-                .map_or("—".into(), |d| d.to_string()),
-            c.deadlines
-                .days_to_exit
-                .map_or("—".into(), |d| d.to_string()),
+            esc(&days_text(
+                c.deadlines.days_to_self_assessment,
+                c.deadlines.self_assessment_state,
+                c.deadlines.self_assessment_met.as_ref()
+            )),
+            esc(&days_text(
+                c.deadlines.days_to_exit,
+                c.deadlines.exit_state,
+                c.deadlines.exit_met.as_ref()
+            )),
         );
     }
     h.push_str("</table>\n<section><h2>全市</h2>\n<img src=\"city/city.png\" alt=\"全市取水量与预算\">\n<p><a href=\"city/city.svg\">SVG</a> · <a href=\"city/city.csv\">CSV</a> · <a href=\"status.json\">status.json</a></p></section>\n");
