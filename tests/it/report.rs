@@ -125,6 +125,23 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
             .sum();
         assert_eq!(hyd.len(), months);
     }
+    // Every text the report puts on a chart is covered by the bundled font.
+    let mut texts = String::new();
+    for c in status["counties"].as_array().unwrap() {
+        texts.push_str(c["name"].as_str().unwrap());
+        texts.push_str(c["verdict_label"].as_str().unwrap());
+        for k in c["criteria"].as_array().unwrap() {
+            texts.push_str(k["detail"].as_str().unwrap());
+        }
+        for w in c["wells"].as_array().unwrap() {
+            texts.push_str(w["id"].as_str().unwrap());
+        }
+    }
+    assert_eq!(
+        gwmon::charts::fonts::missing_glyphs(&texts),
+        Vec::<char>::new()
+    );
+
     // Quota change mid-year shows on 清徐县's cumulative chart as two steps.
     let qx = out1.join("140121-清徐县");
     let quota_rows: Vec<Vec<String>> = csv_rows(&qx.join("cumulative.csv"))
