@@ -16,6 +16,12 @@
 //! - [`store`] — SQLite: schema, one writer (batches, duplicate/conflict detection, daily
 //!   rollups), read-only connections for queries.
 //! - [`analysis`] — pure functions: counter math, aggregation, trends, the verdict.
+//! - [`assess`] — store → analysis → the status document every output draws from.
+//! - [`import`] — CSV history through the same validation and counter logic.
+//! - [`charts`], [`report`] — PNG/SVG charts with Chinese text, the per-county bundle.
+//! - [`text`] — terminal tables in Chinese.
+//! - [`demo`], [`sim`], [`simulate`], [`broker`] — the one-command demo, the simulated fleet,
+//!   the load generator, the in-process broker.
 //! - [`cli`] — the command line; `main.rs` only dispatches.
 
 pub mod analysis;
