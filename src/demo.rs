@@ -212,6 +212,29 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
     (history, live)
 }
 
+/// Connects once with `client_id` and a clean session, which makes the broker discard the
+/// persistent session of that id (MQTT 3.1.1), then disconnects. Best effort: a failure only
+/// leaves the session to expire by the broker's own rules.
+async fn forget_session(url: &str, client_id: &str) {
+    let Ok(u) = BrokerUrl::parse(url) else { return };
+    let mut mo = MqttOptions::new(client_id, u.host, u.port);
+    mo.set_clean_session(true)
+        .set_keep_alive(Duration::from_secs(5));
+    let (client, mut eventloop) = AsyncClient::new(mo, 10);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_disconnect();
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
 /// Runs the demo into `out` (created) with the store at `db` (default `out/gwmon.db`; an
 /// existing store there is replaced).
 pub async fn run(
@@ -374,6 +397,11 @@ pub async fn run(
         Err(e) => return Err(DemoError::Publish("daemon".into(), e.to_string())),
     }
 
+    // On a broker of the user's, end the demo daemon's persistent session so the broker does
+    // not go on queueing every reading for a subscriber that will never come back.
+    if _embedded.is_none() {
+        forget_session(&cfg.mqtt.url, &cfg.mqtt.client_id).await;
+    }
     let conn = crate::store::open_ro(&db)?;
     let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
     let quarantined = one("SELECT count(*) FROM quarantine");
