@@ -47,7 +47,7 @@ fn status_store(
     dir: &Path,
     results: &mut serde_json::Map<String, serde_json::Value>,
 ) -> (std::path::PathBuf, Arc<gwmon::config::Config>) {
-    let cfg = Arc::new(gwmon::sim::synthetic_config(5000, 200).expect("synthetic config"));
+    let cfg = Arc::new(gwmon::tools::fleet::synthetic_config(5000, 200).expect("synthetic config"));
     let db = dir.join("bench-status.db");
     let as_of: jiff::civil::Date = AS_OF.parse().unwrap();
     let from = as_of
@@ -62,7 +62,7 @@ fn status_store(
         }
         let mut store = open_store(Arc::clone(&cfg), &partial, Durability::Normal).unwrap();
         let t = Instant::now();
-        let n = gwmon::sim::populate(&mut store, &cfg, 42, from, as_of, 5).unwrap();
+        let n = gwmon::tools::fleet::populate(&mut store, &cfg, 42, from, as_of, 5).unwrap();
         let secs = t.elapsed().as_secs_f64();
         drop(store);
         println!(
@@ -126,7 +126,7 @@ fn bench_report(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     let mut files = 0;
     let t = time_n(3, || {
         let _ = std::fs::remove_dir_all(&out);
-        files = gwmon::report::report(&cfg, &db, as_of, None, &out)
+        files = gwmon::output::report::report(&cfg, &db, as_of, None, &out)
             .unwrap()
             .files
             .len();
@@ -289,17 +289,14 @@ fn publish(
     batch: usize,
     rate: Option<f64>,
     duration: Option<Duration>,
-) -> gwmon::simulate::SimReport {
+) -> gwmon::tools::loadgen::SimReport {
     let planned = match (rate, duration) {
         (Some(r), Some(d)) => (r * d.as_secs_f64()).ceil() as u64,
         _ => count,
     };
     let per_device = planned.div_ceil(devices.len() as u64) * batch as u64;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let opts = gwmon::simulate::SimOptions {
+    let now = gwmon::domain::time::now_ts();
+    let opts = gwmon::tools::loadgen::SimOptions {
         broker: url.to_string(),
         rate,
         batch,
@@ -322,7 +319,7 @@ fn publish(
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(gwmon::simulate::run(opts, devices.to_vec()))
+    rt.block_on(gwmon::tools::loadgen::run(opts, devices.to_vec()))
         .unwrap()
 }
 
@@ -343,7 +340,7 @@ fn drain_daemon(
     batch: usize,
     tag: &str,
 ) -> (f64, u64) {
-    let cfg = gwmon::sim::write_synthetic_config(cfg_dir, 5000, 200).unwrap();
+    let cfg = gwmon::tools::fleet::write_synthetic_config(cfg_dir, 5000, 200).unwrap();
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace(
@@ -360,7 +357,7 @@ fn drain_daemon(
     // Register the persistent session, then stop.
     Daemon::start(&cfg, &db, &log).stop();
     let config = gwmon::config::Config::load(&cfg).unwrap();
-    let devices = gwmon::sim::devices(&config, 5000).unwrap();
+    let devices = gwmon::tools::fleet::devices(&config, 5000).unwrap();
     let p = publish(&broker.url(), &devices, n_msgs, batch, None, None);
     let readings = p.readings;
     let t = Instant::now();
@@ -402,8 +399,8 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
             .expect("mosquitto_sub (apt-get install mosquitto-clients)")
     };
     sub(&["-E"]); // register the session and exit
-    let config = gwmon::sim::synthetic_config(5000, 1).unwrap();
-    let devices = gwmon::sim::devices(&config, 5000).unwrap();
+    let config = gwmon::tools::fleet::synthetic_config(5000, 1).unwrap();
+    let devices = gwmon::tools::fleet::devices(&config, 5000).unwrap();
     publish(&broker.url(), &devices, n, 1, None, None);
     let t = Instant::now();
     sub(&["-C", &n.to_string()]);
@@ -435,7 +432,7 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
 
     let secs = env_n("GWMON_BENCH_STEADY_S", 180);
     println!("== ingest 3: steady state — 5,000 devices at 1,000 msg/s for {secs} s");
-    let cfg = gwmon::sim::write_synthetic_config(&work, 5000, 200).unwrap();
+    let cfg = gwmon::tools::fleet::write_synthetic_config(&work, 5000, 200).unwrap();
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace(

@@ -6,38 +6,30 @@
 //! leave the list of groundwater-overloaded areas by its deadlines.
 //!
 //! # Layout
-//! Data flows one way: MQTT → decode → store → analysis → charts/report.
+//! Data flows one way: MQTT → decode → store → analysis → status document → text, charts,
+//! report. Each module depends only on the ones listed before it:
 //!
-//! - [`config`], [`registry`] — TOML + registry CSVs → a validated [`config::Config`].
-//! - [`time`] — local days (Asia/Shanghai) and timestamp parsing.
-//! - [`model`] — readings and quarantine records passed from decoding to the store.
-//! - [`ingest`] — `decode` (pure: topic + bytes → readings or reasons) and `mqtt` (connection,
-//!   poll loop, ack after commit).
+//! - [`domain`] — county codes, the registry's enumerations, readings and quarantine records,
+//!   quota versions, local days (Asia/Shanghai), volumes and their one 万/亿 m³ formatter.
+//! - [`analysis`] — pure functions: counter maths, accounting, levels and trends, the verdict.
+//!   It takes its own parameter structs, never the configuration.
+//! - [`config`] — TOML + registry CSVs → a validated [`config::Config`].
 //! - [`store`] — SQLite: schema, one writer (batches, duplicate/conflict detection, daily
-//!   rollups), read-only connections for queries.
-//! - [`analysis`] — pure functions: counter math, aggregation, trends, the verdict.
+//!   rollups), read-only queries.
+//! - [`ingest`] — `decode` (pure: topic + bytes → readings or reasons), `mqtt` (connection, poll
+//!   loop, ack after commit), `import` (CSV history), `broker` (the in-process broker, feature
+//!   `embedded-broker`).
 //! - [`assess`] — store → analysis → the status document every output draws from.
-//! - [`import`] — CSV history through the same validation and counter logic.
-//! - [`charts`], [`report`] — PNG/SVG charts with Chinese text, the per-county bundle.
-//! - [`text`] — terminal tables in Chinese.
-//! - [`demo`], [`sim`], [`simulate`], [`broker`] — the one-command demo, the simulated fleet,
-//!   the load generator, the in-process broker.
-//! - [`cli`] — the command line; `main.rs` only dispatches.
+//! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
+//! - [`tools`] — the one-command demo, the synthetic fleet, the load generator.
+//! - [`cli`] — the command line; `main.rs` only parses and dispatches.
 
 pub mod analysis;
 pub mod assess;
-pub mod broker;
-pub mod charts;
 pub mod cli;
 pub mod config;
-pub mod demo;
-pub mod import;
+pub mod domain;
 pub mod ingest;
-pub mod model;
-pub mod registry;
-pub mod report;
-pub mod sim;
-pub mod simulate;
+pub mod output;
 pub mod store;
-pub mod text;
-pub mod time;
+pub mod tools;

@@ -42,9 +42,9 @@ fn evaluation(
     as_of: Option<String>,
     year: Option<i16>,
     county: Option<String>,
-) -> anyhow::Result<(Config, jiff::civil::Date, Option<gwmon::config::CountyCode>)> {
+) -> anyhow::Result<(Config, jiff::civil::Date, Option<gwmon::domain::CountyCode>)> {
     let cfg = load_config(common).context("loading the configuration")?;
-    let today = cfg.clock.day_of(now());
+    let today = cfg.clock.day_of(gwmon::domain::time::now_ts());
     let as_of = gwmon::cli::resolve_as_of(as_of.as_deref(), year, today)?;
     let county = county
         .map(|c| gwmon::cli::resolve_county(&cfg, &c))
@@ -76,7 +76,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig { common } => match load_config(&common) {
             Ok(cfg) => {
-                print!("{}", cfg.summary());
+                print!("{}", gwmon::output::text::config_summary(&cfg));
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -98,7 +98,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
-                print!("{}", gwmon::text::status_table(&doc));
+                print!("{}", gwmon::output::text::status_table(&doc));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -112,7 +112,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (cfg, as_of, county) = evaluation(&common, as_of, year, county)?;
             let t = std::time::Instant::now();
-            let r = gwmon::report::report(&cfg, &db_path(&common, &cfg), as_of, county, &out)?;
+            let r =
+                gwmon::output::report::report(&cfg, &db_path(&common, &cfg), as_of, county, &out)?;
             println!(
                 "wrote {} files in {:.1} s; open {}",
                 r.files.len(),
@@ -125,7 +126,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = Arc::new(load_config(&common).context("loading the configuration")?);
             let db = db_path(&common, &cfg);
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let s = gwmon::import::import_csv(Arc::clone(&cfg), &db, kind, &file, tty, now())?;
+            let s = gwmon::ingest::import::import_csv(
+                Arc::clone(&cfg),
+                &db,
+                kind,
+                &file,
+                tty,
+                gwmon::domain::time::now_ts(),
+            )?;
             println!(
                 "{}: {} rows — {} stored, {} duplicates skipped, {} rejected",
                 file.display(),
@@ -159,19 +167,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&common).context("loading the configuration")?;
             let n = devices.unwrap_or(cfg.registry.intakes.len());
             if let Some(dir) = write_config {
-                let path = gwmon::sim::write_synthetic_config(&dir, n, 200)?;
+                let path = gwmon::tools::fleet::write_synthetic_config(&dir, n, 200)?;
                 println!(
                     "wrote {} ({n} synthetic intakes, 200 wells)",
                     path.display()
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let devs = gwmon::sim::devices(&cfg, n)?;
+            let devs = gwmon::tools::fleet::devices(&cfg, n)?;
             let batch = batch.max(1);
             let duration = duration.map(std::time::Duration::from_secs_f64);
             let planned = count.or_else(|| Some((rate? * duration?.as_secs_f64()) as u64));
             let per_device = planned.map_or(1440, |c| c.div_ceil(devs.len() as u64) * batch as u64);
-            let opts = gwmon::simulate::SimOptions {
+            let opts = gwmon::tools::loadgen::SimOptions {
                 broker: broker.unwrap_or_else(|| cfg.mqtt.url.clone()),
                 rate,
                 batch,
@@ -179,14 +187,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 count,
                 connections,
                 topic_prefix: cfg.mqtt.topic_prefix.clone(),
-                start_ts: now() - (per_device + batch as u64) as i64 * 60 - 60,
+                start_ts: gwmon::domain::time::now_ts()
+                    - (per_device + batch as u64) as i64 * 60
+                    - 60,
                 step_s: 60,
                 client_id: format!("gwmon-sim-{}", std::process::id()),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let r = rt.block_on(gwmon::simulate::run(opts, devs))?;
+            let r = rt.block_on(gwmon::tools::loadgen::run(opts, devs))?;
             println!(
                 "published {} messages ({} readings) in {:.2} s: {:.0} msg/s, {:.0} readings/s (acknowledged by the broker)",
                 r.messages, r.readings, r.seconds, r.messages_per_s, r.readings_per_s
@@ -202,20 +212,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(_) => load_config(&common)?,
                 None => Config::embedded()?,
             };
-            let today = cfg.clock.day_of(now());
+            let today = cfg.clock.day_of(gwmon::domain::time::now_ts());
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let s = rt.block_on(gwmon::demo::run(
+            let s = rt.block_on(gwmon::tools::demo::run(
                 cfg,
                 &out,
                 common.db.clone(),
                 broker,
                 today,
-                now(),
+                gwmon::domain::time::now_ts(),
             ))?;
-            print!("{}", gwmon::text::status_table(&s.report.status));
+            print!("{}", gwmon::output::text::status_table(&s.report.status));
             println!(
                 "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
                 s.messages, s.readings, s.meter_events, s.quarantined, s.seconds
@@ -250,12 +260,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Resolves on SIGTERM or SIGINT.

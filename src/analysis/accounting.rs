@@ -10,7 +10,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::config::{CountyCode, QuotaVersion};
+use crate::domain::{CountyCode, QuotaVersion};
 
 /// A volume and the part of it that is estimated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -326,7 +326,7 @@ mod tests {
             effective_until: None,
             example: true,
             note: String::new(),
-            county_m3: BTreeMap::from([(CountyCode(140121), q)]),
+            county_m3: BTreeMap::from([(CountyCode::parse("140121").unwrap(), q)]),
         }
     }
 
@@ -334,18 +334,21 @@ mod tests {
     fn quota_is_prorated_by_days_when_the_split_moves() {
         let vs = [version("2020-01-01", 365.0), version("2026-07-01", 730.0)];
         // 2026: 181 days at 365/yr + 184 days at 730/yr.
-        let q = county_quota_for_year(&vs, CountyCode(140121), 2026).unwrap();
+        let q = county_quota_for_year(&vs, CountyCode::parse("140121").unwrap(), 2026).unwrap();
         assert!((q - (181.0 + 368.0)).abs() < 1e-9, "{q}");
         assert_eq!(
-            county_quota_for_year(&vs, CountyCode(140121), 2025),
+            county_quota_for_year(&vs, CountyCode::parse("140121").unwrap(), 2025),
             Some(365.0)
         );
-        assert_eq!(county_quota_for_year(&vs, CountyCode(140105), 2025), None);
         assert_eq!(
-            county_quota_for_year(&vs[1..], CountyCode(140121), 2025),
+            county_quota_for_year(&vs, CountyCode::parse("140105").unwrap(), 2025),
             None
         );
-        let steps = quota_steps(&vs, CountyCode(140121), 2026);
+        assert_eq!(
+            county_quota_for_year(&vs[1..], CountyCode::parse("140121").unwrap(), 2025),
+            None
+        );
+        let steps = quota_steps(&vs, CountyCode::parse("140121").unwrap(), 2026);
         assert_eq!(
             steps,
             vec![(d("2026-01-01"), 365.0), (d("2026-07-01"), 730.0)]

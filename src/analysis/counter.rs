@@ -18,7 +18,7 @@
 
 use jiff::civil::Date;
 
-use crate::time::{LocalClock, next_day};
+use crate::domain::time::{LocalClock, next_day};
 
 /// One reading of a cumulative meter.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -5,7 +5,28 @@
 use serde::Serialize;
 
 use super::levels::{Direction, WellTrend};
-use crate::config::AssessmentConfig;
+use crate::domain::Volume;
+
+/// Thresholds of the readiness model; the caller fills them from the configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Significance level of the trend test.
+    pub alpha: f64,
+    /// Minimum years of level data for a well to count.
+    pub min_level_years: f64,
+    /// Minimum share of months with data in the window, for a well to count.
+    pub min_monthly_completeness: f64,
+    /// Minimum share of the county's wells that must have sufficient data.
+    pub min_wells_sufficient_share: f64,
+    /// Largest share of declining wells that still passes.
+    pub max_declining_share: f64,
+    /// k (withdrawal ÷ quota) above which quantity fails.
+    pub k_limit: f64,
+    /// k above this (but at most `k_limit`) is "at risk".
+    pub k_at_risk: f64,
+    /// Minimum metering coverage that passes.
+    pub min_metering_coverage: f64,
+}
 
 /// State of one criterion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -49,11 +70,45 @@ impl Verdict {
     }
 }
 
+/// The five criteria of DESIGN §2, in the order every output lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriterionName {
+    Quantity,
+    Level,
+    Metering,
+    Permits,
+    DataSufficiency,
+}
+
+impl CriterionName {
+    /// Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            CriterionName::Quantity => "水量",
+            CriterionName::Level => "水位",
+            CriterionName::Metering => "计量",
+            CriterionName::Permits => "许可",
+            CriterionName::DataSufficiency => "数据充分性",
+        }
+    }
+
+    /// The name as the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CriterionName::Quantity => "quantity",
+            CriterionName::Level => "level",
+            CriterionName::Metering => "metering",
+            CriterionName::Permits => "permits",
+            CriterionName::DataSufficiency => "data_sufficiency",
+        }
+    }
+}
+
 /// One criterion with its figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Criterion {
-    /// `quantity`, `level`, `metering`, `permits` or `data_sufficiency`.
-    pub name: &'static str,
+    pub name: CriterionName,
     pub status: Status,
     /// Chinese sentence with the figures and thresholds.
     pub detail: String,
@@ -62,13 +117,7 @@ pub struct Criterion {
 impl Criterion {
     /// Chinese name.
     pub fn label(&self) -> &'static str {
-        match self.name {
-            "quantity" => "水量",
-            "level" => "水位",
-            "metering" => "计量",
-            "permits" => "许可",
-            _ => "数据充分性",
-        }
+        self.name.label()
     }
 }
 
@@ -92,19 +141,17 @@ pub struct CountyFacts<'a> {
     pub has_volume_data: bool,
 }
 
-fn wan(m3: f64) -> String {
-    format!("{:.1}万 m³", m3 / 1e4)
-}
-
 /// Judges one county.
-pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Verdict) {
+pub fn assess(f: &CountyFacts<'_>, t: &Thresholds) -> (Vec<Criterion>, Verdict) {
     let mut out = Vec::with_capacity(5);
 
     // Quantity.
-    let quota = f.quota_m3.map_or("无指标".to_string(), wan);
+    let quota = f
+        .quota_m3
+        .map_or("无指标".to_string(), |q| Volume::from_m3(q).to_string());
     let qty = match (f.k_last_year, f.k_projected) {
         (None, None) => Criterion {
-            name: "quantity",
+            name: CriterionName::Quantity,
             status: Status::InsufficientData,
             detail: format!("无取水量数据或无管控指标（指标 {quota}）"),
         },
@@ -119,14 +166,14 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
             };
             let fmt_k = |k: Option<f64>| k.map_or("—".into(), |k| format!("{k:.2}"));
             Criterion {
-                name: "quantity",
+                name: CriterionName::Quantity,
                 status,
                 detail: format!(
                     "{}年取水量 {}，k = {}；本年预计 {}，k = {}（指标 {quota}；k ≤ {:.2} 达标，> {:.2} 有风险）",
                     f.last_year,
-                    wan(f.last_year_m3),
+                    Volume::from_m3(f.last_year_m3),
                     fmt_k(ly),
-                    wan(f.projected_m3),
+                    Volume::from_m3(f.projected_m3),
                     fmt_k(pr),
                     t.k_limit,
                     t.k_at_risk
@@ -149,7 +196,7 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
     let mean_rate = (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64);
     let level = if judged.is_empty() {
         Criterion {
-            name: "level",
+            name: CriterionName::Level,
             status: Status::InsufficientData,
             detail: format!(
                 "{} 眼监测井中无一具备足够数据（需 ≥ {:.0} 年且月完整率 ≥ {:.0}%）",
@@ -168,7 +215,7 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
             Status::Pass
         };
         Criterion {
-            name: "level",
+            name: CriterionName::Level,
             status,
             detail: format!(
                 "{} 眼有效监测井中 {} 眼水位显著下降（{:.0}%，允许 ≤ {:.0}%，季节性 Mann–Kendall α = {}）；平均年变幅 {}",
@@ -186,14 +233,14 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
     // Metering.
     let metering = if f.obligated == 0 {
         Criterion {
-            name: "metering",
+            name: CriterionName::Metering,
             status: Status::Pass,
             detail: "无负有在线计量义务的取水口".into(),
         }
     } else {
         let cov = f.reporting as f64 / f.obligated as f64;
         Criterion {
-            name: "metering",
+            name: CriterionName::Metering,
             status: if cov >= t.min_metering_coverage {
                 Status::Pass
             } else if cov >= t.min_metering_coverage - 0.1 {
@@ -214,7 +261,7 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
 
     // Permits.
     out.push(Criterion {
-        name: "permits",
+        name: CriterionName::Permits,
         status: if f.over_permit > 0 {
             Status::Fail
         } else if f.projected_over_permit > 0 {
@@ -237,7 +284,7 @@ pub fn assess(f: &CountyFacts<'_>, t: &AssessmentConfig) -> (Vec<Criterion>, Ver
     let sufficient =
         share >= t.min_wells_sufficient_share && !judged.is_empty() && f.has_volume_data;
     out.push(Criterion {
-        name: "data_sufficiency",
+        name: CriterionName::DataSufficiency,
         status: if sufficient {
             Status::Pass
         } else {
@@ -291,6 +338,20 @@ mod tests {
         )
     }
 
+    /// The shipped defaults of `[assessment]`.
+    fn thresholds() -> Thresholds {
+        Thresholds {
+            alpha: 0.05,
+            min_level_years: 3.0,
+            min_monthly_completeness: 0.7,
+            min_wells_sufficient_share: 0.5,
+            max_declining_share: 0.2,
+            k_limit: 1.0,
+            k_at_risk: 0.95,
+            min_metering_coverage: 0.95,
+        }
+    }
+
     fn facts(wells: &[WellTrend]) -> CountyFacts<'_> {
         CountyFacts {
             k_last_year: Some(0.8),
@@ -311,7 +372,7 @@ mod tests {
     #[test]
     fn ready_when_everything_passes() {
         let wells = [well(0.3), well(0.2), well(0.0)];
-        let (c, v) = assess(&facts(&wells), &AssessmentConfig::default());
+        let (c, v) = assess(&facts(&wells), &thresholds());
         assert_eq!(v, Verdict::Ready, "{c:?}");
         assert!(c.iter().all(|c| c.status == Status::Pass));
     }
@@ -321,28 +382,25 @@ mod tests {
         let wells = [well(-0.5), well(-0.4), well(0.1)];
         let mut f = facts(&wells);
         f.k_projected = Some(1.1);
-        let (c, v) = assess(&f, &AssessmentConfig::default());
+        let (c, v) = assess(&f, &thresholds());
         assert_eq!(v, Verdict::NotReady);
-        let failing: Vec<&str> = c
+        let failing: Vec<CriterionName> = c
             .iter()
             .filter(|c| c.status == Status::Fail)
             .map(|c| c.name)
             .collect();
-        assert_eq!(failing, ["quantity", "level"]);
+        assert_eq!(failing, [CriterionName::Quantity, CriterionName::Level]);
     }
 
     #[test]
     fn never_ready_without_data() {
-        let (c, v) = assess(&facts(&[]), &AssessmentConfig::default());
+        let (c, v) = assess(&facts(&[]), &thresholds());
         assert_eq!(v, Verdict::InsufficientData);
         assert_eq!(c[1].status, Status::InsufficientData);
         let wells = [well(0.3)];
         let mut f = facts(&wells);
         f.has_volume_data = false;
-        assert_eq!(
-            assess(&f, &AssessmentConfig::default()).1,
-            Verdict::InsufficientData
-        );
+        assert_eq!(assess(&f, &thresholds()).1, Verdict::InsufficientData);
     }
 
     #[test]
@@ -351,7 +409,7 @@ mod tests {
         let mut f = facts(&wells);
         f.k_projected = Some(0.97);
         f.reporting = 18; // 90 %
-        let (c, v) = assess(&f, &AssessmentConfig::default());
+        let (c, v) = assess(&f, &thresholds());
         assert_eq!(v, Verdict::AtRisk);
         assert_eq!(c[0].status, Status::AtRisk);
         assert_eq!(c[2].status, Status::AtRisk);

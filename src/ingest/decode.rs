@@ -8,10 +8,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::CountyCode;
-use crate::model::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
-use crate::registry::Registry;
-use crate::time::LocalClock;
+use crate::config::registry::Registry;
+use crate::domain::CountyCode;
+use crate::domain::time::LocalClock;
+use crate::domain::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 
 /// Everything decoding needs besides the message.
 pub struct DecodeCtx<'a> {

@@ -1,6 +1,11 @@
-//! MQTT ingest: `decode` turns topic + bytes into readings or reasons (pure); `mqtt` owns the
+//! Readings in: `decode` turns topic + bytes into readings or reasons (pure); `mqtt` owns the
 //! connection, forwards decoded messages to the store's writer and acks each publish only after
-//! the batch holding it is committed.
+//! the batch holding it is committed; `import` takes the bureaus' CSV history through the same
+//! validation; `broker` is the in-process broker for counties without one (feature
+//! `embedded-broker`, on by default).
 
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
 pub mod decode;
+pub mod import;
 pub mod mqtt;

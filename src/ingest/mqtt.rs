@@ -140,7 +140,7 @@ pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
 }
 
 /// Starts the in-process broker on the configured URL's address (`[mqtt] embedded_broker`).
-async fn start_embedded(cfg: &Config) -> Result<crate::broker::EmbeddedBroker, RunError> {
+async fn start_embedded(cfg: &Config) -> Result<crate::ingest::broker::EmbeddedBroker, RunError> {
     let url = BrokerUrl::parse(&cfg.mqtt.url)?;
     if url.tls {
         return Err(RunError::Embedded(
@@ -158,12 +158,12 @@ async fn start_embedded(cfg: &Config) -> Result<crate::broker::EmbeddedBroker, R
             url.port
         ))
     })?;
-    let opts = crate::broker::EmbeddedBrokerOptions {
+    let opts = crate::ingest::broker::EmbeddedBrokerOptions {
         bind,
         max_payload_bytes: cfg.ingest.max_payload_bytes,
         ..Default::default()
     };
-    let b = tokio::task::spawn_blocking(move || crate::broker::start(opts))
+    let b = tokio::task::spawn_blocking(move || crate::ingest::broker::start(opts))
         .await
         .map_err(|e| RunError::Embedded(e.to_string()))?
         .map_err(|e| RunError::Embedded(e.to_string()))?;
@@ -177,13 +177,6 @@ async fn start_embedded(cfg: &Config) -> Result<crate::broker::EmbeddedBroker, R
 /// The topic filters gwmon subscribes to.
 pub fn topic_filters(prefix: &str) -> [String; 2] {
     [format!("{prefix}/+/meter/+"), format!("{prefix}/+/level/+")]
-}
-
-/// Seconds since the epoch, now.
-fn epoch_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Runs the ingest daemon until `shutdown` resolves (then stops taking messages, commits and acks
@@ -385,7 +378,7 @@ async fn poll_loop(
                     // Not acked: the broker redelivers it to the next session.
                     continue;
                 }
-                let now = epoch_now();
+                let now = crate::domain::time::now_ts();
                 let decoded = decode(&ctx, &p.topic, &p.payload, now);
                 for q in &decoded.rejected {
                     warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");

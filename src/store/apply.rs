@@ -12,7 +12,8 @@ use crate::analysis::counter::{
     rate_for_next,
 };
 use crate::config::Config;
-use crate::model::{Decoded, Quarantined, Reading, RejectCode, Rejection};
+use crate::domain::time::month_key;
+use crate::domain::{Decoded, Quarantined, Reading, RejectCode, Rejection};
 
 use super::StoreError;
 
@@ -540,11 +541,6 @@ impl DayAcc {
         }
         self.covered += sh.seconds;
     }
-}
-
-/// `YYYY-MM` of a day.
-pub fn month_key(day: Date) -> String {
-    format!("{:04}-{:02}", day.year(), day.month())
 }
 
 /// Brings `cum_year_*` and `monthly_volume` of one intake up to date after its daily rows in

@@ -8,6 +8,7 @@ use rusqlite::{Connection, params};
 
 use super::StoreError;
 use crate::analysis::accounting::{Vol, WindowSums, Windows, window_sums};
+use crate::domain::time::{month_key, parse_month_key};
 
 /// Monthly points per device: `(year, month, value)`.
 pub type MonthlyPoints<T> = HashMap<String, Vec<(i16, i8, T)>>;
@@ -123,8 +124,7 @@ pub fn monthly_levels(
         "SELECT well_id, month, mean_level_m FROM monthly_level WHERE month >= ?1 AND month <= ?2",
     )?;
     let mut out: MonthlyPoints<f64> = HashMap::new();
-    let key = |d: Date| format!("{:04}-{:02}", d.year(), d.month());
-    let rows = st.query_map(params![key(from), key(to)], |r| {
+    let rows = st.query_map(params![month_key(from), month_key(to)], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -133,7 +133,7 @@ pub fn monthly_levels(
     })?;
     for row in rows {
         let (well, month, level) = row?;
-        if let Some((y, m)) = parse_month(&month) {
+        if let Some((y, m)) = parse_month_key(&month) {
             out.entry(well).or_default().push((y, m, level));
         }
     }
@@ -149,9 +149,8 @@ pub fn monthly_volumes(
     let mut st = conn.prepare_cached(
         "SELECT intake_id, month, volume_m3, estimated_m3 FROM monthly_volume WHERE month >= ?1 AND month <= ?2",
     )?;
-    let key = |d: Date| format!("{:04}-{:02}", d.year(), d.month());
     let mut out: MonthlyPoints<Vol> = HashMap::new();
-    let rows = st.query_map(params![key(from), key(to)], |r| {
+    let rows = st.query_map(params![month_key(from), month_key(to)], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -163,14 +162,9 @@ pub fn monthly_volumes(
     })?;
     for row in rows {
         let (intake, month, v) = row?;
-        if let Some((y, m)) = parse_month(&month) {
+        if let Some((y, m)) = parse_month_key(&month) {
             out.entry(intake).or_default().push((y, m, v));
         }
     }
     Ok(out)
-}
-
-fn parse_month(s: &str) -> Option<(i16, i8)> {
-    let (y, m) = s.split_once('-')?;
-    Some((y.parse().ok()?, m.parse().ok()?))
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc::{Receiver, error::TryRecvError};
 use tracing::debug;
 
 use super::{Store, StoreError};
-use crate::model::Decoded;
+use crate::domain::Decoded;
 use crate::store::Outcome;
 
 /// One message on its way to the store.

@@ -138,7 +138,7 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
         }
     }
     assert_eq!(
-        gwmon::charts::fonts::missing_glyphs(&texts),
+        gwmon::output::charts::fonts::missing_glyphs(&texts),
         Vec::<char>::new()
     );
 

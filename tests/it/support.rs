@@ -371,7 +371,7 @@ pub fn simulated_store_between(dir: &Path, from: &str, to: &str) -> PathBuf {
         gwmon::store::Durability::Normal,
     )
     .unwrap();
-    gwmon::sim::populate(
+    gwmon::tools::fleet::populate(
         &mut store,
         &cfg,
         42,

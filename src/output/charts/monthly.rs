@@ -13,7 +13,7 @@ use super::layout::{
     LegendItem, Swatch, Ticked, colour, fixed, legend, note_center, page, stroke, style_mesh,
     trim_decimal, value_range, watermark,
 };
-use super::model::{MonthlyWithdrawal, Sanitize, YearMonths};
+use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);

@@ -20,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::ChartError;
 use super::fonts::FAMILY;
-use super::model::ChartMeta;
+use super::spec::ChartMeta;
 
 /// Canvas width of every chart in px (PNG and SVG alike).
 pub(crate) const WIDTH: u32 = 2400;
@@ -524,10 +524,7 @@ pub(crate) fn hatched_rect<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Formats m³ as 万 m³ with at most one decimal, trailing `.0` dropped: 12_345_000 → `1234.5`.
-pub(crate) fn wan(m3: f64) -> String {
-    trim_decimal(m3 / 1e4, 1)
-}
+pub(crate) use crate::domain::volume::wan;
 
 /// Formats a number with at most `decimals` decimals, dropping trailing zeros and `-0`.
 pub(crate) fn trim_decimal(v: f64, decimals: usize) -> String {
@@ -747,7 +744,7 @@ pub(crate) fn time_ticks(lo: f64, hi: f64) -> (Vec<f64>, bool) {
 fn month_start(m: i64) -> f64 {
     let year = m.div_euclid(12) as i32;
     let month = (m.rem_euclid(12) + 1) as u8;
-    super::model::Ymd::new(year, month, 1).fractional_year()
+    super::spec::Ymd::new(year, month, 1).fractional_year()
 }
 
 /// Label of a time tick made by [`time_ticks`]: `2026` or `2026-07`.
@@ -767,12 +764,12 @@ mod tests {
     #[test]
     fn number_formats() {
         assert_eq!(wan(12_345_000.0), "1234.5");
-        assert_eq!(wan(76_020_000.0), "7602");
+        assert_eq!(wan(76_020_000.0), "7602.0");
         assert_eq!(wan(f64::NAN), "—");
-        assert_eq!(wan(-1.0), "0");
+        assert_eq!(wan(-1.0), "0.0");
         assert_eq!(limit_text(150_000_000.0), "1.5亿 m³");
-        assert_eq!(limit_text(76_020_000.0), "7602万 m³");
-        assert_eq!(limit_text(149_920_000.0), "14992万 m³");
+        assert_eq!(limit_text(76_020_000.0), "7602.0万 m³");
+        assert_eq!(limit_text(149_920_000.0), "14992.0万 m³");
     }
 
     #[test]

@@ -18,14 +18,16 @@ use rusqlite::{Connection, params};
 use crate::analysis::accounting::{county_quota_for_year, quota_steps};
 use crate::analysis::levels::{Direction, WellTrend};
 use crate::analysis::verdict::Status;
-use crate::assess::{CountyStatus, StatusDoc, counts_for_county_quota};
-use crate::charts::{
+use crate::assess::{CountyStatus, DeadlineState, StatusDoc, counts_for_county_quota};
+use crate::config::Config;
+use crate::domain::CountyCode;
+use crate::domain::volume::wan;
+use crate::output::charts::{
     self, BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal,
     CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind,
     MonthlyWithdrawal, QuotaStep, Trend, TrendDirection, WellSeries, YearMonths, YearWithdrawal,
     Ymd,
 };
-use crate::config::{Config, CountyCode};
 use crate::store::{StoreError, open_ro, query};
 
 /// Report failures.
@@ -100,7 +102,7 @@ pub fn report(
     let selected: Vec<&CountyStatus> = doc
         .counties
         .iter()
-        .filter(|c| only.is_none_or(|o| o.to_string() == c.code))
+        .filter(|c| only.is_none_or(|o| o == c.code))
         .collect();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -208,12 +210,7 @@ fn county_bundle(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = out.join(county_dir(c));
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let code = cfg
-        .counties
-        .iter()
-        .find(|k| k.code.to_string() == c.code)
-        .map(|k| k.code)
-        .unwrap_or(CountyCode(0));
+    let code = c.code;
     let year = doc.year;
     let ids: Vec<&str> = cfg
         .registry
@@ -548,18 +545,10 @@ fn city_bundle(doc: &StatusDoc, as_of: Date, out: &Path) -> Result<Vec<PathBuf>,
     Ok(files)
 }
 
-fn wan(m3: f64) -> String {
-    if m3.is_finite() {
-        format!("{:.1}", m3 / 1e4)
-    } else {
-        "—".into()
-    }
-}
-
-fn days_text(days: Option<i64>, state: Option<&str>, met: Option<&String>) -> String {
+fn days_text(days: Option<i64>, state: Option<DeadlineState>, met: Option<&String>) -> String {
     match (days, state) {
-        (_, Some("met")) => format!("已完成（{}）", met.map_or("", |s| s.as_str())),
-        (Some(d), Some("passed")) => format!("已过期 {} 天", -d),
+        (_, Some(DeadlineState::Met)) => format!("已完成（{}）", met.map_or("", |s| s.as_str())),
+        (Some(d), Some(DeadlineState::Passed)) => format!("已过期 {} 天", -d),
         (Some(d), _) => format!("剩余 {d} 天"),
         _ => "规划未列入本批次".into(),
     }
@@ -827,8 +816,8 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td><a href=\"#c{}\">{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.code),
-            esc(&c.code),
+            esc(&c.code.to_string()),
+            esc(&c.code.to_string()),
             esc(&c.name),
             verdict_class(c),
             esc(c.verdict_label),
@@ -854,7 +843,7 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
         let _ = write!(
             h,
             "<section id=\"c{code}\"><h2>{name}（{code}）：<span class=\"{cls}\">{verdict}</span></h2>\n<ul>\n",
-            code = esc(&c.code),
+            code = esc(&c.code.to_string()),
             name = esc(&c.name),
             cls = verdict_class(c),
             verdict = esc(c.verdict_label)

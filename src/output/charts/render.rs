@@ -25,7 +25,7 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
 };
 
-use super::model::{
+use super::spec::{
     CityOverview, CumulativeWithdrawal, ExitReadiness, Hydrographs, MonthlyWithdrawal,
 };
 use super::{city, cumulative, fonts, hydrograph, monthly, readiness};

@@ -95,7 +95,7 @@ pub enum Command {
         common: Common,
         /// What the file holds.
         #[arg(long, value_enum)]
-        kind: crate::import::ImportKind,
+        kind: crate::ingest::import::ImportKind,
         /// CSV file with a header row.
         file: PathBuf,
     },
@@ -148,7 +148,7 @@ pub fn resolve_as_of(
     today: jiff::civil::Date,
 ) -> Result<jiff::civil::Date, ArgError> {
     let parsed = as_of
-        .map(|s| crate::time::parse_date(s, "--as-of").map_err(ArgError))
+        .map(|s| crate::domain::time::parse_date(s, "--as-of").map_err(ArgError))
         .transpose()?;
     match (parsed, year) {
         (Some(d), Some(y)) if d.year() != y => Err(ArgError(format!(
@@ -169,7 +169,7 @@ pub fn resolve_as_of(
 pub fn resolve_county(
     cfg: &crate::config::Config,
     s: &str,
-) -> Result<crate::config::CountyCode, ArgError> {
+) -> Result<crate::domain::CountyCode, ArgError> {
     cfg.counties
         .iter()
         .find(|c| c.code.to_string() == s.trim() || c.name == s.trim())

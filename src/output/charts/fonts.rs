@@ -23,7 +23,7 @@ pub const FAMILY: &str = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Mi
                           PingFang SC, WenQuanYi Micro Hei, SimHei, sans-serif";
 
 /// The embedded font: Noto Sans CJK SC Regular subset to ASCII, Latin-1, GB2312 and chart symbols.
-pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-gwmon-subset.otf");
+pub static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-gwmon-subset.otf");
 
 static REGISTERED: OnceLock<bool> = OnceLock::new();
 static PARSED: OnceLock<Option<ab_glyph::FontRef<'static>>> = OnceLock::new();

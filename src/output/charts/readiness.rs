@@ -19,7 +19,7 @@ use super::layout::{
     note_box, note_center, page, runs, size, stroke, style_mesh, text, text_at, value_range, wan,
     watermark, wrap, y_title,
 };
-use super::model::{ExitReadiness, LevelKind, Sanitize, Trend, Ymd};
+use super::spec::{ExitReadiness, LevelKind, Sanitize, Trend, Ymd};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1800);

@@ -4,7 +4,10 @@ use std::fmt::Write;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::assess::{StatusDoc, arrow};
+use crate::assess::{DeadlineState, StatusDoc, arrow};
+use crate::config::Config;
+use crate::domain::volume::wan;
+use jiff::civil::Date;
 
 /// Pads `s` on the right to `width` display columns.
 pub fn pad(s: &str, width: usize) -> String {
@@ -16,11 +19,6 @@ pub fn pad(s: &str, width: usize) -> String {
 pub fn rpad(s: &str, width: usize) -> String {
     let w = UnicodeWidthStr::width(s);
     format!("{}{s}", " ".repeat(width.saturating_sub(w)))
-}
-
-/// 万 m³ with one decimal.
-pub fn wan(m3: f64) -> String {
-    format!("{:.1}", m3 / 1e4)
 }
 
 /// Renders rows as aligned columns; `right` marks right-aligned columns.
@@ -109,13 +107,13 @@ pub fn status_table(doc: &StatusDoc) -> String {
             judged
         );
         let exit = match (c.deadlines.days_to_exit, c.deadlines.exit_state) {
-            (_, Some("met")) => "已退出".to_string(),
-            (Some(d), Some("passed")) => format!("已过期{}天", -d),
+            (_, Some(DeadlineState::Met)) => "已退出".to_string(),
+            (Some(d), Some(DeadlineState::Passed)) => format!("已过期{}天", -d),
             (Some(d), _) => d.to_string(),
             _ => "—".into(),
         };
         rows.push(vec![
-            c.code.clone(),
+            c.code.to_string(),
             c.name.clone(),
             c.quota_m3.map_or("—".into(), wan),
             wan(c.ytd_m3),
@@ -152,5 +150,94 @@ pub fn status_table(doc: &StatusDoc) -> String {
         "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 预计全年取水量 ÷ 指标；水位趋势为季节性 Sen 斜率（水位上升为正）及显著下降井数/有效井数。",
         doc.ingest.meter_readings, doc.ingest.level_readings, doc.ingest.quarantined
     );
+    s
+}
+
+/// A human summary of the configuration (what `check-config` prints).
+pub fn config_summary(cfg: &Config) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let w = 1e4;
+    let _ = writeln!(s, "configuration {} is valid", cfg.source);
+    let _ = writeln!(
+        s,
+        "broker {} (client id {}, topics {}/+/meter/+ and {}/+/level/+), store {}, zone {}",
+        cfg.mqtt.url,
+        cfg.mqtt.client_id,
+        cfg.mqtt.topic_prefix,
+        cfg.mqtt.topic_prefix,
+        cfg.store.path.display(),
+        cfg.clock.name()
+    );
+    let _ = writeln!(
+        s,
+        "budgets: city cap {:.0}万 m³; 太原供水集团 {:.0}万 m³; counties {:.0}万 m³",
+        cfg.budgets.city_cap_m3 / w,
+        cfg.budgets.supply_group_m3 / w,
+        cfg.budgets.counties_m3 / w
+    );
+    for v in &cfg.quota_versions {
+        let sum: f64 = v.county_m3.values().sum();
+        let _ = writeln!(
+            s,
+            "quota version from {}{}: counties sum {:.1}万 m³{}",
+            v.effective_from,
+            v.effective_until
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            sum / w,
+            if v.example {
+                " (示例值 example figures)"
+            } else {
+                ""
+            }
+        );
+    }
+    let reg = &cfg.registry;
+    let _ = writeln!(
+        s,
+        "registry: {} intakes ({} with the online-metering duty), {} wells{}",
+        reg.intakes.len(),
+        reg.intakes.iter().filter(|i| i.metering_duty).count(),
+        reg.wells.len(),
+        if cfg.registry_example {
+            " (示例数据 example data)"
+        } else {
+            ""
+        }
+    );
+    let mut rows = Vec::new();
+    for c in &cfg.counties {
+        let n = reg.intakes.iter().filter(|i| i.county == c.code).count();
+        let d = reg
+            .intakes
+            .iter()
+            .filter(|i| i.county == c.code && i.metering_duty)
+            .count();
+        let wl = reg.wells.iter().filter(|x| x.county == c.code).count();
+        let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
+        rows.push(vec![
+            c.code.to_string(),
+            c.name.clone(),
+            n.to_string(),
+            d.to_string(),
+            wl.to_string(),
+            date(c.self_assessment),
+            date(c.exit),
+        ]);
+    }
+    s.push_str(&table(
+        &[
+            "code",
+            "county",
+            "intakes",
+            "metered",
+            "wells",
+            "self-assess",
+            "exit",
+        ],
+        &rows,
+        &[false, false, true, true, true, true, true],
+    ));
     s
 }

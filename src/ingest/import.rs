@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::domain::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 use crate::ingest::decode::{DecodeCtx, Kind, decode_element};
-use crate::model::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 use crate::store::{Durability, StoreError, open_store};
 
 /// Rows per transaction.
@@ -330,7 +330,7 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
             format!("unknown intake '{id}' ({origin}): add it to intakes.csv or fix the id"),
         );
     }
-    let d = match crate::time::parse_date(day, "day") {
+    let d = match crate::domain::time::parse_date(day, "day") {
         Ok(d) => d,
         Err(e) => {
             return rejected(

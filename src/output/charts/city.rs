@@ -21,7 +21,7 @@ use super::layout::{
     measure, note_center, page, size, stroke, style_mesh, text_at, trim_decimal, value_range, wan,
     watermark,
 };
-use super::model::{BudgetBar, CityOverview, CountyK, Sanitize};
+use super::spec::{BudgetBar, CityOverview, CountyK, Sanitize};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 2000);
@@ -330,7 +330,7 @@ fn ranking_panel<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{ChartMeta, Ymd};
+    use super::super::spec::{ChartMeta, Ymd};
     use super::*;
 
     fn city(limits: [f64; 3]) -> CityOverview {
@@ -367,7 +367,9 @@ mod tests {
     fn subtitle_states_the_plans_gap_without_fudging() {
         let s = subtitle(&city([76_020_000.0, 73_900_000.0, 150_000_000.0]));
         assert!(
-            s.contains("分项指标 7602万 + 7390万 = 14992万 m³，比全市上限 1.5亿 m³ 少 8万 m³"),
+            s.contains(
+                "分项指标 7602.0万 + 7390.0万 = 14992.0万 m³，比全市上限 1.5亿 m³ 少 8.0万 m³"
+            ),
             "{s}"
         );
         let s = subtitle(&city([75e6, 75e6, 150e6]));

@@ -137,6 +137,24 @@ pub fn parse_date(s: &str, what: &str) -> Result<Date, String> {
         .map_err(|_| format!("invalid {what} '{s}': expected a date as YYYY-MM-DD"))
 }
 
+/// Now, in epoch seconds. The one place that reads the wall clock; the library takes time as
+/// a parameter everywhere else, so tests inject it.
+pub fn now_ts() -> i64 {
+    Timestamp::now().as_second()
+}
+
+/// The month of `day` as the store and the CSVs key it: "2026-03".
+pub fn month_key(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+/// Parses a [`month_key`] back into (year, month).
+pub fn parse_month_key(s: &str) -> Option<(i16, i8)> {
+    let (y, m) = s.split_once('-')?;
+    let (y, m) = (y.parse().ok()?, m.parse().ok()?);
+    (1..=12).contains(&m).then_some((y, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

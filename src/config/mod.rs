@@ -7,23 +7,25 @@
 //! water-bureau staff, not programmers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::registry::{Registry, RegistryError};
-use crate::time::LocalClock;
+pub mod registry;
+
+use self::registry::{Registry, RegistryError};
+use crate::domain::time::LocalClock;
+use crate::domain::{CountyCode, QuotaVersion};
 
 /// Default config path, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/taiyuan.toml";
 /// The shipped config, embedded so that `gwmon demo` runs with no files around it.
-pub const EMBEDDED_CONFIG: &str = include_str!("../config/taiyuan.toml");
+pub const EMBEDDED_CONFIG: &str = include_str!("../../config/taiyuan.toml");
 /// The shipped example registry of intakes.
-pub const EMBEDDED_INTAKES: &str = include_str!("../config/intakes.csv");
+pub const EMBEDDED_INTAKES: &str = include_str!("../../config/intakes.csv");
 /// The shipped example registry of wells.
-pub const EMBEDDED_WELLS: &str = include_str!("../config/wells.csv");
+pub const EMBEDDED_WELLS: &str = include_str!("../../config/wells.csv");
 
 const DEFAULT_TOPIC_PREFIX: &str = "gw";
 const DEFAULT_CLIENT_ID: &str = "gwmon";
@@ -60,28 +62,6 @@ pub enum ConfigError {
     Registry(#[from] RegistryError),
     #[error("{} problems in the configuration:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Many(Vec<ConfigError>),
-}
-
-/// GB/T 2260 code of a county-level division.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CountyCode(pub u32);
-
-impl fmt::Display for CountyCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl CountyCode {
-    /// Parses a six-digit code (it must also be one of the configured counties to be used).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
-            s.parse().ok().map(CountyCode)
-        } else {
-            None
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +239,22 @@ impl Default for AssessmentConfig {
     }
 }
 
+impl AssessmentConfig {
+    /// The thresholds the verdict is judged with.
+    pub fn thresholds(&self) -> crate::analysis::verdict::Thresholds {
+        crate::analysis::verdict::Thresholds {
+            alpha: self.alpha,
+            min_level_years: self.min_level_years,
+            min_monthly_completeness: self.min_monthly_completeness,
+            min_wells_sufficient_share: self.min_wells_sufficient_share,
+            max_declining_share: self.max_declining_share,
+            k_limit: self.k_limit,
+            k_at_risk: self.k_at_risk,
+            min_metering_coverage: self.min_metering_coverage,
+        }
+    }
+}
+
 /// `[registry]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -337,7 +333,9 @@ fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
     }
     match Either::deserialize(d)? {
         Either::T(t) => toml_date(t).map_err(serde::de::Error::custom),
-        Either::S(s) => crate::time::parse_date(&s, "date").map_err(serde::de::Error::custom),
+        Either::S(s) => {
+            crate::domain::time::parse_date(&s, "date").map_err(serde::de::Error::custom)
+        }
     }
 }
 
@@ -358,17 +356,6 @@ pub struct County {
     pub exit: Option<Date>,
     pub self_assessment_met: Option<Date>,
     pub exit_met: Option<Date>,
-}
-
-/// One version of the county quotas, in force from `effective_from` until the next version (or
-/// `effective_until`, exclusive).
-#[derive(Debug, Clone)]
-pub struct QuotaVersion {
-    pub effective_from: Date,
-    pub effective_until: Option<Date>,
-    pub example: bool,
-    pub note: String,
-    pub county_m3: BTreeMap<CountyCode, f64>,
 }
 
 /// The validated configuration.
@@ -793,97 +780,6 @@ pub fn line_at(text: &str, pos: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-impl Config {
-    /// A human summary of the configuration (what `check-config` prints).
-    pub fn summary(&self) -> String {
-        use std::fmt::Write;
-        let mut s = String::new();
-        let w = 1e4;
-        let _ = writeln!(s, "configuration {} is valid", self.source);
-        let _ = writeln!(
-            s,
-            "broker {} (client id {}, topics {}/+/meter/+ and {}/+/level/+), store {}, zone {}",
-            self.mqtt.url,
-            self.mqtt.client_id,
-            self.mqtt.topic_prefix,
-            self.mqtt.topic_prefix,
-            self.store.path.display(),
-            self.clock.name()
-        );
-        let _ = writeln!(
-            s,
-            "budgets: city cap {:.0}万 m³; 太原供水集团 {:.0}万 m³; counties {:.0}万 m³",
-            self.budgets.city_cap_m3 / w,
-            self.budgets.supply_group_m3 / w,
-            self.budgets.counties_m3 / w
-        );
-        for v in &self.quota_versions {
-            let sum: f64 = v.county_m3.values().sum();
-            let _ = writeln!(
-                s,
-                "quota version from {}{}: counties sum {:.1}万 m³{}",
-                v.effective_from,
-                v.effective_until
-                    .map(|u| format!(" until {u}"))
-                    .unwrap_or_default(),
-                sum / w,
-                if v.example {
-                    " (示例值 example figures)"
-                } else {
-                    ""
-                }
-            );
-        }
-        let reg = &self.registry;
-        let _ = writeln!(
-            s,
-            "registry: {} intakes ({} with the online-metering duty), {} wells{}",
-            reg.intakes.len(),
-            reg.intakes.iter().filter(|i| i.metering_duty).count(),
-            reg.wells.len(),
-            if self.registry_example {
-                " (示例数据 example data)"
-            } else {
-                ""
-            }
-        );
-        let mut rows = Vec::new();
-        for c in &self.counties {
-            let n = reg.intakes.iter().filter(|i| i.county == c.code).count();
-            let d = reg
-                .intakes
-                .iter()
-                .filter(|i| i.county == c.code && i.metering_duty)
-                .count();
-            let wl = reg.wells.iter().filter(|x| x.county == c.code).count();
-            let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
-            rows.push(vec![
-                c.code.to_string(),
-                c.name.clone(),
-                n.to_string(),
-                d.to_string(),
-                wl.to_string(),
-                date(c.self_assessment),
-                date(c.exit),
-            ]);
-        }
-        s.push_str(&crate::text::table(
-            &[
-                "code",
-                "county",
-                "intakes",
-                "metered",
-                "wells",
-                "self-assess",
-                "exit",
-            ],
-            &rows,
-            &[false, false, true, true, true, true, true],
-        ));
-        s
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
 use crate::config::Config;
 use crate::ingest::mqtt::{BrokerUrl, Progress};
-use crate::sim;
+use crate::tools::fleet;
 
 /// Demo failures.
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +23,11 @@ pub enum DemoError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Broker(#[from] crate::broker::BrokerError),
+    Broker(#[from] crate::ingest::broker::BrokerError),
     #[error(transparent)]
     Run(#[from] crate::ingest::mqtt::RunError),
     #[error(transparent)]
-    Report(#[from] crate::report::ReportError),
+    Report(#[from] crate::output::report::ReportError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("cannot prepare {path}: {source}")]
@@ -56,7 +56,7 @@ pub struct DemoSummary {
     pub quarantined: i64,
     pub meter_events: i64,
     pub seconds: f64,
-    pub report: crate::report::ReportOutput,
+    pub report: crate::output::report::ReportOutput,
     pub db: PathBuf,
 }
 
@@ -78,12 +78,12 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
     let mut late = Vec::new();
     for (k, i) in cfg.registry.intakes.iter().enumerate() {
         let topic = format!("{prefix}/{}/meter/{}", i.county, i.id);
-        let silent_from = if sim::meter_silent(i) {
+        let silent_from = if fleet::meter_silent(i) {
             today.checked_sub(10.days()).unwrap_or(today)
         } else {
             today.tomorrow().unwrap_or(today)
         };
-        let mut total = (sim::unit(sim::mix(sim::id_hash(&i.id))) * 1e5).round();
+        let mut total = (fleet::unit(fleet::mix(fleet::id_hash(&i.id))) * 1e5).round();
         let reset_day =
             (k % 50 == 3).then(|| Date::new(2023, 3, 1 + (k % 20) as i8).unwrap_or(from));
         let replace_day =
@@ -95,9 +95,9 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
         let mut batch: Vec<String> = Vec::new();
         let mut day = from;
         while day < live_from.min(silent_from) {
-            total += sim::daily_volume(seed, i, day);
+            total += fleet::daily_volume(seed, i, day);
             if Some(day) == reset_day {
-                total = sim::daily_volume(seed, i, day) * 0.5; // counter restarted from zero
+                total = fleet::daily_volume(seed, i, day) * 0.5; // counter restarted from zero
             }
             if Some(day) == replace_day {
                 // A new meter whose dial starts at a figure of its own.
@@ -133,7 +133,7 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
         let mut t = clock.day_end(day.yesterday().unwrap_or(day));
         while t + 3600 <= now && day < silent_from {
             t += 3600;
-            total += sim::daily_volume(seed, i, clock.day_of(t)) / 24.0;
+            total += fleet::daily_volume(seed, i, clock.day_of(t)) / 24.0;
             live.push(Msg {
                 topic: topic.clone(),
                 payload: format!(
@@ -151,10 +151,10 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
         let mut day = from;
         while day <= today {
             let ts = clock.day_start(day) + 8 * 3600;
-            if sim::well_reports(w, day) && ts <= now {
+            if fleet::well_reports(w, day) && ts <= now {
                 batch.push(format!(
                     "{{\"ts\":{ts},\"depth_m\":{:.3}}}",
-                    sim::depth_m(seed, w, day)
+                    fleet::depth_m(seed, w, day)
                 ));
             }
             day = day.tomorrow().unwrap_or(day);
@@ -264,9 +264,10 @@ pub async fn run(
             None
         }
         None => {
-            let b = tokio::task::spawn_blocking(|| crate::broker::start(Default::default()))
-                .await
-                .map_err(|e| DemoError::Publish("embedded broker".into(), e.to_string()))??;
+            let b =
+                tokio::task::spawn_blocking(|| crate::ingest::broker::start(Default::default()))
+                    .await
+                    .map_err(|e| DemoError::Publish("embedded broker".into(), e.to_string()))??;
             cfg.mqtt.url = b.url();
             Some(b)
         }
@@ -412,7 +413,7 @@ pub async fn run(
     let out_dir = out.to_path_buf();
     let db_r = db.clone();
     let report = tokio::task::spawn_blocking(move || {
-        crate::report::report(&cfg_report, &db_r, today, None, &out_dir)
+        crate::output::report::report(&cfg_report, &db_r, today, None, &out_dir)
     })
     .await
     .map_err(|e| DemoError::Publish("report".into(), e.to_string()))??;

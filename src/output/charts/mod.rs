@@ -5,7 +5,7 @@
 //! units as the plan writes them (万 m³, 亿 m³, m).
 //!
 //! # Layout
-//! - [`model`]: the input structs, plain numbers and strings; the caller fills them.
+//! - [`spec`]: the input structs, plain numbers and strings; the caller fills them.
 //! - [`fonts`]: the embedded font and its registration with plotters (the only place).
 //! - `layout`: page furniture shared by all charts (title, legend, footer, `示例数据`, notes).
 //! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4),
@@ -31,8 +31,8 @@
 //! [`fonts::missing_glyphs`] if it may contain characters outside GB2312.
 
 pub mod fonts;
-pub mod model;
 pub mod render;
+pub mod spec;
 
 mod city;
 mod cumulative;
@@ -47,13 +47,13 @@ mod tests;
 pub use city::draw_city_overview;
 pub use cumulative::draw_cumulative;
 pub use hydrograph::draw_hydrographs;
-pub use model::{
-    BudgetBar, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear, DatedValue,
-    DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, QuotaStep, Trend,
-    TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
-};
 pub use monthly::draw_monthly;
 pub use readiness::draw_exit_readiness;
 pub use render::{
     ChartError, ChartKind, GlyphFix, encode_png, render_all, render_png, render_rgb, render_svg,
+};
+pub use spec::{
+    BudgetBar, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear, DatedValue,
+    DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, QuotaStep, Trend,
+    TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
 };

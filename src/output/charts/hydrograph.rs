@@ -16,7 +16,7 @@ use super::layout::{
     LegendItem, Swatch, Ticked, colour, fixed, legend, note_center, page, runs, stroke, style_mesh,
     time_label, time_ticks, trim_decimal, value_range, watermark,
 };
-use super::model::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
+use super::spec::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);

@@ -8,8 +8,8 @@
 
 use std::path::PathBuf;
 
-use super::model::*;
 use super::render::{ChartKind, render_all, render_png, render_rgb, render_svg};
+use super::spec::*;
 
 const AS_OF: Ymd = Ymd::new(2026, 11, 28);
 
@@ -716,9 +716,9 @@ fn content_follows_the_data() {
     assert!(
         svg_texts(&svg)
             .concat()
-            .contains("比全市上限 1.5亿 m³ 少 8万 m³")
+            .contains("比全市上限 1.5亿 m³ 少 8.0万 m³")
     );
-    assert!(svg.contains("上限 1.5亿 m³") && svg.contains("指标 7602万 m³"));
+    assert!(svg.contains("上限 1.5亿 m³") && svg.contains("指标 7602.0万 m³"));
     let m = Models::new(Case::QuotaChange, false);
     let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
     assert!(

@@ -8,8 +8,9 @@
 
 use jiff::civil::Date;
 
-use crate::config::CountyCode;
-use crate::registry::{Aquifer, Intake, Sector, Well};
+use crate::config::registry::{Intake, Well};
+use crate::domain::CountyCode;
+use crate::domain::{Aquifer, Sector};
 
 /// How a county behaves in the simulation.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +33,7 @@ pub fn profile(code: CountyCode) -> Profile {
         level_trend_m_per_year: trend,
         level_data_from: from,
     };
-    match code.0 {
+    match code.get() {
         140105 => p(1.05, -0.01, -0.30, 2020), // 小店区: still over-pumping, levels falling
         140106 => p(0.85, -0.02, 0.20, 2020),  // 迎泽区
         140107 => p(0.90, -0.02, 0.05, 2020),  // 杏花岭区
@@ -140,7 +141,7 @@ pub fn well_reports(well: &Well, d: Date) -> bool {
 /// counties, modelled on the shipped example (for benchmarks and load tests): returns the text
 /// of `intakes.csv` and `wells.csv`.
 pub fn synthetic_registry(
-    template: &crate::registry::Registry,
+    template: &crate::config::registry::Registry,
     n_intakes: usize,
     n_wells: usize,
 ) -> (String, String) {
@@ -259,7 +260,7 @@ pub fn populate(
     to: Date,
     live_days: i64,
 ) -> Result<u64, crate::store::StoreError> {
-    use crate::model::{Decoded, Reading};
+    use crate::domain::{Decoded, Reading};
     let live_from = to
         .checked_sub(jiff::ToSpan::days(live_days - 1))
         .unwrap_or(to);
@@ -324,7 +325,7 @@ pub fn populate(
             batch.clear();
             pending = 0;
         }
-        day = crate::time::next_day(day);
+        day = crate::domain::time::next_day(day);
     }
     let refs: Vec<&Decoded> = batch.iter().collect();
     store.apply(&refs, 0, "import")?;

@@ -17,7 +17,7 @@ use super::layout::{
     note_box, note_center, page, size, stroke, style_mesh, text_at, trim_decimal, value_range, wan,
     watermark,
 };
-use super::model::{CumulativeWithdrawal, DayValue, QuotaStep, Sanitize, Ymd};
+use super::spec::{CumulativeWithdrawal, DayValue, QuotaStep, Sanitize, Ymd};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);

@@ -10,8 +10,10 @@ use crate::analysis::accounting::{
 };
 use crate::analysis::levels::{self, Direction, TrendParams, WellTrend};
 use crate::analysis::verdict::{CountyFacts, Criterion, Verdict, assess};
-use crate::config::{Config, County, CountyCode};
-use crate::registry::{Aquifer, Budget, Intake, Source};
+use crate::config::registry::Intake;
+use crate::config::{Config, County};
+use crate::domain::CountyCode;
+use crate::domain::{Aquifer, Budget, Source};
 use crate::store::{self, Counts, StoreError, query};
 
 /// Figures of a group of intakes (a budget, an aquifer type, a source).
@@ -70,6 +72,15 @@ pub struct City {
     pub by_source: Vec<GroupFigures>,
 }
 
+/// Where a county stands against one deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    Upcoming,
+    Passed,
+    Met,
+}
+
 /// A deadline and where the county stands against it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Deadlines {
@@ -77,9 +88,8 @@ pub struct Deadlines {
     pub exit: Option<String>,
     pub days_to_self_assessment: Option<i64>,
     pub days_to_exit: Option<i64>,
-    /// `upcoming`, `passed` or `met`.
-    pub self_assessment_state: Option<&'static str>,
-    pub exit_state: Option<&'static str>,
+    pub self_assessment_state: Option<DeadlineState>,
+    pub exit_state: Option<DeadlineState>,
     pub self_assessment_met: Option<String>,
     pub exit_met: Option<String>,
 }
@@ -135,7 +145,7 @@ pub struct WellStatus {
 /// One county's assessment.
 #[derive(Clone, Debug, Serialize)]
 pub struct CountyStatus {
-    pub code: String,
+    pub code: CountyCode,
     pub name: String,
     /// This year's quota, prorated by days when the split changes during the year.
     pub quota_m3: Option<f64>,
@@ -190,14 +200,14 @@ pub fn counts_for_county_quota(i: &Intake) -> bool {
     i.budget == Budget::County && i.source == Source::Groundwater
 }
 
-fn deadline_state(deadline: Option<Date>, met: Option<Date>, as_of: Date) -> Option<&'static str> {
+fn deadline_state(deadline: Option<Date>, met: Option<Date>, as_of: Date) -> Option<DeadlineState> {
     let d = deadline?;
     Some(if met.is_some() {
-        "met"
+        DeadlineState::Met
     } else if as_of > d {
-        "passed"
+        DeadlineState::Passed
     } else {
-        "upcoming"
+        DeadlineState::Upcoming
     })
 }
 
@@ -478,11 +488,11 @@ fn county_status(
         projected_over_permit: permits.projected_over.len(),
         has_volume_data: quota_sums.ytd.m3 > 0.0 || quota_sums.last_year.m3 > 0.0,
     };
-    let (criteria, verdict) = assess(&facts, &cfg.assessment);
+    let (criteria, verdict) = assess(&facts, &cfg.assessment.thresholds());
     let quota_example = cfg.quota_versions.iter().any(|v| v.example);
 
     CountyStatus {
-        code: code.to_string(),
+        code,
         name: c.name.clone(),
         quota_m3: quota,
         quota_example,
@@ -523,7 +533,6 @@ pub fn arrow(d: Direction) -> &'static str {
 /// Keeps only the counties asked for (all when `code` is `None`).
 pub fn filter_county(doc: &mut StatusDoc, code: Option<CountyCode>) {
     if let Some(c) = code {
-        let s = c.to_string();
-        doc.counties.retain(|x| x.code == s);
+        doc.counties.retain(|x| x.code == c);
     }
 }

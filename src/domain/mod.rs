@@ -1,0 +1,17 @@
+//! Domain types at the bottom of the crate: county codes, the registry's enumerations, readings
+//! and quarantine records, quota versions, local days. Every other layer builds on these; they
+//! depend on nothing else in the crate.
+
+pub mod county;
+pub mod kinds;
+pub mod quota;
+pub mod reading;
+pub mod time;
+pub mod volume;
+
+pub use county::CountyCode;
+pub use kinds::{Aquifer, Budget, Sector, Source};
+pub use quota::QuotaVersion;
+pub use reading::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
+pub use time::LocalClock;
+pub use volume::Volume;
