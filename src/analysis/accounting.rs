@@ -150,68 +150,197 @@ pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> Vol) -> WindowSums 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// Year to date × last year's total ÷ last year's same-period figure.
+    /// 季节比例法: year to date + last year's withdrawal over the rest of the year × r, where
+    /// r = year to date ÷ last year's same period (clamped; 1 early in the year).
     Seasonal,
-    /// Year to date + the last 90 days' daily mean × the days left.
+    /// 近90天日均外推: year to date + the daily mean of the last 90 days (of the days actually
+    /// covered by data) × the days left. Used only when there is no last year.
     RunRate,
     /// The year is complete: the projection is the year's total.
     Complete,
 }
 
 impl Method {
-    /// Chinese description for reports.
+    /// Chinese name for reports.
     pub fn label(self) -> &'static str {
         match self {
-            Method::Seasonal => "季节法（按上年同期占全年比例外推）",
-            Method::RunRate => "趋势法（按近90天日均取水量外推）",
+            Method::Seasonal => "季节比例法（本年累计 + 上年同期以后取水量 × 本年/上年同期比例）",
+            Method::RunRate => "近90天日均外推（无上年数据时）",
             Method::Complete => "全年已结束（实际值）",
         }
     }
 }
 
-/// A year-end projection, both ways, and which one is used.
+/// Parameters of the year-end projection (`[assessment]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProjectionParams {
+    /// Days of data this year before the seasonal ratio r is computed (before that r = 1).
+    pub min_days_for_ratio: i64,
+    /// The range r is clamped to.
+    pub ratio_min: f64,
+    pub ratio_max: f64,
+}
+
+impl Default for ProjectionParams {
+    fn default() -> Self {
+        Self {
+            min_days_for_ratio: 30,
+            ratio_min: 0.5,
+            ratio_max: 2.0,
+        }
+    }
+}
+
+/// What a year-end projection is computed from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProjectionInput {
+    pub sums: WindowSums,
+    /// Last year has data.
+    pub has_last_year: bool,
+    /// Days of this year from the first day with data to the as-of date (inclusive).
+    pub data_days_this_year: i64,
+    /// Days of the 90-day window from the first day with data to the as-of date (≤ 90).
+    pub days_covered_90d: i64,
+    /// For each complete month of this year so far in which both years have data: this year's
+    /// withdrawal ÷ last year's in the same month.
+    pub monthly_ratios: Vec<f64>,
+}
+
+/// A year-end projection with its method and a low–high range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Projection {
     pub projected_m3: f64,
     pub method: Method,
-    pub run_rate_m3: f64,
-    pub seasonal_m3: Option<f64>,
+    /// The seasonal ratio r used (after clamping); `None` for the other methods.
+    pub ratio: Option<f64>,
+    /// r before clamping, when it was computed from the data.
+    pub ratio_unclamped: Option<f64>,
+    /// The range from the smallest and largest monthly ratio so far (or the clamp range when
+    /// there is no complete month yet), so an early-year figure is not read as certain.
+    pub low_m3: f64,
+    pub high_m3: f64,
 }
 
-/// Smallest share of last year's total that last year's same period must hold before the
-/// seasonal method is trusted (early January has too little to scale from).
-const SEASONAL_MIN_SHARE: f64 = 0.05;
-
-/// Projects the year-end withdrawal. The seasonal method is used when last year has a profile
-/// to scale by; otherwise the 90-day run rate.
-pub fn project(w: &Windows, s: &WindowSums) -> Projection {
-    let remaining = w.days_remaining() as f64;
-    let run_rate = s.ytd.m3 + s.last_90d.m3 / 90.0 * remaining;
-    if remaining == 0.0 {
+/// Projects the year-end withdrawal (DESIGN §2): the seasonal ratio method whenever last year has
+/// data, the 90-day run rate only without a last year.
+pub fn project(w: &Windows, input: &ProjectionInput, p: &ProjectionParams) -> Projection {
+    let s = &input.sums;
+    let ytd = s.ytd.m3;
+    let remaining = w.days_remaining();
+    if remaining == 0 {
         return Projection {
-            projected_m3: s.ytd.m3,
+            projected_m3: ytd,
             method: Method::Complete,
-            run_rate_m3: s.ytd.m3,
-            seasonal_m3: Some(s.ytd.m3),
+            ratio: None,
+            ratio_unclamped: None,
+            low_m3: ytd,
+            high_m3: ytd,
         };
     }
-    let ly = s.last_year.m3;
-    let ly_part = s.last_year_to_date.m3;
-    let seasonal =
-        (ly > 0.0 && ly_part >= SEASONAL_MIN_SHARE * ly).then(|| s.ytd.m3 * ly / ly_part);
-    match seasonal {
-        Some(v) => Projection {
-            projected_m3: v,
+    let clamp = |r: f64| r.clamp(p.ratio_min, p.ratio_max);
+    let ratio_range = || {
+        let lo = input
+            .monthly_ratios
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = input
+            .monthly_ratios
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        if lo.is_finite() && hi.is_finite() {
+            (clamp(lo), clamp(hi))
+        } else {
+            (p.ratio_min, p.ratio_max)
+        }
+    };
+    if input.has_last_year {
+        let rest = (s.last_year.m3 - s.last_year_to_date.m3).max(0.0);
+        let same = s.last_year_to_date.m3;
+        let unclamped =
+            (input.data_days_this_year >= p.min_days_for_ratio && same > 0.0).then(|| ytd / same);
+        let r = unclamped.map_or(1.0, clamp);
+        let (lo, hi) = ratio_range();
+        let projected = ytd + rest * r;
+        return Projection {
+            projected_m3: projected,
             method: Method::Seasonal,
-            run_rate_m3: run_rate,
-            seasonal_m3: Some(v),
-        },
-        None => Projection {
-            projected_m3: run_rate,
-            method: Method::RunRate,
-            run_rate_m3: run_rate,
-            seasonal_m3: None,
-        },
+            ratio: Some(r),
+            ratio_unclamped: unclamped,
+            low_m3: (ytd + rest * lo).min(projected),
+            high_m3: (ytd + rest * hi).max(projected),
+        };
+    }
+    let days = input.days_covered_90d.clamp(0, 90);
+    let daily = if days > 0 {
+        s.last_90d.m3 / days as f64
+    } else {
+        0.0
+    };
+    let rest = daily * remaining as f64;
+    let (lo, hi) = ratio_range();
+    let projected = ytd + rest;
+    Projection {
+        projected_m3: projected,
+        method: Method::RunRate,
+        ratio: None,
+        ratio_unclamped: None,
+        low_m3: (ytd + rest * lo).min(projected),
+        high_m3: (ytd + rest * hi).max(projected),
+    }
+}
+
+/// Sums of projections (a budget from its counties or intakes): figures and ranges add up; the
+/// method is the one all parts share, else the seasonal method (the one used whenever there is
+/// a last year).
+pub fn sum_projections<'a>(parts: impl IntoIterator<Item = &'a Projection>) -> Projection {
+    let mut out = Projection {
+        projected_m3: 0.0,
+        method: Method::Complete,
+        ratio: None,
+        ratio_unclamped: None,
+        low_m3: 0.0,
+        high_m3: 0.0,
+    };
+    let mut methods = Vec::new();
+    for p in parts {
+        out.projected_m3 += p.projected_m3;
+        out.low_m3 += p.low_m3;
+        out.high_m3 += p.high_m3;
+        methods.push(p.method);
+    }
+    methods.dedup();
+    out.method = match methods.as_slice() {
+        [one] => *one,
+        [] => Method::Complete,
+        _ if methods.contains(&Method::Complete) => Method::Complete,
+        _ => Method::Seasonal,
+    };
+    out
+}
+
+/// The share of obliged intake-days that reported in a period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Completeness {
+    /// Days on which an obliged intake reported, summed over the obliged intakes.
+    pub reported_intake_days: i64,
+    /// Obliged intakes × days in the period.
+    pub expected_intake_days: i64,
+    /// Calendar months of the period without any reported day.
+    pub missing_months: u32,
+}
+
+impl Completeness {
+    /// The share reported; `None` when nothing was expected (no obliged intake).
+    pub fn share(&self) -> Option<f64> {
+        (self.expected_intake_days > 0)
+            .then(|| self.reported_intake_days as f64 / self.expected_intake_days as f64)
+    }
+
+    /// Complete enough to judge a year on: at least `min_share` reported and no month missing.
+    pub fn is_complete(&self, min_share: f64) -> bool {
+        self.missing_months == 0 && self.share().is_none_or(|s| s >= min_share)
     }
 }
 
@@ -370,30 +499,127 @@ mod tests {
         assert_eq!(s.last_90d.m3, 90.0);
     }
 
+    fn input(ytd: f64, ly: f64, ly_same: f64, days: i64) -> ProjectionInput {
+        ProjectionInput {
+            sums: WindowSums {
+                ytd: v(ytd),
+                last_year: v(ly),
+                last_year_to_date: v(ly_same),
+                last_90d: v(270.0),
+                ..Default::default()
+            },
+            has_last_year: ly > 0.0,
+            data_days_this_year: days,
+            days_covered_90d: 90.0_f64.min(days as f64) as i64,
+            monthly_ratios: Vec::new(),
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     #[test]
-    fn projections() {
+    fn seasonal_ratio_scales_last_years_rest_of_year() {
         let w = Windows::new(d("2026-06-30"));
-        // Last year 1000 with 400 by the same date; this year 500 so far → seasonal 1250.
-        let s = WindowSums {
-            ytd: v(500.0),
-            last_year: v(1000.0),
-            last_year_to_date: v(400.0),
-            last_90d: v(270.0),
-            ..Default::default()
-        };
-        let p = project(&w, &s);
-        assert_eq!(p.method, Method::Seasonal);
-        assert!((p.projected_m3 - 1250.0).abs() < 1e-9);
-        // Run rate: 3 m³/day for the 184 days left.
-        assert!((p.run_rate_m3 - (500.0 + 3.0 * 184.0)).abs() < 1e-9);
-        let no_history = WindowSums {
-            last_year: v(0.0),
-            last_year_to_date: v(0.0),
-            ..s
-        };
-        assert_eq!(project(&w, &no_history).method, Method::RunRate);
+        let p = ProjectionParams::default();
+        // Last year 1000, of which 400 by 30 June; this year 500 so far: r = 1.25,
+        // 500 + 600 × 1.25 = 1250.
+        let mut i = input(500.0, 1000.0, 400.0, 181);
+        i.monthly_ratios = vec![1.1, 1.4, 1.25];
+        let pr = project(&w, &i, &p);
+        assert_eq!(pr.method, Method::Seasonal);
+        assert!(close(pr.projected_m3, 1250.0), "{pr:?}");
+        assert_eq!(pr.ratio, Some(1.25));
+        // Range from the smallest and largest monthly ratio: 500 + 600 × 1.1 and × 1.4.
+        assert!(
+            close(pr.low_m3, 1160.0) && close(pr.high_m3, 1340.0),
+            "{pr:?}"
+        );
+    }
+
+    #[test]
+    fn seasonal_ratio_is_clamped_and_one_early_in_the_year() {
+        let w = Windows::new(d("2026-06-30"));
+        let p = ProjectionParams::default();
+        // r = 500 / 100 = 5 → clamped to 2: 500 + 900 × 2 = 2300.
+        let pr = project(&w, &input(500.0, 1000.0, 100.0, 181), &p);
+        assert_eq!(pr.ratio, Some(2.0));
+        assert_eq!(pr.ratio_unclamped, Some(5.0));
+        assert!(close(pr.projected_m3, 2300.0));
+        // No complete month yet: the range is the clamp range, 500 + 900 × 0.5 … × 2.
+        assert!(
+            close(pr.low_m3, 950.0) && close(pr.high_m3, 2300.0),
+            "{pr:?}"
+        );
+        // Fewer than 30 days of data this year: r = 1, 40 + (1000 − 30) × 1 = 1010.
+        let w = Windows::new(d("2026-01-20"));
+        let pr = project(&w, &input(40.0, 1000.0, 30.0, 20), &p);
+        assert_eq!(pr.ratio, Some(1.0));
+        assert_eq!(pr.ratio_unclamped, None);
+        assert!(close(pr.projected_m3, 1010.0));
+        // Last year's same period empty: r = 1 as well.
+        let w = Windows::new(d("2026-06-30"));
+        let pr = project(&w, &input(500.0, 1000.0, 0.0, 181), &p);
+        assert_eq!(pr.ratio, Some(1.0));
+        assert!(close(pr.projected_m3, 1500.0));
+    }
+
+    #[test]
+    fn run_rate_only_without_a_last_year_and_over_the_days_covered() {
+        let w = Windows::new(d("2026-06-30"));
+        let p = ProjectionParams::default();
+        // 270 m³ over 90 covered days = 3 m³/day for the 184 days left.
+        let pr = project(&w, &input(500.0, 0.0, 0.0, 181), &p);
+        assert_eq!(pr.method, Method::RunRate);
+        assert!(close(pr.projected_m3, 500.0 + 3.0 * 184.0));
+        // Data only since 12 June (19 days): 270 / 19 per day, not 270 / 90.
+        let mut i = input(270.0, 0.0, 0.0, 19);
+        i.days_covered_90d = 19;
+        let pr = project(&w, &i, &p);
+        assert!(
+            close(pr.projected_m3, 270.0 + 270.0 / 19.0 * 184.0),
+            "{pr:?}"
+        );
+        // A complete year is its total.
         let end = Windows::new(d("2026-12-31"));
-        assert_eq!(project(&end, &s).method, Method::Complete);
-        assert_eq!(project(&end, &s).projected_m3, 500.0);
+        let pr = project(&end, &input(500.0, 1000.0, 1000.0, 365), &p);
+        assert_eq!(pr.method, Method::Complete);
+        assert_eq!(
+            (pr.projected_m3, pr.low_m3, pr.high_m3),
+            (500.0, 500.0, 500.0)
+        );
+    }
+
+    #[test]
+    fn sums_of_projections_add_figures_and_ranges() {
+        let w = Windows::new(d("2026-06-30"));
+        let p = ProjectionParams::default();
+        let a = project(&w, &input(500.0, 1000.0, 400.0, 181), &p);
+        let b = project(&w, &input(500.0, 0.0, 0.0, 181), &p);
+        let s = sum_projections([&a, &b]);
+        assert!(close(s.projected_m3, a.projected_m3 + b.projected_m3));
+        assert!(close(s.low_m3, a.low_m3 + b.low_m3));
+        assert_eq!(s.method, Method::Seasonal);
+    }
+
+    #[test]
+    fn completeness_share_and_missing_months() {
+        let c = Completeness {
+            reported_intake_days: 657,
+            expected_intake_days: 730,
+            missing_months: 0,
+        };
+        assert!(close(c.share().unwrap(), 0.9));
+        assert!(c.is_complete(0.9));
+        assert!(!c.is_complete(0.91));
+        assert!(
+            !Completeness {
+                missing_months: 1,
+                ..c
+            }
+            .is_complete(0.5)
+        );
+        assert_eq!(Completeness::default().share(), None);
     }
 }

@@ -70,6 +70,10 @@ pub struct TrendParams {
     pub alpha: f64,
     pub min_years: f64,
     pub min_completeness: f64,
+    /// A well counts only with data in the last this many months before the as-of date.
+    pub recent_months: usize,
+    /// Months with data a calendar year needs for an annual mean.
+    pub min_months_per_year: usize,
 }
 
 /// The trend figures of one well (or of a county's mean series).
@@ -83,8 +87,13 @@ pub struct WellTrend {
     pub completeness: f64,
     /// Years from the first to the last month with data.
     pub years_of_data: f64,
-    /// Enough data to count towards the county's verdict.
+    /// Data within the recent months before the as-of date.
+    pub recent: bool,
+    /// Enough data to count towards the county's verdict: long and complete enough, and recent.
     pub sufficient: bool,
+    /// A significant decline on a record shorter than required: not enough to judge the well,
+    /// too much to ignore (it makes the level criterion at least at risk).
+    pub short_record_decline: bool,
     pub mk_s: Option<f64>,
     pub mk_var: Option<f64>,
     pub mk_z: Option<f64>,
@@ -95,49 +104,90 @@ pub struct WellTrend {
     /// Intercept of the Sen line in m at month index 0 (per pymannkendall: level at the start of
     /// the window, with the slope per year and the index in years).
     pub sen_intercept_m: Option<f64>,
-    /// Mean annual change rate (m/a) from the first to the last annual mean in the window.
+    /// Mean annual change rate v (m/a) between the first and the last complete calendar year of
+    /// the window, each year's mean taken over the months both years have.
     pub mean_annual_change_m: Option<f64>,
+    /// The last complete calendar year's mean level and its year.
+    pub latest_annual_mean_m: Option<f64>,
+    pub latest_annual_mean_year: Option<i16>,
     pub direction: Direction,
     /// What the series measures.
     pub basis: &'static str,
 }
 
-/// Smallest number of months with data for a year to have an annual mean.
-const MIN_MONTHS_PER_YEAR: usize = 6;
-
-/// Annual means of a monthly series starting at `start_year`-01: `(year, mean)` for years with at
-/// least six months of data.
-pub fn annual_means(series: &[f64], start: Date) -> Vec<(i16, f64)> {
-    let offset = usize::try_from(start.month() - 1).unwrap_or(0);
-    let mut out = Vec::new();
-    let mut i = 0usize;
-    let mut year = start.year();
-    // The first (possibly partial) year covers months offset..12.
-    let mut len = 12 - offset;
-    while i < series.len() {
-        let chunk = &series[i..(i + len).min(series.len())];
-        let vals: Vec<f64> = chunk.iter().copied().filter(|x| x.is_finite()).collect();
-        if vals.len() >= MIN_MONTHS_PER_YEAR {
-            out.push((year, vals.iter().sum::<f64>() / vals.len() as f64));
-        }
-        i += len;
-        len = 12;
-        year += 1;
-    }
-    out
+/// The months (1–12) with data of one calendar year of a monthly series starting at `start`:
+/// `(month, value)`.
+fn year_months(series: &[f64], start: Date, year: i16) -> Vec<(i8, f64)> {
+    (1..=12i8)
+        .filter_map(|m| {
+            let i = month_index(start, year, m)?;
+            let x = *series.get(i)?;
+            x.is_finite().then_some((m, x))
+        })
+        .collect()
 }
 
-/// Mean annual change rate: (last annual mean − first annual mean) ÷ years between them.
-pub fn mean_annual_change(series: &[f64], start: Date) -> Option<f64> {
-    let a = annual_means(series, start);
-    match (a.first(), a.last()) {
-        (Some(f), Some(l)) if l.0 > f.0 => Some((l.1 - f.1) / f64::from(l.0 - f.0)),
-        _ => None,
-    }
+/// The complete calendar years of a series whose last month is `as_of`'s: the years that ended
+/// on or before `as_of` and that have at least `min_months` months of data.
+fn complete_years(series: &[f64], start: Date, as_of: Date, min_months: usize) -> Vec<i16> {
+    let last_ended = if as_of.month() == 12 && as_of.day() == 31 {
+        as_of.year()
+    } else {
+        as_of.year() - 1
+    };
+    (start.year()..=last_ended)
+        .filter(|&y| year_months(series, start, y).len() >= min_months.max(1))
+        .collect()
 }
 
-/// Judges one monthly level series that starts in `start`'s month.
-pub fn well_trend(series: &[f64], start: Date, p: &TrendParams) -> WellTrend {
+/// Annual means `(year, mean)` of the complete calendar years (see [`complete_years`]).
+pub fn annual_means(
+    series: &[f64],
+    start: Date,
+    as_of: Date,
+    min_months: usize,
+) -> Vec<(i16, f64)> {
+    complete_years(series, start, as_of, min_months)
+        .into_iter()
+        .map(|y| {
+            let v = year_months(series, start, y);
+            (y, v.iter().map(|x| x.1).sum::<f64>() / v.len() as f64)
+        })
+        .collect()
+}
+
+/// Mean annual change rate v (m/a) between the first and the last complete calendar year, each
+/// year's mean taken over the months both years have — so neither a partial year nor a missing
+/// season reads as a change of level.
+pub fn mean_annual_change(
+    series: &[f64],
+    start: Date,
+    as_of: Date,
+    min_months: usize,
+) -> Option<f64> {
+    let years = complete_years(series, start, as_of, min_months);
+    let (&first, &last) = (years.first()?, years.last()?);
+    if last <= first {
+        return None;
+    }
+    let a = year_months(series, start, first);
+    let b = year_months(series, start, last);
+    let common: Vec<(f64, f64)> = a
+        .iter()
+        .filter_map(|(m, x)| b.iter().find(|(n, _)| n == m).map(|(_, y)| (*x, *y)))
+        .collect();
+    if common.len() < min_months.max(1) {
+        return None;
+    }
+    let n = common.len() as f64;
+    let mean_a = common.iter().map(|c| c.0).sum::<f64>() / n;
+    let mean_b = common.iter().map(|c| c.1).sum::<f64>() / n;
+    Some((mean_b - mean_a) / f64::from(last - first))
+}
+
+/// Judges one monthly level series that starts in `start`'s month and ends in `as_of`'s (the
+/// caller cuts the series at the as-of date).
+pub fn well_trend(series: &[f64], start: Date, as_of: Date, p: &TrendParams) -> WellTrend {
     let n = series.iter().filter(|x| x.is_finite()).count();
     let first = series.iter().position(|x| x.is_finite());
     let last = series.iter().rposition(|x| x.is_finite());
@@ -151,24 +201,37 @@ pub fn well_trend(series: &[f64], start: Date, p: &TrendParams) -> WellTrend {
     } else {
         0.0
     };
-    let sufficient = years >= p.min_years && completeness >= p.min_completeness;
+    let recent = last.is_some_and(|l| l + p.recent_months.max(1) >= window);
+    let long_enough = years >= p.min_years;
+    let sufficient = long_enough && completeness >= p.min_completeness && recent;
     // pymannkendall works on the series as given; the window starts in January when the
     // configured start does, so seasons line up with calendar months.
     let mk: Option<MkResult> = seasonal_test(series, 12, p.alpha);
     let (slope, intercept) = seasonal_sens_slope(series, 12);
-    let direction = match mk {
+    let tested = match mk {
         Some(r) if r.trend == Trend::Increasing => Direction::Rising,
         Some(r) if r.trend == Trend::Decreasing => Direction::Declining,
         Some(_) => Direction::Stable,
         None => Direction::InsufficientData,
     };
+    // A well without enough data has no direction of its own; its statistics stay visible.
+    let direction = if sufficient {
+        tested
+    } else {
+        Direction::InsufficientData
+    };
     let finite = |x: f64| x.is_finite().then_some(x);
+    let latest = annual_means(series, start, as_of, p.min_months_per_year)
+        .last()
+        .copied();
     WellTrend {
         n_months: n,
         window_months: window,
         completeness,
         years_of_data: years,
+        recent,
         sufficient,
+        short_record_decline: !long_enough && tested == Direction::Declining,
         mk_s: mk.map(|r| r.s),
         mk_var: mk.map(|r| r.var_s),
         mk_z: mk.map(|r| r.z),
@@ -176,7 +239,9 @@ pub fn well_trend(series: &[f64], start: Date, p: &TrendParams) -> WellTrend {
         mk_tau: mk.and_then(|r| finite(r.tau)),
         sen_slope_m_per_year: finite(slope),
         sen_intercept_m: finite(intercept),
-        mean_annual_change_m: mean_annual_change(series, start),
+        mean_annual_change_m: mean_annual_change(series, start, as_of, p.min_months_per_year),
+        latest_annual_mean_m: latest.map(|l| l.1),
+        latest_annual_mean_year: latest.map(|l| l.0),
         direction,
         basis: "level_m",
     }
@@ -231,6 +296,8 @@ mod tests {
             alpha: 0.05,
             min_years: 3.0,
             min_completeness: 0.7,
+            recent_months: 12,
+            min_months_per_year: 6,
         }
     }
 
@@ -246,7 +313,7 @@ mod tests {
 
     #[test]
     fn falling_level_is_declining_with_negative_slope() {
-        let t = well_trend(&falling(), d("2020-01-01"), &params());
+        let t = well_trend(&falling(), d("2020-01-01"), d("2025-12-31"), &params());
         assert_eq!(t.direction, Direction::Declining);
         assert!(t.sufficient);
         assert!((t.sen_slope_m_per_year.unwrap() + 0.5).abs() < 1e-9);
@@ -259,7 +326,7 @@ mod tests {
         let ground = 790.0;
         let depth: Vec<f64> = (0..72).map(|i| 20.0 + 0.5 * (i as f64 / 12.0)).collect();
         let level: Vec<f64> = depth.iter().map(|d| ground - d).collect();
-        let t = well_trend(&level, d("2020-01-01"), &params());
+        let t = well_trend(&level, d("2020-01-01"), d("2025-12-31"), &params());
         assert_eq!(t.direction, Direction::Declining);
         assert!(t.sen_slope_m_per_year.unwrap() < 0.0);
     }
@@ -268,17 +335,17 @@ mod tests {
     fn short_or_sparse_series_are_not_sufficient() {
         let mut s = falling();
         s.truncate(20);
-        assert!(!well_trend(&s, d("2020-01-01"), &params()).sufficient);
+        assert!(!well_trend(&s, d("2020-01-01"), d("2021-08-31"), &params()).sufficient);
         let sparse: Vec<f64> = falling()
             .iter()
             .enumerate()
             .map(|(i, x)| if i % 2 == 0 { *x } else { f64::NAN })
             .collect();
-        let t = well_trend(&sparse, d("2020-01-01"), &params());
+        let t = well_trend(&sparse, d("2020-01-01"), d("2025-12-31"), &params());
         assert!(!t.sufficient, "50% complete < 70%");
         let one = [800.0];
         assert_eq!(
-            well_trend(&one, d("2020-01-01"), &params()).direction,
+            well_trend(&one, d("2020-01-01"), d("2020-01-31"), &params()).direction,
             Direction::InsufficientData
         );
     }
@@ -294,8 +361,14 @@ mod tests {
         assert_eq!(s[2], 1.0);
         assert_eq!(s[12], 2.0);
         assert!(s[0].is_nan());
-        let a = annual_means(&falling(), d("2020-01-01"));
+        let a = annual_means(&falling(), d("2020-01-01"), d("2025-12-31"), 6);
         assert_eq!(a.len(), 6);
+        // As of 30 June 2025 the year 2025 is not complete.
+        let half: Vec<f64> = falling()[..66].to_vec();
+        assert_eq!(
+            annual_means(&half, d("2020-01-01"), d("2025-06-30"), 6).len(),
+            5
+        );
     }
 
     #[test]
@@ -304,5 +377,63 @@ mod tests {
         let b = vec![20.0, 20.0, f64::NAN, f64::NAN];
         let c = county_series(&[a, b]);
         assert!(c.iter().all(|x| (x - 15.0).abs() < 1e-9), "{c:?}");
+    }
+
+    /// Level 100 m every January–June and 98 m every July–December (a seasonal low), flat year
+    /// on year; data stop at the end of September 2025.
+    fn seasonal_flat_to_september() -> Vec<f64> {
+        (0..69)
+            .map(|i| if i % 12 < 6 { 100.0 } else { 98.0 })
+            .collect()
+    }
+
+    #[test]
+    fn v_uses_complete_years_so_a_partial_years_seasonal_low_is_no_decline() {
+        let s = seasonal_flat_to_september();
+        // As of 30 September 2025: 2025 is not complete, v over 2020–2024 is exactly 0.
+        let v = mean_annual_change(&s, d("2020-01-01"), d("2025-09-30"), 6).unwrap();
+        assert_eq!(v, 0.0);
+        // (Counting 2025's nine months, mean 99.33 against 99.0, as a year would read +0.07 m/a.)
+        // The same months year on year: 2020 has all 12 months, 2024 only January–June
+        // (the rest missing): both years are compared on January–June, 100 against 100.
+        let mut gappy = s.clone();
+        for x in &mut gappy[54..60] {
+            *x = f64::NAN;
+        }
+        let v = mean_annual_change(&gappy, d("2020-01-01"), d("2025-09-30"), 6).unwrap();
+        assert_eq!(v, 0.0);
+        // Hand-computed decline: 2021 mean 99, 2024 mean 97.5 (1.5 m lower): v = −0.5 m/a.
+        let mut falling = s.clone();
+        for x in &mut falling[48..60] {
+            *x -= 1.5;
+        }
+        let v = mean_annual_change(&falling, d("2020-01-01"), d("2025-09-30"), 6).unwrap();
+        assert!((v - (-1.5 / 4.0)).abs() < 1e-12, "{v}");
+    }
+
+    #[test]
+    fn a_well_without_recent_data_is_not_sufficient() {
+        // Six good years, then nothing for 14 months.
+        let mut s = falling();
+        s.extend([f64::NAN; 14]);
+        let t = well_trend(&s, d("2020-01-01"), d("2027-02-28"), &params());
+        assert!(!t.recent && !t.sufficient);
+        assert_eq!(t.direction, Direction::InsufficientData);
+        // Its statistics are still shown.
+        assert!(t.sen_slope_m_per_year.is_some() && t.mk_p.is_some());
+    }
+
+    #[test]
+    fn a_significant_decline_on_a_short_record_is_flagged() {
+        // Two years falling 2 m/a: fewer than the three years required.
+        let steep: Vec<f64> = falling()[..24]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x - 1.5 * i as f64 / 12.0)
+            .collect();
+        let t = well_trend(&steep, d("2020-01-01"), d("2021-12-31"), &params());
+        assert!(!t.sufficient);
+        assert!(t.short_record_decline, "{t:?}");
+        assert_eq!(t.direction, Direction::InsufficientData);
     }
 }

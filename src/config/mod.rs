@@ -220,6 +220,22 @@ pub struct AssessmentConfig {
     pub min_metering_coverage: f64,
     /// Base year of the exit-readiness chart and history.
     pub base_year: i16,
+    /// A well counts only with data within this many months before the as-of date.
+    pub recent_months: usize,
+    /// Months with data a calendar year needs for an annual mean (v, level targets).
+    pub min_months_per_year: usize,
+    /// Share of obliged intake-days that must have reported for a year to pass quantity.
+    pub min_data_completeness: f64,
+    /// Months of data this year before a projection under the limit lifts a failing last year
+    /// to "at risk".
+    pub min_months_this_year: u32,
+    /// Coverage this far below `min_metering_coverage` is "at risk"; further below, a failure.
+    pub metering_at_risk_band: f64,
+    /// Days of data this year before the seasonal ratio r is computed (before: r = 1).
+    pub projection_min_days: i64,
+    /// The range the seasonal ratio r is clamped to.
+    pub projection_ratio_min: f64,
+    pub projection_ratio_max: f64,
 }
 
 impl Default for AssessmentConfig {
@@ -235,6 +251,14 @@ impl Default for AssessmentConfig {
             k_at_risk: 0.95,
             min_metering_coverage: 0.95,
             base_year: 2020,
+            recent_months: 12,
+            min_months_per_year: 6,
+            min_data_completeness: 0.9,
+            min_months_this_year: 6,
+            metering_at_risk_band: 0.1,
+            projection_min_days: 30,
+            projection_ratio_min: 0.5,
+            projection_ratio_max: 2.0,
         }
     }
 }
@@ -246,11 +270,24 @@ impl AssessmentConfig {
             alpha: self.alpha,
             min_level_years: self.min_level_years,
             min_monthly_completeness: self.min_monthly_completeness,
+            recent_months: self.recent_months,
             min_wells_sufficient_share: self.min_wells_sufficient_share,
             max_declining_share: self.max_declining_share,
             k_limit: self.k_limit,
             k_at_risk: self.k_at_risk,
+            min_data_completeness: self.min_data_completeness,
+            min_months_this_year: self.min_months_this_year,
             min_metering_coverage: self.min_metering_coverage,
+            metering_at_risk_band: self.metering_at_risk_band,
+        }
+    }
+
+    /// The parameters of the year-end projection.
+    pub fn projection(&self) -> crate::analysis::accounting::ProjectionParams {
+        crate::analysis::accounting::ProjectionParams {
+            min_days_for_ratio: self.projection_min_days,
+            ratio_min: self.projection_ratio_min,
+            ratio_max: self.projection_ratio_max,
         }
     }
 }

@@ -632,11 +632,11 @@ fn summary_md(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> String {
     let _ = writeln!(s, "| 近 12 个月 | {} |", wan(c.rolling_12m_m3));
     let _ = writeln!(
         s,
-        "| 年末预测 | {}（{}；趋势法 {}，季节法 {}） |",
+        "| 年末预测 | {}（{}；区间 {}–{}） |",
         wan(c.projected_m3),
         c.projection.method.label(),
-        wan(c.projection.run_rate_m3),
-        c.projection.seasonal_m3.map_or("—".into(), wan)
+        wan(c.projection.low_m3),
+        wan(c.projection.high_m3)
     );
     let _ = writeln!(
         s,
@@ -650,13 +650,14 @@ fn summary_md(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> String {
     );
     let _ = writeln!(
         s,
-        "| 超采系数 k（年末预测 ÷ 指标） | {} |",
-        c.k.map_or("—".into(), |k| format!("{k:.2}"))
+        "| k = 取水量 ÷ 管控指标（本年年末预测） | {} |",
+        doc.fmt_k(c.k)
     );
     let _ = writeln!(
         s,
-        "| 上年 k | {} |",
-        c.k_last_year.map_or("—".into(), |k| format!("{k:.2}"))
+        "| 上年 k（{} 年） | {} |",
+        doc.year - 1,
+        doc.fmt_k(c.k_last_year)
     );
     group_table(
         &mut s,
@@ -824,7 +825,7 @@ fn index_html(doc: &StatusDoc, selected: &[&CountyStatus]) -> String {
             c.quota_m3.map_or("—".into(), wan),
             wan(c.ytd_m3),
             wan(c.projected_m3),
-            c.k.map_or("—".into(), |k| format!("{k:.2}")),
+            doc.fmt_k(c.k),
             esc(&days_text(
                 c.deadlines.days_to_self_assessment,
                 c.deadlines.self_assessment_state,

@@ -118,7 +118,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
             c.quota_m3.map_or("—".into(), wan),
             wan(c.ytd_m3),
             wan(c.projected_m3),
-            c.k.map_or("—".into(), |k| format!("{k:.2}")),
+            doc.fmt_k(c.k),
             level,
             c.metering
                 .coverage

@@ -5,6 +5,7 @@
 //! the writer.
 
 mod apply;
+pub mod coverage;
 pub mod query;
 pub mod writer;
 

@@ -1,0 +1,265 @@
+//! The level criterion (水位), judged per aquifer type present in the county (the Ministry lists
+//! overload per type): trends of the wells with enough recent data, declines on short records,
+//! and the level targets (水位控制指标) where the registry sets them.
+
+use serde::Serialize;
+
+use super::{Criterion, CriterionName, Status, Thresholds};
+use crate::analysis::levels::{Direction, WellTrend};
+
+/// Whether a target is a water level (m above datum, higher is better) or a depth to water
+/// (m below ground, shallower is better).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Level,
+    Depth,
+}
+
+/// A well's level target and its latest annual mean, in the target's own terms.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetCheck {
+    pub well_id: String,
+    pub kind: TargetKind,
+    pub target_m: f64,
+    pub target_year: i16,
+    /// The latest complete year's mean level (or depth), when there is one.
+    pub latest_m: Option<f64>,
+    pub latest_year: Option<i16>,
+}
+
+impl TargetCheck {
+    /// How far the latest annual mean misses the target, in m (positive = missed; ≤ 0 = met).
+    pub fn miss_m(&self) -> Option<f64> {
+        let latest = self.latest_m?;
+        Some(match self.kind {
+            TargetKind::Level => self.target_m - latest,
+            TargetKind::Depth => latest - self.target_m,
+        })
+    }
+}
+
+/// The wells of one aquifer type in a county.
+#[derive(Clone, Debug)]
+pub struct AquiferWells<'a> {
+    /// Registry value (`shallow`, …) and Chinese label.
+    pub aquifer: &'static str,
+    pub label: &'static str,
+    pub wells: Vec<&'a WellTrend>,
+    pub targets: Vec<TargetCheck>,
+}
+
+/// The level judgement of one aquifer type.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AquiferLevel {
+    pub aquifer: &'static str,
+    pub aquifer_label: &'static str,
+    pub status: Status,
+    pub wells: usize,
+    /// Wells with enough recent data to count.
+    pub judged: usize,
+    pub declining: usize,
+    /// Wells with a significant decline on a record shorter than required.
+    pub short_record_declines: usize,
+    /// Mean of the judged wells' v (m/a, complete years).
+    pub mean_annual_change_m: Option<f64>,
+    pub targets: Vec<TargetCheck>,
+    pub detail: String,
+}
+
+/// Judges one aquifer type.
+pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> AquiferLevel {
+    let judged: Vec<&&WellTrend> = a.wells.iter().filter(|w| w.sufficient).collect();
+    let declining = judged
+        .iter()
+        .filter(|w| w.direction == Direction::Declining)
+        .count();
+    let short = a.wells.iter().filter(|w| w.short_record_decline).count();
+    let rates: Vec<f64> = judged
+        .iter()
+        .filter_map(|w| w.mean_annual_change_m)
+        .collect();
+    let mean_rate = (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64);
+    let mut parts = Vec::new();
+    let mut status = if judged.is_empty() {
+        parts.push(format!(
+            "{} 眼井中无一具备足够的近期数据（需 ≥ {:.0} 年、月完整率 ≥ {:.0}%、近 {} 个月内有数据）",
+            a.wells.len(),
+            t.min_level_years,
+            t.min_monthly_completeness * 100.0,
+            t.recent_months
+        ));
+        Status::InsufficientData
+    } else {
+        let share = declining as f64 / judged.len() as f64;
+        parts.push(format!(
+            "{} 眼有效井中 {} 眼水位显著下降（{:.0}%，允许 ≤ {:.0}%）；平均年变幅 v = {}",
+            judged.len(),
+            declining,
+            share * 100.0,
+            t.max_declining_share * 100.0,
+            mean_rate.map_or("—".into(), |r| format!("{r:+.2} m/a"))
+        ));
+        if share > t.max_declining_share {
+            Status::Fail
+        } else if declining > 0 || mean_rate.is_some_and(|r| r < 0.0) {
+            Status::AtRisk
+        } else {
+            Status::Pass
+        }
+    };
+    if short > 0 {
+        status = status.max(Status::AtRisk);
+        parts.push(format!(
+            "{short} 眼井记录不足 {:.0} 年但水位已显著下降",
+            t.min_level_years
+        ));
+    }
+    for c in &a.targets {
+        let what = match c.kind {
+            TargetKind::Level => "水位",
+            TargetKind::Depth => "埋深",
+        };
+        match (c.miss_m(), c.latest_year) {
+            (Some(miss), Some(y)) if miss > 0.0 => {
+                let s = if as_of_year >= c.target_year {
+                    Status::Fail
+                } else {
+                    Status::AtRisk
+                };
+                status = status.max(s);
+                parts.push(format!(
+                    "{} {}年平均{} {:.2} m，未达 {} 年控制指标 {:.2} m（差 {:.2} m）",
+                    c.well_id,
+                    y,
+                    what,
+                    c.latest_m.unwrap_or(f64::NAN),
+                    c.target_year,
+                    c.target_m,
+                    miss
+                ));
+            }
+            (Some(_), Some(y)) => parts.push(format!(
+                "{} {}年平均{}已达 {} 年控制指标 {:.2} m",
+                c.well_id, y, what, c.target_year, c.target_m
+            )),
+            _ => {
+                status = status.max(Status::AtRisk);
+                parts.push(format!(
+                    "{} 无完整年份数据，无法核对{}控制指标 {:.2} m",
+                    c.well_id, what, c.target_m
+                ));
+            }
+        }
+    }
+    AquiferLevel {
+        aquifer: a.aquifer,
+        aquifer_label: a.label,
+        status,
+        wells: a.wells.len(),
+        judged: judged.len(),
+        declining,
+        short_record_declines: short,
+        mean_annual_change_m: mean_rate,
+        targets: a.targets.clone(),
+        detail: format!("{}：{}", a.label, parts.join("；")),
+    }
+}
+
+/// The level criterion: every aquifer type present, the worst decides.
+pub fn level(by_aquifer: &[AquiferLevel], t: &Thresholds) -> Criterion {
+    let status = by_aquifer
+        .iter()
+        .map(|a| a.status)
+        .max()
+        .unwrap_or(Status::InsufficientData);
+    let detail = if by_aquifer.is_empty() {
+        "无登记的监测井".to_string()
+    } else {
+        format!(
+            "{}（季节性 Mann–Kendall 检验，α = {}；v 按完整年份计算）",
+            by_aquifer
+                .iter()
+                .map(|a| a.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("。"),
+            t.alpha
+        )
+    };
+    Criterion {
+        name: CriterionName::Level,
+        status,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::verdict::tests::{thresholds, well};
+
+    fn group<'a>(aquifer: &'static str, wells: Vec<&'a WellTrend>) -> AquiferWells<'a> {
+        AquiferWells {
+            aquifer,
+            label: aquifer,
+            wells,
+            targets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_aquifer_is_judged_and_the_worst_decides() {
+        let t = thresholds();
+        let (up, down) = (well(0.3), well(-0.5));
+        let shallow = aquifer_level(&group("shallow", vec![&up, &up]), 2026, &t);
+        let karst = aquifer_level(&group("karst", vec![&down, &down, &up]), 2026, &t);
+        assert_eq!(shallow.status, Status::Pass);
+        assert_eq!(karst.status, Status::Fail, "{}", karst.detail);
+        assert_eq!(karst.declining, 2);
+        let c = level(&[shallow, karst], &t);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.contains("shallow：") && c.detail.contains("karst："));
+    }
+
+    #[test]
+    fn a_short_record_decline_makes_it_at_least_at_risk() {
+        let t = thresholds();
+        let up = well(0.3);
+        let mut short = well(-2.0);
+        short.sufficient = false;
+        short.short_record_decline = true;
+        short.direction = Direction::InsufficientData;
+        let a = aquifer_level(&group("shallow", vec![&up, &up, &short]), 2026, &t);
+        assert_eq!(a.status, Status::AtRisk, "{}", a.detail);
+        assert_eq!(a.short_record_declines, 1);
+    }
+
+    #[test]
+    fn level_targets_say_by_how_much_they_miss() {
+        let t = thresholds();
+        let up = well(0.3);
+        let mut g = group("shallow", vec![&up]);
+        g.targets.push(TargetCheck {
+            well_id: "QX-W01".into(),
+            kind: TargetKind::Level,
+            target_m: 760.0,
+            target_year: 2027,
+            latest_m: Some(759.25),
+            latest_year: Some(2025),
+        });
+        // Before the target year a miss is a risk; from it on, a failure.
+        let a = aquifer_level(&g, 2026, &t);
+        assert_eq!(a.status, Status::AtRisk);
+        assert!(a.detail.contains("差 0.75 m"), "{}", a.detail);
+        assert_eq!(aquifer_level(&g, 2027, &t).status, Status::Fail);
+        // A depth target is met when the depth is at most the target.
+        g.targets[0] = TargetCheck {
+            kind: TargetKind::Depth,
+            target_m: 45.0,
+            latest_m: Some(44.5),
+            ..g.targets[0].clone()
+        };
+        assert_eq!(g.targets[0].miss_m(), Some(-0.5));
+        assert_eq!(aquifer_level(&g, 2027, &t).status, Status::Pass);
+    }
+}

@@ -1,0 +1,316 @@
+//! The quantity criterion (水量): the last complete year and this year's projection against the
+//! county's quota, judged so that an incomplete year or an early projection never reads as a
+//! pass.
+
+use serde::Serialize;
+
+use super::{Criterion, CriterionName, Status, Thresholds};
+use crate::analysis::accounting::{Completeness, Method, Projection, k};
+use crate::domain::Volume;
+
+/// A year's withdrawal against its quota.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct YearFigures {
+    pub year: i16,
+    pub withdrawal_m3: f64,
+    pub quota_m3: Option<f64>,
+    /// Any data at all in the year (to the as-of date for the current year).
+    pub has_data: bool,
+    pub completeness: Completeness,
+}
+
+impl YearFigures {
+    /// k = withdrawal ÷ quota; `None` for a year without data (never 0) or without a quota.
+    pub fn k(&self) -> Option<f64> {
+        if self.has_data {
+            k(self.withdrawal_m3, self.quota_m3)
+        } else {
+            None
+        }
+    }
+}
+
+/// What quantity is judged on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantityFacts {
+    /// The last complete calendar year.
+    pub last_year: YearFigures,
+    /// This year from 1 January to the as-of date.
+    pub this_year: YearFigures,
+    pub projection: Projection,
+    /// Calendar months of this year (to the as-of date) with data.
+    pub months_with_data_this_year: u32,
+    /// Of the 12 months ending with the as-of month, those with data.
+    pub months_with_data_12m: u32,
+}
+
+impl QuantityFacts {
+    /// k of this year's projection against this year's quota; `None` without data this year.
+    pub fn k_projected(&self) -> Option<f64> {
+        if self.this_year.has_data {
+            k(self.projection.projected_m3, self.this_year.quota_m3)
+        } else {
+            None
+        }
+    }
+}
+
+fn share(c: &Completeness) -> String {
+    c.share().map_or("无应计量取水口".into(), |s| {
+        format!("{:.1}%", s * 100.0)
+    })
+}
+
+/// Judges quantity (DESIGN §2.1).
+pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
+    let bands = t.k_bands();
+    let ly = &f.last_year;
+    let ty = &f.this_year;
+    let quota = ty
+        .quota_m3
+        .map_or("无指标".to_string(), |q| Volume::from_m3(q).to_string());
+    let criterion = |status, detail| Criterion {
+        name: CriterionName::Quantity,
+        status,
+        detail,
+    };
+    if ty.quota_m3.is_none() && ly.quota_m3.is_none() {
+        return criterion(Status::InsufficientData, "无管控指标".into());
+    }
+    if !ly.has_data && !ty.has_data {
+        return criterion(
+            Status::InsufficientData,
+            format!("无取水量数据（指标 {quota}）"),
+        );
+    }
+    let ly_complete = ly.has_data && ly.completeness.is_complete(t.min_data_completeness);
+    if !ly_complete && f.months_with_data_12m < 12 {
+        return criterion(
+            Status::InsufficientData,
+            format!(
+                "{}年数据不完整（报送率 {}，缺 {} 个月），且近12个月仅 {} 个月有数据：不足以判定水量",
+                ly.year,
+                share(&ly.completeness),
+                ly.completeness.missing_months,
+                f.months_with_data_12m
+            ),
+        );
+    }
+    let k_ly = ly.k();
+    let k_pr = f.k_projected();
+    let mut notes: Vec<String> = Vec::new();
+    let mut status = Status::Pass;
+    match (ly_complete, k_ly) {
+        (true, Some(k)) if k > t.k_limit => {
+            let recovers = f.months_with_data_this_year >= t.min_months_this_year
+                && k_pr.is_some_and(|k| k <= t.k_limit);
+            if recovers {
+                status = Status::AtRisk;
+                notes.push(format!(
+                    "{}年超指标；本年 {} 个月数据预计回到指标以内",
+                    ly.year, f.months_with_data_this_year
+                ));
+            } else {
+                status = Status::Fail;
+                notes.push(format!(
+                    "{}年超指标，本年数据（{} 个月，需 ≥ {} 个月）尚不能表明回到指标以内",
+                    ly.year, f.months_with_data_this_year, t.min_months_this_year
+                ));
+            }
+        }
+        (true, Some(k)) => status = status.max(bands.status(k)),
+        (true, None) => {}
+        (false, _) => {
+            status = status.max(Status::AtRisk);
+            notes.push(format!(
+                "{}年数据不完整（报送率 {}，缺 {} 个月），该年取水量可能被低估，不能据以判定达标",
+                ly.year,
+                share(&ly.completeness),
+                ly.completeness.missing_months
+            ));
+        }
+    }
+    match k_pr {
+        Some(k) => status = status.max(bands.status(k)),
+        None => {
+            status = status.max(Status::AtRisk);
+            notes.push("本年尚无取水量数据".into());
+        }
+    }
+    if ty.has_data && !ty.completeness.is_complete(t.min_data_completeness) {
+        status = status.max(Status::AtRisk);
+        notes.push(format!(
+            "本年报送率 {}（要求 ≥ {:.0}%{}），取水量可能被低估",
+            share(&ty.completeness),
+            t.min_data_completeness * 100.0,
+            if ty.completeness.missing_months > 0 {
+                format!("，缺 {} 个月", ty.completeness.missing_months)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let p = &f.projection;
+    let method = match p.method {
+        Method::Seasonal => format!(
+            "季节比例法，r = {}",
+            p.ratio.map_or("—".into(), |r| format!("{r:.2}"))
+        ),
+        Method::RunRate => "近90天日均外推".into(),
+        Method::Complete => "全年实际".into(),
+    };
+    let mut detail = format!(
+        "k = 取水量 ÷ 管控指标。{}年取水量 {}（报送率 {}），k = {}；{}年预计 {}（{}，区间 {}–{}），k = {}（指标 {quota}；{}）",
+        ly.year,
+        if ly.has_data {
+            Volume::from_m3(ly.withdrawal_m3).to_string()
+        } else {
+            "无数据".into()
+        },
+        share(&ly.completeness),
+        bands.format(k_ly),
+        ty.year,
+        Volume::from_m3(p.projected_m3),
+        method,
+        Volume::from_m3(p.low_m3).wan_figure(),
+        Volume::from_m3(p.high_m3),
+        bands.format(k_pr),
+        bands.describe(),
+    );
+    for n in notes {
+        detail.push('；');
+        detail.push_str(&n);
+    }
+    criterion(status, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::accounting::Projection;
+    use crate::analysis::verdict::tests::thresholds;
+
+    fn complete(days: i64) -> Completeness {
+        Completeness {
+            reported_intake_days: days * 10,
+            expected_intake_days: days * 10,
+            missing_months: 0,
+        }
+    }
+
+    /// Last year 2025 at `ly` m³, this year projected to `proj` m³, quota 1000 m³ both years,
+    /// every intake-day reported, as of the end of June.
+    fn facts(ly: f64, ytd: f64, proj: f64) -> QuantityFacts {
+        QuantityFacts {
+            last_year: YearFigures {
+                year: 2025,
+                withdrawal_m3: ly,
+                quota_m3: Some(1000.0),
+                has_data: true,
+                completeness: complete(365),
+            },
+            this_year: YearFigures {
+                year: 2026,
+                withdrawal_m3: ytd,
+                quota_m3: Some(1000.0),
+                has_data: true,
+                completeness: complete(181),
+            },
+            projection: Projection {
+                projected_m3: proj,
+                method: Method::Seasonal,
+                ratio: Some(1.0),
+                ratio_unclamped: Some(1.0),
+                low_m3: proj,
+                high_m3: proj,
+            },
+            months_with_data_this_year: 6,
+            months_with_data_12m: 12,
+        }
+    }
+
+    #[test]
+    fn bands_do_not_overlap_and_decide_on_unrounded_k() {
+        let t = thresholds();
+        assert_eq!(
+            quantity(&facts(900.0, 450.0, 950.0), &t).status,
+            Status::Pass
+        );
+        let c = quantity(&facts(900.0, 450.0, 951.0), &t);
+        assert_eq!(c.status, Status::AtRisk);
+        // 0.951 is printed with the digits that keep it inside its band.
+        assert!(c.detail.contains("k = 0.951"), "{}", c.detail);
+        assert_eq!(
+            quantity(&facts(900.0, 450.0, 1000.0), &t).status,
+            Status::AtRisk
+        );
+        assert_eq!(
+            quantity(&facts(900.0, 450.0, 1000.4), &t).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn last_year_over_the_limit_fails_unless_six_months_project_under_it() {
+        let t = thresholds();
+        // 2025 at k = 1.46; this year's projection 0.90 with 6 months of data: at risk.
+        let f = facts(1460.0, 450.0, 900.0);
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::AtRisk, "{}", c.detail);
+        assert!(c.detail.contains("k = 1.46"), "{}", c.detail);
+        // Only 2 months of data this year (March): last year decides.
+        let f = QuantityFacts {
+            months_with_data_this_year: 2,
+            ..facts(1460.0, 150.0, 900.0)
+        };
+        assert_eq!(quantity(&f, &t).status, Status::Fail);
+    }
+
+    #[test]
+    fn an_incomplete_year_cannot_pass() {
+        let t = thresholds();
+        // This year only 80 % of obliged intake-days reported: a low figure is an underestimate.
+        let mut f = facts(900.0, 400.0, 800.0);
+        f.this_year.completeness = Completeness {
+            reported_intake_days: 1448,
+            expected_intake_days: 1810,
+            missing_months: 0,
+        };
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::AtRisk);
+        assert!(
+            c.detail.contains("80.0%") && c.detail.contains("低估"),
+            "{}",
+            c.detail
+        );
+        // Last year with a missing month, but 12 months of data up to now: at most at risk.
+        let mut f = facts(900.0, 400.0, 800.0);
+        f.last_year.completeness.missing_months = 1;
+        assert_eq!(quantity(&f, &t).status, Status::AtRisk);
+        // … and with fewer than 12 months of data: insufficient, never pass.
+        f.months_with_data_12m = 8;
+        assert_eq!(quantity(&f, &t).status, Status::InsufficientData);
+    }
+
+    #[test]
+    fn a_year_without_data_has_no_k() {
+        let t = thresholds();
+        let mut f = facts(0.0, 450.0, 900.0);
+        f.last_year.has_data = false;
+        f.last_year.completeness = Completeness {
+            reported_intake_days: 0,
+            expected_intake_days: 3650,
+            missing_months: 12,
+        };
+        assert_eq!(f.last_year.k(), None);
+        // Twelve months of data since last December: judged on this year, printed "—" for
+        // last year, and at most at risk.
+        let c = quantity(&f, &t);
+        assert!(c.detail.contains("k = —"), "{}", c.detail);
+        assert!(!c.detail.contains("k = 0.00"), "{}", c.detail);
+        assert_eq!(c.status, Status::AtRisk);
+        // Six months of data only: insufficient.
+        f.months_with_data_12m = 6;
+        assert_eq!(quantity(&f, &t).status, Status::InsufficientData);
+    }
+}

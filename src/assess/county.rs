@@ -1,0 +1,310 @@
+//! One county's assessment: withdrawals against its quota, metering, permits, wells per aquifer
+//! type, deadlines, and the verdict.
+
+use jiff::civil::Date;
+
+use super::doc::{
+    CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering, PermitExcess, Permits,
+    SilentIntake, WellStatus,
+};
+use super::inputs::Inputs;
+use super::{counts_for_county_quota, group_figures, source_label};
+use crate::analysis::accounting::{ProjectionParams, county_quota_for_year, days_between, project};
+use crate::analysis::levels::{self, TrendParams};
+use crate::analysis::verdict::{
+    AquiferWells, CountyFacts, PermitFacts, QuantityFacts, Thresholds, YearFigures, aquifer_level,
+    assess,
+};
+use crate::config::registry::Intake;
+use crate::config::{Config, County};
+use crate::domain::{Aquifer, Source};
+
+/// Where a county stands against one deadline as of `as_of` (DESIGN §2): a date of meeting it
+/// counts only once it has happened.
+fn deadline_state(
+    deadline: Option<Date>,
+    met: Option<Date>,
+    as_of: Date,
+) -> (Option<DeadlineState>, Option<i64>) {
+    let Some(d) = deadline else {
+        return (None, None);
+    };
+    match met.filter(|m| *m <= as_of) {
+        Some(m) if m > d => (Some(DeadlineState::MetLate), Some(days_between(d, m))),
+        Some(_) => (Some(DeadlineState::Met), None),
+        None if as_of > d => (Some(DeadlineState::Passed), None),
+        None => (Some(DeadlineState::Upcoming), None),
+    }
+}
+
+pub(super) fn deadlines(c: &County, as_of: Date) -> Deadlines {
+    let (sa_state, sa_late) = deadline_state(c.self_assessment, c.self_assessment_met, as_of);
+    let (exit_state, exit_late) = deadline_state(c.exit, c.exit_met, as_of);
+    let known = |m: Option<Date>| m.filter(|m| *m <= as_of).map(|d| d.to_string());
+    Deadlines {
+        self_assessment: c.self_assessment.map(|d| d.to_string()),
+        exit: c.exit.map(|d| d.to_string()),
+        days_to_self_assessment: c.self_assessment.map(|d| days_between(as_of, d)),
+        days_to_exit: c.exit.map(|d| days_between(as_of, d)),
+        self_assessment_state: sa_state,
+        exit_state,
+        self_assessment_met: known(c.self_assessment_met),
+        exit_met: known(c.exit_met),
+        self_assessment_days_late: sa_late,
+        exit_days_late: exit_late,
+    }
+}
+
+/// Parameters of the analysis, from the configuration.
+pub(super) struct Params {
+    pub thresholds: Thresholds,
+    pub trend: TrendParams,
+    pub projection: ProjectionParams,
+}
+
+fn metering(cfg: &Config, inputs: &Inputs<'_>, obliged: &[&Intake]) -> Metering {
+    let silent_after = cfg.metering.silent_after_days * 86_400;
+    let until = cfg.clock.day_end(inputs.w.as_of);
+    let silent: Vec<SilentIntake> = obliged
+        .iter()
+        .filter_map(|i| {
+            let ts = inputs.last_meter.get(i.id.as_str()).copied();
+            ts.is_none_or(|t| t < until - silent_after)
+                .then(|| SilentIntake {
+                    id: i.id.clone(),
+                    name: i.name.clone(),
+                    last_reading: ts.map(|t| cfg.clock.format(t)),
+                })
+        })
+        .collect();
+    let reporting = obliged.len() - silent.len();
+    Metering {
+        obligated: obliged.len(),
+        reporting,
+        coverage: (!obliged.is_empty()).then(|| reporting as f64 / obliged.len() as f64),
+        silent,
+    }
+}
+
+fn permits(inputs: &Inputs<'_>, intakes: &[&Intake], p: &ProjectionParams) -> Permits {
+    let mut out = Permits {
+        over: Vec::new(),
+        projected_over: Vec::new(),
+        unpermitted: Vec::new(),
+        over_last_year: Vec::new(),
+    };
+    for i in intakes {
+        let s = inputs.sums_of(&[i]);
+        let projected = project(&inputs.w, &inputs.projection_input(&[i]), p).projected_m3;
+        let e = PermitExcess {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            permit_m3: i.permit_m3_per_year.max(0.0),
+            ytd_m3: s.ytd.m3,
+            projected_m3: projected,
+            last_year_m3: s.last_year.m3,
+        };
+        let permit = i.permit_m3_per_year;
+        if permit <= 0.0 {
+            if i.source == Source::Groundwater && (s.ytd.m3 > 0.0 || s.last_year.m3 > 0.0) {
+                out.unpermitted.push(e);
+            }
+            continue;
+        }
+        if s.last_year.m3 > permit {
+            out.over_last_year.push(e.clone());
+        }
+        if s.ytd.m3 > permit {
+            out.over.push(e);
+        } else if projected > permit {
+            out.projected_over.push(e);
+        }
+    }
+    out
+}
+
+fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec<WellStatus> {
+    let start = cfg.assessment.window_start;
+    let as_of = inputs.w.as_of;
+    cfg.registry
+        .wells
+        .iter()
+        .filter(|wl| wl.county == c.code)
+        .map(|wl| {
+            let pts = inputs.levels.get(&wl.id).map(Vec::as_slice).unwrap_or(&[]);
+            let series = levels::monthly_series(pts, start, as_of);
+            let trend = levels::well_trend(&series, start, as_of, tp);
+            WellStatus {
+                id: wl.id.clone(),
+                name: wl.name.clone(),
+                aquifer: wl.aquifer.as_str(),
+                aquifer_label: wl.aquifer.label(),
+                target: None,
+                trend,
+                monthly_level_m: series,
+            }
+        })
+        .collect()
+}
+
+fn groups(
+    inputs: &Inputs<'_>,
+    intakes: &[&Intake],
+    p: &ProjectionParams,
+) -> (Vec<GroupFigures>, Vec<GroupFigures>) {
+    let by_aquifer = Aquifer::ALL
+        .iter()
+        .filter_map(|a| {
+            let g: Vec<&Intake> = intakes
+                .iter()
+                .filter(|i| i.source == Source::Groundwater && i.aquifer == *a)
+                .copied()
+                .collect();
+            (!g.is_empty()).then(|| group_figures(inputs, a.as_str(), a.label(), &g, p))
+        })
+        .collect();
+    let by_source = Source::ALL
+        .iter()
+        .filter_map(|src| {
+            let g: Vec<&Intake> = intakes
+                .iter()
+                .filter(|i| i.source == *src)
+                .copied()
+                .collect();
+            (!g.is_empty()).then(|| group_figures(inputs, src.as_str(), source_label(*src), &g, p))
+        })
+        .collect();
+    (by_aquifer, by_source)
+}
+
+pub(super) fn county_status(
+    cfg: &Config,
+    c: &County,
+    inputs: &Inputs<'_>,
+    params: &Params,
+) -> CountyStatus {
+    let w = &inputs.w;
+    let in_county: Vec<&Intake> = cfg
+        .registry
+        .intakes
+        .iter()
+        .filter(|i| i.county == c.code)
+        .collect();
+    let quota_intakes: Vec<&Intake> = in_county
+        .iter()
+        .filter(|i| counts_for_county_quota(i))
+        .copied()
+        .collect();
+    let obliged: Vec<&Intake> = in_county
+        .iter()
+        .filter(|i| i.metering_duty)
+        .copied()
+        .collect();
+    let quota_sums = inputs.sums_of(&quota_intakes);
+    let projection = project(
+        w,
+        &inputs.projection_input(&quota_intakes),
+        &params.projection,
+    );
+    let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year);
+    let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1);
+    let months = inputs.months_reported(&quota_intakes);
+    let year_figures = |year: i16, m3: f64, quota: Option<f64>| YearFigures {
+        year,
+        withdrawal_m3: m3,
+        quota_m3: quota,
+        has_data: m3 > 0.0 || months.iter().any(|m| m.0 == year),
+        completeness: inputs.completeness(&obliged, &quota_intakes, year),
+    };
+    let first_of_12m = (i32::from(w.year) * 12 + i32::from(w.as_of.month()) - 12) as i64;
+    let quantity = QuantityFacts {
+        last_year: year_figures(w.year - 1, quota_sums.last_year.m3, ly_quota),
+        this_year: year_figures(w.year, quota_sums.ytd.m3, quota),
+        projection,
+        months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
+        months_with_data_12m: months
+            .iter()
+            .filter(|(y, m)| i64::from(*y) * 12 + i64::from(*m) - 1 >= first_of_12m)
+            .count() as u32,
+    };
+
+    let metering = metering(cfg, inputs, &obliged);
+    let permits = permits(inputs, &in_county, &params.projection);
+    let (by_aquifer, by_source) = groups(inputs, &in_county, &params.projection);
+    let wells = wells(cfg, inputs, c, &params.trend);
+    let county_series = levels::county_series(
+        &wells
+            .iter()
+            .map(|w| w.monthly_level_m.clone())
+            .collect::<Vec<_>>(),
+    );
+    let level_trend = levels::well_trend(
+        &county_series,
+        cfg.assessment.window_start,
+        w.as_of,
+        &params.trend,
+    );
+    let level_by_aquifer = Aquifer::ALL
+        .iter()
+        .filter_map(|a| {
+            let ws: Vec<&WellStatus> = wells.iter().filter(|x| x.aquifer == a.as_str()).collect();
+            (!ws.is_empty()).then(|| {
+                let g = AquiferWells {
+                    aquifer: a.as_str(),
+                    label: a.label(),
+                    wells: ws.iter().map(|x| &x.trend).collect(),
+                    targets: ws.iter().filter_map(|x| x.target.clone()).collect(),
+                };
+                aquifer_level(&g, w.year, &params.thresholds)
+            })
+        })
+        .collect();
+
+    let facts = CountyFacts {
+        quantity,
+        levels: level_by_aquifer,
+        wells: wells.len(),
+        wells_sufficient: wells.iter().filter(|x| x.trend.sufficient).count(),
+        obligated: metering.obligated,
+        reporting: metering.reporting,
+        permits: PermitFacts {
+            over: permits.over.len(),
+            projected_over: permits.projected_over.len(),
+            unpermitted: permits.unpermitted.len(),
+            over_last_year: permits.over_last_year.len(),
+        },
+    };
+    let (criteria, verdict) = assess(&facts, &params.thresholds);
+    CountyStatus {
+        code: c.code,
+        name: c.name.clone(),
+        quota_m3: quota,
+        quota_example: cfg.quota_versions.iter().any(|v| v.example),
+        last_year_quota_m3: ly_quota,
+        ytd_m3: quota_sums.ytd.m3,
+        ytd_estimated_m3: quota_sums.ytd.estimated_m3,
+        last_year_m3: quota_sums.last_year.m3,
+        last_year_estimated_m3: quota_sums.last_year.estimated_m3,
+        rolling_12m_m3: quota_sums.rolling_12m.m3,
+        projected_m3: projection.projected_m3,
+        projection,
+        k: facts.quantity.k_projected(),
+        k_last_year: facts.quantity.last_year.k(),
+        last_year: facts.quantity.last_year,
+        this_year: facts.quantity.this_year,
+        months_with_data_this_year: facts.quantity.months_with_data_this_year,
+        months_with_data_12m: facts.quantity.months_with_data_12m,
+        verdict,
+        verdict_label: verdict.label(),
+        criteria,
+        level_by_aquifer: facts.levels,
+        deadlines: deadlines(c, w.as_of),
+        metering,
+        permits,
+        by_aquifer,
+        by_source,
+        level_trend,
+        wells,
+        monthly_level_m: county_series,
+    }
+}

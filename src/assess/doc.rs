@@ -1,0 +1,218 @@
+//! The status document: what `status --json` prints and what every table, report and chart
+//! draws from. Plain data; enums serialise in snake_case and county codes as their six digits.
+
+use serde::Serialize;
+
+use crate::analysis::accounting::{Method, Projection};
+use crate::analysis::levels::WellTrend;
+use crate::analysis::verdict::{
+    AquiferLevel, Criterion, KBands, TargetCheck, Verdict, YearFigures,
+};
+use crate::domain::CountyCode;
+use crate::store::Counts;
+
+/// Figures of a group of intakes (a budget, an aquifer type, a source).
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupFigures {
+    pub key: String,
+    pub label: String,
+    pub ytd_m3: f64,
+    pub ytd_estimated_m3: f64,
+    pub last_year_m3: f64,
+    pub last_year_estimated_m3: f64,
+    pub rolling_12m_m3: f64,
+    pub projected_m3: f64,
+    pub projected_low_m3: f64,
+    pub projected_high_m3: f64,
+    pub projection_method: Method,
+}
+
+/// A budget against its figure.
+#[derive(Clone, Debug, Serialize)]
+pub struct BudgetFigures {
+    /// `supply_group`, `counties` or `city_total`.
+    pub budget: String,
+    pub label: String,
+    pub quota_m3: f64,
+    pub ytd_m3: f64,
+    pub ytd_estimated_m3: f64,
+    pub last_year_m3: f64,
+    /// The sum of its parts' projections: the counties' for `counties`, the intakes' for
+    /// `supply_group`, both for `city_total`.
+    pub projected_m3: f64,
+    pub projected_low_m3: f64,
+    pub projected_high_m3: f64,
+    pub projection_method: Method,
+    pub k_projected: Option<f64>,
+    pub k_last_year: Option<f64>,
+}
+
+/// City-wide figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct City {
+    pub cap_m3: f64,
+    /// 太原供水集团, counties, and the total against the cap.
+    pub budgets: Vec<BudgetFigures>,
+    pub by_aquifer: Vec<GroupFigures>,
+    pub by_source: Vec<GroupFigures>,
+}
+
+/// Where a county stands against one deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    Upcoming,
+    /// Passed without a recorded date of meeting it (已逾期).
+    Passed,
+    /// Met on or before the deadline.
+    Met,
+    /// Met after the deadline.
+    MetLate,
+}
+
+/// The deadlines and where the county stands against them as of the as-of date. A date of
+/// meeting a deadline that lies after the as-of date is not known yet on it, so it is left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct Deadlines {
+    pub self_assessment: Option<String>,
+    pub exit: Option<String>,
+    pub days_to_self_assessment: Option<i64>,
+    pub days_to_exit: Option<i64>,
+    pub self_assessment_state: Option<DeadlineState>,
+    pub exit_state: Option<DeadlineState>,
+    pub self_assessment_met: Option<String>,
+    pub exit_met: Option<String>,
+    /// Days after the deadline it was met (only for `met_late`).
+    pub self_assessment_days_late: Option<i64>,
+    pub exit_days_late: Option<i64>,
+}
+
+/// Metering coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct Metering {
+    pub obligated: usize,
+    pub reporting: usize,
+    pub coverage: Option<f64>,
+    /// Obliged intakes that have not reported within the configured days.
+    pub silent: Vec<SilentIntake>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SilentIntake {
+    pub id: String,
+    pub name: String,
+    /// Last reading (local time), if any.
+    pub last_reading: Option<String>,
+}
+
+/// An intake over (or projected over) its permit, or withdrawing groundwater without one.
+#[derive(Clone, Debug, Serialize)]
+pub struct PermitExcess {
+    pub id: String,
+    pub name: String,
+    /// 0 when the intake has no permit.
+    pub permit_m3: f64,
+    pub ytd_m3: f64,
+    pub projected_m3: f64,
+    pub last_year_m3: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Permits {
+    pub over: Vec<PermitExcess>,
+    pub projected_over: Vec<PermitExcess>,
+    /// Groundwater withdrawn without a permit (无证取水), this year or last.
+    pub unpermitted: Vec<PermitExcess>,
+    /// Over the permit last year.
+    pub over_last_year: Vec<PermitExcess>,
+}
+
+/// One monitoring well and its trend.
+#[derive(Clone, Debug, Serialize)]
+pub struct WellStatus {
+    pub id: String,
+    pub name: String,
+    pub aquifer: &'static str,
+    /// Chinese name of the aquifer type.
+    pub aquifer_label: &'static str,
+    pub trend: WellTrend,
+    /// The well's level target (双控) checked against its latest annual mean, when set.
+    pub target: Option<TargetCheck>,
+    /// Monthly mean levels from the window start (NaN → null), for charts.
+    #[serde(skip)]
+    pub monthly_level_m: Vec<f64>,
+}
+
+/// One county's assessment.
+#[derive(Clone, Debug, Serialize)]
+pub struct CountyStatus {
+    pub code: CountyCode,
+    pub name: String,
+    /// This year's quota, prorated by days when the split changes during the year.
+    pub quota_m3: Option<f64>,
+    pub quota_example: bool,
+    pub last_year_quota_m3: Option<f64>,
+    pub ytd_m3: f64,
+    pub ytd_estimated_m3: f64,
+    pub last_year_m3: f64,
+    pub last_year_estimated_m3: f64,
+    pub rolling_12m_m3: f64,
+    pub projected_m3: f64,
+    pub projection: Projection,
+    /// k = withdrawal ÷ quota of this year's projection; null without data this year.
+    pub k: Option<f64>,
+    /// k of the last complete year; null when that year has no data (never 0).
+    pub k_last_year: Option<f64>,
+    /// The last complete year and this year to date, with the share of obliged intake-days
+    /// that reported.
+    pub last_year: YearFigures,
+    pub this_year: YearFigures,
+    pub months_with_data_this_year: u32,
+    pub months_with_data_12m: u32,
+    pub verdict: Verdict,
+    pub verdict_label: &'static str,
+    pub criteria: Vec<Criterion>,
+    /// The level criterion per aquifer type present in the county.
+    pub level_by_aquifer: Vec<AquiferLevel>,
+    pub deadlines: Deadlines,
+    pub metering: Metering,
+    pub permits: Permits,
+    pub by_aquifer: Vec<GroupFigures>,
+    pub by_source: Vec<GroupFigures>,
+    /// The county's mean level series trend (mean of its wells' monthly levels).
+    pub level_trend: WellTrend,
+    pub wells: Vec<WellStatus>,
+    /// County mean monthly level series from the window start, for charts.
+    #[serde(skip)]
+    pub monthly_level_m: Vec<f64>,
+}
+
+/// Raw-table counts.
+pub type Ingest = Counts;
+
+/// The whole status document.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusDoc {
+    pub as_of: String,
+    pub year: i16,
+    /// True when quotas or the registry are example figures (示例值).
+    pub example_data: bool,
+    /// What a reader must know before trusting the figures: data ending before the as-of date,
+    /// a partial as-of month.
+    pub warnings: Vec<String>,
+    /// The k bands every k is judged and printed in.
+    pub k_bands: KBands,
+    /// What the level figures are computed on.
+    pub level_basis: &'static str,
+    pub trend_window_start: String,
+    pub city: City,
+    pub counties: Vec<CountyStatus>,
+    pub ingest: Ingest,
+}
+
+impl StatusDoc {
+    /// k for print, with the digits of its band ("—" without a k).
+    pub fn fmt_k(&self, k: Option<f64>) -> String {
+        self.k_bands.format(k)
+    }
+}

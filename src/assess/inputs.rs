@@ -1,0 +1,156 @@
+//! What the assessment reads from the store, once per run, cut at the as-of date; and the
+//! per-group figures derived from it (window sums, projection inputs, reported days).
+
+use std::collections::HashMap;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use rusqlite::Connection;
+
+use crate::analysis::accounting::{
+    Completeness, ProjectionInput, Vol, WindowSums, Windows, days_between, days_in_year,
+};
+use crate::config::Config;
+use crate::config::registry::Intake;
+use crate::store::query::MonthlyPoints;
+use crate::store::{StoreError, coverage, query};
+
+/// The store's figures for one as-of date.
+pub struct Inputs<'a> {
+    pub w: Windows,
+    pub sums: HashMap<&'a str, WindowSums>,
+    /// Monthly volumes since 1 January of last year, the as-of month to the as-of date.
+    pub monthly: MonthlyPoints<Vol>,
+    /// Reported days per intake and month, over the same months.
+    pub reported: MonthlyPoints<u32>,
+    pub first_day: HashMap<String, Date>,
+    /// Latest meter reading of each intake before the end of the as-of date.
+    pub last_meter: HashMap<&'a str, i64>,
+    /// Latest level reading of each well before the end of the as-of date.
+    pub last_level: HashMap<String, i64>,
+    /// Monthly mean levels from the trend window's start to the as-of date.
+    pub levels: MonthlyPoints<f64>,
+}
+
+impl<'a> Inputs<'a> {
+    pub fn load(cfg: &'a Config, conn: &Connection, as_of: Date) -> Result<Self, StoreError> {
+        let w = Windows::new(as_of);
+        let reg = &cfg.registry;
+        let intakes: Vec<&'a str> = reg.intakes.iter().map(|i| i.id.as_str()).collect();
+        let wells: Vec<&str> = reg.wells.iter().map(|x| x.id.as_str()).collect();
+        let until = cfg.clock.day_end(as_of);
+        let from = Date::new(w.year - 1, 1, 1).unwrap_or(as_of);
+        Ok(Inputs {
+            sums: query::intake_window_sums(conn, intakes.iter().copied(), &w)?,
+            monthly: coverage::monthly_volumes(conn, &intakes, from, as_of)?,
+            reported: coverage::reported_days(conn, &intakes, from, as_of)?,
+            first_day: coverage::first_days(conn, &intakes, as_of)?,
+            last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
+            last_level: coverage::last_level_readings(conn, &wells, until)?,
+            levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
+            w,
+        })
+    }
+
+    /// Window sums of a set of intakes.
+    pub fn sums_of(&self, intakes: &[&Intake]) -> WindowSums {
+        let mut s = WindowSums::default();
+        for i in intakes {
+            if let Some(x) = self.sums.get(i.id.as_str()) {
+                s += *x;
+            }
+        }
+        s
+    }
+
+    /// Monthly volumes of a set of intakes, summed: `(year, month) → m³`.
+    fn monthly_of(&self, intakes: &[&Intake]) -> HashMap<(i16, i8), f64> {
+        let mut m = HashMap::new();
+        for i in intakes {
+            for &(y, mo, v) in self.monthly.get(&i.id).map(Vec::as_slice).unwrap_or(&[]) {
+                *m.entry((y, mo)).or_default() += v.m3;
+            }
+        }
+        m
+    }
+
+    /// The months `(year, month)` in which any of the intakes reported.
+    pub fn months_reported(&self, intakes: &[&Intake]) -> Vec<(i16, i8)> {
+        let mut months: Vec<(i16, i8)> = intakes
+            .iter()
+            .flat_map(|i| self.reported.get(&i.id).map(Vec::as_slice).unwrap_or(&[]))
+            .filter(|x| x.2 > 0)
+            .map(|x| (x.0, x.1))
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        months
+    }
+
+    /// The first day any of the intakes has data.
+    fn first_day_of(&self, intakes: &[&Intake]) -> Option<Date> {
+        intakes
+            .iter()
+            .filter_map(|i| self.first_day.get(&i.id))
+            .min()
+            .copied()
+    }
+
+    /// What a projection of a set of intakes is computed from.
+    pub fn projection_input(&self, intakes: &[&Intake]) -> ProjectionInput {
+        let w = &self.w;
+        let sums = self.sums_of(intakes);
+        let first = self.first_day_of(intakes);
+        let jan1 = Date::new(w.year, 1, 1).unwrap_or(w.as_of);
+        let days_from = |start: Date| {
+            first.map_or(0, |f| {
+                if f > w.as_of {
+                    0
+                } else {
+                    days_between(f.max(start), w.as_of) + 1
+                }
+            })
+        };
+        let monthly = self.monthly_of(intakes);
+        let monthly_ratios = (1..w.as_of.month())
+            .filter_map(|m| {
+                let now = *monthly.get(&(w.year, m))?;
+                let before = *monthly.get(&(w.year - 1, m))?;
+                (now > 0.0 && before > 0.0).then(|| now / before)
+            })
+            .collect();
+        ProjectionInput {
+            has_last_year: sums.last_year.m3 > 0.0,
+            data_days_this_year: days_from(jan1),
+            days_covered_90d: days_from(w.as_of.checked_sub(89.days()).unwrap_or(w.as_of)),
+            monthly_ratios,
+            sums,
+        }
+    }
+
+    /// The share of `obliged` intake-days that reported in `year` (to the as-of date for the
+    /// current year), with the months in which none of `group` reported.
+    pub fn completeness(&self, obliged: &[&Intake], group: &[&Intake], year: i16) -> Completeness {
+        let w = &self.w;
+        let (days, last_month) = if year == w.year {
+            (w.days_elapsed(), w.as_of.month())
+        } else {
+            (days_in_year(year), 12)
+        };
+        let reported: i64 = obliged
+            .iter()
+            .flat_map(|i| self.reported.get(&i.id).map(Vec::as_slice).unwrap_or(&[]))
+            .filter(|x| x.0 == year)
+            .map(|x| i64::from(x.2))
+            .sum();
+        let months = self.months_reported(group);
+        let missing = (1..=last_month)
+            .filter(|m| !months.contains(&(year, *m)))
+            .count() as u32;
+        Completeness {
+            reported_intake_days: reported,
+            expected_intake_days: obliged.len() as i64 * days,
+            missing_months: missing,
+        }
+    }
+}
