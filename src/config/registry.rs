@@ -2,39 +2,22 @@
 //!
 //! Lines starting with `#` are comments (the shipped example files say there that they are
 //! examples). The metering duty of the plan (任务 4) is derived here from source, sector and
-//! permit, never typed in, so that it cannot drift from the rule.
+//! permit, never typed in, so that it cannot drift from the rule. What the registry is checked
+//! against (the counties, the duty's thresholds, the default flow) comes in [`RegistryParams`],
+//! so that this module does not depend on the configuration that holds it.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use serde::Deserialize;
 
-use crate::config::{County, IngestConfig, MeteringConfig};
+use super::csv_file::{self, Problem, Problems};
+use crate::domain::kinds;
 use crate::domain::{Aquifer, Budget, CountyCode, Sector, Source};
 
-/// A registry problem: file, line, field and what would be valid.
+/// Registry problems: each names file, line, field and what would be valid.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct RegistryError(pub Vec<RegistryProblem>);
-
-/// One located problem.
-#[derive(Debug)]
-pub struct RegistryProblem {
-    pub file: String,
-    pub line: u64,
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for RegistryProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} line {}, field {}: {}",
-            self.file, self.line, self.field, self.message
-        )
-    }
-}
+pub struct RegistryError(pub Vec<Problem>);
 
 /// A metered abstraction point.
 #[derive(Debug, Clone)]
@@ -74,6 +57,48 @@ pub struct Registry {
     well_ix: HashMap<String, usize>,
 }
 
+/// The permit sizes from which the plan obliges an intake to meter online (任务 4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DutyThresholds {
+    pub groundwater_permit_min_m3: f64,
+    pub surface_permit_min_m3: f64,
+}
+
+/// What the registry files are checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryParams<'a> {
+    /// The configured counties, in the order error messages list them; a device elsewhere is
+    /// refused.
+    pub counties: &'a [CountyCode],
+    pub duty: DutyThresholds,
+    /// The flow limit of an intake whose `max_flow_m3_per_h` is left empty.
+    pub default_max_flow_m3_per_h: f64,
+}
+
+/// The columns of intakes.csv, as error messages list them.
+const INTAKE_COLUMNS: &[&str] = &[
+    "intake_id",
+    "name",
+    "county_code",
+    "budget",
+    "aquifer",
+    "source",
+    "sector",
+    "permit_m3_per_year",
+    "max_flow_m3_per_h",
+    "key_unit",
+];
+
+/// The columns of wells.csv, as error messages list them.
+const WELL_COLUMNS: &[&str] = &[
+    "well_id",
+    "name",
+    "county_code",
+    "aquifer",
+    "ground_elevation_m",
+    "datum",
+];
+
 #[derive(Debug, Deserialize)]
 struct RawIntake {
     intake_id: String,
@@ -109,30 +134,6 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-struct Problems<'a> {
-    file: &'a str,
-    list: Vec<RegistryProblem>,
-}
-
-impl Problems<'_> {
-    fn push(&mut self, line: u64, field: &str, message: impl Into<String>) {
-        self.list.push(RegistryProblem {
-            file: self.file.to_string(),
-            line,
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-}
-
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(text.as_bytes())
-}
-
 impl Registry {
     /// Parses both registry files; every problem found is reported, not just the first.
     pub fn parse(
@@ -140,288 +141,36 @@ impl Registry {
         intakes_text: &str,
         wells_file: &str,
         wells_text: &str,
-        counties: &[County],
-        metering: &MeteringConfig,
-        ingest: &IngestConfig,
+        params: &RegistryParams<'_>,
     ) -> Result<Registry, RegistryError> {
-        let codes: Vec<String> = counties.iter().map(|c| c.code.to_string()).collect();
-        let county_of =
-            |s: &str| CountyCode::parse(s).filter(|c| counties.iter().any(|k| k.code == *c));
         let mut reg = Registry::default();
-        let mut all = Vec::new();
-
-        let mut p = Problems {
-            file: intakes_file,
-            list: Vec::new(),
-        };
-        let mut rdr = csv_reader(intakes_text);
-        let headers = match rdr.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                p.push(1, "-", format!("cannot read the header row: {e}"));
-                csv::StringRecord::new()
-            }
-        };
-        for rec in rdr.records() {
-            let parsed = rec
-                .map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e))
-                .and_then(|rec| {
-                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                    rec.deserialize::<RawIntake>(Some(&headers))
-                        .map(|r| (line, r))
-                        .map_err(|e| (line, e))
-                });
-            let (line, r) = match parsed {
-                Ok(x) => x,
-                Err((line, e)) => {
-                    p.push(line, "-", format!("{e}; expected the columns intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit"));
-                    continue;
+        let intakes = csv_file::read_rows(
+            intakes_file,
+            intakes_text,
+            INTAKE_COLUMNS,
+            |p, line, raw: RawIntake| {
+                let taken = reg.intake_ix.contains_key(&raw.intake_id);
+                if let Some(intake) = params.intake(p, line, raw, taken) {
+                    reg.intake_ix.insert(intake.id.clone(), reg.intakes.len());
+                    reg.intakes.push(intake);
                 }
-            };
-            let before = p.list.len();
-            if !valid_id(&r.intake_id) {
-                p.push(
-                    line,
-                    "intake_id",
-                    format!(
-                        "'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .",
-                        r.intake_id
-                    ),
-                );
-            } else if reg.intake_ix.contains_key(&r.intake_id) {
-                p.push(
-                    line,
-                    "intake_id",
-                    format!("duplicate id '{}': each intake once", r.intake_id),
-                );
-            }
-            let county = county_of(&r.county_code);
-            if county.is_none() {
-                p.push(
-                    line,
-                    "county_code",
-                    format!(
-                        "unknown county code '{}'; valid codes: {}",
-                        r.county_code,
-                        codes.join(", ")
-                    ),
-                );
-            }
-            let budget = Budget::parse(&r.budget);
-            if budget.is_none() {
-                p.push(
-                    line,
-                    "budget",
-                    format!("'{}': expected {}", r.budget, Budget::choices()),
-                );
-            }
-            let aquifer = Aquifer::parse(&r.aquifer);
-            if aquifer.is_none() {
-                p.push(
-                    line,
-                    "aquifer",
-                    format!("'{}': expected {}", r.aquifer, Aquifer::choices()),
-                );
-            }
-            let source = Source::parse(&r.source);
-            if source.is_none() {
-                p.push(
-                    line,
-                    "source",
-                    format!("'{}': expected {}", r.source, Source::choices()),
-                );
-            }
-            let sector = Sector::parse(&r.sector);
-            if sector.is_none() {
-                p.push(
-                    line,
-                    "sector",
-                    format!("'{}': expected {}", r.sector, Sector::choices()),
-                );
-            }
-            let permit = r
-                .permit_m3_per_year
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0);
-            if permit.is_none() {
-                p.push(
-                    line,
-                    "permit_m3_per_year",
-                    format!(
-                        "'{}': expected a volume ≥ 0 in m³ per year, digits only (50000, not 5万)",
-                        r.permit_m3_per_year
-                    ),
-                );
-            }
-            let max_flow = if r.max_flow_m3_per_h.is_empty() {
-                Some(ingest.default_max_flow_m3_per_h)
-            } else {
-                r.max_flow_m3_per_h
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v > 0.0)
-            };
-            if max_flow.is_none() {
-                p.push(
-                    line,
-                    "max_flow_m3_per_h",
-                    format!(
-                        "'{}': expected a positive flow in m³/h, or leave empty for the default {}",
-                        r.max_flow_m3_per_h, ingest.default_max_flow_m3_per_h
-                    ),
-                );
-            }
-            let key_unit = match r.key_unit.as_str() {
-                "" | "no" | "否" => Some(false),
-                "yes" | "是" => Some(true),
-                _ => None,
-            };
-            if key_unit.is_none() {
-                p.push(
-                    line,
-                    "key_unit",
-                    format!("'{}': expected yes|no", r.key_unit),
-                );
-            }
-            if p.list.len() > before {
-                continue;
-            }
-            let (
-                Some(county),
-                Some(budget),
-                Some(aquifer),
-                Some(source),
-                Some(sector),
-                Some(permit),
-                Some(max_flow),
-                Some(key_unit),
-            ) = (
-                county, budget, aquifer, source, sector, permit, max_flow, key_unit,
-            )
-            else {
-                continue;
-            };
-            let metering_duty = metering_duty(source, sector, permit, key_unit, metering);
-            reg.intake_ix.insert(r.intake_id.clone(), reg.intakes.len());
-            reg.intakes.push(Intake {
-                id: r.intake_id,
-                name: r.name,
-                county,
-                budget,
-                aquifer,
-                source,
-                sector,
-                permit_m3_per_year: permit,
-                max_flow_m3_per_h: max_flow,
-                key_unit,
-                metering_duty,
-            });
-        }
-        all.append(&mut p.list);
-
-        let mut p = Problems {
-            file: wells_file,
-            list: Vec::new(),
-        };
-        let mut rdr = csv_reader(wells_text);
-        let headers = match rdr.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                p.push(1, "-", format!("cannot read the header row: {e}"));
-                csv::StringRecord::new()
-            }
-        };
-        for rec in rdr.records() {
-            let parsed = rec
-                .map_err(|e| (e.position().map(|p| p.line()).unwrap_or(0), e))
-                .and_then(|rec| {
-                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                    rec.deserialize::<RawWell>(Some(&headers))
-                        .map(|r| (line, r))
-                        .map_err(|e| (line, e))
-                });
-            let (line, r) = match parsed {
-                Ok(x) => x,
-                Err((line, e)) => {
-                    p.push(line, "-", format!("{e}; expected the columns well_id,name,county_code,aquifer,ground_elevation_m,datum"));
-                    continue;
+            },
+        );
+        let wells = csv_file::read_rows(
+            wells_file,
+            wells_text,
+            WELL_COLUMNS,
+            |p, line, raw: RawWell| {
+                let taken = reg.well_ix.contains_key(&raw.well_id)
+                    || reg.intake_ix.contains_key(&raw.well_id);
+                if let Some(well) = params.well(p, line, raw, taken) {
+                    reg.well_ix.insert(well.id.clone(), reg.wells.len());
+                    reg.wells.push(well);
                 }
-            };
-            let before = p.list.len();
-            if !valid_id(&r.well_id) {
-                p.push(
-                    line,
-                    "well_id",
-                    format!(
-                        "'{}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ .",
-                        r.well_id
-                    ),
-                );
-            } else if reg.well_ix.contains_key(&r.well_id) || reg.intake_ix.contains_key(&r.well_id)
-            {
-                p.push(
-                    line,
-                    "well_id",
-                    format!(
-                        "duplicate id '{}': ids must be unique across intakes and wells",
-                        r.well_id
-                    ),
-                );
-            }
-            let county = county_of(&r.county_code);
-            if county.is_none() {
-                p.push(
-                    line,
-                    "county_code",
-                    format!(
-                        "unknown county code '{}'; valid codes: {}",
-                        r.county_code,
-                        codes.join(", ")
-                    ),
-                );
-            }
-            let aquifer = Aquifer::parse(&r.aquifer);
-            if aquifer.is_none() {
-                p.push(
-                    line,
-                    "aquifer",
-                    format!("'{}': expected {}", r.aquifer, Aquifer::choices()),
-                );
-            }
-            let elev = r
-                .ground_elevation_m
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && (-500.0..9000.0).contains(v));
-            if elev.is_none() {
-                p.push(
-                    line,
-                    "ground_elevation_m",
-                    format!(
-                        "'{}': expected the ground elevation in m above the datum, e.g. 778.40",
-                        r.ground_elevation_m
-                    ),
-                );
-            }
-            if p.list.len() > before {
-                continue;
-            }
-            let (Some(county), Some(aquifer), Some(elev)) = (county, aquifer, elev) else {
-                continue;
-            };
-            reg.well_ix.insert(r.well_id.clone(), reg.wells.len());
-            reg.wells.push(Well {
-                id: r.well_id,
-                name: r.name,
-                county,
-                aquifer,
-                ground_elevation_m: elev,
-                datum: r.datum,
-            });
-        }
-        all.append(&mut p.list);
-
+            },
+        );
+        let mut all = intakes.into_vec();
+        all.extend(wells.into_vec());
         if all.is_empty() {
             Ok(reg)
         } else {
@@ -440,6 +189,135 @@ impl Registry {
     }
 }
 
+impl RegistryParams<'_> {
+    /// The intake of one row, or `None` after recording each of its problems; `taken` says its
+    /// id is already used.
+    fn intake(&self, p: &mut Problems, line: u64, r: RawIntake, taken: bool) -> Option<Intake> {
+        let id = p.check(
+            line,
+            "intake_id",
+            new_id(&r.intake_id, taken, "each intake once"),
+        );
+        let county = p.check(line, "county_code", self.county(&r.county_code));
+        let budget = p.check(line, "budget", kinds::parse(&r.budget));
+        let aquifer = p.check(line, "aquifer", kinds::parse(&r.aquifer));
+        let source = p.check(line, "source", kinds::parse(&r.source));
+        let sector = p.check(line, "sector", kinds::parse(&r.sector));
+        let permit = p.check(line, "permit_m3_per_year", permit(&r.permit_m3_per_year));
+        let max_flow = p.check(
+            line,
+            "max_flow_m3_per_h",
+            self.max_flow(&r.max_flow_m3_per_h),
+        );
+        let key_unit = p.check(line, "key_unit", key_unit(&r.key_unit));
+        // Every field is checked (and each problem recorded) before the first missing one ends
+        // the row.
+        let (source, sector, permit, key_unit) = (source?, sector?, permit?, key_unit?);
+        Some(Intake {
+            id: id?.to_string(),
+            name: r.name,
+            county: county?,
+            budget: budget?,
+            aquifer: aquifer?,
+            source,
+            sector,
+            permit_m3_per_year: permit,
+            max_flow_m3_per_h: max_flow?,
+            key_unit,
+            metering_duty: metering_duty(source, sector, permit, key_unit, &self.duty),
+        })
+    }
+
+    /// The well of one row, or `None` after recording each of its problems; `taken` says its id
+    /// is already used by a well or an intake.
+    fn well(&self, p: &mut Problems, line: u64, r: RawWell, taken: bool) -> Option<Well> {
+        let unique = "ids must be unique across intakes and wells";
+        let id = p.check(line, "well_id", new_id(&r.well_id, taken, unique));
+        let county = p.check(line, "county_code", self.county(&r.county_code));
+        let aquifer = p.check(line, "aquifer", kinds::parse(&r.aquifer));
+        let elevation = p.check(line, "ground_elevation_m", elevation(&r.ground_elevation_m));
+        Some(Well {
+            id: id?.to_string(),
+            name: r.name,
+            county: county?,
+            aquifer: aquifer?,
+            ground_elevation_m: elevation?,
+            datum: r.datum,
+        })
+    }
+
+    /// One of the configured counties.
+    fn county(&self, s: &str) -> Result<CountyCode, String> {
+        CountyCode::parse(s)
+            .filter(|c| self.counties.contains(c))
+            .ok_or_else(|| {
+                let codes: Vec<String> = self.counties.iter().map(|c| c.to_string()).collect();
+                format!(
+                    "unknown county code '{s}'; valid codes: {}",
+                    codes.join(", ")
+                )
+            })
+    }
+
+    /// A positive flow, or the default when the column is empty.
+    fn max_flow(&self, s: &str) -> Result<f64, String> {
+        if s.is_empty() {
+            return Ok(self.default_max_flow_m3_per_h);
+        }
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| {
+                format!(
+                    "'{s}': expected a positive flow in m³/h, or leave empty for the default {}",
+                    self.default_max_flow_m3_per_h
+                )
+            })
+    }
+}
+
+/// A device id that is well formed and not `taken`; `rule` says where ids must be unique.
+fn new_id<'a>(id: &'a str, taken: bool, rule: &str) -> Result<&'a str, String> {
+    if !valid_id(id) {
+        Err(format!(
+            "'{id}' is not a valid id: use 1–64 characters from A–Z a–z 0–9 - _ ."
+        ))
+    } else if taken {
+        Err(format!("duplicate id '{id}': {rule}"))
+    } else {
+        Ok(id)
+    }
+}
+
+/// A permitted volume per year, in plain digits.
+fn permit(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| {
+            format!("'{s}': expected a volume ≥ 0 in m³ per year, digits only (50000, not 5万)")
+        })
+}
+
+/// `yes`/`是` or `no`/`否`/empty.
+fn key_unit(s: &str) -> Result<bool, String> {
+    match s {
+        "" | "no" | "否" => Ok(false),
+        "yes" | "是" => Ok(true),
+        _ => Err(format!("'{s}': expected yes|no")),
+    }
+}
+
+/// A ground elevation within what any Chinese datum can give.
+fn elevation(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (-500.0..9000.0).contains(v))
+        .ok_or_else(|| {
+            format!("'{s}': expected the ground elevation in m above the datum, e.g. 778.40")
+        })
+}
+
 /// The plan's online-metering duty (任务 4): non-agricultural intakes with a groundwater permit
 /// ≥ 5万 m³/yr or a surface-water permit ≥ 50万 m³/yr, and key monitored units.
 pub fn metering_duty(
@@ -447,7 +325,7 @@ pub fn metering_duty(
     sector: Sector,
     permit_m3: f64,
     key_unit: bool,
-    m: &MeteringConfig,
+    m: &DutyThresholds,
 ) -> bool {
     if key_unit {
         return true;
@@ -466,29 +344,28 @@ pub fn metering_duty(
 mod tests {
     use super::*;
 
-    fn counties() -> Vec<County> {
-        vec![County {
-            code: CountyCode::parse("140121").unwrap(),
-            name: "清徐县".into(),
-            self_assessment: None,
-            exit: None,
-            self_assessment_met: None,
-            exit_met: None,
-        }]
-    }
-
     const HEAD: &str = "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit\n";
     const WELLS: &str = "well_id,name,county_code,aquifer,ground_elevation_m,datum\nW-1,井,140121,shallow,770.5,1985国家高程基准\n";
 
     fn parse(intakes: &str) -> Result<Registry, RegistryError> {
+        parse_both(intakes, WELLS)
+    }
+
+    fn parse_both(intakes: &str, wells: &str) -> Result<Registry, RegistryError> {
+        let counties = [CountyCode::parse("140121").unwrap()];
         Registry::parse(
             "intakes.csv",
             intakes,
             "wells.csv",
-            WELLS,
-            &counties(),
-            &MeteringConfig::default(),
-            &IngestConfig::default(),
+            wells,
+            &RegistryParams {
+                counties: &counties,
+                duty: DutyThresholds {
+                    groundwater_permit_min_m3: 50_000.0,
+                    surface_permit_min_m3: 500_000.0,
+                },
+                default_max_flow_m3_per_h: 500.0,
+            },
         )
     }
 
@@ -527,5 +404,20 @@ mod tests {
         );
         assert!(e.contains("field permit_m3_per_year: '5万'"), "{e}");
         assert!(e.contains("field key_unit: 'maybe'"), "{e}");
+    }
+
+    #[test]
+    fn well_ids_are_unique_across_intakes_and_wells() {
+        let intakes = format!("{HEAD}A,a,140121,county,shallow,groundwater,industry,50000,,no\n");
+        let wells = format!("{WELLS}W-2,井,140121,shallow,770.5,d\nA,井,140121,karst,12000,d\n");
+        let e = parse_both(&intakes, &wells).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "wells.csv line 4, field well_id: duplicate id 'A': ids must be unique across intakes and wells\n\
+             wells.csv line 4, field ground_elevation_m: '12000': expected the ground elevation in m above the datum, e.g. 778.40"
+        );
+        let r = parse_both(&intakes, &format!("{WELLS}W-2,井,140121,karst,780,d\n")).unwrap();
+        assert_eq!(r.well("W-2").unwrap().aquifer, Aquifer::Karst);
+        assert!(r.well("A").is_none() && r.intake("A").is_some());
     }
 }

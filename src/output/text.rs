@@ -69,6 +69,9 @@ pub fn status_table(doc: &StatusDoc) -> String {
             ""
         }
     );
+    for w in &doc.warnings {
+        let _ = writeln!(s, "注意：{w}");
+    }
     let mut rows = Vec::new();
     for b in &doc.city.budgets {
         rows.push(vec![
@@ -77,7 +80,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
             wan(b.ytd_m3),
             wan(b.last_year_m3),
             wan(b.projected_m3),
-            b.k_projected.map_or("—".into(), |k| format!("{k:.2}")),
+            doc.fmt_k(b.k_projected),
         ]);
     }
     s.push_str(&table(
@@ -108,7 +111,11 @@ pub fn status_table(doc: &StatusDoc) -> String {
         );
         let exit = match (c.deadlines.days_to_exit, c.deadlines.exit_state) {
             (_, Some(DeadlineState::Met)) => "已退出".to_string(),
-            (Some(d), Some(DeadlineState::Passed)) => format!("已过期{}天", -d),
+            (_, Some(DeadlineState::MetLate)) => format!(
+                "已退出(逾期{}天)",
+                c.deadlines.exit_days_late.unwrap_or_default()
+            ),
+            (Some(d), Some(DeadlineState::Passed)) => format!("已逾期{}天", -d),
             (Some(d), _) => d.to_string(),
             _ => "—".into(),
         };
@@ -118,6 +125,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
             c.quota_m3.map_or("—".into(), wan),
             wan(c.ytd_m3),
             wan(c.projected_m3),
+            doc.fmt_k(c.k_last_year),
             doc.fmt_k(c.k),
             level,
             c.metering
@@ -134,6 +142,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
             "指标(万m³)",
             "本年累计",
             "预计全年",
+            "上年k",
             "k",
             "水位趋势(m/a)",
             "计量覆盖",
@@ -142,12 +151,12 @@ pub fn status_table(doc: &StatusDoc) -> String {
         ],
         &rows,
         &[
-            false, false, true, true, true, true, false, true, false, true,
+            false, false, true, true, true, true, true, false, true, false, true,
         ],
     ));
     let _ = writeln!(
         s,
-        "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 预计全年取水量 ÷ 指标；水位趋势为季节性 Sen 斜率（水位上升为正）及显著下降井数/有效井数。",
+        "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 取水量 ÷ 管控指标（本年按年末预测，上年按全年实际；无数据为“—”）；水位趋势为季节性 Sen 斜率（水位上升为正）及显著下降井数/有效井数。",
         doc.ingest.meter_readings, doc.ingest.level_readings, doc.ingest.quarantined
     );
     s

@@ -15,16 +15,16 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::ChartError;
+use super::axes::{Ticked, value_range};
 use super::fonts;
-use super::layout::{
-    LegendItem, Swatch, Ticked, boxed_text, colour, dims, fixed, legend, limit_line, limit_text,
-    measure, note_center, page, size, stroke, style_mesh, text_at, trim_decimal, value_range, wan,
-    watermark,
-};
+use super::format::{fixed, limit_text, trim_decimal, wan};
+use super::furniture::{LegendItem, Swatch, legend, limit_line, note_center, page, watermark};
 use super::spec::{BudgetBar, CityOverview, CountyK, Sanitize};
+use super::style::{colour, size, stroke, style_mesh, text_at};
+use super::text::{boxed_text, dims, measure, pixel};
 
 /// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 2000);
+pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 2000);
 
 /// The subtitle: what the values are, and the plan's split against the cap when they differ.
 fn subtitle(m: &CityOverview) -> String {
@@ -97,6 +97,50 @@ pub fn draw_city_overview<DB: DrawingBackend>(
 /// Width of the name column left of both panels, so their bars start at the same x.
 const NAME_AREA: i32 = 380;
 
+/// The named rows of a bar panel, drawn from the top: row i at y = n - 1 - i, on an axis 0..n.
+struct Rows<'n> {
+    names: &'n [String],
+    n: f64,
+    /// Where in its row (0 = bottom, 1 = top) a row's name is written.
+    centre: f64,
+}
+
+/// The chart of a horizontal bar panel: the row names in the left column, `x_axis` (with the
+/// decimals of its labels) along the bottom, `margin_top` px above for labels over the first row.
+fn rows_chart<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    rows: Rows<'_>,
+    (x_axis, x_dec): (Ticked, usize),
+    margin_top: u32,
+    x_desc: &str,
+    y_desc: Option<&str>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>, ChartError> {
+    let Rows { names, n, centre } = rows;
+    let centres: Vec<f64> = (0..names.len()).map(|i| i as f64 + centre).collect();
+    let mut chart = ChartBuilder::on(plot)
+        .margin_right(40)
+        .margin_top(margin_top)
+        .x_label_area_size(130)
+        .y_label_area_size(NAME_AREA)
+        .build_cartesian_2d(x_axis, Ticked::new(0f64..n, centres))?;
+    let fx = |v: &f64| fixed(*v, x_dec);
+    let fy = |v: &f64| {
+        let i = (n - 1.0 - v.floor()).max(0.0) as usize;
+        names.get(i).cloned().unwrap_or_default()
+    };
+    let mut mesh = chart.configure_mesh();
+    style_mesh(&mut mesh)
+        .disable_y_mesh()
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .x_desc(x_desc);
+    if let Some(desc) = y_desc {
+        mesh.y_desc(desc);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
 fn budget_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     m: &CityOverview,
@@ -121,35 +165,24 @@ fn budget_panel<DB: DrawingBackend>(
         .flat_map(|(b, _)| [b.withdrawal_m3 / 1e4, b.limit_m3 / 1e4]);
     let (_, data_max) = value_range(values, 0.0, true);
     let x_max = data_max * 1.12;
-    let (x_axis, x_dec) = Ticked::nice(0f64..x_max, 8);
     let names: Vec<String> = bars.iter().map(|(b, _)| b.name.clone()).collect();
     // Names at the bars' centres (the upper part of each row holds the limit label).
-    let centres: Vec<f64> = (0..bars.len()).map(|i| i as f64 + 0.35).collect();
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_right(40)
-        .x_label_area_size(130)
-        .y_label_area_size(NAME_AREA)
-        .build_cartesian_2d(x_axis, Ticked::new(0f64..n, centres))?;
-    let fx = |v: &f64| fixed(*v, x_dec);
-    // Row i (0 = first part) is drawn from the top: y = n - 1 - i.
-    let fy = |v: &f64| {
-        let i = (n - 1.0 - v.floor()).max(0.0) as usize;
-        names.get(i).cloned().unwrap_or_default()
-    };
-    style_mesh(&mut chart.configure_mesh())
-        .disable_y_mesh()
-        .x_label_formatter(&fx)
-        .y_label_formatter(&fy)
-        .x_desc("取水量（万 m³）")
-        .draw()?;
+    let chart = rows_chart(
+        &plot,
+        Rows {
+            names: &names,
+            n,
+            centre: 0.35,
+        },
+        Ticked::nice(0f64..x_max, 8),
+        0,
+        "取水量（万 m³）",
+        None,
+    )?;
     let da = chart.plotting_area();
     let pa = da.strip_coord_spec();
-    let base = pa.get_base_pixel();
     let (pw, _) = dims(&pa);
-    let px = |x: f64, y: f64| {
-        let (a, b) = da.map_coordinate(&(x, y));
-        (a - base.0, b - base.1)
-    };
+    let px = |x: f64, y: f64| pixel(da, &(x, y));
     // The city total (bottom row) is set apart from its parts.
     if bars.len() > 1 {
         da.draw(&PathElement::new(
@@ -240,35 +273,23 @@ fn ranking_panel<DB: DrawingBackend>(
     let n = rows.len().max(1) as f64;
     let k_max = rows.iter().filter_map(|r| r.1).fold(1.0f64, f64::max);
     let x_max = (k_max * 1.18).max(1.25);
-    let (k_axis, k_dec) = Ticked::nice(0f64..x_max, 8);
     let names: Vec<String> = rows.iter().map(|r| r.0.name.clone()).collect();
-    // Row i (0 = highest k) is drawn at the top: y = n - 1 - i.
-    let centres: Vec<f64> = (0..rows.len()).map(|i| i as f64 + 0.5).collect();
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_right(40)
-        .margin_top(56)
-        .x_label_area_size(130)
-        .y_label_area_size(NAME_AREA)
-        .build_cartesian_2d(k_axis, Ticked::new(0f64..n, centres))?;
-    let fx = |v: &f64| fixed(*v, k_dec);
-    let fy = |v: &f64| {
-        let i = (n - 1.0 - v.floor()).max(0.0) as usize;
-        names.get(i).cloned().unwrap_or_default()
-    };
-    style_mesh(&mut chart.configure_mesh())
-        .disable_y_mesh()
-        .x_label_formatter(&fx)
-        .y_label_formatter(&fy)
-        .x_desc("超采系数 k = 取水量 ÷ 管控指标")
-        .y_desc("县（市、区）")
-        .draw()?;
+    // Row i (0 = highest k) is drawn at the top.
+    let chart = rows_chart(
+        &plot,
+        Rows {
+            names: &names,
+            n,
+            centre: 0.5,
+        },
+        Ticked::nice(0f64..x_max, 8),
+        56,
+        "超采系数 k = 取水量 ÷ 管控指标",
+        Some("县（市、区）"),
+    )?;
     let da = chart.plotting_area();
     let pa = da.strip_coord_spec();
-    let base = pa.get_base_pixel();
-    let px = |x: f64, y: f64| {
-        let (a, b) = da.map_coordinate(&(x, y));
-        (a - base.0, b - base.1)
-    };
+    let px = |x: f64, y: f64| pixel(da, &(x, y));
     // Bars, then the k = 1 line over them, then the labels (boxed) over the line.
     for (i, (_, k)) in rows.iter().enumerate() {
         if let Some(k) = k {

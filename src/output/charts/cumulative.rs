@@ -11,16 +11,18 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::ChartError;
+use super::axes::{Ticked, value_range};
 use super::fonts;
-use super::layout::{
-    LegendItem, Swatch, Ticked, boxed_text, colour, dims, fixed, legend, limit_line, measure,
-    note_box, note_center, page, size, stroke, style_mesh, text_at, trim_decimal, value_range, wan,
-    watermark,
+use super::format::{fixed, trim_decimal, wan};
+use super::furniture::{
+    LegendItem, Swatch, legend, limit_line, note_box, note_center, page, watermark,
 };
 use super::spec::{CumulativeWithdrawal, DayValue, QuotaStep, Sanitize, Ymd};
+use super::style::{colour, size, stroke, style_mesh, text_at};
+use super::text::{boxed_text, dims, measure, pixel};
 
 /// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);
+pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
 
 /// Month boundaries of `year` as days elapsed (0 = 1 January 00:00, 12 = year end).
 pub(crate) fn month_bounds(year: i32) -> [f64; 13] {
@@ -148,11 +150,7 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         ))?;
     }
     let pa = da.strip_coord_spec();
-    let base = pa.get_base_pixel();
-    let px = |x: f64, y: f64| {
-        let (a, b) = da.map_coordinate(&(x, y));
-        (a - base.0, b - base.1)
-    };
+    let px = |x: f64, y: f64| pixel(da, &(x, y));
     let (pw, _) = dims(&pa);
 
     // Quota steps, joined by risers where one follows the other directly.

@@ -11,15 +11,16 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::ChartError;
+use super::axes::{Ticked, runs, time_ticks, value_range};
 use super::fonts;
-use super::layout::{
-    LegendItem, Swatch, Ticked, colour, fixed, legend, note_center, page, runs, stroke, style_mesh,
-    time_label, time_ticks, trim_decimal, value_range, watermark,
-};
+use super::format::{fixed, signed, time_label};
+use super::furniture::{LegendItem, Swatch, legend, note_box, note_center, page, watermark};
 use super::spec::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
+use super::style::{colour, stroke, style_mesh};
+use super::text::{dims, pixel};
 
 /// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);
+pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
 
 /// Longest gap (years) a line bridges: a quarter, so monthly data with one missing month stays
 /// joined while a season-long outage shows as a break.
@@ -52,9 +53,7 @@ fn trend_line(t: &Trend, pts: &[(f64, f64)]) -> Option<[(f64, f64); 2]> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return None;
     }
-    let x0 = t.anchor.date.fractional_year();
-    let at = |x: f64| t.anchor.value + t.slope_m_per_year * (x - x0);
-    Some([(lo, at(lo)), (hi, at(hi))])
+    Some(t.segment(lo, hi))
 }
 
 fn well_text(w: &WellSeries, kind: LevelKind, pts: &[(f64, f64)]) -> String {
@@ -64,12 +63,7 @@ fn well_text(w: &WellSeries, kind: LevelKind, pts: &[(f64, f64)]) -> String {
     // A trend is only quoted where its line can be drawn (two or more dates).
     match w.trend.filter(|t| trend_line(t, pts).is_some()) {
         Some(t) => {
-            let slope = trim_decimal(t.slope_m_per_year, 2);
-            let slope = if t.slope_m_per_year > 0.0 && slope != "0" {
-                format!("+{slope}")
-            } else {
-                slope
-            };
+            let slope = signed(t.slope_m_per_year, 2);
             let what = match kind {
                 LevelKind::Level => "",
                 LevelKind::Depth => "埋深 ",
@@ -87,10 +81,8 @@ fn marker<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     i: usize,
     c: RGBColor,
 ) -> Result<(), ChartError> {
-    let (x, y) = da.map_coordinate(&p);
+    let (x, y) = pixel(da, &p);
     let pa = da.strip_coord_spec();
-    let (bx, by) = pa.get_base_pixel();
-    let (x, y) = (x - bx, y - by);
     match (i / 10) % 3 {
         0 => pa.draw(&Circle::new((x, y), 8, c.filled()))?,
         1 => pa.draw(&Rectangle::new(
@@ -229,8 +221,8 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
     if !has_data {
         note_center(&pa, "无水位监测数据")?;
     } else if series.iter().all(|(_, p)| p.len() <= 1) {
-        let (w, _) = super::layout::dims(&pa);
-        super::layout::note_box(&pa, "每井仅 1 个数据点，不足以判断趋势", (w / 2, 60))?;
+        let (w, _) = dims(&pa);
+        note_box(&pa, "每井仅 1 个数据点，不足以判断趋势", (w / 2, 60))?;
     }
     watermark(&pa, m.meta.example)?;
     Ok(())

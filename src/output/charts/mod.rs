@@ -7,10 +7,16 @@
 //! # Layout
 //! - [`spec`]: the input structs, plain numbers and strings; the caller fills them.
 //! - [`fonts`]: the embedded font and its registration with plotters (the only place).
-//! - `layout`: page furniture shared by all charts (title, legend, footer, `示例数据`, notes).
+//! - shared by all charts: `style` (canvas width, text sizes, line widths, colours, mesh style),
+//!   `text` (measuring and wrapping text, boxed labels, pixel geometry), `furniture` (title,
+//!   footer, legend, `示例数据` badge and watermark, notes for missing data, hatching, limit lines),
+//!   `format` (万/亿 m³, decimals, signed slopes, time labels) and `axes` (value ranges, nice and
+//!   time ticks, gaps in series).
 //! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4),
 //!   `city` (5); each exposes a `draw_*` function that draws on any plotters backend.
 //! - [`render`]: PNG/SVG output — [`render_all`] writes `stem.png` and `stem.svg`.
+//! - `samples` (tests only): made-up inputs for every chart in every data situation, shared with
+//!   `examples/chart_samples.rs`, which writes them all and prints the time per chart.
 //!
 //! Data flows one way: caller's accounting → model structs → `draw_*` → backend → files. Nothing
 //! here reads the clock, the environment or the system fonts, so the same data gives the same
@@ -34,13 +40,19 @@ pub mod fonts;
 pub mod render;
 pub mod spec;
 
+mod axes;
 mod city;
 mod cumulative;
+mod format;
+mod furniture;
 mod hydrograph;
-mod layout;
 mod monthly;
 mod readiness;
+mod style;
+mod text;
 
+#[cfg(test)]
+mod samples;
 #[cfg(test)]
 mod tests;
 

@@ -8,15 +8,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::ChartError;
+use super::axes::{Ticked, value_range};
 use super::fonts;
-use super::layout::{
-    LegendItem, Swatch, Ticked, colour, fixed, legend, note_center, page, stroke, style_mesh,
-    trim_decimal, value_range, watermark,
-};
+use super::format::{fixed, trim_decimal};
+use super::furniture::{LegendItem, Swatch, legend, note_center, page, watermark};
 use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths};
+use super::style::{colour, stroke, style_mesh};
 
 /// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1500);
+pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
 
 /// Year colours, oldest first; the newest year always takes the last one.
 const YEAR_COLOURS: [RGBColor; 3] = [colour::BAR_LIGHT, colour::BAR, colour::TREND];

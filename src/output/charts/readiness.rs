@@ -13,16 +13,18 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::ChartError;
+use super::axes::{Ticked, runs, value_range};
 use super::fonts;
-use super::layout::{
-    LegendItem, Swatch, Ticked, boxed_text, colour, dims, fixed, hatched_rect, legend, limit_line,
-    note_box, note_center, page, runs, size, stroke, style_mesh, text, text_at, value_range, wan,
-    watermark, wrap, y_title,
+use super::format::{fixed, signed, trim_decimal, wan};
+use super::furniture::{
+    LegendItem, Swatch, hatched_rect, legend, limit_line, note_box, note_center, page, watermark,
 };
 use super::spec::{ExitReadiness, LevelKind, Sanitize, Trend, Ymd};
+use super::style::{colour, size, stroke, style_mesh, text, text_at};
+use super::text::{boxed_text, dims, measure, pixel, wrap, y_title};
 
 /// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::layout::WIDTH, 1800);
+pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1800);
 
 const Y_LABEL_AREA: i32 = 240;
 const X_LABEL_AREA: i32 = 130;
@@ -192,31 +194,14 @@ fn withdrawal_panel<DB: DrawingBackend>(
     let (_, data_max) = value_range(values.iter().copied(), 0.0, true);
     // Headroom above the tallest bar for value labels and the two rows of deadline labels.
     let y_max = data_max / 0.70;
-    let (y_axis, y_dec) = Ticked::nice(0f64..y_max, 6);
-
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_right(RIGHT_MARGIN)
-        .x_label_area_size(X_LABEL_AREA)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::new(years.range(), years.ticks()), y_axis)?;
-    let fy = |v: &f64| fixed(*v, y_dec);
-    style_mesh(&mut chart.configure_mesh())
-        .disable_x_mesh()
-        .x_label_formatter(&year_label)
-        .y_label_formatter(&fy)
-        .x_desc("年份")
-        .y_desc("取水量（万 m³）")
-        .draw()?;
+    let y_axis = Ticked::nice(0f64..y_max, 6);
+    let chart = time_chart(&plot, years, y_axis, Some("取水量（万 m³）"))?;
     let da = chart.plotting_area();
     year_separators(da, years, 0.0, y_max)?;
     deadlines(da, m, 0.0, y_max, Marks::Lines)?;
 
     let pa = da.strip_coord_spec();
-    let base = pa.get_base_pixel();
-    let px = |x: f64, y: f64| {
-        let (a, b) = da.map_coordinate(&(x, y));
-        (a - base.0, b - base.1)
-    };
+    let px = |x: f64, y: f64| pixel(da, &(x, y));
     let value_style = text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom);
     let over_style = text_at(size::LABEL, colour::LIMIT, HPos::Center, VPos::Bottom);
     let missing_style = text_at(size::LABEL - 6.0, colour::MUTED, HPos::Center, VPos::Bottom);
@@ -326,11 +311,11 @@ fn withdrawal_panel<DB: DrawingBackend>(
     }
     if let Some((year, q)) = quotas.last() {
         // Label the quota where its line ends: to the right when there is room, else above it.
-        let label = format!("指标 {}", super::layout::trim_decimal(*q, 1));
+        let label = format!("指标 {}", trim_decimal(*q, 1));
         let (pw, _) = dims(&pa);
         let (lx, ly) = px(f64::from(*year + 1), *q);
         let style = text_at(size::LABEL, colour::LIMIT, HPos::Left, VPos::Center);
-        if lx + 16 + super::layout::measure(&pa, &label, &style).0 < pw {
+        if lx + 16 + measure(&pa, &label, &style).0 < pw {
             boxed_text(&pa, &label, (lx + 16, ly), &style)?;
         } else {
             let style = text_at(size::LABEL, colour::LIMIT, HPos::Right, VPos::Bottom);
@@ -361,6 +346,33 @@ fn withdrawal_panel<DB: DrawingBackend>(
 }
 
 type TimeArea<DB> = DrawingArea<DB, Cartesian2d<Ticked, Ticked>>;
+
+/// A panel's chart on the shared time axis: years along the bottom, `y_axis` (with the decimals
+/// of its labels) at the left, titled `y_desc` when the title fits on one rotated line.
+fn time_chart<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    years: &Years,
+    (y_axis, y_dec): (Ticked, usize),
+    y_desc: Option<&str>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>, ChartError> {
+    let mut chart = ChartBuilder::on(plot)
+        .margin_right(RIGHT_MARGIN)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(Ticked::new(years.range(), years.ticks()), y_axis)?;
+    let fy = |v: &f64| fixed(*v, y_dec);
+    let mut mesh = chart.configure_mesh();
+    style_mesh(&mut mesh)
+        .disable_x_mesh()
+        .x_label_formatter(&year_label)
+        .y_label_formatter(&fy)
+        .x_desc("年份");
+    if let Some(desc) = y_desc {
+        mesh.y_desc(desc);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
 
 /// Light vertical lines at the year boundaries.
 fn year_separators<DB: DrawingBackend>(
@@ -414,14 +426,12 @@ fn deadlines<DB: DrawingBackend>(
         return Ok(());
     }
     let pa = da.strip_coord_spec();
-    let base = pa.get_base_pixel();
     let (w, _) = dims(&pa);
     let style = text(size::LABEL, colour::DEADLINE);
     for (i, d) in sorted.iter().enumerate() {
-        let (bx, by) = da.map_coordinate(&(d.date.fractional_year(), y1));
-        let (x, top) = (bx - base.0, by - base.1);
+        let (x, top) = pixel(da, &(d.date.fractional_year(), y1));
         let label = format!("{} {}", d.label, d.date);
-        let (tw, _) = super::layout::measure(&pa, &label, &style);
+        let (tw, _) = measure(&pa, &label, &style);
         let row_y = top + 12 + (i % 2) as i32 * (size::LABEL * 1.15) as i32;
         // Text to the right of the line unless it would run off the plot.
         let (x0, anchor) = if x + 12 + tw < w {
@@ -475,7 +485,9 @@ fn level_panel<DB: DrawingBackend>(
         .trend
         .filter(|t| t.slope_m_per_year.is_finite() && t.anchor.value.is_finite())
         .filter(|_| !points.is_empty());
-    let trend_line = trend.map(|t| trend_segment(&t, points.first().map_or(end, |p| p.0), end));
+    // From the first measurement to the exit deadline.
+    let start = points.first().map_or(end, |p| p.0).min(end);
+    let trend_line = trend.map(|t| t.segment(start, end));
 
     // The datum makes the level title too long for one rotated line on this panel.
     let (what, y_lines) = match m.level_kind {
@@ -517,23 +529,12 @@ fn level_panel<DB: DrawingBackend>(
         LevelKind::Depth => hi..lo,
     };
     // Without data the panel keeps its frame and axis title but shows no invented scale.
-    let (y_axis, y_dec) = if points.is_empty() {
+    let y_axis = if points.is_empty() {
         (Ticked::new(y_range, Vec::new()), 0)
     } else {
         Ticked::nice(y_range, 6)
     };
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_right(RIGHT_MARGIN)
-        .x_label_area_size(X_LABEL_AREA)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::new(x_range, years.ticks()), y_axis)?;
-    let fy = |v: &f64| fixed(*v, y_dec);
-    style_mesh(&mut chart.configure_mesh())
-        .disable_x_mesh()
-        .x_label_formatter(&year_label)
-        .y_label_formatter(&fy)
-        .x_desc("年份")
-        .draw()?;
+    let chart = time_chart(&plot, years, y_axis, None)?;
     let da = chart.plotting_area();
     y_title(&plot, da.get_pixel_range().1, &y_lines)?;
     year_separators(da, years, lo, hi)?;
@@ -576,22 +577,9 @@ fn level_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The trend line from `from` to `to` (fractional years).
-fn trend_segment(t: &Trend, from: f64, to: f64) -> [(f64, f64); 2] {
-    let x0 = t.anchor.date.fractional_year();
-    let at = |x: f64| t.anchor.value + t.slope_m_per_year * (x - x0);
-    let from = from.min(to);
-    [(from, at(from)), (to, at(to))]
-}
-
 /// Legend text of a trend: slope with sign and unit, and the level's direction in words.
 pub(crate) fn trend_text(t: &Trend, kind: LevelKind) -> String {
-    let slope = super::layout::trim_decimal(t.slope_m_per_year, 3);
-    let slope = if t.slope_m_per_year > 0.0 && slope != "0" {
-        format!("+{slope}")
-    } else {
-        slope
-    };
+    let slope = signed(t.slope_m_per_year, 3);
     match kind {
         LevelKind::Level => format!(
             "Sen 趋势线：{slope} m/a，水位{}（延至退出期限）",

@@ -139,6 +139,15 @@ pub struct Trend {
     pub direction: TrendDirection,
 }
 
+impl Trend {
+    /// The trend line from fractional year `from` to `to`, as two (year, value) points.
+    pub(crate) fn segment(&self, from: f64, to: f64) -> [(f64, f64); 2] {
+        let x0 = self.anchor.date.fractional_year();
+        let at = |x: f64| self.anchor.value + self.slope_m_per_year * (x - x0);
+        [(from, at(from)), (to, at(to))]
+    }
+}
+
 /// Groundwater withdrawal of one complete year against the quota in force that year.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct YearWithdrawal {

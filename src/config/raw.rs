@@ -1,0 +1,352 @@
+//! The TOML file's shape, as serde reads it: the sections [`super::Config`] keeps as they are
+//! (`[mqtt]`, `[store]`, `[ingest]`, `[metering]`, `[assessment]`, `[budgets]`), the raw tables
+//! [`super::validate`] turns into typed values (`[[county]]`, `[[quota_version]]`, `[registry]`),
+//! the documented defaults, and the date fields' parsing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use super::registry::DutyThresholds;
+
+const DEFAULT_TOPIC_PREFIX: &str = "gw";
+const DEFAULT_CLIENT_ID: &str = "gwmon";
+const DEFAULT_KEEP_ALIVE_S: u64 = 30;
+const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+const DEFAULT_BATCH_MAX_READINGS: usize = 5000;
+const DEFAULT_BATCH_MAX_DELAY_MS: u64 = 200;
+const DEFAULT_BATCH_QUIET_MS: u64 = 3;
+const DEFAULT_FUTURE_MARGIN_S: i64 = 600;
+const DEFAULT_GAP_HOURS: f64 = 24.0;
+const DEFAULT_MAX_FLOW_M3_PER_H: f64 = 500.0;
+const DEFAULT_JITTER_M3: f64 = 1.0;
+const DEFAULT_RECONNECT_MAX_S: u64 = 30;
+const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
+const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
+
+/// The whole file as written, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) mqtt: MqttConfig,
+    pub(super) store: StoreConfig,
+    pub(super) time: TimeConfig,
+    #[serde(default)]
+    pub(super) ingest: IngestConfig,
+    #[serde(default)]
+    pub(super) metering: MeteringConfig,
+    #[serde(default)]
+    pub(super) assessment: AssessmentConfig,
+    pub(super) registry: RegistryConfig,
+    pub(super) budgets: Budgets,
+    #[serde(rename = "county")]
+    pub(super) counties: Vec<toml::Spanned<RawCounty>>,
+    #[serde(rename = "quota_version")]
+    pub(super) quota_versions: Vec<toml::Spanned<RawQuotaVersion>>,
+}
+
+/// `[mqtt]`: the broker connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
+    pub url: String,
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Name of the environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File whose first line is the password (takes precedence over `password_env`).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default = "default_topic_prefix")]
+    pub topic_prefix: String,
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u64,
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_s: u64,
+    #[serde(default)]
+    pub tls: TlsConfig,
+    /// Run an in-process broker on the URL's address (for a county without a broker).
+    #[serde(default)]
+    pub embedded_broker: bool,
+}
+
+/// `[mqtt.tls]`: used when the URL scheme is `mqtts`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificate(s) that signed the broker's certificate.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for brokers that require client authentication.
+    #[serde(default)]
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+}
+
+/// `[store]`: the SQLite database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+/// `[time]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeConfig {
+    pub zone: String,
+}
+
+/// `[ingest]`: batching and the plausibility rules applied to incoming readings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub batch_max_readings: usize,
+    pub batch_max_delay_ms: u64,
+    pub batch_quiet_ms: u64,
+    pub max_payload_bytes: usize,
+    pub future_margin_s: i64,
+    pub gap_hours: f64,
+    pub default_max_flow_m3_per_h: f64,
+    pub counter_jitter_m3: f64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            batch_max_readings: DEFAULT_BATCH_MAX_READINGS,
+            batch_max_delay_ms: DEFAULT_BATCH_MAX_DELAY_MS,
+            batch_quiet_ms: DEFAULT_BATCH_QUIET_MS,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            future_margin_s: DEFAULT_FUTURE_MARGIN_S,
+            gap_hours: DEFAULT_GAP_HOURS,
+            default_max_flow_m3_per_h: DEFAULT_MAX_FLOW_M3_PER_H,
+            counter_jitter_m3: DEFAULT_JITTER_M3,
+        }
+    }
+}
+
+/// `[metering]`: the plan's online-metering duty (任务 4), applied to the registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeteringConfig {
+    pub groundwater_permit_min_m3: f64,
+    pub surface_permit_min_m3: f64,
+    /// An obliged intake counts as reporting when its last reading is at most this old.
+    pub silent_after_days: i64,
+}
+
+impl Default for MeteringConfig {
+    fn default() -> Self {
+        Self {
+            groundwater_permit_min_m3: DEFAULT_GW_PERMIT_DUTY_M3,
+            surface_permit_min_m3: DEFAULT_SURFACE_PERMIT_DUTY_M3,
+            silent_after_days: 3,
+        }
+    }
+}
+
+impl MeteringConfig {
+    /// The permit sizes from which the registry derives the duty to meter online.
+    pub fn duty(&self) -> DutyThresholds {
+        DutyThresholds {
+            groundwater_permit_min_m3: self.groundwater_permit_min_m3,
+            surface_permit_min_m3: self.surface_permit_min_m3,
+        }
+    }
+}
+
+/// `[assessment]`: thresholds of the readiness model (DESIGN §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssessmentConfig {
+    /// Start of the water-level evaluation window.
+    #[serde(deserialize_with = "de_date")]
+    pub window_start: Date,
+    /// Significance level of the trend test.
+    pub alpha: f64,
+    /// Minimum years of level data for a well to count.
+    pub min_level_years: f64,
+    /// Minimum share of months with data in the window, for a well to count.
+    pub min_monthly_completeness: f64,
+    /// Minimum share of the county's wells that must have sufficient data.
+    pub min_wells_sufficient_share: f64,
+    /// Largest share of declining wells that still passes.
+    pub max_declining_share: f64,
+    /// k = withdrawal ÷ quota above which quantity fails.
+    pub k_limit: f64,
+    /// k above this (but at most `k_limit`) is "at risk".
+    pub k_at_risk: f64,
+    /// Minimum metering coverage that passes.
+    pub min_metering_coverage: f64,
+    /// Base year of the exit-readiness chart and history.
+    pub base_year: i16,
+    /// A well counts only with data within this many months before the as-of date.
+    pub recent_months: usize,
+    /// Months with data a calendar year needs for an annual mean (v, level targets).
+    pub min_months_per_year: usize,
+    /// Share of obliged intake-days that must have reported for a year to pass quantity.
+    pub min_data_completeness: f64,
+    /// Months of data this year before a projection under the limit lifts a failing last year
+    /// to "at risk".
+    pub min_months_this_year: u32,
+    /// Coverage this far below `min_metering_coverage` is "at risk"; further below, a failure.
+    pub metering_at_risk_band: f64,
+    /// Days of data this year before the seasonal ratio r is computed (before: r = 1).
+    pub projection_min_days: i64,
+    /// The range the seasonal ratio r is clamped to.
+    pub projection_ratio_min: f64,
+    pub projection_ratio_max: f64,
+}
+
+impl Default for AssessmentConfig {
+    fn default() -> Self {
+        Self {
+            window_start: Date::constant(2020, 1, 1),
+            alpha: 0.05,
+            min_level_years: 3.0,
+            min_monthly_completeness: 0.7,
+            min_wells_sufficient_share: 0.5,
+            max_declining_share: 0.2,
+            k_limit: 1.0,
+            k_at_risk: 0.95,
+            min_metering_coverage: 0.95,
+            base_year: 2020,
+            recent_months: 12,
+            min_months_per_year: 6,
+            min_data_completeness: 0.9,
+            min_months_this_year: 6,
+            metering_at_risk_band: 0.1,
+            projection_min_days: 30,
+            projection_ratio_min: 0.5,
+            projection_ratio_max: 2.0,
+        }
+    }
+}
+
+impl AssessmentConfig {
+    /// The thresholds the verdict is judged with.
+    pub fn thresholds(&self) -> crate::analysis::verdict::Thresholds {
+        crate::analysis::verdict::Thresholds {
+            alpha: self.alpha,
+            min_level_years: self.min_level_years,
+            min_monthly_completeness: self.min_monthly_completeness,
+            recent_months: self.recent_months,
+            min_wells_sufficient_share: self.min_wells_sufficient_share,
+            max_declining_share: self.max_declining_share,
+            k_limit: self.k_limit,
+            k_at_risk: self.k_at_risk,
+            min_data_completeness: self.min_data_completeness,
+            min_months_this_year: self.min_months_this_year,
+            min_metering_coverage: self.min_metering_coverage,
+            metering_at_risk_band: self.metering_at_risk_band,
+        }
+    }
+
+    /// The parameters of the year-end projection.
+    pub fn projection(&self) -> crate::analysis::accounting::ProjectionParams {
+        crate::analysis::accounting::ProjectionParams {
+            min_days_for_ratio: self.projection_min_days,
+            ratio_min: self.projection_ratio_min,
+            ratio_max: self.projection_ratio_max,
+        }
+    }
+}
+
+/// `[registry]`: where the two registry files are, relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegistryConfig {
+    pub(super) intakes: PathBuf,
+    pub(super) wells: PathBuf,
+    #[serde(default)]
+    pub(super) example: bool,
+}
+
+/// `[budgets]`: the plan's fixed figures (重点任务 12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budgets {
+    pub city_cap_m3: f64,
+    pub supply_group_m3: f64,
+    pub counties_m3: f64,
+}
+
+/// One `[[county]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCounty {
+    pub(super) code: u32,
+    pub(super) name: String,
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub(super) self_assessment: Option<Date>,
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub(super) exit: Option<Date>,
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub(super) self_assessment_met: Option<Date>,
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub(super) exit_met: Option<Date>,
+}
+
+/// One `[[quota_version]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQuotaVersion {
+    #[serde(deserialize_with = "de_date")]
+    pub(super) effective_from: Date,
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub(super) effective_until: Option<Date>,
+    #[serde(default)]
+    pub(super) example: bool,
+    #[serde(default)]
+    pub(super) note: String,
+    pub(super) county_m3: BTreeMap<String, f64>,
+}
+
+fn default_client_id() -> String {
+    DEFAULT_CLIENT_ID.into()
+}
+fn default_topic_prefix() -> String {
+    DEFAULT_TOPIC_PREFIX.into()
+}
+fn default_keep_alive() -> u64 {
+    DEFAULT_KEEP_ALIVE_S
+}
+fn default_reconnect_max() -> u64 {
+    DEFAULT_RECONNECT_MAX_S
+}
+
+fn toml_date(d: toml::value::Datetime) -> Result<Date, String> {
+    match (d.date, d.time) {
+        (Some(dd), None) => Date::new(dd.year as i16, dd.month as i8, dd.day as i8)
+            .map_err(|e| format!("invalid date {d}: {e}")),
+        _ => Err(format!("expected a plain date like 2027-06-30, got {d}")),
+    }
+}
+
+fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        T(toml::value::Datetime),
+        S(String),
+    }
+    match Either::deserialize(d)? {
+        Either::T(t) => toml_date(t).map_err(serde::de::Error::custom),
+        Either::S(s) => {
+            crate::domain::time::parse_date(&s, "date").map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+fn de_opt_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    de_date(d).map(Some)
+}

@@ -1,0 +1,450 @@
+//! From the TOML's raw shape to a validated [`Config`]: one check per section, each adding what
+//! is wrong with its section to one list, so that a user fixes every problem in one round.
+//!
+//! The sections are checked in a fixed order (time, counties, budgets, quotas, ingest,
+//! assessment, mqtt, then the registry files), which is the order the problems are reported in.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, line_at};
+use super::raw::{
+    AssessmentConfig, Budgets, IngestConfig, MqttConfig, RawConfig, RawCounty, RawQuotaVersion,
+    TimeConfig,
+};
+use super::registry::{Registry, RegistryParams};
+use super::{Config, County};
+use crate::domain::time::LocalClock;
+use crate::domain::{CountyCode, QuotaVersion};
+
+/// Parses config `text` (from `file`) and checks every section; `read` fetches a registry file
+/// named in it, as (name for messages, contents).
+pub(super) fn build(
+    file: &str,
+    text: &str,
+    read: impl Fn(&Path) -> Result<(String, String), ConfigError>,
+) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut checks = Checks {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    let clock = checks.clock(&raw.time);
+    let counties = checks.counties(&raw.counties);
+    checks.budgets(&raw.budgets);
+    let quota_versions = checks.quota_versions(&raw.quota_versions, &counties, &raw.budgets);
+    checks.ingest(&raw.ingest);
+    checks.assessment(&raw.assessment);
+    checks.mqtt(&raw.mqtt);
+    let registry = checks.registry(&raw, &counties, clock.is_some(), read);
+    checks.finish()?;
+    let (Some(clock), Some(registry)) = (clock, registry) else {
+        unreachable!("a missing clock or registry is reported as an error above")
+    };
+    Ok(Config {
+        source: file.to_string(),
+        mqtt: raw.mqtt,
+        store: raw.store,
+        clock,
+        ingest: raw.ingest,
+        metering: raw.metering,
+        assessment: raw.assessment,
+        budgets: raw.budgets,
+        counties,
+        quota_versions,
+        registry,
+        registry_example: raw.registry.example,
+    })
+}
+
+/// The problems found so far in one config file.
+struct Checks<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Checks<'_> {
+    fn invalid(&mut self, line: Option<usize>, message: String) {
+        self.errors.push(ConfigError::Invalid {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    /// The line a TOML table starts on.
+    fn line_of(&self, span: Range<usize>) -> Option<usize> {
+        Some(line_at(self.text, span.start))
+    }
+
+    /// `Err` with every problem found (a single one as itself), or `Ok` when there are none.
+    fn finish(mut self) -> Result<(), ConfigError> {
+        match self.errors.len() {
+            0 => Ok(()),
+            1 => Err(self.errors.remove(0)),
+            _ => Err(ConfigError::Many(self.errors)),
+        }
+    }
+
+    /// `[time]`.
+    fn clock(&mut self, time: &TimeConfig) -> Option<LocalClock> {
+        LocalClock::new(&time.zone)
+            .map_err(|e| self.invalid(None, format!("[time] zone: {e}")))
+            .ok()
+    }
+
+    /// `[[county]]`: every county with a valid code, duplicates included (they are reported).
+    fn counties(&mut self, raw: &[Spanned<RawCounty>]) -> Vec<County> {
+        let mut seen = HashSet::new();
+        let counties: Vec<County> = raw
+            .iter()
+            .filter_map(|sc| self.county(self.line_of(sc.span()), sc.get_ref(), &mut seen))
+            .collect();
+        if counties.is_empty() {
+            self.invalid(
+                None,
+                "no [[county]] tables: list the county-level divisions to monitor".into(),
+            );
+        }
+        counties
+    }
+
+    fn county(
+        &mut self,
+        line: Option<usize>,
+        c: &RawCounty,
+        seen: &mut HashSet<CountyCode>,
+    ) -> Option<County> {
+        let Some(code) = CountyCode::parse(&c.code.to_string()) else {
+            self.invalid(
+                line,
+                format!(
+                    "[[county]] code {}: expected a six-digit GB/T 2260 code such as 140121",
+                    c.code
+                ),
+            );
+            return None;
+        };
+        if !seen.insert(code) {
+            self.invalid(
+                line,
+                format!("[[county]] code {code} appears twice: each county once"),
+            );
+        }
+        if c.name.trim().is_empty() {
+            self.invalid(line, format!("[[county]] {code}: name is empty"));
+        }
+        if let (Some(s), Some(e)) = (c.self_assessment, c.exit)
+            && s > e
+        {
+            self.invalid(
+                line,
+                format!(
+                    "[[county]] {code} ({}): self_assessment {s} is after exit {e}; the self-assessment comes first",
+                    c.name
+                ),
+            );
+        }
+        Some(County {
+            code,
+            name: c.name.trim().to_string(),
+            self_assessment: c.self_assessment,
+            exit: c.exit,
+            self_assessment_met: c.self_assessment_met,
+            exit_met: c.exit_met,
+        })
+    }
+
+    /// `[budgets]`.
+    fn budgets(&mut self, b: &Budgets) {
+        for (k, v) in [
+            ("city_cap_m3", b.city_cap_m3),
+            ("supply_group_m3", b.supply_group_m3),
+            ("counties_m3", b.counties_m3),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                self.invalid(
+                    None,
+                    format!("[budgets] {k} = {v}: expected a positive volume in m³"),
+                );
+            }
+        }
+        if b.supply_group_m3 + b.counties_m3 > b.city_cap_m3 + 0.5 {
+            self.invalid(
+                None,
+                format!(
+                    "[budgets] supply_group_m3 + counties_m3 = {} m³ exceeds city_cap_m3 = {} m³",
+                    b.supply_group_m3 + b.counties_m3,
+                    b.city_cap_m3
+                ),
+            );
+        }
+    }
+
+    /// `[[quota_version]]`: each version on its own, then the versions together, sorted by
+    /// `effective_from`.
+    fn quota_versions(
+        &mut self,
+        raw: &[Spanned<RawQuotaVersion>],
+        counties: &[County],
+        budgets: &Budgets,
+    ) -> Vec<QuotaVersion> {
+        let mut versions: Vec<(Option<usize>, QuotaVersion)> = raw
+            .iter()
+            .map(|sv| {
+                let line = self.line_of(sv.span());
+                (
+                    line,
+                    self.quota_version(line, sv.get_ref(), counties, budgets),
+                )
+            })
+            .collect();
+        versions.sort_by_key(|(_, v)| v.effective_from);
+        self.quota_sequence(&versions);
+        if versions.is_empty() {
+            self.invalid(
+                None,
+                "no [[quota_version]]: give at least one set of county quotas".into(),
+            );
+        }
+        versions.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// One version: a quota for every configured county and no other, within the counties'
+    /// budget.
+    fn quota_version(
+        &mut self,
+        line: Option<usize>,
+        v: &RawQuotaVersion,
+        counties: &[County],
+        budgets: &Budgets,
+    ) -> QuotaVersion {
+        let from = v.effective_from;
+        let county_m3 = self.county_quotas(line, v, counties);
+        let sum: f64 = county_m3.values().sum();
+        if sum > budgets.counties_m3 + 0.5 {
+            self.invalid(
+                line,
+                format!(
+                    "[[quota_version]] effective {from}: county quotas sum to {:.0} m³ ({:.1}万), above the counties' budget of {:.0} m³ ({:.1}万)",
+                    sum,
+                    sum / 1e4,
+                    budgets.counties_m3,
+                    budgets.counties_m3 / 1e4
+                ),
+            );
+        }
+        if let Some(until) = v.effective_until
+            && until <= from
+        {
+            self.invalid(
+                line,
+                format!(
+                    "[[quota_version]] effective_until {until} is not after effective_from {from}"
+                ),
+            );
+        }
+        QuotaVersion {
+            effective_from: from,
+            effective_until: v.effective_until,
+            example: v.example,
+            note: v.note.clone(),
+            county_m3,
+        }
+    }
+
+    /// A version's `county_m3`: volumes ≥ 0, keyed by configured counties, none missing.
+    fn county_quotas(
+        &mut self,
+        line: Option<usize>,
+        v: &RawQuotaVersion,
+        counties: &[County],
+    ) -> BTreeMap<CountyCode, f64> {
+        let from = v.effective_from;
+        let mut county_m3 = BTreeMap::new();
+        for (k, &m3) in &v.county_m3 {
+            let Some(code) =
+                CountyCode::parse(k).filter(|code| counties.iter().any(|c| c.code == *code))
+            else {
+                let known: Vec<String> = counties.iter().map(|c| c.code.to_string()).collect();
+                self.invalid(
+                    line,
+                    format!(
+                        "[[quota_version]] effective {from}: county_m3 has unknown county code '{k}'; valid codes: {}",
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if !(m3.is_finite() && m3 >= 0.0) {
+                self.invalid(
+                    line,
+                    format!(
+                        "[[quota_version]] effective {from}: county_m3.{k} = {m3}: expected a volume ≥ 0 in m³"
+                    ),
+                );
+            }
+            county_m3.insert(code, m3);
+        }
+        for c in counties.iter().filter(|c| !county_m3.contains_key(&c.code)) {
+            self.invalid(
+                line,
+                format!(
+                    "[[quota_version]] effective {from}: no quota for {} {} (add county_m3.{} = <m³>)",
+                    c.code, c.name, c.code
+                ),
+            );
+        }
+        county_m3
+    }
+
+    /// Versions sorted by `effective_from`: no two on one day, none running into the next.
+    fn quota_sequence(&mut self, versions: &[(Option<usize>, QuotaVersion)]) {
+        for w in versions.windows(2) {
+            let (_, a) = &w[0];
+            let (line_b, b) = &w[1];
+            if a.effective_from == b.effective_from {
+                self.invalid(
+                    *line_b,
+                    format!(
+                        "[[quota_version]] two versions take effect on {}: give each version its own effective_from",
+                        a.effective_from
+                    ),
+                );
+            } else if let Some(until) = a.effective_until
+                && until > b.effective_from
+            {
+                self.invalid(
+                    *line_b,
+                    format!(
+                        "[[quota_version]] effective {} overlaps the version effective {} (which runs until {until}): end the earlier one on or before {}",
+                        b.effective_from, a.effective_from, b.effective_from
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `[ingest]`.
+    fn ingest(&mut self, ing: &IngestConfig) {
+        if ing.batch_max_readings == 0 {
+            self.invalid(None, "[ingest] batch_max_readings must be ≥ 1".into());
+        }
+        if !(ing.gap_hours.is_finite() && ing.gap_hours > 0.0) {
+            self.invalid(
+                None,
+                "[ingest] gap_hours must be a positive number of hours".into(),
+            );
+        }
+        if !(ing.default_max_flow_m3_per_h.is_finite() && ing.default_max_flow_m3_per_h > 0.0) {
+            self.invalid(
+                None,
+                "[ingest] default_max_flow_m3_per_h must be positive".into(),
+            );
+        }
+    }
+
+    /// `[assessment]`.
+    fn assessment(&mut self, a: &AssessmentConfig) {
+        if !(a.alpha > 0.0 && a.alpha < 1.0) {
+            self.invalid(
+                None,
+                format!("[assessment] alpha = {}: expected 0 < alpha < 1", a.alpha),
+            );
+        }
+        for (k, v) in [
+            ("min_monthly_completeness", a.min_monthly_completeness),
+            ("min_wells_sufficient_share", a.min_wells_sufficient_share),
+            ("max_declining_share", a.max_declining_share),
+            ("min_metering_coverage", a.min_metering_coverage),
+            ("min_data_completeness", a.min_data_completeness),
+            ("metering_at_risk_band", a.metering_at_risk_band),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                self.invalid(
+                    None,
+                    format!("[assessment] {k} = {v}: expected a share between 0 and 1"),
+                );
+            }
+        }
+        if !(a.projection_ratio_min > 0.0 && a.projection_ratio_min <= 1.0)
+            || a.projection_ratio_max < 1.0
+        {
+            self.invalid(
+                None,
+                format!(
+                    "[assessment] projection_ratio_min = {}, projection_ratio_max = {}: expected 0 < min ≤ 1 ≤ max",
+                    a.projection_ratio_min, a.projection_ratio_max
+                ),
+            );
+        }
+        if a.min_months_per_year == 0 || a.min_months_per_year > 12 {
+            self.invalid(
+                None,
+                format!(
+                    "[assessment] min_months_per_year = {}: expected 1 to 12",
+                    a.min_months_per_year
+                ),
+            );
+        }
+        if a.k_at_risk > a.k_limit {
+            self.invalid(
+                None,
+                format!(
+                    "[assessment] k_at_risk = {} is above k_limit = {}",
+                    a.k_at_risk, a.k_limit
+                ),
+            );
+        }
+    }
+
+    /// `[mqtt]`: the topic prefix (the URL is checked when connecting).
+    fn mqtt(&mut self, mqtt: &MqttConfig) {
+        let prefix = &mqtt.topic_prefix;
+        if prefix.is_empty() || prefix.contains(['+', '#']) || prefix.ends_with('/') {
+            self.invalid(
+                None,
+                format!(
+                    "[mqtt] topic_prefix '{prefix}': expected topic levels without wildcards or a trailing '/', e.g. gw"
+                ),
+            );
+        }
+    }
+
+    /// `[registry]`: both files are read (so that a missing one is reported either way) and
+    /// parsed when both are there and `zone_ok`.
+    fn registry(
+        &mut self,
+        raw: &RawConfig,
+        counties: &[County],
+        zone_ok: bool,
+        read: impl Fn(&Path) -> Result<(String, String), ConfigError>,
+    ) -> Option<Registry> {
+        match (read(&raw.registry.intakes), read(&raw.registry.wells)) {
+            (Ok((fi, ti)), Ok((fw, tw))) if zone_ok => {
+                let codes: Vec<CountyCode> = counties.iter().map(|c| c.code).collect();
+                let params = RegistryParams {
+                    counties: &codes,
+                    duty: raw.metering.duty(),
+                    default_max_flow_m3_per_h: raw.ingest.default_max_flow_m3_per_h,
+                };
+                Registry::parse(&fi, &ti, &fw, &tw, &params)
+                    .map_err(|e| self.errors.push(e.into()))
+                    .ok()
+            }
+            (ri, rw) => {
+                self.errors.extend(ri.err());
+                self.errors.extend(rw.err());
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! Sample inputs for every chart in every data situation the reports meet: full data, no level
+//! monitoring, one month, a quota change mid-year, zeros and NaN, nothing at all.
+//!
+//! Shared by the chart tests and by `examples/chart_samples.rs` (which includes this file with
+//! `#[path]`), so it names the chart types through its parent module: `charts` here, the example's
+//! `use gwmon::output::charts::*` there. The data are made up but shaped like a Taiyuan county's
+//! (清徐县): plausible volumes, seasonal levels, deterministic wiggles instead of randomness.
+
+use super::{
+    BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear,
+    DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal,
+    QuotaStep, Trend, TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
+};
+
+const AS_OF: Ymd = Ymd::new(2026, 11, 28);
+
+pub(crate) const COUNTIES: [&str; 10] = [
+    "小店区",
+    "迎泽区",
+    "杏花岭区",
+    "尖草坪区",
+    "万柏林区",
+    "晋源区",
+    "清徐县",
+    "阳曲县",
+    "娄烦县",
+    "古交市",
+];
+
+/// The data situations every chart must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Case {
+    Full,
+    NoLevels,
+    OneMonth,
+    QuotaChange,
+    ZerosAndNan,
+    Empty,
+}
+
+pub(crate) const CASES: [Case; 6] = [
+    Case::Full,
+    Case::NoLevels,
+    Case::OneMonth,
+    Case::QuotaChange,
+    Case::ZerosAndNan,
+    Case::Empty,
+];
+
+fn meta(place: &str, example: bool) -> ChartMeta {
+    ChartMeta {
+        place: place.to_owned(),
+        as_of: AS_OF,
+        source: "取水在线计量、地下水监测井".to_owned(),
+        example,
+    }
+}
+
+/// A smooth, deterministic wiggle in [-1, 1] (no RNG, no clock).
+fn wiggle(i: usize, seed: usize) -> f64 {
+    ((i * 7 + seed * 13) as f64 * 0.61).sin() * 0.6 + ((i + seed) as f64 * 1.7).cos() * 0.4
+}
+
+/// Monthly means dated the 15th, from `from` (inclusive) for `n` months.
+pub(crate) fn monthly_levels(
+    from: (i32, u8),
+    n: usize,
+    start: f64,
+    slope: f64,
+    seed: usize,
+) -> Vec<DatedValue> {
+    (0..n)
+        .map(|i| {
+            let m0 = usize::from(from.1 - 1) + i;
+            let date = Ymd::new(from.0 + (m0 / 12) as i32, (m0 % 12) as u8 + 1, 15);
+            let t = i as f64 / 12.0;
+            let seasonal = -0.55 * ((m0 % 12) as f64 / 12.0 * std::f64::consts::TAU).cos();
+            DatedValue {
+                date,
+                value: start + slope * t + seasonal + 0.15 * wiggle(i, seed),
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn trend(slope: f64, anchor: DatedValue, direction: TrendDirection) -> Trend {
+    Trend {
+        slope_m_per_year: slope,
+        anchor,
+        direction,
+    }
+}
+
+fn readiness(case: Case, example: bool) -> ExitReadiness {
+    let mut years: Vec<YearWithdrawal> = [
+        (2019, 1648.2, 1400.0),
+        (2020, 1561.0, 1400.0),
+        (2021, 1497.5, 1400.0),
+        (2022, 1392.8, 1300.0),
+        (2023, 1344.1, 1300.0),
+        (2024, 1287.6, 1300.0),
+        (2025, 1263.9, 1250.0),
+    ]
+    .iter()
+    .map(|&(year, w, q)| YearWithdrawal {
+        year,
+        withdrawal_m3: w * 1e4,
+        quota_m3: q * 1e4,
+    })
+    .collect();
+    let mut current = Some(CurrentYear {
+        year: 2026,
+        to_date_m3: 1085.4e4,
+        projected_m3: 1192.0e4,
+        quota_m3: 1200.0e4,
+    });
+    let mut levels = monthly_levels((2019, 1), 95, 761.8, -0.31, 1);
+    let mut tr = Some(trend(
+        -0.29,
+        DatedValue {
+            date: Ymd::new(2022, 12, 15),
+            value: 760.6,
+        },
+        TrendDirection::Falling,
+    ));
+    let mut failing = vec![
+        "水位仍呈下降趋势（Sen 斜率 −0.29 m/a，p = 0.003）".to_owned(),
+        "2025 年取水量 1263.9 万 m³ 超管控指标 1250 万 m³（k = 1.01）".to_owned(),
+    ];
+    match case {
+        Case::Full => {}
+        Case::NoLevels => {
+            levels.clear();
+            tr = None;
+            failing.push("数据不足：无水位监测数据".to_owned());
+        }
+        Case::OneMonth => {
+            years.clear();
+            current = Some(CurrentYear {
+                year: 2026,
+                to_date_m3: 96.3e4,
+                projected_m3: f64::NAN,
+                quota_m3: 1200.0e4,
+            });
+            levels = monthly_levels((2026, 1), 1, 761.0, 0.0, 2);
+            tr = None;
+        }
+        Case::QuotaChange => {
+            if let Some(y) = years.last_mut() {
+                y.quota_m3 = 1100.0e4;
+            }
+            years.push(YearWithdrawal {
+                year: 2027,
+                withdrawal_m3: f64::NAN,
+                quota_m3: 1150.0e4,
+            });
+        }
+        Case::ZerosAndNan => {
+            for (i, y) in years.iter_mut().enumerate() {
+                y.withdrawal_m3 = if i % 2 == 0 { 0.0 } else { f64::NAN };
+                if i == 3 {
+                    y.quota_m3 = f64::NAN;
+                }
+            }
+            current = Some(CurrentYear {
+                year: 2026,
+                to_date_m3: 0.0,
+                projected_m3: f64::NAN,
+                quota_m3: f64::INFINITY,
+            });
+            for (i, l) in levels.iter_mut().enumerate() {
+                if i % 3 == 0 {
+                    l.value = f64::NAN;
+                }
+            }
+            tr = Some(trend(
+                f64::NAN,
+                DatedValue {
+                    date: AS_OF,
+                    value: f64::NAN,
+                },
+                TrendDirection::Stable,
+            ));
+        }
+        Case::Empty => {
+            years.clear();
+            current = None;
+            levels.clear();
+            tr = None;
+            failing.clear();
+        }
+    }
+    ExitReadiness {
+        meta: meta("清徐县", example),
+        years,
+        current,
+        deadlines: vec![
+            Deadline::self_assessment(Ymd::new(2026, 6, 30)),
+            Deadline::exit(Ymd::new(2027, 6, 30)),
+        ],
+        level_kind: LevelKind::Level,
+        levels,
+        trend: tr,
+        verdict: if case == Case::Empty {
+            String::new()
+        } else {
+            "未达标".to_owned()
+        },
+        failing,
+    }
+}
+
+/// Cumulative m³ at the end of each day from a monthly profile (万 m³ per month).
+fn cumulative_days(year: i32, profile: &[f64; 12], until_day: u16, scale: f64) -> Vec<DayValue> {
+    let mut out = Vec::new();
+    let mut total = 0.0;
+    let mut day = 0u16;
+    for (m, wan) in profile.iter().enumerate() {
+        let n = Ymd::days_in_month(year, m as u8 + 1);
+        for d in 0..n {
+            day += 1;
+            if day > until_day {
+                return out;
+            }
+            total += wan * 1e4 * scale / f64::from(n)
+                * (1.0 + 0.25 * wiggle(usize::from(day), usize::from(d)));
+            out.push(DayValue {
+                day,
+                value_m3: total,
+            });
+        }
+    }
+    out
+}
+
+const PROFILE: [f64; 12] = [
+    78.0, 74.0, 92.0, 118.0, 131.0, 126.0, 121.0, 117.0, 104.0, 95.0, 84.0, 80.0,
+];
+
+fn cumulative(case: Case, example: bool) -> CumulativeWithdrawal {
+    let as_of_day = AS_OF.day_of_year();
+    let mut m = CumulativeWithdrawal {
+        meta: meta("清徐县", example),
+        year: 2026,
+        this_year: cumulative_days(2026, &PROFILE, as_of_day, 0.93),
+        last_year: cumulative_days(2025, &PROFILE, 365, 1.0),
+        quota_steps: vec![QuotaStep {
+            from_day: 1,
+            quota_m3: 1200.0e4,
+        }],
+        projected_year_end_m3: Some(1192.0e4),
+    };
+    match case {
+        Case::Full | Case::NoLevels => {}
+        Case::OneMonth => {
+            m.this_year = cumulative_days(2026, &PROFILE, 31, 0.93);
+            m.last_year.clear();
+            m.projected_year_end_m3 = None;
+        }
+        Case::QuotaChange => {
+            m.quota_steps.push(QuotaStep {
+                from_day: Ymd::new(2026, 7, 1).day_of_year(),
+                quota_m3: 1120.0e4,
+            });
+        }
+        Case::ZerosAndNan => {
+            for (i, p) in m.this_year.iter_mut().enumerate() {
+                p.value_m3 = if i % 5 == 0 { f64::NAN } else { 0.0 };
+            }
+            for p in m.last_year.iter_mut().step_by(3) {
+                p.value_m3 = f64::NAN;
+            }
+            m.quota_steps.push(QuotaStep {
+                from_day: 400,
+                quota_m3: f64::NAN,
+            });
+            m.projected_year_end_m3 = Some(f64::NAN);
+        }
+        Case::Empty => {
+            m.this_year.clear();
+            m.last_year.clear();
+            m.quota_steps.clear();
+            m.projected_year_end_m3 = None;
+        }
+    }
+    m
+}
+
+fn monthly(case: Case, example: bool) -> MonthlyWithdrawal {
+    let year = |y: i32, scale: f64, months: usize| YearMonths {
+        year: y,
+        months_m3: std::array::from_fn(|i| {
+            if i < months {
+                PROFILE[i] * 1e4 * scale * (1.0 + 0.08 * wiggle(i, y as usize))
+            } else {
+                f64::NAN
+            }
+        }),
+    };
+    let mut m = MonthlyWithdrawal {
+        meta: meta("清徐县", example),
+        years: vec![
+            year(2026, 0.93, 11),
+            year(2024, 1.02, 12),
+            year(2025, 1.0, 12),
+            year(2023, 1.1, 12),
+        ],
+    };
+    match case {
+        Case::Full | Case::NoLevels | Case::QuotaChange => {}
+        Case::OneMonth => m.years = vec![year(2026, 0.93, 1)],
+        Case::ZerosAndNan => {
+            for y in &mut m.years {
+                for (i, v) in y.months_m3.iter_mut().enumerate() {
+                    *v = if i % 4 == 0 { f64::NAN } else { 0.0 };
+                }
+            }
+        }
+        Case::Empty => m.years.clear(),
+    }
+    m
+}
+
+fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hydrographs {
+    let wells: Vec<WellSeries> = (0..n_wells)
+        .map(|i| {
+            let (start, slope) = match kind {
+                LevelKind::Level => (758.0 + i as f64 * 1.3, -0.45 + 0.12 * i as f64),
+                LevelKind::Depth => (42.0 + i as f64 * 2.1, 0.45 - 0.12 * i as f64),
+            };
+            let points = monthly_levels((2019, 1), 95, start, slope, i + 3);
+            let direction = match (kind, slope) {
+                (_, s) if s.abs() < 0.1 => TrendDirection::Stable,
+                (LevelKind::Level, s) if s > 0.0 => TrendDirection::Rising,
+                (LevelKind::Depth, s) if s < 0.0 => TrendDirection::Rising,
+                _ => TrendDirection::Falling,
+            };
+            // Sen's intercept convention: the line passes through (median date, median value).
+            let mut values: Vec<f64> = points.iter().map(|p| p.value).collect();
+            values.sort_by(f64::total_cmp);
+            let anchor = DatedValue {
+                date: points[points.len() / 2].date,
+                value: values[values.len() / 2],
+            };
+            WellSeries {
+                id: format!("QX-{:02}", i + 1),
+                points,
+                trend: Some(trend(slope, anchor, direction)),
+            }
+        })
+        .collect();
+    let mut m = Hydrographs {
+        meta: meta("清徐县", example),
+        kind,
+        wells,
+    };
+    match case {
+        Case::Full | Case::QuotaChange => {}
+        Case::NoLevels | Case::Empty => m.wells.clear(),
+        Case::OneMonth => {
+            for w in &mut m.wells {
+                w.points.truncate(1);
+            }
+        }
+        Case::ZerosAndNan => {
+            for (i, w) in m.wells.iter_mut().enumerate() {
+                for (j, p) in w.points.iter_mut().enumerate() {
+                    if (i + j) % 4 == 0 {
+                        p.value = f64::NAN;
+                    }
+                    if i == 0 {
+                        p.value = f64::NAN;
+                    }
+                }
+                // A gap of half a year in the second well.
+                if i == 1 {
+                    w.points.drain(30..36);
+                }
+            }
+        }
+    }
+    m
+}
+
+fn city(case: Case, example: bool) -> CityOverview {
+    let quotas = [
+        1460.0, 820.0, 905.0, 1015.0, 1240.0, 690.0, 1200.0, 410.0, 150.0, 500.0,
+    ];
+    let ks = [1.06, 0.92, 0.98, 1.12, 0.87, 1.01, 0.99, 0.74, 0.81, 0.95];
+    let counties: Vec<CountyK> = COUNTIES
+        .iter()
+        .zip(quotas.iter().zip(ks))
+        .map(|(name, (q, k))| CountyK {
+            name: (*name).to_owned(),
+            withdrawal_m3: q * k * 1e4,
+            quota_m3: q * 1e4,
+        })
+        .collect();
+    let county_total: f64 = counties.iter().map(|c| c.withdrawal_m3).sum();
+    let group = 7215.6e4;
+    let mut m = CityOverview {
+        meta: meta("太原市", example),
+        basis: "2026 年取水量（年末预测）".to_owned(),
+        budgets: vec![
+            BudgetBar {
+                name: "太原供水集团".to_owned(),
+                withdrawal_m3: group,
+                limit_m3: 7602.0e4,
+            },
+            BudgetBar {
+                name: "县（市、区）合计".to_owned(),
+                withdrawal_m3: county_total,
+                limit_m3: 7390.0e4,
+            },
+        ],
+        total: BudgetBar {
+            name: "全市合计".to_owned(),
+            withdrawal_m3: group + county_total,
+            limit_m3: 1.5e8,
+        },
+        counties,
+    };
+    match case {
+        Case::Full | Case::NoLevels => {}
+        Case::OneMonth => {
+            m.counties.truncate(1);
+        }
+        Case::QuotaChange => m.budgets[1].limit_m3 = 7400.0e4,
+        Case::ZerosAndNan => {
+            m.budgets[0].withdrawal_m3 = f64::NAN;
+            m.budgets[1].withdrawal_m3 = 0.0;
+            m.total.withdrawal_m3 = 0.0;
+            m.counties[2].quota_m3 = 0.0;
+            m.counties[3].withdrawal_m3 = f64::NAN;
+            m.counties[4].quota_m3 = f64::NAN;
+            m.counties[5].withdrawal_m3 = 0.0;
+        }
+        Case::Empty => {
+            m.budgets.clear();
+            m.total.withdrawal_m3 = f64::NAN;
+            m.total.limit_m3 = f64::NAN;
+            m.counties.clear();
+        }
+    }
+    m
+}
+
+/// Owned models of every chart for one case.
+pub(crate) struct Models {
+    pub(crate) readiness: ExitReadiness,
+    pub(crate) cumulative: CumulativeWithdrawal,
+    pub(crate) monthly: MonthlyWithdrawal,
+    pub(crate) hydro_level: Hydrographs,
+    pub(crate) hydro_depth: Hydrographs,
+    pub(crate) city: CityOverview,
+}
+
+impl Models {
+    pub(crate) fn new(case: Case, example: bool) -> Self {
+        Self {
+            readiness: readiness(case, example),
+            cumulative: cumulative(case, example),
+            monthly: monthly(case, example),
+            hydro_level: hydrographs(case, LevelKind::Level, 10, example),
+            hydro_depth: hydrographs(case, LevelKind::Depth, 3, example),
+            city: city(case, example),
+        }
+    }
+
+    pub(crate) fn charts(&self) -> Vec<(&'static str, ChartKind<'_>)> {
+        vec![
+            ("readiness", ChartKind::ExitReadiness(&self.readiness)),
+            ("cumulative", ChartKind::Cumulative(&self.cumulative)),
+            ("monthly", ChartKind::Monthly(&self.monthly)),
+            (
+                "hydrograph-level",
+                ChartKind::Hydrographs(&self.hydro_level),
+            ),
+            (
+                "hydrograph-depth",
+                ChartKind::Hydrographs(&self.hydro_depth),
+            ),
+            ("city", ChartKind::CityOverview(&self.city)),
+        ]
+    }
+}
