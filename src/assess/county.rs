@@ -209,12 +209,19 @@ pub(super) fn county_status(
     let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year);
     let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1);
     let months = inputs.months_reported(&quota_intakes);
+    // Completeness of the county's figure: the obliged intakes among those counted against its
+    // quota (a supply-group well in the county reports to the supply group's budget).
+    let obliged_quota: Vec<&Intake> = quota_intakes
+        .iter()
+        .filter(|i| i.metering_duty)
+        .copied()
+        .collect();
     let year_figures = |year: i16, m3: f64, quota: Option<f64>| YearFigures {
         year,
         withdrawal_m3: m3,
         quota_m3: quota,
         has_data: m3 > 0.0 || months.iter().any(|m| m.0 == year),
-        completeness: inputs.completeness(&obliged, &quota_intakes, year),
+        completeness: inputs.completeness(&obliged_quota, &quota_intakes, year),
     };
     let first_of_12m = (i32::from(w.year) * 12 + i32::from(w.as_of.month()) - 12) as i64;
     let quantity = QuantityFacts {

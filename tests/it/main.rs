@@ -5,3 +5,4 @@ mod ingest;
 mod report;
 mod status;
 mod support;
+mod verdict;

@@ -1,0 +1,481 @@
+//! The readiness model on hand-computed figures (DESIGN §2): volumes and levels come in through
+//! `gwmon import`, so every figure below can be checked with a pencil. No broker is involved.
+//!
+//! The fixture: three counties with a quota of 1,000,000 m³/yr each (100.0万 m³), two obliged
+//! groundwater intakes per county (permits 600,000 m³/yr), three shallow wells per county (two
+//! karst wells more in 清徐县), and a supply-group well field in 阳曲县.
+
+use std::path::PathBuf;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde_json::Value;
+
+use crate::support::gwmon;
+
+const INTAKES: &str = "\
+intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit
+QX-A,清徐甲厂,140121,county,shallow,groundwater,industry,600000,500,no
+QX-B,清徐乙厂,140121,county,shallow,groundwater,industry,600000,500,no
+YQ-A,阳曲甲厂,140122,county,shallow,groundwater,industry,600000,500,no
+YQ-B,阳曲乙厂,140122,county,shallow,groundwater,industry,600000,500,no
+SG-1,供水集团水源井,140122,supply_group,confined,groundwater,public_supply,2000000,500,yes
+LF-A,娄烦甲厂,140123,county,shallow,groundwater,industry,600000,500,no
+LF-B,娄烦乙厂,140123,county,shallow,groundwater,industry,600000,500,no
+LF-U,娄烦无证井,140123,county,shallow,groundwater,service,0,500,no
+";
+
+const WELLS: &str = "\
+well_id,name,county_code,aquifer,ground_elevation_m,datum
+QX-W1,清徐一号井,140121,shallow,780,1985国家高程基准
+QX-W2,清徐二号井,140121,shallow,780,1985国家高程基准
+QX-W3,清徐三号井,140121,shallow,780,1985国家高程基准
+QX-K1,清徐岩溶一号井,140121,karst,780,1985国家高程基准
+QX-K2,清徐岩溶二号井,140121,karst,780,1985国家高程基准
+YQ-W1,阳曲一号井,140122,shallow,900,1985国家高程基准
+YQ-W2,阳曲二号井,140122,shallow,900,1985国家高程基准
+YQ-W3,阳曲三号井,140122,shallow,900,1985国家高程基准
+LF-W1,娄烦一号井,140123,shallow,1200,1985国家高程基准
+LF-W2,娄烦二号井,140123,shallow,1200,1985国家高程基准
+LF-W3,娄烦三号井,140123,shallow,1200,1985国家高程基准
+";
+
+fn config(self_assessment_met: &str) -> String {
+    format!(
+        r#"[mqtt]
+url = "mqtt://127.0.0.1:1"
+[store]
+path = "gwmon.db"
+[time]
+zone = "Asia/Shanghai"
+[registry]
+intakes = "intakes.csv"
+wells = "wells.csv"
+[budgets]
+city_cap_m3 = 150_000_000
+supply_group_m3 = 76_020_000
+counties_m3 = 73_900_000
+[[county]]
+code = 140121
+name = "清徐县"
+self_assessment = 2026-06-30
+exit = 2027-06-30
+{self_assessment_met}
+[[county]]
+code = 140122
+name = "阳曲县"
+self_assessment = 2026-06-30
+exit = 2027-06-30
+[[county]]
+code = 140123
+name = "娄烦县"
+[[quota_version]]
+effective_from = 2020-01-01
+[quota_version.county_m3]
+140121 = 1_000_000
+140122 = 1_000_000
+140123 = 1_000_000
+"#
+    )
+}
+
+/// A store and config in a temporary folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with_config(&config(""))
+    }
+
+    fn with_config(text: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gwmon.toml"), text).unwrap();
+        std::fs::write(dir.path().join("intakes.csv"), INTAKES).unwrap();
+        std::fs::write(dir.path().join("wells.csv"), WELLS).unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn args<'a>(&'a self, cfg: &'a str, db: &'a str) -> [&'a str; 4] {
+        ["--config", cfg, "--db", db]
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let cfg = self.path("gwmon.toml");
+        let db = self.path("gwmon.db");
+        let (cfg, db) = (cfg.to_str().unwrap(), db.to_str().unwrap());
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(self.args(cfg, db));
+        let (code, out, err) = gwmon(&all);
+        assert_eq!(code, 0, "gwmon {all:?}: {err}");
+        out
+    }
+
+    /// Imports `m3` per day for `intake` on every day from `from` to `to` inclusive.
+    fn daily(&self, intake: &str, from: &str, to: &str, m3: f64) {
+        let (mut d, to): (Date, Date) = (from.parse().unwrap(), to.parse().unwrap());
+        let mut csv = String::from("intake_id,day,volume_m3\n");
+        while d <= to {
+            csv.push_str(&format!("{intake},{d},{m3}\n"));
+            d = d.checked_add(1.day()).unwrap();
+        }
+        let f = self.path(&format!("daily-{intake}-{from}.csv"));
+        std::fs::write(&f, csv).unwrap();
+        self.run(&["import", "--kind", "daily-volume", f.to_str().unwrap()]);
+    }
+
+    /// Imports one level reading on the 15th of every month from `from` to `to` (both months
+    /// inclusive): `level(months since from)`.
+    fn levels(&self, well: &str, from: &str, to: &str, level: impl Fn(i32) -> f64) {
+        let (mut d, to): (Date, Date) = (from.parse().unwrap(), to.parse().unwrap());
+        d = d.first_of_month().checked_add(14.days()).unwrap();
+        let mut csv = String::from("well_id,ts,level_m\n");
+        let mut i = 0;
+        while d <= to {
+            csv.push_str(&format!("{well},{d}T10:00:00+08:00,{}\n", level(i)));
+            d = d.checked_add(1.month()).unwrap();
+            i += 1;
+        }
+        let f = self.path(&format!("level-{well}-{from}.csv"));
+        std::fs::write(&f, csv).unwrap();
+        self.run(&["import", "--kind", "level", f.to_str().unwrap()]);
+    }
+
+    /// Three steady shallow wells per county (level rising 0.12 m/a with a seasonal swing),
+    /// 2020-01 to `to`.
+    fn steady_wells(&self, to: &str) {
+        for (w, base) in [
+            ("QX-W1", 760.0),
+            ("QX-W2", 761.0),
+            ("QX-W3", 762.0),
+            ("QX-K1", 700.0),
+            ("QX-K2", 701.0),
+            ("YQ-W1", 880.0),
+            ("YQ-W2", 881.0),
+            ("YQ-W3", 882.0),
+            ("LF-W1", 1180.0),
+            ("LF-W2", 1181.0),
+            ("LF-W3", 1182.0),
+        ] {
+            self.levels(w, "2020-01-01", to, |i| {
+                base + 0.01 * f64::from(i) + if i % 12 < 6 { 0.5 } else { -0.5 }
+            });
+        }
+    }
+
+    fn status(&self, as_of: &str) -> Value {
+        serde_json::from_str(&self.run(&["status", "--as-of", as_of, "--json"])).unwrap()
+    }
+
+    fn table(&self, as_of: &str) -> String {
+        self.run(&["status", "--as-of", as_of])
+    }
+}
+
+fn county<'a>(doc: &'a Value, code: &str) -> &'a Value {
+    doc["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .unwrap_or_else(|| panic!("county {code} in {doc}"))
+}
+
+fn criterion<'a>(c: &'a Value, name: &str) -> &'a Value {
+    c["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == name)
+        .unwrap()
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64()
+        .is_some_and(|x| (x - want).abs() < 1e-6 * want.abs().max(1.0))
+}
+
+/// 清徐县 ran 11 % over its quota in 2025 (both intakes 1,520 m³/day: 3,040 × 365 =
+/// 1,109,600 m³, k = 1.1096) and at 2,000 m³/day in 2026 (k of the projection 0.73). In March
+/// only three months of 2026 are in: last year decides, quantity fails. In mid-July, with seven
+/// months projecting under the limit: at risk.
+#[test]
+fn last_year_over_the_limit_decides_until_six_months_say_otherwise() {
+    let f = Fixture::new();
+    f.steady_wells("2026-07-15");
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2025-12-31", 1520.0);
+        f.daily(i, "2026-01-01", "2026-07-15", 1000.0);
+    }
+    let doc = f.status("2026-03-15");
+    let qx = county(&doc, "140121");
+    assert!(
+        close(&qx["last_year_m3"], 1_109_600.0),
+        "{}",
+        qx["last_year_m3"]
+    );
+    assert!(close(&qx["k_last_year"], 1.1096));
+    // 1 Jan – 15 Mar is 74 days: this year 148,000 m³, last year's same period 224,960 m³,
+    // r = 0.6579; the rest of last year 884,640 m³ × r = 582,000 → 730,000 m³, k = 0.73.
+    assert!(close(&qx["ytd_m3"], 148_000.0));
+    assert!(
+        close(&qx["projected_m3"], 730_000.0),
+        "{}",
+        qx["projected_m3"]
+    );
+    assert_eq!(qx["projection"]["method"], "seasonal");
+    let q = criterion(qx, "quantity");
+    assert_eq!(q["status"], "fail", "{q}");
+    assert!(q["detail"].as_str().unwrap().contains("k = 1.11"), "{q}");
+    assert_ne!(qx["verdict"], "ready");
+
+    let doc = f.status("2026-07-15");
+    let qx = county(&doc, "140121");
+    assert_eq!(qx["months_with_data_this_year"], 7);
+    assert_eq!(criterion(qx, "quantity")["status"], "at_risk");
+}
+
+/// 阳曲县 has 2025 at k = 1.46 (2 × 2,000 m³/day) and nothing yet in 2026: this year's k is null
+/// (never 0.00) in the JSON and "—" in the table, and last year fails quantity.
+#[test]
+fn a_year_without_data_has_no_k() {
+    let f = Fixture::new();
+    f.steady_wells("2026-03-15");
+    for i in ["YQ-A", "YQ-B"] {
+        f.daily(i, "2025-01-01", "2025-12-31", 2000.0);
+    }
+    let doc = f.status("2026-03-15");
+    let yq = county(&doc, "140122");
+    assert!(yq["k"].is_null(), "{}", yq["k"]);
+    assert!(close(&yq["k_last_year"], 1.46));
+    assert_eq!(criterion(yq, "quantity")["status"], "fail");
+    // 娄烦县 has no data at all: no k either year.
+    let lf = county(&doc, "140123");
+    assert!(lf["k"].is_null() && lf["k_last_year"].is_null());
+    let table = f.table("2026-03-15");
+    let row = table.lines().find(|l| l.contains("阳曲县")).unwrap();
+    assert!(row.contains("1.46") && row.contains("—"), "{row}");
+    assert!(!row.contains("0.00"), "{row}");
+}
+
+/// Projection by the seasonal ratio with a hand-computed answer, and the run rate only without a
+/// last year, over the days actually covered.
+#[test]
+fn projections_have_hand_computed_answers() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-20");
+    // 清徐县: 2025 at 3,040 m³/day, 2026 at 2,800 m³/day. As of 15 March (74 days):
+    // 207,200 + (1,109,600 − 224,960) × 207,200 / 224,960 = 207,200 + 814,800 = 1,022,000.
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2025-12-31", 1520.0);
+        f.daily(i, "2026-01-01", "2026-06-20", 1400.0);
+    }
+    // 娄烦县: no last year; data from 1 June 2026 at 2 × 1,000 m³/day. As of 20 June: 40,000 m³
+    // over 20 covered days = 2,000 m³/day for the 194 days left → 428,000 m³.
+    for i in ["LF-A", "LF-B"] {
+        f.daily(i, "2026-06-01", "2026-06-20", 1000.0);
+    }
+    let doc = f.status("2026-03-15");
+    let qx = county(&doc, "140121");
+    assert!(
+        close(&qx["projected_m3"], 1_022_000.0),
+        "{}",
+        qx["projected_m3"]
+    );
+    assert!(close(&qx["projection"]["ratio"], 207_200.0 / 224_960.0));
+    // Two complete months, each at the same ratio: the range is that single figure.
+    assert!(close(&qx["projection"]["low_m3"], 1_022_000.0));
+    assert!(close(&qx["projection"]["high_m3"], 1_022_000.0));
+    let doc = f.status("2026-06-20");
+    let lf = county(&doc, "140123");
+    assert_eq!(lf["projection"]["method"], "run_rate");
+    assert!(
+        close(&lf["projected_m3"], 428_000.0),
+        "{}",
+        lf["projected_m3"]
+    );
+    // No complete last year and fewer than 12 months of data: quantity cannot be judged.
+    assert_eq!(criterion(lf, "quantity")["status"], "insufficient_data");
+    // The counties' budget projects the sum of the county projections.
+    let counties = &doc["city"]["budgets"][1];
+    let sum: f64 = doc["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["projected_m3"].as_f64().unwrap())
+        .sum();
+    assert!(close(&counties["projected_m3"], sum));
+}
+
+/// 阳曲县's 2025 is complete and at k = 0.80, but in 2026 one of its two obliged intakes has been
+/// silent since 1 January: 50 % of the obliged intake-days reported, so this year's low figure is
+/// an underestimate and quantity is at risk, not passed.
+#[test]
+fn an_incomplete_year_cannot_pass_quantity() {
+    let f = Fixture::new();
+    f.steady_wells("2026-09-30");
+    for i in ["YQ-A", "YQ-B"] {
+        f.daily(i, "2025-01-01", "2025-12-31", 1096.0);
+    }
+    f.daily("YQ-A", "2026-01-01", "2026-09-30", 1096.0);
+    let doc = f.status("2026-09-30");
+    let yq = county(&doc, "140122");
+    let c = &yq["this_year"]["completeness"];
+    assert_eq!(c["reported_intake_days"], 273);
+    assert_eq!(c["expected_intake_days"], 546);
+    let q = criterion(yq, "quantity");
+    assert_eq!(q["status"], "at_risk", "{q}");
+    assert!(q["detail"].as_str().unwrap().contains("50.0%"), "{q}");
+}
+
+/// 0.951 is at risk, and printed so: never "0.95" beside "> 0.95 有风险".
+#[test]
+fn printed_k_agrees_with_its_band() {
+    let f = Fixture::new();
+    f.steady_wells("2025-12-31");
+    // 2025 complete: 2 × 1,302.74 m³/day × 365 = 951,000.2 m³ → k = 0.951.
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2025-12-31", 1302.74);
+    }
+    let doc = f.status("2025-12-31");
+    let qx = county(&doc, "140121");
+    assert_eq!(criterion(qx, "quantity")["status"], "at_risk");
+    let table = f.table("2025-12-31");
+    let row = table.lines().find(|l| l.contains("清徐县")).unwrap();
+    assert!(row.contains("0.951"), "{row}");
+}
+
+/// An intake with no permit that withdraws groundwater is 无证取水 and fails permits.
+#[test]
+fn unpermitted_groundwater_fails_permits() {
+    let f = Fixture::new();
+    f.steady_wells("2026-03-31");
+    f.daily("LF-U", "2026-01-01", "2026-03-31", 50.0);
+    let doc = f.status("2026-03-31");
+    let lf = county(&doc, "140123");
+    assert_eq!(lf["permits"]["unpermitted"][0]["id"], "LF-U");
+    assert!(close(&lf["permits"]["unpermitted"][0]["ytd_m3"], 4500.0));
+    assert_eq!(criterion(lf, "permits")["status"], "fail");
+}
+
+/// Nothing dated after the as-of date enters a figure: a collapse of every well's level after
+/// the as-of date changes no trend, and volumes after it change no sum.
+#[test]
+fn as_of_is_a_wall() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-14");
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2026-06-10", 1000.0);
+    }
+    let before = f.status("2026-06-10");
+    for w in ["QX-W1", "QX-W2", "QX-W3"] {
+        f.levels(w, "2026-06-20", "2026-06-20", |_| 500.0);
+    }
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2026-06-11", "2026-06-30", 9000.0);
+    }
+    let after = f.status("2026-06-10");
+    let (b, a) = (county(&before, "140121"), county(&after, "140121"));
+    assert_eq!(b["wells"], a["wells"]);
+    assert_eq!(b["ytd_m3"], a["ytd_m3"]);
+    assert_eq!(b["projected_m3"], a["projected_m3"]);
+    // The as-of month is partial, and the status says so.
+    assert!(
+        after["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("2026-06")),
+        "{}",
+        after["warnings"]
+    );
+}
+
+/// Levels are judged per aquifer type: 清徐县's shallow wells are steady but its karst wells
+/// fall 1 m/a, so the level criterion fails on karst, and both types are shown.
+#[test]
+fn level_is_judged_per_aquifer_type() {
+    let f = Fixture::new();
+    for (w, base) in [("QX-W1", 760.0), ("QX-W2", 761.0), ("QX-W3", 762.0)] {
+        f.levels(w, "2020-01-01", "2025-12-31", |i| {
+            base + 0.01 * f64::from(i) + if i % 12 < 6 { 0.5 } else { -0.5 }
+        });
+    }
+    for (w, base) in [("QX-K1", 700.0), ("QX-K2", 701.0)] {
+        f.levels(w, "2020-01-01", "2025-12-31", |i| {
+            base - f64::from(i) / 12.0 + if i % 12 < 6 { 0.5 } else { -0.5 }
+        });
+    }
+    let doc = f.status("2025-12-31");
+    let qx = county(&doc, "140121");
+    let by: Vec<(&str, &str)> = qx["level_by_aquifer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["aquifer"].as_str().unwrap(),
+                a["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by, [("shallow", "pass"), ("karst", "fail")]);
+    assert_eq!(criterion(qx, "level")["status"], "fail");
+    // v over complete years: the karst wells' annual means fall exactly 1 m a year.
+    let k1 = qx["wells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "QX-K1")
+        .unwrap();
+    assert!(close(&k1["trend"]["mean_annual_change_m"], -1.0), "{k1}");
+}
+
+/// A well without data in the last 12 months does not count; as of mid-2027 every well of
+/// 娄烦县 stopped reporting at the end of 2025, so level is insufficient.
+#[test]
+fn wells_without_recent_data_do_not_count() {
+    let f = Fixture::new();
+    f.steady_wells("2025-12-31");
+    let doc = f.status("2026-06-30");
+    assert_eq!(
+        county(&doc, "140123")["wells"][0]["trend"]["sufficient"],
+        true
+    );
+    let doc = f.status("2027-02-28");
+    let lf = county(&doc, "140123");
+    assert_eq!(lf["wells"][0]["trend"]["sufficient"], false);
+    assert_eq!(lf["wells"][0]["trend"]["direction"], "insufficient_data");
+    assert_eq!(criterion(lf, "level")["status"], "insufficient_data");
+    // … and the status warns that the data ends before the as-of date.
+    assert!(
+        doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("早于评估日")),
+        "{}",
+        doc["warnings"]
+    );
+}
+
+/// A self-assessment met on 10 July 2026, ten days after its 30 June deadline: on 1 July it is
+/// not met yet (passed); from 10 July it is met late by 10 days.
+#[test]
+fn deadlines_met_late_and_met_after_as_of() {
+    let f = Fixture::with_config(&config("self_assessment_met = 2026-07-10"));
+    f.steady_wells("2026-07-31");
+    let d = |as_of: &str| county(&f.status(as_of), "140121")["deadlines"].clone();
+    let early = d("2026-07-01");
+    assert_eq!(early["self_assessment_state"], "passed");
+    assert!(early["self_assessment_met"].is_null());
+    let late = d("2026-07-31");
+    assert_eq!(late["self_assessment_state"], "met_late");
+    assert_eq!(late["self_assessment_days_late"], 10);
+    assert_eq!(late["self_assessment_met"], "2026-07-10");
+}
