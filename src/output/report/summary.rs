@@ -1,0 +1,151 @@
+//! `summary.md`, one county's self-assessment summary in Chinese, from `templates/summary.md`.
+//! The text lives in the template; the helpers here format the figures it prints, so that a
+//! missing figure reads "—" the same way in every table.
+
+use askama::Template;
+
+use super::ReportError;
+use crate::assess::{CountyStatus, DeadlineState, GroupFigures, PermitExcess, StatusDoc};
+use crate::config::{AssessmentConfig, Config, MeteringConfig};
+use crate::domain::volume::{self, Volume};
+
+#[derive(Template)]
+#[template(
+    path = "summary.md",
+    config = "src/output/report/templates/askama.toml"
+)]
+struct Summary<'a> {
+    doc: &'a StatusDoc,
+    c: &'a CountyStatus,
+    a: &'a AssessmentConfig,
+    metering: &'a MeteringConfig,
+    /// The zone whose days the volumes are summed by.
+    clock: &'a str,
+    self_assessment_progress: String,
+    exit_progress: String,
+    /// (title, first column, rows): the county's figures by aquifer and by source.
+    group_tables: [(&'static str, &'static str, &'a [GroupFigures]); 2],
+    wells_sufficient: usize,
+    /// Intakes over their permit, then those projected to go over, each with its state.
+    permits: Vec<(&'a PermitExcess, &'static str)>,
+}
+
+/// The summary of county `c`.
+pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String, ReportError> {
+    let d = &c.deadlines;
+    let permits = (c.permits.over.iter().map(|e| (e, "已超许可")))
+        .chain(c.permits.projected_over.iter().map(|e| (e, "预计超许可")))
+        .collect();
+    Summary {
+        doc,
+        c,
+        a: &cfg.assessment,
+        metering: &cfg.metering,
+        clock: cfg.clock.name(),
+        self_assessment_progress: days_text(
+            d.days_to_self_assessment,
+            d.self_assessment_state,
+            d.self_assessment_met.as_deref(),
+        ),
+        exit_progress: days_text(d.days_to_exit, d.exit_state, d.exit_met.as_deref()),
+        group_tables: [
+            (
+                "按含水层（全部地下水取水口，含太原供水集团水源井）",
+                "含水层",
+                &c.by_aquifer,
+            ),
+            ("按水源（全部取水口）", "水源", &c.by_source),
+        ],
+        wells_sufficient: c.wells.iter().filter(|w| w.trend.sufficient).count(),
+        permits,
+    }
+    .render()
+    .map_err(|source| ReportError::Template {
+        template: "summary.md",
+        source,
+    })
+}
+
+/// Where a deadline stands, as the summary and index.html state it: met (on which day), days
+/// overdue, days left, or not in this batch of the plan.
+pub fn days_text(days: Option<i64>, state: Option<DeadlineState>, met: Option<&str>) -> String {
+    match (days, state) {
+        (_, Some(DeadlineState::Met)) => format!("已完成（{}）", met.unwrap_or("")),
+        (Some(d), Some(DeadlineState::Passed)) => format!("已过期 {} 天", -d),
+        (Some(d), _) => format!("剩余 {d} 天"),
+        _ => "规划未列入本批次".into(),
+    }
+}
+
+// The template's figure helpers. Askama passes a template's arguments by reference.
+
+/// A volume in 万 m³ ([`volume::wan`]).
+fn wan(m3: &f64) -> String {
+    volume::wan(*m3)
+}
+
+/// [`wan`], or "—" without a figure.
+fn wan_or_dash(m3: &Option<f64>) -> String {
+    m3.map_or("—".into(), volume::wan)
+}
+
+/// A threshold in whole 万 m³ ("5").
+fn wan_whole(m3: &f64) -> String {
+    fixed(&Volume::from_m3(*m3).wan(), 0)
+}
+
+/// `v` with `decimals` decimals.
+fn fixed(v: &f64, decimals: usize) -> String {
+    format!("{v:.decimals$}")
+}
+
+/// [`fixed`], or "—" without a figure.
+fn fixed_or_dash(v: &Option<f64>, decimals: usize) -> String {
+    v.map_or("—".into(), |v| fixed(&v, decimals))
+}
+
+/// A share (0.92) as a percentage with `decimals` decimals ("92%").
+fn percent(share: &f64, decimals: usize) -> String {
+    format!("{:.decimals$}%", share * 100.0)
+}
+
+/// [`percent`], or "—" without a figure.
+fn percent_or_dash(share: &Option<f64>, decimals: usize) -> String {
+    share.map_or("—".into(), |v| percent(&v, decimals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_progress_reads_as_the_plan_words_it() {
+        let met = Some(DeadlineState::Met);
+        assert_eq!(
+            days_text(Some(-3), met, Some("2026-05-01")),
+            "已完成（2026-05-01）"
+        );
+        assert_eq!(
+            days_text(Some(-153), Some(DeadlineState::Passed), None),
+            "已过期 153 天"
+        );
+        assert_eq!(
+            days_text(Some(212), Some(DeadlineState::Upcoming), None),
+            "剩余 212 天"
+        );
+        assert_eq!(days_text(None, None, None), "规划未列入本批次");
+    }
+
+    #[test]
+    fn missing_figures_read_as_a_dash() {
+        assert_eq!(fixed_or_dash(&Some(1.064), 2), "1.06");
+        assert_eq!(fixed_or_dash(&None, 2), "—");
+        assert_eq!(percent(&0.7, 0), "70%");
+        assert_eq!(percent_or_dash(&Some(0.92), 1), "92.0%");
+        assert_eq!(percent_or_dash(&None, 1), "—");
+        assert_eq!(wan(&7_887_000.0), "788.7");
+        assert_eq!(wan_or_dash(&Some(14_349_000.0)), "1434.9");
+        assert_eq!(wan_or_dash(&None), "—");
+        assert_eq!(wan_whole(&50_000.0), "5");
+    }
+}
