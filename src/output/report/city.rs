@@ -1,0 +1,63 @@
+//! The city folder: the overview of the city's budgets and every county's k, with its CSV.
+
+use std::path::{Path, PathBuf};
+
+use jiff::civil::Date;
+
+use super::{ReportError, csv, io, meta};
+use crate::assess::StatusDoc;
+use crate::output::charts::{self, BudgetBar, ChartKind, CityOverview, CountyK};
+
+/// The budget bars, in the order the chart draws them; the city total is drawn apart.
+const BUDGETS: [&str; 2] = ["supply_group", "counties"];
+
+/// Writes `out/city/` and returns the files written.
+pub fn bundle(doc: &StatusDoc, as_of: Date, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let dir = out.join("city");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let overview = overview(doc, as_of);
+    let mut files = charts::render_all(ChartKind::CityOverview(&overview), &dir, "city")?;
+    files.push(csv::write_file(dir.join("city.csv"), |w| {
+        csv::city(
+            w,
+            overview.budgets.iter().chain([&overview.total]),
+            &overview.counties,
+        )
+    })?);
+    Ok(files)
+}
+
+/// The chart's figures: each budget's and county's projected year-end withdrawal against its
+/// limit.
+fn overview(doc: &StatusDoc, as_of: Date) -> CityOverview {
+    let bar = |key: &str| {
+        doc.city
+            .budgets
+            .iter()
+            .find(|b| b.budget == key)
+            .map(|b| BudgetBar {
+                name: b.label.clone(),
+                withdrawal_m3: b.projected_m3,
+                limit_m3: b.quota_m3,
+            })
+    };
+    CityOverview {
+        meta: meta("太原市", doc, as_of),
+        basis: format!("{} 年取水量（年末预测）", doc.year),
+        budgets: BUDGETS.iter().filter_map(|k| bar(k)).collect(),
+        total: bar("city_total").unwrap_or(BudgetBar {
+            name: "全市合计".into(),
+            withdrawal_m3: f64::NAN,
+            limit_m3: doc.city.cap_m3,
+        }),
+        counties: doc
+            .counties
+            .iter()
+            .map(|c| CountyK {
+                name: c.name.clone(),
+                withdrawal_m3: c.projected_m3,
+                quota_m3: c.quota_m3.unwrap_or(f64::NAN),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,191 @@
+//! `summary.md`, one county's self-assessment summary in Chinese, from `templates/summary.md`.
+//! The text lives in the template; the helpers here format the figures it prints, so that a
+//! missing figure reads "—" the same way in every table.
+
+use askama::Template;
+
+use super::ReportError;
+use crate::analysis::accounting::Completeness;
+use crate::assess::{CountyStatus, DeadlineState, GroupFigures, PermitExcess, StatusDoc};
+use crate::config::{AssessmentConfig, Config, MeteringConfig};
+use crate::domain::volume::{self, Volume};
+
+#[derive(Template)]
+#[template(
+    path = "summary.md",
+    config = "src/output/report/templates/askama.toml"
+)]
+struct Summary<'a> {
+    doc: &'a StatusDoc,
+    c: &'a CountyStatus,
+    a: &'a AssessmentConfig,
+    metering: &'a MeteringConfig,
+    /// The zone whose days the volumes are summed by.
+    clock: &'a str,
+    self_assessment_progress: String,
+    exit_progress: String,
+    /// (title, first column, rows): the county's figures by aquifer and by source.
+    group_tables: [(&'static str, &'static str, &'a [GroupFigures]); 2],
+    wells_sufficient: usize,
+    /// Intakes without a permit, over it, projected over it, and over it last year, each
+    /// with its state.
+    permits: Vec<(&'a PermitExcess, &'static str)>,
+}
+
+/// The summary of county `c`.
+pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String, ReportError> {
+    let d = &c.deadlines;
+    let p = &c.permits;
+    let permits = (p.unpermitted.iter().map(|e| (e, "无证取水")))
+        .chain(p.over.iter().map(|e| (e, "已超许可")))
+        .chain(p.projected_over.iter().map(|e| (e, "预计超许可")))
+        .chain(p.over_last_year.iter().map(|e| (e, "上年超许可")))
+        .collect();
+    Summary {
+        doc,
+        c,
+        a: &cfg.assessment,
+        metering: &cfg.metering,
+        clock: cfg.clock.name(),
+        self_assessment_progress: days_text(
+            d.days_to_self_assessment,
+            d.self_assessment_state,
+            d.self_assessment_met.as_deref(),
+            d.self_assessment_days_late,
+        ),
+        exit_progress: days_text(
+            d.days_to_exit,
+            d.exit_state,
+            d.exit_met.as_deref(),
+            d.exit_days_late,
+        ),
+        group_tables: [
+            (
+                "按含水层（全部地下水取水口，含太原供水集团水源井）",
+                "含水层",
+                &c.by_aquifer,
+            ),
+            ("按水源（全部取水口）", "水源", &c.by_source),
+        ],
+        wells_sufficient: c.wells.iter().filter(|w| w.trend.sufficient).count(),
+        permits,
+    }
+    .render()
+    .map_err(|source| ReportError::Template {
+        template: "summary.md",
+        source,
+    })
+}
+
+/// Where a deadline stands, as the summary and index.html state it: met (on which day, and how
+/// late), days overdue, days left, or not in this batch of the plan.
+pub fn days_text(
+    days: Option<i64>,
+    state: Option<DeadlineState>,
+    met: Option<&str>,
+    days_late: Option<i64>,
+) -> String {
+    match (days, state) {
+        (_, Some(DeadlineState::Met)) => format!("已完成（{}）", met.unwrap_or("")),
+        (_, Some(DeadlineState::MetLate)) => format!(
+            "已完成（{}，逾期 {} 天）",
+            met.unwrap_or(""),
+            days_late.unwrap_or_default()
+        ),
+        (Some(d), Some(DeadlineState::Passed)) => format!("已逾期 {} 天", -d),
+        (Some(d), _) => format!("剩余 {d} 天"),
+        _ => "规划未列入本批次".into(),
+    }
+}
+
+// The template's figure helpers. Askama passes a template's arguments by reference.
+
+/// A volume in 万 m³ ([`volume::wan`]).
+fn wan(m3: &f64) -> String {
+    volume::wan(*m3)
+}
+
+/// [`wan`], or "—" without a figure.
+fn wan_or_dash(m3: &Option<f64>) -> String {
+    m3.map_or("—".into(), volume::wan)
+}
+
+/// A threshold in whole 万 m³ ("5").
+fn wan_whole(m3: &f64) -> String {
+    fixed(&Volume::from_m3(*m3).wan(), 0)
+}
+
+/// `v` with `decimals` decimals.
+fn fixed(v: &f64, decimals: usize) -> String {
+    format!("{v:.decimals$}")
+}
+
+/// [`fixed`], or "—" without a figure.
+fn fixed_or_dash(v: &Option<f64>, decimals: usize) -> String {
+    v.map_or("—".into(), |v| fixed(&v, decimals))
+}
+
+/// A share (0.92) as a percentage with `decimals` decimals ("92%").
+fn percent(share: &f64, decimals: usize) -> String {
+    format!("{:.decimals$}%", share * 100.0)
+}
+
+/// k with the digits of its band, or "—".
+fn k(doc: &StatusDoc, k: &Option<f64>) -> String {
+    doc.fmt_k(*k)
+}
+
+/// The share of obliged intake-days that reported, or "—" without obliged intakes.
+fn reported(c: &Completeness) -> String {
+    percent_or_dash(&c.share(), 1)
+}
+
+/// [`percent`], or "—" without a figure.
+fn percent_or_dash(share: &Option<f64>, decimals: usize) -> String {
+    share.map_or("—".into(), |v| percent(&v, decimals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_progress_reads_as_the_plan_words_it() {
+        let met = Some(DeadlineState::Met);
+        assert_eq!(
+            days_text(Some(-3), met, Some("2026-05-01"), None),
+            "已完成（2026-05-01）"
+        );
+        assert_eq!(
+            days_text(Some(-153), Some(DeadlineState::Passed), None, None),
+            "已逾期 153 天"
+        );
+        assert_eq!(
+            days_text(Some(212), Some(DeadlineState::Upcoming), None, None),
+            "剩余 212 天"
+        );
+        assert_eq!(days_text(None, None, None, None), "规划未列入本批次");
+        assert_eq!(
+            days_text(
+                Some(-31),
+                Some(DeadlineState::MetLate),
+                Some("2026-07-10"),
+                Some(10)
+            ),
+            "已完成（2026-07-10，逾期 10 天）"
+        );
+    }
+
+    #[test]
+    fn missing_figures_read_as_a_dash() {
+        assert_eq!(fixed_or_dash(&Some(1.064), 2), "1.06");
+        assert_eq!(fixed_or_dash(&None, 2), "—");
+        assert_eq!(percent(&0.7, 0), "70%");
+        assert_eq!(percent_or_dash(&Some(0.92), 1), "92.0%");
+        assert_eq!(percent_or_dash(&None, 1), "—");
+        assert_eq!(wan(&7_887_000.0), "788.7");
+        assert_eq!(wan_or_dash(&Some(14_349_000.0)), "1434.9");
+        assert_eq!(wan_or_dash(&None), "—");
+        assert_eq!(wan_whole(&50_000.0), "5");
+    }
+}
