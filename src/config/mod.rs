@@ -155,6 +155,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TargetKind;
 
     #[test]
     fn embedded_config_is_valid() {
@@ -202,6 +203,81 @@ mod tests {
         let dup = format!("{}\n{}", EMBEDDED_CONFIG, &EMBEDDED_CONFIG[start..]);
         let e = with(&dup).unwrap_err().to_string();
         assert!(e.contains("two versions take effect"), "{e}");
+    }
+
+    /// The config with `until` as the first quota version's effective_until, and the lines the
+    /// two versions start on.
+    fn first_version_until(until: &str) -> (String, usize, usize) {
+        let text = EMBEDDED_CONFIG.replacen(
+            "effective_from = 2020-01-01\n",
+            &format!("effective_from = 2020-01-01\neffective_until = {until}\n"),
+            1,
+        );
+        let mut starts = text
+            .match_indices("[[quota_version]]")
+            .map(|(at, _)| line_at(&text, at));
+        let (a, b) = (starts.next().unwrap(), starts.next().unwrap());
+        (text, a, b)
+    }
+
+    #[test]
+    fn a_hole_between_quota_versions_names_both_lines_and_the_days() {
+        let (text, a, b) = first_version_until("2026-03-01");
+        assert_eq!(
+            with(&text).unwrap_err().to_string(),
+            format!(
+                "t.toml line {b}: [[quota_version]] effective 2026-07-01 leaves a hole after the version effective 2020-01-01 (line {a}), which ends before 2026-03-01: no county has a quota from 2026-03-01 to 2026-06-30; set effective_until = 2026-07-01 in the earlier version (or remove it), or effective_from = 2026-03-01 in this one"
+            )
+        );
+        // Ending the day the next version starts leaves no hole (effective_until is exclusive).
+        let (text, _, _) = first_version_until("2026-07-01");
+        assert!(with(&text).is_ok());
+        let (text, a, b) = first_version_until("2026-07-02");
+        let e = with(&text).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "t.toml line {b}: [[quota_version]] effective 2026-07-01 overlaps the version effective 2020-01-01 (line {a})"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn level_plausibility_keys_are_checked() {
+        let text = EMBEDDED_CONFIG
+            .replacen("max_above_ground_m = 1.0", "max_above_ground_m = -1.0", 1)
+            .replacen("max_depth_m = 300.0", "max_depth_m = 0.0", 1);
+        let e = with(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("[ingest] max_above_ground_m = -1: expected metres ≥ 0"),
+            "{e}"
+        );
+        assert!(
+            e.contains("[ingest] max_depth_m = 0: expected a positive depth in m below ground"),
+            "{e}"
+        );
+        let c = with(&EMBEDDED_CONFIG.replacen("max_depth_m = 300.0", "max_depth_m = 250.0", 1))
+            .unwrap();
+        let limits = |id| c.registry.well(id).unwrap().limits;
+        assert_eq!(limits("W-XD-01").max_depth_m, 250.0);
+        // A well's own limit is not the default's.
+        assert_eq!(limits("W-WBL-01").max_depth_m, 500.0);
+        assert_eq!(limits("W-WBL-01").max_above_ground_m, 1.0);
+    }
+
+    /// The shipped registry shows both ways of writing a target.
+    #[test]
+    fn the_example_registry_sets_level_and_depth_targets() {
+        let c = Config::embedded().unwrap();
+        let kinds: Vec<TargetKind> = c
+            .registry
+            .wells
+            .iter()
+            .filter_map(|w| w.target.map(|t| t.kind))
+            .collect();
+        assert!(kinds.contains(&TargetKind::Level) && kinds.contains(&TargetKind::Depth));
+        assert!(kinds.len() < c.registry.wells.len());
+        assert!(EMBEDDED_WELLS.contains("示例值"));
     }
 
     #[test]

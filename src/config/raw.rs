@@ -10,6 +10,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use super::registry::DutyThresholds;
+use crate::domain::LevelLimits;
 
 const DEFAULT_TOPIC_PREFIX: &str = "gw";
 const DEFAULT_CLIENT_ID: &str = "gwmon";
@@ -22,6 +23,8 @@ const DEFAULT_FUTURE_MARGIN_S: i64 = 600;
 const DEFAULT_GAP_HOURS: f64 = 24.0;
 const DEFAULT_MAX_FLOW_M3_PER_H: f64 = 500.0;
 const DEFAULT_JITTER_M3: f64 = 1.0;
+const DEFAULT_MAX_ABOVE_GROUND_M: f64 = 1.0;
+const DEFAULT_MAX_DEPTH_M: f64 = 300.0;
 const DEFAULT_RECONNECT_MAX_S: u64 = 30;
 const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
 const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
@@ -117,6 +120,11 @@ pub struct IngestConfig {
     pub gap_hours: f64,
     pub default_max_flow_m3_per_h: f64,
     pub counter_jitter_m3: f64,
+    /// A level reading putting the water table more than this far above ground is refused.
+    pub max_above_ground_m: f64,
+    /// A level reading deeper than this below ground is refused, unless the well's registry row
+    /// sets its own `max_depth_m`.
+    pub max_depth_m: f64,
 }
 
 impl Default for IngestConfig {
@@ -130,6 +138,18 @@ impl Default for IngestConfig {
             gap_hours: DEFAULT_GAP_HOURS,
             default_max_flow_m3_per_h: DEFAULT_MAX_FLOW_M3_PER_H,
             counter_jitter_m3: DEFAULT_JITTER_M3,
+            max_above_ground_m: DEFAULT_MAX_ABOVE_GROUND_M,
+            max_depth_m: DEFAULT_MAX_DEPTH_M,
+        }
+    }
+}
+
+impl IngestConfig {
+    /// The plausible depths to water of a well whose registry row sets no `max_depth_m`.
+    pub fn level_limits(&self) -> LevelLimits {
+        LevelLimits {
+            max_above_ground_m: self.max_above_ground_m,
+            max_depth_m: self.max_depth_m,
         }
     }
 }

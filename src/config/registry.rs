@@ -2,9 +2,12 @@
 //!
 //! Lines starting with `#` are comments (the shipped example files say there that they are
 //! examples). The metering duty of the plan (任务 4) is derived here from source, sector and
-//! permit, never typed in, so that it cannot drift from the rule. What the registry is checked
-//! against (the counties, the duty's thresholds, the default flow) comes in [`RegistryParams`],
-//! so that this module does not depend on the configuration that holds it.
+//! permit, never typed in, so that it cannot drift from the rule. A well's row may set a level
+//! target (双控), as a level or as a depth, and its own deepest plausible depth to water; a
+//! target no reading could meet is refused, since it is most likely one written as the other.
+//! What the registry is checked against (the counties, the duty's thresholds, the default flow
+//! and depth limits) comes in [`RegistryParams`], so that this module does not depend on the
+//! configuration that holds it.
 
 use std::collections::HashMap;
 
@@ -12,7 +15,9 @@ use serde::Deserialize;
 
 use super::csv_file::{self, Problem, Problems};
 use crate::domain::kinds;
-use crate::domain::{Aquifer, Budget, CountyCode, Sector, Source};
+use crate::domain::{
+    Aquifer, Budget, CountyCode, LevelLimits, Sector, Source, TargetKind, WellTarget,
+};
 
 /// Registry problems: each names file, line, field and what would be valid.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,11 @@ pub struct Well {
     pub aquifer: Aquifer,
     pub ground_elevation_m: f64,
     pub datum: String,
+    /// The level target (水位控制指标) the registry sets, if any.
+    pub target: Option<WellTarget>,
+    /// The depths to water this well can plausibly report: the row's `max_depth_m` or the
+    /// `[ingest]` default, and `[ingest] max_above_ground_m`.
+    pub limits: LevelLimits,
 }
 
 /// All devices, with lookups by id.
@@ -73,6 +83,8 @@ pub struct RegistryParams<'a> {
     pub duty: DutyThresholds,
     /// The flow limit of an intake whose `max_flow_m3_per_h` is left empty.
     pub default_max_flow_m3_per_h: f64,
+    /// The plausible depths to water of a well whose `max_depth_m` is left empty.
+    pub level_limits: LevelLimits,
 }
 
 /// The columns of intakes.csv, as error messages list them.
@@ -97,6 +109,10 @@ const WELL_COLUMNS: &[&str] = &[
     "aquifer",
     "ground_elevation_m",
     "datum",
+    "target_level_m",
+    "target_depth_m",
+    "target_year",
+    "max_depth_m",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +139,14 @@ struct RawWell {
     aquifer: String,
     ground_elevation_m: String,
     datum: String,
+    #[serde(default)]
+    target_level_m: String,
+    #[serde(default)]
+    target_depth_m: String,
+    #[serde(default)]
+    target_year: String,
+    #[serde(default)]
+    max_depth_m: String,
 }
 
 /// True when `id` is usable as a device id (and as an MQTT topic level).
@@ -236,6 +260,8 @@ impl RegistryParams<'_> {
         let county = p.check(line, "county_code", self.county(&r.county_code));
         let aquifer = p.check(line, "aquifer", kinds::parse(&r.aquifer));
         let elevation = p.check(line, "ground_elevation_m", elevation(&r.ground_elevation_m));
+        let limits = p.check(line, "max_depth_m", self.limits(&r.max_depth_m));
+        let target = self.target(p, line, &r, elevation.zip(limits));
         Some(Well {
             id: id?.to_string(),
             name: r.name,
@@ -243,7 +269,83 @@ impl RegistryParams<'_> {
             aquifer: aquifer?,
             ground_elevation_m: elevation?,
             datum: r.datum,
+            target: target?,
+            limits: limits?,
         })
+    }
+
+    /// The well's level target, `Some(None)` when the row sets none, or `None` after recording
+    /// each of its problems. `site` (ground elevation and limits, when they parsed) lets a target
+    /// that no reading could meet be refused: it is most likely a level written as a depth or
+    /// the reverse.
+    fn target(
+        &self,
+        p: &mut Problems,
+        line: u64,
+        r: &RawWell,
+        site: Option<(f64, LevelLimits)>,
+    ) -> Option<Option<WellTarget>> {
+        let level = p.check(
+            line,
+            "target_level_m",
+            figure(&r.target_level_m, TargetKind::Level),
+        );
+        let depth = p.check(
+            line,
+            "target_depth_m",
+            figure(&r.target_depth_m, TargetKind::Depth),
+        );
+        let year = p.check(line, "target_year", target_year(&r.target_year));
+        let (level, depth, year) = (level?, depth?, year?);
+        let (kind, value) = match (level, depth) {
+            (Some(l), Some(d)) => {
+                p.push(
+                    line,
+                    "target_depth_m",
+                    format!(
+                        "target_level_m = {l} and target_depth_m = {d} are both set: give one target per well, as a level (m above the datum) or as a depth to water (m below ground), and leave the other empty"
+                    ),
+                );
+                return None;
+            }
+            (Some(l), None) => (TargetKind::Level, l),
+            (None, Some(d)) => (TargetKind::Depth, d),
+            (None, None) => {
+                if let Some(y) = year {
+                    p.push(
+                        line,
+                        "target_year",
+                        format!(
+                            "{y} is set but target_level_m and target_depth_m are empty: give the target in one of them, or leave target_year empty"
+                        ),
+                    );
+                    return None;
+                }
+                return Some(None);
+            }
+        };
+        let Some(year) = year else {
+            p.push(
+                line,
+                "target_year",
+                format!(
+                    "empty while {} = {value} is set: give the year by which the target is to be met, e.g. 2030",
+                    kind.column()
+                ),
+            );
+            return None;
+        };
+        let (ground, limits) = site?;
+        p.check(
+            line,
+            kind.column(),
+            limits.check(kind.column(), value, kind, ground),
+        )?;
+        Some(Some(WellTarget {
+            kind,
+            value_m: value,
+            year,
+        }))
     }
 
     /// One of the configured counties.
@@ -255,6 +357,26 @@ impl RegistryParams<'_> {
                 format!(
                     "unknown county code '{s}'; valid codes: {}",
                     codes.join(", ")
+                )
+            })
+    }
+
+    /// The row's own maximum depth to water, or the default when the column is empty.
+    fn limits(&self, s: &str) -> Result<LevelLimits, String> {
+        if s.is_empty() {
+            return Ok(self.level_limits);
+        }
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|max_depth_m| LevelLimits {
+                max_depth_m,
+                ..self.level_limits
+            })
+            .ok_or_else(|| {
+                format!(
+                    "'{s}': expected the deepest plausible depth to water in m below ground, or leave empty for the default {} ([ingest] max_depth_m)",
+                    self.level_limits.max_depth_m
                 )
             })
     }
@@ -318,6 +440,41 @@ fn elevation(s: &str) -> Result<f64, String> {
         })
 }
 
+/// A target figure of `kind`, finite; `None` when the column is empty.
+fn figure(s: &str, kind: TargetKind) -> Result<Option<f64>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(Some)
+        .ok_or_else(|| match kind {
+            TargetKind::Level => format!(
+                "'{s}': expected the target water level in m above the datum, e.g. 762.50, or leave empty"
+            ),
+            TargetKind::Depth => format!(
+                "'{s}': expected the target depth to water in m below ground, e.g. 18.5, or leave empty"
+            ),
+        })
+}
+
+/// The year a target is to be met by; `None` when the column is empty.
+fn target_year(s: &str) -> Result<Option<i16>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<i16>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "'{s}': expected the year by which the target is to be met, 2000–2100, e.g. 2030"
+            )
+        })
+}
+
 /// The plan's online-metering duty (任务 4): non-agricultural intakes with a groundwater permit
 /// ≥ 5万 m³/yr or a surface-water permit ≥ 50万 m³/yr, and key monitored units.
 pub fn metering_duty(
@@ -365,6 +522,10 @@ mod tests {
                     surface_permit_min_m3: 500_000.0,
                 },
                 default_max_flow_m3_per_h: 500.0,
+                level_limits: LevelLimits {
+                    max_above_ground_m: 1.0,
+                    max_depth_m: 300.0,
+                },
             },
         )
     }
@@ -419,5 +580,107 @@ mod tests {
         let r = parse_both(&intakes, &format!("{WELLS}W-2,井,140121,karst,780,d\n")).unwrap();
         assert_eq!(r.well("W-2").unwrap().aquifer, Aquifer::Karst);
         assert!(r.well("A").is_none() && r.intake("A").is_some());
+    }
+
+    const TARGET_HEAD: &str = "well_id,name,county_code,aquifer,ground_elevation_m,datum,target_level_m,target_depth_m,target_year,max_depth_m\n";
+
+    /// The wells of `rows` (after [`TARGET_HEAD`]), or the problems as text.
+    fn wells(rows: &str) -> Result<Registry, String> {
+        let intakes = format!("{HEAD}A,a,140121,county,shallow,groundwater,industry,50000,,no\n");
+        parse_both(&intakes, &format!("{TARGET_HEAD}{rows}")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_new_columns_are_optional() {
+        let r = parse_both("", WELLS).unwrap();
+        let w = r.well("W-1").unwrap();
+        assert_eq!(w.target, None);
+        assert_eq!(
+            w.limits,
+            LevelLimits {
+                max_above_ground_m: 1.0,
+                max_depth_m: 300.0
+            }
+        );
+    }
+
+    #[test]
+    fn targets_and_depth_limits_are_read() {
+        let r = wells(
+            "L,井,140121,shallow,770.5,d,752.25,,2030,\nD,井,140121,karst,980,d,,118.5,2027,450\nN,井,140121,shallow,770.5,d,,,,\n",
+        )
+        .unwrap();
+        let target = |id| r.well(id).unwrap().target;
+        assert_eq!(
+            target("L"),
+            Some(WellTarget {
+                kind: TargetKind::Level,
+                value_m: 752.25,
+                year: 2030
+            })
+        );
+        assert_eq!(
+            target("D"),
+            Some(WellTarget {
+                kind: TargetKind::Depth,
+                value_m: 118.5,
+                year: 2027
+            })
+        );
+        assert_eq!(target("N"), None);
+        assert_eq!(r.well("D").unwrap().limits.max_depth_m, 450.0);
+        assert_eq!(r.well("L").unwrap().limits.max_depth_m, 300.0);
+    }
+
+    /// Each way a target or limit can be wrong, with the column it is reported on.
+    #[test]
+    fn bad_targets_name_line_column_and_the_fix() {
+        let cases = [
+            (
+                "W,井,140121,shallow,770.5,d,752,18,2030,",
+                "wells.csv line 2, field target_depth_m: target_level_m = 752 and target_depth_m = 18 are both set: give one target per well, as a level (m above the datum) or as a depth to water (m below ground), and leave the other empty",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,752,,,",
+                "wells.csv line 2, field target_year: empty while target_level_m = 752 is set: give the year by which the target is to be met, e.g. 2030",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,,2030,",
+                "wells.csv line 2, field target_year: 2030 is set but target_level_m and target_depth_m are empty: give the target in one of them, or leave target_year empty",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,NaN,,2030,",
+                "wells.csv line 2, field target_level_m: 'NaN': expected the target water level in m above the datum, e.g. 762.50, or leave empty",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,inf,2030,",
+                "wells.csv line 2, field target_depth_m: 'inf': expected the target depth to water in m below ground, e.g. 18.5, or leave empty",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,18,1999,",
+                "wells.csv line 2, field target_year: '1999': expected the year by which the target is to be met, 2000–2100, e.g. 2030",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,18,2101,",
+                "wells.csv line 2, field target_year: '2101': expected the year by which the target is to be met, 2000–2100, e.g. 2030",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,18,,2030,",
+                "wells.csv line 2, field target_level_m: target_level_m = 18 puts the water table 752.50 m below ground (ground at 770.50 m above the datum), which is deeper than the well's maximum 300 m: was a depth to water (m below ground) given as target_level_m?",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,752,2030,",
+                "wells.csv line 2, field target_depth_m: target_depth_m = 752 is deeper than the well's maximum 300 m: was a level (m above the datum) given as target_depth_m?",
+            ),
+            (
+                "W,井,140121,shallow,770.5,d,,,,0",
+                "wells.csv line 2, field max_depth_m: '0': expected the deepest plausible depth to water in m below ground, or leave empty for the default 300 ([ingest] max_depth_m)",
+            ),
+        ];
+        for (row, want) in cases {
+            assert_eq!(wells(&format!("{row}\n")).unwrap_err(), want, "{row}");
+        }
+        // A target deeper than the default but within the well's own limit is accepted.
+        assert!(wells("W,井,140121,karst,980,d,,350,2030,400\n").is_ok());
     }
 }

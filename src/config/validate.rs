@@ -306,11 +306,14 @@ impl Checks<'_> {
         county_m3
     }
 
-    /// Versions sorted by `effective_from`: no two on one day, none running into the next.
+    /// Versions sorted by `effective_from`: no two on one day, none running into the next, and
+    /// no days between one that ends and the next (such a day would count zero in its year).
     fn quota_sequence(&mut self, versions: &[(Option<usize>, QuotaVersion)]) {
         for w in versions.windows(2) {
-            let (_, a) = &w[0];
+            let (line_a, a) = &w[0];
             let (line_b, b) = &w[1];
+            let at =
+                |line: &Option<usize>| line.map(|l| format!(" (line {l})")).unwrap_or_default();
             if a.effective_from == b.effective_from {
                 self.invalid(
                     *line_b,
@@ -325,8 +328,25 @@ impl Checks<'_> {
                 self.invalid(
                     *line_b,
                     format!(
-                        "[[quota_version]] effective {} overlaps the version effective {} (which runs until {until}): end the earlier one on or before {}",
-                        b.effective_from, a.effective_from, b.effective_from
+                        "[[quota_version]] effective {} overlaps the version effective {}{} (which runs until {until}): end the earlier one on or before {}",
+                        b.effective_from,
+                        a.effective_from,
+                        at(line_a),
+                        b.effective_from
+                    ),
+                );
+            } else if let Some(until) = a.effective_until
+                && until < b.effective_from
+            {
+                let last = b.effective_from.yesterday().unwrap_or(b.effective_from);
+                self.invalid(
+                    *line_b,
+                    format!(
+                        "[[quota_version]] effective {} leaves a hole after the version effective {}{}, which ends before {until}: no county has a quota from {until} to {last}; set effective_until = {} in the earlier version (or remove it), or effective_from = {until} in this one",
+                        b.effective_from,
+                        a.effective_from,
+                        at(line_a),
+                        b.effective_from
                     ),
                 );
             }
@@ -348,6 +368,24 @@ impl Checks<'_> {
             self.invalid(
                 None,
                 "[ingest] default_max_flow_m3_per_h must be positive".into(),
+            );
+        }
+        if !(ing.max_above_ground_m.is_finite() && ing.max_above_ground_m >= 0.0) {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] max_above_ground_m = {}: expected metres ≥ 0 (0 when no well flows above ground)",
+                    ing.max_above_ground_m
+                ),
+            );
+        }
+        if !(ing.max_depth_m.is_finite() && ing.max_depth_m > 0.0) {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] max_depth_m = {}: expected a positive depth in m below ground, e.g. 300",
+                    ing.max_depth_m
+                ),
             );
         }
     }
@@ -435,6 +473,7 @@ impl Checks<'_> {
                     counties: &codes,
                     duty: raw.metering.duty(),
                     default_max_flow_m3_per_h: raw.ingest.default_max_flow_m3_per_h,
+                    level_limits: raw.ingest.level_limits(),
                 };
                 Registry::parse(&fi, &ti, &fw, &tw, &params)
                     .map_err(|e| self.errors.push(e.into()))

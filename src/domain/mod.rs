@@ -1,6 +1,6 @@
 //! Domain types at the bottom of the crate: county codes, the registry's enumerations, readings
-//! and quarantine records, quota versions, local days. Every other layer builds on these; they
-//! depend on nothing else in the crate.
+//! and quarantine records, quota versions, wells' level targets and plausible depths, local
+//! days. Every other layer builds on these; they depend on nothing else in the crate.
 
 pub mod county;
 pub mod kinds;
@@ -8,6 +8,7 @@ pub mod quota;
 pub mod reading;
 pub mod time;
 pub mod volume;
+pub mod well;
 
 pub use county::CountyCode;
 pub use kinds::{Aquifer, Budget, Sector, Source};
@@ -15,3 +16,4 @@ pub use quota::QuotaVersion;
 pub use reading::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 pub use time::LocalClock;
 pub use volume::Volume;
+pub use well::{LevelLimits, TargetKind, WellTarget};

@@ -3,15 +3,19 @@
 //! Contract (DESIGN §3): topics `{prefix}/{county_code}/meter/{intake_id}` and
 //! `{prefix}/{county_code}/level/{well_id}`; payload a JSON object or an array of objects (a
 //! backlog flush). Meters send `total_m3`; wells send `depth_m` (below ground) or `level_m` (above
-//! the datum). `ts` is RFC 3339 with offset, epoch seconds, or naive local time. In an array, each
-//! bad element is quarantined on its own and the good ones are kept.
+//! the datum), and a figure that puts the water table outside the well's plausible range (its
+//! registry row's `max_depth_m`, or `[ingest]`) is refused as `bad_value`: that is how a level
+//! sent as a depth, or the reverse, shows. `ts` is RFC 3339 with offset, epoch seconds, or naive
+//! local time. In an array, each bad element is quarantined on its own and the good ones are kept.
 
 use serde_json::{Map, Value};
 
 use crate::config::registry::Registry;
 use crate::domain::CountyCode;
 use crate::domain::time::LocalClock;
-use crate::domain::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
+use crate::domain::{
+    Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection, TargetKind,
+};
 
 /// Everything decoding needs besides the message.
 pub struct DecodeCtx<'a> {
@@ -28,9 +32,6 @@ pub enum Kind {
     Meter,
     Level,
 }
-
-/// Plausible depth to water, m below ground (negative: flowing artesian well).
-const DEPTH_RANGE: std::ops::RangeInclusive<f64> = -50.0..=2000.0;
 
 fn truncate(bytes: &[u8]) -> Vec<u8> {
     bytes[..bytes.len().min(QUARANTINE_PAYLOAD_MAX)].to_vec()
@@ -322,6 +323,19 @@ pub fn decode_element(
             })?;
             let depth = number(obj, "depth_m", topic)?;
             let level = number(obj, "level_m", topic)?;
+            // Each figure is checked as sent, so that the message speaks of it; with both
+            // sent, both are stored as measured (the trend is computed on the level).
+            let check = |field, value, form| {
+                well.limits
+                    .check(field, value, form, well.ground_elevation_m)
+                    .map_err(|e| Rejection::new(RejectCode::BadValue, format!("{e} (on {topic})")))
+            };
+            if let Some(d) = depth {
+                check("depth_m", d, TargetKind::Depth)?;
+            }
+            if let Some(l) = level {
+                check("level_m", l, TargetKind::Level)?;
+            }
             let (depth, level) = match (depth, level) {
                 (Some(d), Some(l)) => (d, l),
                 (Some(d), None) => (d, well.ground_elevation_m - d),
@@ -336,17 +350,6 @@ pub fn decode_element(
                     ));
                 }
             };
-            if !DEPTH_RANGE.contains(&depth) {
-                return Err(Rejection::new(
-                    RejectCode::BadValue,
-                    format!(
-                        "depth to water {depth:.2} m on {topic} (ground at {:.2} m) is outside {}..{} m: check the units and the sensor",
-                        well.ground_elevation_m,
-                        DEPTH_RANGE.start(),
-                        DEPTH_RANGE.end()
-                    ),
-                ));
-            }
             Ok(Reading::Level {
                 well_id: id.to_string(),
                 ts,
@@ -465,6 +468,92 @@ mod tests {
         }
         let d = run(&t, r#"{"ts":1772323200,"level_m":700.0}"#);
         assert!(matches!(d.readings[0], Reading::Level { level_m, .. } if level_m == 700.0));
+    }
+
+    /// Level figures against the plausible range: 1 m above ground to 300 m below it by default,
+    /// deeper where the registry row says so. `want` is `Ok(stored depth)` or the message.
+    #[test]
+    fn implausible_levels_are_refused_with_the_likely_cause() {
+        let cfg = Config::embedded().unwrap();
+        let w = cfg.registry.well("W-XD-01").unwrap();
+        assert_eq!(w.ground_elevation_m, 768.47);
+        let deep = cfg.registry.well("W-WBL-01").unwrap();
+        assert_eq!(deep.limits.max_depth_m, 500.0);
+        let topic = |w: &crate::config::registry::Well| format!("gw/{}/level/{}", w.county, w.id);
+        let (t, deep_t) = (topic(w), topic(deep));
+        let cases: Vec<(&str, &str, Result<f64, String>)> = vec![
+            (&t, r#""depth_m":42.25"#, Ok(42.25)),
+            (&t, r#""depth_m":300"#, Ok(300.0)),
+            (&t, r#""depth_m":-1"#, Ok(-1.0)),
+            (&t, r#""level_m":768.0"#, Ok(768.47 - 768.0)),
+            (&t, r#""depth_m":20,"level_m":748.5"#, Ok(20.0)),
+            (&deep_t, r#""depth_m":450"#, Ok(450.0)),
+            (
+                &t,
+                r#""depth_m":792.3"#,
+                Err(format!(
+                    "depth_m = 792.3 is deeper than the well's maximum 300 m: was a level (m above the datum) given as depth_m? (on {t})"
+                )),
+            ),
+            (
+                &t,
+                r#""depth_m":300.5"#,
+                Err(format!(
+                    "depth_m = 300.5 is deeper than the well's maximum 300 m: check the units (metres) and the sensor (on {t})"
+                )),
+            ),
+            (
+                &deep_t,
+                r#""depth_m":501"#,
+                Err(format!(
+                    "depth_m = 501 is deeper than the well's maximum 500 m: check the units (metres) and the sensor (on {deep_t})"
+                )),
+            ),
+            (
+                &t,
+                r#""depth_m":-1.5"#,
+                Err(format!(
+                    "depth_m = -1.5 is more than the allowed 1 m above ground: depth to water is positive below ground: was the sign reversed? (on {t})"
+                )),
+            ),
+            (
+                &t,
+                r#""level_m":45.2"#,
+                Err(format!(
+                    "level_m = 45.2 puts the water table 723.27 m below ground (ground at 768.47 m above the datum), which is deeper than the well's maximum 300 m: was a depth to water (m below ground) given as level_m? (on {t})"
+                )),
+            ),
+            (
+                &t,
+                r#""level_m":780"#,
+                Err(format!(
+                    "level_m = 780 puts the water table 11.53 m above ground (ground at 768.47 m above the datum), which is more than the allowed 1 m above ground: check the datum of the figure and the well's ground_elevation_m in wells.csv (on {t})"
+                )),
+            ),
+            // Both sent: a depth sent as the level is caught too, since trends use the level.
+            (
+                &t,
+                r#""depth_m":20,"level_m":20"#,
+                Err(format!(
+                    "level_m = 20 puts the water table 748.47 m below ground (ground at 768.47 m above the datum), which is deeper than the well's maximum 300 m: was a depth to water (m below ground) given as level_m? (on {t})"
+                )),
+            ),
+        ];
+        for (topic, fields, want) in cases {
+            let d = run(topic, &format!(r#"{{"ts":1772323200,{fields}}}"#));
+            let got = match (&d.readings[..], &d.rejected[..]) {
+                ([Reading::Level { depth_m, .. }], []) => Ok(*depth_m),
+                ([], [q]) => {
+                    assert_eq!(q.rejection.code, RejectCode::BadValue, "{fields}");
+                    Err(q.rejection.message.clone())
+                }
+                _ => panic!("{fields}: {d:?}"),
+            };
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert!((g - w).abs() < 1e-9, "{fields}: {g} ≠ {w}"),
+                (got, want) => assert_eq!(got, want, "{topic} {fields}"),
+            }
+        }
     }
 
     #[test]

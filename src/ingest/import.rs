@@ -366,3 +366,53 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Imported level rows go through the same plausibility check as MQTT readings: a level in
+    /// the depth column, or a depth in the level column, is quarantined as `bad_value` with its
+    /// line and the likely mix-up.
+    #[test]
+    fn implausible_level_rows_are_quarantined_with_the_likely_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("levels.csv");
+        std::fs::write(
+            &file,
+            "# W-XD-01: ground at 768.47 m\nwell_id,ts,depth_m,level_m\n\
+             W-XD-01,2025-06-01 08:00:00,16.2,\n\
+             W-XD-01,2025-06-02 08:00:00,752.3,\n\
+             W-XD-01,2025-06-03 08:00:00,,16.1\n\
+             W-XD-01,2025-06-04 08:00:00,,752.4\n",
+        )
+        .unwrap();
+        let cfg = Arc::new(Config::embedded().unwrap());
+        let db = dir.path().join("gwmon.db");
+        let now = 1_772_323_200; // 2026-03-01
+        let s = import_csv(Arc::clone(&cfg), &db, ImportKind::Level, &file, false, now).unwrap();
+        assert_eq!((s.rows, s.stored), (4, 2));
+        assert_eq!(
+            s.rejected,
+            [
+                RejectedRow {
+                    line: 4,
+                    reason: "depth_m = 752.3 is deeper than the well's maximum 300 m: was a level (m above the datum) given as depth_m? (on levels.csv line 4)".into(),
+                },
+                RejectedRow {
+                    line: 5,
+                    reason: "level_m = 16.1 puts the water table 752.37 m below ground (ground at 768.47 m above the datum), which is deeper than the well's maximum 300 m: was a depth to water (m below ground) given as level_m? (on levels.csv line 5)".into(),
+                },
+            ]
+        );
+        let conn = crate::store::open_rw(&db, Durability::Normal).unwrap();
+        let codes: Vec<String> = conn
+            .prepare("SELECT reason_code FROM quarantine ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(codes, ["bad_value", "bad_value"]);
+    }
+}
