@@ -12,12 +12,12 @@ use super::{counts_for_county_quota, group_figures, source_label};
 use crate::analysis::accounting::{ProjectionParams, county_quota_for_year, days_between, project};
 use crate::analysis::levels::{self, TrendParams};
 use crate::analysis::verdict::{
-    AquiferWells, CountyFacts, PermitFacts, QuantityFacts, Thresholds, YearFigures, aquifer_level,
-    assess,
+    AquiferWells, CountyFacts, PermitFacts, QuantityFacts, TargetCheck, Thresholds, YearFigures,
+    aquifer_level, assess,
 };
 use crate::config::registry::Intake;
 use crate::config::{Config, County};
-use crate::domain::{Aquifer, Source};
+use crate::domain::{Aquifer, Source, TargetKind};
 
 /// Where a county stands against one deadline as of `as_of` (DESIGN §2): a date of meeting it
 /// counts only once it has happened.
@@ -134,12 +134,24 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
             let pts = inputs.levels.get(&wl.id).map(Vec::as_slice).unwrap_or(&[]);
             let series = levels::monthly_series(pts, start, as_of);
             let trend = levels::well_trend(&series, start, as_of, tp);
+            // The target in its own terms: a depth target against the mean depth.
+            let target = wl.target.map(|t| TargetCheck {
+                well_id: wl.id.clone(),
+                kind: t.kind,
+                target_m: t.value_m,
+                target_year: t.year,
+                latest_m: trend.latest_annual_mean_m.map(|l| match t.kind {
+                    TargetKind::Level => l,
+                    TargetKind::Depth => wl.ground_elevation_m - l,
+                }),
+                latest_year: trend.latest_annual_mean_year,
+            });
             WellStatus {
                 id: wl.id.clone(),
                 name: wl.name.clone(),
                 aquifer: wl.aquifer.as_str(),
                 aquifer_label: wl.aquifer.label(),
-                target: None,
+                target,
                 trend,
                 monthly_level_m: series,
             }

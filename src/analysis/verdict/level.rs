@@ -6,15 +6,7 @@ use serde::Serialize;
 
 use super::{Criterion, CriterionName, Status, Thresholds};
 use crate::analysis::levels::{Direction, WellTrend};
-
-/// Whether a target is a water level (m above datum, higher is better) or a depth to water
-/// (m below ground, shallower is better).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    Level,
-    Depth,
-}
+use crate::domain::TargetKind;
 
 /// A well's level target and its latest annual mean, in the target's own terms.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -116,10 +108,7 @@ pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> A
         ));
     }
     for c in &a.targets {
-        let what = match c.kind {
-            TargetKind::Level => "水位",
-            TargetKind::Depth => "埋深",
-        };
+        let what = c.kind.label();
         match (c.miss_m(), c.latest_year) {
             (Some(miss), Some(y)) if miss > 0.0 => {
                 let s = if as_of_year >= c.target_year {

@@ -11,7 +11,7 @@ mod quantity;
 
 use serde::Serialize;
 
-pub use level::{AquiferLevel, AquiferWells, TargetCheck, TargetKind, aquifer_level, level};
+pub use level::{AquiferLevel, AquiferWells, TargetCheck, aquifer_level, level};
 pub use quantity::{QuantityFacts, YearFigures, quantity};
 
 /// Thresholds of the readiness model; the caller fills them from the configuration
