@@ -1,4 +1,6 @@
--- gwmon store schema, version 1 (PRAGMA user_version = 1).
+-- gwmon store schema, migration 1: the schema as first released. Applied by src/store/migrate.rs,
+-- which records it as PRAGMA user_version = 1. Never edited: a schema change is a new numbered
+-- migration (migrations/NNN_what.sql), so existing stores reach it by the same steps as new ones.
 --
 -- Times are epoch seconds (UTC instants); `day` columns are local calendar days (YYYY-MM-DD) in
 -- the configured zone (Asia/Shanghai). Volumes in m³, levels and depths in m.
@@ -101,5 +103,3 @@ CREATE TABLE IF NOT EXISTS monthly_level (
     days         INTEGER NOT NULL,
     PRIMARY KEY (well_id, month)
 ) WITHOUT ROWID;
-
-PRAGMA user_version = 1;

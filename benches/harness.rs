@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gwmon::store::{Durability, open_ro, open_store};
+use gwmon::store::{Durability, StoreSettings, open_ro, open_store};
 
 const AS_OF: &str = "2026-11-27";
 
@@ -60,7 +60,12 @@ fn status_store(
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{ext}", partial.display()));
         }
-        let mut store = open_store(Arc::clone(&cfg), &partial, Durability::Normal).unwrap();
+        let mut store = open_store(
+            StoreSettings::from_config(&cfg),
+            &partial,
+            Durability::Normal,
+        )
+        .unwrap();
         let t = Instant::now();
         let n = gwmon::tools::fleet::populate(&mut store, &cfg, 42, from, as_of, 5).unwrap();
         let secs = t.elapsed().as_secs_f64();

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::domain::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
 use crate::ingest::decode::{DecodeCtx, Kind, decode_element};
-use crate::store::{Durability, StoreError, open_store};
+use crate::store::{Durability, StoreError, StoreSettings, open_store};
 
 /// Rows per transaction.
 const BATCH_ROWS: usize = 20_000;
@@ -162,7 +162,7 @@ pub fn import_csv(
         }
     };
 
-    let mut store = open_store(Arc::clone(&cfg), db, Durability::Normal)?;
+    let mut store = open_store(StoreSettings::from_config(&cfg), db, Durability::Normal)?;
     let ctx = DecodeCtx {
         registry: &cfg.registry,
         clock: &cfg.clock,

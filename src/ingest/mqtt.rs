@@ -25,7 +25,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::ingest::decode::{DecodeCtx, decode};
 use crate::store::writer::{BatchLimits, Envelope, WriterMsg, WriterStats, run_writer};
-use crate::store::{Durability, StoreError, open_store};
+use crate::store::{Durability, StoreError, StoreSettings, open_store};
 
 /// The MQTT protocol's largest packet. The client accepts anything the broker delivers and gwmon
 /// quarantines oversize payloads itself: a client-side limit would make rumqttc drop the
@@ -227,7 +227,7 @@ pub async fn run_with(
         None
     };
     let opts = mqtt_options(&cfg)?;
-    let store = open_store(Arc::clone(&cfg), db_path, Durability::Full)?;
+    let store = open_store(StoreSettings::from_config(&cfg), db_path, Durability::Full)?;
     info!(
         broker = %cfg.mqtt.url,
         client_id = %cfg.mqtt.client_id,

@@ -1,27 +1,38 @@
-//! The SQLite store: schema, the batch writer, and read helpers.
+//! The SQLite store: schema and migrations, the batch writer, and read helpers.
 //!
 //! One writer owns the read-write connection (in the daemon, on its own thread — see
 //! [`writer`]); readers (status, report) open their own connections, which WAL lets run beside
-//! the writer.
+//! the writer. What the writer needs from the configuration (the local clock and the counter
+//! rules) comes in one [`StoreSettings`].
+//!
+//! Files: `apply` inserts raw readings under idempotent keys (a redelivery is a no-op, the same
+//! key with another value is quarantined as a conflict); `rollup` keeps the daily, monthly and
+//! running yearly tables current in the same transaction; `migrate` versions the schema; `query`
+//! holds the read side.
+//!
+//! The schema is versioned with `PRAGMA user_version` through numbered migrations ([`migrate`]).
+//! `schema.sql` at the repository root is migration 1, the schema as first released, and stays
+//! as it is: a later schema change is a new file `migrations/NNN_what.sql` appended to the list
+//! in `migrate.rs`, so every store, old or new, reaches the same schema by the same steps. A store
+//! with a newer version than this build knows is refused, by writers and readers alike.
 
 mod apply;
 pub mod coverage;
+mod migrate;
 pub mod query;
+mod rollup;
+mod settings;
 pub mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::config::Config;
-
 pub use apply::{Outcome, Store};
+pub use migrate::SCHEMA_VERSION;
+pub use settings::StoreSettings;
 
-/// The schema, applied on open.
-pub const SCHEMA: &str = include_str!("../../schema.sql");
-/// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+use migrate::MigrateError;
 
 /// Store failures. Any of these on the writer is fatal for the daemon: nothing is acked, so the
 /// broker redelivers after a restart.
@@ -41,10 +52,30 @@ pub enum StoreError {
         "database {path} has schema version {found}, this gwmon understands up to {SCHEMA_VERSION}: upgrade gwmon"
     )]
     NewerSchema { path: String, found: i64 },
+    #[error("database {path}: migration to schema version {version} failed: {source}")]
+    Migration {
+        path: String,
+        version: i64,
+        source: rusqlite::Error,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("cannot start the writer's timer: {0}")]
     Runtime(String),
+}
+
+impl StoreError {
+    fn from_migrate(path: String, e: MigrateError) -> Self {
+        match e {
+            MigrateError::Newer(found) => StoreError::NewerSchema { path, found },
+            MigrateError::Failed { version, source } => StoreError::Migration {
+                path,
+                version,
+                source,
+            },
+            MigrateError::Sql(e) => StoreError::Sql(e),
+        }
+    }
 }
 
 /// Page cache of the writer connection, KiB.
@@ -61,7 +92,7 @@ pub enum Durability {
     Normal,
 }
 
-/// Opens (creating if needed) the database read-write and applies the schema.
+/// Opens (creating if needed) the database read-write and brings its schema up to date.
 pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let p = path.display().to_string();
     if let Some(dir) = path.parent()
@@ -72,11 +103,13 @@ pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreE
             source,
         })?;
     }
-    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+    let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
         path: p.clone(),
         source,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Refuse a newer store before changing anything about it, its journal mode included.
+    migrate::check_not_newer(&conn).map_err(|e| StoreError::from_migrate(p.clone(), e))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(
         None,
@@ -92,11 +125,7 @@ pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreE
     // Fewer, larger checkpoints: hot pages (daily and monthly rows, index roots) are copied
     // back once per checkpoint instead of after every 1000 WAL pages.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: p, found });
-    }
-    conn.execute_batch(SCHEMA)?;
+    migrate::to_latest(&mut conn).map_err(|e| StoreError::from_migrate(p, e))?;
     Ok(conn)
 }
 
@@ -112,16 +141,17 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
         source,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    migrate::check_not_newer(&conn).map_err(|e| StoreError::from_migrate(p, e))?;
     Ok(conn)
 }
 
-/// Opens the writer's store for this config.
+/// Opens the writer's store.
 pub fn open_store(
-    cfg: Arc<Config>,
+    settings: StoreSettings,
     path: &Path,
     durability: Durability,
 ) -> Result<Store, StoreError> {
-    Ok(Store::new(open_rw(path, durability)?, cfg))
+    Ok(Store::new(open_rw(path, durability)?, settings))
 }
 
 /// Row counts of the raw tables, for summaries.
@@ -140,4 +170,79 @@ pub fn counts(conn: &Connection) -> Result<Counts, StoreError> {
         level_readings: one("SELECT count(*) FROM level_readings")?,
         quarantined: one("SELECT count(*) FROM quarantine")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store as the first release made it: `schema.sql` then `PRAGMA user_version = 1` (the
+    /// file's last line then), with rows in the raw and derived tables.
+    fn first_release_store(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(include_str!("../../schema.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO meter_readings VALUES ('QX-1', 1772323200, 100.0, 1772323200, 'mqtt');
+             INSERT INTO level_readings VALUES ('W-1', 1772323200, 42.5, 757.5, 1772323200, 'import');
+             INSERT INTO quarantine (received_at, origin, payload, reason_code, reason)
+               VALUES (1772323200, 'gw/140121/meter/QX-9', x'7b7d', 'unknown_device', 'unknown intake QX-9');
+             INSERT INTO daily_volume VALUES ('QX-1', '2026-03-01', 10.0, 0, 0, 3600, 'meter', 10.0, 0);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_store_of_the_first_release_opens_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwmon.db");
+        first_release_store(&path);
+        let conn = open_rw(&path, Durability::Normal).unwrap();
+        assert_eq!(migrate::user_version(&conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            counts(&conn).unwrap(),
+            Counts {
+                meter_readings: 1,
+                level_readings: 1,
+                quarantined: 1,
+            }
+        );
+        let daily: f64 = conn
+            .query_row("SELECT cum_year_m3 FROM daily_volume", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(daily, 10.0);
+        // Migration 2 counts the measured day as reported.
+        let measured: i64 = conn
+            .query_row("SELECT measured_s FROM daily_volume", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(measured, 3600);
+        drop(conn);
+        assert_eq!(counts(&open_ro(&path).unwrap()).unwrap().meter_readings, 1);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_gwmon_is_refused_by_writers_and_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwmon.db");
+        first_release_store(&path);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let want = format!(
+            "database {} has schema version {}, this gwmon understands up to {SCHEMA_VERSION}: upgrade gwmon",
+            path.display(),
+            SCHEMA_VERSION + 1
+        );
+        let err = open_rw(&path, Durability::Full).unwrap_err();
+        assert_eq!(err.to_string(), want);
+        let err = open_ro(&path).unwrap_err();
+        assert_eq!(err.to_string(), want);
+        // Refused untouched: still the newer version, rows intact.
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate::user_version(&conn).unwrap(), SCHEMA_VERSION + 1);
+        assert_eq!(counts(&conn).unwrap().meter_readings, 1);
+    }
 }

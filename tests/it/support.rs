@@ -366,7 +366,7 @@ pub fn simulated_store_between(dir: &Path, from: &str, to: &str) -> PathBuf {
     );
     let db = dir.join("gwmon.db");
     let mut store = gwmon::store::open_store(
-        std::sync::Arc::clone(&cfg),
+        gwmon::store::StoreSettings::from_config(&cfg),
         &db,
         gwmon::store::Durability::Normal,
     )

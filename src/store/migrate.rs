@@ -1,0 +1,129 @@
+//! Schema migrations, numbered by `PRAGMA user_version`.
+//!
+//! Migration *n* brings a store from version *n − 1* to *n*; a new store runs them all. Each one
+//! runs in the same immediate transaction as the `user_version` update that records it, so a crash
+//! leaves the store at the previous version, never half-way. A store whose version is higher than
+//! [`SCHEMA_VERSION`] was written by a newer gwmon and is refused: this build would not know what
+//! its tables mean.
+//!
+//! `rusqlite_migration` does this too, but its releases pin an older rusqlite (its `libsqlite3-sys`
+//! cannot link beside ours), and the whole job is the short loop below.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, in order: `MIGRATIONS[0]` is migration 1. Append, never edit: a store that
+/// already ran a migration never runs it again.
+const MIGRATIONS: &[&str] = &[
+    // 1: the schema of the first release (`schema.sql` at the repository root).
+    include_str!("../../schema.sql"),
+    // 2: which days each intake reported (completeness of a year's withdrawal).
+    include_str!("../../migrations/002_reported_days.sql"),
+];
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Why a store's schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("schema version {0}, this gwmon understands up to {SCHEMA_VERSION}: upgrade gwmon")]
+    Newer(i64),
+    #[error("migration to schema version {version}: {source}")]
+    Failed {
+        version: i64,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The store's schema version.
+pub fn user_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+/// Refuses a store written by a newer gwmon.
+pub fn check_not_newer(conn: &Connection) -> Result<i64, MigrateError> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(MigrateError::Newer(found));
+    }
+    Ok(found)
+}
+
+/// Runs the migrations the store has not run yet. An up-to-date store is only read, so opening
+/// it takes no write lock.
+pub fn to_latest(conn: &mut Connection) -> Result<(), MigrateError> {
+    if check_not_newer(conn)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again under the write lock: another process may have migrated in between.
+    let found = check_not_newer(&tx)?;
+    for (done, sql) in (found..).zip(&MIGRATIONS[found as usize..]) {
+        let version = done + 1;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| MigrateError::Failed { version, source })?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut st = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_store_runs_every_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        to_latest(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        for t in [
+            "meter_readings",
+            "level_readings",
+            "quarantine",
+            "daily_volume",
+        ] {
+            assert!(tables(&conn).iter().any(|n| n == t), "{t} missing");
+        }
+    }
+
+    #[test]
+    fn running_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        to_latest(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO meter_readings VALUES ('QX-1', 1767225600, 12.5, 1767225600, 'mqtt')",
+            [],
+        )
+        .unwrap();
+        to_latest(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM meter_readings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_newer_store_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = to_latest(&mut conn).unwrap_err();
+        assert!(matches!(err, MigrateError::Newer(v) if v == SCHEMA_VERSION + 1));
+        assert!(err.to_string().contains("upgrade gwmon"), "{err}");
+        assert!(tables(&conn).is_empty());
+    }
+}

@@ -1,0 +1,1052 @@
+//! The derived tables — daily, monthly and running yearly volumes, daily and monthly levels —
+//! kept current as raw readings land, inside the batch's transaction.
+//!
+//! Meter readings that extend an intake's history in time order (the live case) are added as
+//! increments from a cached [`Frontier`]. Anything else (late, out of order, history) recomputes
+//! the days whose intervals the new readings change, then the running yearly sums and the months
+//! from there. Level readings recompute the days and months they fall on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::civil::Date;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::analysis::counter::{
+    CounterParams, DayShare, Interval, IntervalKind, Point, apportion, interval, intervals,
+    rate_for_next,
+};
+use crate::domain::time::month_key;
+use crate::domain::{Decoded, LocalClock, Reading};
+
+use super::{StoreError, StoreSettings};
+
+/// Inserted meter readings closer than this are recomputed as one range.
+const CLUSTER_GAP_S: i64 = 2 * 86_400;
+
+/// What the incremental path needs to know about an intake.
+#[derive(Clone, Debug)]
+pub(super) struct Frontier {
+    /// The latest reading.
+    last: Option<Point>,
+    /// Flow passed on to a following replacement estimate.
+    rate: Option<f64>,
+    /// The latest daily row: day, running yearly sums, and whether it is meter-derived.
+    row: Option<(Date, f64, f64, bool)>,
+}
+
+/// Cached frontiers by intake id.
+pub(super) type Frontiers = HashMap<String, Frontier>;
+
+/// What a batch's newly stored readings touch.
+#[derive(Default)]
+pub(super) struct Touched<'a> {
+    /// New meter readings per intake, in arrival order.
+    meters: HashMap<&'a str, Vec<Point>>,
+    /// Wells and the local days of their new level readings.
+    levels: BTreeSet<(&'a str, Date)>,
+    /// First and last day of each intake's newly imported daily volumes.
+    imports: HashMap<&'a str, (Date, Date)>,
+}
+
+impl<'a> Touched<'a> {
+    /// Notes a reading that was stored.
+    pub(super) fn add(&mut self, r: &'a Reading, clock: &LocalClock) {
+        match r {
+            Reading::Meter {
+                intake_id,
+                ts,
+                total_m3,
+            } => self
+                .meters
+                .entry(intake_id.as_str())
+                .or_default()
+                .push(Point {
+                    ts: *ts,
+                    total_m3: *total_m3,
+                }),
+            Reading::Level { well_id, ts, .. } => {
+                self.levels.insert((well_id.as_str(), clock.day_of(*ts)));
+            }
+            Reading::DailyVolume { intake_id, day, .. } => {
+                let e = self
+                    .imports
+                    .entry(intake_id.as_str())
+                    .or_insert((*day, *day));
+                e.0 = e.0.min(*day);
+                e.1 = e.1.max(*day);
+            }
+        }
+    }
+}
+
+/// Reads the frontier of each intake in the batch that has none cached, before the batch's
+/// readings land.
+pub(super) fn load_frontiers(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    cache: &mut Frontiers,
+    batch: &[&Decoded],
+) -> Result<(), StoreError> {
+    for d in batch {
+        for r in &d.readings {
+            if let Reading::Meter { intake_id, .. } = r
+                && !cache.contains_key(intake_id)
+            {
+                let f = load_frontier(tx, settings, intake_id)?;
+                cache.insert(intake_id.clone(), f);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Brings every table derived from the touched readings up to date.
+pub(super) fn roll_up(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    cache: &mut Frontiers,
+    touched: Touched<'_>,
+) -> Result<(), StoreError> {
+    for (intake, points) in touched.meters {
+        roll_up_meter(tx, settings, cache, intake, points)?;
+    }
+    for (intake, (d0, d1)) in touched.imports {
+        roll_up_volume(tx, intake, d0, d1)?;
+    }
+    roll_up_levels(tx, &settings.clock, touched.levels)
+}
+
+/// Applies one intake's new readings: as increments when they extend its frontier, otherwise by
+/// recomputing around each cluster of them, so that one late reading years back does not
+/// recompute everything since.
+fn roll_up_meter(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    cache: &mut Frontiers,
+    intake: &str,
+    mut points: Vec<Point>,
+) -> Result<(), StoreError> {
+    points.sort_unstable_by_key(|p| p.ts);
+    if let Some(f) = cache.get_mut(intake)
+        && appends(f, &points, &settings.clock)
+    {
+        return append_meter(tx, settings, intake, f, &points);
+    }
+    cache.remove(intake);
+    let mut start = points[0].ts;
+    let mut prev = start;
+    for p in &points[1..] {
+        if p.ts - prev > CLUSTER_GAP_S {
+            recompute_range(tx, settings, intake, start, prev)?;
+            start = p.ts;
+        }
+        prev = p.ts;
+    }
+    recompute_range(tx, settings, intake, start, prev)
+}
+
+/// Recomputes the days around readings in `[t0, t1]`, then the sums that run on from them.
+fn recompute_range(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    intake: &str,
+    t0: i64,
+    t1: i64,
+) -> Result<(), StoreError> {
+    if let Some((d0, d1)) = recompute_meter(tx, settings, intake, t0, t1)? {
+        roll_up_volume(tx, intake, d0, d1)?;
+    }
+    Ok(())
+}
+
+/// Reads an intake's frontier: its last reading, the rate of its last interval, its last daily row.
+fn load_frontier(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    intake: &str,
+) -> Result<Frontier, StoreError> {
+    let mut last_two = points(
+        tx,
+        "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 ORDER BY ts DESC LIMIT 2",
+        params![intake],
+    )?;
+    last_two.reverse();
+    let rate = match last_two.as_slice() {
+        [a, b] => rate_for_next(&interval(*a, *b, None, &settings.counter_params(intake))),
+        _ => None,
+    };
+    let row = tx
+        .prepare_cached(
+            "SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
+             WHERE intake_id = ?1 ORDER BY day DESC LIMIT 1",
+        )?
+        .query_row(params![intake], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, f64>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .optional()?
+        .and_then(|(d, c, e, s)| d.parse::<Date>().ok().map(|d| (d, c, e, s == "meter")));
+    Ok(Frontier {
+        last: last_two.last().copied(),
+        rate,
+        row,
+    })
+}
+
+/// True when `points` (sorted) all lie after the intake's last reading and its daily rows end
+/// where that reading's interval ends, so they can be applied as increments.
+fn appends(f: &Frontier, points: &[Point], clock: &LocalClock) -> bool {
+    let after_last = f.last.is_none_or(|l| points[0].ts > l.ts);
+    let rows_ok = match (f.row, f.last) {
+        (None, _) => true,
+        (Some((day, _, _, is_meter)), Some(l)) => is_meter && day <= clock.day_of(l.ts),
+        (Some(_), None) => false,
+    };
+    after_last && rows_ok
+}
+
+/// The incremental path: intervals from the frontier through the new points, their shares
+/// added to the daily rows (new rows continue the running yearly sums) and to the months.
+fn append_meter(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    intake: &str,
+    f: &mut Frontier,
+    new: &[Point],
+) -> Result<(), StoreError> {
+    let p = settings.counter_params(intake);
+    let ivs = advance(f, new, &p);
+    let days = day_sums(&ivs, &settings.clock, |_| true);
+    let months = add_to_days(tx, intake, f, &days)?;
+    add_to_months(tx, intake, &months)?;
+    record_events(tx, intake, &ivs, &p)
+}
+
+/// The intervals from the frontier's last reading through `new`; the frontier moves to the end.
+fn advance(f: &mut Frontier, new: &[Point], p: &CounterParams) -> Vec<Interval> {
+    let mut ivs = Vec::with_capacity(new.len());
+    let mut prev = f.last;
+    for &pt in new {
+        if let Some(a) = prev {
+            let iv = interval(a, pt, f.rate, p);
+            f.rate = rate_for_next(&iv);
+            ivs.push(iv);
+        }
+        prev = Some(pt);
+    }
+    f.last = prev;
+    ivs
+}
+
+/// Adds day sums to an intake's daily rows after its frontier row: the frontier's day is
+/// updated in place, later days are new rows continuing the running yearly sums. Returns what
+/// the months gain: the sums and the number of new days.
+fn add_to_days(
+    tx: &Transaction<'_>,
+    intake: &str,
+    f: &mut Frontier,
+    days: &BTreeMap<Date, DayAcc>,
+) -> Result<BTreeMap<String, MonthAdd>, StoreError> {
+    let mut add_existing = tx.prepare_cached(
+        "UPDATE daily_volume SET volume_m3 = volume_m3 + ?3, estimated_m3 = estimated_m3 + ?4,
+           flagged_m3 = flagged_m3 + ?5, covered_s = covered_s + ?6, measured_s = measured_s + ?7,
+           cum_year_m3 = cum_year_m3 + ?3, cum_year_est_m3 = cum_year_est_m3 + ?4
+         WHERE intake_id = ?1 AND day = ?2 RETURNING measured_s",
+    )?;
+    let mut insert_new = tx.prepare_cached(
+        "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source, cum_year_m3, cum_year_est_m3)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, 'meter', ?7, ?8)",
+    )?;
+    let mut months: BTreeMap<String, MonthAdd> = BTreeMap::new();
+    for (day, a) in days {
+        let (is_new, newly_reported) = match f.row {
+            Some((row_day, cum, est, _)) if row_day == *day => {
+                let measured: i64 = add_existing.query_row(
+                    params![
+                        intake,
+                        day.to_string(),
+                        a.volume,
+                        a.estimated,
+                        a.flagged,
+                        a.covered,
+                        a.measured
+                    ],
+                    |r| r.get(0),
+                )?;
+                f.row = Some((row_day, cum + a.volume, est + a.estimated, true));
+                // Reported now, and not before this batch's share.
+                (false, a.measured > 0 && measured == a.measured)
+            }
+            row => {
+                let (cum, est) = match row {
+                    Some((d, c, e, _)) if d.year() == day.year() => (c + a.volume, e + a.estimated),
+                    _ => (a.volume, a.estimated),
+                };
+                insert_new.execute(params![
+                    intake,
+                    day.to_string(),
+                    a.volume,
+                    a.estimated,
+                    a.flagged,
+                    a.covered,
+                    cum,
+                    est,
+                    a.measured
+                ])?;
+                f.row = Some((*day, cum, est, true));
+                (true, a.measured > 0)
+            }
+        };
+        let m = months.entry(month_key(*day)).or_default();
+        m.sums.volume += a.volume;
+        m.sums.estimated += a.estimated;
+        m.sums.flagged += a.flagged;
+        m.new_days += i64::from(is_new);
+        m.new_reported += i64::from(newly_reported);
+    }
+    Ok(months)
+}
+
+/// What an append adds to one month: the sums, the new days, the days newly reported.
+#[derive(Default)]
+struct MonthAdd {
+    sums: DayAcc,
+    new_days: i64,
+    new_reported: i64,
+}
+
+/// Adds month sums (and new days) to an intake's monthly rows.
+fn add_to_months(
+    tx: &Transaction<'_>,
+    intake: &str,
+    months: &BTreeMap<String, MonthAdd>,
+) -> Result<(), StoreError> {
+    let mut up = tx.prepare_cached(
+        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (intake_id, month) DO UPDATE SET
+           volume_m3 = volume_m3 + excluded.volume_m3, estimated_m3 = estimated_m3 + excluded.estimated_m3,
+           flagged_m3 = flagged_m3 + excluded.flagged_m3, days = days + excluded.days,
+           reported_days = reported_days + excluded.reported_days",
+    )?;
+    for (month, m) in months {
+        up.execute(params![
+            intake,
+            month,
+            m.sums.volume,
+            m.sums.estimated,
+            m.sums.flagged,
+            m.new_days,
+            m.new_reported
+        ])?;
+    }
+    Ok(())
+}
+
+/// Shares of intervals summed for one day.
+#[derive(Default)]
+struct DayAcc {
+    volume: f64,
+    estimated: f64,
+    flagged: f64,
+    covered: i64,
+    /// Seconds covered by measured (not estimated) intervals: the day reported when > 0.
+    measured: i64,
+}
+
+impl DayAcc {
+    fn add(&mut self, sh: &DayShare) {
+        self.volume += sh.volume_m3;
+        if sh.estimated {
+            self.estimated += sh.volume_m3;
+        } else {
+            self.measured += sh.seconds;
+        }
+        if sh.flagged {
+            self.flagged += sh.volume_m3;
+        }
+        self.covered += sh.seconds;
+    }
+}
+
+/// The intervals' shares summed per local day, for the days `keep` accepts.
+fn day_sums(
+    ivs: &[Interval],
+    clock: &LocalClock,
+    keep: impl Fn(Date) -> bool,
+) -> BTreeMap<Date, DayAcc> {
+    let mut days: BTreeMap<Date, DayAcc> = BTreeMap::new();
+    let mut shares: Vec<DayShare> = Vec::new();
+    for iv in ivs {
+        shares.clear();
+        apportion(iv, clock, &mut shares);
+        for sh in &shares {
+            if keep(sh.day) {
+                days.entry(sh.day).or_default().add(sh);
+            }
+        }
+    }
+    days
+}
+
+/// Brings `cum_year_*` and `monthly_volume` of one intake up to date after its daily rows in
+/// `[d0, d1]` changed: running sums from `d0` to the end of `d1`'s year, month sums for the months
+/// of `[d0, d1]`.
+fn roll_up_volume(
+    tx: &Transaction<'_>,
+    intake: &str,
+    d0: Date,
+    d1: Date,
+) -> Result<(), StoreError> {
+    let year_start = |d: Date| format!("{:04}-01-01", d.year());
+    let (mut cum, mut cum_est): (f64, f64) = tx
+        .prepare_cached(
+            "SELECT cum_year_m3, cum_year_est_m3 FROM daily_volume
+             WHERE intake_id = ?1 AND day < ?2 AND day >= ?3 ORDER BY day DESC LIMIT 1",
+        )?
+        .query_row(params![intake, d0.to_string(), year_start(d0)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((0.0, 0.0));
+    let rows: Vec<(String, f64, f64, f64, f64)> = tx
+        .prepare_cached(
+            "SELECT day, volume_m3, estimated_m3, cum_year_m3, cum_year_est_m3 FROM daily_volume
+             WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+        )?
+        .query_map(
+            params![intake, d0.to_string(), format!("{:04}-12-31", d1.year())],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?
+        .collect::<Result<_, _>>()?;
+    let mut upd = tx.prepare_cached(
+        "UPDATE daily_volume SET cum_year_m3 = ?3, cum_year_est_m3 = ?4 WHERE intake_id = ?1 AND day = ?2",
+    )?;
+    let mut year = d0.year();
+    for (day, v, e, old, old_e) in rows {
+        let y: i16 = day[..4].parse().unwrap_or(year);
+        if y != year {
+            year = y;
+            cum = 0.0;
+            cum_est = 0.0;
+        }
+        cum += v;
+        cum_est += e;
+        if old != cum || old_e != cum_est {
+            upd.execute(params![intake, day, cum, cum_est])?;
+        }
+    }
+    let mut m = tx.prepare_cached(
+        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
+         SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*), sum(measured_s > 0)
+         FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
+         ON CONFLICT (intake_id, month) DO UPDATE SET
+           volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+           flagged_m3 = excluded.flagged_m3, days = excluded.days,
+           reported_days = excluded.reported_days",
+    )?;
+    let mut month = d0.first_of_month();
+    while month <= d1 {
+        m.execute(params![intake, month_key(month)])?;
+        match month.checked_add(jiff::ToSpan::month(1)) {
+            Ok(next) => month = next,
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Records the counter events (resets, replacements, jitter, spikes) of `ivs`.
+fn record_events(
+    tx: &Transaction<'_>,
+    intake: &str,
+    ivs: &[Interval],
+    p: &CounterParams,
+) -> Result<(), StoreError> {
+    let mut ev = tx.prepare_cached(
+        "INSERT OR REPLACE INTO meter_events (intake_id, ts, kind, prev_ts, prev_total, total, volume_m3, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for iv in ivs {
+        let mut record = |kind: &str, detail: String| {
+            ev.execute(params![
+                intake,
+                iv.end,
+                kind,
+                iv.start,
+                iv.start_total,
+                iv.end_total,
+                iv.volume_m3,
+                detail
+            ])
+        };
+        if let Some(kind) = iv.kind.event_name() {
+            let detail = match iv.kind {
+                IntervalKind::Reset => format!(
+                    "total fell from {} to {} m³: counter reset, {} m³ counted from zero",
+                    iv.start_total, iv.end_total, iv.end_total
+                ),
+                IntervalKind::Replacement if iv.volume_m3 > 0.0 => format!(
+                    "total fell from {} to {} m³: meter replaced; {:.3} m³ estimated from the previous rate",
+                    iv.start_total, iv.end_total, iv.volume_m3
+                ),
+                IntervalKind::Replacement => format!(
+                    "total fell from {} to {} m³: meter replaced; volume across the change unknown (no previous rate)",
+                    iv.start_total, iv.end_total
+                ),
+                _ => format!(
+                    "total stepped back from {} to {} m³ (within the jitter tolerance): zero volume",
+                    iv.start_total, iv.end_total
+                ),
+            };
+            record(kind, detail)?;
+        }
+        if iv.flagged {
+            record(
+                "spike",
+                format!(
+                    "{:.3} m³ in {} s is {:.1} m³/h, above the plausible maximum of {} m³/h: kept and flagged",
+                    iv.volume_m3,
+                    iv.end - iv.start,
+                    iv.flow_m3_per_h(),
+                    p.max_flow_m3_per_h
+                ),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn points(
+    tx: &Transaction<'_>,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Point>, StoreError> {
+    let mut st = tx.prepare_cached(sql)?;
+    let rows = st.query_map(args, |r| {
+        Ok(Point {
+            ts: r.get(0)?,
+            total_m3: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Recomputes `daily_volume` and `meter_events` of one intake for every day whose volume can
+/// change because readings with timestamps in `[t0, t1]` were inserted. Returns the first and
+/// last day written.
+fn recompute_meter(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    intake: &str,
+    t0: i64,
+    t1: i64,
+) -> Result<Option<(Date, Date)>, StoreError> {
+    let clock = &settings.clock;
+    let (first_day, last_day) = affected_days(tx, clock, intake, t0, t1)?;
+    let s = clock.day_start(first_day);
+    let e = clock.day_end(last_day);
+    let pts = window_points(tx, intake, s, e)?;
+    let p = settings.counter_params(intake);
+    let ivs: Vec<Interval> = intervals(&pts, None, &p)
+        .into_iter()
+        .filter(|iv| iv.end > s && iv.start < e)
+        .collect();
+    if ivs.is_empty() {
+        return Ok(None);
+    }
+    let days = day_sums(&ivs, clock, |d| d >= first_day && d <= last_day);
+    write_days(tx, intake, &days)?;
+    // Events of the recomputed intervals replace whatever was recorded for them before.
+    let lo = ivs.first().map_or(0, |iv| iv.end);
+    let hi = ivs.last().map_or(0, |iv| iv.end);
+    tx.prepare_cached("DELETE FROM meter_events WHERE intake_id = ?1 AND ts BETWEEN ?2 AND ?3")?
+        .execute(params![intake, lo, hi])?;
+    record_events(tx, intake, &ivs, &p)?;
+    Ok(days
+        .keys()
+        .next()
+        .copied()
+        .zip(days.keys().next_back().copied()))
+}
+
+/// The local days whose volume readings in `[t0, t1]` can change: from the reading before `t0`
+/// to the second reading after `t1` (a replacement's estimate depends on the interval before it).
+fn affected_days(
+    tx: &Transaction<'_>,
+    clock: &LocalClock,
+    intake: &str,
+    t0: i64,
+    t1: i64,
+) -> Result<(Date, Date), StoreError> {
+    let before: Option<i64> = tx
+        .prepare_cached(
+            "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1",
+        )?
+        .query_row(params![intake, t0], |r| r.get(0))
+        .optional()?;
+    let after: Option<i64> = tx
+        .prepare_cached(
+            "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1 OFFSET 1",
+        )?
+        .query_row(params![intake, t1], |r| r.get(0))
+        .optional()?;
+    let after = match after {
+        Some(a) => Some(a),
+        None => tx
+            .prepare_cached(
+                "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1",
+            )?
+            .query_row(params![intake, t1], |r| r.get(0))
+            .optional()?,
+    };
+    let first_day = clock.day_of(before.unwrap_or(t0));
+    let last_day = clock.day_of(after.unwrap_or(t1) - 1).max(first_day);
+    Ok((first_day, last_day))
+}
+
+/// The readings that make the intervals of the window `[s, e)`: two before it (the interval into
+/// the window and its predecessor's rate), all inside, and the first at or after its end.
+fn window_points(
+    tx: &Transaction<'_>,
+    intake: &str,
+    s: i64,
+    e: i64,
+) -> Result<Vec<Point>, StoreError> {
+    let mut pts = points(
+        tx,
+        "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 2",
+        params![intake, s],
+    )?;
+    pts.reverse();
+    pts.extend(points(
+        tx,
+        "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+        params![intake, s, e],
+    )?);
+    pts.extend(points(
+        tx,
+        "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1",
+        params![intake, e],
+    )?);
+    Ok(pts)
+}
+
+/// Writes recomputed meter-derived daily rows (an imported day is never overwritten).
+fn write_days(
+    tx: &Transaction<'_>,
+    intake: &str,
+    days: &BTreeMap<Date, DayAcc>,
+) -> Result<(), StoreError> {
+    let mut up = tx.prepare_cached(
+        "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'meter')
+         ON CONFLICT (intake_id, day) DO UPDATE SET
+           volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+           flagged_m3 = excluded.flagged_m3, covered_s = excluded.covered_s,
+           measured_s = excluded.measured_s
+         WHERE daily_volume.source = 'meter'",
+    )?;
+    for (day, d) in days {
+        up.execute(params![
+            intake,
+            day.to_string(),
+            d.volume,
+            d.estimated,
+            d.flagged,
+            d.covered,
+            d.measured
+        ])?;
+    }
+    Ok(())
+}
+
+/// Recomputes the daily and monthly level statistics of the touched wells and days.
+fn roll_up_levels(
+    tx: &Transaction<'_>,
+    clock: &LocalClock,
+    touched: BTreeSet<(&str, Date)>,
+) -> Result<(), StoreError> {
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut upd = tx.prepare_cached(
+        "INSERT INTO daily_level (well_id, day, mean_level_m, min_level_m, max_level_m, mean_depth_m, n)
+         SELECT ?1, ?2, avg(level_m), min(level_m), max(level_m), avg(depth_m), count(*)
+         FROM level_readings WHERE well_id = ?1 AND ts >= ?3 AND ts < ?4
+         ON CONFLICT (well_id, day) DO UPDATE SET
+           mean_level_m = excluded.mean_level_m, min_level_m = excluded.min_level_m,
+           max_level_m = excluded.max_level_m, mean_depth_m = excluded.mean_depth_m, n = excluded.n",
+    )?;
+    let mut months = BTreeSet::new();
+    for (well, day) in touched {
+        upd.execute(params![
+            well,
+            day.to_string(),
+            clock.day_start(day),
+            clock.day_end(day)
+        ])?;
+        months.insert((well, month_key(day)));
+    }
+    let mut m = tx.prepare_cached(
+        "INSERT INTO monthly_level (well_id, month, mean_level_m, mean_depth_m, days)
+         SELECT ?1, ?2, avg(mean_level_m), avg(mean_depth_m), count(*)
+         FROM daily_level WHERE well_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
+         ON CONFLICT (well_id, month) DO UPDATE SET
+           mean_level_m = excluded.mean_level_m, mean_depth_m = excluded.mean_depth_m,
+           days = excluded.days",
+    )?;
+    for (well, month) in months {
+        m.execute(params![well, month])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The incremental rollups against a recompute from scratch.
+
+    use proptest::prelude::*;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::analysis::counter::CounterParams;
+    use crate::store::Store;
+
+    /// 2025-12-29 00:00 in Asia/Shanghai: series start within three days of it, so many cross
+    /// New Year (a new running yearly sum) and the turn of the month.
+    const BASE: i64 = 1_766_937_600;
+    const INTAKES: [&str; 2] = ["QX-1", "QX-2"];
+
+    fn settings() -> StoreSettings {
+        StoreSettings {
+            clock: LocalClock::new("Asia/Shanghai").unwrap(),
+            counter: CounterParams {
+                max_flow_m3_per_h: 50.0,
+                gap_s: 86_400,
+                jitter_m3: 1.0,
+            },
+            max_flow_m3_per_h: HashMap::from([("QX-2".to_string(), 80.0)]),
+        }
+    }
+
+    /// How a meter's total moves from one reading to the next.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        /// Counts up at this flow, m³/h (up to the plausible maximum).
+        Flow(f64),
+        /// Steps back by less than the jitter tolerance.
+        Jitter(f64),
+        /// Drops to this share of its figure: a reset or a replacement, as the counter decides.
+        Drop(f64),
+        /// Counts up at four times the plausible maximum: flagged.
+        Spike,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (0.0..50.0f64).prop_map(Step::Flow),
+            1 => (0.0..0.9f64).prop_map(Step::Jitter),
+            1 => (0.0..1.0f64).prop_map(Step::Drop),
+            1 => Just(Step::Spike),
+        ]
+    }
+
+    /// Seconds between readings: minutes, hours, or a gap of more than a day.
+    fn spacing() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            3 => 60..3_600i64,
+            3 => 3_600..6 * 3_600i64,
+            1 => 86_401..4 * 86_400i64,
+        ]
+    }
+
+    /// One meter's readings in time order.
+    fn series() -> impl Strategy<Value = Vec<Point>> {
+        (
+            0..3 * 86_400i64,
+            0.0..10_000.0f64,
+            prop::collection::vec((spacing(), step()), 0..24),
+        )
+            .prop_map(|(offset, first, steps)| {
+                let mut p = Point {
+                    ts: BASE + offset,
+                    total_m3: first,
+                };
+                let mut out = vec![p];
+                for (dt, step) in steps {
+                    let hours = dt as f64 / 3600.0;
+                    p.ts += dt;
+                    p.total_m3 = match step {
+                        Step::Flow(q) => p.total_m3 + q * hours,
+                        Step::Jitter(d) => (p.total_m3 - d).max(0.0),
+                        Step::Drop(share) => p.total_m3 * share,
+                        Step::Spike => p.total_m3 + 200.0 * hours,
+                    };
+                    out.push(p);
+                }
+                out
+            })
+    }
+
+    /// How readings arrive: in time order (live), in any order, or in time order with every
+    /// reading whose key is a multiple of 4 arriving late, after all the others.
+    #[derive(Clone, Copy, Debug)]
+    enum Order {
+        Live,
+        Any,
+        SomeLate,
+    }
+
+    #[derive(Debug)]
+    struct Arrival {
+        series: [Vec<Point>; 2],
+        /// Readings as (intake index, point), in arrival order, resends included.
+        readings: Vec<(usize, Point)>,
+        /// Readings per message and messages per batch, used in turn.
+        per_message: Vec<usize>,
+        per_batch: Vec<usize>,
+    }
+
+    fn arrival() -> impl Strategy<Value = Arrival> {
+        (series(), series()).prop_flat_map(|(a, b)| {
+            let n = a.len() + b.len();
+            (
+                prop::collection::vec(any::<u32>(), n),
+                prop_oneof![Just(Order::Live), Just(Order::Any), Just(Order::SomeLate)],
+                prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+                prop::collection::vec(1..4usize, 1..8),
+                prop::collection::vec(1..5usize, 1..8),
+            )
+                .prop_map(move |(keys, order, resend, per_message, per_batch)| {
+                    let readings: Vec<(usize, Point)> = a
+                        .iter()
+                        .map(|p| (0, *p))
+                        .chain(b.iter().map(|p| (1, *p)))
+                        .collect();
+                    let mut keyed: Vec<(u32, (usize, Point))> =
+                        keys.iter().copied().zip(readings.iter().copied()).collect();
+                    match order {
+                        Order::Live => keyed.sort_by_key(|(_, (_, p))| p.ts),
+                        Order::Any => keyed.sort_by_key(|(k, _)| *k),
+                        Order::SomeLate => keyed.sort_by_key(|(k, (_, p))| (k % 4 == 0, p.ts)),
+                    }
+                    let mut arrived: Vec<(usize, Point)> =
+                        keyed.into_iter().map(|(_, r)| r).collect();
+                    for i in resend {
+                        arrived.push(*i.get(&readings));
+                    }
+                    Arrival {
+                        series: [a.clone(), b.clone()],
+                        readings: arrived,
+                        per_message: per_message.clone(),
+                        per_batch: per_batch.clone(),
+                    }
+                })
+        })
+    }
+
+    /// Feeds the readings to a fresh store in the arrival's messages and batches.
+    fn ingest(arrival: &Arrival) -> Store {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate::to_latest(&mut conn).unwrap();
+        let mut store = Store::new(conn, settings());
+        let mut messages: Vec<Decoded> = Vec::new();
+        let mut rest = arrival.readings.as_slice();
+        for &size in arrival.per_message.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at(size.min(rest.len()));
+            messages.push(Decoded {
+                readings: now
+                    .iter()
+                    .map(|&(i, p)| Reading::Meter {
+                        intake_id: INTAKES[i].to_string(),
+                        ts: p.ts,
+                        total_m3: p.total_m3,
+                    })
+                    .collect(),
+                rejected: Vec::new(),
+            });
+            rest = later;
+        }
+        let mut rest = messages.as_slice();
+        for &size in arrival.per_batch.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at(size.min(rest.len()));
+            let refs: Vec<&Decoded> = now.iter().collect();
+            let out = store.apply(&refs, BASE, "mqtt").unwrap();
+            assert!(out.iter().all(|o| o.rejected.is_empty()), "{out:?}");
+            rest = later;
+        }
+        store
+    }
+
+    /// One intake's daily row: volume, estimated, flagged, covered seconds, the running yearly
+    /// sums of volume and estimated volume, and measured seconds.
+    type DayRow = (f64, f64, f64, i64, f64, f64, i64);
+    /// One intake's monthly row: volume, estimated, flagged, days, reported days.
+    type MonthRow = (f64, f64, f64, i64, i64);
+
+    /// The daily and monthly rows computed from scratch out of all of an intake's readings.
+    fn from_scratch(
+        settings: &StoreSettings,
+        intake: &str,
+        pts: &[Point],
+    ) -> (BTreeMap<String, DayRow>, BTreeMap<String, MonthRow>) {
+        let ivs = intervals(pts, None, &settings.counter_params(intake));
+        let mut days = BTreeMap::new();
+        let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
+        let (mut year, mut cum, mut cum_est) = (0, 0.0, 0.0);
+        for (day, a) in day_sums(&ivs, &settings.clock, |_| true) {
+            if day.year() != year {
+                (year, cum, cum_est) = (day.year(), 0.0, 0.0);
+            }
+            cum += a.volume;
+            cum_est += a.estimated;
+            days.insert(
+                day.to_string(),
+                (
+                    a.volume,
+                    a.estimated,
+                    a.flagged,
+                    a.covered,
+                    cum,
+                    cum_est,
+                    a.measured,
+                ),
+            );
+            let m = months.entry(month_key(day)).or_default();
+            m.0 += a.volume;
+            m.1 += a.estimated;
+            m.2 += a.flagged;
+            m.3 += 1;
+            m.4 += i64::from(a.measured > 0);
+        }
+        (days, months)
+    }
+
+    fn stored_days(store: &Store, intake: &str) -> BTreeMap<String, DayRow> {
+        let mut st = store
+            .conn()
+            .prepare(
+                "SELECT day, volume_m3, estimated_m3, flagged_m3, covered_s, cum_year_m3, cum_year_est_m3, measured_s
+                 FROM daily_volume WHERE intake_id = ?1",
+            )
+            .unwrap();
+        st.query_map([intake], |r| {
+            Ok((
+                r.get(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    fn stored_months(store: &Store, intake: &str) -> BTreeMap<String, MonthRow> {
+        let mut st = store
+            .conn()
+            .prepare(
+                "SELECT month, volume_m3, estimated_m3, flagged_m3, days, reported_days
+                 FROM monthly_volume WHERE intake_id = ?1",
+            )
+            .unwrap();
+        st.query_map([intake], |r| {
+            Ok((
+                r.get(0)?,
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// Equal up to the rounding of sums added in another order.
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    fn check(arrival: &Arrival) -> Result<(), TestCaseError> {
+        let store = ingest(arrival);
+        let settings = settings();
+        for (i, intake) in INTAKES.iter().enumerate() {
+            let (days, months) = from_scratch(&settings, intake, &arrival.series[i]);
+            let got = stored_days(&store, intake);
+            prop_assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                days.keys().collect::<Vec<_>>(),
+                "days of {}",
+                intake
+            );
+            for (day, want) in &days {
+                let g = got[day];
+                prop_assert!(
+                    close(g.0, want.0)
+                        && close(g.1, want.1)
+                        && close(g.2, want.2)
+                        && g.3 == want.3
+                        && close(g.4, want.4)
+                        && close(g.5, want.5)
+                        && g.6 == want.6,
+                    "{} on {}: stored {:?}, from scratch {:?}",
+                    intake,
+                    day,
+                    g,
+                    want
+                );
+            }
+            let got = stored_months(&store, intake);
+            prop_assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                months.keys().collect::<Vec<_>>(),
+                "months of {}",
+                intake
+            );
+            for (month, want) in &months {
+                let g = got[month];
+                prop_assert!(
+                    close(g.0, want.0)
+                        && close(g.1, want.1)
+                        && close(g.2, want.2)
+                        && g.3 == want.3
+                        && g.4 == want.4,
+                    "{} in {}: stored {:?}, from scratch {:?}",
+                    intake,
+                    month,
+                    g,
+                    want
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the order and batching of arrival, the daily, monthly and running yearly
+        /// volumes are those of the whole history computed at once.
+        #[test]
+        fn rollups_equal_a_recompute_from_the_raw_readings(arrival in arrival()) {
+            check(&arrival)?;
+        }
+    }
+}
