@@ -294,27 +294,26 @@ fn publish(
     batch: usize,
     rate: Option<f64>,
     duration: Option<Duration>,
-) -> gwmon::tools::loadgen::SimReport {
-    let planned = match (rate, duration) {
-        (Some(r), Some(d)) => (r * d.as_secs_f64()).ceil() as u64,
-        _ => count,
-    };
-    let per_device = planned.div_ceil(devices.len() as u64) * batch as u64;
-    let now = gwmon::domain::time::now_ts();
-    let opts = gwmon::tools::loadgen::SimOptions {
+) -> gwmon::tools::loadgen::LoadReport {
+    use gwmon::tools::loadgen;
+    // A run bounded by rate × duration takes no count.
+    let count = duration.is_none().then_some(count);
+    let planned = loadgen::planned_messages(count, rate, duration);
+    let opts = loadgen::LoadOptions {
         broker: url.to_string(),
         rate,
         batch,
         duration,
-        count: if duration.is_some() {
-            None
-        } else {
-            Some(count)
-        },
+        count,
         connections: 4,
         topic_prefix: "gw".into(),
-        start_ts: now - (per_device + batch as u64) as i64 * 60 - 120,
-        step_s: 60,
+        start_ts: loadgen::first_reading_ts(
+            gwmon::domain::time::now_ts(),
+            planned,
+            devices.len(),
+            batch,
+        ),
+        step_s: loadgen::STEP_S,
         client_id: format!(
             "bench-pub-{}",
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)

@@ -43,10 +43,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error(
-        "invalid broker URL '{0}': expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
-    )]
-    Url(String),
+    #[error(transparent)]
+    Url(#[from] BrokerUrlError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error(transparent)]
@@ -65,36 +63,67 @@ pub enum RunError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerUrl {
     pub tls: bool,
+    /// Host name or IP address, without the brackets of an IPv6 address.
     pub host: String,
     pub port: u16,
 }
 
+/// Why a broker URL was refused: the URL, what is wrong with it, and the form gwmon expects.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid broker URL '{url}': {problem}; expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
+)]
+pub struct BrokerUrlError {
+    pub url: String,
+    pub problem: String,
+}
+
 impl BrokerUrl {
-    /// Parses `mqtt://host[:port]` (also `tcp://`) or `mqtts://host[:port]` (also `ssl://`).
-    pub fn parse(url: &str) -> Result<Self, RunError> {
-        let bad = || RunError::Url(url.to_string());
-        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-        let tls = match scheme {
+    /// Parses `mqtt://host[:port]` (also `tcp://`) or `mqtts://host[:port]` (also `ssl://`); the
+    /// port defaults to 1883, or 8883 with TLS. A trailing `/` is allowed; a path, query,
+    /// fragment or user name is not (credentials belong in `[mqtt] username` and
+    /// `password_env` / `password_file`, not in a URL that gets logged).
+    pub fn parse(input: &str) -> Result<Self, BrokerUrlError> {
+        let bad = |problem: String| BrokerUrlError {
+            url: input.to_string(),
+            problem,
+        };
+        if !input.contains("://") {
+            return Err(bad("no scheme".into()));
+        }
+        let url = url::Url::parse(input).map_err(|e| bad(e.to_string()))?;
+        let tls = match url.scheme() {
             "mqtt" | "tcp" => false,
             "mqtts" | "ssl" => true,
-            _ => return Err(bad()),
+            other => return Err(bad(format!("unknown scheme '{other}'"))),
         };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-            None => (rest, if tls { 8883 } else { 1883 }),
-        };
-        if host.is_empty() || host.contains('/') {
-            return Err(bad());
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "credentials in the URL: set [mqtt] username and password_env or password_file"
+                    .into(),
+            ));
         }
-        Ok(Self {
-            tls,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-        })
+        if !matches!(url.path(), "" | "/") {
+            return Err(bad(format!("unexpected path '{}'", url.path())));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("unexpected query or fragment".into()));
+        }
+        // mqtt:// is not a scheme the URL standard knows, so every host but a bracketed IPv6
+        // address comes back as a name (an "opaque host"), IPv4 addresses included.
+        let host = match url.host() {
+            Some(url::Host::Domain(h)) if !h.is_empty() => h.to_string(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err(bad("no host".into())),
+        };
+        let port = match url.port() {
+            Some(0) => return Err(bad("port 0".into())),
+            Some(p) => p,
+            None if tls => 8883,
+            None => 1883,
+        };
+        Ok(Self { tls, host, port })
     }
 }
 
@@ -140,6 +169,7 @@ pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
 }
 
 /// Starts the in-process broker on the configured URL's address (`[mqtt] embedded_broker`).
+#[cfg(feature = "embedded-broker")]
 async fn start_embedded(cfg: &Config) -> Result<crate::ingest::broker::EmbeddedBroker, RunError> {
     let url = BrokerUrl::parse(&cfg.mqtt.url)?;
     if url.tls {
@@ -172,6 +202,15 @@ async fn start_embedded(cfg: &Config) -> Result<crate::ingest::broker::EmbeddedB
         "embedded broker started: it keeps messages in memory only — readings it holds are lost if gwmon stops; use Mosquitto where that matters"
     );
     Ok(b)
+}
+
+/// `[mqtt] embedded_broker` in a build without the in-process broker: a start-up error that says
+/// what to do instead. (It never returns a broker, hence the uninhabited type.)
+#[cfg(not(feature = "embedded-broker"))]
+async fn start_embedded(_cfg: &Config) -> Result<std::convert::Infallible, RunError> {
+    Err(RunError::Embedded(
+        "[mqtt] embedded_broker = true, but this gwmon was built without the in-process broker (cargo feature `embedded-broker`): build it with the feature (on by default), or set embedded_broker = false and point [mqtt] url at a broker such as Mosquitto (config/mosquitto.conf)".into(),
+    ))
 }
 
 /// The topic filters gwmon subscribes to.
@@ -450,22 +489,80 @@ async fn poll_loop(
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "embedded-broker"))]
+    #[tokio::test]
+    async fn embedded_broker_without_the_feature_says_what_to_do() {
+        let mut cfg = Config::embedded().unwrap();
+        cfg.mqtt.embedded_broker = true;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gwmon.db");
+        let daemon = run(Arc::new(cfg), &db, std::future::pending());
+        let e = tokio::time::timeout(Duration::from_secs(10), daemon)
+            .await
+            .expect("start-up fails at once")
+            .unwrap_err()
+            .to_string();
+        for part in ["cargo feature `embedded-broker`", "[mqtt] url", "Mosquitto"] {
+            assert!(e.contains(part), "{e}");
+        }
+        assert!(!db.exists(), "fails before opening the store");
+    }
+
+    fn url(tls: bool, host: &str, port: u16) -> BrokerUrl {
+        BrokerUrl {
+            tls,
+            host: host.into(),
+            port,
+        }
+    }
+
     #[test]
-    fn broker_urls() {
-        assert_eq!(
-            BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap(),
-            BrokerUrl {
-                tls: false,
-                host: "127.0.0.1".into(),
-                port: 1884
-            }
-        );
-        assert_eq!(
-            BrokerUrl::parse("mqtts://broker.example").unwrap().port,
-            8883
-        );
-        assert!(BrokerUrl::parse("http://x:1").is_err());
-        assert!(BrokerUrl::parse("mqtt://:1883").is_err());
-        assert!(BrokerUrl::parse("mqtt://h:port").is_err());
+    fn broker_urls_in_every_accepted_form() {
+        for (input, want) in [
+            ("mqtt://127.0.0.1:1884", url(false, "127.0.0.1", 1884)),
+            ("mqtt://127.0.0.1:1884/", url(false, "127.0.0.1", 1884)),
+            (
+                "tcp://broker.example:1883",
+                url(false, "broker.example", 1883),
+            ),
+            ("mqtt://broker.example", url(false, "broker.example", 1883)),
+            ("mqtts://broker.example", url(true, "broker.example", 8883)),
+            ("ssl://10.0.0.5:8884", url(true, "10.0.0.5", 8884)),
+            ("MQTT://localhost:1883", url(false, "localhost", 1883)),
+            ("mqtt://[::1]:1883", url(false, "::1", 1883)),
+            ("mqtts://[fe80::1]", url(true, "fe80::1", 8883)),
+        ] {
+            assert_eq!(BrokerUrl::parse(input).unwrap(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn broker_url_errors_name_the_url_and_the_problem() {
+        for (input, problem) in [
+            ("127.0.0.1:1883", "no scheme"),
+            ("localhost:1883", "no scheme"),
+            ("", "no scheme"),
+            ("http://x:1", "unknown scheme 'http'"),
+            ("mqtt://:1883", "empty host"),
+            ("mqtt://", "no host"),
+            ("mqtt://h:port", "invalid port number"),
+            ("mqtt://h:65536", "invalid port number"),
+            ("mqtt://h:0", "port 0"),
+            ("mqtt://h:1883/gw", "unexpected path '/gw'"),
+            ("mqtt://h:1883?x=1", "unexpected query or fragment"),
+            ("mqtt://user:secret@h:1883", "credentials in the URL"),
+        ] {
+            let e = BrokerUrl::parse(input).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("invalid broker URL '{input}': {problem}")),
+                "{input}: {e}"
+            );
+            assert!(
+                e.ends_with(
+                    "; expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
+                ),
+                "{e}"
+            );
+        }
     }
 }

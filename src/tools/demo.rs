@@ -1,7 +1,11 @@
 //! `gwmon demo`: the whole job in one command, on the built-in configuration and example
 //! registry. An in-process broker (or `--broker`), the daemon ingesting through the normal path,
-//! a simulated fleet publishing years of history as backlog arrays and then live readings — with
-//! the field faults gwmon must survive — and finally the report bundle for every county.
+//! the synthetic fleet ([`crate::tools::fleet`]) publishing years of history as backlog arrays
+//! and then live readings — with the field faults gwmon must survive — and finally the report
+//! bundle for every county.
+//!
+//! Without the cargo feature `embedded-broker` there is no in-process broker, and the demo needs
+//! `--broker URL`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use jiff::civil::Date;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
 use crate::config::Config;
-use crate::ingest::mqtt::{BrokerUrl, Progress};
+use crate::ingest::mqtt::{BrokerUrl, BrokerUrlError, Progress};
 use crate::tools::fleet;
 
 /// Demo failures.
@@ -22,8 +26,16 @@ use crate::tools::fleet;
 pub enum DemoError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[cfg(feature = "embedded-broker")]
     #[error(transparent)]
     Broker(#[from] crate::ingest::broker::BrokerError),
+    #[cfg(not(feature = "embedded-broker"))]
+    #[error(
+        "this gwmon was built without the in-process broker (cargo feature `embedded-broker`), so the demo needs --broker URL, e.g. `gwmon demo --broker mqtt://127.0.0.1:1883` with Mosquitto running; or build with the feature (on by default)"
+    )]
+    NeedsBroker,
+    #[error(transparent)]
+    Url(#[from] BrokerUrlError),
     #[error(transparent)]
     Run(#[from] crate::ingest::mqtt::RunError),
     #[error(transparent)]
@@ -68,8 +80,14 @@ struct Msg {
     new_readings: i64,
 }
 
-/// Readings of the simulated fleet, with faults, from `from` to `today`.
-fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg>, Vec<Msg>) {
+/// Messages of the synthetic fleet, with faults, from `from` to `today`: (history, live).
+fn fleet_messages(
+    cfg: &Config,
+    seed: u64,
+    from: Date,
+    today: Date,
+    now: i64,
+) -> (Vec<Msg>, Vec<Msg>) {
     let clock = &cfg.clock;
     let prefix = &cfg.mqtt.topic_prefix;
     let live_from = today.checked_sub(2.days()).unwrap_or(today);
@@ -212,6 +230,22 @@ fn fleet(cfg: &Config, seed: u64, from: Date, today: Date, now: i64) -> (Vec<Msg
     (history, live)
 }
 
+/// Starts the in-process broker on a free loopback port and returns its URL. rumqttd cannot be
+/// stopped: the broker serves until the process exits, whatever becomes of its handle.
+#[cfg(feature = "embedded-broker")]
+async fn in_process_broker() -> Result<String, DemoError> {
+    let b = tokio::task::spawn_blocking(|| crate::ingest::broker::start(Default::default()))
+        .await
+        .map_err(|e| DemoError::Publish("embedded broker".into(), e.to_string()))??;
+    Ok(b.url())
+}
+
+/// This build has no in-process broker (feature `embedded-broker`): the demo needs `--broker`.
+#[cfg(not(feature = "embedded-broker"))]
+async fn in_process_broker() -> Result<String, DemoError> {
+    Err(DemoError::NeedsBroker)
+}
+
 /// Connects once with `client_id` and a clean session, which makes the broker discard the
 /// persistent session of that id (MQTT 3.1.1), then disconnects. Best effort: a failure only
 /// leaves the session to expire by the broker's own rules.
@@ -246,6 +280,12 @@ pub async fn run(
     now: i64,
 ) -> Result<DemoSummary, DemoError> {
     let started = Instant::now();
+    // The broker first: without one there is nothing to do, and the previous store stays.
+    let on_users_broker = broker.is_some();
+    let url = match broker {
+        Some(url) => url,
+        None => in_process_broker().await?,
+    };
     std::fs::create_dir_all(out).map_err(|source| DemoError::Io {
         path: out.to_path_buf(),
         source,
@@ -258,20 +298,7 @@ pub async fn run(
         }
     }
     let mut cfg = cfg;
-    let _embedded = match broker {
-        Some(url) => {
-            cfg.mqtt.url = url;
-            None
-        }
-        None => {
-            let b =
-                tokio::task::spawn_blocking(|| crate::ingest::broker::start(Default::default()))
-                    .await
-                    .map_err(|e| DemoError::Publish("embedded broker".into(), e.to_string()))??;
-            cfg.mqtt.url = b.url();
-            Some(b)
-        }
-    };
+    cfg.mqtt.url = url;
     cfg.mqtt.client_id = format!("gwmon-demo-{}", std::process::id());
     cfg.mqtt.embedded_broker = false;
     let cfg = Arc::new(cfg);
@@ -282,7 +309,7 @@ pub async fn run(
         db.display()
     );
     let from = Date::new(2020, 1, 1).unwrap_or(today);
-    let (history, live) = fleet(&cfg, 7, from, today, now);
+    let (history, live) = fleet_messages(&cfg, 7, from, today, now);
     let want: i64 = history.iter().chain(&live).map(|m| m.new_readings).sum();
     let messages = (history.len() + live.len()) as u64;
 
@@ -400,7 +427,7 @@ pub async fn run(
 
     // On a broker of the user's, end the demo daemon's persistent session so the broker does
     // not go on queueing every reading for a subscriber that will never come back.
-    if _embedded.is_none() {
+    if on_users_broker {
         forget_session(&cfg.mqtt.url, &cfg.mqtt.client_id).await;
     }
     let conn = crate::store::open_ro(&db)?;

@@ -1,4 +1,6 @@
-//! A deterministic simulated fleet for the demo, the load generator and the benchmarks.
+//! The synthetic fleet: deterministic meters and wells for `gwmon demo` (which publishes their
+//! readings), for `gwmon simulate` (its devices and `--write-config`; the publishing is
+//! [`crate::tools::loadgen`]'s), for the benchmarks and for the integration tests' stores.
 //!
 //! Realistic enough to exercise every figure: irrigation-season peaks for agriculture, a flat
 //! industrial baseline with weekend dips, a summer peak for public supply; counties whose

@@ -1,6 +1,7 @@
-//! `gwmon simulate`: a load generator that publishes meter readings over MQTT (QoS 1) from
-//! several connections, fast enough to outrun a single subscriber, so that benchmarks measure
-//! the daemon rather than the publisher.
+//! The load generator behind `gwmon simulate` (the command keeps its name; the synthetic devices
+//! it publishes for come from [`crate::tools::fleet`]): it publishes cumulative meter readings
+//! over MQTT (QoS 1) from several connections, fast enough to outrun a single subscriber, so
+//! that benchmarks measure the daemon rather than the publisher.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,11 +9,18 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
-use crate::ingest::mqtt::BrokerUrl;
+use crate::ingest::mqtt::{BrokerUrl, BrokerUrlError};
+
+/// Seconds between a device's consecutive readings: a meter reporting every minute.
+pub const STEP_S: i64 = 60;
+/// Readings per device allowed for when neither a count nor a rate and duration bound the run:
+/// a day's worth at [`STEP_S`]. Readings beyond them would lie in the future, and the daemon
+/// quarantines those.
+const UNBOUNDED_READINGS_PER_DEVICE: u64 = 1440;
 
 /// What to publish.
 #[derive(Clone, Debug)]
-pub struct SimOptions {
+pub struct LoadOptions {
     pub broker: String,
     /// Messages per second over all connections (`None`: as fast as possible).
     pub rate: Option<f64>,
@@ -33,7 +41,7 @@ pub struct SimOptions {
 
 /// What was published (and acknowledged by the broker).
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
-pub struct SimReport {
+pub struct LoadReport {
     pub messages: u64,
     pub readings: u64,
     pub seconds: f64,
@@ -41,15 +49,35 @@ pub struct SimReport {
     pub readings_per_s: f64,
 }
 
-/// Why the simulation could not run.
+/// Why the load generator could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum SimError {
+pub enum LoadError {
     #[error(transparent)]
-    Url(#[from] crate::ingest::mqtt::RunError),
-    #[error("no devices to simulate: the registry has no intakes")]
+    Url(#[from] BrokerUrlError),
+    #[error("no devices to simulate: the registry has no intakes (or --devices is 0)")]
     NoDevices,
     #[error("broker {0}: {1}")]
     Connection(String, String),
+}
+
+/// Messages a run publishes: `count`, else `rate × duration`; `None` when neither bounds it.
+pub fn planned_messages(
+    count: Option<u64>,
+    rate: Option<f64>,
+    duration: Option<Duration>,
+) -> Option<u64> {
+    count.or_else(|| Some((rate? * duration?.as_secs_f64()) as u64))
+}
+
+/// Epoch seconds of the first reading, [`STEP_S`] apart from there on: early enough that every
+/// device's last reading of the `planned` messages (of `batch` readings, spread over `devices`)
+/// is still in the past at `now`, since the daemon quarantines readings from the future.
+pub fn first_reading_ts(now: i64, planned: Option<u64>, devices: usize, batch: usize) -> i64 {
+    let batch = batch.max(1) as u64;
+    let per_device = planned.map_or(UNBOUNDED_READINGS_PER_DEVICE, |c| {
+        c.div_ceil(devices.max(1) as u64) * batch
+    });
+    now - (per_device + batch) as i64 * STEP_S - STEP_S
 }
 
 /// The payload of one message for a device: `batch` consecutive readings starting at reading
@@ -71,9 +99,12 @@ pub fn payload(device: usize, seq: u64, batch: usize, start_ts: i64, step_s: i64
 
 /// Publishes readings for `devices` (county code, intake id) until the duration or count is
 /// reached; returns what the broker acknowledged.
-pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<SimReport, SimError> {
+pub async fn run(
+    opts: LoadOptions,
+    devices: Vec<(String, String)>,
+) -> Result<LoadReport, LoadError> {
     if devices.is_empty() {
-        return Err(SimError::NoDevices);
+        return Err(LoadError::NoDevices);
     }
     let url = BrokerUrl::parse(&opts.broker)?;
     let devices = Arc::new(devices);
@@ -108,7 +139,7 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
                     }
                     Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
                     Ok(_) => {}
-                    Err(e) => return Err(SimError::Connection(broker, e.to_string())),
+                    Err(e) => return Err(LoadError::Connection(broker, e.to_string())),
                 }
             }
         });
@@ -198,11 +229,60 @@ pub async fn run(opts: SimOptions, devices: Vec<(String, String)>) -> Result<Sim
         return Err(e);
     }
     let readings = messages * opts.batch.max(1) as u64;
-    Ok(SimReport {
+    Ok(LoadReport {
         messages,
         readings,
         seconds: secs,
         messages_per_s: messages as f64 / secs,
         readings_per_s: readings as f64 / secs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planned_messages_from_count_or_rate_and_duration() {
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(planned_messages(Some(5), Some(1.0), secs(10)), Some(5));
+        assert_eq!(planned_messages(None, Some(2.5), secs(4)), Some(10));
+        assert_eq!(planned_messages(None, Some(1.0), None), None);
+        assert_eq!(planned_messages(None, None, secs(4)), None);
+    }
+
+    #[test]
+    fn first_reading_leaves_every_planned_reading_in_the_past() {
+        let now = 1_800_000_000;
+        // 400 messages of 5 readings over 20 devices: 100 readings each, plus a batch and a step
+        // of margin.
+        assert_eq!(first_reading_ts(now, Some(400), 20, 5), now - 106 * STEP_S);
+        assert_eq!(
+            first_reading_ts(now, None, 20, 1),
+            now - (UNBOUNDED_READINGS_PER_DEVICE as i64 + 2) * STEP_S
+        );
+        // No devices is the load generator's error to report, not a division by zero here.
+        assert_eq!(first_reading_ts(now, Some(10), 0, 1), now - 12 * STEP_S);
+        for (count, devices, batch) in [(400, 20, 5), (7, 6, 1), (1, 5000, 100), (100_000, 5000, 1)]
+        {
+            let start = first_reading_ts(now, Some(count), devices, batch);
+            // The busiest device publishes ceil(count / devices) messages; its last one starts
+            // at reading number (messages - 1) × batch.
+            let seq = (count.div_ceil(devices as u64) - 1) * batch as u64;
+            let body: serde_json::Value =
+                serde_json::from_str(&payload(0, seq, batch, start, STEP_S)).unwrap();
+            let readings = match body {
+                serde_json::Value::Array(items) => items,
+                one => vec![one],
+            };
+            assert_eq!(readings.len(), batch);
+            for r in readings {
+                let ts = r["ts"].as_i64().unwrap();
+                assert!(
+                    ts < now,
+                    "{count} messages, {devices} devices, batch {batch}: {ts}"
+                );
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! `demo` (in-process broker and a real Mosquitto) and `simulate` end to end.
+//! `demo` (in-process broker and a real Mosquitto) and `simulate` end to end, and what a build
+//! without the in-process broker (`--no-default-features`) says instead of starting one.
 
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ fn check_demo_output(code: i32, out: &str, err: &str, dir: &std::path::Path) {
     );
 }
 
+#[cfg(feature = "embedded-broker")]
 #[test]
 fn demo_on_embedded_defaults_with_the_in_process_broker() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,4 +105,50 @@ fn simulate_publishes_what_the_daemon_stores() {
         query_i64(&db, "SELECT count(*) FROM meter_readings") == 2000
     });
     assert_eq!(query_i64(&db, "SELECT count(*) FROM quarantine"), 0);
+}
+
+#[cfg(not(feature = "embedded-broker"))]
+#[test]
+fn demo_without_the_in_process_broker_asks_for_one_and_leaves_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("gwmon.db"), b"an earlier demo's store").unwrap();
+    let (code, _, err) = gwmon(&["demo", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the demo needs --broker URL") && err.contains("embedded-broker"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("gwmon.db")).unwrap(),
+        b"an earlier demo's store"
+    );
+}
+
+#[cfg(not(feature = "embedded-broker"))]
+#[test]
+fn embedded_broker_in_the_config_without_the_feature_is_a_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "mqtt://127.0.0.1:1883", "gwmon-noembed", "gw");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("embedded_broker = false"));
+    std::fs::write(
+        &cfg,
+        text.replace("embedded_broker = false", "embedded_broker = true"),
+    )
+    .unwrap();
+    let db = dir.path().join("gwmon.db");
+    let (code, _, err) = gwmon(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cargo feature `embedded-broker`") && err.contains("[mqtt] url"),
+        "{err}"
+    );
 }

@@ -5,13 +5,15 @@ use std::path::Path;
 
 use crate::support::*;
 
+/// Width and height of a PNG, read by the png decoder (which also checks the signature and the
+/// header chunk).
 fn png_size(path: &Path) -> (u32, u32) {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[1..4], b"PNG", "{}", path.display());
-    (
-        u32::from_be_bytes(b[16..20].try_into().unwrap()),
-        u32::from_be_bytes(b[20..24].try_into().unwrap()),
-    )
+    let file = std::fs::File::open(path).unwrap();
+    let reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let info = reader.info();
+    (info.width, info.height)
 }
 
 fn csv_rows(path: &Path) -> Vec<Vec<String>> {

@@ -1,0 +1,30 @@
+//! `gwmon check-config`: validate the configuration and registry and print a summary.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::Common;
+
+/// Exit code of an invalid configuration, so scripts can tell it from other failures.
+const INVALID_CONFIG: u8 = 2;
+
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Prints the summary, or every problem found and exits with code 2.
+pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
+    match args.common.load_config() {
+        Ok(cfg) => {
+            print!("{}", crate::output::text::config_summary(&cfg));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("invalid configuration:\n{e}");
+            Ok(ExitCode::from(INVALID_CONFIG))
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! What the commands share: the options every command takes, loading the config, the store's
+//! path, the as-of date and county of `status` and `report`, the async runtime, and the shutdown
+//! signal of the daemon.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::domain::CountyCode;
+use crate::domain::time::now_ts;
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Configuration file. Without this option gwmon reads config/taiyuan.toml, or its built-in
+    /// copy of it when that file does not exist.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// SQLite database (overrides [store] path).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+}
+
+impl Common {
+    /// Loads the config named by `--config`, else `config/taiyuan.toml`, else the built-in copy.
+    pub fn load_config(&self) -> Result<Config, ConfigError> {
+        match &self.config {
+            Some(p) => Config::load(p),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+                Config::load(Path::new(DEFAULT_CONFIG_PATH))
+            }
+            None => Config::embedded(),
+        }
+    }
+
+    /// [`Common::load_config`] for commands that cannot go on without it.
+    pub(super) fn config(&self) -> anyhow::Result<Config> {
+        self.load_config().context("loading the configuration")
+    }
+
+    /// The store: `--db`, else `[store] path`.
+    pub fn db_path(&self, cfg: &Config) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| cfg.store.path.clone())
+    }
+}
+
+/// Config, as-of date and county filter of `status` and `report`.
+pub(super) fn evaluation(
+    common: &Common,
+    as_of: Option<&str>,
+    year: Option<i16>,
+    county: Option<&str>,
+) -> anyhow::Result<(Config, jiff::civil::Date, Option<CountyCode>)> {
+    let cfg = common.config()?;
+    let today = cfg.clock.day_of(now_ts());
+    let as_of = resolve_as_of(as_of, year, today)?;
+    let county = county.map(|c| resolve_county(&cfg, c)).transpose()?;
+    Ok((cfg, as_of, county))
+}
+
+/// Why a command-line value was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgError(pub String);
+
+/// The as-of date from `--as-of` and `--year` (today by default; 31 December of a past year).
+pub fn resolve_as_of(
+    as_of: Option<&str>,
+    year: Option<i16>,
+    today: jiff::civil::Date,
+) -> Result<jiff::civil::Date, ArgError> {
+    let parsed = as_of
+        .map(|s| crate::domain::time::parse_date(s, "--as-of").map_err(ArgError))
+        .transpose()?;
+    match (parsed, year) {
+        (Some(d), Some(y)) if d.year() != y => Err(ArgError(format!(
+            "--as-of {d} is not in --year {y}: give one of them, or a date inside the year"
+        ))),
+        (Some(d), _) => Ok(d),
+        (None, Some(y)) if y < today.year() => {
+            jiff::civil::Date::new(y, 12, 31).map_err(|e| ArgError(format!("--year {y}: {e}")))
+        }
+        (None, Some(y)) if y > today.year() => Err(ArgError(format!(
+            "--year {y} has not begun (today is {today}): give the current or a past year"
+        ))),
+        (None, _) => Ok(today),
+    }
+}
+
+/// A county from its code or Chinese name.
+pub fn resolve_county(cfg: &Config, s: &str) -> Result<CountyCode, ArgError> {
+    cfg.counties
+        .iter()
+        .find(|c| c.code.to_string() == s.trim() || c.name == s.trim())
+        .map(|c| c.code)
+        .ok_or_else(|| {
+            ArgError(format!(
+                "unknown county '{s}': expected one of {}",
+                cfg.counties
+                    .iter()
+                    .map(|c| format!("{} {}", c.code, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Worker threads of the runtimes that run the daemon (`run`, `demo`). Its async work is the
+/// MQTT poll loop and the acker; SQLite runs on the writer's own thread, so two are enough.
+pub(super) const DAEMON_WORKERS: usize = 2;
+
+/// A multi-threaded tokio runtime for the commands that speak MQTT; `workers: None` gives one
+/// worker per core.
+pub(super) fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        b.worker_threads(n);
+    }
+    b.enable_all().build()
+}
+
+/// Resolves on SIGTERM or SIGINT (SIGINT alone if the SIGTERM handler cannot be installed).
+pub(super) async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}

@@ -1,0 +1,57 @@
+//! `gwmon import`: historical readings from a CSV file, through the same validation as MQTT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::Common;
+
+/// Rejected rows listed on the terminal; a file of thousands of bad rows would bury the summary,
+/// and every rejected row is in the quarantine table anyway.
+const SHOWN_REJECTED: usize = 200;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// What the file holds.
+    #[arg(long, value_enum)]
+    pub kind: crate::ingest::import::ImportKind,
+    /// CSV file with a header row.
+    pub file: PathBuf,
+}
+
+/// Imports the file and prints what became of its rows, with the reasons for rejected ones.
+pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let cfg = Arc::new(args.common.config()?);
+    let db = args.common.db_path(&cfg);
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let s = crate::ingest::import::import_csv(
+        Arc::clone(&cfg),
+        &db,
+        args.kind,
+        &args.file,
+        tty,
+        crate::domain::time::now_ts(),
+    )?;
+    println!(
+        "{}: {} rows — {} stored, {} duplicates skipped, {} rejected",
+        args.file.display(),
+        s.rows,
+        s.stored,
+        s.duplicates,
+        s.rejected.len()
+    );
+    for r in s.rejected.iter().take(SHOWN_REJECTED) {
+        println!("  line {}: {}", r.line, r.reason);
+    }
+    if s.rejected.len() > SHOWN_REJECTED {
+        println!(
+            "  … {} more (all are in the quarantine table)",
+            s.rejected.len() - SHOWN_REJECTED
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! `gwmon report`: the self-assessment bundle for one county or all of them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::Common;
+use super::common::evaluation;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// One county (GB/T 2260 code or name).
+    #[arg(
+        long,
+        value_name = "CODE",
+        conflicts_with = "all",
+        required_unless_present = "all"
+    )]
+    pub county: Option<String>,
+    /// Every county.
+    #[arg(long)]
+    pub all: bool,
+    /// Calendar year (default: the as-of date's year).
+    #[arg(long, value_name = "Y")]
+    pub year: Option<i16>,
+    /// Evaluate as of this local date (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Writes the bundle into `--out` and says where to open it.
+pub fn exec(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    // `--all` only stands for "no --county": clap makes the two exclusive.
+    let (cfg, as_of, county) = evaluation(
+        &args.common,
+        args.as_of.as_deref(),
+        args.year,
+        args.county.as_deref(),
+    )?;
+    let t = Instant::now();
+    let r =
+        crate::output::report::report(&cfg, &args.common.db_path(&cfg), as_of, county, &args.out)?;
+    println!(
+        "wrote {} files in {:.1} s; open {}",
+        r.files.len(),
+        t.elapsed().as_secs_f64(),
+        r.index.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
