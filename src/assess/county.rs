@@ -235,7 +235,9 @@ pub(super) fn county_status(
         has_data: m3 > 0.0 || months.iter().any(|m| m.0 == year),
         completeness: inputs.completeness(&obliged_quota, &quota_intakes, year),
     };
-    let first_of_12m = (i32::from(w.year) * 12 + i32::from(w.as_of.month()) - 12) as i64;
+    // Months numbered consecutively; the 12 months ending with the as-of month.
+    let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
+    let as_of_month = month_no(w.year, w.as_of.month());
     let quantity = QuantityFacts {
         last_year: year_figures(w.year - 1, quota_sums.last_year.m3, ly_quota),
         this_year: year_figures(w.year, quota_sums.ytd.m3, quota),
@@ -243,7 +245,7 @@ pub(super) fn county_status(
         months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
         months_with_data_12m: months
             .iter()
-            .filter(|(y, m)| i64::from(*y) * 12 + i64::from(*m) - 1 >= first_of_12m)
+            .filter(|(y, m)| month_no(*y, *m) > as_of_month - 12)
             .count() as u32,
     };
 

@@ -141,7 +141,21 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
         source,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    migrate::check_not_newer(&conn).map_err(|e| StoreError::from_migrate(p, e))?;
+    let version = migrate::check_not_newer(&conn).map_err(|e| StoreError::from_migrate(p, e))?;
+    if version < SCHEMA_VERSION {
+        // A store from an earlier gwmon that no daemon of this version has opened yet: bring it
+        // up to date once (the migration takes the write lock briefly), then read as usual.
+        drop(conn);
+        let mut rw = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        rw.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrate::to_latest(&mut rw)
+            .map_err(|e| StoreError::from_migrate(path.display().to_string(), e))?;
+        drop(rw);
+        return open_ro(path);
+    }
     Ok(conn)
 }
 
@@ -192,6 +206,23 @@ mod tests {
              INSERT INTO daily_volume VALUES ('QX-1', '2026-03-01', 10.0, 0, 0, 3600, 'meter', 10.0, 0);",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_reader_brings_an_older_store_up_to_date_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwmon.db");
+        first_release_store(&path);
+        let conn = open_ro(&path).unwrap();
+        assert_eq!(migrate::user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let reported: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM daily_volume WHERE measured_s > 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(reported, 1);
     }
 
     #[test]
