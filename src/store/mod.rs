@@ -18,6 +18,7 @@
 
 mod apply;
 pub mod coverage;
+mod level_rollup;
 mod migrate;
 pub mod query;
 mod rollup;
