@@ -140,35 +140,6 @@ pub fn monthly_levels(
     Ok(out)
 }
 
-/// Monthly volumes `(year, month, volume, estimated)` of each intake between two months.
-pub fn monthly_volumes(
-    conn: &Connection,
-    from: Date,
-    to: Date,
-) -> Result<MonthlyPoints<Vol>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT intake_id, month, volume_m3, estimated_m3 FROM monthly_volume WHERE month >= ?1 AND month <= ?2",
-    )?;
-    let mut out: MonthlyPoints<Vol> = HashMap::new();
-    let rows = st.query_map(params![month_key(from), month_key(to)], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            Vol {
-                m3: r.get(2)?,
-                estimated_m3: r.get(3)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (intake, month, v) = row?;
-        if let Some((y, m)) = parse_month_key(&month) {
-            out.entry(intake).or_default().push((y, m, v));
-        }
-    }
-    Ok(out)
-}
-
 /// The daily volumes of the listed intakes summed by day, from `from` to `to` (inclusive), in
 /// date order. Days on which none of them has a row are absent.
 pub fn daily_volume_sums<'a>(

@@ -373,6 +373,16 @@ fn as_of_is_a_wall() {
         f.daily(i, "2025-01-01", "2026-06-10", 1000.0);
     }
     let before = f.status("2026-06-10");
+    let report = |name: &str| {
+        let out = f.path(name);
+        f.run(&[
+            "report", "--county", "140121", "--as-of", "2026-06-10", "--out", out.to_str().unwrap(),
+        ]);
+        let dir = out.join("140121-清徐县");
+        ["monthly.csv", "cumulative.csv", "hydrographs.csv"]
+            .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+    };
+    let report_before = report("report-before");
     for w in ["QX-W1", "QX-W2", "QX-W3"] {
         f.levels(w, "2026-06-20", "2026-06-20", |_| 500.0);
     }
@@ -380,6 +390,14 @@ fn as_of_is_a_wall() {
         f.daily(i, "2026-06-11", "2026-06-30", 9000.0);
     }
     let after = f.status("2026-06-10");
+    // The report's files too: June holds its first ten days only, before and after.
+    let report_after = report("report-after");
+    assert_eq!(report_before, report_after);
+    assert!(
+        report_after[0].contains("2026,6,20000"),
+        "June 2026 in monthly.csv is ten days of 2,000 m³: {}",
+        report_after[0]
+    );
     let (b, a) = (county(&before, "140121"), county(&after, "140121"));
     assert_eq!(b["wells"], a["wells"]);
     assert_eq!(b["ytd_m3"], a["ytd_m3"]);

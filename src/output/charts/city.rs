@@ -84,7 +84,7 @@ pub fn draw_city_overview<DB: DrawingBackend>(
     let body = page(
         root,
         &m.meta,
-        "地下水取水总量控制与各县（市、区）超采系数",
+        "地下水取水总量控制与各县（市、区）取水量占管控指标之比",
         Some(&sub),
     )?;
     let (_, bh) = dims(&body);
@@ -284,7 +284,7 @@ fn ranking_panel<DB: DrawingBackend>(
         },
         Ticked::nice(0f64..x_max, 8),
         56,
-        "超采系数 k = 取水量 ÷ 管控指标",
+        "k = 取水量 ÷ 管控指标",
         Some("县（市、区）"),
     )?;
     let da = chart.plotting_area();

@@ -208,10 +208,11 @@ pub fn draw_cumulative<DB: DrawingBackend>(
             let covered: f64 = quota.iter().map(|q| q.1 - q.0).sum();
             let q_year = (covered >= days - 1.0)
                 .then(|| quota.iter().map(|q| (q.1 - q.0) * q.2).sum::<f64>() / covered);
-            let k = q_year
-                .filter(|q| *q > 0.0)
-                .map(|q| format!("，k = {}", trim_decimal(p / q, 2)))
-                .unwrap_or_default();
+            let k = match (&m.k_text, q_year.filter(|q| *q > 0.0)) {
+                (Some(t), Some(_)) => format!("，k = {t}"),
+                (None, Some(q)) => format!("，k = {}", trim_decimal(p / q, 2)),
+                (_, None) => String::new(),
+            };
             let over = q_year.is_some_and(|q| p > q);
             let (x, y) = px(days, p);
             boxed_text(

@@ -249,6 +249,7 @@ fn cumulative(case: Case, example: bool) -> CumulativeWithdrawal {
             quota_m3: 1200.0e4,
         }],
         projected_year_end_m3: Some(1192.0e4),
+        k_text: None,
     };
     match case {
         Case::Full | Case::NoLevels => {}

@@ -256,6 +256,9 @@ pub struct CumulativeWithdrawal {
     pub quota_steps: Vec<QuotaStep>,
     /// Projected cumulative withdrawal on 31 December in m³, drawn dashed from the last actual point.
     pub projected_year_end_m3: Option<f64>,
+    /// k of the projection as the status document prints it (digits enough to agree with its band);
+    /// `None` prints k from the figures above to two decimals.
+    pub k_text: Option<String>,
 }
 
 /// Monthly withdrawals of one year.

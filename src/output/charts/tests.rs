@@ -323,3 +323,17 @@ fn embedded_font_covers_everything_the_module_writes() {
     let all: String = texts.concat();
     assert_eq!(super::fonts::missing_glyphs(&all), Vec::<char>::new());
 }
+
+#[test]
+fn cumulative_prints_the_k_it_is_given_and_falls_back_to_two_decimals() {
+    let mut m = Models::new(Case::Full, false);
+    let q = m.cumulative.quota_steps[0].quota_m3;
+    // A projection just over the at-risk threshold: two decimals would read "0.95".
+    m.cumulative.projected_year_end_m3 = Some(q * 0.9512);
+    m.cumulative.k_text = None;
+    let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
+    assert!(svg.contains("k = 0.95"), "fallback prints two decimals");
+    m.cumulative.k_text = Some("0.951".into());
+    let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
+    assert!(svg.contains("k = 0.951"), "the status document's digits are printed");
+}

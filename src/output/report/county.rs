@@ -151,6 +151,7 @@ fn cumulative(
         last_year,
         quota_steps: steps,
         projected_year_end_m3: Some(c.projected_m3),
+        k_text: c.k.map(|k| run.doc.fmt_k(Some(k))),
     };
     let mut files = charts::render_all(ChartKind::Cumulative(&chart), &k.dir, "cumulative")?;
     files.push(csv::write_file(k.dir.join("cumulative.csv"), |w| {

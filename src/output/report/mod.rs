@@ -38,7 +38,7 @@ use crate::assess::{CountyStatus, StatusDoc};
 use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::output::charts::{self, ChartMeta};
-use crate::store::{StoreError, open_ro, query};
+use crate::store::{StoreError, coverage, open_ro};
 
 /// Report failures.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +109,9 @@ pub fn report(
     let conn = open_ro(db)?;
     let doc = crate::assess::status(cfg, &conn, as_of)?;
     let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap_or(as_of);
-    let monthly = query::monthly_volumes(&conn, base, as_of)?;
+    // Cut at `as_of`: the as-of month holds only its days up to `as_of`, never a later reading.
+    let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
+    let monthly = coverage::monthly_volumes(&conn, &intakes, base, as_of)?;
     drop(conn);
 
     let selected: Vec<&CountyStatus> = doc
