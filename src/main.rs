@@ -14,9 +14,25 @@ fn main() -> ExitCode {
         _ => "info,rumqttd=warn",
     });
     gwmon::cli::run(cli).unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", describe(&e));
         ExitCode::FAILURE
     })
+}
+
+/// The error and its causes on one line, each cause once: errors that already quote their
+/// cause in their own message do not repeat it.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        // "Error code 14: unable to open database file" under "…: unable to open database file"
+        let tail = c.rsplit(": ").next().unwrap_or(&c);
+        if !out.contains(&c) && !out.contains(tail) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 /// Logs to stderr at `default` unless `RUST_LOG` says otherwise; JSON lines when

@@ -34,6 +34,8 @@ pub struct CounterParams {
     pub max_flow_m3_per_h: f64,
     /// Intervals longer than this are gaps.
     pub gap_s: i64,
+    /// Intervals longer than this are not spread over their days at all (long gaps).
+    pub max_spread_s: i64,
     /// Backward steps up to this size are noise.
     pub jitter_m3: f64,
 }
@@ -46,6 +48,9 @@ pub enum IntervalKind {
     Jitter,
     Reset,
     Replacement,
+    /// Longer than the spread limit: the volume is known but where it fell in time is not, so it
+    /// is recorded as an event for review instead of being spread over months or years of days.
+    LongGap,
 }
 
 impl IntervalKind {
@@ -55,6 +60,7 @@ impl IntervalKind {
             IntervalKind::Jitter => Some("jitter"),
             IntervalKind::Reset => Some("reset"),
             IntervalKind::Replacement => Some("replacement"),
+            IntervalKind::LongGap => Some("long_gap"),
             IntervalKind::Normal | IntervalKind::Gap => None,
         }
     }
@@ -95,7 +101,10 @@ pub fn interval(
     let hours = dt_s as f64 / 3600.0;
     let diff = b.total_m3 - a.total_m3;
     let gap = dt_s > p.gap_s;
-    let (kind, volume, estimated) = if diff >= 0.0 {
+    let (kind, volume, estimated) = if dt_s > p.max_spread_s {
+        // A drop across a long outage (meter swapped, counter reset) leaves the volume unknown.
+        (IntervalKind::LongGap, diff.max(0.0), true)
+    } else if diff >= 0.0 {
         (
             if gap {
                 IntervalKind::Gap
@@ -121,7 +130,7 @@ pub fn interval(
         end_total: b.total_m3,
         volume_m3: volume,
         estimated,
-        flagged: volume / hours > p.max_flow_m3_per_h,
+        flagged: kind != IntervalKind::LongGap && volume / hours > p.max_flow_m3_per_h,
         kind,
     }
 }
@@ -159,8 +168,12 @@ pub struct DayShare {
     pub seconds: i64,
 }
 
-/// Splits an interval's volume over the local days it spans, in proportion to time.
+/// Splits an interval's volume over the local days it spans, in proportion to time. A long gap
+/// lands on no day.
 pub fn apportion(iv: &Interval, clock: &LocalClock, out: &mut Vec<DayShare>) {
+    if iv.kind == IntervalKind::LongGap {
+        return;
+    }
     let total_s = (iv.end - iv.start).max(1) as f64;
     let mut day = clock.day_of(iv.start);
     let mut t = iv.start;
@@ -196,6 +209,7 @@ mod tests {
         CounterParams {
             max_flow_m3_per_h: 100.0,
             gap_s: 24 * 3600,
+            max_spread_s: 31 * 86_400,
             jitter_m3: 1.0,
         }
     }
@@ -369,6 +383,37 @@ mod tests {
             assert!(close(*got, want), "{vols:?}");
         }
         assert!(d.iter().all(|x| x.2));
+    }
+
+    #[test]
+    fn a_gap_past_the_spread_limit_lands_on_no_day() {
+        // 45 days without a reading: 50,000 m³ is known, where it fell in time is not.
+        let iv = intervals(
+            &[
+                pt("2026-03-01 00:00", 1000.0),
+                pt("2026-04-15 00:00", 51_000.0),
+                pt("2026-04-15 01:00", 51_010.0),
+            ],
+            None,
+            &params(),
+        );
+        assert_eq!(iv[0].kind, IntervalKind::LongGap);
+        assert_eq!(IntervalKind::LongGap.event_name(), Some("long_gap"));
+        assert!(close(iv[0].volume_m3, 50_000.0) && iv[0].estimated && !iv[0].flagged);
+        // Its rate estimates nothing that follows; the next hour is an ordinary interval.
+        assert_eq!(rate_for_next(&iv[0]), None);
+        assert_eq!(iv[1].kind, IntervalKind::Normal);
+        let d = by_day(&iv);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(close(d[0].1, 10.0));
+        // Exactly at the limit it is still a gap, spread over its 31 days.
+        let at = intervals(
+            &[pt("2026-03-01 00:00", 0.0), pt("2026-04-01 00:00", 3100.0)],
+            None,
+            &params(),
+        );
+        assert_eq!(at[0].kind, IntervalKind::Gap);
+        assert_eq!(by_day(&at).len(), 31);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Inputs<'a> {
     pub last_level: HashMap<String, i64>,
     /// Monthly mean levels from the trend window's start to the as-of date.
     pub levels: MonthlyPoints<f64>,
+    /// Meter gaps too long to spread, ending in last year or this year up to the as-of date.
+    pub long_gaps: Vec<query::LongGap>,
 }
 
 impl<'a> Inputs<'a> {
@@ -48,6 +50,7 @@ impl<'a> Inputs<'a> {
             last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
+            long_gaps: query::long_gaps(conn, cfg.clock.day_start(from), until)?,
             w,
         })
     }

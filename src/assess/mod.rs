@@ -189,6 +189,29 @@ fn warnings(cfg: &Config, inputs: &Inputs<'_>, as_of: Date) -> Vec<String> {
         )),
         Some(_) => {}
     }
+    // Volume of gaps too long to spread is in no day's figure: the years it belongs to are low.
+    let mut gaps: Vec<(&str, usize, f64)> = Vec::new();
+    for g in &inputs.long_gaps {
+        let county = cfg
+            .registry
+            .intake(&g.intake_id)
+            .and_then(|i| cfg.counties.iter().find(|c| c.code == i.county))
+            .map_or("未登记县", |c| c.name.as_str());
+        match gaps.iter_mut().find(|x| x.0 == county) {
+            Some(x) => {
+                x.1 += 1;
+                x.2 += g.volume_m3;
+            }
+            None => gaps.push((county, 1, g.volume_m3)),
+        }
+    }
+    for (county, n, m3) in gaps {
+        out.push(format!(
+            "{county}：{n} 段水表缺口超过 {} 天，其间 {:.0} m³ 未计入任何一天，相关年份取水量偏低；请在 meter_events（kind = long_gap）中核查，并按日补录取水量",
+            cfg.ingest.max_spread_days,
+            m3
+        ));
+    }
     let month_end = as_of.last_of_month();
     if as_of < month_end {
         out.push(format!(

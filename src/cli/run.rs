@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::ingest::mqtt::RunError;
+
 use super::Common;
 use super::common::{DAEMON_WORKERS, runtime, shutdown_signal};
 
@@ -17,17 +19,37 @@ pub struct RunArgs {
     pub broker: Option<String>,
 }
 
+/// Exit code of a refusal that restarting cannot fix — an invalid configuration, a missing
+/// password, a store another daemon holds — so a service manager can stop retrying
+/// (`RestartPreventExitStatus=2`).
+const WILL_NOT_START: u8 = 2;
+
 /// Runs the daemon; returns once it has committed and acknowledged what it holds.
 pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut cfg = args.common.config()?;
+    let mut cfg = match args.common.load_config() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("error: invalid configuration:\n{e}");
+            return Ok(ExitCode::from(WILL_NOT_START));
+        }
+    };
     if let Some(url) = args.broker {
         cfg.mqtt.url = url;
     }
     let db = args.common.db_path(&cfg);
-    runtime(Some(DAEMON_WORKERS))?.block_on(crate::ingest::mqtt::run(
+    let result = runtime(Some(DAEMON_WORKERS))?.block_on(crate::ingest::mqtt::run(
         Arc::new(cfg),
         &db,
         shutdown_signal(),
-    ))?;
-    Ok(ExitCode::SUCCESS)
+    ));
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(
+            e @ (RunError::Locked(_) | RunError::Config(_) | RunError::Url(_) | RunError::Tls(_)),
+        ) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(WILL_NOT_START))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -136,19 +136,49 @@ impl Config {
         self.registry_example || self.quota_versions.iter().any(|v| v.example)
     }
 
-    /// The MQTT password from `password_file` or `password_env`, if configured.
+    /// The MQTT password from `password_file` or `password_env`, if configured. A configured
+    /// source that yields no password (a missing file, an unset variable, an empty first line)
+    /// is an error naming it: an empty password would only come back as "not authorised".
     pub fn mqtt_password(&self) -> Result<Option<String>, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            file: self.source.clone(),
+            line: None,
+            message,
+        };
         if let Some(p) = &self.mqtt.password_file {
-            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                path: p.clone(),
-                source,
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                invalid(format!(
+                    "[mqtt] password_file = \"{}\": cannot read it ({e}); create it with the broker password on its first line, readable by the user gwmon runs as",
+                    p.display()
+                ))
             })?;
-            return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
+            let first = text.lines().next().unwrap_or_default().trim_end();
+            if first.is_empty() {
+                return Err(invalid(format!(
+                    "[mqtt] password_file = \"{}\": its first line is empty; put the broker password on the first line",
+                    p.display()
+                )));
+            }
+            return Ok(Some(first.to_string()));
         }
         if let Some(var) = &self.mqtt.password_env {
-            return Ok(std::env::var(var).ok());
+            return match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(Some(v)),
+                _ => Err(invalid(format!(
+                    "[mqtt] password_env = \"{var}\": the environment variable {var} is not set or empty; set it to the broker password (for a service, in an EnvironmentFile), or use password_file"
+                ))),
+            };
         }
         Ok(None)
+    }
+
+    /// Where the MQTT password comes from, for log lines (never the password itself).
+    pub fn mqtt_password_source(&self) -> String {
+        match (&self.mqtt.password_file, &self.mqtt.password_env) {
+            (Some(p), _) => format!("password_file {}", p.display()),
+            (None, Some(v)) => format!("environment variable {v}"),
+            (None, None) => "no password configured".into(),
+        }
     }
 }
 

@@ -25,7 +25,8 @@ const DEFAULT_MAX_FLOW_M3_PER_H: f64 = 500.0;
 const DEFAULT_JITTER_M3: f64 = 1.0;
 const DEFAULT_MAX_ABOVE_GROUND_M: f64 = 1.0;
 const DEFAULT_MAX_DEPTH_M: f64 = 300.0;
-const DEFAULT_RECONNECT_MAX_S: u64 = 30;
+const DEFAULT_RECONNECT_MAX_S: u64 = 5;
+const DEFAULT_MAX_SPREAD_DAYS: f64 = 31.0;
 const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
 const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
 
@@ -125,6 +126,15 @@ pub struct IngestConfig {
     /// A level reading deeper than this below ground is refused, unless the well's registry row
     /// sets its own `max_depth_m`.
     pub max_depth_m: f64,
+    /// Readings stamped before this local date are refused (`bad_timestamp`): a device clock at
+    /// its default date after a power loss must not rewrite years of history.
+    #[serde(deserialize_with = "de_date")]
+    pub earliest: Date,
+    /// A meter interval longer than this many days is not spread over the days it spans: its
+    /// volume is recorded as a `long_gap` event in `meter_events` for review.
+    pub max_spread_days: f64,
+    /// Seconds between the daemon's heartbeat lines (connected, last message age, totals).
+    pub heartbeat_s: u64,
 }
 
 impl Default for IngestConfig {
@@ -140,6 +150,9 @@ impl Default for IngestConfig {
             counter_jitter_m3: DEFAULT_JITTER_M3,
             max_above_ground_m: DEFAULT_MAX_ABOVE_GROUND_M,
             max_depth_m: DEFAULT_MAX_DEPTH_M,
+            earliest: jiff::civil::date(2010, 1, 1),
+            max_spread_days: DEFAULT_MAX_SPREAD_DAYS,
+            heartbeat_s: 300,
         }
     }
 }

@@ -364,6 +364,31 @@ impl Checks<'_> {
                 "[ingest] gap_hours must be a positive number of hours".into(),
             );
         }
+        if !(ing.max_spread_days.is_finite() && ing.max_spread_days * 24.0 >= ing.gap_hours) {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] max_spread_days = {}: expected a number of days at least as long as gap_hours ({} h), e.g. 31",
+                    ing.max_spread_days, ing.gap_hours
+                ),
+            );
+        }
+        if ing.heartbeat_s == 0 {
+            self.invalid(
+                None,
+                "[ingest] heartbeat_s = 0: expected the seconds between heartbeat lines, e.g. 300"
+                    .into(),
+            );
+        }
+        if ing.earliest < jiff::civil::date(2000, 1, 1) {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] earliest = {}: gwmon accepts no timestamp before 2000-01-01; use a date from 2000 on, e.g. 2010-01-01",
+                    ing.earliest
+                ),
+            );
+        }
         if !(ing.default_max_flow_m3_per_h.is_finite() && ing.default_max_flow_m3_per_h > 0.0) {
             self.invalid(
                 None,

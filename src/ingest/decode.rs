@@ -10,6 +10,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::config::Config;
 use crate::config::registry::Registry;
 use crate::domain::CountyCode;
 use crate::domain::time::LocalClock;
@@ -24,6 +25,22 @@ pub struct DecodeCtx<'a> {
     pub topic_prefix: &'a str,
     pub max_payload_bytes: usize,
     pub future_margin_s: i64,
+    /// Timestamps before this (epoch seconds) are refused: `[ingest] earliest`, local midnight.
+    pub earliest_ts: i64,
+}
+
+impl<'a> DecodeCtx<'a> {
+    /// The context of a configuration: its registry, zone, topic prefix and `[ingest]` limits.
+    pub fn from_config(cfg: &'a Config) -> Self {
+        Self {
+            registry: &cfg.registry,
+            clock: &cfg.clock,
+            topic_prefix: &cfg.mqtt.topic_prefix,
+            max_payload_bytes: cfg.ingest.max_payload_bytes,
+            future_margin_s: cfg.ingest.future_margin_s,
+            earliest_ts: cfg.clock.day_start(cfg.ingest.earliest),
+        }
+    }
 }
 
 /// Device kind named by the topic.
@@ -281,6 +298,16 @@ pub fn decode_element(
         }
     }
     .map_err(|e| Rejection::new(RejectCode::BadTimestamp, format!("{e} (on {topic})")))?;
+    if ts < ctx.earliest_ts {
+        return Err(Rejection::new(
+            RejectCode::BadTimestamp,
+            format!(
+                "timestamp {} on {topic} is before {}, the earliest accepted ([ingest] earliest): a device clock fallen back to its default date? check the device clock (lower [ingest] earliest to import older records)",
+                ctx.clock.format(ts),
+                ctx.clock.format(ctx.earliest_ts),
+            ),
+        ));
+    }
     if ts > now + ctx.future_margin_s {
         return Err(Rejection::new(
             RejectCode::FutureTimestamp,
@@ -400,6 +427,7 @@ mod tests {
             topic_prefix: "gw",
             max_payload_bytes: 4096,
             future_margin_s: 600,
+            earliest_ts: cfg.clock.day_start(cfg.ingest.earliest),
         };
         decode(&ctx, topic, payload.as_bytes(), NOW)
     }
@@ -584,6 +612,17 @@ mod tests {
             (
                 t.clone(),
                 r#"{"ts":"2026-13-01","total_m3":1}"#.into(),
+                "bad_timestamp",
+            ),
+            // An RTC fallen back to its default date: before [ingest] earliest (2010-01-01).
+            (
+                t.clone(),
+                r#"{"ts":"2001-06-01T00:00:00+08:00","total_m3":0}"#.into(),
+                "bad_timestamp",
+            ),
+            (
+                t.clone(),
+                r#"{"ts":"2009-12-31T23:59:59+08:00","total_m3":0}"#.into(),
                 "bad_timestamp",
             ),
             (

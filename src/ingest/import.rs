@@ -164,11 +164,8 @@ pub fn import_csv(
 
     let mut store = open_store(StoreSettings::from_config(&cfg), db, Durability::Normal)?;
     let ctx = DecodeCtx {
-        registry: &cfg.registry,
-        clock: &cfg.clock,
-        topic_prefix: &cfg.mqtt.topic_prefix,
         max_payload_bytes: usize::MAX,
-        future_margin_s: cfg.ingest.future_margin_s,
+        ..DecodeCtx::from_config(&cfg)
     };
     let bar = if show_progress {
         let b = ProgressBar::new(size);

@@ -12,20 +12,22 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS,
-    SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Outgoing,
+    Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
 };
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::ingest::decode::{DecodeCtx, decode};
-use crate::store::writer::{BatchLimits, Envelope, WriterMsg, WriterStats, run_writer};
-use crate::store::{Durability, StoreError, StoreSettings, open_store};
+use crate::store::writer::{
+    BatchLimits, Envelope, WriterError, WriterMsg, WriterStats, run_writer,
+};
+use crate::store::{Durability, LockError, StoreError, StoreSettings, lock_store, open_store};
 
 /// The MQTT protocol's largest packet. The client accepts anything the broker delivers and gwmon
 /// quarantines oversize payloads itself: a client-side limit would make rumqttc drop the
@@ -39,6 +41,19 @@ const WRITER_QUEUE: usize = 50_000;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Interval of the INFO progress line.
 const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+/// While the store cannot be opened at start-up, an ERROR line at most this often.
+const STORE_WAIT_LOG_EVERY: Duration = Duration::from_secs(60);
+/// The writer's busy timeout (see [`run_with`]).
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first reconnect wait; it doubles up to `[mqtt] reconnect_max_s`.
+const RECONNECT_FIRST: Duration = Duration::from_millis(250);
+/// A connection that holds this long is stable: the reconnect wait starts again from the first
+/// step, and a later drop is not counted as a takeover.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// Consecutive drops within [`STABLE_AFTER`] of connecting that mean another client is using
+/// the same client id.
+const TAKEOVER_DROPS: u32 = 3;
+const TAKEOVER_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +64,12 @@ pub enum RunError {
     Tls(String),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("the store failed; nothing after the last commit was acknowledged: {0}")]
+    #[error("the store cannot be used; nothing after the last commit was acknowledged: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Writer(WriterError),
+    #[error("{0}")]
+    Locked(#[from] LockError),
     #[error("embedded broker: {0}")]
     Embedded(String),
     #[error(
@@ -219,7 +238,7 @@ pub fn topic_filters(prefix: &str) -> [String; 2] {
 }
 
 /// Runs the ingest daemon until `shutdown` resolves (then stops taking messages, commits and acks
-/// what is in hand, disconnects and returns) or the store fails.
+/// what is in hand, disconnects and returns) or the store becomes unusable.
 pub async fn run(
     cfg: Arc<Config>,
     db_path: &Path,
@@ -249,6 +268,63 @@ pub struct Progress {
     pub rejected: std::sync::atomic::AtomicU64,
 }
 
+/// The connection's state, for the heartbeat line.
+#[derive(Debug, Default)]
+struct Link {
+    connected: AtomicBool,
+    /// Epoch seconds of the last publish received; 0 = none yet.
+    last_message_at: AtomicI64,
+}
+
+/// Opens the writer's store, waiting while it cannot be opened (another writer holding a long
+/// lock, a full disk): one ERROR with the cause, then one a minute. Only a store that cannot be
+/// used at all (corrupt, not a database, newer schema) ends the wait with an error. `None` when
+/// told to stop first.
+async fn open_store_waiting(
+    cfg: &Config,
+    db_path: &Path,
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+) -> Result<Option<crate::store::Store>, RunError> {
+    let started = Instant::now();
+    let mut last_log: Option<Instant> = None;
+    let mut wait = Duration::from_millis(500);
+    loop {
+        let settings = StoreSettings::from_config(cfg);
+        let path = db_path.to_path_buf();
+        let opened =
+            tokio::task::spawn_blocking(move || open_store(settings, &path, Durability::Full))
+                .await
+                .map_err(|_| RunError::WriterLost)?;
+        match opened {
+            Ok(store) => {
+                if last_log.is_some() {
+                    info!(
+                        waited_s = started.elapsed().as_secs(),
+                        "store available: starting"
+                    );
+                }
+                return Ok(Some(store));
+            }
+            Err(e) if e.is_fatal() => return Err(RunError::Store(e)),
+            Err(e) => {
+                if last_log.is_none_or(|t| t.elapsed() >= STORE_WAIT_LOG_EVERY) {
+                    error!(
+                        error = %e,
+                        waited_s = started.elapsed().as_secs(),
+                        "cannot open the store yet; waiting for it (nothing is acknowledged meanwhile)"
+                    );
+                    last_log = Some(Instant::now());
+                }
+            }
+        }
+        tokio::select! {
+            _ = &mut *shutdown => return Ok(None),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
 /// [`run`] with [`Hooks`].
 pub async fn run_with(
     cfg: Arc<Config>,
@@ -260,13 +336,24 @@ pub async fn run_with(
         subscribed,
         progress,
     } = hooks;
+    let progress = progress.unwrap_or_default();
+    // Credentials, TLS files and the URL are checked before anything else starts.
+    let opts = mqtt_options(&cfg)?;
+    let _lock = lock_store(db_path)?;
     let _embedded = if cfg.mqtt.embedded_broker {
         Some(start_embedded(&cfg).await?)
     } else {
         None
     };
-    let opts = mqtt_options(&cfg)?;
-    let store = open_store(StoreSettings::from_config(&cfg), db_path, Durability::Full)?;
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    let Some(store) = open_store_waiting(&cfg, db_path, &mut shutdown).await? else {
+        info!("shutdown requested before the store could be opened: nothing was received");
+        return Ok(WriterStats::default());
+    };
+    // Short enough that a long lock held by another process shows in the log within seconds
+    // (the writer then pauses and retries), long enough for an import's transactions.
+    store.set_busy_timeout(WRITER_BUSY_TIMEOUT)?;
     info!(
         broker = %cfg.mqtt.url,
         client_id = %cfg.mqtt.client_id,
@@ -286,18 +373,18 @@ pub async fn run_with(
         quiet: Duration::from_millis(cfg.ingest.batch_quiet_ms),
     };
     let (writer_done_tx, mut writer_done_rx) =
-        tokio::sync::oneshot::channel::<Result<WriterStats, StoreError>>();
+        tokio::sync::oneshot::channel::<Result<WriterStats, WriterError>>();
+    let writer_progress = Arc::clone(&progress);
     let writer = std::thread::Builder::new()
         .name("gwmon-writer".into())
         .spawn(move || {
             let mut last_log = Instant::now();
             let mut logged = WriterStats::default();
+            let p = writer_progress;
             let result = run_writer(store, wrx, limits, "mqtt", |done, stats| {
-                if let Some(p) = &progress {
-                    p.messages.store(stats.messages, Ordering::Relaxed);
-                    p.stored.store(stats.stored, Ordering::Relaxed);
-                    p.rejected.store(stats.rejected, Ordering::Relaxed);
-                }
+                p.messages.store(stats.messages, Ordering::Relaxed);
+                p.stored.store(stats.stored, Ordering::Relaxed);
+                p.rejected.store(stats.rejected, Ordering::Relaxed);
                 let publishes = done.into_iter().map(|(p, _)| p).collect();
                 let _ = ack_tx.send(publishes);
                 if last_log.elapsed() >= PROGRESS_EVERY {
@@ -330,32 +417,42 @@ pub async fn run_with(
         })
     };
 
-    let accepting = Arc::new(AtomicBool::new(true));
-    let stopping = Arc::new(AtomicBool::new(false));
+    let link = Arc::new(Link::default());
+    let heartbeat = tokio::spawn(heartbeat(
+        Arc::clone(&link),
+        Arc::clone(&progress),
+        Duration::from_secs(cfg.ingest.heartbeat_s.max(1)),
+    ));
+    let feed = Arc::new(Feed {
+        accepting: tokio::sync::Mutex::new(Some(wtx)),
+        stopping: tokio::sync::Notify::new(),
+        stopping_flag: AtomicBool::new(false),
+    });
     let poller = tokio::spawn(poll_loop(
         Arc::clone(&cfg),
         client.clone(),
         eventloop,
-        wtx.clone(),
-        Arc::clone(&accepting),
-        Arc::clone(&stopping),
+        Arc::clone(&feed),
+        Arc::clone(&link),
         subscribed,
     ));
 
     // The writer reports its end through the oneshot; if it panicked, the sender is dropped.
-    let lost = |r: Result<Result<WriterStats, StoreError>, _>| match r {
+    let lost = |r: Result<Result<WriterStats, WriterError>, _>| match r {
         Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => Err(RunError::Store(e)),
+        Ok(Err(e)) => Err(RunError::Writer(e)),
         Err(_) => Err(RunError::WriterLost),
     };
     let mut writer_result = None;
     tokio::select! {
-        _ = shutdown => info!("shutdown requested: committing and acknowledging what is in hand"),
+        _ = &mut shutdown => info!("shutdown requested: committing and acknowledging what has been received"),
         r = &mut writer_done_rx => writer_result = Some(lost(r)),
     }
-    accepting.store(false, Ordering::SeqCst);
-    let _ = wtx.send(WriterMsg::Stop).await;
-    drop(wtx);
+    // Close the feed: the poll loop forwards nothing more (what it already forwarded, including
+    // what it read before a connection loss, is ahead of the Stop in the writer's queue).
+    if let Some(wtx) = feed.accepting.lock().await.take() {
+        let _ = wtx.send(WriterMsg::Stop).await;
+    }
     let result = match writer_result {
         Some(r) => r,
         None => lost(writer_done_rx.await),
@@ -366,77 +463,194 @@ pub async fn run_with(
         // All committed publishes are queued for acking; queue the DISCONNECT after them.
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, acker).await;
     }
-    stopping.store(true, Ordering::SeqCst);
+    let connected = link.connected.load(Ordering::SeqCst);
+    feed.stopping_flag.store(true, Ordering::SeqCst);
+    feed.stopping.notify_one();
     let _ = client.try_disconnect();
-    if tokio::time::timeout(SHUTDOWN_GRACE, poller).await.is_err() {
-        warn!(
-            "broker did not take the disconnect in time; unacknowledged messages will be redelivered"
-        );
-    }
+    let clean = matches!(
+        tokio::time::timeout(SHUTDOWN_GRACE, poller).await,
+        Ok(Ok(true))
+    );
+    heartbeat.abort();
     match result {
         Ok(stats) => {
+            let acks = if clean {
+                "all acknowledged"
+            } else if connected {
+                "the broker did not take the last acknowledgements in time: it delivers those messages again and they are ignored as duplicates"
+            } else {
+                "the broker was unreachable: messages committed since the connection was lost are delivered again if the broker kept them, and ignored as duplicates"
+            };
             info!(
                 stored = stats.stored,
                 duplicates = stats.duplicates,
                 quarantined = stats.rejected,
                 batches = stats.batches,
-                "gwmon stopped"
+                acknowledgements = acks,
+                "gwmon stopped: everything received was committed"
             );
             Ok(stats)
         }
         Err(e) => {
-            error!(error = %e, "store failed; stopping");
+            error!(error = %e, "stopping");
             Err(e)
         }
     }
 }
 
+/// The poll loop's way into the writer, closed at shutdown.
+struct Feed {
+    /// `None` once shutdown has sent the writer its Stop.
+    accepting: tokio::sync::Mutex<Option<mpsc::Sender<WriterMsg<Publish>>>>,
+    /// Wakes the poll loop out of a reconnect wait at shutdown.
+    stopping: tokio::sync::Notify,
+    stopping_flag: AtomicBool,
+}
+
+impl Feed {
+    /// Forwards decoded messages to the writer; false once the feed is closed.
+    async fn forward(&self, envs: Vec<Envelope<Publish>>) -> bool {
+        let guard = self.accepting.lock().await;
+        let Some(wtx) = guard.as_ref() else {
+            return false;
+        };
+        for env in envs {
+            if wtx.send(WriterMsg::Write(env)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// A heartbeat line every few minutes, idle or not: connected, last message age, totals.
+async fn heartbeat(link: Arc<Link>, progress: Arc<Progress>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let last = link.last_message_at.load(Ordering::Relaxed);
+        let age = (last > 0).then(|| crate::domain::time::now_ts() - last);
+        info!(
+            connected = link.connected.load(Ordering::Relaxed),
+            last_message_age_s = %age.map_or_else(|| "none yet".to_string(), |a| a.to_string()),
+            messages = progress.messages.load(Ordering::Relaxed),
+            stored = progress.stored.load(Ordering::Relaxed),
+            quarantined = progress.rejected.load(Ordering::Relaxed),
+            "heartbeat"
+        );
+    }
+}
+
+/// Reconnect waits and the detection of a client id used twice.
+struct Reconnect {
+    first: Duration,
+    max: Duration,
+    wait: Duration,
+    /// When the current connection was acknowledged.
+    connected_at: Option<Instant>,
+    /// Consecutive connections lost within [`STABLE_AFTER`] of their CONNACK.
+    quick_drops: u32,
+    last_takeover_log: Option<Instant>,
+}
+
+impl Reconnect {
+    fn new(max: Duration) -> Self {
+        let first = RECONNECT_FIRST.min(max);
+        Self {
+            first,
+            max,
+            wait: first,
+            connected_at: None,
+            quick_drops: 0,
+            last_takeover_log: None,
+        }
+    }
+
+    fn connected(&mut self) {
+        self.connected_at = Some(Instant::now());
+    }
+
+    /// The connection was lost: how long to wait, and whether the drops look like another client
+    /// taking the session over. The wait starts again from the first step only after a
+    /// connection that held for [`STABLE_AFTER`], so two clients with one id do not hammer the
+    /// broker.
+    fn lost(&mut self) -> (Duration, bool) {
+        match self.connected_at.take() {
+            Some(t) if t.elapsed() >= STABLE_AFTER => {
+                self.quick_drops = 0;
+                self.wait = self.first;
+            }
+            Some(_) => self.quick_drops += 1,
+            None => {}
+        }
+        let wait = self.wait;
+        self.wait = (self.wait * 2).min(self.max);
+        let takeover = self.quick_drops >= TAKEOVER_DROPS
+            && self
+                .last_takeover_log
+                .is_none_or(|t| t.elapsed() >= TAKEOVER_LOG_EVERY);
+        if takeover {
+            self.last_takeover_log = Some(Instant::now());
+        }
+        (wait, takeover)
+    }
+}
+
+/// Decodes a received publish into the writer's envelope.
+fn envelope(ctx: &DecodeCtx<'_>, p: Publish) -> Envelope<Publish> {
+    let now = crate::domain::time::now_ts();
+    let decoded = decode(ctx, &p.topic, &p.payload, now);
+    for q in &decoded.rejected {
+        warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");
+    }
+    Envelope {
+        decoded,
+        received_at: now,
+        token: p,
+    }
+}
+
+/// The publishes rumqttc read before a connection error and still holds in its event queue,
+/// decoded; the queue is left empty.
+fn rescue_pending(eventloop: &mut EventLoop, ctx: &DecodeCtx<'_>) -> Vec<Envelope<Publish>> {
+    std::mem::take(&mut eventloop.state.events)
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::Incoming(Packet::Publish(p)) => Some(envelope(ctx, p)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Polls the connection until shutdown. Returns true when the DISCONNECT went out.
 async fn poll_loop(
     cfg: Arc<Config>,
     client: AsyncClient,
     mut eventloop: EventLoop,
-    wtx: mpsc::Sender<WriterMsg<Publish>>,
-    accepting: Arc<AtomicBool>,
-    stopping: Arc<AtomicBool>,
+    feed: Arc<Feed>,
+    link: Arc<Link>,
     mut subscribed: Option<tokio::sync::oneshot::Sender<()>>,
-) {
-    let ctx = DecodeCtx {
-        registry: &cfg.registry,
-        clock: &cfg.clock,
-        topic_prefix: &cfg.mqtt.topic_prefix,
-        max_payload_bytes: cfg.ingest.max_payload_bytes,
-        future_margin_s: cfg.ingest.future_margin_s,
-    };
-    let max_backoff = Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1));
-    let mut backoff = Duration::from_secs(1);
+) -> bool {
+    let ctx = DecodeCtx::from_config(&cfg);
+    let mut reconnect = Reconnect::new(Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1)));
     let filters = topic_filters(&cfg.mqtt.topic_prefix);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if !accepting.load(Ordering::SeqCst) {
-                    // Not acked: the broker redelivers it to the next session.
-                    continue;
-                }
-                let now = crate::domain::time::now_ts();
-                let decoded = decode(&ctx, &p.topic, &p.payload, now);
-                for q in &decoded.rejected {
-                    warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");
-                }
-                let env = Envelope {
-                    decoded,
-                    received_at: now,
-                    token: p,
-                };
-                if wtx.send(WriterMsg::Write(env)).await.is_err() {
-                    accepting.store(false, Ordering::SeqCst);
-                }
+                link.last_message_at
+                    .store(crate::domain::time::now_ts(), Ordering::Relaxed);
+                // Once the feed is closed a publish is not acked: the broker delivers it again
+                // to the next session.
+                feed.forward(vec![envelope(&ctx, p)]).await;
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff = Duration::from_secs(1);
                 if ack.code != ConnectReturnCode::Success {
-                    error!(code = ?ack.code, "broker refused the connection: check credentials and client id");
+                    error!(code = ?ack.code, "broker refused the connection");
                     continue;
                 }
+                reconnect.connected();
+                link.connected.store(true, Ordering::Relaxed);
                 info!(session_present = ack.session_present, "connected to broker");
                 if ack.session_present
                     && let Some(tx) = subscribed.take()
@@ -444,7 +658,8 @@ async fn poll_loop(
                     let _ = tx.send(());
                 }
                 if !ack.session_present {
-                    // A new (or forgotten) session has no subscriptions: rumqttc does not restore them.
+                    // A new (or forgotten) session has no subscriptions: rumqttc does not
+                    // restore them. Subscribe at once: the broker drops what arrives before.
                     let subs = filters
                         .iter()
                         .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
@@ -467,19 +682,52 @@ async fn poll_loop(
                 }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
-                if stopping.load(Ordering::SeqCst) {
+                if feed.stopping_flag.load(Ordering::SeqCst) {
                     info!("disconnected from broker");
-                    return;
+                    return true;
                 }
             }
             Ok(_) => {}
             Err(e) => {
-                if stopping.load(Ordering::SeqCst) {
-                    return;
+                link.connected.store(false, Ordering::Relaxed);
+                // Publishes read from the socket before the error wait in rumqttc's event queue
+                // until the next successful poll. The broker may not have them any more (it
+                // crashed): commit them now, so that a stop during the reconnect wait loses
+                // none. If the broker redelivers them later they are ignored as duplicates.
+                let pending = rescue_pending(&mut eventloop, &ctx);
+                let rescued = pending.len();
+                if rescued > 0 {
+                    feed.forward(pending).await;
                 }
-                warn!(error = %e, retry_in_s = backoff.as_secs(), "broker connection lost; reconnecting");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(max_backoff);
+                if feed.stopping_flag.load(Ordering::SeqCst) {
+                    return false;
+                }
+                let (wait, takeover) = reconnect.lost();
+                match &e {
+                    ConnectionError::ConnectionRefused(code) => error!(
+                        code = ?code,
+                        user = %cfg.mqtt.username.as_deref().unwrap_or("(none)"),
+                        password = %cfg.mqtt_password_source(),
+                        retry_in_ms = wait.as_millis() as u64,
+                        "broker refused the connection: check [mqtt] username and the password's source, and the broker's ACL"
+                    ),
+                    _ if takeover => error!(
+                        client_id = %cfg.mqtt.client_id,
+                        drops = reconnect.quick_drops,
+                        error = %e,
+                        "the broker keeps closing the connection within seconds of accepting it: another client is most likely connected with the same client id (a second gwmon?) and they take the session from each other, each missing part of the data; give every instance its own [mqtt] client_id"
+                    ),
+                    _ => warn!(
+                        error = %e,
+                        received_before_loss = rescued,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "broker connection lost; reconnecting"
+                    ),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = feed.stopping.notified() => return false,
+                }
             }
         }
     }
@@ -506,6 +754,58 @@ mod tests {
             assert!(e.contains(part), "{e}");
         }
         assert!(!db.exists(), "fails before opening the store");
+    }
+
+    #[test]
+    fn publishes_read_before_a_connection_error_are_rescued() {
+        let cfg = Config::embedded().unwrap();
+        let ctx = DecodeCtx::from_config(&cfg);
+        let i = &cfg.registry.intakes[0];
+        let topic = format!("gw/{}/meter/{}", i.county, i.id);
+        let (_client, mut eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 10);
+        for n in 0..3 {
+            let payload = format!("{{\"ts\":{},\"total_m3\":{n}}}", 1_767_196_800 + 60 * n);
+            eventloop
+                .state
+                .events
+                .push_back(Event::Incoming(Packet::Publish(Publish::new(
+                    &topic,
+                    QoS::AtLeastOnce,
+                    payload,
+                ))));
+        }
+        eventloop
+            .state
+            .events
+            .push_back(Event::Incoming(Packet::PingResp));
+        let rescued = rescue_pending(&mut eventloop, &ctx);
+        assert_eq!(rescued.len(), 3);
+        assert!(rescued.iter().all(|e| e.decoded.readings.len() == 1));
+        assert!(eventloop.state.events.is_empty());
+    }
+
+    #[test]
+    fn reconnect_waits_grow_to_the_cap_and_restart_only_after_a_stable_connection() {
+        let mut r = Reconnect::new(Duration::from_secs(5));
+        let waits: Vec<u128> = (0..7).map(|_| r.lost().0.as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 5000, 5000]);
+        // Connections that drop at once (another client with the same id): the wait keeps its
+        // size, and the third such drop is a takeover.
+        let mut takeovers = Vec::new();
+        for _ in 0..3 {
+            r.connected();
+            let (wait, takeover) = r.lost();
+            assert_eq!(wait.as_millis(), 5000);
+            takeovers.push(takeover);
+        }
+        assert_eq!(takeovers, [false, false, true]);
+        // Logged once a minute, not at every drop.
+        r.connected();
+        assert!(!r.lost().1);
+        // A connection that held: the wait starts again from the first step.
+        r.connected_at = Some(Instant::now() - STABLE_AFTER);
+        assert_eq!(r.lost(), (Duration::from_millis(250), false));
+        assert_eq!(r.quick_drops, 0);
     }
 
     fn url(tls: bool, host: &str, port: u16) -> BrokerUrl {

@@ -341,6 +341,7 @@ mod tests {
             counter: crate::analysis::counter::CounterParams {
                 max_flow_m3_per_h: 50.0,
                 gap_s: 86_400,
+                max_spread_s: 31 * 86_400,
                 jitter_m3: 1.0,
             },
             max_flow_m3_per_h: Default::default(),

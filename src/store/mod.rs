@@ -66,6 +66,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when waiting cannot help: the file is not a database or is corrupt, or belongs to a
+    /// newer gwmon. A busy lock, a full disk or an I/O error may clear, and a writer waits them out.
+    pub fn is_fatal(&self) -> bool {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        let sql = match self {
+            StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return true,
+            StoreError::Folder { .. } => return false,
+            StoreError::Open { source, .. } | StoreError::Migration { source, .. } => source,
+            StoreError::Sql(e) => e,
+        };
+        matches!(
+            sql.sqlite_error_code(),
+            Some(DatabaseCorrupt | NotADatabase)
+        )
+    }
+
     fn from_migrate(path: String, e: MigrateError) -> Self {
         match e {
             MigrateError::Newer(found) => StoreError::NewerSchema { path, found },
@@ -160,6 +176,79 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// One daemon per store: an exclusive lock on `<store>.lock`, held while the value lives (the
+/// operating system releases it when the process ends, however it ends).
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+    pub path: std::path::PathBuf,
+}
+
+/// Why the daemon's lock on a store was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "another gwmon daemon is already writing to {db}{holder} (lock file {lock}): run one daemon per store — stop the other one, or give this one its own [store] path and [mqtt] client_id"
+    )]
+    Held {
+        db: String,
+        lock: String,
+        holder: String,
+    },
+    #[error("cannot create the lock file {lock}: {source}")]
+    Io {
+        lock: String,
+        source: std::io::Error,
+    },
+}
+
+/// Takes the daemon's exclusive lock on the store at `db`. Commands that only read, and
+/// `import`, do not take it: they run beside the daemon.
+pub fn lock_store(db: &Path) -> Result<StoreLock, LockError> {
+    use std::io::{Read, Seek, Write};
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let io = |source| LockError::Io {
+        lock: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(LockError::Held {
+                db: db.display().to_string(),
+                lock: path.display().to_string(),
+                holder: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (process {pid})")
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    writeln!(file, "{}", std::process::id()).map_err(io)?;
+    Ok(StoreLock { _file: file, path })
+}
+
 /// Opens the writer's store.
 pub fn open_store(
     settings: StoreSettings,
@@ -167,6 +256,13 @@ pub fn open_store(
     durability: Durability,
 ) -> Result<Store, StoreError> {
     Ok(Store::new(open_rw(path, durability)?, settings))
+}
+
+impl Store {
+    /// How long a write waits for another connection's lock before the store refuses it.
+    pub fn set_busy_timeout(&self, d: std::time::Duration) -> Result<(), StoreError> {
+        Ok(self.conn().busy_timeout(d)?)
+    }
 }
 
 /// Row counts of the raw tables, for summaries.

@@ -114,6 +114,33 @@ pub fn last_readings<'a>(
     Ok(out)
 }
 
+/// A meter gap longer than the spread limit, whose volume lands on no day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LongGap {
+    pub intake_id: String,
+    pub start: i64,
+    pub end: i64,
+    pub volume_m3: f64,
+}
+
+/// The `long_gap` events revealed by a reading at or before `until` whose gap reaches past `from`
+/// (epoch seconds), oldest first.
+pub fn long_gaps(conn: &Connection, from: i64, until: i64) -> Result<Vec<LongGap>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT intake_id, prev_ts, ts, volume_m3 FROM meter_events
+         WHERE kind = 'long_gap' AND ts < ?2 AND ts > ?1 ORDER BY ts",
+    )?;
+    let rows = st.query_map(params![from, until], |r| {
+        Ok(LongGap {
+            intake_id: r.get(0)?,
+            start: r.get(1)?,
+            end: r.get(2)?,
+            volume_m3: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Monthly mean levels `(year, month, level_m)` of each well between two months (inclusive).
 pub fn monthly_levels(
     conn: &Connection,

@@ -498,6 +498,13 @@ fn record_events(
                     "total fell from {} to {} m³: meter replaced; volume across the change unknown (no previous rate)",
                     iv.start_total, iv.end_total
                 ),
+                IntervalKind::LongGap => format!(
+                    "no reading for {:.1} days (total {} → {} m³): {:.3} m³ not spread over the days of the gap, longer than [ingest] max_spread_days; review it and, if the volume belongs to the record, import daily volumes for those days",
+                    (iv.end - iv.start) as f64 / 86_400.0,
+                    iv.start_total,
+                    iv.end_total,
+                    iv.volume_m3
+                ),
                 _ => format!(
                     "total stepped back from {} to {} m³ (within the jitter tolerance): zero volume",
                     iv.start_total, iv.end_total
@@ -687,6 +694,7 @@ mod tests {
             counter: CounterParams {
                 max_flow_m3_per_h: 50.0,
                 gap_s: 86_400,
+                max_spread_s: 31 * 86_400,
                 jitter_m3: 1.0,
             },
             max_flow_m3_per_h: HashMap::from([("QX-2".to_string(), 80.0)]),

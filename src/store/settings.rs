@@ -30,6 +30,7 @@ impl StoreSettings {
             counter: CounterParams {
                 max_flow_m3_per_h: cfg.ingest.default_max_flow_m3_per_h,
                 gap_s: (cfg.ingest.gap_hours * 3600.0) as i64,
+                max_spread_s: (cfg.ingest.max_spread_days * 86_400.0) as i64,
                 jitter_m3: cfg.ingest.counter_jitter_m3,
             },
             max_flow_m3_per_h: cfg

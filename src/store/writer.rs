@@ -5,10 +5,11 @@
 //! in one transaction, and only then hands the batch's tokens (the MQTT publishes) back to be
 //! acknowledged. SQLite runs here, never on the async runtime.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{Receiver, error::TryRecvError};
-use tracing::debug;
+use tracing::{debug, error, info};
 
 use super::{Store, StoreError};
 use crate::domain::Decoded;
@@ -65,29 +66,134 @@ fn weight(d: &Decoded) -> usize {
     (d.readings.len() + d.rejected.len()).max(1)
 }
 
+/// How long the writer waits before retrying a batch the store refused, doubling up to the cap.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_CAP: Duration = Duration::from_secs(30);
+/// While the store stays unavailable, an ERROR line at most this often.
+const PAUSED_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Why the writer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// The store cannot be used at all (corrupt, not a database, newer schema).
+    #[error("{0}")]
+    Fatal(StoreError),
+    /// Told to stop while the store was refusing writes: what it held is neither committed nor
+    /// acknowledged, so the broker delivers it again.
+    #[error(
+        "stopped while the store was unavailable ({cause}): {messages} messages were not committed and not acknowledged; the broker delivers them again to the next session"
+    )]
+    StoppedPaused { cause: StoreError, messages: usize },
+}
+
+/// The writer's inbox: the channel, and messages taken from it while a batch waited for the
+/// store (they come first).
+struct Inbox<T> {
+    rx: Receiver<WriterMsg<T>>,
+    held: VecDeque<Envelope<T>>,
+    stop_seen: bool,
+}
+
+impl<T> Inbox<T> {
+    /// The next message, waiting for one.
+    fn recv(&mut self) -> Option<Envelope<T>> {
+        if let Some(e) = self.held.pop_front() {
+            return Some(e);
+        }
+        if self.stop_seen {
+            return None;
+        }
+        match self.rx.blocking_recv() {
+            Some(WriterMsg::Write(env)) => Some(env),
+            Some(WriterMsg::Stop) | None => {
+                self.stop_seen = true;
+                None
+            }
+        }
+    }
+
+    /// The next message if one is waiting: `Err(true)` = nothing now, `Err(false)` = stopped.
+    fn try_recv(&mut self) -> Result<Envelope<T>, bool> {
+        if let Some(e) = self.held.pop_front() {
+            return Ok(e);
+        }
+        if self.stop_seen {
+            return Err(false);
+        }
+        match self.rx.try_recv() {
+            Ok(WriterMsg::Write(env)) => Ok(env),
+            Err(TryRecvError::Empty) => Err(true),
+            Ok(WriterMsg::Stop) | Err(TryRecvError::Disconnected) => {
+                self.stop_seen = true;
+                Err(false)
+            }
+        }
+    }
+
+    /// Waits up to `d` for a message; `None` on timeout or stop.
+    fn recv_timeout(&mut self, rt: &tokio::runtime::Runtime, d: Duration) -> Option<Envelope<T>> {
+        if let Some(e) = self.held.pop_front() {
+            return Some(e);
+        }
+        if self.stop_seen {
+            return None;
+        }
+        match rt.block_on(async { tokio::time::timeout(d, self.rx.recv()).await }) {
+            Ok(Some(WriterMsg::Write(env))) => Some(env),
+            Ok(Some(WriterMsg::Stop) | None) => {
+                self.stop_seen = true;
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Waits `d` for the store to recover, keeping whatever arrives meanwhile for the next
+    /// batches; returns early when told to stop.
+    fn hold_for(&mut self, rt: &tokio::runtime::Runtime, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.stop_seen {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match rt.block_on(async { tokio::time::timeout(left, self.rx.recv()).await }) {
+                Ok(Some(WriterMsg::Write(env))) => self.held.push_back(env),
+                Ok(Some(WriterMsg::Stop) | None) => self.stop_seen = true,
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 /// Runs the writer loop on the current thread until [`WriterMsg::Stop`] or until the channel
 /// closes and is drained.
 /// `committed` receives each committed batch's tokens with their outcomes, in arrival order.
+///
+/// A store that refuses a batch (another writer holding the lock past the busy timeout, a full
+/// disk, an I/O error) pauses the writer instead of ending it: nothing is acknowledged, the batch
+/// is retried with backoff, one ERROR names the cause (then one a minute with how long it has
+/// waited), and the writer resumes by itself. Only a store that cannot be used at all ends it.
 pub fn run_writer<T>(
     mut store: Store,
-    mut rx: Receiver<WriterMsg<T>>,
+    rx: Receiver<WriterMsg<T>>,
     limits: BatchLimits,
     source: &str,
     mut committed: impl FnMut(Vec<(T, Outcome)>, &WriterStats),
-) -> Result<WriterStats, StoreError> {
+) -> Result<WriterStats, WriterError> {
     let mut stats = WriterStats::default();
     let mut batch: Vec<Envelope<T>> = Vec::new();
     // A small runtime of this thread's own, only to wait for the next message with a timeout.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| StoreError::Runtime(e.to_string()))?;
-    let mut stop = false;
-    while !stop {
-        let first = match rx.blocking_recv() {
-            Some(WriterMsg::Write(env)) => env,
-            Some(WriterMsg::Stop) | None => break,
-        };
+        .map_err(|e| WriterError::Fatal(StoreError::Runtime(e.to_string())))?;
+    let mut inbox = Inbox {
+        rx,
+        held: VecDeque::new(),
+        stop_seen: false,
+    };
+    while let Some(first) = inbox.recv() {
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);
         batch.push(first);
@@ -96,32 +202,22 @@ pub fn run_writer<T>(
             if left.is_zero() {
                 break;
             }
-            let msg = match rx.try_recv() {
-                Ok(m) => Some(m),
-                Err(TryRecvError::Disconnected) => None,
+            let env = match inbox.try_recv() {
+                Ok(env) => env,
+                Err(false) => break,
                 // Nothing waiting: give the broker a moment to deliver the rest of a burst, so
                 // that a steady trickle is committed in batches and not one fsync per message.
-                Err(TryRecvError::Empty) => match rt.block_on(async {
-                    tokio::time::timeout(limits.quiet.min(left), rx.recv()).await
-                }) {
-                    Ok(m) => m,
-                    Err(_) => break,
+                Err(true) => match inbox.recv_timeout(&rt, limits.quiet.min(left)) {
+                    Some(env) => env,
+                    None => break,
                 },
             };
-            match msg {
-                Some(WriterMsg::Write(env)) => {
-                    readings += weight(&env.decoded);
-                    batch.push(env);
-                }
-                Some(WriterMsg::Stop) | None => {
-                    stop = true;
-                    break;
-                }
-            }
+            readings += weight(&env.decoded);
+            batch.push(env);
         }
         let received_at = batch.iter().map(|e| e.received_at).max().unwrap_or(0);
         let refs: Vec<&Decoded> = batch.iter().map(|e| &e.decoded).collect();
-        let outcomes = store.apply(&refs, received_at, source)?;
+        let outcomes = commit_or_wait(&mut store, &refs, received_at, source, &mut inbox, &rt)?;
         stats.add(&outcomes);
         debug!(
             messages = batch.len(),
@@ -133,4 +229,62 @@ pub fn run_writer<T>(
         committed(done, &stats);
     }
     Ok(stats)
+}
+
+/// Applies one batch, waiting out a store that refuses it (see [`run_writer`]).
+fn commit_or_wait<T>(
+    store: &mut Store,
+    batch: &[&Decoded],
+    received_at: i64,
+    source: &str,
+    inbox: &mut Inbox<T>,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Vec<Outcome>, WriterError> {
+    let mut paused: Option<Instant> = None;
+    let mut last_log = Instant::now();
+    let mut wait = RETRY_FIRST;
+    loop {
+        let err = match store.apply(batch, received_at, source) {
+            Ok(outcomes) => {
+                if let Some(since) = paused {
+                    info!(
+                        waited_s = since.elapsed().as_secs(),
+                        "store available again: committing and acknowledging"
+                    );
+                }
+                return Ok(outcomes);
+            }
+            Err(e) if e.is_fatal() => return Err(WriterError::Fatal(e)),
+            Err(e) => e,
+        };
+        match paused {
+            None => {
+                error!(
+                    error = %err,
+                    messages = batch.len() + inbox.held.len(),
+                    "store refused a batch: not acknowledging; retrying until it accepts (readings stay with the broker meanwhile)"
+                );
+                paused = Some(Instant::now());
+                last_log = Instant::now();
+            }
+            Some(since) if last_log.elapsed() >= PAUSED_LOG_EVERY => {
+                error!(
+                    error = %err,
+                    waited_s = since.elapsed().as_secs(),
+                    messages = batch.len() + inbox.held.len(),
+                    "store still unavailable"
+                );
+                last_log = Instant::now();
+            }
+            Some(_) => {}
+        }
+        if inbox.stop_seen {
+            return Err(WriterError::StoppedPaused {
+                cause: err,
+                messages: batch.len() + inbox.held.len(),
+            });
+        }
+        inbox.hold_for(rt, wait);
+        wait = (wait * 2).min(RETRY_CAP);
+    }
 }

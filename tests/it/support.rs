@@ -51,6 +51,8 @@ pub enum BrokerKind {
     Production,
     /// Production settings but no persistence: a restart forgets every session.
     Forgetful,
+    /// Production settings with passwords checked: user `gwmon`, password `secret`.
+    Authenticated,
 }
 
 /// A Mosquitto process of the test's own.
@@ -90,6 +92,19 @@ impl Broker {
                 conf.push_str(&format!(
                     "persistence_location {}/\n",
                     self.dir.path().display()
+                ));
+            } else if t.starts_with("allow_anonymous ") && self.kind == BrokerKind::Authenticated {
+                let passwd = self.dir.path().join("passwd");
+                let made = Command::new("mosquitto_passwd")
+                    .args(["-b", "-c"])
+                    .arg(&passwd)
+                    .args(["gwmon", "secret"])
+                    .status()
+                    .expect("mosquitto_passwd (package mosquitto)");
+                assert!(made.success());
+                conf.push_str(&format!(
+                    "allow_anonymous false\npassword_file {}\n",
+                    passwd.display()
                 ));
             } else if t.starts_with("persistence ") && self.kind == BrokerKind::Forgetful {
                 conf.push_str("persistence false\n");
@@ -133,6 +148,20 @@ impl Broker {
     /// Starts it again on the same port with the same persistence folder.
     pub fn restart(&mut self) {
         self.stop();
+        self.spawn();
+    }
+
+    /// SIGKILL: the broker loses whatever it held since its last autosave.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again after [`Broker::kill9`] or [`Broker::stop`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker still running");
         self.spawn();
     }
 }
@@ -244,6 +273,13 @@ impl Daemon {
     pub fn restart(&mut self) {
         self.kill9();
         self.spawn();
+    }
+
+    /// The exit status if the daemon has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// SIGTERM and wait for the exit status.

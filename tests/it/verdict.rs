@@ -376,7 +376,13 @@ fn as_of_is_a_wall() {
     let report = |name: &str| {
         let out = f.path(name);
         f.run(&[
-            "report", "--county", "140121", "--as-of", "2026-06-10", "--out", out.to_str().unwrap(),
+            "report",
+            "--county",
+            "140121",
+            "--as-of",
+            "2026-06-10",
+            "--out",
+            out.to_str().unwrap(),
         ]);
         let dir = out.join("140121-清徐县");
         ["monthly.csv", "cumulative.csv", "hydrographs.csv"]

@@ -335,5 +335,8 @@ fn cumulative_prints_the_k_it_is_given_and_falls_back_to_two_decimals() {
     assert!(svg.contains("k = 0.95"), "fallback prints two decimals");
     m.cumulative.k_text = Some("0.951".into());
     let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
-    assert!(svg.contains("k = 0.951"), "the status document's digits are printed");
+    assert!(
+        svg.contains("k = 0.951"),
+        "the status document's digits are printed"
+    );
 }
