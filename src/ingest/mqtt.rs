@@ -410,6 +410,7 @@ async fn poll_loop(
     let max_backoff = Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1));
     let mut backoff = Duration::from_secs(1);
     let filters = topic_filters(&cfg.mqtt.topic_prefix);
+    let mut warnings = crate::ingest::warn_limit::QuarantineWarnings::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -419,9 +420,7 @@ async fn poll_loop(
                 }
                 let now = crate::domain::time::now_ts();
                 let decoded = decode(&ctx, &p.topic, &p.payload, now);
-                for q in &decoded.rejected {
-                    warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");
-                }
+                warnings.note(&decoded, now);
                 let env = Envelope {
                     decoded,
                     received_at: now,

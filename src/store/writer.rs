@@ -56,7 +56,7 @@ impl WriterStats {
         for o in outcomes {
             self.stored += u64::from(o.stored);
             self.duplicates += u64::from(o.duplicates);
-            self.rejected += o.rejected.len() as u64;
+            self.rejected += u64::from(o.rejected);
         }
     }
 }
@@ -84,6 +84,8 @@ pub fn run_writer<T>(
         .map_err(|e| StoreError::Runtime(e.to_string()))?;
     let mut stop = false;
     while !stop {
+        // At start, then between batches at most hourly.
+        store.prune_quarantine_if_due();
         let first = match rx.blocking_recv() {
             Some(WriterMsg::Write(env)) => env,
             Some(WriterMsg::Stop) | None => break,

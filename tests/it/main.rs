@@ -2,6 +2,7 @@
 
 mod demo;
 mod ingest;
+mod quarantine;
 mod report;
 mod status;
 mod support;
