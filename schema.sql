@@ -34,10 +34,10 @@ CREATE TABLE IF NOT EXISTS level_readings (
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,
     received_at INTEGER NOT NULL,
-    origin      TEXT    NOT NULL,  -- MQTT topic, or import:<file>:<line>
-    payload     BLOB    NOT NULL,  -- the offending payload or array element (first 4 KiB)
+    origin      TEXT    NOT NULL,  -- MQTT topic (escaped, ≤ 256 bytes), or import:<file>:<line>
+    payload     BLOB    NOT NULL,  -- the offending payload or element(s) (first 4 KiB)
     reason_code TEXT    NOT NULL,  -- malformed_json, unknown_device, conflict, ...
-    reason      TEXT    NOT NULL
+    reason      TEXT    NOT NULL   -- ≤ 1 KiB; migration 3 adds `elements`, one row per message
 );
 CREATE INDEX IF NOT EXISTS quarantine_by_reason ON quarantine (reason_code, received_at);
 

@@ -27,8 +27,8 @@ mod validate;
 
 pub use self::error::{ConfigError, line_at};
 pub use self::raw::{
-    AssessmentConfig, Budgets, IngestConfig, MeteringConfig, MqttConfig, StoreConfig, TimeConfig,
-    TlsConfig,
+    AssessmentConfig, Budgets, IngestConfig, MeteringConfig, MqttConfig, QuarantineConfig,
+    StoreConfig, TimeConfig, TlsConfig,
 };
 use self::registry::Registry;
 use crate::domain::time::LocalClock;
@@ -63,6 +63,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub clock: LocalClock,
     pub ingest: IngestConfig,
+    pub quarantine: QuarantineConfig,
     pub metering: MeteringConfig,
     pub assessment: AssessmentConfig,
     pub budgets: Budgets,
@@ -293,6 +294,47 @@ mod tests {
         // A well's own limit is not the default's.
         assert_eq!(limits("W-WBL-01").max_depth_m, 500.0);
         assert_eq!(limits("W-WBL-01").max_above_ground_m, 1.0);
+    }
+
+    #[test]
+    fn quarantine_retention_has_defaults_and_must_be_positive() {
+        let c = with(EMBEDDED_CONFIG).unwrap();
+        assert_eq!(
+            c.quarantine,
+            QuarantineConfig {
+                max_age_days: 90,
+                max_rows: 100_000
+            }
+        );
+        let text = EMBEDDED_CONFIG
+            .replacen("max_age_days = 90", "max_age_days = 0", 1)
+            .replacen("max_rows = 100000", "max_rows = -5", 1);
+        let e = with(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("[quarantine] max_age_days = 0: expected a positive number of days"),
+            "{e}"
+        );
+        assert!(
+            e.contains("[quarantine] max_rows = -5: expected a positive number of rows"),
+            "{e}"
+        );
+        let e =
+            with(&EMBEDDED_CONFIG.replacen("max_rows = 100000", "max_rows = 1\nmax_size = 2", 1))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("max_size"), "{e}");
+        // The section is optional.
+        let start = EMBEDDED_CONFIG.find("[quarantine]").unwrap();
+        let end = start + EMBEDDED_CONFIG[start..].find("max_rows = 100000").unwrap();
+        let without = format!(
+            "{}{}",
+            &EMBEDDED_CONFIG[..start],
+            &EMBEDDED_CONFIG[end + "max_rows = 100000".len()..]
+        );
+        assert_eq!(
+            with(&without).unwrap().quarantine,
+            QuarantineConfig::default()
+        );
     }
 
     /// The shipped registry shows both ways of writing a target.

@@ -1,5 +1,6 @@
 //! The TOML file's shape, as serde reads it: the sections [`super::Config`] keeps as they are
-//! (`[mqtt]`, `[store]`, `[ingest]`, `[metering]`, `[assessment]`, `[budgets]`), the raw tables
+//! (`[mqtt]`, `[store]`, `[ingest]`, `[quarantine]`, `[metering]`, `[assessment]`, `[budgets]`),
+//! the raw tables
 //! [`super::validate`] turns into typed values (`[[county]]`, `[[quota_version]]`, `[registry]`),
 //! the documented defaults, and the date fields' parsing.
 
@@ -27,6 +28,8 @@ const DEFAULT_MAX_ABOVE_GROUND_M: f64 = 1.0;
 const DEFAULT_MAX_DEPTH_M: f64 = 300.0;
 const DEFAULT_RECONNECT_MAX_S: u64 = 5;
 const DEFAULT_MAX_SPREAD_DAYS: f64 = 31.0;
+const DEFAULT_QUARANTINE_MAX_AGE_DAYS: i64 = 90;
+const DEFAULT_QUARANTINE_MAX_ROWS: i64 = 100_000;
 const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
 const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
 
@@ -39,6 +42,8 @@ pub(super) struct RawConfig {
     pub(super) time: TimeConfig,
     #[serde(default)]
     pub(super) ingest: IngestConfig,
+    #[serde(default)]
+    pub(super) quarantine: QuarantineConfig,
     #[serde(default)]
     pub(super) metering: MeteringConfig,
     #[serde(default)]
@@ -163,6 +168,26 @@ impl IngestConfig {
         LevelLimits {
             max_above_ground_m: self.max_above_ground_m,
             max_depth_m: self.max_depth_m,
+        }
+    }
+}
+
+/// `[quarantine]`: how long refused input is kept. The daemon deletes older rows, then the oldest
+/// beyond the row limit, at start and then hourly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// Rows received more than this many days ago are deleted.
+    pub max_age_days: i64,
+    /// At most this many rows are kept: the newest.
+    pub max_rows: i64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        Self {
+            max_age_days: DEFAULT_QUARANTINE_MAX_AGE_DAYS,
+            max_rows: DEFAULT_QUARANTINE_MAX_ROWS,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! is wrong with its section to one list, so that a user fixes every problem in one round.
 //!
 //! The sections are checked in a fixed order (time, counties, budgets, quotas, ingest,
-//! assessment, mqtt, then the registry files), which is the order the problems are reported in.
+//! quarantine, assessment, mqtt, then the registry files), which is the order the problems are
+//! reported in.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
@@ -12,8 +13,8 @@ use toml::Spanned;
 
 use super::error::{ConfigError, line_at};
 use super::raw::{
-    AssessmentConfig, Budgets, IngestConfig, MqttConfig, RawConfig, RawCounty, RawQuotaVersion,
-    TimeConfig,
+    AssessmentConfig, Budgets, IngestConfig, MqttConfig, QuarantineConfig, RawConfig, RawCounty,
+    RawQuotaVersion, TimeConfig,
 };
 use super::registry::{Registry, RegistryParams};
 use super::{Config, County};
@@ -41,6 +42,7 @@ pub(super) fn build(
     checks.budgets(&raw.budgets);
     let quota_versions = checks.quota_versions(&raw.quota_versions, &counties, &raw.budgets);
     checks.ingest(&raw.ingest);
+    checks.quarantine(&raw.quarantine);
     checks.assessment(&raw.assessment);
     checks.mqtt(&raw.mqtt);
     let registry = checks.registry(&raw, &counties, clock.is_some(), read);
@@ -54,6 +56,7 @@ pub(super) fn build(
         store: raw.store,
         clock,
         ingest: raw.ingest,
+        quarantine: raw.quarantine,
         metering: raw.metering,
         assessment: raw.assessment,
         budgets: raw.budgets,
@@ -410,6 +413,28 @@ impl Checks<'_> {
                 format!(
                     "[ingest] max_depth_m = {}: expected a positive depth in m below ground, e.g. 300",
                     ing.max_depth_m
+                ),
+            );
+        }
+    }
+
+    /// `[quarantine]`.
+    fn quarantine(&mut self, q: &QuarantineConfig) {
+        if q.max_age_days <= 0 {
+            self.invalid(
+                None,
+                format!(
+                    "[quarantine] max_age_days = {}: expected a positive number of days, e.g. 90",
+                    q.max_age_days
+                ),
+            );
+        }
+        if q.max_rows <= 0 {
+            self.invalid(
+                None,
+                format!(
+                    "[quarantine] max_rows = {}: expected a positive number of rows, e.g. 100000",
+                    q.max_rows
                 ),
             );
         }

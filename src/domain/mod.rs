@@ -1,11 +1,13 @@
 //! Domain types at the bottom of the crate: county codes, the registry's enumerations, readings
 //! and quarantine records, quota versions, wells' level targets and plausible depths, local
-//! days. Every other layer builds on these; they depend on nothing else in the crate.
+//! days, and [`text`], which makes device-supplied text safe to log and store. Every other layer
+//! builds on these; they depend on nothing else in the crate.
 
 pub mod county;
 pub mod kinds;
 pub mod quota;
 pub mod reading;
+pub mod text;
 pub mod time;
 pub mod volume;
 pub mod well;
@@ -13,7 +15,10 @@ pub mod well;
 pub use county::CountyCode;
 pub use kinds::{Aquifer, Budget, Sector, Source};
 pub use quota::QuotaVersion;
-pub use reading::{Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection};
+pub use reading::{
+    Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, QUARANTINE_REASON_MAX, Quarantined,
+    REJECTIONS_KEPT, Reading, RejectCode, Rejection,
+};
 pub use time::LocalClock;
 pub use volume::Volume;
 pub use well::{LevelLimits, TargetKind, WellTarget};

@@ -16,6 +16,9 @@ pub struct LocalClock {
     name: String,
 }
 
+/// Characters of an unparsable timestamp string quoted in its error.
+const SHOWN_TS_CHARS: usize = 64;
+
 /// Why a timestamp could not be understood.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TsError {
@@ -99,7 +102,10 @@ impl LocalClock {
         if let Ok(n) = t.parse::<f64>() {
             return self.parse_epoch(n);
         }
-        Err(TsError::Unparsable(s.to_string()))
+        // The string comes from a device: quoted in messages and logs, so made safe and short.
+        Err(TsError::Unparsable(
+            super::text::for_log(s, SHOWN_TS_CHARS).into_owned(),
+        ))
     }
 
     /// Interprets a JSON number as epoch seconds. Values beyond year 2100 in seconds but plausible

@@ -6,17 +6,29 @@
 //! the datum), and a figure that puts the water table outside the well's plausible range (its
 //! registry row's `max_depth_m`, or `[ingest]`) is refused as `bad_value`: that is how a level
 //! sent as a depth, or the reverse, shows. `ts` is RFC 3339 with offset, epoch seconds, or naive
-//! local time. In an array, each bad element is quarantined on its own and the good ones are kept.
+//! local time. In an array, the good elements are kept and the bad ones refused; the first
+//! [`REJECTIONS_KEPT`](crate::domain::REJECTIONS_KEPT) refusals are kept in full and the rest
+//! only counted, so that one hostile array cannot cost memory, rows or log lines in proportion
+//! to its length.
+//!
+//! The topic is device text: messages quote it as [`origin`] makes it (escaped, at most
+//! 256 bytes), never as sent; device ids and payload strings quoted are escaped and cut too.
 
 use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::config::registry::Registry;
 use crate::domain::CountyCode;
+use crate::domain::reading::origin;
+use crate::domain::text::{for_log, for_store};
 use crate::domain::time::LocalClock;
 use crate::domain::{
-    Decoded, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode, Rejection, TargetKind,
+    Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode,
+    Rejection, TargetKind,
 };
+
+/// Characters of a device id or payload string quoted in a message.
+const SHOWN_CHARS: usize = 64;
 
 /// Everything decoding needs besides the message.
 pub struct DecodeCtx<'a> {
@@ -54,9 +66,10 @@ fn truncate(bytes: &[u8]) -> Vec<u8> {
     bytes[..bytes.len().min(QUARANTINE_PAYLOAD_MAX)].to_vec()
 }
 
-fn reject(topic: &str, payload: &[u8], code: RejectCode, msg: String) -> Quarantined {
+/// A refusal from `origin` (a topic as [`origin`] made it).
+fn reject(origin: &str, payload: &[u8], code: RejectCode, msg: String) -> Quarantined {
     Quarantined {
-        origin: topic.to_string(),
+        origin: origin.to_string(),
         payload: truncate(payload),
         rejection: Rejection::new(code, msg),
     }
@@ -71,7 +84,8 @@ pub fn parse_topic<'t>(
         Rejection::new(
             RejectCode::BadTopic,
             format!(
-                "topic '{topic}' is not {prefix}/<county_code>/meter/<intake_id> or {prefix}/<county_code>/level/<well_id>"
+                "topic '{}' is not {prefix}/<county_code>/meter/<intake_id> or {prefix}/<county_code>/level/<well_id>",
+                origin(topic)
             ),
         )
     };
@@ -99,88 +113,92 @@ pub fn parse_topic<'t>(
 /// Decodes one MQTT message received at `now` (epoch seconds).
 pub fn decode(ctx: &DecodeCtx<'_>, topic: &str, payload: &[u8], now: i64) -> Decoded {
     let mut out = Decoded::default();
+    // The topic as stored and quoted: a 60,000-character topic is cut once, here. Borrowed, so
+    // no copy, when the topic is short and plain, as it is for every well-behaved device.
+    let shown = for_store(topic, QUARANTINE_ORIGIN_MAX);
+    let shown = shown.as_ref();
+    let whole = |code, msg| reject(shown, payload, code, msg);
     if payload.len() > ctx.max_payload_bytes {
-        out.rejected.push(reject(
-            topic,
-            payload,
-            RejectCode::Oversize,
-            format!(
-                "payload of {} bytes on {topic} exceeds max_payload_bytes = {}: split the backlog into smaller arrays",
-                payload.len(),
-                ctx.max_payload_bytes
-            ),
-        ));
+        out.refuse(|| {
+            whole(
+                RejectCode::Oversize,
+                format!(
+                    "payload of {} bytes on {shown} exceeds max_payload_bytes = {}: split the backlog into smaller arrays",
+                    payload.len(),
+                    ctx.max_payload_bytes
+                ),
+            )
+        });
         return out;
     }
-    let (county, kind, id) = match parse_topic(topic, ctx.topic_prefix) {
-        Ok(t) => t,
+    let device = parse_topic(topic, ctx.topic_prefix).and_then(|(county, kind, id)| {
+        check_device(ctx.registry, county, kind, id).map(|()| (kind, id))
+    });
+    let (kind, id) = match device {
+        Ok(d) => d,
         Err(r) => {
-            out.rejected.push(Quarantined {
-                origin: topic.to_string(),
+            out.refuse(|| Quarantined {
+                origin: shown.to_string(),
                 payload: truncate(payload),
                 rejection: r,
             });
             return out;
         }
     };
-    if let Err(r) = check_device(ctx.registry, county, kind, id) {
-        out.rejected.push(Quarantined {
-            origin: topic.to_string(),
-            payload: truncate(payload),
-            rejection: r,
-        });
-        return out;
-    }
     let value: Value = match serde_json::from_slice(payload) {
         Ok(v) => v,
         Err(e) => {
-            out.rejected.push(reject(
-                topic,
-                payload,
-                RejectCode::MalformedJson,
-                format!(
-                    "malformed JSON on {topic}: {e}; expected {{\"ts\": ..., \"{}\": ...}} or an array of such objects",
-                    if kind == Kind::Meter { "total_m3" } else { "depth_m" }
-                ),
-            ));
+            out.refuse(|| {
+                whole(
+                    RejectCode::MalformedJson,
+                    format!(
+                        "malformed JSON on {shown}: {e}; expected {{\"ts\": ..., \"{}\": ...}} or an array of such objects",
+                        if kind == Kind::Meter { "total_m3" } else { "depth_m" }
+                    ),
+                )
+            });
             return out;
         }
     };
     match value {
-        Value::Object(obj) => push_element(ctx, topic, kind, id, &obj, payload, now, &mut out),
+        Value::Object(obj) => {
+            push_element(ctx, shown, kind, id, &obj, Some(payload), now, &mut out)
+        }
         Value::Array(items) => {
             if items.is_empty() {
-                out.rejected.push(reject(
-                    topic,
-                    payload,
-                    RejectCode::BadField,
-                    format!("empty array on {topic}: expected at least one reading"),
-                ));
+                out.refuse(|| {
+                    whole(
+                        RejectCode::BadField,
+                        format!("empty array on {shown}: expected at least one reading"),
+                    )
+                });
             }
             for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::Object(obj) => {
-                        let raw = serde_json::to_vec(item).unwrap_or_default();
-                        push_element(ctx, topic, kind, id, obj, &raw, now, &mut out);
+                        push_element(ctx, shown, kind, id, obj, None, now, &mut out)
                     }
-                    other => out.rejected.push(reject(
-                        topic,
-                        other.to_string().as_bytes(),
-                        RejectCode::BadField,
-                        format!("element {i} of the array on {topic} is not a JSON object"),
-                    )),
+                    // Past the first few, a refusal is only counted: nothing is built for it.
+                    other => out.refuse(|| {
+                        reject(
+                            shown,
+                            other.to_string().as_bytes(),
+                            RejectCode::BadField,
+                            format!("element {i} of the array on {shown} is not a JSON object"),
+                        )
+                    }),
                 }
             }
         }
-        other => out.rejected.push(reject(
-            topic,
-            payload,
-            RejectCode::BadField,
-            format!(
-                "payload on {topic} is a JSON {}: expected an object or an array of objects",
-                json_type(&other)
-            ),
-        )),
+        other => out.refuse(|| {
+            whole(
+                RejectCode::BadField,
+                format!(
+                    "payload on {shown} is a JSON {}: expected an object or an array of objects",
+                    json_type(&other)
+                ),
+            )
+        }),
     }
     out
 }
@@ -198,6 +216,7 @@ fn json_type(v: &Value) -> &'static str {
 
 /// The device must exist, be of the topic's kind, and sit in the topic's county.
 pub fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Result<(), Rejection> {
+    let shown = |s| for_log(s, SHOWN_CHARS);
     let registered = match kind {
         Kind::Meter => reg.intake(id).map(|i| i.county),
         Kind::Level => reg.well(id).map(|w| w.county),
@@ -214,17 +233,18 @@ pub fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Resul
         return Err(match other {
             Some(what) => Rejection::new(
                 RejectCode::WrongKind,
-                format!("device '{id}' is registered as {what}"),
+                format!("device '{}' is registered as {what}", shown(id)),
             ),
             None => Rejection::new(
                 RejectCode::UnknownDevice,
                 format!(
-                    "unknown {} '{id}': add it to the registry ({}) or fix the device's id",
+                    "unknown {} '{}': add it to the registry ({}) or fix the device's id",
                     if kind == Kind::Meter {
                         "intake"
                     } else {
                         "well"
                     },
+                    shown(id),
                     if kind == Kind::Meter {
                         "intakes.csv"
                     } else {
@@ -238,30 +258,36 @@ pub fn check_device(reg: &Registry, county: &str, kind: Kind, id: &str) -> Resul
         return Err(Rejection::new(
             RejectCode::CountyMismatch,
             format!(
-                "topic county '{county}' does not match the registry: '{id}' belongs to {reg_county}"
+                "topic county '{}' does not match the registry: '{id}' belongs to {reg_county}",
+                shown(county)
             ),
         ));
     }
     Ok(())
 }
 
+/// Decodes one object of the message from `origin`; `raw` is its bytes when it is the whole
+/// payload, else it is serialised again, and only if its refusal is kept.
 #[allow(clippy::too_many_arguments)]
 fn push_element(
     ctx: &DecodeCtx<'_>,
-    topic: &str,
+    origin: &str,
     kind: Kind,
     id: &str,
     obj: &Map<String, Value>,
-    raw: &[u8],
+    raw: Option<&[u8]>,
     now: i64,
     out: &mut Decoded,
 ) {
-    match decode_element(ctx, topic, kind, id, obj, now) {
+    match decode_element(ctx, origin, kind, id, obj, now) {
         Ok(r) => out.readings.push(r),
-        Err(rej) => out.rejected.push(Quarantined {
-            origin: topic.to_string(),
-            payload: truncate(raw),
-            rejection: rej,
+        Err(rejection) => out.refuse(|| Quarantined {
+            origin: origin.to_string(),
+            payload: match raw {
+                Some(raw) => truncate(raw),
+                None => truncate(&serde_json::to_vec(obj).unwrap_or_default()),
+            },
+            rejection,
         }),
     }
 }
@@ -400,7 +426,10 @@ fn number(obj: &Map<String, Value>, key: &str, topic: &str) -> Result<Option<f64
         },
         Some(Value::String(s)) => Err(Rejection::new(
             RejectCode::BadField,
-            format!("field '{key}' on {topic} is a string (\"{s}\"): send a JSON number"),
+            format!(
+                "field '{key}' on {topic} is a string (\"{}\"): send a JSON number",
+                for_log(s, SHOWN_CHARS)
+            ),
         )),
         Some(other) => Err(Rejection::new(
             RejectCode::BadField,
@@ -581,6 +610,87 @@ mod tests {
                 (Ok(g), Ok(w)) => assert!((g - w).abs() < 1e-9, "{fields}: {g} ≠ {w}"),
                 (got, want) => assert_eq!(got, want, "{topic} {fields}"),
             }
+        }
+    }
+
+    /// Regression: every bad element of a 1 MB array became a quarantine record of its own
+    /// (500,000 records, each with its topic, payload and message).
+    #[test]
+    fn a_hostile_array_keeps_five_refusals_and_counts_the_rest() {
+        let (t, _) = intake();
+        let n = 500_000;
+        let payload = format!("[{}1]", "1,".repeat(n - 1));
+        let cfg = Config::embedded().unwrap();
+        let ctx = DecodeCtx {
+            max_payload_bytes: 2 << 20,
+            ..DecodeCtx::from_config(&cfg)
+        };
+        let d = decode(&ctx, &t, payload.as_bytes(), NOW);
+        assert!(d.readings.is_empty());
+        assert_eq!(d.rejected.len(), crate::domain::REJECTIONS_KEPT);
+        assert_eq!(d.rejected_elements(), n as u32);
+        assert_eq!(
+            d.rejected[4].rejection.message,
+            format!("element 4 of the array on {t} is not a JSON object")
+        );
+        // Good elements among bad ones are kept, and so are the first bad ones.
+        let d = run(
+            &t,
+            r#"[1,{"ts":1772323200,"total_m3":1},{"ts":"x"},2,3,4,5,6,{"ts":1772323300,"total_m3":2}]"#,
+        );
+        assert_eq!(d.readings.len(), 2);
+        assert_eq!(d.rejected.len(), 5);
+        assert_eq!(d.rejected_elements(), 7);
+        assert_eq!(d.elements(), 9);
+        assert_eq!(d.rejected[1].payload, br#"{"ts":"x"}"#.to_vec());
+    }
+
+    #[test]
+    fn device_text_in_messages_is_escaped_and_cut() {
+        let (t, _) = intake();
+        let county = t.split('/').nth(1).unwrap().to_string();
+        // A newline and a terminal escape in a payload string.
+        let d = run(
+            &t,
+            r#"{"ts":"x\n2026-03-01T08:00:00Z  INFO gwmon: ok \u001b[31m","total_m3":1}"#,
+        );
+        let m = &d.rejected[0].rejection.message;
+        assert_eq!(d.rejected[0].rejection.code, RejectCode::BadTimestamp);
+        assert!(
+            m.starts_with(
+                r"invalid timestamp 'x\u{a}2026-03-01T08:00:00Z  INFO gwmon: ok \u{1b}[31m'"
+            ),
+            "{m}"
+        );
+        let d = run(&t, r#"{"ts":1772323200,"total_m3":"1\r\u202e"}"#);
+        assert!(
+            d.rejected[0]
+                .rejection
+                .message
+                .contains(r#"("1\u{d}\u{202e}")"#)
+        );
+        // A right-to-left override in a device id.
+        let d = run(&format!("gw/{county}/meter/QX\u{202E}9"), "{}");
+        let q = &d.rejected[0];
+        assert_eq!(q.origin, format!("gw/{county}/meter/QX\\u{{202e}}9"));
+        assert!(
+            q.rejection
+                .message
+                .starts_with("unknown intake 'QX\\u{202e}9'")
+        );
+        // A 60,000-character topic is stored and quoted cut, never whole.
+        let long = format!("gw/{county}/meter/{}", "A".repeat(60_000));
+        for topic in [long.clone(), format!("x/{}", "B".repeat(60_000))] {
+            let d = run(&topic, "{}");
+            let q = &d.rejected[0];
+            assert!(
+                q.origin.len() <= crate::domain::QUARANTINE_ORIGIN_MAX,
+                "{}",
+                q.origin.len()
+            );
+            assert!(q.rejection.message.len() <= 1024);
+            assert!(!q.rejection.message.contains(&"A".repeat(300)));
+            assert!(!q.rejection.message.contains(&"B".repeat(300)));
         }
     }
 

@@ -191,7 +191,7 @@ pub fn import_csv(
             for ((line, _), o) in batch.iter().zip(outcomes) {
                 summary.stored += u64::from(o.stored);
                 summary.duplicates += u64::from(o.duplicates);
-                for r in o.rejected {
+                for r in o.reasons {
                     summary.rejected.push(RejectedRow {
                         line: *line,
                         reason: r.message,
@@ -283,6 +283,7 @@ fn rejected(origin: &str, raw: String, code: RejectCode, msg: String) -> Decoded
             payload,
             rejection: Rejection::new(code, msg),
         }],
+        rejected_more: 0,
     }
 }
 
@@ -311,7 +312,7 @@ fn one(
     match decode_element(ctx, origin, kind, id, obj, now) {
         Ok(r) => Decoded {
             readings: vec![r],
-            rejected: Vec::new(),
+            ..Decoded::default()
         },
         Err(r) => rejected(origin, raw, r.code, r.message),
     }
@@ -353,7 +354,7 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
                 day: d,
                 volume_m3: v,
             }],
-            rejected: Vec::new(),
+            ..Decoded::default()
         },
         _ => rejected(
             origin,

@@ -24,6 +24,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::ingest::decode::{DecodeCtx, decode};
+use crate::ingest::warn_limit::QuarantineWarnings;
 use crate::store::writer::{
     BatchLimits, Envelope, WriterError, WriterMsg, WriterStats, run_writer,
 };
@@ -598,12 +599,14 @@ impl Reconnect {
 }
 
 /// Decodes a received publish into the writer's envelope.
-fn envelope(ctx: &DecodeCtx<'_>, p: Publish) -> Envelope<Publish> {
+fn envelope(
+    ctx: &DecodeCtx<'_>,
+    warnings: &mut QuarantineWarnings,
+    p: Publish,
+) -> Envelope<Publish> {
     let now = crate::domain::time::now_ts();
     let decoded = decode(ctx, &p.topic, &p.payload, now);
-    for q in &decoded.rejected {
-        warn!(topic = %q.origin, reason = q.rejection.code.as_str(), detail = %q.rejection.message, "quarantined");
-    }
+    warnings.note(&decoded, now);
     Envelope {
         decoded,
         received_at: now,
@@ -613,11 +616,15 @@ fn envelope(ctx: &DecodeCtx<'_>, p: Publish) -> Envelope<Publish> {
 
 /// The publishes rumqttc read before a connection error and still holds in its event queue,
 /// decoded; the queue is left empty.
-fn rescue_pending(eventloop: &mut EventLoop, ctx: &DecodeCtx<'_>) -> Vec<Envelope<Publish>> {
+fn rescue_pending(
+    eventloop: &mut EventLoop,
+    ctx: &DecodeCtx<'_>,
+    warnings: &mut QuarantineWarnings,
+) -> Vec<Envelope<Publish>> {
     std::mem::take(&mut eventloop.state.events)
         .into_iter()
         .filter_map(|ev| match ev {
-            Event::Incoming(Packet::Publish(p)) => Some(envelope(ctx, p)),
+            Event::Incoming(Packet::Publish(p)) => Some(envelope(ctx, warnings, p)),
             _ => None,
         })
         .collect()
@@ -635,6 +642,7 @@ async fn poll_loop(
     let ctx = DecodeCtx::from_config(&cfg);
     let mut reconnect = Reconnect::new(Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1)));
     let filters = topic_filters(&cfg.mqtt.topic_prefix);
+    let mut warnings = QuarantineWarnings::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -642,7 +650,7 @@ async fn poll_loop(
                     .store(crate::domain::time::now_ts(), Ordering::Relaxed);
                 // Once the feed is closed a publish is not acked: the broker delivers it again
                 // to the next session.
-                feed.forward(vec![envelope(&ctx, p)]).await;
+                feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 if ack.code != ConnectReturnCode::Success {
@@ -694,7 +702,7 @@ async fn poll_loop(
                 // until the next successful poll. The broker may not have them any more (it
                 // crashed): commit them now, so that a stop during the reconnect wait loses
                 // none. If the broker redelivers them later they are ignored as duplicates.
-                let pending = rescue_pending(&mut eventloop, &ctx);
+                let pending = rescue_pending(&mut eventloop, &ctx, &mut warnings);
                 let rescued = pending.len();
                 if rescued > 0 {
                     feed.forward(pending).await;
@@ -778,7 +786,7 @@ mod tests {
             .state
             .events
             .push_back(Event::Incoming(Packet::PingResp));
-        let rescued = rescue_pending(&mut eventloop, &ctx);
+        let rescued = rescue_pending(&mut eventloop, &ctx, &mut QuarantineWarnings::default());
         assert_eq!(rescued.len(), 3);
         assert!(rescued.iter().all(|e| e.decoded.readings.len() == 1));
         assert!(eventloop.state.events.is_empty());

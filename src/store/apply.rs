@@ -1,11 +1,23 @@
 //! Applying decoded batches: raw inserts with duplicate/conflict detection, then the rollups of
 //! exactly the days the new readings affect ([`super::rollup`]), all in one transaction.
+//!
+//! A message with any refusal (decoding's, or a conflict found here) becomes one quarantine row,
+//! however many of its elements were refused: the row counts them (`elements`) and quotes the
+//! first few reasons. Rows in proportion to a message's length would let one hostile payload
+//! grow the store by hundreds of megabytes.
+
+use std::borrow::Cow;
 
 use rusqlite::{
     CachedStatement, Connection, Params, Row, Statement, Transaction, TransactionBehavior, params,
 };
 
-use crate::domain::{Decoded, LocalClock, Quarantined, Reading, RejectCode, Rejection};
+use crate::domain::reading::summarise;
+use crate::domain::text::for_store;
+use crate::domain::{
+    Decoded, LocalClock, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, Quarantined,
+    REJECTIONS_KEPT, Reading, RejectCode, Rejection,
+};
 
 use super::rollup::{self, Frontiers, Touched};
 use super::{StoreError, StoreSettings};
@@ -17,20 +29,24 @@ pub struct Outcome {
     pub stored: u32,
     /// Readings already stored with the same value (redelivery): no-ops.
     pub duplicates: u32,
-    /// Everything quarantined: decode rejections and conflicts.
-    pub rejected: Vec<Rejection>,
+    /// Elements refused: decode rejections and conflicts, every one counted.
+    pub rejected: u32,
+    /// The first refusals in full, at most [`REJECTIONS_KEPT`].
+    pub reasons: Vec<Rejection>,
 }
 
 /// The writer's side of the database.
 pub struct Store {
-    conn: Connection,
-    settings: StoreSettings,
+    pub(super) conn: Connection,
+    pub(super) settings: StoreSettings,
     /// Per-intake counter state at the frontier, so that readings arriving in time order (the
     /// live case) are applied as increments instead of recomputing their days from the table.
     frontier: Frontiers,
     /// `PRAGMA data_version` when `frontier` was last known valid: another connection's commit
     /// (an import running beside the daemon) changes it, and the cache is dropped.
     data_version: i64,
+    /// When the quarantine table was last pruned ([`super::retention`]).
+    pub(super) pruned: super::retention::PruneClock,
 }
 
 impl Store {
@@ -40,6 +56,7 @@ impl Store {
             settings,
             frontier: Frontiers::new(),
             data_version: -1,
+            pruned: Default::default(),
         }
     }
 
@@ -107,10 +124,9 @@ fn insert_batch<'a>(
     let mut outcomes = Vec::with_capacity(batch.len());
     for &d in batch {
         let mut out = Outcome::default();
-        for q in &d.rejected {
-            raw.quarantine(q)?;
-            out.rejected.push(q.rejection.clone());
-        }
+        // The message's refusals, decoding's first: the first few kept, all counted.
+        let mut kept: Vec<Cow<'_, Quarantined>> = d.rejected.iter().map(Cow::Borrowed).collect();
+        let mut refused = d.rejected_elements();
         for r in &d.readings {
             match raw.insert(r, clock)? {
                 Landing::Stored => {
@@ -119,12 +135,22 @@ fn insert_batch<'a>(
                 }
                 Landing::Duplicate => out.duplicates += 1,
                 Landing::Conflict(message) => {
-                    let q = conflict(d, r, message);
-                    raw.quarantine(&q)?;
-                    out.rejected.push(q.rejection);
+                    refused = refused.saturating_add(1);
+                    if kept.len() < REJECTIONS_KEPT {
+                        kept.push(Cow::Owned(conflict(d, r, message)));
+                    }
                 }
             }
         }
+        raw.quarantine(&kept, refused, d.elements())?;
+        out.rejected = refused;
+        out.reasons = kept
+            .into_iter()
+            .map(|q| match q {
+                Cow::Borrowed(q) => q.rejection.clone(),
+                Cow::Owned(q) => q.rejection,
+            })
+            .collect();
         outcomes.push(out);
     }
     Ok((outcomes, touched))
@@ -179,20 +205,45 @@ impl<'t, 's> RawInserts<'t, 's> {
                 "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2",
             )?,
             ins_quarantine: tx.prepare_cached(
-                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?,
             received_at,
             source,
         })
     }
 
-    fn quarantine(&mut self, q: &Quarantined) -> Result<(), StoreError> {
+    /// Writes a message's one quarantine row, if anything of it was refused: `kept` are its first
+    /// refusals, `refused` counts them all, of `elements` in the message. The row takes the first
+    /// refusal's origin and code; its payload is the refused element, or the kept ones one per
+    /// line.
+    fn quarantine(
+        &mut self,
+        kept: &[Cow<'_, Quarantined>],
+        refused: u32,
+        elements: u32,
+    ) -> Result<(), StoreError> {
+        let Some(first) = kept.first() else {
+            return Ok(());
+        };
+        let payload: Cow<'_, [u8]> = match kept {
+            [one] => Cow::Borrowed(&one.payload),
+            _ => {
+                let mut joined = kept
+                    .iter()
+                    .map(|q| q.payload.as_slice())
+                    .collect::<Vec<_>>()
+                    .join(&b'\n');
+                joined.truncate(QUARANTINE_PAYLOAD_MAX);
+                Cow::Owned(joined)
+            }
+        };
         self.ins_quarantine.execute(params![
             self.received_at,
-            q.origin,
-            q.payload,
-            q.rejection.code.as_str(),
-            q.rejection.message
+            for_store(&first.origin, QUARANTINE_ORIGIN_MAX),
+            payload,
+            first.rejection.code.as_str(),
+            summarise(kept.iter().map(|q| &q.rejection), refused, elements),
+            refused
         ])?;
         Ok(())
     }
@@ -345,6 +396,7 @@ mod tests {
                 jitter_m3: 1.0,
             },
             max_flow_m3_per_h: Default::default(),
+            quarantine: Default::default(),
         }
     }
 
@@ -357,7 +409,7 @@ mod tests {
     fn message(readings: Vec<Reading>) -> Decoded {
         Decoded {
             readings,
-            rejected: Vec::new(),
+            ..Decoded::default()
         }
     }
 
@@ -456,10 +508,10 @@ mod tests {
         apply_one(&mut store, meter(T0 + 3600, 110.0));
         let out = apply_one(&mut store, meter(T0 + 3600, 150.0));
         assert_eq!((out.stored, out.duplicates), (0, 0));
-        assert_eq!(out.rejected.len(), 1);
-        assert_eq!(out.rejected[0].code, RejectCode::Conflict);
+        assert_eq!(out.reasons.len(), 1);
+        assert_eq!(out.reasons[0].code, RejectCode::Conflict);
         assert_eq!(
-            out.rejected[0].message,
+            out.reasons[0].message,
             "conflict: QX-1 at 2026-03-01 09:00:00 already has total_m3 = 110, this message says 150; the stored reading is kept"
         );
         assert_eq!(
@@ -468,7 +520,7 @@ mod tests {
                 "meter/QX-1".to_string(),
                 format!("{{\"ts\":{},\"total_m3\":150}}", T0 + 3600),
                 "conflict".to_string(),
-                out.rejected[0].message.clone()
+                out.reasons[0].message.clone()
             )]
         );
         // The stored reading and its rollup are kept.
@@ -537,9 +589,9 @@ mod tests {
         // Depth agrees, level does not: still a conflict.
         let out = apply_one(&mut store, level(T0, 42.5, 758.0));
         assert_eq!((out.stored, out.duplicates), (0, 0));
-        assert_eq!(out.rejected[0].code, RejectCode::Conflict);
+        assert_eq!(out.reasons[0].code, RejectCode::Conflict);
         assert_eq!(
-            out.rejected[0].message,
+            out.reasons[0].message,
             "conflict: W-1 at 2026-03-01 08:00:00 already has depth 42.5 m / level 757.5 m, this message says 42.5 m / 758 m; the stored reading is kept"
         );
         let q = quarantine(&store);
@@ -565,21 +617,79 @@ mod tests {
             volume_m3: v,
         };
         let out = apply_one(&mut store, day("2026-03-01", 10.0));
-        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(out.reasons.len(), 1);
         assert!(
-            out.rejected[0].message.contains("(from meter readings)"),
+            out.reasons[0].message.contains("(from meter readings)"),
             "{}",
-            out.rejected[0].message
+            out.reasons[0].message
         );
         assert_eq!(apply_one(&mut store, day("2026-02-01", 5.0)).stored, 1);
         assert_eq!(apply_one(&mut store, day("2026-02-01", 5.0)).duplicates, 1);
         let out = apply_one(&mut store, day("2026-02-01", 6.0));
         assert!(
-            out.rejected[0].message.contains("(from an earlier import)"),
+            out.reasons[0].message.contains("(from an earlier import)"),
             "{}",
-            out.rejected[0].message
+            out.reasons[0].message
         );
         assert_eq!(quarantine(&store).len(), 2);
+    }
+
+    /// A message with several refusals, decoding's and conflicts, is one quarantine row that
+    /// counts them and quotes the first.
+    #[test]
+    fn a_message_with_many_refusals_is_one_row() {
+        let mut store = memory_store();
+        apply_one(&mut store, meter(T0, 100.0));
+        let bad = |i: u32| Quarantined {
+            origin: "gw/140121/meter/QX-1".into(),
+            payload: format!("{i}").into_bytes(),
+            rejection: Rejection::new(
+                RejectCode::BadField,
+                format!("element {i} is not a JSON object"),
+            ),
+        };
+        let mut d = message(vec![meter(T0, 999.0), meter(T0 + 3600, 110.0)]);
+        for i in 0..7 {
+            d.refuse(|| bad(i));
+        }
+        let out = store.apply(&[&d], T0 + 10, "mqtt").unwrap().remove(0);
+        assert_eq!((out.stored, out.rejected), (1, 8));
+        assert_eq!(out.reasons.len(), REJECTIONS_KEPT);
+        let row: (String, String, String, String, i64) = store
+            .conn()
+            .query_row(
+                "SELECT origin, CAST(payload AS TEXT), reason_code, reason, elements FROM quarantine",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "gw/140121/meter/QX-1".to_string(),
+                "0\n1\n2\n3\n4".to_string(),
+                "bad_field".to_string(),
+                "8 of 9 elements refused: element 0 is not a JSON object; element 1 is not a JSON object; element 2 is not a JSON object; …".to_string(),
+                8
+            )
+        );
+        // Only conflicts: the row is still one, and says so.
+        let d = message(vec![meter(T0, 1.0), meter(T0 + 3600, 2.0)]);
+        let out = store.apply(&[&d], T0 + 20, "mqtt").unwrap().remove(0);
+        assert_eq!(out.rejected, 2);
+        let (n, elements, reason): (i64, i64, String) = store
+            .conn()
+            .query_row(
+                "SELECT count(*), max(elements), (SELECT reason FROM quarantine ORDER BY id DESC LIMIT 1) FROM quarantine",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((n, elements), (2, 8));
+        assert!(
+            reason.starts_with("2 of 2 elements refused: conflict: QX-1"),
+            "{reason}"
+        );
     }
 
     /// Regression: a deferred write transaction that read first got SQLITE_BUSY at once when

@@ -18,6 +18,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     // 2: which days each intake reported (completeness of a year's withdrawal).
     include_str!("../../migrations/002_reported_days.sql"),
+    // 3: one quarantine row per refused message (`elements`), and an index for retention.
+    include_str!("../../migrations/003_quarantine_elements.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -8,7 +8,7 @@
 //! Files: `apply` inserts raw readings under idempotent keys (a redelivery is a no-op, the same
 //! key with another value is quarantined as a conflict); `rollup` keeps the daily, monthly and
 //! running yearly tables current in the same transaction; `migrate` versions the schema; `query`
-//! holds the read side.
+//! holds the read side; `retention` prunes the quarantine table.
 //!
 //! The schema is versioned with `PRAGMA user_version` through numbered migrations ([`migrate`]).
 //! `schema.sql` at the repository root is migration 1, the schema as first released, and stays
@@ -21,6 +21,7 @@ pub mod coverage;
 mod level_rollup;
 mod migrate;
 pub mod query;
+pub mod retention;
 mod rollup;
 mod settings;
 pub mod writer;
@@ -341,6 +342,11 @@ mod tests {
             .query_row("SELECT cum_year_m3 FROM daily_volume", [], |r| r.get(0))
             .unwrap();
         assert_eq!(daily, 10.0);
+        // Migration 3: a row written before it held one element.
+        let elements: i64 = conn
+            .query_row("SELECT elements FROM quarantine", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(elements, 1);
         // Migration 2 counts the measured day as reported.
         let measured: i64 = conn
             .query_row("SELECT measured_s FROM daily_volume", [], |r| r.get(0))

@@ -1,17 +1,17 @@
 //! What the store needs to know from the configuration, taken once when it opens.
 //!
 //! The store turns meter totals into daily volumes, which takes the local clock (days are local)
-//! and each intake's counter rules (plausible maximum flow, gap and jitter thresholds). Nothing
-//! else of the configuration reaches it: [`StoreSettings::from_config`] is its one contact with
+//! and each intake's counter rules (plausible maximum flow, gap and jitter thresholds); it prunes
+//! the quarantine table by `[quarantine]`. Nothing else of the configuration reaches it: [`StoreSettings::from_config`] is its one contact with
 //! [`Config`].
 
 use std::collections::HashMap;
 
 use crate::analysis::counter::CounterParams;
-use crate::config::Config;
+use crate::config::{Config, QuarantineConfig};
 use crate::domain::LocalClock;
 
-/// The clock and counter rules the writer applies.
+/// The clock, counter rules and quarantine retention the writer applies.
 #[derive(Clone, Debug)]
 pub struct StoreSettings {
     /// The zone whose calendar days and years the rollups follow.
@@ -20,6 +20,8 @@ pub struct StoreSettings {
     pub counter: CounterParams,
     /// Plausible maximum flow of each registered intake, m³/h.
     pub max_flow_m3_per_h: HashMap<String, f64>,
+    /// How long quarantine rows are kept, and how many.
+    pub quarantine: QuarantineConfig,
 }
 
 impl StoreSettings {
@@ -39,6 +41,7 @@ impl StoreSettings {
                 .iter()
                 .map(|i| (i.id.clone(), i.max_flow_m3_per_h))
                 .collect(),
+            quarantine: cfg.quarantine.clone(),
         }
     }
 

@@ -57,7 +57,7 @@ impl WriterStats {
         for o in outcomes {
             self.stored += u64::from(o.stored);
             self.duplicates += u64::from(o.duplicates);
-            self.rejected += o.rejected.len() as u64;
+            self.rejected += u64::from(o.rejected);
         }
     }
 }
@@ -193,7 +193,10 @@ pub fn run_writer<T>(
         held: VecDeque::new(),
         stop_seen: false,
     };
-    while let Some(first) = inbox.recv() {
+    loop {
+        // At start, then between batches at most hourly.
+        store.prune_quarantine_if_due();
+        let Some(first) = inbox.recv() else { break };
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);
         batch.push(first);

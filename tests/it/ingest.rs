@@ -208,7 +208,7 @@ fn hostile_payloads_are_quarantined_with_reasons_and_ingest_goes_on() {
     }
     let n = cases.len() as i64 + 1;
     wait_until("all quarantined", Duration::from_secs(20), || {
-        query_i64(&db, "SELECT count(*) FROM quarantine") > n // [1,2] gives two
+        query_i64(&db, "SELECT count(*) FROM quarantine") >= n // [1,2] is one row
     });
     // Valid readings after all that, including a conflicting resend.
     publish(
@@ -249,7 +249,6 @@ fn hostile_payloads_are_quarantined_with_reasons_and_ingest_goes_on() {
         .collect();
     let mut want: Vec<&str> = vec!["malformed_json"];
     want.extend(cases.iter().map(|c| c.2));
-    want.insert(want.len() - 1, "bad_field"); // [1,2]: one rejection per element
     assert_eq!(got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), want);
     for (code, reason) in &got {
         assert!(!reason.is_empty(), "{code} has a reason");

@@ -3,6 +3,7 @@
 mod daemon;
 mod demo;
 mod ingest;
+mod quarantine;
 mod report;
 mod status;
 mod support;
