@@ -9,6 +9,13 @@
 //! (3) steady state, 5,000 devices at 1,000 msg/s: CPU and peak RSS of the daemon. Sizes:
 //! `GWMON_BENCH_N` (100,000), `GWMON_BENCH_BATCHED_MSGS` (5,000), `GWMON_BENCH_STEADY_S` (180).
 //!
+//! `soak` runs only when named (`cargo bench --bench harness -- soak`, ten minutes): 1,000 msg/s
+//! from one publisher over 4,500 devices against a production Mosquitto that is killed (-9) and
+//! restarted every two minutes, a 300,000-row `gwmon import` into the same store a little after
+//! the start, and a SIGTERM and restart of the daemon halfway; it reports the messages the broker
+//! acknowledged against the rows stored, and the daemon's CPU and peak RSS. Sizes:
+//! `GWMON_SOAK_S` (600), `GWMON_SOAK_RATE` (1000), `GWMON_SOAK_KILL_EVERY_S` (120).
+//!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
 
@@ -162,6 +169,20 @@ impl Mosquitto {
             .local_addr()
             .unwrap()
             .port();
+        let child = Self::spawn(dir.path(), port);
+        Mosquitto {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// Starts the broker again on its port with its persistence folder (after a kill).
+    fn respawn(&mut self, port: u16) {
+        self.child = Self::spawn(self._dir.path(), port);
+    }
+
+    fn spawn(dir: &Path, port: u16) -> std::process::Child {
         let shipped = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("config/mosquitto.conf"),
         )
@@ -172,12 +193,9 @@ impl Mosquitto {
             if t.starts_with("listener ") {
                 conf.push_str(&format!("listener {port} 127.0.0.1\n"));
             } else if t.starts_with("persistence_location ") {
-                conf.push_str(&format!("persistence_location {}/\n", dir.path().display()));
+                conf.push_str(&format!("persistence_location {}/\n", dir.display()));
             } else if t.starts_with("log_dest ") {
-                conf.push_str(&format!(
-                    "log_dest file {}/mosquitto.log\n",
-                    dir.path().display()
-                ));
+                conf.push_str(&format!("log_dest file {}/mosquitto.log\n", dir.display()));
             } else {
                 conf.push_str(line);
                 conf.push('\n');
@@ -191,7 +209,7 @@ impl Mosquitto {
         {
             conf.push_str("user root\n");
         }
-        let path = dir.path().join("mosquitto.conf");
+        let path = dir.join("mosquitto.conf");
         std::fs::write(&path, conf).unwrap();
         let child = std::process::Command::new("mosquitto")
             .arg("-c")
@@ -203,11 +221,7 @@ impl Mosquitto {
         wait_for("mosquitto", Duration::from_secs(10), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
-        Mosquitto {
-            child,
-            port,
-            _dir: dir,
-        }
+        child
     }
     fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
@@ -494,6 +508,254 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     results.insert("steady_peak_rss_mb".into(), hwm.into());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Soak: the daemon under the faults an operator meets, counting every reading.
+// ---------------------------------------------------------------------------------------------
+
+/// Publishes one single-reading QoS 1 message per tick at `rate` msg/s over `devices` until
+/// `stop`, riding out broker restarts (the client's session resends what was not acknowledged).
+/// Returns how many messages the broker acknowledged: every one of them carries its own
+/// (device, time) key, so the store must end with exactly that many rows.
+fn soak_publisher(
+    url: String,
+    devices: Vec<(String, String)>,
+    rate: f64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let u = gwmon::ingest::mqtt::BrokerUrl::parse(&url).unwrap();
+        let mut mo = MqttOptions::new("soak-publisher", u.host, u.port);
+        mo.set_clean_session(false)
+            .set_keep_alive(Duration::from_secs(5))
+            .set_inflight(1000);
+        let (client, mut connection) = Client::new(mo, 100_000);
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (a, done) = (std::sync::Arc::clone(&acked), std::sync::Arc::clone(&stop));
+        let s = std::sync::Arc::clone(&sent);
+        let poller = std::thread::spawn(move || {
+            for ev in connection.iter() {
+                match ev {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        a.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    // The broker is down: the loop reconnects on the next iteration.
+                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                }
+                if done.load(Ordering::Relaxed)
+                    && a.load(Ordering::Relaxed) >= s.load(Ordering::Relaxed)
+                {
+                    return;
+                }
+            }
+        });
+        let start_ts = gwmon::domain::time::now_ts() - 86_400 * 30;
+        let t0 = Instant::now();
+        let mut n: u64 = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let due = Duration::from_secs_f64(n as f64 / rate);
+            if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            let d = (n as usize) % devices.len();
+            let seq = n / devices.len() as u64;
+            let (county, id) = &devices[d];
+            let body = format!(
+                "{{\"ts\":{},\"total_m3\":{}}}",
+                start_ts + seq as i64 * 60,
+                seq * 10
+            );
+            if client
+                .publish(
+                    format!("gw/{county}/meter/{id}"),
+                    QoS::AtLeastOnce,
+                    false,
+                    body,
+                )
+                .is_err()
+            {
+                break;
+            }
+            sent.fetch_add(1, Ordering::Relaxed);
+            n += 1;
+        }
+        let _ = poller.join();
+        let _ = client.disconnect();
+        acked.load(Ordering::Relaxed)
+    })
+}
+
+fn bench_soak(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    use std::sync::atomic::Ordering;
+    let secs = env_n("GWMON_SOAK_S", 600);
+    let rate = env_n("GWMON_SOAK_RATE", 1000) as f64;
+    let kill_every = Duration::from_secs(env_n("GWMON_SOAK_KILL_EVERY_S", 120));
+    println!(
+        "== soak: {rate} msg/s for {secs} s; broker kill -9 every {} s, a 300,000-row import, a daemon SIGTERM and restart",
+        kill_every.as_secs()
+    );
+    let work = dir.join("soak");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let mut broker = Mosquitto::start();
+    let port = broker.port;
+    let cfg = gwmon::tools::fleet::write_synthetic_config(&work, 5000, 200).unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            &format!("url = \"{}\"", broker.url()),
+        )
+        .replace(
+            "client_id = \"gwmon-taiyuan\"",
+            "client_id = \"gwmon-soak\"",
+        );
+    std::fs::write(&cfg, text).unwrap();
+    let config = gwmon::config::Config::load(&cfg).unwrap();
+    let all = gwmon::tools::fleet::devices(&config, 5000).unwrap();
+    // MQTT devices and imported intakes are disjoint, so each count is checked on its own.
+    let (live, imported): (Vec<_>, Vec<_>) =
+        all.into_iter().enumerate().partition(|(i, _)| i % 10 != 0);
+    let live: Vec<(String, String)> = live.into_iter().map(|(_, d)| d).collect();
+    let imported: Vec<String> = imported.into_iter().map(|(_, (_, id))| id).collect();
+    let import_rows = 300_000usize;
+    let csv = work.join("history.csv");
+    {
+        let mut text = String::from("intake_id,ts,total_m3\n");
+        let per = import_rows / imported.len();
+        let t0 = gwmon::domain::time::now_ts() - 86_400 * 400;
+        for id in &imported {
+            for k in 0..per {
+                text.push_str(&format!("{id},{},{}\n", t0 + k as i64 * 3600, k * 5));
+            }
+        }
+        std::fs::write(&csv, text).unwrap();
+    }
+    let import_total = (import_rows / imported.len() * imported.len()) as i64;
+
+    let db = work.join("soak.db");
+    let log = work.join("soak.log");
+    let mut daemon = Some(Daemon::start(&cfg, &db, &log));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let publisher = soak_publisher(broker.url(), live, rate, std::sync::Arc::clone(&stop));
+
+    let t0 = Instant::now();
+    let total = Duration::from_secs(secs);
+    let mut next_kill = kill_every;
+    let restart_at = total / 2 + Duration::from_secs(15);
+    let import_at = Duration::from_secs(secs.min(45));
+    let (mut restarted, mut import) = (false, None);
+    let (mut cpu_ticks, mut peak_rss_kb, mut kills) = (0u64, 0u64, 0);
+    let ticks = |pid: u32| -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<&str> = s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let hwm = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    while t0.elapsed() < total {
+        std::thread::sleep(Duration::from_millis(250));
+        let pid = daemon.as_ref().unwrap().pid();
+        peak_rss_kb = peak_rss_kb.max(hwm(pid));
+        if import.is_none() && t0.elapsed() >= import_at {
+            import = Some(
+                std::process::Command::new(env!("CARGO_BIN_EXE_gwmon"))
+                    .args(["import", "--kind", "meter", "--config"])
+                    .arg(&cfg)
+                    .arg("--db")
+                    .arg(&db)
+                    .arg(&csv)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        if t0.elapsed() >= next_kill {
+            let _ = broker.child.kill();
+            let _ = broker.child.wait();
+            kills += 1;
+            broker.respawn(port);
+            next_kill += kill_every;
+        }
+        if !restarted && t0.elapsed() >= restart_at {
+            cpu_ticks += ticks(pid);
+            daemon.take().unwrap().stop();
+            daemon = Some(Daemon::start(&cfg, &db, &log));
+            restarted = true;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let acked = publisher.join().unwrap();
+    let imported_ok = import
+        .map(|mut c| c.wait().map(|s| s.success()).unwrap_or(false))
+        .unwrap_or(false);
+    let mqtt_rows = || -> i64 {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM meter_readings WHERE source = 'mqtt'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let settle = Instant::now();
+    while mqtt_rows() < acked as i64 && settle.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let d = daemon.take().unwrap();
+    let pid = d.pid();
+    cpu_ticks += ticks(pid);
+    peak_rss_kb = peak_rss_kb.max(hwm(pid));
+    d.stop();
+    let stored = mqtt_rows();
+    let import_rows_stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM meter_readings WHERE source = 'import'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cpu = cpu_ticks as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "acknowledged by the broker {acked}, stored {stored} ({} missing, {} extra); import {} ({import_rows_stored} of {import_total} rows); broker kills {kills}; daemon restarts 1",
+        (acked as i64 - stored).max(0),
+        (stored - acked as i64).max(0),
+        if imported_ok { "ok" } else { "FAILED" },
+    );
+    println!(
+        "daemon CPU {cpu:.1} % of one core over the run, peak RSS {:.1} MB",
+        peak_rss_kb as f64 / 1024.0
+    );
+    results.insert("soak_acked".into(), acked.into());
+    results.insert("soak_stored".into(), stored.into());
+    results.insert("soak_import_ok".into(), imported_ok.into());
+    results.insert("soak_broker_kills".into(), kills.into());
+    results.insert("soak_cpu_percent".into(), cpu.into());
+    results.insert(
+        "soak_peak_rss_mb".into(),
+        (peak_rss_kb as f64 / 1024.0).into(),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -531,6 +793,10 @@ fn main() {
     }
     if want("report") {
         bench_report(&dir, &mut results);
+    }
+    // Ten minutes: only when named (`cargo bench --bench harness -- soak`).
+    if args.iter().any(|a| a == "soak") {
+        bench_soak(&dir, &mut results);
     }
     let out = target.join("bench-results.json");
     std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();

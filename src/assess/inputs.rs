@@ -42,10 +42,11 @@ impl<'a> Inputs<'a> {
         let wells: Vec<&str> = reg.wells.iter().map(|x| x.id.as_str()).collect();
         let until = cfg.clock.day_end(as_of);
         let from = Date::new(w.year - 1, 1, 1).unwrap_or(as_of);
+        let months = coverage::monthly_figures(conn, &intakes, from, as_of)?;
         Ok(Inputs {
             sums: query::intake_window_sums(conn, intakes.iter().copied(), &w)?,
-            monthly: coverage::monthly_volumes(conn, &intakes, from, as_of)?,
-            reported: coverage::reported_days(conn, &intakes, from, as_of)?,
+            monthly: months.volumes,
+            reported: months.reported_days,
             first_day: coverage::first_days(conn, &intakes, as_of)?,
             last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,

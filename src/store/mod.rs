@@ -147,6 +147,9 @@ pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreE
     Ok(conn)
 }
 
+/// Address space a reader maps of the store (pages are read on demand, not up front).
+const READER_MMAP_BYTES: i64 = 4 << 30;
+
 /// Opens the database read-only for queries; it must exist.
 pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
     let p = path.display().to_string();
@@ -159,6 +162,10 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
         source,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Readers map the file instead of copying each page through a read() call: a status run
+    // touches tens of thousands of pages, and the copies were a third of its time. The store
+    // never shrinks (no VACUUM, no auto_vacuum), which is what makes a mapping safe.
+    conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
     let version = migrate::check_not_newer(&conn).map_err(|e| StoreError::from_migrate(p, e))?;
     if version < SCHEMA_VERSION {
         // A store from an earlier gwmon that no daemon of this version has opened yet: bring it
