@@ -350,6 +350,23 @@ fn env_n(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The synthetic fleet's config (5,000 intakes, 200 wells) in `dir`, on `broker` as `client_id`.
+fn bench_config(dir: &Path, broker: &str, client_id: &str) -> std::path::PathBuf {
+    let cfg = gwmon::tools::fleet::write_synthetic_config(dir, 5000, 200).unwrap();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            &format!("url = \"{broker}\""),
+        )
+        .replace(
+            "client_id = \"gwmon-taiyuan\"",
+            &format!("client_id = \"{client_id}\""),
+        );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
 /// Time for a stopped persistent subscriber to drain `n` queued messages into the store.
 fn drain_daemon(
     broker: &Mosquitto,
@@ -358,18 +375,7 @@ fn drain_daemon(
     batch: usize,
     tag: &str,
 ) -> (f64, u64) {
-    let cfg = gwmon::tools::fleet::write_synthetic_config(cfg_dir, 5000, 200).unwrap();
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "url = \"mqtt://127.0.0.1:1883\"",
-            &format!("url = \"{}\"", broker.url()),
-        )
-        .replace(
-            "client_id = \"gwmon-taiyuan\"",
-            &format!("client_id = \"gwmon-bench-{tag}\""),
-        );
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = bench_config(cfg_dir, &broker.url(), &format!("gwmon-bench-{tag}"));
     let db = cfg_dir.join(format!("{tag}.db"));
     let log = cfg_dir.join(format!("{tag}.log"));
     // Register the persistent session, then stop.
@@ -450,18 +456,7 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
 
     let secs = env_n("GWMON_BENCH_STEADY_S", 180);
     println!("== ingest 3: steady state — 5,000 devices at 1,000 msg/s for {secs} s");
-    let cfg = gwmon::tools::fleet::write_synthetic_config(&work, 5000, 200).unwrap();
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "url = \"mqtt://127.0.0.1:1883\"",
-            &format!("url = \"{}\"", broker.url()),
-        )
-        .replace(
-            "client_id = \"gwmon-taiyuan\"",
-            "client_id = \"gwmon-bench-steady\"",
-        );
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = bench_config(&work, &broker.url(), "gwmon-bench-steady");
     let db = work.join("steady.db");
     let d = Daemon::start(&cfg, &db, &work.join("steady.log"));
     let pid = d.pid();
@@ -602,18 +597,7 @@ fn bench_soak(dir: &Path, results: &mut serde_json::Map<String, serde_json::Valu
     std::fs::create_dir_all(&work).unwrap();
     let mut broker = Mosquitto::start();
     let port = broker.port;
-    let cfg = gwmon::tools::fleet::write_synthetic_config(&work, 5000, 200).unwrap();
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "url = \"mqtt://127.0.0.1:1883\"",
-            &format!("url = \"{}\"", broker.url()),
-        )
-        .replace(
-            "client_id = \"gwmon-taiyuan\"",
-            "client_id = \"gwmon-soak\"",
-        );
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = bench_config(&work, &broker.url(), "gwmon-soak");
     let config = gwmon::config::Config::load(&cfg).unwrap();
     let all = gwmon::tools::fleet::devices(&config, 5000).unwrap();
     // MQTT devices and imported intakes are disjoint, so each count is checked on its own.

@@ -11,6 +11,8 @@ use super::Common;
 /// Rejected rows listed on the terminal; a file of thousands of bad rows would bury the summary,
 /// and every rejected row is in the quarantine table anyway.
 const SHOWN_REJECTED: usize = 200;
+/// Exit code when a file had rows and none was stored, so a script notices.
+const NOTHING_STORED: u8 = 1;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -37,8 +39,13 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
         crate::domain::time::now_ts(),
     )?;
     println!(
-        "{}: {} rows — {} stored, {} duplicates skipped, {} rejected",
+        "{}{}: {} rows — {} stored, {} duplicates skipped, {} rejected",
         args.file.display(),
+        if s.encoding == "UTF-8" {
+            String::new()
+        } else {
+            format!(" (read as {})", s.encoding)
+        },
         s.rows,
         s.stored,
         s.duplicates,
@@ -52,6 +59,13 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
             "  … {} more (all are in the quarantine table)",
             s.rejected.len() - SHOWN_REJECTED
         );
+    }
+    if s.rows > 0 && s.stored == 0 && s.duplicates == 0 {
+        eprintln!(
+            "error: no row of {} was stored: every row was rejected (reasons above)",
+            args.file.display()
+        );
+        return Ok(ExitCode::from(NOTHING_STORED));
     }
     Ok(ExitCode::SUCCESS)
 }

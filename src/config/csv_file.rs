@@ -127,14 +127,14 @@ pub fn read_rows<T: DeserializeOwned>(
 }
 
 /// 1-based line numbers of byte offsets, counted forward through the text once.
-struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     text: &'a [u8],
     pos: usize,
     line: u64,
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Lines {
             text: text.as_bytes(),
             pos: 0,
@@ -144,7 +144,7 @@ impl<'a> Lines<'a> {
 
     /// The line on which the record after offset `from` (where the csv reader stopped) starts:
     /// past the `\n` of a CRLF terminator, and past the blank and `#` lines the reader skips.
-    fn record_start(&mut self, from: usize) -> u64 {
+    pub(crate) fn record_start(&mut self, from: usize) -> u64 {
         let text = self.text;
         let mut at = from.min(text.len());
         if at > 0 && text[at - 1] == b'\r' && text.get(at) == Some(&b'\n') {

@@ -23,7 +23,7 @@ const SHOWN_TS_CHARS: usize = 64;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TsError {
     #[error(
-        "invalid timestamp '{0}': expected RFC 3339 with offset (2026-03-01T08:00:00+08:00), epoch seconds, or local time (2026-03-01 08:00:00)"
+        "invalid timestamp '{0}': expected RFC 3339 with offset (2026-03-01T08:00:00+08:00), epoch seconds, or local time (2026-03-01 08:00:00, 2026/3/1 8:00)"
     )]
     Unparsable(String),
     #[error("timestamp {0} is out of range: expected epoch seconds between 2000 and 2100")]
@@ -86,13 +86,31 @@ impl LocalClock {
     }
 
     /// Parses a timestamp string: RFC 3339 with an offset, or a naive local date-time
-    /// (`T` or space separated) interpreted in this zone. Fractional seconds are truncated.
+    /// (`T` or space separated) interpreted in this zone, also as spreadsheets write it
+    /// (`2024/1/1 0:00`, `2024年1月1日 8:00`, a date alone). Fractional seconds are truncated.
     pub fn parse_str(&self, s: &str) -> Result<i64, TsError> {
         let t = s.trim();
         if let Ok(ts) = t.parse::<Timestamp>() {
             return check_range(ts.as_second(), s);
         }
         if let Ok(dt) = t.parse::<DateTime>() {
+            return match self.local_to_ts(dt) {
+                Some(ts) => check_range(ts, s),
+                None => Err(TsError::Unparsable(s.to_string())),
+            };
+        }
+        // Spreadsheet forms: Excel on Chinese Windows writes `2024/1/1 0:00`, leading zeros
+        // dropped, seconds often too; a date alone is local midnight.
+        let spreadsheet = SPREADSHEET_DATE_TIMES
+            .iter()
+            .find_map(|f| DateTime::strptime(f, t).ok())
+            .or_else(|| {
+                SPREADSHEET_DATES
+                    .iter()
+                    .find_map(|f| jiff::civil::Date::strptime(f, t).ok())
+                    .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+            });
+        if let Some(dt) = spreadsheet {
             return match self.local_to_ts(dt) {
                 Some(ts) => check_range(ts, s),
                 None => Err(TsError::Unparsable(s.to_string())),
@@ -122,6 +140,16 @@ impl LocalClock {
         check_range(secs as i64, &n.to_string())
     }
 }
+
+/// Local date-times as spreadsheets write them (leading zeros are optional when parsing).
+const SPREADSHEET_DATE_TIMES: [&str; 4] = [
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y年%m月%d日 %H:%M",
+];
+/// Local dates alone (midnight).
+const SPREADSHEET_DATES: [&str; 2] = ["%Y/%m/%d", "%Y-%m-%d"];
 
 fn check_range(ts: i64, raw: &str) -> Result<i64, TsError> {
     if (MIN_TS..MAX_TS).contains(&ts) {
@@ -177,6 +205,29 @@ mod tests {
         assert_eq!(c.day_start(d), 1_767_196_800);
         assert_eq!(c.day_of(1_767_196_799), Date::constant(2025, 12, 31));
         assert_eq!(c.day_of(1_767_196_800), d);
+    }
+
+    #[test]
+    fn parses_what_spreadsheets_write() {
+        let c = sh();
+        let eight = 1_772_323_200; // 2026-03-01 08:00 local
+        for s in [
+            "2026/3/1 8:00",
+            "2026/03/01 08:00:00",
+            "2026/3/1 8:00:00",
+            "2026-3-1 8:00",
+            "2026年3月1日 8:00",
+        ] {
+            assert_eq!(c.parse_str(s), Ok(eight), "{s}");
+        }
+        let midnight = eight - 8 * 3600;
+        assert_eq!(c.parse_str("2026/3/1"), Ok(midnight));
+        assert_eq!(c.parse_str("2026-03-01"), Ok(midnight));
+        assert!(c.parse_str("2026/13/1 8:00").is_err());
+        assert!(
+            c.parse_str("1/3/2026 8:00").is_err(),
+            "day-first is ambiguous: refused"
+        );
     }
 
     #[test]

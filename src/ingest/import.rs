@@ -36,6 +36,10 @@ pub enum ImportError {
     },
     #[error("{file}: {message}")]
     Header { file: String, message: String },
+    #[error(
+        "{file} is neither UTF-8 (not from byte {offset} on) nor GB18030/GBK text: save it from Excel as \"CSV UTF-8\" (or plain \"CSV\" on Chinese Windows) and import it again"
+    )]
+    Encoding { file: String, offset: usize },
     #[error("{file} line {line}: {source}")]
     Csv {
         file: String,
@@ -56,6 +60,8 @@ pub struct RejectedRow {
 /// What an import did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ImportSummary {
+    /// The file's text encoding: `UTF-8`, or `GB18030` (GBK files are read as their superset).
+    pub encoding: &'static str,
     pub rows: u64,
     pub stored: u64,
     pub duplicates: u64,
@@ -109,16 +115,21 @@ pub fn import_csv(
     now: i64,
 ) -> Result<ImportSummary, ImportError> {
     let fname = file.display().to_string();
-    let f = std::fs::File::open(file).map_err(|source| ImportError::Read {
+    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
         file: fname.clone(),
         source,
     })?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let (text, encoding) = decode_text(&bytes).map_err(|offset| ImportError::Encoding {
+        file: fname.clone(),
+        offset,
+    })?;
+    let size = text.len() as u64;
+    let mut lines = crate::config::csv_file::Lines::new(&text);
     let mut rdr = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(std::io::BufReader::new(f));
+        .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
         .map_err(|e| ImportError::Header {
@@ -182,7 +193,10 @@ pub fn import_csv(
         ProgressBar::hidden()
     };
 
-    let mut summary = ImportSummary::default();
+    let mut summary = ImportSummary {
+        encoding,
+        ..ImportSummary::default()
+    };
     let mut batch: Vec<(u64, Decoded)> = Vec::with_capacity(BATCH_ROWS);
     let mut flush =
         |batch: &mut Vec<(u64, Decoded)>, summary: &mut ImportSummary| -> Result<(), ImportError> {
@@ -203,11 +217,14 @@ pub fn import_csv(
         };
     let mut record = csv::StringRecord::new();
     loop {
+        // The reader stands just past the previous record; the line is counted from the text,
+        // since the csv reader's own count is off for CRLF files and after comment lines.
+        let from = usize::try_from(rdr.position().byte()).unwrap_or(usize::MAX);
+        let line = lines.record_start(from);
         match rdr.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
                 return Err(ImportError::Csv {
                     file: fname,
                     line,
@@ -215,7 +232,6 @@ pub fn import_csv(
                 });
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
         summary.rows += 1;
         let origin = format!(
             "{} line {line}",
@@ -273,6 +289,54 @@ fn cell(s: &str) -> Value {
     }
 }
 
+/// What is wrong with a row's cells, in the words of a spreadsheet: an empty time, or text where a
+/// number belongs. (The decoder's own messages speak of JSON fields, which is what MQTT sends.)
+fn cell_problem(obj: &Map<String, Value>, origin: &str) -> Option<String> {
+    match obj.get("ts") {
+        None | Some(Value::Null) => {
+            return Some(format!(
+                "column ts is empty ({origin}): expected a time such as 2024-01-01 08:00 or 2024/1/1 8:00"
+            ));
+        }
+        _ => {}
+    }
+    for (key, what) in [
+        ("total_m3", "the meter's cumulative total in m³"),
+        ("depth_m", "the depth to water in m below ground"),
+        ("level_m", "the water level in m above the datum"),
+    ] {
+        match obj.get(key) {
+            Some(Value::String(s)) => {
+                return Some(format!(
+                    "column {key} = '{}' ({origin}) is not a number: expected {what}, digits only, e.g. 12345.6",
+                    crate::domain::text::for_log(s, 40)
+                ));
+            }
+            Some(Value::Null) if key == "total_m3" => {
+                return Some(format!(
+                    "column total_m3 is empty ({origin}): expected {what}"
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The file's text: UTF-8 (with or without a byte-order mark), or else GB18030, the superset of
+/// the GBK that Excel writes on Chinese Windows. `Err` holds the offset of the first byte that
+/// is neither.
+fn decode_text(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), usize> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(s) => Ok((std::borrow::Cow::Borrowed(s), "UTF-8")),
+        Err(utf8) => encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(body)
+            .map(|s| (s, "GB18030"))
+            .ok_or(utf8.valid_up_to()),
+    }
+}
+
 fn rejected(origin: &str, raw: String, code: RejectCode, msg: String) -> Decoded {
     let mut payload = raw.into_bytes();
     payload.truncate(QUARANTINE_PAYLOAD_MAX);
@@ -308,6 +372,9 @@ fn one(
                 Rejection::new(RejectCode::UnknownDevice, format!("unknown device '{id}'"))
             });
         return rejected(origin, raw, r.code, format!("{} ({origin})", r.message));
+    }
+    if let Some(problem) = cell_problem(obj, origin) {
+        return rejected(origin, raw, RejectCode::BadField, problem);
     }
     match decode_element(ctx, origin, kind, id, obj, now) {
         Ok(r) => Decoded {
@@ -368,6 +435,113 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: i64 = 1_772_323_200; // 2026-03-01
+
+    /// Imports `text` as a meter file into a fresh store; returns the summary and the store.
+    fn import_meter(bytes: &[u8]) -> (ImportSummary, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("meters.csv");
+        std::fs::write(&file, bytes).unwrap();
+        let cfg = Arc::new(Config::embedded().unwrap());
+        let db = dir.path().join("gwmon.db");
+        let s = import_csv(cfg, &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        (s, dir)
+    }
+
+    fn an_intake() -> String {
+        Config::embedded().unwrap().registry.intakes[0].id.clone()
+    }
+
+    /// Excel on Chinese Windows saves CSV as GBK: Chinese headers, Excel's own time form, CRLF.
+    #[test]
+    fn a_gbk_excel_file_with_crlf_imports_with_true_line_numbers() {
+        let id = an_intake();
+        let text = format!(
+            "取水口编码,监测时间,累计水量\r\n{id},2025/1/1 0:00,100\r\n# 以下为二月\r\n{id},2025/2/1 0:00,abc\r\n{id},2025/3/1 0:00,300\r\n"
+        );
+        let (gbk, _, lossy) = encoding_rs::GBK.encode(&text);
+        assert!(!lossy);
+        assert!(
+            std::str::from_utf8(&gbk).is_err(),
+            "the fixture is not UTF-8"
+        );
+        let (s, _dir) = import_meter(&gbk);
+        assert_eq!(s.encoding, "GB18030");
+        assert_eq!((s.rows, s.stored), (3, 2));
+        assert_eq!(s.rejected.len(), 1);
+        assert_eq!(s.rejected[0].line, 4, "CRLF and the comment line counted");
+        assert_eq!(
+            s.rejected[0].reason,
+            "column total_m3 = 'abc' (meters.csv line 4) is not a number: expected the meter's cumulative total in m³, digits only, e.g. 12345.6"
+        );
+    }
+
+    #[test]
+    fn neither_utf8_nor_gb18030_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.csv");
+        // 0x80 alone is not GB18030; 0xFF never is.
+        std::fs::write(&file, b"intake_id,ts,total_m3\n\xff\x80,1,2\n").unwrap();
+        let cfg = Arc::new(Config::embedded().unwrap());
+        let e = import_csv(
+            cfg,
+            &dir.path().join("g.db"),
+            ImportKind::Meter,
+            &file,
+            false,
+            NOW,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("neither UTF-8") && e.contains("CSV UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_empty_time_is_named_as_a_column() {
+        let id = an_intake();
+        let (s, _dir) = import_meter(format!("intake_id,ts,total_m3\n{id},,5\n").as_bytes());
+        assert_eq!(s.rejected.len(), 1);
+        assert!(
+            s.rejected[0]
+                .reason
+                .starts_with("column ts is empty (meters.csv line 2)"),
+            "{}",
+            s.rejected[0].reason
+        );
+    }
+
+    /// Importing the same file twice stores nothing new and quarantines nothing new.
+    #[test]
+    fn a_second_import_adds_no_quarantine_rows() {
+        let id = an_intake();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.csv");
+        std::fs::write(
+            &file,
+            format!("intake_id,ts,total_m3\n{id},2025-01-01 00:00,1\n{id},2025-01-02 00:00,x\nNOPE,2025-01-02 00:00,1\n"),
+        )
+        .unwrap();
+        let cfg = Arc::new(Config::embedded().unwrap());
+        let db = dir.path().join("gwmon.db");
+        let rows = || -> i64 {
+            crate::store::open_ro(&db)
+                .unwrap()
+                .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
+                .unwrap()
+        };
+        let first =
+            import_csv(Arc::clone(&cfg), &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        assert_eq!((first.stored, first.rejected.len()), (1, 2));
+        assert_eq!(rows(), 2);
+        let again =
+            import_csv(Arc::clone(&cfg), &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 1));
+        assert_eq!(rows(), 2, "the same refusals are not quarantined twice");
+    }
 
     /// Imported level rows go through the same plausibility check as MQTT readings: a level in
     /// the depth column, or a depth in the level column, is quarantined as `bad_value` with its

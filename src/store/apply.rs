@@ -204,9 +204,15 @@ impl<'t, 's> RawInserts<'t, 's> {
             get_daily: tx.prepare_cached(
                 "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2",
             )?,
-            ins_quarantine: tx.prepare_cached(
-                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
+            // An imported row refused again (the same file imported twice) keeps its one row:
+            // its origin names the file and line.
+            ins_quarantine: tx.prepare_cached(if source == "import" {
+                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?2 AND reason = ?5)"
+            } else {
+                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            })?,
             received_at,
             source,
         })

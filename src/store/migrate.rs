@@ -20,6 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/002_reported_days.sql"),
     // 3: one quarantine row per refused message (`elements`), and an index for retention.
     include_str!("../../migrations/003_quarantine_elements.sql"),
+    // 4: quarantine rows found by origin (an import run twice does not add its rows again).
+    include_str!("../../migrations/004_quarantine_origin.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

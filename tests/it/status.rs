@@ -157,7 +157,7 @@ fn import_is_idempotent_and_reports_rejected_lines() {
         "{out}"
     );
     assert!(out.contains("line 7: total_m3 = -4"), "{out}");
-    assert!(out.contains("line 8: field 'total_m3'"), "{out}");
+    assert!(out.contains("line 8: column total_m3 = 'abc'"), "{out}");
     let (_, again, _) = gwmon(&["import", "--kind", "meter", "--db", db_s, m]);
     assert!(
         again.contains("7 rows — 0 stored, 3 duplicates skipped, 4 rejected"),
