@@ -11,8 +11,10 @@ use super::Common;
 /// Rejected rows listed on the terminal; a file of thousands of bad rows would bury the summary,
 /// and every rejected row is in the quarantine table anyway.
 const SHOWN_REJECTED: usize = 200;
-/// Exit code when a file had rows and none was stored, so a script notices.
-const NOTHING_STORED: u8 = 1;
+/// Exit code when a file had rows and none was usable (stored or already there).
+const NOTHING_USABLE: u8 = 1;
+/// Exit code when some rows were rejected and the others stored (or already there).
+const SOME_REJECTED: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -21,6 +23,9 @@ pub struct ImportArgs {
     /// What the file holds.
     #[arg(long, value_enum)]
     pub kind: crate::ingest::import::ImportKind,
+    /// The file's text encoding (default: UTF-8 if it is valid UTF-8, else GB18030/GBK).
+    #[arg(long, value_enum)]
+    pub encoding: Option<crate::ingest::import::Encoding>,
     /// CSV file with a header row.
     pub file: PathBuf,
 }
@@ -34,6 +39,7 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Arc::clone(&cfg),
         &db,
         args.kind,
+        args.encoding,
         &args.file,
         tty,
         crate::domain::time::now_ts(),
@@ -65,7 +71,10 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
             "error: no row of {} was stored: every row was rejected (reasons above)",
             args.file.display()
         );
-        return Ok(ExitCode::from(NOTHING_STORED));
+        return Ok(ExitCode::from(NOTHING_USABLE));
+    }
+    if !s.rejected.is_empty() {
+        return Ok(ExitCode::from(SOME_REJECTED));
     }
     Ok(ExitCode::SUCCESS)
 }

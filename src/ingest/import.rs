@@ -26,6 +26,17 @@ pub enum ImportKind {
     DailyVolume,
 }
 
+/// A CSV file's text encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Encoding {
+    /// UTF-8, with or without a byte-order mark.
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GB18030, the superset of GBK and GB2312 (Excel's CSV on Chinese Windows).
+    #[value(name = "gb18030", alias = "gbk")]
+    Gb18030,
+}
+
 /// Import failures that stop the whole file (row problems are reported, not fatal).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -110,6 +121,7 @@ pub fn import_csv(
     cfg: Arc<Config>,
     db: &Path,
     kind: ImportKind,
+    encoding: Option<Encoding>,
     file: &Path,
     show_progress: bool,
     now: i64,
@@ -119,10 +131,11 @@ pub fn import_csv(
         file: fname.clone(),
         source,
     })?;
-    let (text, encoding) = decode_text(&bytes).map_err(|offset| ImportError::Encoding {
-        file: fname.clone(),
-        offset,
-    })?;
+    let (text, encoding) =
+        decode_text(&bytes, encoding).map_err(|offset| ImportError::Encoding {
+            file: fname.clone(),
+            offset,
+        })?;
     let size = text.len() as u64;
     let mut lines = crate::config::csv_file::Lines::new(&text);
     let mut rdr = csv::ReaderBuilder::new()
@@ -323,17 +336,25 @@ fn cell_problem(obj: &Map<String, Value>, origin: &str) -> Option<String> {
     None
 }
 
-/// The file's text: UTF-8 (with or without a byte-order mark), or else GB18030, the superset of
-/// the GBK that Excel writes on Chinese Windows. `Err` holds the offset of the first byte that
-/// is neither.
-fn decode_text(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), usize> {
+/// The file's text: in the encoding asked for, or else UTF-8 (with or without a byte-order
+/// mark) when it is valid UTF-8, and GB18030, the superset of the GBK that Excel writes on
+/// Chinese Windows, when it is not. `Err` holds the offset of the first byte that is not UTF-8.
+fn decode_text(
+    bytes: &[u8],
+    forced: Option<Encoding>,
+) -> Result<(std::borrow::Cow<'_, str>, &'static str), usize> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(body) {
-        Ok(s) => Ok((std::borrow::Cow::Borrowed(s), "UTF-8")),
-        Err(utf8) => encoding_rs::GB18030
+    let gb18030 = || {
+        encoding_rs::GB18030
             .decode_without_bom_handling_and_without_replacement(body)
             .map(|s| (s, "GB18030"))
-            .ok_or(utf8.valid_up_to()),
+    };
+    match (forced, std::str::from_utf8(body)) {
+        (Some(Encoding::Gb18030), Err(e)) => gb18030().ok_or(e.valid_up_to()),
+        (Some(Encoding::Gb18030), Ok(_)) => gb18030().ok_or(0),
+        (_, Ok(s)) => Ok((std::borrow::Cow::Borrowed(s), "UTF-8")),
+        (Some(Encoding::Utf8), Err(e)) => Err(e.valid_up_to()),
+        (None, Err(e)) => gb18030().ok_or(e.valid_up_to()),
     }
 }
 
@@ -445,7 +466,7 @@ mod tests {
         std::fs::write(&file, bytes).unwrap();
         let cfg = Arc::new(Config::embedded().unwrap());
         let db = dir.path().join("gwmon.db");
-        let s = import_csv(cfg, &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        let s = import_csv(cfg, &db, ImportKind::Meter, None, &file, false, NOW).unwrap();
         (s, dir)
     }
 
@@ -488,6 +509,7 @@ mod tests {
             cfg,
             &dir.path().join("g.db"),
             ImportKind::Meter,
+            None,
             &file,
             false,
             NOW,
@@ -533,12 +555,28 @@ mod tests {
                 .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
                 .unwrap()
         };
-        let first =
-            import_csv(Arc::clone(&cfg), &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        let first = import_csv(
+            Arc::clone(&cfg),
+            &db,
+            ImportKind::Meter,
+            None,
+            &file,
+            false,
+            NOW,
+        )
+        .unwrap();
         assert_eq!((first.stored, first.rejected.len()), (1, 2));
         assert_eq!(rows(), 2);
-        let again =
-            import_csv(Arc::clone(&cfg), &db, ImportKind::Meter, &file, false, NOW).unwrap();
+        let again = import_csv(
+            Arc::clone(&cfg),
+            &db,
+            ImportKind::Meter,
+            None,
+            &file,
+            false,
+            NOW,
+        )
+        .unwrap();
         assert_eq!((again.stored, again.duplicates), (0, 1));
         assert_eq!(rows(), 2, "the same refusals are not quarantined twice");
     }
@@ -562,7 +600,16 @@ mod tests {
         let cfg = Arc::new(Config::embedded().unwrap());
         let db = dir.path().join("gwmon.db");
         let now = 1_772_323_200; // 2026-03-01
-        let s = import_csv(Arc::clone(&cfg), &db, ImportKind::Level, &file, false, now).unwrap();
+        let s = import_csv(
+            Arc::clone(&cfg),
+            &db,
+            ImportKind::Level,
+            None,
+            &file,
+            false,
+            now,
+        )
+        .unwrap();
         assert_eq!((s.rows, s.stored), (4, 2));
         assert_eq!(
             s.rejected,

@@ -3,7 +3,7 @@
 use crate::support::*;
 
 /// A file whose every row is rejected fails the command (exit 1), so a script notices; one with
-/// some good rows succeeds and lists the bad ones.
+/// some good rows stores them, lists the bad ones and exits 3; a clean file exits 0.
 #[test]
 fn an_import_that_stores_nothing_fails() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,6 +43,23 @@ fn an_import_that_stores_nothing_fails() {
         db.to_str().unwrap(),
         mixed.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 3, "some rows rejected: {out}{err}");
     assert!(out.contains("1 stored") && out.contains("line 3:"), "{out}");
+
+    // The same file again: its good row is already there, its bad row still bad.
+    let clean = dir.path().join("clean.csv");
+    std::fs::write(
+        &clean,
+        format!("intake_id,ts,total_m3\n{id},2025/1/1 0:00,1\n"),
+    )
+    .unwrap();
+    let (code, out, err) = gwmon(&[
+        "import",
+        "--kind",
+        "meter",
+        "--db",
+        db.to_str().unwrap(),
+        clean.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "every row already there: {out}{err}");
 }

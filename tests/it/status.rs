@@ -146,7 +146,7 @@ fn import_is_idempotent_and_reports_rejected_lines() {
     let db_s = db.to_str().unwrap();
     let m = meter.to_str().unwrap();
     let (code, out, err) = gwmon(&["import", "--kind", "meter", "--db", db_s, m]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 3, "some rows rejected: {err}");
     assert!(
         out.contains("7 rows — 3 stored, 0 duplicates skipped, 4 rejected"),
         "{out}"
@@ -195,7 +195,7 @@ fn import_is_idempotent_and_reports_rejected_lines() {
         db_s,
         level.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "one row rejected");
     assert!(
         out.contains("2 rows — 1 stored, 0 duplicates skipped, 1 rejected"),
         "{out}"
@@ -215,7 +215,7 @@ fn import_is_idempotent_and_reports_rejected_lines() {
         db_s,
         daily.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "the day in the future is rejected");
     assert!(
         out.contains("4 rows — 2 stored, 1 duplicates skipped, 1 rejected"),
         "{out}"
