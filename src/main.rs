@@ -36,14 +36,18 @@ fn describe(e: &anyhow::Error) -> String {
 }
 
 /// Logs to stderr at `default` unless `RUST_LOG` says otherwise; JSON lines when
-/// `GWMON_LOG_FORMAT=json`.
+/// `GWMON_LOG_FORMAT=json`; ANSI colours only on a terminal and without `NO_COLOR`.
 fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("GWMON_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colour only for a person at a terminal: journald and log files get plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false);
     if json {
         builder.json().init();

@@ -14,12 +14,12 @@ use crate::domain::time::now_ts;
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Configuration file. Without this option gwmon reads config/taiyuan.toml, or its built-in
-    /// copy of it when that file does not exist.
-    #[arg(long, value_name = "FILE", global = true)]
+    /// Configuration file. Without this option (or GWMON_CONFIG) gwmon reads
+    /// config/taiyuan.toml, or its built-in copy of it when that file does not exist.
+    #[arg(long, value_name = "FILE", global = true, env = "GWMON_CONFIG")]
     pub config: Option<PathBuf>,
     /// SQLite database (overrides [store] path).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, env = "GWMON_DB")]
     pub db: Option<PathBuf>,
 }
 
@@ -31,7 +31,17 @@ impl Common {
             None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
                 Config::load(Path::new(DEFAULT_CONFIG_PATH))
             }
-            None => Config::embedded(),
+            None => {
+                // Outside the repository, with neither option nor variable: say so, since the
+                // figures would come from the example registry, not the bureau's.
+                let cfg = Config::embedded()?;
+                let db = self.db.as_ref().unwrap_or(&cfg.store.path);
+                eprintln!(
+                    "note: no --config, no GWMON_CONFIG and no {DEFAULT_CONFIG_PATH} here: using the built-in example configuration and the store {} (set GWMON_CONFIG and GWMON_DB, or --config and --db)",
+                    db.display()
+                );
+                Ok(cfg)
+            }
         }
     }
 

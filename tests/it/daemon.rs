@@ -490,3 +490,33 @@ fn an_error_states_its_cause_once() {
         .unwrap_or(0);
     assert!(repeats <= 1, "{err}");
 }
+
+/// Logs written to a file or the journal carry no ANSI colour codes, without NO_COLOR too.
+#[test]
+fn logs_to_a_file_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!("mqtt://127.0.0.1:{}", free_port()),
+        "gwmon-plain",
+        "gw",
+    );
+    let log = dir.path().join("gwmon.log");
+    let mut child = Command::new(GWMON)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("gwmon.db"))
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until("a reconnect line", Duration::from_secs(20), || {
+        text().contains("broker connection lost")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!text().contains('\u{1b}'), "{}", text());
+}

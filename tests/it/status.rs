@@ -224,3 +224,31 @@ fn import_is_idempotent_and_reports_rejected_lines() {
     assert_ne!(code, 0);
     assert!(err.contains("no 'day' column"), "{err}");
 }
+
+/// Run outside the repository without --config or GWMON_CONFIG, a command says which
+/// configuration and store it uses; GWMON_CONFIG and GWMON_DB are taken like the options.
+#[test]
+fn a_command_says_which_config_and_store_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |envs: &[(&str, &str)]| {
+        let out = std::process::Command::new(GWMON)
+            .args(["status", "--as-of", "2026-01-31"])
+            .current_dir(dir.path())
+            .env_remove("GWMON_CONFIG")
+            .env_remove("GWMON_DB")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run(&[]);
+    assert!(
+        err.contains("using the built-in example configuration and the store var/gwmon.db"),
+        "{err}"
+    );
+    let db = dir.path().join("elsewhere.db");
+    let cfg = format!("{REPO}/config/taiyuan.toml");
+    let err = run(&[("GWMON_CONFIG", &cfg), ("GWMON_DB", db.to_str().unwrap())]);
+    assert!(!err.contains("note:"), "{err}");
+    assert!(err.contains("elsewhere.db"), "GWMON_DB is the store: {err}");
+}
