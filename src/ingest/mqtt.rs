@@ -488,7 +488,7 @@ pub async fn run_with(
                 quarantined = stats.rejected,
                 batches = stats.batches,
                 acknowledgements = acks,
-                "gwmon stopped: everything received was committed"
+                "gwmon stopped: every message received before the stop is committed (later ones stay with the broker)"
             );
             Ok(stats)
         }

@@ -297,7 +297,7 @@ fn stop_during_the_reconnect_wait_commits_and_says_what_is_true() {
         .find(|l| l.contains("gwmon stopped"))
         .unwrap();
     assert!(
-        last.contains("everything received was committed")
+        last.contains("every message received before the stop is committed")
             && last.contains("the broker was unreachable"),
         "{last}"
     );
