@@ -4,9 +4,11 @@
 //! - `doc`: the status document's types.
 //! - `inputs`: what is read from the store, cut at the as-of date.
 //! - `county`: one county's figures and verdict.
+//! - `devices`: every registered meter and well with what it last sent (`gwmon devices`).
 //! - this file: the entry point, the city's budgets, the warnings.
 
 mod county;
+pub mod devices;
 mod doc;
 mod inputs;
 

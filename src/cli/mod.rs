@@ -6,6 +6,7 @@
 mod check_config;
 mod common;
 mod demo;
+mod devices;
 mod import;
 mod report;
 mod run;
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 pub use check_config::CheckConfigArgs;
 pub use common::{ArgError, Common, resolve_as_of, resolve_county};
 pub use demo::DemoArgs;
+pub use devices::{DevicesArgs, QuarantineArgs};
 pub use import::ImportArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -49,6 +51,11 @@ pub enum Command {
     Import(ImportArgs),
     /// Load generator: publish meter readings over MQTT (QoS 1) from several connections.
     Simulate(SimulateArgs),
+    /// Every registered meter and well: last reading, readings and refusals today, and whether
+    /// it is silent.
+    Devices(DevicesArgs),
+    /// What was refused, grouped by reason and device.
+    Quarantine(QuarantineArgs),
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig(CheckConfigArgs),
 }
@@ -63,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::exec(args),
         Command::Import(args) => import::exec(args),
         Command::Simulate(args) => simulate::exec(args),
+        Command::Devices(args) => devices::exec(args),
+        Command::Quarantine(args) => devices::exec_quarantine(args),
         Command::CheckConfig(args) => check_config::exec(args),
     }
 }

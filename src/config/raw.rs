@@ -200,6 +200,8 @@ pub struct MeteringConfig {
     pub surface_permit_min_m3: f64,
     /// An obliged intake counts as reporting when its last reading is at most this old.
     pub silent_after_days: i64,
+    /// A monitoring well counts as reporting when its last level reading is at most this old.
+    pub well_silent_after_days: i64,
 }
 
 impl Default for MeteringConfig {
@@ -208,6 +210,7 @@ impl Default for MeteringConfig {
             groundwater_permit_min_m3: DEFAULT_GW_PERMIT_DUTY_M3,
             surface_permit_min_m3: DEFAULT_SURFACE_PERMIT_DUTY_M3,
             silent_after_days: 3,
+            well_silent_after_days: 7,
         }
     }
 }

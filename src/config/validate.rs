@@ -43,6 +43,7 @@ pub(super) fn build(
     let quota_versions = checks.quota_versions(&raw.quota_versions, &counties, &raw.budgets);
     checks.ingest(&raw.ingest);
     checks.quarantine(&raw.quarantine);
+    checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);
     checks.mqtt(&raw.mqtt);
     let registry = checks.registry(&raw, &counties, clock.is_some(), read);
@@ -351,6 +352,21 @@ impl Checks<'_> {
                         at(line_a),
                         b.effective_from
                     ),
+                );
+            }
+        }
+    }
+
+    /// `[metering]`: the silence thresholds.
+    fn metering(&mut self, m: &super::raw::MeteringConfig) {
+        for (key, days) in [
+            ("silent_after_days", m.silent_after_days),
+            ("well_silent_after_days", m.well_silent_after_days),
+        ] {
+            if days < 1 {
+                self.invalid(
+                    None,
+                    format!("[metering] {key} = {days}: expected a number of days ≥ 1, e.g. 3"),
                 );
             }
         }

@@ -250,3 +250,100 @@ pub fn config_summary(cfg: &Config) -> String {
     ));
     s
 }
+
+/// `gwmon devices`: one line per meter and well, and the thresholds of `[metering]`.
+pub fn devices_table(rows: &[crate::assess::devices::DeviceStatus], cfg: &Config) -> String {
+    use crate::assess::devices::{DeviceKind, DeviceState};
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|d| {
+            let (kind, value) = match d.kind {
+                DeviceKind::Meter => ("水表", d.last_value.map(|v| format!("{v} m³"))),
+                DeviceKind::Well => ("水位井", d.last_value.map(|v| format!("埋深 {v} m"))),
+            };
+            let state = match (d.state, d.silent_days) {
+                (DeviceState::Silent, Some(days)) => format!("静默 {days} 天"),
+                (s, _) => s.label().to_string(),
+            };
+            vec![
+                kind.to_string(),
+                d.id.clone(),
+                d.name.clone(),
+                d.county_name.clone(),
+                if d.obliged { "是" } else { "否" }.to_string(),
+                d.last_reading.clone().unwrap_or_else(|| "—".into()),
+                value.unwrap_or_else(|| "—".into()),
+                d.readings_today.to_string(),
+                d.quarantined_today.to_string(),
+                state,
+            ]
+        })
+        .collect();
+    let silent = rows
+        .iter()
+        .filter(|d| d.state == DeviceState::Silent)
+        .count();
+    let never = rows
+        .iter()
+        .filter(|d| d.state == DeviceState::NeverReported)
+        .count();
+    let mut out = table(
+        &[
+            "类型",
+            "编码",
+            "名称",
+            "县（市、区）",
+            "在线计量",
+            "最近读数时间",
+            "最近读数",
+            "当日读数",
+            "当日隔离",
+            "状态",
+        ],
+        &body,
+        &[
+            false, false, false, false, false, false, true, true, true, false,
+        ],
+    );
+    let _ = writeln!(
+        out,
+        "\n共 {} 台：静默 {silent}，从未上报 {never}。静默阈值：水表 {} 天，水位井 {} 天（[metering]）。",
+        rows.len(),
+        cfg.metering.silent_after_days,
+        cfg.metering.well_silent_after_days,
+    );
+    out
+}
+
+/// `gwmon quarantine`: refusals grouped by reason and origin.
+pub fn quarantine_table(
+    groups: &[crate::store::devices::QuarantineGroup],
+    clock: &crate::domain::LocalClock,
+    since: &str,
+) -> String {
+    let body: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.reason_code.clone(),
+                g.origin.clone(),
+                g.rows.to_string(),
+                g.elements.to_string(),
+                clock.format(g.last_received_at),
+                crate::domain::text::for_log(&g.last_reason, 120).into_owned(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["原因代码", "来源", "条数", "元素", "最近", "最近一条原因"],
+        &body,
+        &[false, false, true, true, false, false],
+    );
+    let _ = writeln!(
+        out,
+        "\n自 {since} 起隔离 {} 条（{} 组）。",
+        groups.iter().map(|g| g.rows).sum::<i64>(),
+        groups.len()
+    );
+    out
+}

@@ -18,6 +18,7 @@
 
 mod apply;
 pub mod coverage;
+pub mod devices;
 mod level_rollup;
 mod migrate;
 pub mod query;

@@ -2,6 +2,7 @@
 
 mod daemon;
 mod demo;
+mod devices;
 mod import;
 mod ingest;
 mod quarantine;
