@@ -362,7 +362,8 @@ fn bench_config(dir: &Path, broker: &str, client_id: &str) -> std::path::PathBuf
         .replace(
             "client_id = \"gwmon-taiyuan\"",
             &format!("client_id = \"{client_id}\""),
-        );
+        )
+        .replace("listen = \"127.0.0.1:9650\"", "listen = \"127.0.0.1:0\"");
     std::fs::write(&cfg, text).unwrap();
     cfg
 }

@@ -21,6 +21,7 @@
 //!   `embedded-broker`).
 //! - [`assess`] — store → analysis → the status document every output draws from.
 //! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
+//! - [`http`] — the daemon's listener: `/healthz` and `/metrics`.
 //! - [`tools`] — the one-command demo, the synthetic fleet, the load generator.
 //! - [`cli`] — the command line; `main.rs` only parses and dispatches.
 
@@ -29,6 +30,7 @@ pub mod assess;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod ingest;
 pub mod output;
 pub mod store;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::ingest::health::Health;
 use crate::ingest::mqtt::RunError;
 
 use super::Common;
@@ -17,6 +18,9 @@ pub struct RunArgs {
     /// Broker URL (overrides [mqtt] url), e.g. mqtt://127.0.0.1:1883.
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
+    /// Address of /healthz and /metrics (overrides [http] listen; "" for none).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 /// Exit code of a refusal that restarting cannot fix — an invalid configuration, a missing
@@ -36,11 +40,43 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(url) = args.broker {
         cfg.mqtt.url = url;
     }
+    if let Some(addr) = args.http {
+        cfg.http.listen = addr;
+    }
     let db = args.common.db_path(&cfg);
-    let result = runtime(Some(DAEMON_WORKERS))?.block_on(crate::ingest::mqtt::run(
-        Arc::new(cfg),
+    let cfg = Arc::new(cfg);
+    let rt = runtime(Some(DAEMON_WORKERS))?;
+    let health = Arc::new(Health::new(crate::domain::time::now_ts()));
+    if !cfg.http.listen.is_empty() {
+        let listener = match rt.block_on(tokio::net::TcpListener::bind(&cfg.http.listen)) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "error: cannot listen on {} for /healthz and /metrics ({e}): set [http] listen (or --http) to a free address, or \"\" for none",
+                    cfg.http.listen
+                );
+                return Ok(ExitCode::from(WILL_NOT_START));
+            }
+        };
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(address = %addr, "serving /healthz and /metrics");
+        }
+        rt.spawn(crate::http::serve(
+            listener,
+            Arc::clone(&health),
+            Arc::clone(&cfg),
+            db.clone(),
+        ));
+    }
+    let hooks = crate::ingest::mqtt::Hooks {
+        health: Some(health),
+        ..Default::default()
+    };
+    let result = rt.block_on(crate::ingest::mqtt::run_with(
+        cfg,
         &db,
         shutdown_signal(),
+        hooks,
     ));
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),

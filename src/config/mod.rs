@@ -27,8 +27,8 @@ mod validate;
 
 pub use self::error::{ConfigError, line_at};
 pub use self::raw::{
-    AssessmentConfig, Budgets, IngestConfig, MeteringConfig, MqttConfig, QuarantineConfig,
-    StoreConfig, TimeConfig, TlsConfig,
+    AssessmentConfig, Budgets, HttpConfig, IngestConfig, MeteringConfig, MqttConfig,
+    QuarantineConfig, StoreConfig, TimeConfig, TlsConfig,
 };
 use self::registry::Registry;
 use crate::domain::time::LocalClock;
@@ -63,6 +63,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub clock: LocalClock,
     pub ingest: IngestConfig,
+    pub http: HttpConfig,
     pub quarantine: QuarantineConfig,
     pub metering: MeteringConfig,
     pub assessment: AssessmentConfig,

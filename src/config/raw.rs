@@ -43,6 +43,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) ingest: IngestConfig,
     #[serde(default)]
+    pub(super) http: HttpConfig,
+    #[serde(default)]
     pub(super) quarantine: QuarantineConfig,
     #[serde(default)]
     pub(super) metering: MeteringConfig,
@@ -112,6 +114,22 @@ pub struct StoreConfig {
 #[serde(deny_unknown_fields)]
 pub struct TimeConfig {
     pub zone: String,
+}
+
+/// `[http]`: the daemon's listener for `/healthz` and `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port` to listen on; empty: no listener.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9650".into(),
+        }
+    }
 }
 
 /// `[ingest]`: batching and the plausibility rules applied to incoming readings.

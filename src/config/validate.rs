@@ -42,6 +42,15 @@ pub(super) fn build(
     checks.budgets(&raw.budgets);
     let quota_versions = checks.quota_versions(&raw.quota_versions, &counties, &raw.budgets);
     checks.ingest(&raw.ingest);
+    if !raw.http.listen.is_empty() && raw.http.listen.parse::<std::net::SocketAddr>().is_err() {
+        checks.invalid(
+            None,
+            format!(
+                "[http] listen = \"{}\": expected an IP address and port, e.g. \"127.0.0.1:9650\" (or \"\" for no listener)",
+                raw.http.listen
+            ),
+        );
+    }
     checks.quarantine(&raw.quarantine);
     checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);
@@ -57,6 +66,7 @@ pub(super) fn build(
         store: raw.store,
         clock,
         ingest: raw.ingest,
+        http: raw.http,
         quarantine: raw.quarantine,
         metering: raw.metering,
         assessment: raw.assessment,

@@ -8,6 +8,7 @@
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 pub mod decode;
+pub mod health;
 pub mod import;
 pub mod mqtt;
 pub mod warn_limit;

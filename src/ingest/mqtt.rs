@@ -24,6 +24,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::ingest::decode::{DecodeCtx, decode};
+use crate::ingest::health::Health;
 use crate::ingest::warn_limit::QuarantineWarnings;
 use crate::store::writer::{
     BatchLimits, Envelope, WriterError, WriterMsg, WriterStats, run_writer,
@@ -256,6 +257,8 @@ pub struct Hooks {
     pub subscribed: Option<tokio::sync::oneshot::Sender<()>>,
     /// Running totals of what has been committed.
     pub progress: Option<Arc<Progress>>,
+    /// Health and metrics, for an HTTP listener beside the daemon.
+    pub health: Option<Arc<Health>>,
 }
 
 /// What the daemon has committed so far.
@@ -336,8 +339,10 @@ pub async fn run_with(
     let Hooks {
         subscribed,
         progress,
+        health,
     } = hooks;
     let progress = progress.unwrap_or_default();
+    let health = health.unwrap_or_else(|| Arc::new(Health::new(crate::domain::time::now_ts())));
     // Credentials, TLS files and the URL are checked before anything else starts.
     let opts = mqtt_options(&cfg)?;
     let _lock = lock_store(db_path)?;
@@ -376,31 +381,51 @@ pub async fn run_with(
     let (writer_done_tx, mut writer_done_rx) =
         tokio::sync::oneshot::channel::<Result<WriterStats, WriterError>>();
     let writer_progress = Arc::clone(&progress);
+    let writer_health = Arc::clone(&health);
     let writer = std::thread::Builder::new()
         .name("gwmon-writer".into())
         .spawn(move || {
             let mut last_log = Instant::now();
             let mut logged = WriterStats::default();
             let p = writer_progress;
-            let result = run_writer(store, wrx, limits, "mqtt", |done, stats| {
-                p.messages.store(stats.messages, Ordering::Relaxed);
-                p.stored.store(stats.stored, Ordering::Relaxed);
-                p.rejected.store(stats.rejected, Ordering::Relaxed);
-                let publishes = done.into_iter().map(|(p, _)| p).collect();
-                let _ = ack_tx.send(publishes);
-                if last_log.elapsed() >= PROGRESS_EVERY {
-                    info!(
-                        stored = stats.stored - logged.stored,
-                        duplicates = stats.duplicates - logged.duplicates,
-                        quarantined = stats.rejected - logged.rejected,
-                        batches = stats.batches - logged.batches,
-                        seconds = last_log.elapsed().as_secs(),
-                        "ingest progress"
-                    );
-                    logged = *stats;
-                    last_log = Instant::now();
-                }
-            });
+            let h = writer_health;
+            let result = run_writer(
+                store,
+                wrx,
+                limits,
+                "mqtt",
+                h.paused_since(),
+                |done, stats| {
+                    p.messages.store(stats.messages, Ordering::Relaxed);
+                    p.stored.store(stats.stored, Ordering::Relaxed);
+                    p.rejected.store(stats.rejected, Ordering::Relaxed);
+                    h.committed(stats.last_commit_s, stats.last_batch_readings as usize);
+                    for (publish, o) in &done {
+                        let kind = if publish.topic.contains("/level/") {
+                            "level"
+                        } else {
+                            "meter"
+                        };
+                        let refused = (o.rejected > 0)
+                            .then(|| o.reasons.first().map_or("conflict", |r| r.code.as_str()));
+                        h.outcome(kind, o.stored, o.duplicates, refused);
+                    }
+                    let publishes = done.into_iter().map(|(p, _)| p).collect();
+                    let _ = ack_tx.send(publishes);
+                    if last_log.elapsed() >= PROGRESS_EVERY {
+                        info!(
+                            stored = stats.stored - logged.stored,
+                            duplicates = stats.duplicates - logged.duplicates,
+                            quarantined = stats.rejected - logged.rejected,
+                            batches = stats.batches - logged.batches,
+                            seconds = last_log.elapsed().as_secs(),
+                            "ingest progress"
+                        );
+                        logged = *stats;
+                        last_log = Instant::now();
+                    }
+                },
+            );
             let _ = writer_done_tx.send(result);
         })
         .map_err(|_| RunError::WriterLost)?;
@@ -435,6 +460,7 @@ pub async fn run_with(
         eventloop,
         Arc::clone(&feed),
         Arc::clone(&link),
+        Arc::clone(&health),
         subscribed,
     ));
 
@@ -637,6 +663,7 @@ async fn poll_loop(
     mut eventloop: EventLoop,
     feed: Arc<Feed>,
     link: Arc<Link>,
+    health: Arc<Health>,
     mut subscribed: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> bool {
     let ctx = DecodeCtx::from_config(&cfg);
@@ -646,8 +673,9 @@ async fn poll_loop(
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                link.last_message_at
-                    .store(crate::domain::time::now_ts(), Ordering::Relaxed);
+                let now = crate::domain::time::now_ts();
+                link.last_message_at.store(now, Ordering::Relaxed);
+                health.message(now);
                 // Once the feed is closed a publish is not acked: the broker delivers it again
                 // to the next session.
                 feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
@@ -659,6 +687,7 @@ async fn poll_loop(
                 }
                 reconnect.connected();
                 link.connected.store(true, Ordering::Relaxed);
+                health.connected();
                 info!(session_present = ack.session_present, "connected to broker");
                 if ack.session_present
                     && let Some(tx) = subscribed.take()
@@ -698,6 +727,7 @@ async fn poll_loop(
             Ok(_) => {}
             Err(e) => {
                 link.connected.store(false, Ordering::Relaxed);
+                health.disconnected(crate::domain::time::now_ts());
                 // Publishes read from the socket before the error wait in rumqttc's event queue
                 // until the next successful poll. The broker may not have them any more (it
                 // crashed): commit them now, so that a stop during the reconnect wait loses

@@ -6,6 +6,7 @@
 //! acknowledged. SQLite runs here, never on the async runtime.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{Receiver, error::TryRecvError};
@@ -48,6 +49,10 @@ pub struct WriterStats {
     pub stored: u64,
     pub duplicates: u64,
     pub rejected: u64,
+    /// Seconds the last batch took to commit (retries while the store refused it included).
+    pub last_commit_s: f64,
+    /// Readings (and refused elements) in the last batch.
+    pub last_batch_readings: u64,
 }
 
 impl WriterStats {
@@ -174,11 +179,14 @@ impl<T> Inbox<T> {
 /// disk, an I/O error) pauses the writer instead of ending it: nothing is acknowledged, the batch
 /// is retried with backoff, one ERROR names the cause (then one a minute with how long it has
 /// waited), and the writer resumes by itself. Only a store that cannot be used at all ends it.
+/// `paused_since` holds the epoch second since which the store refuses writes, 0 while it
+/// accepts them (for a health check).
 pub fn run_writer<T>(
     mut store: Store,
     rx: Receiver<WriterMsg<T>>,
     limits: BatchLimits,
     source: &str,
+    paused_since: &AtomicI64,
     mut committed: impl FnMut(Vec<(T, Outcome)>, &WriterStats),
 ) -> Result<WriterStats, WriterError> {
     let mut stats = WriterStats::default();
@@ -220,8 +228,19 @@ pub fn run_writer<T>(
         }
         let received_at = batch.iter().map(|e| e.received_at).max().unwrap_or(0);
         let refs: Vec<&Decoded> = batch.iter().map(|e| &e.decoded).collect();
-        let outcomes = commit_or_wait(&mut store, &refs, received_at, source, &mut inbox, &rt)?;
+        let started = Instant::now();
+        let outcomes = commit_or_wait(
+            &mut store,
+            &refs,
+            received_at,
+            source,
+            &mut inbox,
+            &rt,
+            paused_since,
+        )?;
         stats.add(&outcomes);
+        stats.last_commit_s = started.elapsed().as_secs_f64();
+        stats.last_batch_readings = readings as u64;
         debug!(
             messages = batch.len(),
             readings,
@@ -242,6 +261,7 @@ fn commit_or_wait<T>(
     source: &str,
     inbox: &mut Inbox<T>,
     rt: &tokio::runtime::Runtime,
+    paused_since: &AtomicI64,
 ) -> Result<Vec<Outcome>, WriterError> {
     let mut paused: Option<Instant> = None;
     let mut last_log = Instant::now();
@@ -249,6 +269,7 @@ fn commit_or_wait<T>(
     loop {
         let err = match store.apply(batch, received_at, source) {
             Ok(outcomes) => {
+                paused_since.store(0, Ordering::Relaxed);
                 if let Some(since) = paused {
                     info!(
                         waited_s = since.elapsed().as_secs(),
@@ -268,6 +289,7 @@ fn commit_or_wait<T>(
                     "store refused a batch: not acknowledging; retrying until it accepts (readings stay with the broker meanwhile)"
                 );
                 paused = Some(Instant::now());
+                paused_since.store(crate::domain::time::now_ts(), Ordering::Relaxed);
                 last_log = Instant::now();
             }
             Some(since) if last_log.elapsed() >= PAUSED_LOG_EVERY => {

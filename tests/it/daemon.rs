@@ -520,3 +520,72 @@ fn logs_to_a_file_have_no_colour_codes() {
     let _ = child.wait();
     assert!(!text().contains('\u{1b}'), "{}", text());
 }
+
+/// `GET path` on the daemon's listener: (status code, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: gwmon\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (code, body)
+}
+
+/// `/healthz` says 200 while all is well and 503 with the reason while the store refuses
+/// writes; `/metrics` counts what was stored, the connection and the silent devices.
+#[test]
+fn health_and_metrics_over_http() {
+    let s = Setup::new(BrokerKind::Production, "gwmon-http");
+    let daemon = s.daemon("gwmon.log");
+    let log = daemon.log_text();
+    let addr = log
+        .lines()
+        .find(|l| l.contains("serving /healthz and /metrics"))
+        .and_then(|l| l.split("address=").nth(1))
+        .map(|a| a.trim().to_string())
+        .expect("the listener's address in the log");
+    let (code, body) = http_get(&addr, "/healthz");
+    assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    publish_all(s.broker.port, &s.topic, &hourly_lines(0, 5));
+    wait_until("five readings", Duration::from_secs(20), || {
+        readings(&s.db) == 5
+    });
+    let (code, text) = http_get(&addr, "/metrics");
+    assert_eq!(code, 200);
+    for want in [
+        "gwmon_readings_stored_total{kind=\"meter\"} 5",
+        "gwmon_mqtt_connected 1",
+        "gwmon_commit_duration_seconds_bucket",
+        "gwmon_silent_devices{county=\"140121\",kind=\"well\"}",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+
+    let other = Connection::open(&s.db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    publish_all(s.broker.port, &s.topic, &hourly_lines(5, 1));
+    wait_until("the pause", Duration::from_secs(30), || {
+        daemon.log_text().contains("store refused a batch")
+    });
+    let (code, body) = http_get(&addr, "/healthz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("store refuses writes"), "{body}");
+    other.execute_batch("COMMIT").unwrap();
+    wait_until(
+        "the reading after the pause",
+        Duration::from_secs(30),
+        || readings(&s.db) == 6,
+    );
+    assert_eq!(http_get(&addr, "/healthz").0, 200);
+}

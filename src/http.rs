@@ -1,0 +1,109 @@
+//! The daemon's HTTP listener (`[http] listen`, `gwmon run --http ADDR`): `GET /healthz` for a
+//! load balancer or a monitor, `GET /metrics` for Prometheus. Read-only; it never touches the
+//! writer's connection.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::assess::devices::{DeviceKind, DeviceState, inventory};
+use crate::config::Config;
+use crate::domain::time::now_ts;
+use crate::ingest::health::Health;
+
+/// How long the silent-device counts of `/metrics` are reused before they are counted again.
+const SILENT_REFRESH: Duration = Duration::from_secs(60);
+
+struct AppState {
+    health: Arc<Health>,
+    cfg: Arc<Config>,
+    db: PathBuf,
+    silent_counted: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// Serves until the runtime stops.
+pub async fn serve(
+    listener: TcpListener,
+    health: Arc<Health>,
+    cfg: Arc<Config>,
+    db: PathBuf,
+) -> std::io::Result<()> {
+    let state = Arc::new(AppState {
+        health,
+        cfg,
+        db,
+        silent_counted: tokio::sync::Mutex::new(None),
+    });
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    axum::serve(listener, app).await
+}
+
+async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    let (code, body) = match s.health.check(now_ts()) {
+        Ok(()) => (StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "unhealthy", "reason": reason }),
+        ),
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    {
+        let mut last = s.silent_counted.lock().await;
+        if last.is_none_or(|t| t.elapsed() >= SILENT_REFRESH) {
+            let (cfg, db, health) = (Arc::clone(&s.cfg), s.db.clone(), Arc::clone(&s.health));
+            let counted = tokio::task::spawn_blocking(move || count_silent(&cfg, &db, &health))
+                .await
+                .unwrap_or(false);
+            if counted {
+                *last = Some(Instant::now());
+            }
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.health.render(),
+    )
+}
+
+/// Counts silent and never-reported devices per county and kind into the gauges; false when
+/// the store could not be read (the previous counts stay).
+fn count_silent(cfg: &Config, db: &std::path::Path, health: &Health) -> bool {
+    let Ok(conn) = crate::store::open_ro(db) else {
+        return false;
+    };
+    let Ok(devices) = inventory(cfg, &conn, now_ts()) else {
+        return false;
+    };
+    for c in &cfg.counties {
+        for kind in [DeviceKind::Meter, DeviceKind::Well] {
+            let n = devices
+                .iter()
+                .filter(|d| d.county == c.code && d.kind == kind && d.state != DeviceState::Ok)
+                .count();
+            let label = if kind == DeviceKind::Meter {
+                "meter"
+            } else {
+                "well"
+            };
+            health.silent_devices(&c.code.to_string(), label, n);
+        }
+    }
+    true
+}
