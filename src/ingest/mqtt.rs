@@ -464,6 +464,23 @@ pub async fn run_with(
         subscribed,
     ));
 
+    // Under systemd (Type=notify): started once the store is open and the connection loop runs
+    // (a broker that is down is retried, not a failed start); a watchdog ping at half the
+    // configured interval while the runtime runs. Without NOTIFY_SOCKET these do nothing.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let watchdog = {
+        let mut usec = 0;
+        sd_notify::watchdog_enabled(false, &mut usec).then(|| {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_micros(usec / 2));
+                loop {
+                    tick.tick().await;
+                    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                }
+            })
+        })
+    };
+
     // The writer reports its end through the oneshot; if it panicked, the sender is dropped.
     let lost = |r: Result<Result<WriterStats, WriterError>, _>| match r {
         Ok(Ok(s)) => Ok(s),
@@ -475,6 +492,7 @@ pub async fn run_with(
         _ = &mut shutdown => info!("shutdown requested: committing and acknowledging what has been received"),
         r = &mut writer_done_rx => writer_result = Some(lost(r)),
     }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // Close the feed: the poll loop forwards nothing more (what it already forwarded, including
     // what it read before a connection loss, is ahead of the Stop in the writer's queue).
     if let Some(wtx) = feed.accepting.lock().await.take() {
@@ -499,6 +517,9 @@ pub async fn run_with(
         Ok(Ok(true))
     );
     heartbeat.abort();
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     match result {
         Ok(stats) => {
             let acks = if clean {

@@ -431,6 +431,7 @@ fn credentials_errors_name_their_source() {
         .arg(&s.db)
         .env("GWMON_MQTT_PASSWORD", "wrong")
         .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
@@ -509,6 +510,7 @@ fn logs_to_a_file_have_no_colour_codes() {
         .arg(dir.path().join("gwmon.db"))
         .env_remove("NO_COLOR")
         .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
@@ -588,4 +590,62 @@ fn health_and_metrics_over_http() {
         || readings(&s.db) == 6,
     );
     assert_eq!(http_get(&addr, "/healthz").0, 200);
+}
+
+/// Under systemd (Type=notify): READY=1 once started, WATCHDOG=1 pings at half the interval,
+/// STOPPING=1 on SIGTERM.
+#[test]
+fn tells_systemd_it_is_ready_and_alive() {
+    let s = Setup::new(BrokerKind::Production, "gwmon-notify");
+    let sock_path = s.dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let log = s.dir.path().join("gwmon.log");
+    // systemd names the watched process in WATCHDOG_PID: the shell's pid, which `exec` keeps.
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            "WATCHDOG_PID=$$ exec \"$0\" \"$@\"",
+            GWMON,
+            "run",
+            "--config",
+        ])
+        .arg(&s.cfg)
+        .arg("--db")
+        .arg(&s.db)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "400000")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reap(child);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !(seen.iter().any(|m: &String| m.contains("READY=1"))
+        && seen.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 2)
+    {
+        let n = sock.recv(&mut buf).expect("a notification within 20 s");
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.0.id().to_string())
+        .status();
+    loop {
+        let n = sock.recv(&mut buf).expect("STOPPING=1 within 20 s");
+        if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+            break;
+        }
+    }
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
 }
