@@ -84,11 +84,31 @@ pub fn draw_monthly<DB: DrawingBackend>(
     let colours: Vec<RGBColor> = (0..years.len())
         .map(|i| YEAR_COLOURS[(offset + i).min(YEAR_COLOURS.len() - 1)])
         .collect();
-    let items: Vec<LegendItem> = years
+    // The as-of month holds only its days up to the as-of date: hatched, and labelled so.
+    let as_of = m.meta.as_of;
+    let partial = (as_of.day < Ymd::days_in_month(as_of.year, as_of.month))
+        .then_some((as_of.year, usize::from(as_of.month.clamp(1, 12)) - 1))
+        .filter(|(year, month)| {
+            years
+                .iter()
+                .any(|y| y.year == *year && y.months_m3[*month].is_finite())
+        });
+    let mut items: Vec<LegendItem> = years
         .iter()
         .zip(&colours)
         .map(|(y, c)| LegendItem::new(Swatch::Bar(*c), year_text(y)))
         .collect();
+    if let (Some((_, month)), Some(c)) = (partial, colours.last()) {
+        items.push(LegendItem::new(
+            Swatch::Hatched(*c),
+            format!(
+                "{}月未满月（至 {:02}-{:02}）",
+                month + 1,
+                as_of.month,
+                as_of.day
+            ),
+        ));
+    }
     let plot = legend(&body, &items)?;
 
     let values = years
@@ -124,10 +144,6 @@ pub fn draw_monthly<DB: DrawingBackend>(
         ))?;
     }
 
-    // The as-of month holds only its days up to the as-of date: hatched, and labelled so.
-    let as_of = m.meta.as_of;
-    let partial = (as_of.day < Ymd::days_in_month(as_of.year, as_of.month))
-        .then_some((as_of.year, usize::from(as_of.month.clamp(1, 12)) - 1));
     let n = years.len().max(1) as f64;
     let group = 0.8;
     let bar = group / n;
@@ -140,7 +156,13 @@ pub fn draw_monthly<DB: DrawingBackend>(
             let (a, b) = ((x0 + bar * 0.06, 0.0), (x0 + bar * 0.94, v.max(0.0) / 1e4));
             if partial == Some((y.year, month)) {
                 hatched_rect(&pa, pixel(da, &a), pixel(da, &b), *c)?;
-                let (lx, ty) = pixel(da, &(x0 + bar * 0.5, b.1));
+                // Above the month's group and its neighbours, which the label is wider than.
+                let top = years
+                    .iter()
+                    .flat_map(|y| y.months_m3[month.saturating_sub(1)..(month + 2).min(12)].iter())
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f64, |a, v| a.max(*v / 1e4));
+                let (lx, ty) = pixel(da, &(x0 + bar * 0.5, top));
                 halo_text(
                     &pa,
                     &format!("（至 {:02}-{:02}）", as_of.month, as_of.day),

@@ -521,8 +521,9 @@ fn withdrawal_panel<DB: DrawingBackend>(
         let (lx, top) = px(x + 0.5, v);
         let (_, base) = px(x + 0.5, 0.0);
         let mut candidates = vec![((lx, top - 10), label(c, VPos::Bottom))];
-        if base - top > (size::LABEL * 1.3) as i32 {
+        if base - top > (size::LABEL * 2.2) as i32 {
             candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
+            candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
         }
         if let Some(q) = quota_of(y.year) {
             let (_, qy) = px(x + 0.5, q);
@@ -589,8 +590,9 @@ fn withdrawal_panel<DB: DrawingBackend>(
             let (lx, top) = px(x + 0.5, done);
             let (_, bottom) = px(x + 0.5, 0.0);
             let mut candidates = Vec::new();
-            if bottom - top > (size::LABEL * 1.3) as i32 {
+            if bottom - top > (size::LABEL * 2.2) as i32 {
                 candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
+                candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
             }
             if !projected {
                 candidates.push(((lx, top - 10), label(colour::TEXT, VPos::Bottom)));
@@ -622,7 +624,8 @@ fn withdrawal_panel<DB: DrawingBackend>(
         for year in (*from..=*to).rev() {
             let (lx, y) = px(f64::from(year) + 0.5, *q);
             candidates.push(((lx, y - 14), style(VPos::Bottom)));
-            candidates.push(((lx, y + 14), style(VPos::Top)));
+            candidates.push(((lx, y + 24), style(VPos::Top)));
+            candidates.push(((lx, y + 84), style(VPos::Top)));
         }
         place_label(&pa, &mut placer, &text, candidates)?;
     }
@@ -760,6 +763,12 @@ fn deadline_labels<DB: DrawingBackend>(
     let sx = strip.get_base_pixel().0;
     let mut placer = Placer::new(sw, sh);
     let row_h = deadline_row_h();
+    // Every label's tick runs down through the row next to the plot: no label there may cross
+    // another deadline's line.
+    for d in &sorted {
+        let x = da.map_coordinate(&(d.date.fractional_year(), 0.0)).0 - sx;
+        placer.block(PxRect::new(x - 3, sh - row_h - 6, x + 3, sh));
+    }
     for d in sorted {
         let (ax, _) = da.map_coordinate(&(d.date.fractional_year(), 0.0));
         let x = ax - sx;

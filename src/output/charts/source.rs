@@ -15,11 +15,11 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::ChartError;
 use super::axes::{Ticked, value_range};
 use super::fonts;
-use super::format::{fixed, trim_decimal, wan};
+use super::format::{fixed, wan};
 use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
 use super::spec::{Sanitize, WithdrawalBySource};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{Placer, PxRect, dims, halo_text, pixel, y_label_area};
+use super::text::{Placer, PxRect, dims, halo_text, pixel, text_width, wrap_with, y_label_area};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
@@ -92,13 +92,32 @@ pub fn draw_by_source<DB: DrawingBackend>(
     fonts::register()?;
     let m = &m.sanitized();
     let reduction = reduction_text(m);
-    let subtitle = reduction.clone().unwrap_or_else(|| {
-        format!(
-            "基准年 {} 年无地下水取水量数据，压采量无法计算",
-            m.base_year
-        )
-    });
-    let body = page(root, &m.meta, "分水源取水量", Some(&subtitle))?;
+    let body = page(root, &m.meta, "分水源取水量", None)?;
+    // The reduction is the figure the reader came for: a headline in the text size, green when
+    // groundwater came down, vermillion when it went up.
+    let (headline, c) = match &reduction {
+        Some(r) if r.contains("增加") => (r.clone(), colour::NOT_READY),
+        Some(r) => (r.clone(), colour::READY),
+        None => (
+            format!(
+                "基准年 {} 年无地下水取水量数据，压采量无法计算",
+                m.base_year
+            ),
+            colour::MUTED,
+        ),
+    };
+    let (bw, _) = dims(&body);
+    let style = text_at(size::NOTE, c, HPos::Left, VPos::Top);
+    let line_h = (size::NOTE * 1.05) as i32;
+    let lines = wrap_with(&headline, bw, |s| text_width(s, size::NOTE));
+    for (i, line) in lines.iter().enumerate() {
+        body.draw(&Text::new(
+            line.clone(),
+            (0, i as i32 * line_h),
+            style.clone(),
+        ))?;
+    }
+    let body = body.margin((lines.len() as i32 * line_h + 16) as u32, 0, 0, 0);
 
     let mut items: Vec<LegendItem> = m
         .sources
@@ -185,21 +204,10 @@ pub fn draw_by_source<DB: DrawingBackend>(
             }
             base = top;
         }
-        if totals[i] > 0.0 {
-            let (lx, ty) = pixel(da, &(x + 0.5, totals[i]));
-            let style = text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom);
-            let label = if projected {
-                format!("预测 {}", trim_decimal(totals[i], 1))
-            } else {
-                trim_decimal(totals[i], 1)
-            };
-            if let Some((at, st)) = placer.place(&label, [((lx, ty - 10), style)]) {
-                halo_text(&pa, &label, at, &st)?;
-            }
-        }
     }
 
     // The base year's groundwater as a reference line across all years.
+    let mut base_line_y = None;
     if let Some(g) = gw
         && let Some(i) = m.years.iter().position(|y| *y == m.base_year)
         && let Some(v) = m.sources[g].m3.get(i).copied().filter(|v| v.is_finite())
@@ -215,6 +223,28 @@ pub fn draw_by_source<DB: DrawingBackend>(
         let (x0, y) = pixel(da, &(f64::from(first), v));
         let (x1, _) = pixel(da, &(f64::from(last + 1), v));
         placer.block(PxRect::new(x0, y - 6, x1, y + 6));
+        base_line_y = Some(y);
+    }
+    // The totals last, above their bars or, where the reference line runs, above the line.
+    for (i, year) in m.years.iter().enumerate() {
+        if totals[i] <= 0.0 {
+            continue;
+        }
+        let x = f64::from(*year);
+        let (lx, ty) = pixel(da, &(x + 0.5, totals[i]));
+        let style = text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom);
+        let label = if Some(*year) == m.projected_year {
+            format!("预测 {}", wan(totals[i] * 1e4))
+        } else {
+            wan(totals[i] * 1e4)
+        };
+        let mut candidates = vec![((lx, ty - 10), style.clone())];
+        if let Some(by) = base_line_y {
+            candidates.push(((lx, ty.min(by) - 16), style));
+        }
+        if let Some((at, st)) = placer.place(&label, candidates) {
+            halo_text(&pa, &label, at, &st)?;
+        }
     }
     if totals.iter().all(|t| *t == 0.0) {
         note_center(&pa, "无分水源取水量数据")?;
