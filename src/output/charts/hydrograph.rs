@@ -223,7 +223,7 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
             (x_lo, x_hi),
             series_colour(g),
             g,
-            &groups[g],
+            groups[g],
         )?;
     }
     Ok(())

@@ -186,10 +186,18 @@ fn table_line_h() -> i32 {
     (TABLE_SIZE * 1.02) as i32
 }
 
+/// One row of the criteria table: each cell's wrapped lines and the row's height.
+struct TableRow {
+    item: Vec<String>,
+    status: Vec<String>,
+    detail: Vec<String>,
+    height: i32,
+}
+
 /// The criteria table laid out: column x offsets, and per row its wrapped cells and height.
 struct Table {
     cols: [i32; 3],
-    rows: Vec<(Vec<String>, Vec<String>, Vec<String>, i32)>,
+    rows: Vec<TableRow>,
     header_h: i32,
     height: i32,
 }
@@ -229,10 +237,15 @@ fn table_layout(failing: &[CriterionRow], width: i32) -> Table {
             let status = wrap_with(&r.status, status_w - 2 * TABLE_PAD - w("× "), w);
             let detail = wrap_with(&r.detail, detail_w, w);
             let lines = item.len().max(status.len()).max(detail.len()) as i32;
-            (item, status, detail, lines * table_line_h() + 2 * TABLE_PAD)
+            TableRow {
+                item,
+                status,
+                detail,
+                height: lines * table_line_h() + 2 * TABLE_PAD,
+            }
         })
         .collect();
-    let height = header_h + rows.iter().map(|r| r.3).sum::<i32>() + 24;
+    let height = header_h + rows.iter().map(|r| r.height).sum::<i32>() + 24;
     Table {
         cols: [0, item_w, item_w + status_w],
         rows,
@@ -376,12 +389,12 @@ fn criteria_table<DB: DrawingBackend>(
         ))?;
     }
     y += t.header_h;
-    for (row, (item, status, detail, h)) in failing.iter().zip(&t.rows) {
+    for (row, laid) in failing.iter().zip(&t.rows) {
         let (c, symbol) = status_mark(&row.status);
         let cells: [(i32, &Vec<String>, RGBColor); 3] = [
-            (t.cols[0] + TABLE_PAD, item, colour::TEXT),
-            (t.cols[1] + TABLE_PAD, status, c),
-            (t.cols[2] + TABLE_PAD, detail, colour::TEXT),
+            (t.cols[0] + TABLE_PAD, &laid.item, colour::TEXT),
+            (t.cols[1] + TABLE_PAD, &laid.status, c),
+            (t.cols[2] + TABLE_PAD, &laid.detail, colour::TEXT),
         ];
         for (col, (x, lines, c)) in cells.into_iter().enumerate() {
             for (i, line) in lines.iter().enumerate() {
@@ -397,7 +410,7 @@ fn criteria_table<DB: DrawingBackend>(
                 ))?;
             }
         }
-        y += *h;
+        y += laid.height;
         area.draw(&PathElement::new(
             vec![(0, y), (w, y)],
             colour::GRID.stroke_width(2),
