@@ -495,6 +495,17 @@ fn city(case: Case, example: bool) -> CityOverview {
     m
 }
 
+/// `n` wells in three aquifer types, shown at page `page`: what a county with a dense monitoring
+/// network gets.
+pub(crate) fn many_wells(case: Case, n: usize, example: bool, page: usize) -> Hydrographs {
+    let mut h = hydrographs(case, LevelKind::Level, n, example);
+    for (i, w) in h.wells.iter_mut().enumerate() {
+        w.group = ["浅层孔隙水", "中深层孔隙水", "岩溶水"][i % 3].to_owned();
+    }
+    h.page = page;
+    h
+}
+
 fn by_source(case: Case, example: bool) -> WithdrawalBySource {
     let years: Vec<i32> = (2020..=2026).collect();
     let series = |label: &str, groundwater: bool, start: f64, step: f64| SourceSeries {
@@ -548,6 +559,8 @@ pub(crate) struct Models {
     pub(crate) monthly: MonthlyWithdrawal,
     pub(crate) hydro_level: Hydrographs,
     pub(crate) hydro_depth: Hydrographs,
+    /// Thirty wells in three aquifer types, drawn at their second page.
+    pub(crate) hydro_pages: Hydrographs,
     pub(crate) city: CityOverview,
     pub(crate) by_source: WithdrawalBySource,
 }
@@ -560,6 +573,7 @@ impl Models {
             monthly: monthly(case, example),
             hydro_level: hydrographs(case, LevelKind::Level, 10, example),
             hydro_depth: hydrographs(case, LevelKind::Depth, 3, example),
+            hydro_pages: many_wells(case, 30, example, 1),
             city: city(case, example),
             by_source: by_source(case, example),
         }
@@ -577,6 +591,10 @@ impl Models {
             (
                 "hydrograph-depth",
                 ChartKind::Hydrographs(&self.hydro_depth),
+            ),
+            (
+                "hydrograph-page-2",
+                ChartKind::Hydrographs(&self.hydro_pages),
             ),
             ("city", ChartKind::CityOverview(&self.city)),
             ("by-source", ChartKind::BySource(&self.by_source)),

@@ -6,7 +6,7 @@
 
 use super::readiness::{gap_text, requirement_text};
 use super::render::{ChartKind, layout_problems, render_all, render_png, render_rgb, render_svg};
-use super::samples::{CASES, COUNTIES, Case, Models, monthly_levels, trend};
+use super::samples::{CASES, COUNTIES, Case, Models, many_wells, monthly_levels, trend};
 use super::spec::*;
 use super::text::{break_units, wrap_with};
 
@@ -398,29 +398,9 @@ fn edge_models() -> Vec<(String, Models)> {
     .concat();
     out.push(("just over the limit".to_owned(), m));
     let mut m = Models::new(Case::Full, false);
-    m.hydro_level = many_wells(30);
+    m.hydro_level = many_wells(Case::Full, 30, false, 0);
     out.push(("thirty wells".to_owned(), m));
     out
-}
-
-fn many_wells(n: usize) -> Hydrographs {
-    let mut h = Models::new(Case::Full, false).hydro_level;
-    let template = h.wells[0].clone();
-    h.wells = (0..n)
-        .map(|i| WellSeries {
-            id: format!("QX-{:02}", i + 1),
-            group: ["浅层孔隙水", "中深层孔隙水", "岩溶水"][i % 3].to_owned(),
-            points: monthly_levels(
-                (2019, 1),
-                95,
-                740.0 + 3.1 * i as f64,
-                -0.3 - 0.005 * i as f64,
-                i,
-            ),
-            ..template.clone()
-        })
-        .collect();
-    h
 }
 
 #[test]
@@ -457,7 +437,7 @@ fn no_text_overlaps_or_leaves_the_canvas_in_any_case() {
 
 #[test]
 fn hydrograph_pages_hold_every_well_once_grouped() {
-    let h = many_wells(30);
+    let h = many_wells(Case::Full, 30, false, 0);
     assert_eq!(h.pages(), 3);
     let mut seen: Vec<String> = Vec::new();
     for page in 0..h.pages() {
