@@ -127,8 +127,8 @@ fn status_mark(status: &str) -> (RGBColor, &'static str) {
     }
 }
 
-/// This year's projection against its quota: `2026 年预测 1526.4 万 m³，超指标 91.5 万 m³（+6.4%）`
-/// or `… 低于指标 8.0 万 m³（-0.7%）`; `None` without a projection or a quota.
+/// This year's projection against its quota: `2026 年预测 1526.4 万 m³，指标 1434.9 万 m³，超指标
+/// 91.5 万 m³（+6.4%）` or `… 低于指标 8.0 万 m³（-0.7%）`; `None` without a projection or a quota.
 pub(crate) fn gap_text(c: &CurrentYear) -> Option<String> {
     let (p, q) = (c.projected_m3, c.quota_m3);
     if !(p.is_finite() && q.is_finite() && q > 0.0) {
@@ -143,7 +143,12 @@ pub(crate) fn gap_text(c: &CurrentYear) -> Option<String> {
     } else {
         format!("低于指标 {} 万 m³（-{}%）", wan(-d), fixed(-pct, 1))
     };
-    Some(format!("{} 年预测 {} 万 m³，{gap}", c.year, wan(p)))
+    Some(format!(
+        "{} 年预测 {} 万 m³，指标 {} 万 m³，{gap}",
+        c.year,
+        wan(p),
+        trim_decimal(q / 1e4, 1)
+    ))
 }
 
 /// What next year's quota asks of this year's projection: `2027 年需控制在 1420 万 m³ 以内，需压减
@@ -558,6 +563,32 @@ fn withdrawal_panel<DB: DrawingBackend>(
         }
     }
 
+    // Quota values, once per run of equal years: above the line, else just below it.
+    let mut runs_of: Vec<(i32, i32, f64)> = Vec::new();
+    for (year, q) in &quotas {
+        match runs_of.last_mut() {
+            Some(r) if r.1 + 1 == *year && (r.2 - q).abs() < 1e-9 => r.1 = *year,
+            _ => runs_of.push((*year, *year, *q)),
+        }
+    }
+    let current_run = m.current.and_then(|c| {
+        runs_of
+            .iter()
+            .copied()
+            .find(|r| (r.0..=r.1).contains(&c.year))
+    });
+    let place_quota = |placer: &mut Placer, (from, to, q): &(i32, i32, f64)| {
+        let text = format!("指标 {}", trim_decimal(*q, 1));
+        let style = |v: VPos| text_at(size::LABEL, colour::LIMIT, HPos::Center, v);
+        let mut candidates = Vec::new();
+        for year in (*from..=*to).rev() {
+            let (lx, y) = px(f64::from(year) + 0.5, *q);
+            candidates.push(((lx, y - 14), style(VPos::Bottom)));
+            candidates.push(((lx, y + 24), style(VPos::Top)));
+        }
+        place_label(&pa, placer, &text, candidates)
+    };
+
     // Current year: solid to date, hatched up to the projection.
     if let Some(c) = m.current.filter(|c| in_window(c.year)) {
         let x = f64::from(c.year);
@@ -599,6 +630,10 @@ fn withdrawal_panel<DB: DrawingBackend>(
                 candidates,
             )?;
         }
+        // This year's quota next to it, before the to-date figure takes the space under the line.
+        if let Some(run) = &current_run {
+            place_quota(&mut placer, run)?;
+        }
         if c.to_date_m3.is_finite() {
             let (lx, top) = px(x + 0.5, done);
             let (_, bottom) = px(x + 0.5, 0.0);
@@ -606,6 +641,7 @@ fn withdrawal_panel<DB: DrawingBackend>(
             if bottom - top > (size::LABEL * 2.2) as i32 {
                 candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
                 candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
+                candidates.push(((lx, top + 100), label(WHITE, VPos::Top)));
             }
             if !projected {
                 candidates.push(((lx, top - 10), label(colour::TEXT, VPos::Bottom)));
@@ -622,25 +658,9 @@ fn withdrawal_panel<DB: DrawingBackend>(
         }
     }
 
-    // Quota values, once per run of equal years, newest first: above the line, else below it.
-    let mut runs_of: Vec<(i32, i32, f64)> = Vec::new();
-    for (year, q) in &quotas {
-        match runs_of.last_mut() {
-            Some(r) if r.1 + 1 == *year && (r.2 - q).abs() < 1e-9 => r.1 = *year,
-            _ => runs_of.push((*year, *year, *q)),
-        }
-    }
-    for (from, to, q) in runs_of.iter().rev() {
-        let text = format!("指标 {}", trim_decimal(*q, 1));
-        let style = |v: VPos| text_at(size::LABEL, colour::LIMIT, HPos::Center, v);
-        let mut candidates = Vec::new();
-        for year in (*from..=*to).rev() {
-            let (lx, y) = px(f64::from(year) + 0.5, *q);
-            candidates.push(((lx, y - 14), style(VPos::Bottom)));
-            candidates.push(((lx, y + 24), style(VPos::Top)));
-            candidates.push(((lx, y + 84), style(VPos::Top)));
-        }
-        place_label(&pa, &mut placer, &text, candidates)?;
+    // The other quota values, once per run of equal years, newest first.
+    for run in runs_of.iter().rev().filter(|r| Some(**r) != current_run) {
+        place_quota(&mut placer, run)?;
     }
 
     let withdrawals: Vec<f64> = m

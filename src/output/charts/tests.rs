@@ -211,7 +211,7 @@ fn content_follows_the_data() {
         "自评估 2026-06-30",
         "退出 2027-06-30",
         "× 尚不具备退出条件",
-        "2026 年预测 1192.0 万 m³，低于指标 8.0 万 m³（-0.7%）",
+        "2026 年预测 1192.0 万 m³，指标 1200 万 m³，低于指标 8.0 万 m³（-0.7%）",
         "2027 年需控制在 1150 万 m³ 以内，需压减 42.0 万 m³（3.5%）",
         "未达标项",
         "Mann–Kendall",
@@ -475,7 +475,7 @@ fn headline_states_the_gap_and_what_next_year_asks() {
     };
     assert_eq!(
         gap_text(&c).unwrap(),
-        "2026 年预测 1526.4 万 m³，超指标 91.5 万 m³（+6.4%）"
+        "2026 年预测 1526.4 万 m³，指标 1434.9 万 m³，超指标 91.5 万 m³（+6.4%）"
     );
     let ahead = [YearQuota {
         year: 2027,
@@ -491,7 +491,7 @@ fn headline_states_the_gap_and_what_next_year_asks() {
     };
     assert_eq!(
         gap_text(&under).unwrap(),
-        "2026 年预测 1350.0 万 m³，低于指标 84.9 万 m³（-5.9%）"
+        "2026 年预测 1350.0 万 m³，指标 1434.9 万 m³，低于指标 84.9 万 m³（-5.9%）"
     );
     assert_eq!(
         requirement_text(
