@@ -318,11 +318,12 @@ fn panel<DB: DrawingBackend>(
     let pa = da.strip_coord_spec();
     if let Some(t) = w.target_m {
         let dash = vec![(x_lo, t), (x_hi, t)];
+        // Long dashes, thicker than the trend's short ones: the two differ in greyscale too.
         da.draw(&DashedPathElement::new(
             dash,
-            28,
-            10,
-            colour::LIMIT.stroke_width(stroke::TREND - 1),
+            44,
+            14,
+            colour::LIMIT.stroke_width(stroke::TREND),
         ))?;
     }
     for run in runs(pts.clone(), MAX_GAP) {

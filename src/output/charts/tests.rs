@@ -4,7 +4,7 @@
 //! Output files go to a fresh temporary directory, never into the repository. Sample files and
 //! timings come from `examples/chart_samples.rs`.
 
-use super::readiness::{gap_text, requirement_text};
+use super::readiness::{gap_text, requirement_text, verdict_mark};
 use super::render::{ChartKind, layout_problems, render_all, render_png, render_rgb, render_svg};
 use super::samples::{CASES, COUNTIES, Case, Models, many_wells, monthly_levels, trend};
 use super::spec::*;
@@ -572,4 +572,23 @@ fn partial_month_and_watermark_under_the_data() {
         .position(|t| t == "（至 11-28）")
         .expect("label");
     assert!(mark < label, "{texts:?}");
+}
+
+#[test]
+fn verdicts_differ_in_colour_and_in_symbol_for_greyscale_prints() {
+    let kinds = [
+        VerdictKind::Ready,
+        VerdictKind::AtRisk,
+        VerdictKind::NotReady,
+        VerdictKind::InsufficientData,
+    ];
+    let marks: Vec<_> = kinds.iter().map(|k| verdict_mark(*k)).collect();
+    for (i, a) in marks.iter().enumerate() {
+        for b in &marks[i + 1..] {
+            assert_ne!(a.0, b.0, "colours");
+            assert_ne!(a.1, b.1, "symbols");
+        }
+    }
+    let symbols: String = marks.iter().map(|m| m.1).collect();
+    assert_eq!(super::fonts::missing_glyphs(&symbols), Vec::<char>::new());
 }
