@@ -8,7 +8,7 @@
 //! mid-year, zeros and NaN, nothing at all; plus full data marked `示例数据`) it writes
 //! `OUT/<situation>-<chart>.png` and `.svg` — the same bytes as `render_all` — and prints the time
 //! of the SVG, of drawing the bitmap and of encoding the PNG. Last, it times the report's load:
-//! ten counties' five charts, PNG and SVG, rendered on two threads. Time it in release mode; a
+//! ten counties' six county charts, PNG and SVG, rendered on two threads. Time it in release mode; a
 //! debug build draws several times slower.
 
 use std::path::{Path, PathBuf};
@@ -93,8 +93,8 @@ fn main() -> anyhow::Result<()> {
         ms(started.elapsed())
     );
 
-    // What `gwmon report --all` draws: five charts per county (one hydrograph), on two threads,
-    // one per core of the target machine.
+    // What `gwmon report --all` draws per county (readiness, cumulative, monthly, two hydrograph
+    // pages, by source), on two threads, one per core of the target machine.
     let counties: Vec<Models> = COUNTIES
         .iter()
         .map(|name| {
@@ -104,6 +104,8 @@ fn main() -> anyhow::Result<()> {
                 &mut m.cumulative.meta,
                 &mut m.monthly.meta,
                 &mut m.hydro_level.meta,
+                &mut m.hydro_pages.meta,
+                &mut m.by_source.meta,
             ] {
                 meta.place = (*name).to_owned();
             }
@@ -135,7 +137,7 @@ fn main() -> anyhow::Result<()> {
             .try_for_each(|t| t.join().expect("render thread panicked"))
     })?;
     println!(
-        "ten counties × 4 county charts (PNG + SVG, in memory), 2 threads: {:.0} ms",
+        "ten counties × 6 county charts (PNG + SVG, in memory), 2 threads: {:.0} ms",
         ms(started.elapsed())
     );
     Ok(())

@@ -45,6 +45,17 @@ fn check_bundle(out: &Path) -> serde_json::Value {
                 dir.file_name().unwrap().to_str().unwrap()
             )));
         }
+        // Withdrawal by source, and the hydrographs on as many pages as the wells need.
+        let (w, _) = png_size(&dir.join("sources.png"));
+        assert!(w >= 2400);
+        let wells = c["wells"].as_array().map_or(0, Vec::len);
+        let pages = wells.div_ceil(12).max(1);
+        for p in 2..=pages {
+            assert!(dir.join(format!("hydrographs-{p}.png")).exists());
+        }
+        assert!(!dir.join(format!("hydrographs-{}.png", pages + 1)).exists());
+        let svg = std::fs::read_to_string(dir.join("hydrographs.svg")).unwrap();
+        assert!(!svg.contains("项未列出"), "every well has its panel");
         let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
         assert!(summary.contains(name) && summary.contains("结论") && summary.contains("示例数据"));
         assert!(index.contains(c["verdict_label"].as_str().unwrap()));

@@ -181,6 +181,7 @@ fn budget_panel<DB: DrawingBackend>(
     )?;
     let da = chart.plotting_area();
     let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
     let (pw, _) = dims(&pa);
     let px = |x: f64, y: f64| pixel(da, &(x, y));
     // The city total (bottom row) is set apart from its parts.
@@ -253,7 +254,6 @@ fn budget_panel<DB: DrawingBackend>(
             boxed_text(&pa, &label, (x1 + 16, cy), &outside)?;
         }
     }
-    watermark(&pa, m.meta.example)?;
     Ok(())
 }
 
@@ -289,6 +289,7 @@ fn ranking_panel<DB: DrawingBackend>(
     )?;
     let da = chart.plotting_area();
     let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
     let px = |x: f64, y: f64| pixel(da, &(x, y));
     // Bars, then the k = 1 line over them, then the labels (boxed) over the line.
     for (i, (_, k)) in rows.iter().enumerate() {
@@ -345,7 +346,6 @@ fn ranking_panel<DB: DrawingBackend>(
     if rows.is_empty() {
         note_center(&pa, "无县（市、区）数据")?;
     }
-    watermark(&pa, m.meta.example)?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use super::furniture::{
 };
 use super::spec::{CumulativeWithdrawal, DayValue, QuotaStep, Sanitize, Ymd};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{boxed_text, dims, measure, pixel};
+use super::text::{Placer, boxed_text, dims, halo_text, ink_box, measure, pixel, y_label_area};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
@@ -107,7 +107,7 @@ pub fn draw_cumulative<DB: DrawingBackend>(
     }
     let last_total = last.last().map(|p| p.1);
     items.push(LegendItem::new(
-        Swatch::Line(colour::LAST_YEAR),
+        Swatch::LineSquare(colour::OI_ORANGE),
         match last_total {
             Some(t) => format!("{}年累计（全年 {} 万 m³）", m.year - 1, trim_decimal(t, 1)),
             None => format!("{}年累计（无数据）", m.year - 1),
@@ -131,7 +131,7 @@ pub fn draw_cumulative<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(&plot)
         .margin_right(40)
         .x_label_area_size(130)
-        .y_label_area_size(210)
+        .y_label_area_size(y_label_area(&fixed(y_max, y_dec), 210))
         .build_cartesian_2d(Ticked::new(0f64..days, mids), y_axis)?;
     let fx = |v: &f64| month_label(&bounds, *v);
     let fy = |v: &f64| fixed(*v, y_dec);
@@ -150,8 +150,10 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         ))?;
     }
     let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
     let px = |x: f64, y: f64| pixel(da, &(x, y));
-    let (pw, _) = dims(&pa);
+    let (pw, ph) = dims(&pa);
+    let mut placer = Placer::new(pw, ph);
 
     // Quota steps, joined by risers where one follows the other directly.
     let mut path: Vec<(f64, f64)> = Vec::new();
@@ -181,18 +183,41 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         };
         let style = text_at(size::LABEL, colour::LIMIT, HPos::Left, VPos::Bottom);
         if x1 - x0 > measure(&pa, &label, &style).0 + 40 {
+            placer.block(ink_box(&label, (x0 + 20, y - 12), &style).grow(8));
             boxed_text(&pa, &label, (x0 + 20, y - 12), &style)?;
         }
     }
 
-    // Last year, then this year on top; both start from zero on 1 January.
-    for (pts, c) in [(&last, colour::LAST_YEAR), (&this, colour::CURRENT)] {
-        if pts.is_empty() {
-            continue;
-        }
+    // This year as a thick line, then last year over it, thinner and lighter with a marker at
+    // each month end: where the two run together both stay visible. Both start from zero.
+    if !this.is_empty() {
         let mut line = vec![(0.0, 0.0)];
-        line.extend(pts.iter().copied());
-        da.draw(&PathElement::new(line, c.stroke_width(stroke::DATA)))?;
+        line.extend(this.iter().copied());
+        da.draw(&PathElement::new(
+            line,
+            colour::CURRENT.stroke_width(stroke::DATA + 4),
+        ))?;
+    }
+    if !last.is_empty() {
+        let mut line = vec![(0.0, 0.0)];
+        line.extend(last.iter().copied());
+        da.draw(&PathElement::new(
+            line,
+            colour::OI_ORANGE.stroke_width(stroke::DATA - 2),
+        ))?;
+        for b in &bounds[1..] {
+            if let Some(p) = last.iter().rev().find(|p| p.0 <= *b) {
+                let (x, y) = px(p.0, p.1);
+                pa.draw(&Rectangle::new(
+                    [(x - 8, y - 8), (x + 8, y + 8)],
+                    colour::OI_ORANGE.filled(),
+                ))?;
+                pa.draw(&Rectangle::new(
+                    [(x - 8, y - 8), (x + 8, y + 8)],
+                    WHITE.stroke_width(2),
+                ))?;
+            }
+        }
     }
     if let Some(&(d, v)) = this.last() {
         if let Some(p) = projection {
@@ -215,41 +240,42 @@ pub fn draw_cumulative<DB: DrawingBackend>(
             };
             let over = q_year.is_some_and(|q| p > q);
             let (x, y) = px(days, p);
-            boxed_text(
-                &pa,
-                &format!("年末预测 {}{k}", wan(p * 1e4)),
-                (x - 20, y - 18),
-                &text_at(
-                    size::LABEL,
-                    if over { colour::LIMIT } else { colour::CURRENT },
-                    HPos::Right,
-                    VPos::Bottom,
+            let text = format!("年末预测 {}{k}", wan(p * 1e4));
+            let col = if over { colour::LIMIT } else { colour::CURRENT };
+            let candidates = [
+                (
+                    (x - 20, y - 18),
+                    text_at(size::LABEL, col, HPos::Right, VPos::Bottom),
                 ),
-            )?;
+                (
+                    (x - 20, y + 18),
+                    text_at(size::LABEL, col, HPos::Right, VPos::Top),
+                ),
+            ];
+            if let Some((at, style)) = placer.place(&text, candidates) {
+                halo_text(&pa, &text, at, &style)?;
+            }
         }
         da.draw(&Circle::new((d, v), 11, colour::CURRENT.filled()))?;
-        // Below the last point: a cumulative curve rises to the right, so the space under it
-        // towards the side with more room is clear of both curves.
+        // Below the last point first: a cumulative curve rises to the right, so the space under
+        // it towards the side with more room is clear of both curves.
         let (x, y) = px(d, v);
         let label = format!("截至 {}：{}", day_text(m.year, d), trim_decimal(v, 1));
-        let (anchor, dx) = if x > pw / 2 {
-            (HPos::Right, -18)
+        let (anchor, other, dx) = if x > pw / 2 {
+            (HPos::Right, HPos::Left, -18)
         } else {
-            (HPos::Left, 18)
+            (HPos::Left, HPos::Right, 18)
         };
-        let (_, ph) = dims(&pa);
-        let below = y + 28 + (size::LABEL * 0.9) as i32 <= ph;
-        let (ly, v_pos) = if below {
-            (y + 28, VPos::Top)
-        } else {
-            (y - 28, VPos::Bottom)
-        };
-        boxed_text(
-            &pa,
-            &label,
-            (x + dx, ly),
-            &text_at(size::LABEL, colour::CURRENT, anchor, v_pos),
-        )?;
+        let style = |h: HPos, v: VPos| text_at(size::LABEL, colour::CURRENT, h, v);
+        let candidates = [
+            ((x + dx, y + 28), style(anchor, VPos::Top)),
+            ((x + dx, y + 90), style(anchor, VPos::Top)),
+            ((x + dx, y - 28), style(anchor, VPos::Bottom)),
+            ((x - dx, y + 28), style(other, VPos::Top)),
+        ];
+        if let Some((at, style)) = placer.place(&label, candidates) {
+            halo_text(&pa, &label, at, &style)?;
+        }
         if this.iter().all(|p| p.1 == 0.0) {
             note_center(&pa, "本年累计取水量为 0")?;
         }
@@ -259,7 +285,6 @@ pub fn draw_cumulative<DB: DrawingBackend>(
     if quota.is_empty() {
         note_box(&pa, "未设定管控指标", (pw / 2, 60))?;
     }
-    watermark(&pa, m.meta.example)?;
     Ok(())
 }
 

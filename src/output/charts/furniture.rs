@@ -93,7 +93,8 @@ fn example_badge<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The large, faint `示例数据` watermark across an area (drawn last, over the data).
+/// The large, faint `示例数据` watermark across an area; draw it before the data, so it lies
+/// behind the bars and lines.
 pub(crate) fn watermark<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     example: bool,
@@ -166,6 +167,8 @@ pub(crate) enum Swatch {
     Line(RGBColor),
     /// A solid line with a dot in the middle (a series with markers).
     LineDot(RGBColor),
+    /// A solid line with a square in the middle (a series marked at intervals).
+    LineSquare(RGBColor),
     /// A dashed line.
     Dashed(RGBColor),
     /// A filled box.
@@ -284,6 +287,17 @@ fn draw_swatch<DB: DrawingBackend>(
                 c.stroke_width(stroke::DATA),
             ))?;
             area.draw(&Circle::new((x + SWATCH_W / 2, cy), 10, c.filled()))?;
+        }
+        Swatch::LineSquare(c) => {
+            area.draw(&PathElement::new(
+                vec![(x, cy), (x1, cy)],
+                c.stroke_width(stroke::DATA - 2),
+            ))?;
+            let mx = x + SWATCH_W / 2;
+            area.draw(&Rectangle::new(
+                [(mx - 9, cy - 9), (mx + 9, cy + 9)],
+                c.filled(),
+            ))?;
         }
         Swatch::Dashed(c) => {
             area.draw(&DashedPathElement::new(

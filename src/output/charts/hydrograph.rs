@@ -1,38 +1,53 @@
-//! Chart 4, hydrographs of a county's monitoring wells, each with its trend line.
+//! Chart 4, hydrographs of a county's monitoring wells as small multiples: one panel per well on
+//! its own y scale, so a decline of 0.3 m/a shows as a slope rather than a flat line next to a
+//! well 30 m higher. Panels are grouped by aquifer type, labelled directly (id, name, group,
+//! Sen's slope), carry the well's level target where it has one, and run
+//! [`Hydrographs::PER_PAGE`] to a page (`hydrographs.png`, `hydrographs-2.png`, …) so every well
+//! is shown and none is summarised away.
 //!
 //! The sign trap of groundwater charts is depth versus level: a rising depth is a falling level.
-//! The axis title therefore always says which is plotted — `水位 (m，1985国家高程基准)`, up = more
-//! water, or `埋深 (m)` on an inverted axis so that down still means less water — and each legend
-//! entry states the level's direction in words. Ten wells get ten distinct colours; beyond ten the
-//! colours repeat with a different marker.
+//! The subtitle therefore always says which is plotted — `水位 (m，1985国家高程基准)`, up = more
+//! water, or `埋深 (m，坐标向下增大)` on an inverted axis so that down still means less water —
+//! and each panel states the level's direction in words. Groups differ by colour (Okabe–Ito) and
+//! marker shape, trends are dashed and targets dash-dotted, so a greyscale print reads the same.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 use super::ChartError;
 use super::axes::{Ticked, runs, time_ticks, value_range};
 use super::fonts;
-use super::format::{fixed, signed, time_label};
-use super::furniture::{LegendItem, Swatch, legend, note_box, note_center, page, watermark};
+use super::format::{fixed, signed, time_label, trim_decimal};
+use super::furniture::{LegendItem, Swatch, legend, note_center, page, watermark};
 use super::spec::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
-use super::style::{colour, stroke, style_mesh};
-use super::text::{dims, pixel};
+use super::style::{WIDTH, colour, size, stroke, text, text_at};
+use super::text::{dims, pixel, text_width};
 
-/// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
+/// Panels per row.
+const COLS: usize = 3;
+/// Height of one row of panels in px.
+const PANEL_H: u32 = 560;
+/// Height of the page around the panels: title, subtitle, legend, footer.
+const FRAME_H: u32 = 560;
+/// Text sizes inside a panel: smaller than the house sizes, still ≈ 6.5 pt printed.
+const PANEL_TITLE: f64 = 44.0;
+const PANEL_TEXT: f64 = 40.0;
+const PANEL_TICK: f64 = 38.0;
+
+/// Canvas size in px: as many rows as the page's panels need.
+pub(crate) fn size(m: &Hydrographs) -> (u32, u32) {
+    let n = m.page_wells(m.page).len().max(1);
+    let rows = n.div_ceil(COLS) as u32;
+    (WIDTH, FRAME_H + rows * PANEL_H)
+}
 
 /// Longest gap (years) a line bridges: a quarter, so monthly data with one missing month stays
 /// joined while a season-long outage shows as a break.
 const MAX_GAP: f64 = 0.26;
 /// Markers are drawn only for sparse series (monthly data); daily series are plain lines.
 const MAX_MARKED_POINTS: usize = 80;
-
-/// Whether well `i` with `n` points gets markers: sparse series, and every well past the tenth
-/// (whose colour repeats and whose marker shape tells it apart).
-fn marked(n: usize, i: usize) -> bool {
-    n <= MAX_MARKED_POINTS || i >= colour::SERIES.len()
-}
 
 /// Finite points of a well as (fractional year, m).
 fn points(w: &WellSeries) -> Vec<(f64, f64)> {
@@ -56,95 +71,131 @@ fn trend_line(t: &Trend, pts: &[(f64, f64)]) -> Option<[(f64, f64); 2]> {
     Some(t.segment(lo, hi))
 }
 
-fn well_text(w: &WellSeries, kind: LevelKind, pts: &[(f64, f64)]) -> String {
-    if pts.is_empty() {
-        return format!("{}（无数据）", w.id);
-    }
-    // A trend is only quoted where its line can be drawn (two or more dates).
-    match w.trend.filter(|t| trend_line(t, pts).is_some()) {
-        Some(t) => {
-            let slope = signed(t.slope_m_per_year, 2);
-            let what = match kind {
-                LevelKind::Level => "",
-                LevelKind::Depth => "埋深 ",
-            };
-            format!("{}（{what}{slope} m/a，水位{}）", w.id, t.direction.label())
-        }
-        None => w.id.clone(),
+/// The panel's first line: id and name, or that the well has no data.
+fn title_text(w: &WellSeries, pts: &[(f64, f64)]) -> String {
+    match (pts.is_empty(), w.name.is_empty()) {
+        (true, _) => format!("{}（无数据）", w.id),
+        (false, true) => w.id.clone(),
+        (false, false) => format!("{} {}", w.id, w.name),
     }
 }
 
-/// Draws a marker of style `i / 10` (circle, square, triangle) at `p`.
-fn marker<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
-    da: &DrawingArea<DB, CT>,
-    p: (f64, f64),
-    i: usize,
+/// The panel's second line: the trend (slope and the level's direction in words), where its line
+/// can be drawn (two or more dates).
+fn trend_text(w: &WellSeries, kind: LevelKind, pts: &[(f64, f64)]) -> Option<String> {
+    let t = w.trend.filter(|t| trend_line(t, pts).is_some())?;
+    let slope = signed(t.slope_m_per_year, 2);
+    let what = match kind {
+        LevelKind::Level => "",
+        LevelKind::Depth => "埋深 ",
+    };
+    Some(format!("{what}{slope} m/a，水位{}", t.direction.label()))
+}
+
+/// Draws marker shape `shape` (circle, square, triangle, diamond) at pixel `(x, y)`.
+fn marker<DB: DrawingBackend>(
+    pa: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    shape: usize,
     c: RGBColor,
+    r: i32,
 ) -> Result<(), ChartError> {
-    let (x, y) = pixel(da, &p);
-    let pa = da.strip_coord_spec();
-    match (i / 10) % 3 {
-        0 => pa.draw(&Circle::new((x, y), 8, c.filled()))?,
+    match shape % 4 {
+        0 => pa.draw(&Circle::new((x, y), r as u32, c.filled()))?,
         1 => pa.draw(&Rectangle::new(
-            [(x - 8, y - 8), (x + 8, y + 8)],
+            [(x - r, y - r), (x + r, y + r)],
+            c.filled(),
+        ))?,
+        2 => pa.draw(&Polygon::new(
+            vec![(x, y - r - 2), (x - r - 2, y + r), (x + r + 2, y + r)],
             c.filled(),
         ))?,
         _ => pa.draw(&Polygon::new(
-            vec![(x, y - 10), (x - 10, y + 8), (x + 10, y + 8)],
+            vec![
+                (x, y - r - 3),
+                (x + r + 3, y),
+                (x, y + r + 3),
+                (x - r - 3, y),
+            ],
             c.filled(),
         ))?,
     }
     Ok(())
 }
 
-/// Draws chart 4 on `root`, any plotters backend of 2400 × 1500 px
-/// ([`ChartKind::size`](super::ChartKind::size)); wrap a bitmap backend in
-/// [`GlyphFix`](super::GlyphFix).
+/// Draws page [`Hydrographs::page`] of chart 4 on `root`, any plotters backend of
+/// [`ChartKind::size`](super::ChartKind::size) (2400 px wide, rows as needed); wrap a bitmap
+/// backend in [`GlyphFix`](super::GlyphFix).
 pub fn draw_hydrographs<DB: DrawingBackend>(
     m: &Hydrographs,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), ChartError> {
     fonts::register()?;
     let m = &m.sanitized();
-    let (title, y_desc) = match m.kind {
+    let (title, what) = match m.kind {
         LevelKind::Level => ("监测井地下水水位过程线", "水位 (m，1985国家高程基准)"),
         LevelKind::Depth => ("监测井地下水埋深过程线", "埋深 (m，坐标向下增大)"),
     };
-    let body = page(root, &m.meta, title, None)?;
+    let pages = m.pages();
+    let page_no = m.page.min(pages - 1);
+    let wells = m.page_wells(page_no);
+    let all: Vec<(&WellSeries, Vec<(f64, f64)>)> = m.wells.iter().map(|w| (w, points(w))).collect();
+    let has_data = all.iter().any(|(_, p)| !p.is_empty());
+    let mut subtitle = format!(
+        "第 {}/{pages} 页，共 {} 眼井；纵轴：{what}，每井独立刻度",
+        page_no + 1,
+        m.wells.len()
+    );
+    if has_data && all.iter().all(|(_, p)| p.len() <= 1) {
+        subtitle.push_str("；每井仅 1 个数据点，不足以判断趋势");
+    } else if !has_data && !m.wells.is_empty() {
+        subtitle.push_str("；无水位监测数据");
+    }
+    let body = page(root, &m.meta, title, Some(&subtitle))?;
 
-    let series: Vec<(&WellSeries, Vec<(f64, f64)>)> =
-        m.wells.iter().map(|w| (w, points(w))).collect();
-    let mut items: Vec<LegendItem> = series
+    // Groups in the order of the whole chart, so a group keeps its colour across pages.
+    let mut groups: Vec<&str> = Vec::new();
+    for w in m.ordered() {
+        if !groups.contains(&w.group.as_str()) {
+            groups.push(&w.group);
+        }
+    }
+    let group_of = |w: &WellSeries| groups.iter().position(|g| *g == w.group).unwrap_or(0);
+    let series_colour = |g: usize| colour::SERIES[g % colour::SERIES.len()];
+
+    let mut items: Vec<LegendItem> = Vec::new();
+    let mut on_page: Vec<usize> = wells.iter().map(|w| group_of(w)).collect();
+    on_page.dedup();
+    for g in &on_page {
+        let label = if groups[*g].is_empty() {
+            "监测井".to_owned()
+        } else {
+            groups[*g].to_owned()
+        };
+        items.push(LegendItem::new(Swatch::LineDot(series_colour(*g)), label));
+    }
+    if all
         .iter()
-        .enumerate()
-        .map(|(i, (w, pts))| {
-            let c = colour::SERIES[i % colour::SERIES.len()];
-            let swatch = if marked(pts.len(), i) {
-                Swatch::LineDot(c)
-            } else {
-                Swatch::Line(c)
-            };
-            LegendItem::new(swatch, well_text(w, m.kind, pts))
-        })
-        .collect();
-    let any_trend = series
-        .iter()
-        .any(|(w, pts)| w.trend.is_some_and(|t| trend_line(&t, pts).is_some()));
-    if any_trend {
+        .any(|(w, p)| w.trend.is_some_and(|t| trend_line(&t, p).is_some()))
+    {
+        items.push(LegendItem::new(Swatch::Dashed(colour::TEXT), "Sen 趋势线"));
+    }
+    if wells.iter().any(|w| w.target_m.is_some()) {
         items.push(LegendItem::new(
-            Swatch::Dashed(colour::MUTED),
-            "虚线：Sen 趋势线",
+            Swatch::Dashed(colour::LIMIT),
+            "水位控制目标",
         ));
     }
-    let plot = legend(&body, &items)?;
+    let grid = legend(&body, &items)?;
 
-    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    // One time axis for all wells of the county, so panels compare across pages.
+    let xs = all.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
     let (x_lo, x_hi) = match (
         xs.clone().fold(f64::INFINITY, f64::min),
         xs.fold(f64::NEG_INFINITY, f64::max),
     ) {
-        // At least two months wide, so one month of data sits in a readable window.
         (lo, hi) if hi - lo >= 1.0 / 6.0 => (lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02),
+        // At least two months wide, so one month of data sits in a readable window.
         (lo, hi) if lo.is_finite() && hi.is_finite() => {
             let mid = (lo + hi) / 2.0;
             (mid - 1.0 / 12.0, mid + 1.0 / 12.0)
@@ -154,76 +205,152 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
             (y, y + 1.0)
         }
     };
-    let mut ys: Vec<f64> = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.1))
-        .collect();
-    for (w, pts) in &series {
-        if let Some(seg) = w.trend.and_then(|t| trend_line(&t, pts)) {
-            ys.extend([seg[0].1, seg[1].1]);
-        }
+
+    if wells.is_empty() {
+        note_center(&grid, "无水位监测数据")?;
+        watermark(&grid, m.meta.example)?;
+        return Ok(());
     }
-    let has_data = !ys.is_empty();
-    let (lo, hi) = value_range(ys, 0.08, false);
-    let y_range = match m.kind {
+    watermark(&grid, m.meta.example)?;
+    let rows = wells.len().div_ceil(COLS);
+    let cells = grid.split_evenly((rows, COLS));
+    for (cell, w) in cells.iter().zip(&wells) {
+        let g = group_of(w);
+        panel(
+            cell,
+            m.kind,
+            w,
+            (x_lo, x_hi),
+            series_colour(g),
+            g,
+            groups[g],
+        )?;
+    }
+    Ok(())
+}
+
+/// One well's panel: title lines above, its own y scale, the series, trend and target.
+fn panel<DB: DrawingBackend>(
+    cell: &DrawingArea<DB, Shift>,
+    kind: LevelKind,
+    w: &WellSeries,
+    (x_lo, x_hi): (f64, f64),
+    c: RGBColor,
+    shape: usize,
+    group: &str,
+) -> Result<(), ChartError> {
+    let area = cell.margin(10, 24, 10, 10);
+    let (aw, _) = dims(&area);
+    let pts = points(w);
+    let title = title_text(w, &pts);
+    area.draw(&Text::new(
+        title,
+        (0, 0),
+        text_at(PANEL_TITLE, colour::TEXT, HPos::Left, VPos::Top),
+    ))?;
+    let mut second: Vec<String> = Vec::new();
+    if !group.is_empty() {
+        second.push(group.to_owned());
+    }
+    second.extend(trend_text(w, kind, &pts));
+    if let Some(t) = w.target_m {
+        second.push(format!("目标 {} m", trim_decimal(t, 2)));
+    }
+    // The second line drops its least important parts rather than run into the next panel.
+    let mut line = second.join(" · ");
+    while text_width(&line, PANEL_TEXT) > aw && second.len() > 1 {
+        second.remove(0);
+        line = second.join(" · ");
+    }
+    area.draw(&Text::new(
+        line,
+        (0, (PANEL_TITLE * 1.05) as i32),
+        text_at(PANEL_TEXT, colour::MUTED, HPos::Left, VPos::Top),
+    ))?;
+    let plot = area.margin((PANEL_TITLE * 1.05 + PANEL_TEXT * 1.1) as u32, 0, 0, 0);
+
+    let mut ys: Vec<f64> = pts.iter().map(|q| q.1).collect();
+    let seg = w.trend.and_then(|t| trend_line(&t, &pts));
+    if let Some(s) = &seg {
+        ys.extend([s[0].1, s[1].1]);
+    }
+    ys.extend(w.target_m);
+    let has = !pts.is_empty();
+    let (lo, hi) = value_range(ys, 0.1, false);
+    let y_range = match kind {
         LevelKind::Level => lo..hi,
         LevelKind::Depth => hi..lo,
     };
-    // Without data the frame stays, with no invented scale on either axis.
-    let (ticks, monthly) = if has_data {
+    let (ticks, monthly) = if has {
         time_ticks(x_lo, x_hi)
     } else {
         (Vec::new(), false)
     };
-    let (y_axis, y_dec) = if has_data {
-        Ticked::nice(y_range, 8)
+    // Thinned so the labels fit a panel's width: year labels are ≈ 90 px, months ≈ 150 px.
+    let max_ticks = if monthly { 3 } else { 5 };
+    let keep = ticks.len().div_ceil(max_ticks).max(1);
+    let ticks: Vec<f64> = ticks.into_iter().step_by(keep).collect();
+    let (y_axis, y_dec) = if has {
+        Ticked::nice(y_range, 4)
     } else {
         (Ticked::new(y_range, Vec::new()), 0)
     };
     let mut chart = ChartBuilder::on(&plot)
-        .margin_right(40)
-        .x_label_area_size(130)
-        .y_label_area_size(210)
+        .margin_right(30)
+        .margin_top(24)
+        .x_label_area_size(64)
+        .y_label_area_size(150)
         .build_cartesian_2d(Ticked::new(x_lo..x_hi, ticks), y_axis)?;
     let fx = |v: &f64| time_label(*v, monthly);
     let fy = |v: &f64| fixed(*v, y_dec);
-    style_mesh(&mut chart.configure_mesh())
+    chart
+        .configure_mesh()
+        .label_style(text(PANEL_TICK, colour::TEXT))
+        .bold_line_style(colour::GRID.stroke_width(stroke::GRID))
+        .light_line_style(TRANSPARENT)
+        .max_light_lines(0)
+        .axis_style(colour::AXIS.stroke_width(stroke::AXIS))
+        .set_all_tick_mark_size(8)
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
-        .x_desc(if monthly { "年-月" } else { "年份" })
-        .y_desc(y_desc)
         .draw()?;
     let da = chart.plotting_area();
-
-    for (i, (w, pts)) in series.iter().enumerate() {
-        let c = colour::SERIES[i % colour::SERIES.len()];
-        for run in runs(pts.clone(), MAX_GAP) {
-            if run.len() > 1 {
-                da.draw(&PathElement::new(run, c.stroke_width(stroke::DATA - 1)))?;
-            }
-        }
-        if marked(pts.len(), i) {
-            let step = (pts.len() / MAX_MARKED_POINTS).max(1);
-            for p in pts.iter().step_by(step) {
-                marker(da, *p, i, c)?;
-            }
-        }
-        if let Some(seg) = w.trend.and_then(|t| trend_line(&t, pts)) {
-            da.draw(&DashedPathElement::new(
-                seg.to_vec(),
-                22,
-                14,
-                c.stroke_width(stroke::TREND - 1),
-            ))?;
-        }
-    }
     let pa = da.strip_coord_spec();
-    if !has_data {
-        note_center(&pa, "无水位监测数据")?;
-    } else if series.iter().all(|(_, p)| p.len() <= 1) {
-        let (w, _) = dims(&pa);
-        note_box(&pa, "每井仅 1 个数据点，不足以判断趋势", (w / 2, 60))?;
+    if let Some(t) = w.target_m {
+        let dash = vec![(x_lo, t), (x_hi, t)];
+        // Long dashes, thicker than the trend's short ones: the two differ in greyscale too.
+        da.draw(&DashedPathElement::new(
+            dash,
+            44,
+            14,
+            colour::LIMIT.stroke_width(stroke::TREND),
+        ))?;
     }
-    watermark(&pa, m.meta.example)?;
+    for run in runs(pts.clone(), MAX_GAP) {
+        if run.len() > 1 {
+            da.draw(&PathElement::new(run, c.stroke_width(stroke::DATA - 2)))?;
+        }
+    }
+    let step = (pts.len() / MAX_MARKED_POINTS).max(1);
+    let r = if pts.len() <= MAX_MARKED_POINTS { 6 } else { 4 };
+    for p in pts.iter().step_by(step.max(pts.len() / 24).max(1)) {
+        marker(&pa, pixel(da, p), shape, c, r)?;
+    }
+    if let Some(s) = seg {
+        da.draw(&DashedPathElement::new(
+            s.to_vec(),
+            20,
+            12,
+            colour::TEXT.stroke_width(stroke::TREND - 2),
+        ))?;
+    }
+    if !has {
+        let (pw, ph) = dims(&pa);
+        pa.draw(&Text::new(
+            "无数据",
+            (pw / 2, ph / 2),
+            text_at(size::LABEL, colour::MUTED, HPos::Center, VPos::Center),
+        ))?;
+    }
     Ok(())
 }

@@ -12,8 +12,12 @@
 //!   footer, legend, `示例数据` badge and watermark, notes for missing data, hatching, limit lines),
 //!   `format` (万/亿 m³, decimals, signed slopes, time labels) and `axes` (value ranges, nice and
 //!   time ticks, gaps in series).
-//! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4),
-//!   `city` (5); each exposes a `draw_*` function that draws on any plotters backend.
+//! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4,
+//!   paged small multiples), `city` (5), `source` (6, withdrawal by source); each exposes a
+//!   `draw_*` function that draws on any plotters backend.
+//! - labels are placed with collision checks (`text::Placer`) and lines wrap by the Chinese
+//!   line-breaking rules (`text::break_units`); [`layout_problems`] lists overlapping or clipped
+//!   text of a rendered chart, from the same font metrics the layout uses.
 //! - [`render`]: PNG/SVG output — [`render_all`] writes `stem.png` and `stem.svg`.
 //! - `samples` (tests only): made-up inputs for every chart in every data situation, shared with
 //!   `examples/chart_samples.rs`, which writes them all and prints the time per chart.
@@ -48,6 +52,7 @@ mod furniture;
 mod hydrograph;
 mod monthly;
 mod readiness;
+mod source;
 mod style;
 mod text;
 
@@ -62,10 +67,14 @@ pub use hydrograph::draw_hydrographs;
 pub use monthly::draw_monthly;
 pub use readiness::draw_exit_readiness;
 pub use render::{
-    ChartError, ChartKind, GlyphFix, encode_png, render_all, render_png, render_rgb, render_svg,
+    ChartError, ChartKind, GlyphFix, TextBox, encode_png, layout_problems, render_all, render_png,
+    render_rgb, render_svg, text_boxes,
 };
+pub use source::draw_by_source;
 pub use spec::{
-    BudgetBar, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear, DatedValue,
-    DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, QuotaStep, Trend,
-    TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
+    BudgetBar, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal, CurrentYear,
+    DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal,
+    QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries, WithdrawalBySource,
+    YearMonths, YearQuota, YearWithdrawal, Ymd,
 };
+pub use text::PxRect;

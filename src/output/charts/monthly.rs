@@ -1,7 +1,8 @@
 //! Chart 3, monthly groundwater withdrawal of the last three years side by side.
 //!
 //! Grouped bars per month (1月 … 12月), one colour per year, the most recent year in a contrasting
-//! colour. Months without data (the rest of the current year, gaps) are left empty and each year's
+//! colour. The as-of month, which holds only its days up to the as-of date, is hatched and
+//! labelled `（至 11-28）`. Months without data (the rest of the current year, gaps) are left empty and each year's
 //! total and coverage is printed in its legend entry, so an empty bar is never mistaken for zero.
 
 use plotters::coord::Shift;
@@ -11,15 +12,17 @@ use super::ChartError;
 use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, trim_decimal};
-use super::furniture::{LegendItem, Swatch, legend, note_center, page, watermark};
-use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths};
-use super::style::{colour, stroke, style_mesh};
+use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
+use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths, Ymd};
+use super::style::{colour, size, stroke, style_mesh, text_at};
+use super::text::{halo_text, pixel, y_label_area};
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);
 
 /// Year colours, oldest first; the newest year always takes the last one.
-const YEAR_COLOURS: [RGBColor; 3] = [colour::BAR_LIGHT, colour::BAR, colour::TREND];
+const YEAR_COLOURS: [RGBColor; 3] = [colour::OI_SKY, colour::OI_BLUE, colour::OI_VERMILLION];
 
 /// The years to draw: the most recent [`MonthlyWithdrawal::MAX_YEARS`], oldest first, one per year.
 fn recent_years(m: &MonthlyWithdrawal) -> Vec<YearMonths> {
@@ -81,24 +84,45 @@ pub fn draw_monthly<DB: DrawingBackend>(
     let colours: Vec<RGBColor> = (0..years.len())
         .map(|i| YEAR_COLOURS[(offset + i).min(YEAR_COLOURS.len() - 1)])
         .collect();
-    let items: Vec<LegendItem> = years
+    // The as-of month holds only its days up to the as-of date: hatched, and labelled so.
+    let as_of = m.meta.as_of;
+    let partial = (as_of.day < Ymd::days_in_month(as_of.year, as_of.month))
+        .then_some((as_of.year, usize::from(as_of.month.clamp(1, 12)) - 1))
+        .filter(|(year, month)| {
+            years
+                .iter()
+                .any(|y| y.year == *year && y.months_m3[*month].is_finite())
+        });
+    let mut items: Vec<LegendItem> = years
         .iter()
         .zip(&colours)
         .map(|(y, c)| LegendItem::new(Swatch::Bar(*c), year_text(y)))
         .collect();
+    if let (Some((_, month)), Some(c)) = (partial, colours.last()) {
+        items.push(LegendItem::new(
+            Swatch::Hatched(*c),
+            format!(
+                "{}月未满月（至 {:02}-{:02}）",
+                month + 1,
+                as_of.month,
+                as_of.day
+            ),
+        ));
+    }
     let plot = legend(&body, &items)?;
 
     let values = years
         .iter()
         .flat_map(|y| y.months_m3.iter().map(|v| v / 1e4));
     let (_, data_max) = value_range(values.clone(), 0.0, true);
-    let y_max = data_max * 1.1;
+    // Headroom for the as-of month's label.
+    let y_max = data_max * 1.18;
     let (y_axis, y_dec) = Ticked::nice(0f64..y_max, 8);
     let mids: Vec<f64> = (0..12).map(|i| f64::from(i) + 0.5).collect();
     let mut chart = ChartBuilder::on(&plot)
         .margin_right(40)
         .x_label_area_size(130)
-        .y_label_area_size(210)
+        .y_label_area_size(y_label_area(&fixed(y_max, y_dec), 210))
         .build_cartesian_2d(Ticked::new(0f64..12.0, mids), y_axis)?;
     let fx = |v: &f64| format!("{}月", (v.floor() as i64).clamp(0, 11) + 1);
     let fy = |v: &f64| fixed(*v, y_dec);
@@ -110,6 +134,8 @@ pub fn draw_monthly<DB: DrawingBackend>(
         .y_desc("取水量（万 m³）")
         .draw()?;
     let da = chart.plotting_area();
+    let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
     for b in 1..12 {
         let x = f64::from(b);
         da.draw(&PathElement::new(
@@ -127,19 +153,32 @@ pub fn draw_monthly<DB: DrawingBackend>(
                 continue;
             }
             let x0 = month as f64 + 0.1 + bar * i as f64;
-            da.draw(&Rectangle::new(
-                [(x0 + bar * 0.06, 0.0), (x0 + bar * 0.94, v.max(0.0) / 1e4)],
-                c.filled(),
-            ))?;
+            let (a, b) = ((x0 + bar * 0.06, 0.0), (x0 + bar * 0.94, v.max(0.0) / 1e4));
+            if partial == Some((y.year, month)) {
+                hatched_rect(&pa, pixel(da, &a), pixel(da, &b), *c)?;
+                // Above the month's group and its neighbours, which the label is wider than.
+                let top = years
+                    .iter()
+                    .flat_map(|y| y.months_m3[month.saturating_sub(1)..(month + 2).min(12)].iter())
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f64, |a, v| a.max(*v / 1e4));
+                let (lx, ty) = pixel(da, &(x0 + bar * 0.5, top));
+                halo_text(
+                    &pa,
+                    &format!("（至 {:02}-{:02}）", as_of.month, as_of.day),
+                    (lx, ty - 12),
+                    &text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom),
+                )?;
+            } else {
+                da.draw(&Rectangle::new([a, b], c.filled()))?;
+            }
         }
     }
-    let pa = da.strip_coord_spec();
     if values.clone().all(|v| !v.is_finite()) {
         note_center(&pa, "无取水量数据")?;
     } else if values.clone().all(|v| !v.is_finite() || v == 0.0) {
         note_center(&pa, "各月取水量均为 0")?;
     }
-    watermark(&pa, m.meta.example)?;
     Ok(())
 }
 

@@ -1,11 +1,15 @@
-//! Chart 1, exit readiness of one county: the two things the self-assessment turns on, drawn on one
-//! shared time axis that runs to the exit deadline.
+//! Chart 1, exit readiness of one county: what the self-assessment turns on, read at a glance.
 //!
-//! Top: annual groundwater withdrawal (bars, 万 m³) against the county quota (k = 1) drawn as a step
-//! per year, the current year's to-date bar with its hatched year-end projection, and the
-//! deadlines as vertical markers. Bottom: monthly mean water level (or depth, inverted axis) with the
-//! Sen's-slope trend extended to the exit deadline. Caption: the verdict and the failing criteria.
-//! Both panels use the same x range and label widths so years line up vertically.
+//! Headline: the verdict in its colour and symbol, this year's projection against the quota (the
+//! gap in 万 m³ and %) and what next year's quota asks (the ceiling and the cut needed). Top
+//! panel: annual groundwater withdrawal (bars, 万 m³) against the county quota (k = 1) drawn per
+//! year at its own value through the exit year, the current year's to-date bar with its hatched
+//! year-end projection, and the deadlines as vertical lines behind the data, labelled above the
+//! plot. Bottom panel: monthly mean water level (or depth, inverted axis) with the Sen's-slope
+//! trend extended to the exit deadline. Below: the criteria not met as a table, wrapped, never
+//! cut, so the canvas grows with it ([`size`]). Both panels use the same x range and label widths
+//! so years line up vertically; every value label is placed by a [`Placer`] so none sits on a
+//! line or on another label.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -19,18 +23,27 @@ use super::format::{fixed, signed, trim_decimal, wan};
 use super::furniture::{
     LegendItem, Swatch, hatched_rect, legend, limit_line, note_box, note_center, page, watermark,
 };
-use super::spec::{ExitReadiness, LevelKind, Sanitize, Trend, Ymd};
-use super::style::{colour, size, stroke, style_mesh, text, text_at};
-use super::text::{boxed_text, dims, measure, pixel, wrap, y_title};
+use super::spec::{
+    CriterionRow, CurrentYear, ExitReadiness, LevelKind, Sanitize, Trend, VerdictKind, YearQuota,
+    Ymd,
+};
+use super::style::{MARGIN, WIDTH, colour, size, stroke, style_mesh, text_at};
+use super::text::{
+    Placer, PxRect, dims, halo_text, ink_box, pixel, text_width, wrap_with, y_title,
+};
 
-/// Canvas size in px.
-pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1800);
+/// Canvas height without the criteria table, in px.
+const BASE_HEIGHT: u32 = 1760;
+
+/// Canvas size in px: the table of criteria not met adds its height, so nothing is cut.
+pub(crate) fn size(m: &ExitReadiness) -> (u32, u32) {
+    let table = table_layout(&m.failing, table_width());
+    (WIDTH, BASE_HEIGHT + table.height as u32)
+}
 
 const Y_LABEL_AREA: i32 = 240;
 const X_LABEL_AREA: i32 = 130;
 const RIGHT_MARGIN: i32 = 40;
-/// The failing criteria get at most this many lines; the report text carries the full list.
-const MAX_CAPTION_LINES: usize = 3;
 /// At most this many years are drawn (the most recent); older data is outside the window.
 const MAX_YEARS: i32 = 30;
 /// Longest gap (years) a level line bridges; longer gaps break the line.
@@ -46,6 +59,7 @@ impl Years {
     fn of(m: &ExitReadiness) -> Self {
         let mut years: Vec<i32> = m.years.iter().map(|y| y.year).collect();
         years.extend(m.current.map(|c| c.year));
+        years.extend(m.quotas_ahead.iter().map(|q| q.year));
         years.extend(m.deadlines.iter().map(|d| d.date.year));
         years.extend(
             m.levels
@@ -90,8 +104,163 @@ fn year_label(v: &f64) -> String {
     format!("{:.0}", v.floor())
 }
 
-/// Draws chart 1 on `root`, any plotters backend of 2400 × 1800 px
-/// ([`ChartKind::size`](super::ChartKind::size)); wrap a bitmap backend in
+/// The verdict's colour and the symbol that tells it apart in greyscale.
+pub(crate) fn verdict_mark(kind: VerdictKind) -> (RGBColor, &'static str) {
+    match kind {
+        VerdictKind::Ready => (colour::READY, "√"),
+        VerdictKind::AtRisk => (colour::AT_RISK, "△"),
+        VerdictKind::NotReady => (colour::NOT_READY, "×"),
+        VerdictKind::InsufficientData => (colour::NO_DATA, "？"),
+    }
+}
+
+/// A criterion's result as the table marks it (colour and symbol), from its wording.
+fn status_mark(status: &str) -> (RGBColor, &'static str) {
+    if status.contains("风险") {
+        verdict_mark(VerdictKind::AtRisk)
+    } else if status.contains("数据") {
+        verdict_mark(VerdictKind::InsufficientData)
+    } else if status == "达标" {
+        verdict_mark(VerdictKind::Ready)
+    } else {
+        verdict_mark(VerdictKind::NotReady)
+    }
+}
+
+/// This year's projection against its quota: `2026 年预测 1526.4 万 m³，指标 1434.9 万 m³，超指标
+/// 91.5 万 m³（+6.4%）` or `… 低于指标 8.0 万 m³（-0.7%）`; `None` without a projection or a quota.
+pub(crate) fn gap_text(c: &CurrentYear) -> Option<String> {
+    let (p, q) = (c.projected_m3, c.quota_m3);
+    if !(p.is_finite() && q.is_finite() && q > 0.0) {
+        return None;
+    }
+    let d = p - q;
+    let pct = d / q * 100.0;
+    let gap = if wan(d.abs()) == "0.0" {
+        "与指标持平".to_owned()
+    } else if d > 0.0 {
+        format!("超指标 {} 万 m³（+{}%）", wan(d), fixed(pct, 1))
+    } else {
+        format!("低于指标 {} 万 m³（-{}%）", wan(-d), fixed(-pct, 1))
+    };
+    Some(format!(
+        "{} 年预测 {} 万 m³，指标 {} 万 m³，{gap}",
+        c.year,
+        wan(p),
+        trim_decimal(q / 1e4, 1)
+    ))
+}
+
+/// What next year's quota asks of this year's projection: `2027 年需控制在 1420 万 m³ 以内，需压减
+/// 106.4 万 m³（7.0%）`, the cut as a share of the projection; or that the projection already
+/// keeps within it. `None` without a projection or next year's quota.
+pub(crate) fn requirement_text(c: &CurrentYear, ahead: &[YearQuota]) -> Option<String> {
+    let next = ahead
+        .iter()
+        .find(|q| q.year == c.year + 1 && q.quota_m3.is_finite() && q.quota_m3 > 0.0)?;
+    let p = c.projected_m3;
+    if !(p.is_finite() && p > 0.0) {
+        return None;
+    }
+    let cut = p - next.quota_m3;
+    let ceiling = trim_decimal(next.quota_m3 / 1e4, 1);
+    Some(if cut > 0.0 {
+        format!(
+            "{} 年需控制在 {ceiling} 万 m³ 以内，需压减 {} 万 m³（{}%）",
+            next.year,
+            wan(cut),
+            fixed(cut / p * 100.0, 1)
+        )
+    } else {
+        format!(
+            "{} 年指标 {ceiling} 万 m³，按本年预测可满足（余 {} 万 m³）",
+            next.year,
+            wan(-cut)
+        )
+    })
+}
+
+const TABLE_SIZE: f64 = size::LEGEND;
+const TABLE_PAD: i32 = 14;
+
+fn table_width() -> i32 {
+    WIDTH as i32 - 2 * MARGIN
+}
+
+fn table_line_h() -> i32 {
+    (TABLE_SIZE * 1.02) as i32
+}
+
+/// One row of the criteria table: each cell's wrapped lines and the row's height.
+struct TableRow {
+    item: Vec<String>,
+    status: Vec<String>,
+    detail: Vec<String>,
+    height: i32,
+}
+
+/// The criteria table laid out: column x offsets, and per row its wrapped cells and height.
+struct Table {
+    cols: [i32; 3],
+    rows: Vec<TableRow>,
+    header_h: i32,
+    height: i32,
+}
+
+fn table_layout(failing: &[CriterionRow], width: i32) -> Table {
+    let w = |s: &str| text_width(s, TABLE_SIZE);
+    let header_h = table_line_h() + 2 * TABLE_PAD;
+    if failing.is_empty() {
+        return Table {
+            cols: [0, 0, 0],
+            rows: Vec::new(),
+            header_h,
+            height: header_h + 24,
+        };
+    }
+    let item_w = failing
+        .iter()
+        .map(|r| w(&r.item))
+        .chain([w("未达标项")])
+        .max()
+        .unwrap_or(0)
+        .min(width / 4)
+        + 2 * TABLE_PAD;
+    let status_w = failing
+        .iter()
+        .map(|r| w(&format!("× {}", r.status)))
+        .chain([w("结果")])
+        .max()
+        .unwrap_or(0)
+        .min(width / 5)
+        + 2 * TABLE_PAD;
+    let detail_w = width - item_w - status_w - 2 * TABLE_PAD;
+    let rows: Vec<_> = failing
+        .iter()
+        .map(|r| {
+            let item = wrap_with(&r.item, item_w - 2 * TABLE_PAD, w);
+            let status = wrap_with(&r.status, status_w - 2 * TABLE_PAD - w("× "), w);
+            let detail = wrap_with(&r.detail, detail_w, w);
+            let lines = item.len().max(status.len()).max(detail.len()) as i32;
+            TableRow {
+                item,
+                status,
+                detail,
+                height: lines * table_line_h() + 2 * TABLE_PAD,
+            }
+        })
+        .collect();
+    let height = header_h + rows.iter().map(|r| r.height).sum::<i32>() + 24;
+    Table {
+        cols: [0, item_w, item_w + status_w],
+        rows,
+        header_h,
+        height,
+    }
+}
+
+/// Draws chart 1 on `root`, any plotters backend of [`ChartKind::size`](super::ChartKind::size)
+/// (2400 px wide, taller with more criteria not met); wrap a bitmap backend in
 /// [`GlyphFix`](super::GlyphFix).
 pub fn draw_exit_readiness<DB: DrawingBackend>(
     m: &ExitReadiness,
@@ -102,58 +271,173 @@ pub fn draw_exit_readiness<DB: DrawingBackend>(
     let body = page(root, &m.meta, "超采区退出准备度", None)?;
     let (bw, bh) = dims(&body);
 
-    // Caption at the bottom: verdict, then the failing criteria wrapped to the width.
-    let verdict_style = text_at(size::NOTE + 4.0, verdict_colour(m), HPos::Left, VPos::Top);
-    let crit_style = text_at(size::LEGEND, colour::TEXT, HPos::Left, VPos::Top);
-    let verdict = format!(
-        "结论：{}",
-        if m.verdict.is_empty() {
-            "（未给出）"
-        } else {
-            &m.verdict
-        }
-    );
-    let criteria = if m.failing.is_empty() {
-        "未达标项：无".to_owned()
-    } else {
-        format!("未达标项：{}", m.failing.join("；"))
-    };
-    let mut crit_lines = wrap(&body, &criteria, &crit_style, bw - 20);
-    if crit_lines.len() > MAX_CAPTION_LINES {
-        crit_lines.truncate(MAX_CAPTION_LINES);
-        if let Some(last) = crit_lines.last_mut() {
-            last.pop();
-            last.push('…');
-        }
-    }
-    let line_h = (size::LEGEND * 1.0) as i32;
-    let caption_h = (size::NOTE * 1.15) as i32 + line_h * crit_lines.len() as i32 + 24;
-    let (plots, caption) = body.split_vertically((bh - caption_h).max(bh / 2));
-    caption.draw(&PathElement::new(
-        vec![(0, 6), (bw, 6)],
-        colour::GRID.stroke_width(2),
-    ))?;
-    caption.draw(&Text::new(verdict, (0, 18), verdict_style))?;
-    let mut y = 18 + (size::NOTE * 1.15) as i32;
-    for line in crit_lines {
-        caption.draw(&Text::new(line, (0, y), crit_style.clone()))?;
-        y += line_h;
-    }
+    let table = table_layout(&m.failing, bw);
+    let (upper, bottom) = body.split_vertically((bh - table.height).max(bh / 2));
+    criteria_table(&bottom, &table, &m.failing)?;
 
+    let head_h = headline(&upper, m)?;
+    let plots = upper.margin(head_h as u32, 0, 0, 0);
     let years = Years::of(m);
     let (_, ph) = dims(&plots);
-    let (top, bottom) = plots.split_vertically((f64::from(ph) * 0.54) as i32);
+    let (top, bottom) = plots.split_vertically((f64::from(ph) * 0.58) as i32);
     withdrawal_panel(&top, m, &years)?;
     level_panel(&bottom.margin(20, 0, 0, 0), m, &years)?;
     Ok(())
 }
 
-fn verdict_colour(m: &ExitReadiness) -> RGBColor {
-    if m.failing.is_empty() {
+/// The verdict pill, the gap and the requirement; returns the height used.
+fn headline<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    m: &ExitReadiness,
+) -> Result<i32, ChartError> {
+    let (w, _) = dims(area);
+    let (c, symbol) = verdict_mark(m.verdict_kind);
+    let verdict = format!(
+        "{symbol} {}",
+        if m.verdict.is_empty() {
+            "结论未给出"
+        } else {
+            &m.verdict
+        }
+    );
+    let pill_size = size::NOTE + 2.0;
+    let tw = text_width(&verdict, pill_size);
+    let pill_h = (pill_size * 1.15) as i32;
+    area.draw(&Rectangle::new([(0, 0), (tw + 48, pill_h)], c.filled()))?;
+    // Dark text on the light orange, white on the others: contrast first.
+    let on = if m.verdict_kind == VerdictKind::AtRisk {
         colour::TEXT
     } else {
-        colour::LIMIT
+        WHITE
+    };
+    area.draw(&Text::new(
+        verdict,
+        (24, pill_h / 2),
+        text_at(pill_size, on, HPos::Left, VPos::Center),
+    ))?;
+
+    let mut lines: Vec<(String, RGBColor)> = Vec::new();
+    match m.current {
+        Some(cur) => {
+            let over = cur.projected_m3 > cur.quota_m3;
+            match gap_text(&cur) {
+                Some(g) => lines.push((
+                    g,
+                    if over {
+                        colour::NOT_READY
+                    } else {
+                        colour::TEXT
+                    },
+                )),
+                None if !cur.projected_m3.is_finite() => {
+                    lines.push((format!("{} 年无年末预测", cur.year), colour::MUTED))
+                }
+                None => lines.push((format!("{} 年未设定管控指标", cur.year), colour::MUTED)),
+            }
+            if let Some(r) = requirement_text(&cur, &m.quotas_ahead) {
+                lines.push((r, colour::TEXT));
+            }
+        }
+        None => lines.push(("本年无取水量数据".to_owned(), colour::MUTED)),
     }
+    // The first line goes beside the pill when it fits, the rest below.
+    let fs = size::NOTE;
+    let line_h = (fs * 1.1) as i32;
+    let beside = tw + 48 + 40;
+    let mut y = pill_h / 2;
+    for (i, (s, col)) in lines.into_iter().enumerate() {
+        let style = text_at(fs, col, HPos::Left, VPos::Center);
+        if i == 0 && beside + text_width(&s, fs) <= w {
+            area.draw(&Text::new(s, (beside, y), style))?;
+            continue;
+        }
+        y = if y < pill_h {
+            pill_h + line_h / 2 + 12
+        } else {
+            y + line_h
+        };
+        area.draw(&Text::new(s, (0, y), style))?;
+    }
+    Ok(y + line_h / 2 + 24)
+}
+
+fn criteria_table<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &Table,
+    failing: &[CriterionRow],
+) -> Result<(), ChartError> {
+    let (w, _) = dims(area);
+    let lh = table_line_h();
+    let style = |c: RGBColor| text_at(TABLE_SIZE, c, HPos::Left, VPos::Top);
+    area.draw(&PathElement::new(
+        vec![(0, 6), (w, 6)],
+        colour::AXIS.stroke_width(3),
+    ))?;
+    if failing.is_empty() {
+        area.draw(&Text::new(
+            "未达标项：无",
+            (TABLE_PAD, 6 + TABLE_PAD + 10),
+            style(colour::TEXT),
+        ))?;
+        return Ok(());
+    }
+    let mut y = 6;
+    area.draw(&Rectangle::new(
+        [(0, y), (w, y + t.header_h)],
+        RGBColor(0xF2, 0xF2, 0xF2).filled(),
+    ))?;
+    for (i, head) in ["未达标项", "结果", "说明"].iter().enumerate() {
+        area.draw(&Text::new(
+            *head,
+            (t.cols[i] + TABLE_PAD, y + TABLE_PAD + 10),
+            style(colour::TEXT),
+        ))?;
+    }
+    y += t.header_h;
+    for (row, laid) in failing.iter().zip(&t.rows) {
+        let (c, symbol) = status_mark(&row.status);
+        let cells: [(i32, &Vec<String>, RGBColor); 3] = [
+            (t.cols[0] + TABLE_PAD, &laid.item, colour::TEXT),
+            (t.cols[1] + TABLE_PAD, &laid.status, c),
+            (t.cols[2] + TABLE_PAD, &laid.detail, colour::TEXT),
+        ];
+        for (col, (x, lines, c)) in cells.into_iter().enumerate() {
+            for (i, line) in lines.iter().enumerate() {
+                let s = if col == 1 && i == 0 {
+                    format!("{symbol} {line}")
+                } else {
+                    line.clone()
+                };
+                area.draw(&Text::new(
+                    s,
+                    (x, y + TABLE_PAD + 10 + i as i32 * lh),
+                    style(c),
+                ))?;
+            }
+        }
+        y += laid.height;
+        area.draw(&PathElement::new(
+            vec![(0, y), (w, y)],
+            colour::GRID.stroke_width(2),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Quotas per year in the window, in year order, each year once (万 m³).
+fn quotas_by_year(m: &ExitReadiness, years: &Years) -> Vec<(i32, f64)> {
+    let mut quotas: Vec<(i32, f64)> = m
+        .years
+        .iter()
+        .map(|y| (y.year, y.quota_m3))
+        .chain(m.current.map(|c| (c.year, c.quota_m3)))
+        .chain(m.quotas_ahead.iter().map(|q| (q.year, q.quota_m3)))
+        .filter(|(y, q)| years.contains(*y) && q.is_finite())
+        .map(|(y, q)| (y, q / 1e4))
+        .collect();
+    quotas.sort_by_key(|(y, _)| *y);
+    quotas.dedup_by_key(|(y, _)| *y);
+    quotas
 }
 
 fn withdrawal_panel<DB: DrawingBackend>(
@@ -179,122 +463,44 @@ fn withdrawal_panel<DB: DrawingBackend>(
     }
     items.push(LegendItem::new(
         Swatch::Line(colour::LIMIT),
-        "管控指标（k = 1；超指标的数值标红）",
+        "管控指标（k = 1，逐年；超指标的数值标红）",
     ));
-    let plot = legend(area, &items)?;
+    let with_legend = legend(area, &items)?;
+    // A strip above the plot for the deadline labels, so they never sit on the data.
+    let strip_h = if m.deadlines.is_empty() {
+        0
+    } else {
+        deadline_row_h() * 2 + 16
+    };
+    let (strip, plot) = with_legend.split_vertically(strip_h);
 
     let in_window = |year: i32| years.contains(year);
-    let mut values: Vec<f64> = Vec::new();
+    let quotas = quotas_by_year(m, years);
+    let mut values: Vec<f64> = quotas.iter().map(|q| q.1).collect();
     for y in m.years.iter().filter(|y| in_window(y.year)) {
-        values.extend([y.withdrawal_m3 / 1e4, y.quota_m3 / 1e4]);
+        values.push(y.withdrawal_m3 / 1e4);
     }
     if let Some(c) = m.current.filter(|c| in_window(c.year)) {
-        values.extend([c.to_date_m3 / 1e4, c.projected_m3 / 1e4, c.quota_m3 / 1e4]);
+        values.extend([c.to_date_m3 / 1e4, c.projected_m3 / 1e4]);
     }
     let (_, data_max) = value_range(values.iter().copied(), 0.0, true);
-    // Headroom above the tallest bar for value labels and the two rows of deadline labels.
-    let y_max = data_max / 0.70;
+    // Headroom above the tallest bar for a value label.
+    let y_max = data_max * 1.2;
     let y_axis = Ticked::nice(0f64..y_max, 6);
     let chart = time_chart(&plot, years, y_axis, Some("取水量（万 m³）"))?;
     let da = chart.plotting_area();
     year_separators(da, years, 0.0, y_max)?;
-    deadlines(da, m, 0.0, y_max, Marks::Lines)?;
+    deadline_lines(da, m, 0.0, y_max)?;
 
     let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
+    let (pw, ph) = dims(&pa);
     let px = |x: f64, y: f64| pixel(da, &(x, y));
-    let value_style = text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom);
-    let over_style = text_at(size::LABEL, colour::LIMIT, HPos::Center, VPos::Bottom);
+    let mut placer = Placer::new(pw, ph);
+    let label = |c: RGBColor, v: VPos| text_at(size::LABEL, c, HPos::Center, v);
     let missing_style = text_at(size::LABEL - 6.0, colour::MUTED, HPos::Center, VPos::Bottom);
 
-    // Complete years.
-    let mut with_data: Vec<i32> = Vec::new();
-    for y in m.years.iter().filter(|y| in_window(y.year)) {
-        let x = f64::from(y.year);
-        if !y.withdrawal_m3.is_finite() {
-            continue;
-        }
-        with_data.push(y.year);
-        let v = y.withdrawal_m3.max(0.0) / 1e4;
-        da.draw(&Rectangle::new(
-            [(x + 0.18, 0.0), (x + 0.82, v)],
-            colour::BAR.filled(),
-        ))?;
-        let over = y.quota_m3.is_finite() && y.withdrawal_m3 > y.quota_m3;
-        let (lx, ly) = px(x + 0.5, v);
-        pa.draw(&Text::new(
-            wan(y.withdrawal_m3),
-            (lx, ly - 8),
-            if over {
-                over_style.clone()
-            } else {
-                value_style.clone()
-            },
-        ))?;
-    }
-    // Past years inside the window without data are marked, not left silently empty.
-    let current_year = m.current.map_or(m.meta.as_of.year, |c| c.year);
-    for year in years.first..current_year.min(years.last + 1) {
-        if !with_data.contains(&year) {
-            let (lx, ly) = px(f64::from(year) + 0.5, 0.0);
-            pa.draw(&Text::new("无数据", (lx, ly - 8), missing_style.clone()))?;
-        }
-    }
-
-    // Current year: solid to date, hatched up to the projection.
-    if let Some(c) = m.current.filter(|c| in_window(c.year)) {
-        let x = f64::from(c.year);
-        let done = if c.to_date_m3.is_finite() {
-            c.to_date_m3.max(0.0) / 1e4
-        } else {
-            0.0
-        };
-        if c.projected_m3.is_finite() && c.projected_m3 / 1e4 > done {
-            let p0 = px(x + 0.18, done);
-            let p1 = px(x + 0.82, c.projected_m3 / 1e4);
-            hatched_rect(&pa, p0, p1, colour::BAR)?;
-            let over = c.quota_m3.is_finite() && c.projected_m3 > c.quota_m3;
-            let (lx, ly) = px(x + 0.5, c.projected_m3 / 1e4);
-            boxed_text(
-                &pa,
-                &format!("预测 {}", wan(c.projected_m3)),
-                (lx, ly - 8),
-                if over { &over_style } else { &value_style },
-            )?;
-        }
-        if c.to_date_m3.is_finite() {
-            da.draw(&Rectangle::new(
-                [(x + 0.18, 0.0), (x + 0.82, done)],
-                colour::CURRENT.filled(),
-            ))?;
-            let (lx, top) = px(x + 0.5, done);
-            let (_, bottom) = px(x + 0.5, 0.0);
-            if bottom - top > 70 {
-                let inside = text_at(size::LABEL, WHITE, HPos::Center, VPos::Top);
-                pa.draw(&Text::new(wan(c.to_date_m3), (lx, top + 10), inside))?;
-            } else if !(c.projected_m3.is_finite() && c.projected_m3 / 1e4 > done) {
-                pa.draw(&Text::new(
-                    wan(c.to_date_m3),
-                    (lx, top - 8),
-                    value_style.clone(),
-                ))?;
-            }
-        } else {
-            let (lx, ly) = px(x + 0.5, 0.0);
-            pa.draw(&Text::new("无数据", (lx, ly - 8), missing_style.clone()))?;
-        }
-    }
-
-    // Quota as a step per year; consecutive years are joined by vertical risers.
-    let mut quotas: Vec<(i32, f64)> = m
-        .years
-        .iter()
-        .map(|y| (y.year, y.quota_m3))
-        .chain(m.current.map(|c| (c.year, c.quota_m3)))
-        .filter(|(y, q)| in_window(*y) && q.is_finite())
-        .map(|(y, q)| (y, q / 1e4))
-        .collect();
-    quotas.sort_by_key(|(y, _)| *y);
-    quotas.dedup_by_key(|(y, _)| *y);
+    // The quota line: one step per year at its own value, joined by risers.
     let mut path: Vec<(f64, f64)> = Vec::new();
     let mut prev_year: Option<i32> = None;
     for (year, q) in &quotas {
@@ -305,23 +511,158 @@ fn withdrawal_panel<DB: DrawingBackend>(
         path.push((x, *q));
         path.push((x + 1.0, *q));
         prev_year = Some(*year);
+        // The step is an obstacle for every label.
+        let (x0, y) = px(x, *q);
+        let (x1, _) = px(x + 1.0, *q);
+        placer.block(PxRect::new(x0, y - 7, x1, y + 7));
     }
     if !path.is_empty() {
         limit_line(da, path)?;
     }
-    if let Some((year, q)) = quotas.last() {
-        // Label the quota where its line ends: to the right when there is room, else above it.
-        let label = format!("指标 {}", trim_decimal(*q, 1));
-        let (pw, _) = dims(&pa);
-        let (lx, ly) = px(f64::from(*year + 1), *q);
-        let style = text_at(size::LABEL, colour::LIMIT, HPos::Left, VPos::Center);
-        if lx + 16 + measure(&pa, &label, &style).0 < pw {
-            boxed_text(&pa, &label, (lx + 16, ly), &style)?;
-        } else {
-            let style = text_at(size::LABEL, colour::LIMIT, HPos::Right, VPos::Bottom);
-            boxed_text(&pa, &label, (lx - 6, ly - 10), &style)?;
+    let quota_of = |year: i32| quotas.iter().find(|q| q.0 == year).map(|q| q.1);
+
+    // Complete years: the value above the bar, else inside it, else above the quota line.
+    let mut with_data: Vec<i32> = Vec::new();
+    for y in m.years.iter().filter(|y| in_window(y.year)) {
+        if !y.withdrawal_m3.is_finite() {
+            continue;
+        }
+        with_data.push(y.year);
+        let x = f64::from(y.year);
+        let v = y.withdrawal_m3.max(0.0) / 1e4;
+        da.draw(&Rectangle::new(
+            [(x + 0.18, 0.0), (x + 0.82, v)],
+            colour::BAR.filled(),
+        ))?;
+        let over = y.quota_m3.is_finite() && y.withdrawal_m3 > y.quota_m3;
+        let c = if over { colour::LIMIT } else { colour::TEXT };
+        let (lx, top) = px(x + 0.5, v);
+        let (_, base) = px(x + 0.5, 0.0);
+        let mut candidates = vec![((lx, top - 10), label(c, VPos::Bottom))];
+        if base - top > (size::LABEL * 2.2) as i32 {
+            candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
+            candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
+        }
+        if let Some(q) = quota_of(y.year) {
+            let (_, qy) = px(x + 0.5, q);
+            candidates.push(((lx, qy.min(top) - 14), label(c, VPos::Bottom)));
+        }
+        place_label(&pa, &mut placer, &wan(y.withdrawal_m3), candidates)?;
+    }
+    // Past years inside the window without data are marked, not left silently empty.
+    let current_year = m.current.map_or(m.meta.as_of.year, |c| c.year);
+    for year in years.first..current_year.min(years.last + 1) {
+        if !with_data.contains(&year) {
+            let (lx, ly) = px(f64::from(year) + 0.5, 0.0);
+            place_label(
+                &pa,
+                &mut placer,
+                "无数据",
+                [((lx, ly - 8), missing_style.clone())],
+            )?;
         }
     }
+
+    // Quota values, once per run of equal years: above the line, else just below it.
+    let mut runs_of: Vec<(i32, i32, f64)> = Vec::new();
+    for (year, q) in &quotas {
+        match runs_of.last_mut() {
+            Some(r) if r.1 + 1 == *year && (r.2 - q).abs() < 1e-9 => r.1 = *year,
+            _ => runs_of.push((*year, *year, *q)),
+        }
+    }
+    let current_run = m.current.and_then(|c| {
+        runs_of
+            .iter()
+            .copied()
+            .find(|r| (r.0..=r.1).contains(&c.year))
+    });
+    let place_quota = |placer: &mut Placer, (from, to, q): &(i32, i32, f64)| {
+        let text = format!("指标 {}", trim_decimal(*q, 1));
+        let style = |v: VPos| text_at(size::LABEL, colour::LIMIT, HPos::Center, v);
+        let mut candidates = Vec::new();
+        for year in (*from..=*to).rev() {
+            let (lx, y) = px(f64::from(year) + 0.5, *q);
+            candidates.push(((lx, y - 14), style(VPos::Bottom)));
+            candidates.push(((lx, y + 24), style(VPos::Top)));
+        }
+        place_label(&pa, placer, &text, candidates)
+    };
+
+    // Current year: solid to date, hatched up to the projection.
+    if let Some(c) = m.current.filter(|c| in_window(c.year)) {
+        let x = f64::from(c.year);
+        let done = if c.to_date_m3.is_finite() {
+            c.to_date_m3.max(0.0) / 1e4
+        } else {
+            0.0
+        };
+        let projected = c.projected_m3.is_finite() && c.projected_m3 / 1e4 > done;
+        if projected {
+            let p0 = px(x + 0.18, done);
+            let p1 = px(x + 0.82, c.projected_m3 / 1e4);
+            hatched_rect(&pa, p0, p1, colour::BAR)?;
+        }
+        if c.to_date_m3.is_finite() {
+            da.draw(&Rectangle::new(
+                [(x + 0.18, 0.0), (x + 0.82, done)],
+                colour::CURRENT.filled(),
+            ))?;
+        }
+        // The quota line goes over the bars again so it stays visible across them.
+        if let Some(q) = quota_of(c.year) {
+            limit_line(da, vec![(x, q), (x + 1.0, q)])?;
+        }
+        if projected {
+            let over = c.quota_m3.is_finite() && c.projected_m3 > c.quota_m3;
+            let col = if over { colour::LIMIT } else { colour::CURRENT };
+            let (lx, top) = px(x + 0.5, c.projected_m3 / 1e4);
+            let mut candidates = vec![((lx, top - 10), label(col, VPos::Bottom))];
+            if let Some(q) = quota_of(c.year) {
+                let (_, qy) = px(x + 0.5, q);
+                candidates.push(((lx, qy.min(top) - 14), label(col, VPos::Bottom)));
+                candidates.push(((lx, qy.max(top) + 14), label(col, VPos::Top)));
+            }
+            place_label(
+                &pa,
+                &mut placer,
+                &format!("预测 {}", wan(c.projected_m3)),
+                candidates,
+            )?;
+        }
+        // This year's quota next to it, before the to-date figure takes the space under the line.
+        if let Some(run) = &current_run {
+            place_quota(&mut placer, run)?;
+        }
+        if c.to_date_m3.is_finite() {
+            let (lx, top) = px(x + 0.5, done);
+            let (_, bottom) = px(x + 0.5, 0.0);
+            let mut candidates = Vec::new();
+            if bottom - top > (size::LABEL * 2.2) as i32 {
+                candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
+                candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
+                candidates.push(((lx, top + 100), label(WHITE, VPos::Top)));
+            }
+            if !projected {
+                candidates.push(((lx, top - 10), label(colour::TEXT, VPos::Bottom)));
+            }
+            place_label(&pa, &mut placer, &wan(c.to_date_m3), candidates)?;
+        } else {
+            let (lx, ly) = px(x + 0.5, 0.0);
+            place_label(
+                &pa,
+                &mut placer,
+                "无数据",
+                [((lx, ly - 8), missing_style.clone())],
+            )?;
+        }
+    }
+
+    // The other quota values, once per run of equal years, newest first.
+    for run in runs_of.iter().rev().filter(|r| Some(**r) != current_run) {
+        place_quota(&mut placer, run)?;
+    }
+
     let withdrawals: Vec<f64> = m
         .years
         .iter()
@@ -339,9 +680,26 @@ fn withdrawal_panel<DB: DrawingBackend>(
     } else if withdrawals.iter().all(|v| *v == 0.0) {
         note_center(&pa, "取水量均为 0")?;
     }
+    deadline_labels(&strip, da, m)?;
+    Ok(())
+}
 
-    deadlines(da, m, 0.0, y_max, Marks::Labels)?;
-    watermark(&pa, m.meta.example)?;
+/// Draws `text` at the first free candidate with a white halo; a label with no free place is
+/// left out rather than drawn over another (the CSV beside the chart has every figure).
+fn place_label<'s, DB: DrawingBackend>(
+    pa: &DrawingArea<DB, Shift>,
+    placer: &mut Placer,
+    text: &str,
+    candidates: impl IntoIterator<Item = ((i32, i32), TextStyle<'s>)>,
+) -> Result<(), ChartError> {
+    if let Some((at, style)) = placer.place(text, candidates) {
+        if style.color.rgb == (255, 255, 255) {
+            // Inside a bar: the bar is the background.
+            pa.draw(&Text::new(text.to_owned(), at, style))?;
+        } else {
+            halo_text(pa, text, at, &style)?;
+        }
+    }
     Ok(())
 }
 
@@ -391,20 +749,41 @@ fn year_separators<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Which part of the deadline markers to draw: the lines go under the data, the labels over it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Marks {
-    Lines,
-    Labels,
+/// Height of a row of deadline labels: the ink and the placer's clearance.
+fn deadline_row_h() -> i32 {
+    (size::LABEL * 1.2) as i32
 }
 
-/// Vertical dashed markers at the deadlines, or their labels (staggered in two rows).
-fn deadlines<DB: DrawingBackend>(
+/// Vertical dashed lines at the deadlines, drawn before the data so bars and lines cover them.
+fn deadline_lines<DB: DrawingBackend>(
     da: &TimeArea<DB>,
     m: &ExitReadiness,
     y0: f64,
     y1: f64,
-    marks: Marks,
+) -> Result<(), ChartError> {
+    let range = da.get_x_range();
+    for d in m
+        .deadlines
+        .iter()
+        .filter(|d| range.contains(&d.date.fractional_year()))
+    {
+        let x = d.date.fractional_year();
+        da.draw(&DashedPathElement::new(
+            vec![(x, y0), (x, y1)],
+            22,
+            12,
+            colour::DEADLINE.stroke_width(stroke::MARKER),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The deadlines' labels in the strip above the plot, each next to its line's top end (right of
+/// it when there is room), in the first of two rows where it does not collide.
+fn deadline_labels<DB: DrawingBackend>(
+    strip: &DrawingArea<DB, Shift>,
+    da: &TimeArea<DB>,
+    m: &ExitReadiness,
 ) -> Result<(), ChartError> {
     let range = da.get_x_range();
     let mut sorted: Vec<_> = m
@@ -413,49 +792,41 @@ fn deadlines<DB: DrawingBackend>(
         .filter(|d| range.contains(&d.date.fractional_year()))
         .collect();
     sorted.sort_by_key(|d| d.date);
-    if marks == Marks::Lines {
-        for d in &sorted {
-            let x = d.date.fractional_year();
-            da.draw(&DashedPathElement::new(
-                vec![(x, y0), (x, y1)],
-                22,
-                12,
+    let (sw, sh) = dims(strip);
+    let sx = strip.get_base_pixel().0;
+    let mut placer = Placer::new(sw, sh);
+    let row_h = deadline_row_h();
+    // Every label's tick runs down through the row next to the plot: no label there may cross
+    // another deadline's line.
+    for d in &sorted {
+        let x = da.map_coordinate(&(d.date.fractional_year(), 0.0)).0 - sx;
+        placer.block(PxRect::new(x - 3, sh - row_h - 6, x + 3, sh));
+    }
+    for d in sorted {
+        let (ax, _) = da.map_coordinate(&(d.date.fractional_year(), 0.0));
+        let x = ax - sx;
+        let label = format!("{} {}", d.label, d.date);
+        let mut candidates = Vec::new();
+        for row in [0, 1] {
+            let y = sh - 6 - row * row_h;
+            candidates.push((
+                (x + 10, y),
+                text_at(size::LABEL, colour::DEADLINE, HPos::Left, VPos::Bottom),
+            ));
+            candidates.push((
+                (x - 10, y),
+                text_at(size::LABEL, colour::DEADLINE, HPos::Right, VPos::Bottom),
+            ));
+        }
+        if let Some((at, style)) = placer.place(&label, candidates) {
+            let r = ink_box(&label, at, &style);
+            // A tick from the label down to the line.
+            strip.draw(&PathElement::new(
+                vec![(x, r.y1.min(sh)), (x, sh)],
                 colour::DEADLINE.stroke_width(stroke::MARKER),
             ))?;
+            strip.draw(&Text::new(label, at, style))?;
         }
-        return Ok(());
-    }
-    let pa = da.strip_coord_spec();
-    let (w, _) = dims(&pa);
-    let style = text(size::LABEL, colour::DEADLINE);
-    for (i, d) in sorted.iter().enumerate() {
-        let (x, top) = pixel(da, &(d.date.fractional_year(), y1));
-        let label = format!("{} {}", d.label, d.date);
-        let (tw, _) = measure(&pa, &label, &style);
-        let row_y = top + 12 + (i % 2) as i32 * (size::LABEL * 1.15) as i32;
-        // Text to the right of the line unless it would run off the plot.
-        let (x0, anchor) = if x + 12 + tw < w {
-            (x + 12, HPos::Left)
-        } else {
-            (x - 12, HPos::Right)
-        };
-        let bx0 = if matches!(anchor, HPos::Left) {
-            x0 - 6
-        } else {
-            x0 - tw - 6
-        };
-        pa.draw(&Rectangle::new(
-            [
-                (bx0, row_y - 4),
-                (bx0 + tw + 12, row_y + (size::LABEL * 0.95) as i32),
-            ],
-            WHITE.mix(0.85).filled(),
-        ))?;
-        pa.draw(&Text::new(
-            label,
-            (x0, row_y),
-            text_at(size::LABEL, colour::DEADLINE, anchor, VPos::Top),
-        ))?;
     }
     Ok(())
 }
@@ -538,9 +909,10 @@ fn level_panel<DB: DrawingBackend>(
     let da = chart.plotting_area();
     y_title(&plot, da.get_pixel_range().1, &y_lines)?;
     year_separators(da, years, lo, hi)?;
-    deadlines(da, m, lo, hi, Marks::Lines)?;
+    deadline_lines(da, m, lo, hi)?;
 
     let pa = da.strip_coord_spec();
+    watermark(&pa, m.meta.example)?;
     if points.is_empty() {
         note_center(&pa, "无水位监测数据")?;
     } else {
@@ -573,7 +945,6 @@ fn level_panel<DB: DrawingBackend>(
             note_box(&pa, "仅 1 个月数据，不足以判断趋势", (w / 2, h - 60))?;
         }
     }
-    watermark(&pa, m.meta.example)?;
     Ok(())
 }
 

@@ -27,8 +27,10 @@ use plotters_backend::{
 
 use super::spec::{
     CityOverview, CumulativeWithdrawal, ExitReadiness, Hydrographs, MonthlyWithdrawal,
+    WithdrawalBySource,
 };
-use super::{city, cumulative, fonts, hydrograph, monthly, readiness};
+use super::text::{PxRect, ink_box_raw};
+use super::{city, cumulative, fonts, hydrograph, monthly, readiness, source};
 
 /// Why a chart could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -75,17 +77,20 @@ pub enum ChartKind<'a> {
     Hydrographs(&'a Hydrographs),
     /// Chart 5: the city's budget split and the counties ranked by k.
     CityOverview(&'a CityOverview),
+    /// Chart 6: withdrawal by water source and year, with the reduction against the base year.
+    BySource(&'a WithdrawalBySource),
 }
 
 impl ChartKind<'_> {
     /// Canvas size in px (PNG pixels; the SVG has the same width and height).
     pub fn size(&self) -> (u32, u32) {
         match self {
-            ChartKind::ExitReadiness(_) => readiness::SIZE,
+            ChartKind::ExitReadiness(m) => readiness::size(m),
             ChartKind::Cumulative(_) => cumulative::SIZE,
             ChartKind::Monthly(_) => monthly::SIZE,
-            ChartKind::Hydrographs(_) => hydrograph::SIZE,
+            ChartKind::Hydrographs(m) => hydrograph::size(m),
             ChartKind::CityOverview(_) => city::SIZE,
+            ChartKind::BySource(_) => source::SIZE,
         }
     }
 
@@ -100,6 +105,7 @@ impl ChartKind<'_> {
             ChartKind::Monthly(m) => monthly::draw_monthly(m, root),
             ChartKind::Hydrographs(m) => hydrograph::draw_hydrographs(m, root),
             ChartKind::CityOverview(m) => city::draw_city_overview(m, root),
+            ChartKind::BySource(m) => source::draw_by_source(m, root),
         }
     }
 }
@@ -115,6 +121,179 @@ pub fn render_svg(chart: ChartKind<'_>) -> Result<String, ChartError> {
         root.present()?;
     }
     Ok(svg)
+}
+
+/// One piece of text as drawn on a chart, with the box its ink covers in canvas pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBox {
+    /// The text.
+    pub text: String,
+    /// Where its glyphs go (layout width from the font's advances; ink height around the
+    /// baseline), rotation applied.
+    pub rect: PxRect,
+    /// Faint text meant to lie under everything else (the `示例数据` watermark).
+    pub faint: bool,
+}
+
+/// Every piece of text the chart draws, with its box: what layout checks run on. Drawn on the SVG
+/// backend, whose text positions are the PNG's.
+pub fn text_boxes(chart: ChartKind<'_>) -> Result<Vec<TextBox>, ChartError> {
+    let boxes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let mut svg = String::new();
+    {
+        let rec = Recorder {
+            inner: SVGBackend::with_string(&mut svg, chart.size()),
+            boxes: boxes.clone(),
+        };
+        let root = rec.into_drawing_area();
+        chart.draw(&root)?;
+        root.present()?;
+    }
+    Ok(boxes.take())
+}
+
+/// What is wrong with a chart's text layout: pairs of (non-faint) text boxes that overlap, and
+/// text that runs off the canvas. Empty for a chart fit to paste.
+pub fn layout_problems(chart: ChartKind<'_>) -> Result<Vec<String>, ChartError> {
+    let (w, h) = chart.size();
+    let canvas = PxRect::new(0, 0, w as i32, h as i32);
+    let boxes: Vec<TextBox> = text_boxes(chart)?
+        .into_iter()
+        .filter(|b| !b.faint && !b.text.trim().is_empty())
+        .collect();
+    let mut problems = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        if !a.rect.inside(&canvas) {
+            problems.push(format!("'{}' {:?} leaves the canvas", a.text, a.rect));
+        }
+        for b in &boxes[i + 1..] {
+            if a.rect.overlaps(&b.rect) {
+                problems.push(format!(
+                    "'{}' {:?} overlaps '{}' {:?}",
+                    a.text, a.rect, b.text, b.rect
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// A backend wrapper that records the box of every text drawn through it.
+struct Recorder<B> {
+    inner: B,
+    boxes: std::rc::Rc<std::cell::RefCell<Vec<TextBox>>>,
+}
+
+impl<B: DrawingBackend> DrawingBackend for Recorder<B> {
+    type ErrorType = B::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.inner.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.ensure_prepared()
+    }
+
+    fn present(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.present()
+    }
+
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_pixel(point, color)
+    }
+
+    fn draw_line<S: BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_line(from, to, style)
+    }
+
+    fn draw_rect<S: BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_rect(upper_left, bottom_right, style, fill)
+    }
+
+    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_path(path, style)
+    }
+
+    fn draw_circle<S: BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_circle(center, radius, style, fill)
+    }
+
+    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.fill_polygon(vert, style)
+    }
+
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.estimate_text_size(text, style)
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        if let Ok(((x0, _), (x1, _))) = style.layout_box(text) {
+            let r = ink_box_raw(
+                x1 - x0,
+                style.size(),
+                (0, 0),
+                style.anchor().h_pos,
+                style.anchor().v_pos,
+            );
+            // Rotate the corners as the text is rotated, about the anchor point.
+            let t = style.transform();
+            let corners = [(r.x0, r.y0), (r.x1, r.y0), (r.x0, r.y1), (r.x1, r.y1)]
+                .map(|(x, y)| t.transform(x, y));
+            let xs = corners.map(|c| c.0);
+            let ys = corners.map(|c| c.1);
+            let rect = PxRect::new(
+                pos.0 + xs.iter().min().copied().unwrap_or(0),
+                pos.1 + ys.iter().min().copied().unwrap_or(0),
+                pos.0 + xs.iter().max().copied().unwrap_or(0),
+                pos.1 + ys.iter().max().copied().unwrap_or(0),
+            );
+            self.boxes.borrow_mut().push(TextBox {
+                text: text.to_owned(),
+                rect,
+                faint: style.color().alpha < 0.5,
+            });
+        }
+        self.inner.draw_text(text, style, pos)
+    }
 }
 
 /// Renders the chart into a packed 8-bit RGB buffer of [`ChartKind::size`].

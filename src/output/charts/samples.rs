@@ -7,9 +7,10 @@
 //! (清徐县): plausible volumes, seasonal levels, deterministic wiggles instead of randomness.
 
 use super::{
-    BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CumulativeWithdrawal, CurrentYear,
-    DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal,
-    QuotaStep, Trend, TrendDirection, WellSeries, YearMonths, YearWithdrawal, Ymd,
+    BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal,
+    CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind,
+    MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries,
+    WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
 };
 
 const AS_OF: Ymd = Ymd::new(2026, 11, 28);
@@ -123,16 +124,40 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
         },
         TrendDirection::Falling,
     ));
+    let row = |item: &str, status: &str, detail: &str| CriterionRow {
+        item: item.to_owned(),
+        status: status.to_owned(),
+        detail: detail.to_owned(),
+    };
     let mut failing = vec![
-        "水位仍呈下降趋势（Sen 斜率 −0.29 m/a，p = 0.003）".to_owned(),
-        "2025 年取水量 1263.9 万 m³ 超管控指标 1250 万 m³（k = 1.01）".to_owned(),
+        row(
+            "地下水水位",
+            "不达标",
+            "水位仍呈下降趋势（Sen 斜率 −0.29 m/a，Mann–Kendall 检验 p = 0.003）；浅层孔隙水 \
+             12 眼井中 9 眼下降",
+        ),
+        row(
+            "地下水取水总量",
+            "有风险",
+            "2025 年取水量 1263.9 万 m³ 超管控指标 1250 万 m³（k = 1.01）",
+        ),
+        row(
+            "计量监控",
+            "不达标",
+            "覆盖率 92.0%，低于 95% 的要求；3 个取水口 30 天以上未上报：QX-W07、QX-W12、\
+             QX-W19",
+        ),
     ];
+    let mut quotas_ahead = vec![YearQuota {
+        year: 2027,
+        quota_m3: 1150.0e4,
+    }];
     match case {
         Case::Full => {}
         Case::NoLevels => {
             levels.clear();
             tr = None;
-            failing.push("数据不足：无水位监测数据".to_owned());
+            failing.push(row("数据充分性", "数据不足", "无水位监测数据"));
         }
         Case::OneMonth => {
             years.clear();
@@ -149,11 +174,16 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
             if let Some(y) = years.last_mut() {
                 y.quota_m3 = 1100.0e4;
             }
-            years.push(YearWithdrawal {
-                year: 2027,
-                withdrawal_m3: f64::NAN,
-                quota_m3: 1150.0e4,
-            });
+            quotas_ahead = vec![
+                YearQuota {
+                    year: 2027,
+                    quota_m3: 1100.0e4,
+                },
+                YearQuota {
+                    year: 2028,
+                    quota_m3: 1050.0e4,
+                },
+            ];
         }
         Case::ZerosAndNan => {
             for (i, y) in years.iter_mut().enumerate() {
@@ -188,12 +218,14 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
             levels.clear();
             tr = None;
             failing.clear();
+            quotas_ahead.clear();
         }
     }
     ExitReadiness {
         meta: meta("清徐县", example),
         years,
         current,
+        quotas_ahead,
         deadlines: vec![
             Deadline::self_assessment(Ymd::new(2026, 6, 30)),
             Deadline::exit(Ymd::new(2027, 6, 30)),
@@ -204,7 +236,12 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
         verdict: if case == Case::Empty {
             String::new()
         } else {
-            "未达标".to_owned()
+            "尚不具备退出条件".to_owned()
+        },
+        verdict_kind: if case == Case::Empty {
+            VerdictKind::InsufficientData
+        } else {
+            VerdictKind::NotReady
         },
         failing,
     }
@@ -345,8 +382,19 @@ fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hy
             };
             WellSeries {
                 id: format!("QX-{:02}", i + 1),
+                name: format!("清源{}号观测井", i + 1),
+                group: if i % 3 == 2 {
+                    "中深层孔隙水"
+                } else {
+                    "浅层孔隙水"
+                }
+                .to_owned(),
                 points,
                 trend: Some(trend(slope, anchor, direction)),
+                target_m: (i == 0).then_some(match kind {
+                    LevelKind::Level => 757.5,
+                    LevelKind::Depth => 45.0,
+                }),
             }
         })
         .collect();
@@ -354,6 +402,7 @@ fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hy
         meta: meta("清徐县", example),
         kind,
         wells,
+        page: 0,
     };
     match case {
         Case::Full | Case::QuotaChange => {}
@@ -446,6 +495,63 @@ fn city(case: Case, example: bool) -> CityOverview {
     m
 }
 
+/// `n` wells in three aquifer types, shown at page `page`: what a county with a dense monitoring
+/// network gets.
+pub(crate) fn many_wells(case: Case, n: usize, example: bool, page: usize) -> Hydrographs {
+    let mut h = hydrographs(case, LevelKind::Level, n, example);
+    for (i, w) in h.wells.iter_mut().enumerate() {
+        w.group = ["浅层孔隙水", "中深层孔隙水", "岩溶水"][i % 3].to_owned();
+    }
+    h.page = page;
+    h
+}
+
+fn by_source(case: Case, example: bool) -> WithdrawalBySource {
+    let years: Vec<i32> = (2020..=2026).collect();
+    let series = |label: &str, groundwater: bool, start: f64, step: f64| SourceSeries {
+        label: label.to_owned(),
+        groundwater,
+        m3: (0..years.len())
+            .map(|i| (start + step * i as f64) * 1e4)
+            .collect(),
+    };
+    let mut m = WithdrawalBySource {
+        meta: meta("清徐县", example),
+        years: years.clone(),
+        sources: vec![
+            series("地下水", true, 1561.0, -52.0),
+            series("地表水", false, 820.0, 35.0),
+            series("再生水", false, 120.0, 18.0),
+            series("矿井水", false, 40.0, 2.0),
+        ],
+        projected_year: Some(2026),
+        base_year: 2020,
+    };
+    match case {
+        Case::Full | Case::QuotaChange => {}
+        Case::NoLevels => m.sources.truncate(2),
+        Case::OneMonth => {
+            for s in &mut m.sources {
+                for v in s.m3.iter_mut().take(6) {
+                    *v = f64::NAN;
+                }
+            }
+        }
+        Case::ZerosAndNan => {
+            for s in &mut m.sources {
+                for (i, v) in s.m3.iter_mut().enumerate() {
+                    *v = if i % 2 == 0 { 0.0 } else { f64::NAN };
+                }
+            }
+        }
+        Case::Empty => {
+            m.sources.clear();
+            m.years.clear();
+        }
+    }
+    m
+}
+
 /// Owned models of every chart for one case.
 pub(crate) struct Models {
     pub(crate) readiness: ExitReadiness,
@@ -453,7 +559,10 @@ pub(crate) struct Models {
     pub(crate) monthly: MonthlyWithdrawal,
     pub(crate) hydro_level: Hydrographs,
     pub(crate) hydro_depth: Hydrographs,
+    /// Thirty wells in three aquifer types, drawn at their second page.
+    pub(crate) hydro_pages: Hydrographs,
     pub(crate) city: CityOverview,
+    pub(crate) by_source: WithdrawalBySource,
 }
 
 impl Models {
@@ -464,7 +573,9 @@ impl Models {
             monthly: monthly(case, example),
             hydro_level: hydrographs(case, LevelKind::Level, 10, example),
             hydro_depth: hydrographs(case, LevelKind::Depth, 3, example),
+            hydro_pages: many_wells(case, 30, example, 1),
             city: city(case, example),
+            by_source: by_source(case, example),
         }
     }
 
@@ -481,7 +592,12 @@ impl Models {
                 "hydrograph-depth",
                 ChartKind::Hydrographs(&self.hydro_depth),
             ),
+            (
+                "hydrograph-page-2",
+                ChartKind::Hydrographs(&self.hydro_pages),
+            ),
             ("city", ChartKind::CityOverview(&self.city)),
+            ("by-source", ChartKind::BySource(&self.by_source)),
         ]
     }
 }

@@ -199,8 +199,42 @@ impl Deadline {
     }
 }
 
+/// The verdict's class, which picks its colour and symbol on the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictKind {
+    /// 具备退出条件.
+    Ready,
+    /// 存在风险.
+    AtRisk,
+    /// 尚不具备退出条件.
+    NotReady,
+    /// 数据不足.
+    InsufficientData,
+}
+
+/// A quota in force in a year still to come (the plan fixes them up to the exit year).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearQuota {
+    /// Calendar year.
+    pub year: i32,
+    /// The county's control target (k = 1) that year in m³; non-finite = none set.
+    pub quota_m3: f64,
+}
+
+/// One criterion that is not met, as a row of the chart's criteria table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionRow {
+    /// What is judged, e.g. `地下水取水总量`.
+    pub item: String,
+    /// The result in words, e.g. `不达标`, `有风险`.
+    pub status: String,
+    /// Why, in full: the table wraps it, never cuts it.
+    pub detail: String,
+}
+
 /// Chart 1, exit readiness of one county: withdrawal against quota by year (top panel) and the
-/// water-level trend towards the deadlines (bottom panel), with the verdict as caption.
+/// water-level trend towards the deadlines (bottom panel), with the verdict, the gap to the quota
+/// and what next year asks as a headline, and the criteria not met as a table below.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExitReadiness {
     /// Title, footer, example flag.
@@ -209,6 +243,9 @@ pub struct ExitReadiness {
     pub years: Vec<YearWithdrawal>,
     /// The current year to date and its projection, if any.
     pub current: Option<CurrentYear>,
+    /// Quotas of the years after the current one, up to the exit year: drawn per year, and the
+    /// next one is what the headline says must be reached.
+    pub quotas_ahead: Vec<YearQuota>,
     /// Self-assessment and exit deadlines; the time axis runs to the last one's year.
     pub deadlines: Vec<Deadline>,
     /// Whether `levels` are levels or depths.
@@ -217,10 +254,12 @@ pub struct ExitReadiness {
     pub levels: Vec<DatedValue>,
     /// Trend of `levels`, extended on the chart to the last deadline.
     pub trend: Option<Trend>,
-    /// The verdict as the caller words it, e.g. `未达标`, `基本具备`.
+    /// The verdict as the caller words it, e.g. `尚不具备退出条件`.
     pub verdict: String,
-    /// The failing criteria, one short sentence each.
-    pub failing: Vec<String>,
+    /// The verdict's class (colour and symbol).
+    pub verdict_kind: VerdictKind,
+    /// The criteria not met, one row each.
+    pub failing: Vec<CriterionRow>,
 }
 
 /// A cumulative value at the end of a day of the year.
@@ -287,23 +326,94 @@ impl MonthlyWithdrawal {
 /// One monitoring well's series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WellSeries {
-    /// Well id as printed in the legend, e.g. `QX-01`.
+    /// Well id as printed on its panel, e.g. `QX-01`.
     pub id: String,
+    /// Well name, e.g. `清源镇观测井`; empty to omit.
+    pub name: String,
+    /// The group the well is shown in, e.g. the aquifer type `浅层孔隙水`; wells of a group
+    /// share a colour and marker and are drawn next to each other.
+    pub group: String,
     /// Monthly or daily values, any order.
     pub points: Vec<DatedValue>,
     /// The well's trend, drawn over the span of its data.
     pub trend: Option<Trend>,
+    /// The well's level target in the series' kind (a level for a level series), if it has one.
+    pub target_m: Option<f64>,
 }
 
-/// Chart 4, hydrographs of a county's monitoring wells.
+/// Chart 4, hydrographs of a county's monitoring wells: one small panel per well, each on its own
+/// scale, [`Hydrographs::PER_PAGE`] panels per page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hydrographs {
     /// Title, footer, example flag.
     pub meta: ChartMeta,
     /// Levels or depths, for all wells alike.
     pub kind: LevelKind,
-    /// The wells in legend order; about ten stay legible.
+    /// All wells of the county; they are drawn grouped by [`WellSeries::group`] (groups in order
+    /// of first appearance), in this order within a group.
     pub wells: Vec<WellSeries>,
+    /// Which page to draw, 0-based; see [`Hydrographs::pages`].
+    pub page: usize,
+}
+
+impl Hydrographs {
+    /// Panels on one page.
+    pub const PER_PAGE: usize = 12;
+
+    /// Number of pages the wells need (at least one, which notes when there are no wells).
+    pub fn pages(&self) -> usize {
+        self.wells.len().div_ceil(Self::PER_PAGE).max(1)
+    }
+
+    /// The wells in drawing order: grouped, groups in order of first appearance.
+    pub fn ordered(&self) -> Vec<&WellSeries> {
+        let mut groups: Vec<&str> = Vec::new();
+        for w in &self.wells {
+            if !groups.contains(&w.group.as_str()) {
+                groups.push(&w.group);
+            }
+        }
+        groups
+            .iter()
+            .flat_map(|g| self.wells.iter().filter(move |w| w.group == *g))
+            .collect()
+    }
+
+    /// The wells of page `page` in drawing order.
+    pub fn page_wells(&self, page: usize) -> Vec<&WellSeries> {
+        self.ordered()
+            .into_iter()
+            .skip(page * Self::PER_PAGE)
+            .take(Self::PER_PAGE)
+            .collect()
+    }
+}
+
+/// One water source's withdrawal by year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSeries {
+    /// Source name, e.g. `地下水`, `地表水`, `再生水`, `矿井水`.
+    pub label: String,
+    /// Whether this is groundwater: the reduction (压采量) is reckoned on it.
+    pub groundwater: bool,
+    /// m³ per year of [`WithdrawalBySource::years`]; non-finite = no data.
+    pub m3: Vec<f64>,
+}
+
+/// Chart 6, withdrawal by water source and year (stacked), with the groundwater reduction
+/// achieved against the base year (压采量).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithdrawalBySource {
+    /// Title, footer, example flag.
+    pub meta: ChartMeta,
+    /// The years, ascending.
+    pub years: Vec<i32>,
+    /// The sources, stacked bottom-up in this order.
+    pub sources: Vec<SourceSeries>,
+    /// The year whose values are a year-end projection (the current year), drawn hatched.
+    pub projected_year: Option<i32>,
+    /// The base year the reduction is measured from.
+    pub base_year: i32,
 }
 
 /// A withdrawal against its limit, e.g. 太原供水集团 against 7602万 m³.
@@ -405,10 +515,33 @@ impl Sanitize for ExitReadiness {
                 projected_m3: clean(c.projected_m3),
                 quota_m3: clean(c.quota_m3),
             });
+        m.quotas_ahead.retain(|q| YEARS.contains(&q.year));
+        for q in &mut m.quotas_ahead {
+            q.quota_m3 = clean(q.quota_m3);
+        }
         m.deadlines.retain(|d| YEARS.contains(&d.date.year));
         m.levels = m.levels.iter().map(clean_point).collect();
         m.trend = m.trend.as_ref().map(clean_trend);
         m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
+        m
+    }
+}
+
+impl Sanitize for WithdrawalBySource {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        m.years = m
+            .years
+            .iter()
+            .map(|y| (*y).clamp(*YEARS.start(), *YEARS.end()))
+            .collect();
+        let n = m.years.len();
+        for s in &mut m.sources {
+            s.m3.resize(n, f64::NAN);
+            for v in &mut s.m3 {
+                *v = clean(*v);
+            }
+        }
         m
     }
 }
@@ -447,6 +580,7 @@ impl Sanitize for Hydrographs {
         for w in &mut m.wells {
             w.points = w.points.iter().map(clean_point).collect();
             w.trend = w.trend.as_ref().map(clean_trend);
+            w.target_m = w.target_m.map(clean).filter(|t| t.is_finite());
         }
         m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
         m

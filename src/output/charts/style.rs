@@ -40,7 +40,9 @@ pub(crate) mod stroke {
 /// Outer margin of the page in px.
 pub(crate) const MARGIN: i32 = 56;
 
-/// Colours: a muted, print-safe set (Tableau 10 based) distinguishable in greyscale by lightness.
+/// Colours. Series and verdicts use the Okabe–Ito palette, which readers with any common colour
+/// vision deficiency can tell apart; wherever a colour carries meaning a marker, dash pattern,
+/// hatching or symbol carries it too, so a greyscale print loses nothing.
 pub(crate) mod colour {
     use plotters::style::RGBColor;
     pub const TEXT: RGBColor = RGBColor(0x22, 0x22, 0x22);
@@ -48,28 +50,39 @@ pub(crate) mod colour {
     pub const GRID: RGBColor = RGBColor(0xDD, 0xDD, 0xDD);
     pub const AXIS: RGBColor = RGBColor(0x44, 0x44, 0x44);
     pub const BAR: RGBColor = RGBColor(0x4C, 0x78, 0xA8);
-    pub const BAR_LIGHT: RGBColor = RGBColor(0xA9, 0xC4, 0xE2);
     pub const CURRENT: RGBColor = RGBColor(0x1F, 0x4E, 0x79);
     pub const LIMIT: RGBColor = RGBColor(0xC8, 0x1E, 0x1E);
     pub const OVER: RGBColor = RGBColor(0xD6, 0x3A, 0x3A);
     pub const UNDER: RGBColor = RGBColor(0x4C, 0x78, 0xA8);
     pub const LEVEL: RGBColor = RGBColor(0x1F, 0x77, 0xB4);
     pub const TREND: RGBColor = RGBColor(0xE0, 0x6C, 0x00);
-    pub const LAST_YEAR: RGBColor = RGBColor(0x99, 0x99, 0x99);
     pub const DEADLINE: RGBColor = RGBColor(0x55, 0x55, 0x55);
     pub const EXAMPLE: RGBColor = RGBColor(0xC8, 0x1E, 0x1E);
-    /// Series colours for wells and years, in order.
-    pub const SERIES: [RGBColor; 10] = [
-        RGBColor(0x1F, 0x77, 0xB4),
-        RGBColor(0xFF, 0x7F, 0x0E),
-        RGBColor(0x2C, 0xA0, 0x2C),
-        RGBColor(0xD6, 0x27, 0x28),
-        RGBColor(0x94, 0x67, 0xBD),
-        RGBColor(0x8C, 0x56, 0x4B),
-        RGBColor(0xE3, 0x77, 0xC2),
-        RGBColor(0x7F, 0x7F, 0x7F),
-        RGBColor(0xBC, 0xBD, 0x22),
-        RGBColor(0x17, 0xBE, 0xCF),
+
+    /// The Okabe–Ito colours (black is the text colour; yellow is too faint on white to use).
+    pub const OI_ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
+    pub const OI_SKY: RGBColor = RGBColor(0x56, 0xB4, 0xE9);
+    pub const OI_GREEN: RGBColor = RGBColor(0x00, 0x9E, 0x73);
+    pub const OI_BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+    pub const OI_VERMILLION: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+    pub const OI_PURPLE: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+
+    /// Verdict colours: ready, at risk, not ready, insufficient data (each also has a symbol).
+    pub const READY: RGBColor = OI_GREEN;
+    pub const AT_RISK: RGBColor = OI_ORANGE;
+    pub const NOT_READY: RGBColor = OI_VERMILLION;
+    pub const NO_DATA: RGBColor = RGBColor(0x77, 0x77, 0x77);
+
+    /// Series colours for wells, groups and years, in order (Okabe–Ito; yellow last, it is faint
+    /// on white).
+    pub const SERIES: [RGBColor; 7] = [
+        OI_BLUE,
+        OI_VERMILLION,
+        OI_GREEN,
+        OI_PURPLE,
+        OI_ORANGE,
+        OI_SKY,
+        RGBColor(0x00, 0x00, 0x00),
     ];
 }
 

@@ -4,9 +4,11 @@
 //! Output files go to a fresh temporary directory, never into the repository. Sample files and
 //! timings come from `examples/chart_samples.rs`.
 
-use super::render::{ChartKind, render_all, render_png, render_rgb, render_svg};
-use super::samples::{CASES, COUNTIES, Case, Models, monthly_levels, trend};
+use super::readiness::{gap_text, requirement_text, verdict_mark};
+use super::render::{ChartKind, layout_problems, render_all, render_png, render_rgb, render_svg};
+use super::samples::{CASES, COUNTIES, Case, Models, many_wells, monthly_levels, trend};
 use super::spec::*;
+use super::text::{break_units, wrap_with};
 
 /// The text content of every `<text>` element, unescaped.
 fn svg_texts(svg: &str) -> Vec<String> {
@@ -95,7 +97,7 @@ fn missing_data_is_noted_on_the_chart() {
     let m = Models::new(Case::Empty, false);
     let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
     assert!(svg.contains("无取水量数据") && svg.contains("无水位监测数据"));
-    assert!(svg.contains("未达标项：无") && svg.contains("结论：（未给出）"));
+    assert!(svg.contains("未达标项：无") && svg.contains("？ 结论未给出"));
     let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
     assert!(svg.contains("本年无取水量数据") && svg.contains("未设定管控指标"));
     let svg = render_svg(ChartKind::Monthly(&m.monthly)).expect("render");
@@ -118,7 +120,8 @@ fn missing_data_is_noted_on_the_chart() {
     let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
     assert!(svg.contains("仅 1 个月数据"));
     let svg = render_svg(ChartKind::Hydrographs(&m.hydro_level)).expect("render");
-    assert!(svg.contains("每井仅 1 个数据点") && !svg.contains("m/a"));
+    let texts = svg_texts(&svg).concat();
+    assert!(texts.contains("每井仅 1 个数据点") && !texts.contains("m/a"));
 }
 
 #[test]
@@ -151,7 +154,14 @@ fn absurd_input_neither_panics_nor_hangs() {
         },
         TrendDirection::Rising,
     ));
-    m.readiness.failing = vec!["很长的未达标说明".repeat(40); 5];
+    m.readiness.failing = vec![
+        CriterionRow {
+            item: "很长的项目".repeat(10),
+            status: "不达标".repeat(5),
+            detail: "很长的未达标说明".repeat(40),
+        };
+        5
+    ];
     m.cumulative.year = i32::MIN;
     m.cumulative.this_year.push(DayValue {
         day: u16::MAX,
@@ -169,8 +179,11 @@ fn absurd_input_neither_panics_nor_hangs() {
     for i in 0..40 {
         m.hydro_level.wells.push(WellSeries {
             id: format!("很长的井编号-{i:03}"),
+            name: "很长的井名".repeat(8),
+            group: format!("含水层{}", i % 6),
             points: monthly_levels((2020, 1), 3, 700.0 + i as f64, 0.1, i),
             trend: None,
+            target_m: Some(f64::NAN),
         });
     }
     m.hydro_level.wells[0].points[0].value = 1e300;
@@ -181,8 +194,12 @@ fn absurd_input_neither_panics_nor_hangs() {
         assert!(svg.contains("示例数据"), "{name}");
         render_rgb(chart).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    let svg = render_svg(ChartKind::Hydrographs(&m.hydro_level)).expect("render");
-    assert!(svg.contains("项未列出"), "legend overflow is counted");
+    let mut h = m.hydro_level.clone();
+    for page in [0, h.pages() - 1, h.pages() + 5] {
+        h.page = page;
+        let svg = render_svg(ChartKind::Hydrographs(&h)).expect("render");
+        assert!(!svg.contains("项未列出"), "no well is summarised away");
+    }
 }
 
 #[test]
@@ -193,7 +210,11 @@ fn content_follows_the_data() {
         "清徐县 超采区退出准备度",
         "自评估 2026-06-30",
         "退出 2027-06-30",
-        "结论：未达标",
+        "× 尚不具备退出条件",
+        "2026 年预测 1192.0 万 m³，指标 1200 万 m³，低于指标 8.0 万 m³（-0.7%）",
+        "2027 年需控制在 1150 万 m³ 以内，需压减 42.0 万 m³（3.5%）",
+        "未达标项",
+        "Mann–Kendall",
         "水位 (m)",
         "1985国家高程基准",
         "Sen 趋势线：-0.29 m/a，水位下降（延至退出期限）",
@@ -339,4 +360,235 @@ fn cumulative_prints_the_k_it_is_given_and_falls_back_to_two_decimals() {
         svg.contains("k = 0.951"),
         "the status document's digits are printed"
     );
+}
+
+/// Edge fixtures on top of the sample cases: quotas tiny and huge, a projection just over the
+/// limit, a long criteria list, thirty wells.
+fn edge_models() -> Vec<(String, Models)> {
+    let mut out = Vec::new();
+    for (name, scale) in [("tiny", 1e-4), ("huge", 1e4)] {
+        let mut m = Models::new(Case::Full, true);
+        for y in &mut m.readiness.years {
+            y.quota_m3 *= scale;
+        }
+        if let Some(c) = &mut m.readiness.current {
+            c.quota_m3 *= scale;
+        }
+        for q in &mut m.readiness.quotas_ahead {
+            q.quota_m3 *= scale;
+        }
+        for q in &mut m.cumulative.quota_steps {
+            q.quota_m3 *= scale;
+        }
+        out.push((format!("{name} quotas"), m));
+    }
+    let mut m = Models::new(Case::Full, false);
+    if let Some(c) = &mut m.readiness.current {
+        c.projected_m3 = c.quota_m3 * 1.001;
+        m.cumulative.projected_year_end_m3 = Some(c.projected_m3);
+    }
+    for y in &mut m.readiness.years {
+        y.withdrawal_m3 = y.quota_m3 * 1.002;
+    }
+    m.readiness.failing = [
+        m.readiness.failing.clone(),
+        m.readiness.failing.clone(),
+        m.readiness.failing.clone(),
+    ]
+    .concat();
+    out.push(("just over the limit".to_owned(), m));
+    let mut m = Models::new(Case::Full, false);
+    m.hydro_level = many_wells(Case::Full, 30, false, 0);
+    out.push(("thirty wells".to_owned(), m));
+    out
+}
+
+#[test]
+fn no_text_overlaps_or_leaves_the_canvas_in_any_case() {
+    let mut sets: Vec<(String, Models)> = Vec::new();
+    for case in CASES {
+        for example in [false, true] {
+            sets.push((
+                format!("{case:?} example={example}"),
+                Models::new(case, example),
+            ));
+        }
+    }
+    sets.extend(edge_models());
+    let mut problems = Vec::new();
+    for (set, models) in &sets {
+        for (name, chart) in models.charts() {
+            let found = layout_problems(chart).unwrap_or_else(|e| panic!("{set} {name}: {e}"));
+            problems.extend(found.into_iter().map(|p| format!("{set} {name}: {p}")));
+        }
+        let mut h = models.hydro_level.clone();
+        for page in 1..h.pages() {
+            h.page = page;
+            let found = layout_problems(ChartKind::Hydrographs(&h)).expect("render");
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("{set} hydro p{page}: {p}")),
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn hydrograph_pages_hold_every_well_once_grouped() {
+    let h = many_wells(Case::Full, 30, false, 0);
+    assert_eq!(h.pages(), 3);
+    let mut seen: Vec<String> = Vec::new();
+    for page in 0..h.pages() {
+        let wells = h.page_wells(page);
+        assert!(wells.len() <= Hydrographs::PER_PAGE);
+        seen.extend(wells.iter().map(|w| w.id.clone()));
+        let mut p = h.clone();
+        p.page = page;
+        let svg = render_svg(ChartKind::Hydrographs(&p)).expect("render");
+        assert!(svg.contains(&format!("第 {}/3 页", page + 1)));
+        for w in wells {
+            assert!(svg.contains(&w.id), "page {page} lacks {}", w.id);
+        }
+    }
+    let mut all: Vec<String> = h.wells.iter().map(|w| w.id.clone()).collect();
+    assert_eq!(seen.len(), all.len(), "no well twice");
+    seen.sort();
+    all.sort();
+    assert_eq!(seen, all);
+    // Grouped: once a group's wells end, the group does not come back.
+    let groups: Vec<&str> = h.ordered().iter().map(|w| w.group.as_str()).collect();
+    let mut runs = groups.clone();
+    runs.dedup();
+    assert_eq!(runs, ["浅层孔隙水", "中深层孔隙水", "岩溶水"]);
+    assert_eq!(Models::new(Case::Empty, false).hydro_level.pages(), 1);
+}
+
+#[test]
+fn headline_states_the_gap_and_what_next_year_asks() {
+    let c = CurrentYear {
+        year: 2026,
+        to_date_m3: 1400.0e4,
+        projected_m3: 1526.4e4,
+        quota_m3: 1434.9e4,
+    };
+    assert_eq!(
+        gap_text(&c).unwrap(),
+        "2026 年预测 1526.4 万 m³，指标 1434.9 万 m³，超指标 91.5 万 m³（+6.4%）"
+    );
+    let ahead = [YearQuota {
+        year: 2027,
+        quota_m3: 1420.0e4,
+    }];
+    assert_eq!(
+        requirement_text(&c, &ahead).unwrap(),
+        "2027 年需控制在 1420 万 m³ 以内，需压减 106.4 万 m³（7.0%）"
+    );
+    let under = CurrentYear {
+        projected_m3: 1350.0e4,
+        ..c
+    };
+    assert_eq!(
+        gap_text(&under).unwrap(),
+        "2026 年预测 1350.0 万 m³，指标 1434.9 万 m³，低于指标 84.9 万 m³（-5.9%）"
+    );
+    assert_eq!(
+        requirement_text(
+            &under,
+            &[YearQuota {
+                year: 2027,
+                quota_m3: 1400.0e4
+            }]
+        )
+        .unwrap(),
+        "2027 年指标 1400 万 m³，按本年预测可满足（余 50.0 万 m³）"
+    );
+    let none = CurrentYear {
+        projected_m3: f64::NAN,
+        ..c
+    };
+    assert_eq!(gap_text(&none), None);
+    assert_eq!(requirement_text(&c, &[]), None, "no quota for next year");
+}
+
+#[test]
+fn lines_break_by_chinese_rules_and_keep_latin_words_whole() {
+    let units = break_units("趋势（Mann–Kendall 检验）：下降，覆盖率 92.0%。");
+    assert!(units.contains(&"（Mann–Kendall ".to_owned()), "{units:?}");
+    assert!(units.contains(&"验）：".to_owned()), "{units:?}");
+    assert!(units.contains(&"92.0%。".to_owned()), "{units:?}");
+    for u in &units {
+        assert!(!u.starts_with(['，', '。', '；', '：', '、', '）']), "{u}");
+        assert!(!u.trim_end().ends_with('（'), "{u}");
+    }
+    // One unit = 10 px per character; lines of at most 60 px.
+    let w = |s: &str| 10 * s.chars().count() as i32;
+    let text = "计量覆盖率 92.0%，低于要求；Mann–Kendall 检验显示下降。";
+    let lines = wrap_with(text, 60, w);
+    assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+    for l in &lines {
+        assert!(
+            !l.starts_with(['，', '。', '；', '：', '、', '）']),
+            "{lines:?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("Mann–Kendall")),
+        "{lines:?}"
+    );
+    assert_eq!(wrap_with("甲\n乙", 1000, w), ["甲", "乙"]);
+}
+
+#[test]
+fn by_source_states_the_reduction_against_the_base_year() {
+    let m = Models::new(Case::Full, false);
+    let svg = render_svg(ChartKind::BySource(&m.by_source)).expect("render");
+    let texts = svg_texts(&svg).concat();
+    // Groundwater 1561.0 in 2020, 1561 − 52 × 5 = 1301.0 in 2025: 260.0 less, 16.7 %.
+    assert!(
+        texts.contains("2025 年比基准年 2020 年减少 260.0 万 m³（-16.7%）"),
+        "{texts}"
+    );
+    assert!(texts.contains("2026 年（年末预测）减少 312.0 万 m³（-20.0%）"));
+    for s in ["地下水", "地表水", "再生水", "矿井水"] {
+        assert!(svg.contains(s));
+    }
+}
+
+#[test]
+fn partial_month_and_watermark_under_the_data() {
+    let m = Models::new(Case::Full, true);
+    let svg = render_svg(ChartKind::Monthly(&m.monthly)).expect("render");
+    assert!(svg.contains("（至 11-28）"));
+    // The watermark is drawn before the bars' label, so everything else is drawn over it.
+    let texts = svg_texts(&svg);
+    let mark = texts
+        .iter()
+        .rposition(|t| t == "示例数据")
+        .expect("watermark");
+    let label = texts
+        .iter()
+        .position(|t| t == "（至 11-28）")
+        .expect("label");
+    assert!(mark < label, "{texts:?}");
+}
+
+#[test]
+fn verdicts_differ_in_colour_and_in_symbol_for_greyscale_prints() {
+    let kinds = [
+        VerdictKind::Ready,
+        VerdictKind::AtRisk,
+        VerdictKind::NotReady,
+        VerdictKind::InsufficientData,
+    ];
+    let marks: Vec<_> = kinds.iter().map(|k| verdict_mark(*k)).collect();
+    for (i, a) in marks.iter().enumerate() {
+        for b in &marks[i + 1..] {
+            assert_ne!(a.0, b.0, "colours");
+            assert_ne!(a.1, b.1, "symbols");
+        }
+    }
+    let symbols: String = marks.iter().map(|m| m.1).collect();
+    assert_eq!(super::fonts::missing_glyphs(&symbols), Vec::<char>::new());
 }

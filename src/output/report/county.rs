@@ -1,5 +1,6 @@
-//! One county's folder: the four charts (exit readiness, cumulative withdrawal, monthly
-//! withdrawal, hydrographs), each with the CSV of its numbers, and `summary.md`.
+//! One county's folder: the charts (exit readiness, cumulative withdrawal, monthly withdrawal,
+//! hydrographs on as many pages as the wells need, withdrawal by source), the CSV of the numbers
+//! of the first four, and `summary.md`. [`chart_files`] lists the chart files a folder holds.
 
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,14 @@ use rusqlite::Connection;
 use super::series::{self, MonthSums};
 use super::{ReportError, county_dir, csv, io, meta, summary};
 use crate::analysis::accounting::{Vol, county_quota_for_year, quota_steps};
-use crate::analysis::verdict::Status;
+use crate::analysis::verdict::{Status, Verdict};
 use crate::assess::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
+use crate::domain::{Source, TargetKind};
 use crate::output::charts::{
-    self, ChartKind, ChartMeta, CumulativeWithdrawal, CurrentYear, Deadline, ExitReadiness,
-    Hydrographs, LevelKind, MonthlyWithdrawal, WellSeries,
+    self, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear, Deadline,
+    ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
+    WellSeries, WithdrawalBySource, YearQuota,
 };
 use crate::store::query::{self, MonthlyPoints};
 
@@ -30,9 +33,24 @@ pub struct Run<'a> {
     pub out: &'a Path,
 }
 
+/// What a county's charts are handed to: [`render_files`] for a report; a test can look at the
+/// charts instead of writing them.
+pub(super) type Render<'r> =
+    &'r (dyn Fn(ChartKind<'_>, &Path, &str) -> Result<Vec<PathBuf>, ReportError> + Sync);
+
+/// Writes `stem.png` and `stem.svg` of the chart into `dir`.
+pub(super) fn render_files(
+    chart: ChartKind<'_>,
+    dir: &Path,
+    stem: &str,
+) -> Result<Vec<PathBuf>, ReportError> {
+    Ok(charts::render_all(chart, dir, stem)?)
+}
+
 /// One county's figures as the charts of its folder share them.
 struct County<'a> {
     c: &'a CountyStatus,
+    render: Render<'a>,
     /// The intakes that count towards the county's quota.
     intakes: Vec<&'a str>,
     by_month: MonthSums,
@@ -44,6 +62,16 @@ pub fn bundle(
     run: &Run<'_>,
     conn: &Connection,
     c: &CountyStatus,
+) -> Result<Vec<PathBuf>, ReportError> {
+    bundle_with(run, conn, c, &render_files)
+}
+
+/// [`bundle`] with the charts handed to `render`.
+pub(super) fn bundle_with(
+    run: &Run<'_>,
+    conn: &Connection,
+    c: &CountyStatus,
+    render: Render<'_>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = run.out.join(county_dir(c));
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -57,6 +85,7 @@ pub fn bundle(
         .collect();
     let county = County {
         c,
+        render,
         by_month: series::month_sums(intakes.iter().copied(), run.monthly),
         intakes,
         dir,
@@ -65,10 +94,37 @@ pub fn bundle(
     files.extend(cumulative(run, conn, &county)?);
     files.extend(monthly(run, &county)?);
     files.extend(hydrographs(run, &county)?);
+    files.extend(by_source(run, &county)?);
     let p = county.dir.join("summary.md");
     std::fs::write(&p, summary::render(run.cfg, run.doc, c)?).map_err(io(&p))?;
     files.push(p);
     Ok(files)
+}
+
+/// The chart files (stem, without `.png`/`.svg`) of county `c`'s folder in reading order, with
+/// the image's alt text: what an index or a document embeds.
+pub fn chart_files(c: &CountyStatus) -> Vec<(String, &'static str)> {
+    let mut files = vec![
+        ("readiness".to_owned(), "退出准备度"),
+        ("cumulative".to_owned(), "本年累计取水量"),
+        ("monthly".to_owned(), "逐月取水量"),
+    ];
+    files.extend((0..hydrograph_pages(c)).map(|p| (hydrograph_stem(p), "监测井水位过程线")));
+    files.push(("sources".to_owned(), "分水源取水量"));
+    files
+}
+
+fn hydrograph_pages(c: &CountyStatus) -> usize {
+    c.wells.len().div_ceil(Hydrographs::PER_PAGE).max(1)
+}
+
+/// `hydrographs`, `hydrographs-2`, … for pages 0, 1, …
+fn hydrograph_stem(page: usize) -> String {
+    if page == 0 {
+        "hydrographs".to_owned()
+    } else {
+        format!("hydrographs-{}", page + 1)
+    }
 }
 
 impl Run<'_> {
@@ -95,6 +151,16 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
     ];
     let start = cfg.assessment.window_start;
     let levels = series::monthly_points(&c.monthly_level_m, start);
+    // Quotas of the years to come, through the exit year (at least next year's).
+    let exit_year = county_cfg
+        .and_then(|x| x.exit)
+        .map_or(year + 1, |d| d.year().max(year + 1));
+    let quotas_ahead = (year + 1..=exit_year)
+        .map(|y| YearQuota {
+            year: i32::from(y),
+            quota_m3: county_quota_for_year(&cfg.quota_versions, c.code, y).unwrap_or(f64::NAN),
+        })
+        .collect();
     let current = CurrentYear {
         year: i32::from(year),
         to_date_m3: c.ytd_m3,
@@ -105,19 +171,30 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         meta: run.meta(c),
         years,
         current: Some(current),
+        quotas_ahead,
         deadlines: deadlines.into_iter().flatten().collect(),
         level_kind: LevelKind::Level,
         levels: series::dated(&levels),
         trend: series::trend_line(&c.level_trend, start),
         verdict: c.verdict_label.to_string(),
+        verdict_kind: match c.verdict {
+            Verdict::Ready => VerdictKind::Ready,
+            Verdict::AtRisk => VerdictKind::AtRisk,
+            Verdict::NotReady => VerdictKind::NotReady,
+            Verdict::InsufficientData => VerdictKind::InsufficientData,
+        },
         failing: c
             .criteria
             .iter()
             .filter(|x| x.status != Status::Pass)
-            .map(|x| format!("{}（{}）：{}", x.label(), x.status.label(), x.detail))
+            .map(|x| CriterionRow {
+                item: x.label().to_owned(),
+                status: x.status.label().to_owned(),
+                detail: x.detail.clone(),
+            })
             .collect(),
     };
-    let mut files = charts::render_all(ChartKind::ExitReadiness(&chart), &k.dir, "readiness")?;
+    let mut files = (k.render)(ChartKind::ExitReadiness(&chart), &k.dir, "readiness")?;
     files.push(csv::write_file(k.dir.join("readiness.csv"), |w| {
         csv::readiness(w, &chart.years, &current)
     })?);
@@ -153,7 +230,7 @@ fn cumulative(
         projected_year_end_m3: Some(c.projected_m3),
         k_text: c.k.map(|k| run.doc.fmt_k(Some(k))),
     };
-    let mut files = charts::render_all(ChartKind::Cumulative(&chart), &k.dir, "cumulative")?;
+    let mut files = (k.render)(ChartKind::Cumulative(&chart), &k.dir, "cumulative")?;
     files.push(csv::write_file(k.dir.join("cumulative.csv"), |w| {
         csv::cumulative(
             w,
@@ -172,7 +249,7 @@ fn monthly(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
         meta: run.meta(k.c),
         years: series::last_three_years(&k.by_month, run.doc.year),
     };
-    let mut files = charts::render_all(ChartKind::Monthly(&chart), &k.dir, "monthly")?;
+    let mut files = (k.render)(ChartKind::Monthly(&chart), &k.dir, "monthly")?;
     files.push(csv::write_file(k.dir.join("monthly.csv"), |w| {
         csv::monthly(w, &chart.years)
     })?);
@@ -187,7 +264,18 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
             .iter()
             .map(|w| series::monthly_points(&w.monthly_level_m, start))
             .collect();
-    let chart = Hydrographs {
+    // A depth target is drawn as the level it asks for, from the well's ground elevation.
+    let target = |id: &str, t: &crate::analysis::verdict::TargetCheck| match t.kind {
+        TargetKind::Level => Some(t.target_m),
+        TargetKind::Depth => run
+            .cfg
+            .registry
+            .wells
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.ground_elevation_m - t.target_m),
+    };
+    let mut chart = Hydrographs {
         meta: run.meta(k.c),
         kind: LevelKind::Level,
         wells: k
@@ -197,12 +285,24 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
             .zip(&points)
             .map(|(w, p)| WellSeries {
                 id: w.id.clone(),
+                name: w.name.clone(),
+                group: w.aquifer_label.to_owned(),
                 points: series::dated(p),
                 trend: series::trend_line(&w.trend, start),
+                target_m: w.target.as_ref().and_then(|t| target(&w.id, t)),
             })
             .collect(),
+        page: 0,
     };
-    let mut files = charts::render_all(ChartKind::Hydrographs(&chart), &k.dir, "hydrographs")?;
+    let mut files = Vec::new();
+    for page in 0..chart.pages() {
+        chart.page = page;
+        files.extend((k.render)(
+            ChartKind::Hydrographs(&chart),
+            &k.dir,
+            &hydrograph_stem(page),
+        )?);
+    }
     files.push(csv::write_file(k.dir.join("hydrographs.csv"), |w| {
         csv::hydrographs(
             w,
@@ -213,4 +313,127 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
         )
     })?);
     Ok(files)
+}
+
+/// Withdrawal by source and year from the base year: complete years summed from the monthly
+/// volumes of the county's intakes of each source, last year and this year's projection as the
+/// status document has them, so the chart agrees with the summary's table.
+fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
+    let (c, year) = (k.c, run.doc.year);
+    let years: Vec<i16> = (run.base.year()..=year).collect();
+    let sources = c
+        .by_source
+        .iter()
+        .map(|g| {
+            let source = Source::ALL.iter().find(|s| s.as_str() == g.key);
+            let intakes = run
+                .cfg
+                .registry
+                .intakes
+                .iter()
+                .filter(|i| i.county == c.code && Some(&i.source) == source)
+                .map(|i| i.id.as_str());
+            let by_month = series::month_sums(intakes, run.monthly);
+            let m3 = years
+                .iter()
+                .map(|y| match *y {
+                    y if y == year => g.projected_m3,
+                    y if y == year - 1 => g.last_year_m3,
+                    y => {
+                        let mut months = by_month.range((y, 1)..=(y, 12)).peekable();
+                        if months.peek().is_some() {
+                            months.map(|(_, v)| v).sum()
+                        } else {
+                            f64::NAN
+                        }
+                    }
+                })
+                .collect();
+            SourceSeries {
+                label: g.label.clone(),
+                groundwater: source == Some(&Source::Groundwater),
+                m3,
+            }
+        })
+        .collect();
+    let chart = WithdrawalBySource {
+        meta: run.meta(c),
+        years: years.iter().map(|y| i32::from(*y)).collect(),
+        sources,
+        projected_year: Some(i32::from(year)),
+        base_year: i32::from(run.cfg.assessment.base_year),
+    };
+    (k.render)(ChartKind::BySource(&chart), &k.dir, "sources")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::store::{Durability, StoreSettings, coverage, open_ro, open_store};
+
+    /// Every county of a simulated Taiyuan store: no chart has overlapping or clipped text, and
+    /// the hydrograph pages hold every well once.
+    #[test]
+    fn every_county_chart_is_laid_out_without_collisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/taiyuan.toml"))
+            .unwrap();
+        let db = dir.path().join("gwmon.db");
+        {
+            let mut store =
+                open_store(StoreSettings::from_config(&cfg), &db, Durability::Normal).unwrap();
+            let (from, to) = ("2023-01-01".parse().unwrap(), "2026-11-27".parse().unwrap());
+            crate::tools::fleet::populate(&mut store, &cfg, 42, from, to, 5).unwrap();
+        }
+        let as_of: Date = "2026-11-28".parse().unwrap();
+        let conn = open_ro(&db).unwrap();
+        let doc = crate::assess::status(&cfg, &conn, as_of).unwrap();
+        let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap();
+        let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
+        let monthly = coverage::monthly_volumes(&conn, &intakes, base, as_of).unwrap();
+        let run = Run {
+            cfg: &cfg,
+            doc: &doc,
+            monthly: &monthly,
+            base,
+            as_of,
+            out: dir.path(),
+        };
+        let problems = Mutex::new(Vec::new());
+        let wells_drawn = Mutex::new(Vec::new());
+        let check =
+            |chart: ChartKind<'_>, _: &Path, stem: &str| -> Result<Vec<PathBuf>, ReportError> {
+                let found = charts::layout_problems(chart)?;
+                let mut p = problems.lock().unwrap();
+                p.extend(found.into_iter().map(|f| format!("{stem}: {f}")));
+                if let ChartKind::Hydrographs(h) = chart {
+                    wells_drawn
+                        .lock()
+                        .unwrap()
+                        .extend(h.page_wells(h.page).iter().map(|w| w.id.clone()));
+                }
+                Ok(Vec::new())
+            };
+        assert_eq!(doc.counties.len(), 10);
+        for c in &doc.counties {
+            bundle_with(&run, &conn, c, &check).unwrap();
+            let p = std::mem::take(&mut *problems.lock().unwrap());
+            assert!(p.is_empty(), "{}: {p:#?}", c.name);
+            let mut drawn = std::mem::take(&mut *wells_drawn.lock().unwrap());
+            let mut ids: Vec<String> = c.wells.iter().map(|w| w.id.clone()).collect();
+            drawn.sort();
+            ids.sort();
+            assert_eq!(drawn, ids, "{}: every well on exactly one page", c.name);
+            let stems = chart_files(c);
+            assert_eq!(
+                stems
+                    .iter()
+                    .filter(|(s, _)| s.starts_with("hydrographs"))
+                    .count(),
+                c.wells.len().div_ceil(Hydrographs::PER_PAGE).max(1)
+            );
+        }
+    }
 }

@@ -11,7 +11,8 @@
 //! - here: [`report`], the entry — reads the status document and the monthly sums once, runs one
 //!   job per county on rayon's pool (a failed or panicking job fails the run, naming the
 //!   county), then writes the city folder, `status.json` and `index.html`;
-//! - `county` — one county's folder: its four charts, their CSVs and `summary.md`;
+//! - `county` — one county's folder: its charts, their CSVs and `summary.md`; [`chart_files`]
+//!   lists a folder's chart files;
 //! - `city` — the city folder;
 //! - `series` — the pure series maths (monthly sums, annual history, cumulative curves,
 //!   mid-month points, trend lines);
@@ -33,6 +34,8 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 use rayon::prelude::*;
+
+pub use county::chart_files;
 
 use crate::assess::{CountyStatus, StatusDoc};
 use crate::config::Config;
