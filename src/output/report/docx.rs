@@ -411,11 +411,19 @@ fn table_with_caption(
 ) -> Docx {
     debug_assert_eq!(columns.iter().map(|c| c.1).sum::<usize>(), TEXT_W);
     *tables += 1;
+    // Figures are right-aligned so their decimals line up.
     let cell = |s: &str, w: usize, bold: bool| {
         let run = text(s).size(SMALL_SIZE);
-        TableCell::new()
-            .width(w, WidthType::Dxa)
-            .add_paragraph(Paragraph::new().add_run(if bold { run.bold() } else { run }))
+        let align = if !bold && s.parse::<f64>().is_ok() {
+            AlignmentType::Right
+        } else {
+            AlignmentType::Left
+        };
+        TableCell::new().width(w, WidthType::Dxa).add_paragraph(
+            Paragraph::new()
+                .align(align)
+                .add_run(if bold { run.bold() } else { run }),
+        )
     };
     let header = TableRow::new(
         columns

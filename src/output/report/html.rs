@@ -259,4 +259,83 @@ mod tests {
         assert_eq!(escaped("清徐县"), "清徐县");
         assert_eq!(escaped(""), "");
     }
+
+    /// The status document of an empty store, with each county's deadlines and verdict as
+    /// `set` makes them.
+    fn counties(set: impl Fn(usize, &mut CountyStatus)) -> StatusDoc {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::config::Config::embedded().unwrap();
+        let conn = crate::store::open_rw(
+            &dir.path().join("gwmon.db"),
+            crate::store::Durability::Normal,
+        )
+        .unwrap();
+        let mut doc = crate::assess::status(&cfg, &conn, "2026-11-28".parse().unwrap()).unwrap();
+        for (i, c) in doc.counties.iter_mut().enumerate() {
+            set(i, c);
+        }
+        doc
+    }
+
+    #[test]
+    fn counties_are_listed_by_the_nearest_pending_deadline_then_the_gravest_verdict() {
+        let doc = counties(|i, c| {
+            let d = &mut c.deadlines;
+            (d.days_to_self_assessment, d.self_assessment_state) = (None, None);
+            (d.days_to_exit, d.exit_state) = (None, None);
+            c.verdict = Verdict::Ready;
+            match i {
+                // Overdue, but met: it does not count.
+                0 => {
+                    d.days_to_self_assessment = Some(-300);
+                    d.self_assessment_state = Some(DeadlineState::Met);
+                }
+                1 => {
+                    d.days_to_exit = Some(200);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                    c.verdict = Verdict::AtRisk;
+                }
+                2 => {
+                    d.days_to_exit = Some(200);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                    c.verdict = Verdict::NotReady;
+                }
+                3 => {
+                    d.days_to_self_assessment = Some(-10);
+                    d.self_assessment_state = Some(DeadlineState::Passed);
+                    d.days_to_exit = Some(400);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                }
+                4 => c.verdict = Verdict::InsufficientData,
+                _ => {}
+            }
+        });
+        let all: Vec<&CountyStatus> = doc.counties.iter().collect();
+        let order: Vec<&str> = by_urgency(&all).iter().map(|c| c.name.as_str()).collect();
+        let name = |i: usize| doc.counties[i].name.as_str();
+        assert_eq!(order[..4], [name(3), name(2), name(1), name(4)]);
+        assert_eq!(order.len(), doc.counties.len());
+        // The rest: no pending deadline, all ready, by code.
+        assert!(order[4..].contains(&name(0)));
+    }
+
+    #[test]
+    fn reasons_name_the_criteria_not_passed_with_their_state() {
+        let doc = counties(|_, _| {});
+        let mut c = doc.counties[0].clone();
+        for k in &mut c.criteria {
+            k.status = Status::Pass;
+        }
+        assert_eq!(reasons(&c), "—");
+        c.criteria[0].status = Status::Fail;
+        c.criteria[2].status = Status::AtRisk;
+        assert_eq!(
+            reasons(&c),
+            format!(
+                "{}（不达标）；{}（有风险）",
+                c.criteria[0].label(),
+                c.criteria[2].label()
+            )
+        );
+    }
 }
