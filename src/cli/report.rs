@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::Common;
 use super::common::evaluation;
+use crate::output::report::{CsvForm, Options, report_with};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -33,6 +34,10 @@ pub struct ReportArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// CSVs for scripts: no byte-order mark, English headers (`year,month,withdrawal_m3`).
+    /// Without it they are for Excel: UTF-8 with a byte-order mark, Chinese headers with units.
+    #[arg(long)]
+    pub csv_plain: bool,
 }
 
 /// Writes the bundle into `--out` and says where to open it.
@@ -45,8 +50,21 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<ExitCode> {
         args.county.as_deref(),
     )?;
     let t = Instant::now();
-    let r =
-        crate::output::report::report(&cfg, &args.common.db_path(&cfg), as_of, county, &args.out)?;
+    let options = Options {
+        csv: if args.csv_plain {
+            CsvForm::Plain
+        } else {
+            CsvForm::Excel
+        },
+    };
+    let r = report_with(
+        &cfg,
+        &args.common.db_path(&cfg),
+        as_of,
+        county,
+        &args.out,
+        options,
+    )?;
     println!(
         "wrote {} files in {:.1} s; open {}",
         r.files.len(),

@@ -1,7 +1,10 @@
 //! `report`: the bundle renders for full, partial and level-less data, says what it is, and its
-//! numbers are the status document's.
+//! numbers are the status document's; its CSVs open in Excel (or stay plain for scripts), its
+//! Word documents convert with LibreOffice and its index.html renders and prints in Chromium.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -16,6 +19,7 @@ fn png_size(path: &Path) -> (u32, u32) {
     (info.width, info.height)
 }
 
+/// The rows of a CSV after its header (a UTF-8 byte-order mark is skipped).
 fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(path).unwrap();
     r.records()
@@ -56,12 +60,31 @@ fn check_bundle(out: &Path) -> serde_json::Value {
         assert!(!dir.join(format!("hydrographs-{}.png", pages + 1)).exists());
         let svg = std::fs::read_to_string(dir.join("hydrographs.svg")).unwrap();
         assert!(!svg.contains("项未列出"), "every well has its panel");
+        let docx = std::fs::read(dir.join("自评估图表.docx")).unwrap();
+        assert!(docx.starts_with(b"PK"), "the Word document is a zip");
+        assert!(index.contains(&format!(
+            "{}/自评估图表.docx",
+            dir.file_name().unwrap().to_str().unwrap()
+        )));
         let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
         assert!(summary.contains(name) && summary.contains("结论") && summary.contains("示例数据"));
         assert!(index.contains(c["verdict_label"].as_str().unwrap()));
     }
     let (w, _) = png_size(&out.join("city/city.png"));
     assert!(w >= 2400);
+    // The page's font travels with it, with its licence.
+    assert!(index.contains("@font-face") && index.contains("fonts/NotoSansSC-gwmon-subset.otf"));
+    assert!(
+        std::fs::metadata(out.join("fonts/NotoSansSC-gwmon-subset.otf"))
+            .unwrap()
+            .len()
+            > 1_000_000
+    );
+    assert!(
+        std::fs::read_to_string(out.join("fonts/OFL.txt"))
+            .unwrap()
+            .contains("SIL OPEN FONT LICENSE")
+    );
     doc
 }
 
@@ -115,17 +138,17 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
             );
         };
         let rows = csv_rows(&cdir.join("readiness.csv"));
-        let ytd = rows.iter().find(|r| r[1] == "year_to_date").unwrap();
+        let ytd = rows.iter().find(|r| r[1] == "本年累计").unwrap();
         close(&ytd[2], c["ytd_m3"].as_f64().unwrap());
         close(&ytd[3], c["quota_m3"].as_f64().unwrap());
-        let proj = rows.iter().find(|r| r[1] == "projected").unwrap();
+        let proj = rows.iter().find(|r| r[1] == "年末预测").unwrap();
         close(&proj[2], c["projected_m3"].as_f64().unwrap());
         let ly = rows.iter().find(|r| r[0] == "2025").unwrap();
         close(&ly[2], c["last_year_m3"].as_f64().unwrap());
         // The cumulative curve ends at the year-to-date figure (summed by day instead of by
         // intake: equal up to rounding).
         let cum = csv_rows(&cdir.join("cumulative.csv"));
-        let last_ty = cum.iter().rfind(|r| r[0] == "this_year").unwrap();
+        let last_ty = cum.iter().rfind(|r| r[0] == "本年").unwrap();
         let v: f64 = last_ty[2].parse().unwrap();
         assert!((v - c["ytd_m3"].as_f64().unwrap()).abs() < 0.01);
         // Hydrograph rows are the wells' monthly means.
@@ -159,15 +182,26 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
     let qx = out1.join("140121-清徐县");
     let quota_rows: Vec<Vec<String>> = csv_rows(&qx.join("cumulative.csv"))
         .into_iter()
-        .filter(|r| r[0] == "quota")
+        .filter(|r| r[0] == "管控指标")
         .collect();
     assert_eq!(quota_rows.len(), 2, "{quota_rows:?}");
 
-    // Deterministic: the same store, config and as-of date give identical SVG and CSV bytes.
+    // The CSVs are for Excel: a byte-order mark, then Chinese headers with units.
+    let monthly = std::fs::read(qx.join("monthly.csv")).unwrap();
+    assert!(
+        monthly.starts_with("\u{feff}年份,月份,取水量（m³）\n".as_bytes()),
+        "{:?}",
+        String::from_utf8_lossy(&monthly[..40])
+    );
+
+    // Deterministic: the same store, config and as-of date give identical SVG, CSV and Word
+    // bytes.
     let mut compared = 0;
+    let mut docx = 0;
     for entry in walk(&out1) {
         let ext = entry.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext == "svg" || ext == "csv" {
+        if ext == "svg" || ext == "csv" || ext == "docx" {
+            docx += usize::from(ext == "docx");
             let other = out2.join(entry.strip_prefix(&out1).unwrap());
             assert_eq!(
                 std::fs::read(&entry).unwrap(),
@@ -178,7 +212,8 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
             compared += 1;
         }
     }
-    assert!(compared >= 10 * 9 + 2, "{compared} files compared");
+    assert!(compared >= 10 * 10 + 2, "{compared} files compared");
+    assert_eq!(docx, 10, "one Word document per county");
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -233,7 +268,7 @@ fn one_month_of_data_and_no_level_data_still_render_with_notes() {
             "a clear note where level data is missing"
         );
     }
-    // One county alone.
+    // One county alone, with the CSVs for scripts: no byte-order mark, the English headers.
     let one = dir.path().join("one");
     let (code, _, err) = gwmon(&[
         "report",
@@ -245,8 +280,185 @@ fn one_month_of_data_and_no_level_data_still_render_with_notes() {
         "2026-11-27",
         "--out",
         one.to_str().unwrap(),
+        "--csv-plain",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(one.join("140121-清徐县/readiness.png").exists());
+    let qx = one.join("140121-清徐县");
+    assert!(qx.join("readiness.png").exists());
     assert!(!one.join("140105-小店区").exists());
+    for (file, header) in [
+        ("readiness.csv", "year,kind,withdrawal_m3,quota_m3\n"),
+        ("monthly.csv", "year,month,withdrawal_m3\n"),
+        ("hydrographs.csv", "well_id,month,mean_level_m\n"),
+        ("cumulative.csv", "series,day_of_year,cumulative_m3\n"),
+    ] {
+        let bytes = std::fs::read(qx.join(file)).unwrap();
+        assert!(bytes.starts_with(header.as_bytes()), "{file}");
+    }
+    assert!(
+        std::fs::read(one.join("city/city.csv"))
+            .unwrap()
+            .starts_with(b"item,name,projected_m3,limit_m3,k\n")
+    );
+    let rows = csv_rows(&qx.join("readiness.csv"));
+    assert!(rows.iter().any(|r| r[1] == "year_to_date"), "{rows:?}");
+}
+
+/// Runs `cmd` with a deadline (a converter that hangs must not hang the suite): its output, or
+/// `None` when it had to be killed.
+fn run_with_deadline(cmd: &mut Command, deadline: Duration) -> Option<Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// The path of `program` on PATH, if it is there.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// One county's bundle from a month of data, in `dir/r`.
+fn one_county_bundle(dir: &Path) -> PathBuf {
+    let db = simulated_store_between(dir, "2026-10-01", "2026-11-27");
+    let out = dir.join("r");
+    let (code, _, err) = gwmon(&[
+        "report",
+        "--county",
+        "清徐县",
+        "--db",
+        db.to_str().unwrap(),
+        "--as-of",
+        "2026-11-27",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+#[test]
+fn the_word_document_converts_to_pdf_with_libreoffice() {
+    let Some(soffice) = on_path("soffice") else {
+        eprintln!("skipped: soffice (LibreOffice) is not installed; .ci/run installs it");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = one_county_bundle(dir.path());
+    let docx = out.join("140121-清徐县/自评估图表.docx");
+    let pdf_dir = dir.path().join("pdf");
+    let profile = dir.path().join("lo-profile");
+    let converted = run_with_deadline(
+        Command::new(soffice)
+            .arg(format!(
+                "-env:UserInstallation=file://{}",
+                profile.display()
+            ))
+            .args(["--headless", "--convert-to", "pdf", "--outdir"])
+            .arg(&pdf_dir)
+            .arg(&docx),
+        Duration::from_secs(180),
+    )
+    .expect("soffice finished within 3 minutes");
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    let pdf = std::fs::read(pdf_dir.join("自评估图表.pdf")).unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF") && pdf.len() > 50_000,
+        "{} bytes",
+        pdf.len()
+    );
+}
+
+#[test]
+fn index_html_renders_and_prints_in_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find_map(on_path)
+    else {
+        eprintln!("skipped: chromium is not installed; .ci/run installs it");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = one_county_bundle(dir.path());
+    let url = format!("file://{}", out.join("index.html").display());
+    let shot = dir.path().join("index.png");
+    let pdf = dir.path().join("index.pdf");
+    let headless = |profile: &str| {
+        let mut c = Command::new(&chromium);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join(profile).display()
+        ));
+        c
+    };
+    for (what, mut cmd, file) in [
+        (
+            "screenshot",
+            {
+                let mut c = headless("profile-shot");
+                c.arg(format!("--screenshot={}", shot.display()))
+                    .arg("--window-size=1280,2000");
+                c
+            },
+            &shot,
+        ),
+        (
+            "print",
+            {
+                let mut c = headless("profile-pdf");
+                c.arg("--no-pdf-header-footer")
+                    .arg(format!("--print-to-pdf={}", pdf.display()));
+                c
+            },
+            &pdf,
+        ),
+    ] {
+        let done = run_with_deadline(cmd.arg(&url), Duration::from_secs(120))
+            .unwrap_or_else(|| panic!("chromium {what} finished within 2 minutes"));
+        assert!(
+            file.exists(),
+            "chromium {what} wrote nothing: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    let (w, h) = png_size(&shot);
+    assert_eq!((w, h), (1280, 2000));
+    let pdf = std::fs::read(&pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    // The table page, the city and the county each start a page; the county's charts take more.
+    let pages = pdf
+        .windows(12)
+        .filter(|w| w.starts_with(b"/Type /Page") && w[11] != b's')
+        .count();
+    assert!(pages >= 3, "{pages} pages");
 }

@@ -12,12 +12,17 @@ use crate::output::charts::{self, BudgetBar, ChartKind, CityOverview, CountyK};
 const BUDGETS: [&str; 2] = ["supply_group", "counties"];
 
 /// Writes `out/city/` and returns the files written.
-pub fn bundle(doc: &StatusDoc, as_of: Date, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+pub fn bundle(
+    doc: &StatusDoc,
+    as_of: Date,
+    out: &Path,
+    form: csv::CsvForm,
+) -> Result<Vec<PathBuf>, ReportError> {
     let dir = out.join("city");
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let overview = overview(doc, as_of);
     let mut files = charts::render_all(ChartKind::CityOverview(&overview), &dir, "city")?;
-    files.push(csv::write_file(dir.join("city.csv"), |w| {
+    files.push(csv::write_file(form, dir.join("city.csv"), |w| {
         csv::city(
             w,
             overview.budgets.iter().chain([&overview.total]),

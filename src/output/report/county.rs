@@ -31,6 +31,7 @@ pub struct Run<'a> {
     pub base: Date,
     pub as_of: Date,
     pub out: &'a Path,
+    pub csv: csv::CsvForm,
 }
 
 /// What a county's charts are handed to: [`render_files`] for a report; a test can look at the
@@ -195,17 +196,23 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
             .collect(),
     };
     let mut files = (k.render)(ChartKind::ExitReadiness(&chart), &k.dir, "readiness")?;
-    files.push(csv::write_file(k.dir.join("readiness.csv"), |w| {
-        csv::readiness(w, &chart.years, &current)
-    })?);
-    files.push(csv::write_file(k.dir.join("readiness_levels.csv"), |w| {
-        csv::readiness_levels(
-            w,
-            &levels,
-            c.level_trend.sen_slope_m_per_year,
-            c.level_trend.sen_intercept_m,
-        )
-    })?);
+    files.push(csv::write_file(
+        run.csv,
+        k.dir.join("readiness.csv"),
+        |w| csv::readiness(w, &chart.years, &current),
+    )?);
+    files.push(csv::write_file(
+        run.csv,
+        k.dir.join("readiness_levels.csv"),
+        |w| {
+            csv::readiness_levels(
+                w,
+                &levels,
+                c.level_trend.sen_slope_m_per_year,
+                c.level_trend.sen_intercept_m,
+            )
+        },
+    )?);
     Ok(files)
 }
 
@@ -231,15 +238,19 @@ fn cumulative(
         k_text: c.k.map(|k| run.doc.fmt_k(Some(k))),
     };
     let mut files = (k.render)(ChartKind::Cumulative(&chart), &k.dir, "cumulative")?;
-    files.push(csv::write_file(k.dir.join("cumulative.csv"), |w| {
-        csv::cumulative(
-            w,
-            &chart.this_year,
-            &chart.last_year,
-            &chart.quota_steps,
-            c.projected_m3,
-        )
-    })?);
+    files.push(csv::write_file(
+        run.csv,
+        k.dir.join("cumulative.csv"),
+        |w| {
+            csv::cumulative(
+                w,
+                &chart.this_year,
+                &chart.last_year,
+                &chart.quota_steps,
+                c.projected_m3,
+            )
+        },
+    )?);
     Ok(files)
 }
 
@@ -250,7 +261,7 @@ fn monthly(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
         years: series::last_three_years(&k.by_month, run.doc.year),
     };
     let mut files = (k.render)(ChartKind::Monthly(&chart), &k.dir, "monthly")?;
-    files.push(csv::write_file(k.dir.join("monthly.csv"), |w| {
+    files.push(csv::write_file(run.csv, k.dir.join("monthly.csv"), |w| {
         csv::monthly(w, &chart.years)
     })?);
     Ok(files)
@@ -303,15 +314,19 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
             &hydrograph_stem(page),
         )?);
     }
-    files.push(csv::write_file(k.dir.join("hydrographs.csv"), |w| {
-        csv::hydrographs(
-            w,
-            k.c.wells
-                .iter()
-                .zip(&points)
-                .map(|(w, p)| (w.id.as_str(), p.as_slice())),
-        )
-    })?);
+    files.push(csv::write_file(
+        run.csv,
+        k.dir.join("hydrographs.csv"),
+        |w| {
+            csv::hydrographs(
+                w,
+                k.c.wells
+                    .iter()
+                    .zip(&points)
+                    .map(|(w, p)| (w.id.as_str(), p.as_slice())),
+            )
+        },
+    )?);
     Ok(files)
 }
 
@@ -400,6 +415,7 @@ mod tests {
             base,
             as_of,
             out: dir.path(),
+            csv: csv::CsvForm::Excel,
         };
         let problems = Mutex::new(Vec::new());
         let wells_drawn = Mutex::new(Vec::new());

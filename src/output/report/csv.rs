@@ -1,6 +1,9 @@
 //! The CSV beside each chart: the exact numbers it plots, in m³ with three decimals (an empty cell
-//! where the chart has a gap). Each writer takes any [`csv::Writer`], so a test can write into
-//! memory; [`write_file`] puts one on disk.
+//! where the chart has a gap). Two forms ([`CsvForm`]): for Excel (the default) — UTF-8 with a
+//! byte-order mark, which is how Excel tells UTF-8 from the local code page, and Chinese headers
+//! with their units — and plain, for scripts: no mark, the English snake_case headers and labels
+//! they have always read. Each writer takes a [`Sheet`] over any [`csv::Writer`], so a test can
+//! write into memory; [`write_file`] puts one on disk.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,6 +17,69 @@ use crate::domain::time::month_key;
 use crate::output::charts::{
     BudgetBar, CountyK, CurrentYear, DayValue, QuotaStep, YearMonths, YearWithdrawal,
 };
+
+/// UTF-8's byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How the CSVs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CsvForm {
+    /// For people opening the file in Excel or WPS: a byte-order mark (without it Excel reads
+    /// UTF-8 as GBK and the Chinese turns to mojibake), Chinese headers with units and Chinese
+    /// labels in the category columns.
+    #[default]
+    Excel,
+    /// For machines (`--csv-plain`): no byte-order mark, English snake_case headers and labels.
+    Plain,
+}
+
+impl CsvForm {
+    /// The word of this form: `plain` for [`CsvForm::Plain`], `excel` for [`CsvForm::Excel`].
+    fn pick(self, plain: &'static str, excel: &'static str) -> &'static str {
+        match self {
+            CsvForm::Plain => plain,
+            CsvForm::Excel => excel,
+        }
+    }
+}
+
+/// A column or a label in both forms: (plain, Excel).
+type Word = (&'static str, &'static str);
+
+/// A CSV being written in one form.
+pub struct Sheet<W: Write> {
+    w: Writer<W>,
+    form: CsvForm,
+}
+
+impl<W: Write> Sheet<W> {
+    /// A sheet writing into `inner` (the byte-order mark is [`write_file`]'s job).
+    pub fn new(inner: W, form: CsvForm) -> Self {
+        Sheet {
+            w: Writer::from_writer(inner),
+            form,
+        }
+    }
+
+    /// The header row.
+    fn header<const N: usize>(&mut self, columns: [Word; N]) -> Result<(), csv::Error> {
+        let form = self.form;
+        self.w.write_record(
+            columns
+                .iter()
+                .map(|&(plain, excel)| form.pick(plain, excel)),
+        )
+    }
+
+    /// A label in this sheet's form.
+    fn label(&self, (plain, excel): Word) -> String {
+        self.form.pick(plain, excel).to_string()
+    }
+
+    fn row<const N: usize>(&mut self, cells: [String; N]) -> Result<(), csv::Error> {
+        self.w.write_record(cells)
+    }
+}
 
 /// A figure as the CSVs print it: three decimals, or an empty cell for "no value".
 fn num(v: f64) -> String {
@@ -29,39 +95,58 @@ fn opt_num(v: Option<f64>) -> String {
     v.map_or(String::new(), num)
 }
 
-/// Creates `path`, writes the rows `rows` puts into it and flushes: the path on success.
+/// Creates `path` in `form` (with the byte-order mark for Excel), writes the rows `rows` puts
+/// into it and flushes: the path on success.
 pub fn write_file(
+    form: CsvForm,
     path: PathBuf,
-    rows: impl FnOnce(&mut Writer<File>) -> Result<(), csv::Error>,
+    rows: impl FnOnce(&mut Sheet<File>) -> Result<(), csv::Error>,
 ) -> Result<PathBuf, ReportError> {
-    let mut w = Writer::from_writer(File::create(&path).map_err(io(&path))?);
-    rows(&mut w)?;
-    w.flush().map_err(io(&path))?;
+    let mut file = File::create(&path).map_err(io(&path))?;
+    if form == CsvForm::Excel {
+        file.write_all(BOM).map_err(io(&path))?;
+    }
+    let mut sheet = Sheet::new(file, form);
+    rows(&mut sheet)?;
+    sheet.w.flush().map_err(io(&path))?;
     Ok(path)
 }
 
+const YEAR: Word = ("year", "年份");
+const MONTH: Word = ("month", "月份");
+const MEAN_LEVEL: Word = ("mean_level_m", "月均水位（m）");
+const YEAR_TO_DATE: Word = ("year_to_date", "本年累计");
+const PROJECTED: Word = ("projected", "年末预测");
+
 /// `readiness.csv`: the annual bars, then this year to date and projected, each with its quota.
 pub fn readiness<W: Write>(
-    w: &mut Writer<W>,
+    w: &mut Sheet<W>,
     years: &[YearWithdrawal],
     current: &CurrentYear,
 ) -> Result<(), csv::Error> {
-    w.write_record(["year", "kind", "withdrawal_m3", "quota_m3"])?;
+    w.header([
+        YEAR,
+        ("kind", "类别"),
+        ("withdrawal_m3", "取水量（m³）"),
+        ("quota_m3", "管控指标（m³）"),
+    ])?;
     for y in years {
-        w.write_record([
+        let kind = w.label(("actual", "实际"));
+        w.row([
             y.year.to_string(),
-            "actual".into(),
+            kind,
             num(y.withdrawal_m3),
             num(y.quota_m3),
         ])?;
     }
     for (kind, m3) in [
-        ("year_to_date", current.to_date_m3),
-        ("projected", current.projected_m3),
+        (YEAR_TO_DATE, current.to_date_m3),
+        (PROJECTED, current.projected_m3),
     ] {
-        w.write_record([
+        let kind = w.label(kind);
+        w.row([
             current.year.to_string(),
-            kind.into(),
+            kind,
             num(m3),
             num(current.quota_m3),
         ])?;
@@ -71,19 +156,19 @@ pub fn readiness<W: Write>(
 
 /// `readiness_levels.csv`: the county's monthly mean level with its Sen line on every row.
 pub fn readiness_levels<W: Write>(
-    w: &mut Writer<W>,
+    w: &mut Sheet<W>,
     levels: &[(Date, f64)],
     sen_slope_m_per_year: Option<f64>,
     sen_intercept_m: Option<f64>,
 ) -> Result<(), csv::Error> {
-    w.write_record([
-        "month",
-        "mean_level_m",
-        "sen_slope_m_per_year",
-        "sen_intercept_m",
+    w.header([
+        MONTH,
+        MEAN_LEVEL,
+        ("sen_slope_m_per_year", "Sen 斜率（m/a）"),
+        ("sen_intercept_m", "Sen 截距（m）"),
     ])?;
     for (month, level) in levels {
-        w.write_record([
+        w.row([
             month_key(*month),
             num(*level),
             opt_num(sen_slope_m_per_year),
@@ -95,34 +180,40 @@ pub fn readiness_levels<W: Write>(
 
 /// `cumulative.csv`: both cumulative curves, the quota's steps and the projected year end.
 pub fn cumulative<W: Write>(
-    w: &mut Writer<W>,
+    w: &mut Sheet<W>,
     this_year: &[DayValue],
     last_year: &[DayValue],
     steps: &[QuotaStep],
     projected_m3: f64,
 ) -> Result<(), csv::Error> {
-    w.write_record(["series", "day_of_year", "cumulative_m3"])?;
-    for (name, curve) in [("this_year", this_year), ("last_year", last_year)] {
+    w.header([
+        ("series", "系列"),
+        ("day_of_year", "年内第几天"),
+        ("cumulative_m3", "累计取水量（m³）"),
+    ])?;
+    for (name, curve) in [
+        (("this_year", "本年"), this_year),
+        (("last_year", "上年"), last_year),
+    ] {
         for dv in curve {
-            w.write_record([name.to_string(), dv.day.to_string(), num(dv.value_m3)])?;
+            let name = w.label(name);
+            w.row([name, dv.day.to_string(), num(dv.value_m3)])?;
         }
     }
     for s in steps {
-        w.write_record(["quota".to_string(), s.from_day.to_string(), num(s.quota_m3)])?;
+        let name = w.label(("quota", "管控指标"));
+        w.row([name, s.from_day.to_string(), num(s.quota_m3)])?;
     }
-    w.write_record([
-        "projected_year_end".to_string(),
-        "365".into(),
-        num(projected_m3),
-    ])
+    let name = w.label(("projected_year_end", "年末预测"));
+    w.row([name, "365".into(), num(projected_m3)])
 }
 
 /// `monthly.csv`: twelve rows per year.
-pub fn monthly<W: Write>(w: &mut Writer<W>, years: &[YearMonths]) -> Result<(), csv::Error> {
-    w.write_record(["year", "month", "withdrawal_m3"])?;
+pub fn monthly<W: Write>(w: &mut Sheet<W>, years: &[YearMonths]) -> Result<(), csv::Error> {
+    w.header([YEAR, MONTH, ("withdrawal_m3", "取水量（m³）")])?;
     for ym in years {
         for (month, v) in (1..).zip(ym.months_m3) {
-            w.write_record([ym.year.to_string(), month.to_string(), num(v)])?;
+            w.row([ym.year.to_string(), month.to_string(), num(v)])?;
         }
     }
     Ok(())
@@ -130,13 +221,13 @@ pub fn monthly<W: Write>(w: &mut Writer<W>, years: &[YearMonths]) -> Result<(), 
 
 /// `hydrographs.csv`: each well's monthly mean levels.
 pub fn hydrographs<'a, W: Write>(
-    w: &mut Writer<W>,
+    w: &mut Sheet<W>,
     wells: impl IntoIterator<Item = (&'a str, &'a [(Date, f64)])>,
 ) -> Result<(), csv::Error> {
-    w.write_record(["well_id", "month", "mean_level_m"])?;
+    w.header([("well_id", "监测井"), MONTH, MEAN_LEVEL])?;
     for (id, points) in wells {
         for (month, level) in points {
-            w.write_record([id.to_string(), month_key(*month), num(*level)])?;
+            w.row([id.to_string(), month_key(*month), num(*level)])?;
         }
     }
     Ok(())
@@ -144,14 +235,21 @@ pub fn hydrographs<'a, W: Write>(
 
 /// `city.csv`: the budgets (the total last), then each county, with k = projected ÷ limit.
 pub fn city<'a, W: Write>(
-    w: &mut Writer<W>,
+    w: &mut Sheet<W>,
     budgets: impl IntoIterator<Item = &'a BudgetBar>,
     counties: &[CountyK],
 ) -> Result<(), csv::Error> {
-    w.write_record(["item", "name", "projected_m3", "limit_m3", "k"])?;
+    w.header([
+        ("item", "类别"),
+        ("name", "名称"),
+        ("projected_m3", "年末预测取水量（m³）"),
+        ("limit_m3", "管控指标（m³）"),
+        ("k", "k（预测 ÷ 指标）"),
+    ])?;
     for b in budgets {
-        w.write_record([
-            "budget".to_string(),
+        let item = w.label(("budget", "预算"));
+        w.row([
+            item,
             b.name.clone(),
             num(b.withdrawal_m3),
             num(b.limit_m3),
@@ -159,8 +257,9 @@ pub fn city<'a, W: Write>(
         ])?;
     }
     for c in counties {
-        w.write_record([
-            "county".to_string(),
+        let item = w.label(("county", "区县"));
+        w.row([
+            item,
             c.name.clone(),
             num(c.withdrawal_m3),
             num(c.quota_m3),
@@ -174,11 +273,19 @@ pub fn city<'a, W: Write>(
 mod tests {
     use super::*;
 
-    /// What a writer produces, as text.
-    fn text(rows: impl FnOnce(&mut Writer<Vec<u8>>) -> Result<(), csv::Error>) -> String {
-        let mut w = Writer::from_writer(Vec::new());
+    /// What a writer produces in `form`, as text.
+    fn text_in(
+        form: CsvForm,
+        rows: impl FnOnce(&mut Sheet<Vec<u8>>) -> Result<(), csv::Error>,
+    ) -> String {
+        let mut w = Sheet::new(Vec::new(), form);
         rows(&mut w).unwrap();
-        String::from_utf8(w.into_inner().unwrap()).unwrap()
+        String::from_utf8(w.w.into_inner().unwrap()).unwrap()
+    }
+
+    /// What a writer produces in the plain form, as text.
+    fn text(rows: impl FnOnce(&mut Sheet<Vec<u8>>) -> Result<(), csv::Error>) -> String {
+        text_in(CsvForm::Plain, rows)
     }
 
     fn d(y: i16, m: i8) -> Date {
@@ -325,10 +432,82 @@ mod tests {
     fn write_file_names_the_file_it_cannot_create() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no-such-folder").join("x.csv");
-        let err = write_file(path.clone(), |w| w.write_record(["a"])).unwrap_err();
+        let err = write_file(CsvForm::Excel, path.clone(), |w| w.row(["a".into()])).unwrap_err();
         assert!(
             matches!(&err, ReportError::Io { path: p, .. } if *p == path),
             "{err}"
         );
+    }
+
+    #[test]
+    fn excel_form_has_chinese_headers_with_units_and_chinese_labels() {
+        let years = [YearWithdrawal {
+            year: 2025,
+            withdrawal_m3: 1234.5,
+            quota_m3: 2000.0,
+        }];
+        let current = CurrentYear {
+            year: 2026,
+            to_date_m3: 100.0,
+            projected_m3: 1500.0,
+            quota_m3: 1800.0,
+        };
+        assert_eq!(
+            text_in(CsvForm::Excel, |w| readiness(w, &years, &current)),
+            "年份,类别,取水量（m³）,管控指标（m³）\n\
+             2025,实际,1234.500,2000.000\n\
+             2026,本年累计,100.000,1800.000\n\
+             2026,年末预测,1500.000,1800.000\n"
+        );
+        let months = YearMonths {
+            year: 2026,
+            months_m3: [1.0; 12],
+        };
+        let out = text_in(CsvForm::Excel, |w| monthly(w, &[months]));
+        assert!(
+            out.starts_with("年份,月份,取水量（m³）\n2026,1,1.000\n"),
+            "{out}"
+        );
+        let a = [(d(2026, 3), 790.0)];
+        assert_eq!(
+            text_in(CsvForm::Excel, |w| hydrographs(w, [("W-1", &a[..])])),
+            "监测井,月份,月均水位（m）\nW-1,2026-03,790.000\n"
+        );
+    }
+
+    #[test]
+    fn excel_files_start_with_the_byte_order_mark_and_plain_files_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let months = [YearMonths {
+            year: 2026,
+            months_m3: [2.5; 12],
+        }];
+        let excel = write_file(CsvForm::Excel, dir.path().join("e.csv"), |w| {
+            monthly(w, &months)
+        })
+        .unwrap();
+        let plain = write_file(CsvForm::Plain, dir.path().join("p.csv"), |w| {
+            monthly(w, &months)
+        })
+        .unwrap();
+        let excel = std::fs::read(excel).unwrap();
+        let plain = std::fs::read(plain).unwrap();
+        assert!(excel.starts_with(BOM), "{:?}", &excel[..8]);
+        assert!(
+            String::from_utf8(excel[BOM.len()..].to_vec())
+                .unwrap()
+                .starts_with("年份,月份,取水量（m³）\n")
+        );
+        assert!(plain.starts_with(b"year,month,withdrawal_m3\n"));
+        // Excel's rows are the plain form's numbers.
+        let rows = |b: &[u8]| -> Vec<String> {
+            String::from_utf8(b.to_vec())
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(rows(&excel[BOM.len()..]), rows(&plain));
     }
 }

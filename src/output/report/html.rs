@@ -1,22 +1,41 @@
 //! `index.html`: one page that opens from disk, with a table of the counties and, for each, its
 //! criteria and charts. Rendered from `templates/index.html`; askama escapes every value.
+//!
+//! The page needs nothing from the machine it is opened on: its font is the charts' own (a copy in
+//! the bundle's `fonts/`, loaded with `@font-face`), so it shows Chinese on a machine without a
+//! CJK font and prints the same everywhere. The counties are listed by urgency — the nearest
+//! pending deadline first, then the gravest verdict — because that is the order a city official
+//! works through them in; the table says which criteria each county fails.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use askama::Template;
 
+use super::figures::{self, Figure};
 use super::summary::days_text;
-use super::{ReportError, county_dir};
-use crate::assess::{CountyStatus, StatusDoc};
+use super::{DOCX_NAME, ReportError, county_dir, io};
+use crate::analysis::verdict::{Status, Verdict};
+use crate::assess::{CountyStatus, DeadlineState, StatusDoc};
 use crate::domain::volume::wan;
+use crate::output::charts::fonts;
 
-/// The charts of a county folder: file stem and the image's alt text.
-const CHARTS: [(&str, &str); 4] = [
-    ("readiness", "退出准备度"),
-    ("cumulative", "本年累计取水量"),
-    ("monthly", "逐月取水量"),
-    ("hydrographs", "监测井水位过程线"),
-];
+/// The bundle's copy of the charts' font, relative to `index.html`.
+pub const FONT_PATH: &str = "fonts/NotoSansSC-gwmon-subset.otf";
+
+/// The font's licence (SIL OFL 1.1), which must travel with every copy of the font.
+const FONT_LICENCE: &str = include_str!("../../../assets/fonts/OFL.txt");
+
+/// Writes the page's font and its licence into `out/fonts/`: the files written.
+pub fn write_font(out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let font = out.join(FONT_PATH);
+    let dir = font.parent().unwrap_or(out);
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::write(&font, fonts::FONT_BYTES).map_err(io(&font))?;
+    let licence = dir.join("OFL.txt");
+    std::fs::write(&licence, FONT_LICENCE).map_err(io(&licence))?;
+    Ok(vec![font, licence])
+}
 
 #[derive(Template)]
 #[template(
@@ -26,7 +45,7 @@ const CHARTS: [(&str, &str); 4] = [
 struct Index<'a> {
     doc: &'a StatusDoc,
     rows: Vec<Row<'a>>,
-    charts: [(&'static str, &'static str); 4],
+    font: &'static str,
 }
 
 /// A county's row of the table and its section, with the figures formatted.
@@ -35,16 +54,53 @@ struct Row<'a> {
     /// The verdict's JSON name, used as its CSS class.
     class: String,
     dir: String,
+    docx: &'static str,
     quota: String,
     ytd: String,
     projected: String,
     k: String,
     self_assessment: String,
     exit: String,
+    /// The criteria the county does not pass, with their state ("水量（不达标）").
+    reasons: String,
+    charts: Vec<Chart>,
+}
+
+/// A chart of a county's section.
+struct Chart {
+    /// 图1, 图2, … as in the Word document.
+    number: usize,
+    /// The PNG's file name.
+    file: String,
+    title: String,
+    /// (file name, label) of the chart's SVG and CSV where the folder has them.
+    links: Vec<(String, &'static str)>,
+}
+
+impl Chart {
+    fn new(number: usize, f: &Figure, files: &[PathBuf]) -> Self {
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let links = [("svg", "SVG"), ("csv", "CSV")]
+            .into_iter()
+            .map(|(ext, label)| (f.path.with_extension(ext), label))
+            .filter(|(p, _)| files.contains(p))
+            .map(|(p, label)| (name(&p), label))
+            .collect();
+        Chart {
+            number,
+            file: name(&f.path),
+            title: f.title.clone(),
+            links,
+        }
+    }
 }
 
 impl<'a> Row<'a> {
-    fn new(doc: &StatusDoc, c: &'a CountyStatus) -> Self {
+    fn new(doc: &StatusDoc, c: &'a CountyStatus, files: &[PathBuf], out: &Path) -> Self {
         let d = &c.deadlines;
         Row {
             c,
@@ -53,6 +109,7 @@ impl<'a> Row<'a> {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             dir: county_dir(c),
+            docx: DOCX_NAME,
             quota: c.quota_m3.map_or("—".into(), wan),
             ytd: wan(c.ytd_m3),
             projected: wan(c.projected_m3),
@@ -69,16 +126,87 @@ impl<'a> Row<'a> {
                 d.exit_met.as_deref(),
                 d.exit_days_late,
             ),
+            reasons: reasons(c),
+            charts: (1..)
+                .zip(figures::charts_in(files, &out.join(county_dir(c))))
+                .map(|(n, f)| Chart::new(n, &f, files))
+                .collect(),
         }
     }
 }
 
-/// The page for the counties in `selected`.
-pub fn render(doc: &StatusDoc, selected: &[&CountyStatus]) -> Result<String, ReportError> {
+/// The criteria `c` does not pass, with their state, or "—" when it passes all.
+pub fn reasons(c: &CountyStatus) -> String {
+    let failing: Vec<String> = c
+        .criteria
+        .iter()
+        .filter(|x| x.status != Status::Pass)
+        .map(|x| format!("{}（{}）", x.label(), x.status.label()))
+        .collect();
+    if failing.is_empty() {
+        "—".into()
+    } else {
+        failing.join("；")
+    }
+}
+
+/// Days to the county's nearest deadline not yet met (negative when overdue); `None` when both
+/// are met or not in the plan.
+fn days_to_next_deadline(c: &CountyStatus) -> Option<i64> {
+    let d = &c.deadlines;
+    let pending = |days: Option<i64>, state: Option<DeadlineState>| match state {
+        Some(DeadlineState::Met | DeadlineState::MetLate) => None,
+        _ => days,
+    };
+    [
+        pending(d.days_to_self_assessment, d.self_assessment_state),
+        pending(d.days_to_exit, d.exit_state),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+/// How grave a verdict is, the gravest 0: a county that fails beats one that cannot show it
+/// passes, which beats one at risk.
+fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::NotReady => 0,
+        Verdict::InsufficientData => 1,
+        Verdict::AtRisk => 2,
+        Verdict::Ready => 3,
+    }
+}
+
+/// The counties in the order the page lists them: the nearest pending deadline first (overdue
+/// ones before all, counties without one last), then the gravest verdict, then by code.
+pub fn by_urgency<'a>(counties: &[&'a CountyStatus]) -> Vec<&'a CountyStatus> {
+    let mut sorted = counties.to_vec();
+    sorted.sort_by_key(|c| {
+        (
+            days_to_next_deadline(c).unwrap_or(i64::MAX),
+            severity(c.verdict),
+            c.code,
+        )
+    });
+    sorted
+}
+
+/// The page for the counties in `selected`; `files` are the files the run wrote into `out`
+/// (each county's charts are found among them).
+pub fn render(
+    doc: &StatusDoc,
+    selected: &[&CountyStatus],
+    files: &[PathBuf],
+    out: &Path,
+) -> Result<String, ReportError> {
     Index {
         doc,
-        rows: selected.iter().map(|c| Row::new(doc, c)).collect(),
-        charts: CHARTS,
+        rows: by_urgency(selected)
+            .into_iter()
+            .map(|c| Row::new(doc, c, files, out))
+            .collect(),
+        font: FONT_PATH,
     }
     .render()
     .map_err(|source| ReportError::Template {
@@ -130,5 +258,84 @@ mod tests {
         );
         assert_eq!(escaped("清徐县"), "清徐县");
         assert_eq!(escaped(""), "");
+    }
+
+    /// The status document of an empty store, with each county's deadlines and verdict as
+    /// `set` makes them.
+    fn counties(set: impl Fn(usize, &mut CountyStatus)) -> StatusDoc {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::config::Config::embedded().unwrap();
+        let conn = crate::store::open_rw(
+            &dir.path().join("gwmon.db"),
+            crate::store::Durability::Normal,
+        )
+        .unwrap();
+        let mut doc = crate::assess::status(&cfg, &conn, "2026-11-28".parse().unwrap()).unwrap();
+        for (i, c) in doc.counties.iter_mut().enumerate() {
+            set(i, c);
+        }
+        doc
+    }
+
+    #[test]
+    fn counties_are_listed_by_the_nearest_pending_deadline_then_the_gravest_verdict() {
+        let doc = counties(|i, c| {
+            let d = &mut c.deadlines;
+            (d.days_to_self_assessment, d.self_assessment_state) = (None, None);
+            (d.days_to_exit, d.exit_state) = (None, None);
+            c.verdict = Verdict::Ready;
+            match i {
+                // Overdue, but met: it does not count.
+                0 => {
+                    d.days_to_self_assessment = Some(-300);
+                    d.self_assessment_state = Some(DeadlineState::Met);
+                }
+                1 => {
+                    d.days_to_exit = Some(200);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                    c.verdict = Verdict::AtRisk;
+                }
+                2 => {
+                    d.days_to_exit = Some(200);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                    c.verdict = Verdict::NotReady;
+                }
+                3 => {
+                    d.days_to_self_assessment = Some(-10);
+                    d.self_assessment_state = Some(DeadlineState::Passed);
+                    d.days_to_exit = Some(400);
+                    d.exit_state = Some(DeadlineState::Upcoming);
+                }
+                4 => c.verdict = Verdict::InsufficientData,
+                _ => {}
+            }
+        });
+        let all: Vec<&CountyStatus> = doc.counties.iter().collect();
+        let order: Vec<&str> = by_urgency(&all).iter().map(|c| c.name.as_str()).collect();
+        let name = |i: usize| doc.counties[i].name.as_str();
+        assert_eq!(order[..4], [name(3), name(2), name(1), name(4)]);
+        assert_eq!(order.len(), doc.counties.len());
+        // The rest: no pending deadline, all ready, by code.
+        assert!(order[4..].contains(&name(0)));
+    }
+
+    #[test]
+    fn reasons_name_the_criteria_not_passed_with_their_state() {
+        let doc = counties(|_, _| {});
+        let mut c = doc.counties[0].clone();
+        for k in &mut c.criteria {
+            k.status = Status::Pass;
+        }
+        assert_eq!(reasons(&c), "—");
+        c.criteria[0].status = Status::Fail;
+        c.criteria[2].status = Status::AtRisk;
+        assert_eq!(
+            reasons(&c),
+            format!(
+                "{}（不达标）；{}（有风险）",
+                c.criteria[0].label(),
+                c.criteria[2].label()
+            )
+        );
     }
 }

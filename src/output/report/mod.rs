@@ -1,7 +1,8 @@
 //! `gwmon report`: the self-assessment bundle. For each county a folder with the four charts
-//! (PNG + SVG), the CSV behind each chart (the exact numbers plotted) and a `summary.md` in
-//! Chinese; a city folder; `status.json` (the document every figure comes from) and an
-//! `index.html` that opens from disk.
+//! (PNG + SVG), the CSV behind each chart (the exact numbers plotted), a `summary.md` in
+//! Chinese and a Word document (`自评估图表.docx`) to paste into the self-assessment report; a
+//! city folder; `status.json` (the document every figure comes from) and an `index.html` that
+//! opens from disk, with its font beside it in `fonts/`.
 //!
 //! Every figure is taken from the status document of [`crate::assess`] or, for the series the
 //! document does not hold (annual history, daily cumulative curves, monthly bars), summed from the
@@ -13,18 +14,22 @@
 //!   county), then writes the city folder, `status.json` and `index.html`;
 //! - `county` — one county's folder: its charts, their CSVs and `summary.md`; [`chart_files`]
 //!   lists a folder's chart files;
+//! - `docx` — the county's Word document, from its status and the charts its folder holds;
+//! - `figures` — which charts a folder holds, in which order, under which title;
 //! - `city` — the city folder;
 //! - `series` — the pure series maths (monthly sums, annual history, cumulative curves,
 //!   mid-month points, trend lines);
-//! - `csv` — the CSV writers;
+//! - `csv` — the CSV writers, for Excel or plain;
 //! - `summary` — `summary.md` from `templates/summary.md`;
-//! - `html` — `index.html` from `templates/index.html`, escaped by askama.
+//! - `html` — `index.html` from `templates/index.html`, escaped by askama, and its font.
 //!
 //! The templates are compiled into the binary (askama), so no run parses one.
 
 mod city;
 mod county;
 mod csv;
+mod docx;
+mod figures;
 mod html;
 mod series;
 mod summary;
@@ -43,6 +48,8 @@ use crate::domain::CountyCode;
 use crate::output::charts::{self, ChartMeta};
 use crate::store::{StoreError, coverage, open_ro};
 
+pub use csv::CsvForm;
+
 /// Report failures.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -57,6 +64,8 @@ pub enum ReportError {
     },
     #[error("CSV: {0}")]
     Csv(#[from] ::csv::Error),
+    #[error("cannot write the Word document {path}: {message}")]
+    Docx { path: PathBuf, message: String },
     #[error("cannot write the status document as JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot render {template}: {source}")]
@@ -84,6 +93,15 @@ pub struct ReportOutput {
     pub files: Vec<PathBuf>,
 }
 
+/// How a run writes what is not fixed: the defaults are for people (Excel CSVs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub csv: CsvForm,
+}
+
+/// The Word document in each county folder.
+pub const DOCX_NAME: &str = "自评估图表.docx";
+
 const SOURCE: &str = "取水在线计量、地下水监测井";
 
 fn meta(place: &str, doc: &StatusDoc, as_of: Date) -> ChartMeta {
@@ -100,13 +118,26 @@ pub fn county_dir(c: &CountyStatus) -> String {
     format!("{}-{}", c.code, c.name)
 }
 
-/// Writes the bundle for `only` (or every county) as of `as_of` into `out`.
+/// Writes the bundle for `only` (or every county) as of `as_of` into `out`, with the default
+/// [`Options`].
 pub fn report(
     cfg: &Config,
     db: &Path,
     as_of: Date,
     only: Option<CountyCode>,
     out: &Path,
+) -> Result<ReportOutput, ReportError> {
+    report_with(cfg, db, as_of, only, out, Options::default())
+}
+
+/// [`report`] with `options`.
+pub fn report_with(
+    cfg: &Config,
+    db: &Path,
+    as_of: Date,
+    only: Option<CountyCode>,
+    out: &Path,
+    options: Options,
 ) -> Result<ReportOutput, ReportError> {
     std::fs::create_dir_all(out).map_err(io(out))?;
     let conn = open_ro(db)?;
@@ -129,19 +160,26 @@ pub fn report(
         base,
         as_of,
         out,
+        csv: options.csv,
     };
     let mut files = each_county(
         &selected,
         || Ok(open_ro(db)?),
-        |conn, c| county::bundle(&run, conn, c),
+        |conn, c| {
+            let mut files = county::bundle(&run, conn, c)?;
+            let dir = out.join(county_dir(c));
+            files.push(docx::write(&doc, c, as_of, &dir, &files)?);
+            Ok(files)
+        },
     )?;
-    files.extend(city::bundle(&doc, as_of, out)?);
+    files.extend(city::bundle(&doc, as_of, out, options.csv)?);
     let status_path = out.join("status.json");
     let json = serde_json::to_string_pretty(&doc)?;
     std::fs::write(&status_path, json).map_err(io(&status_path))?;
     files.push(status_path);
+    files.extend(html::write_font(out)?);
     let index = out.join("index.html");
-    std::fs::write(&index, html::render(&doc, &selected)?).map_err(io(&index))?;
+    std::fs::write(&index, html::render(&doc, &selected, &files, out)?).map_err(io(&index))?;
     files.push(index.clone());
     files.sort();
     Ok(ReportOutput {
