@@ -84,7 +84,7 @@ pub fn draw_city_overview<DB: DrawingBackend>(
     let body = page(
         root,
         &m.meta,
-        "地下水取水总量控制与各县（市、区）取水量占管控指标之比",
+        "地下水取水总量控制与各县（市、区）k 值",
         Some(&sub),
     )?;
     let (_, bh) = dims(&body);
@@ -314,13 +314,14 @@ fn ranking_panel<DB: DrawingBackend>(
         match k {
             Some(k) => {
                 let (x, cy) = px(*k, y + 0.5);
+                let text = c.k_text.clone().unwrap_or_else(|| fixed(*k, 2));
                 let c = if *k > 1.0 {
                     colour::LIMIT
                 } else {
                     colour::TEXT
                 };
                 let style = text_at(size::LABEL, c, HPos::Left, VPos::Center);
-                boxed_text(&pa, &fixed(*k, 2), (x + 14, cy), &style)?;
+                boxed_text(&pa, &text, (x + 14, cy), &style)?;
             }
             None => {
                 let why = if c.withdrawal_m3.is_finite() {
@@ -403,6 +404,7 @@ mod tests {
             name: name.into(),
             withdrawal_m3: w,
             quota_m3: q,
+            k_text: None,
         };
         let counties = [
             c("甲", 1.0, 0.0),

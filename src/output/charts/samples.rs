@@ -444,6 +444,7 @@ fn city(case: Case, example: bool) -> CityOverview {
             name: (*name).to_owned(),
             withdrawal_m3: q * k * 1e4,
             quota_m3: q * 1e4,
+            k_text: None,
         })
         .collect();
     let county_total: f64 = counties.iter().map(|c| c.withdrawal_m3).sum();

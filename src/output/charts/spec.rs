@@ -436,6 +436,9 @@ pub struct CountyK {
     pub withdrawal_m3: f64,
     /// Quota in m³; k = withdrawal ÷ quota is drawn only when the quota is finite and positive.
     pub quota_m3: f64,
+    /// k as the status document prints it (digits enough to agree with its band); `None` prints
+    /// k from the figures above to two decimals.
+    pub k_text: Option<String>,
 }
 
 /// Chart 5, the city overview: the plan's budget split (top) and the counties ranked by k (bottom).

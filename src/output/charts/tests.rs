@@ -592,3 +592,24 @@ fn verdicts_differ_in_colour_and_in_symbol_for_greyscale_prints() {
     let symbols: String = marks.iter().map(|m| m.1).collect();
     assert_eq!(super::fonts::missing_glyphs(&symbols), Vec::<char>::new());
 }
+
+#[test]
+fn city_ranking_prints_the_k_it_is_given() {
+    let mut m = Models::new(Case::Full, false);
+    let c = &mut m.city.counties[0];
+    c.quota_m3 = 1_000_000.0;
+    c.withdrawal_m3 = 951_200.0;
+    c.k_text = None;
+    let svg = render_svg(ChartKind::CityOverview(&m.city)).expect("render");
+    let texts = svg_texts(&svg);
+    assert!(
+        texts.iter().any(|t| t == "0.95"),
+        "fallback prints two decimals: {texts:?}"
+    );
+    m.city.counties[0].k_text = Some("0.951".into());
+    let svg = render_svg(ChartKind::CityOverview(&m.city)).expect("render");
+    assert!(
+        svg_texts(&svg).iter().any(|t| t == "0.951"),
+        "the status document's digits are printed"
+    );
+}

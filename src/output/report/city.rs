@@ -62,6 +62,7 @@ fn overview(doc: &StatusDoc, as_of: Date) -> CityOverview {
                 name: c.name.clone(),
                 withdrawal_m3: c.projected_m3,
                 quota_m3: c.quota_m3.unwrap_or(f64::NAN),
+                k_text: c.k.map(|k| doc.fmt_k(Some(k))),
             })
             .collect(),
     }

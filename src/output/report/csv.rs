@@ -418,6 +418,7 @@ mod tests {
             name: "清徐县".into(),
             withdrawal_m3: 30.0,
             quota_m3: f64::NAN,
+            k_text: None,
         }];
         assert_eq!(
             text(|w| city(w, &budgets, &counties)),
