@@ -38,6 +38,9 @@ pub struct ReportArgs {
     /// Without it they are for Excel: UTF-8 with a byte-order mark, Chinese headers with units.
     #[arg(long)]
     pub csv_plain: bool,
+    /// Hydrographs as depth to water (埋深) on an inverted axis, instead of level above the datum.
+    #[arg(long)]
+    pub depth: bool,
 }
 
 /// Writes the bundle into `--out` and says where to open it.
@@ -56,6 +59,7 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<ExitCode> {
         } else {
             CsvForm::Excel
         },
+        depth: args.depth,
     };
     let r = report_with(
         &cfg,

@@ -462,3 +462,46 @@ fn index_html_renders_and_prints_in_chromium() {
         .count();
     assert!(pages >= 3, "{pages} pages");
 }
+
+/// `--depth` draws the hydrographs as depth to water (埋深) on an inverted axis: the well's
+/// ground elevation minus its level, the slope's sign turned, the water level still "falling".
+#[test]
+fn hydrographs_as_depth_to_water() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = simulated_store_between(dir.path(), "2023-01-01", "2026-11-27");
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "report",
+            "--county",
+            "清徐县",
+            "--db",
+            db.to_str().unwrap(),
+            "--as-of",
+            "2026-11-27",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = gwmon(&args);
+        assert_eq!(code, 0, "{err}");
+        let dir = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().starts_with("140121"))
+            .unwrap()
+            .path();
+        std::fs::read_to_string(dir.join("hydrographs.svg")).unwrap()
+    };
+    let level = run(&[], "level");
+    let depth = run(&["--depth"], "depth");
+    assert!(level.contains("水位过程线") && !level.contains("埋深过程线"));
+    assert!(
+        depth.contains("埋深过程线") && depth.contains("坐标向下增大"),
+        "{depth}"
+    );
+    assert!(
+        depth.contains("埋深 +"),
+        "a falling level is a rising depth"
+    );
+}

@@ -32,6 +32,8 @@ pub struct Run<'a> {
     pub as_of: Date,
     pub out: &'a Path,
     pub csv: csv::CsvForm,
+    /// Hydrographs as depth to water (埋深) instead of level.
+    pub depth: bool,
 }
 
 /// What a county's charts are handed to: [`render_files`] for a report; a test can look at the
@@ -275,20 +277,44 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
             .iter()
             .map(|w| series::monthly_points(&w.monthly_level_m, start))
             .collect();
-    // A depth target is drawn as the level it asks for, from the well's ground elevation.
-    let target = |id: &str, t: &crate::analysis::verdict::TargetCheck| match t.kind {
-        TargetKind::Level => Some(t.target_m),
-        TargetKind::Depth => run
-            .cfg
+    let ground = |id: &str| {
+        run.cfg
             .registry
             .wells
             .iter()
             .find(|w| w.id == id)
-            .map(|w| w.ground_elevation_m - t.target_m),
+            .map(|w| w.ground_elevation_m)
+    };
+    // A target is drawn in the series' kind, converted with the well's ground elevation.
+    let target = |id: &str, t: &crate::analysis::verdict::TargetCheck| match (t.kind, run.depth) {
+        (TargetKind::Level, false) | (TargetKind::Depth, true) => Some(t.target_m),
+        (TargetKind::Depth, false) | (TargetKind::Level, true) => {
+            ground(id).map(|g| g - t.target_m)
+        }
+    };
+    // Depth to water = ground elevation − level: the points, and the trend line (its slope
+    // changes sign; the direction, said of the water level, does not).
+    let as_depth = |id: &str, p: &[(Date, f64)]| -> Vec<(Date, f64)> {
+        match ground(id) {
+            Some(g) if run.depth => p.iter().map(|&(d, v)| (d, g - v)).collect(),
+            _ => p.to_vec(),
+        }
+    };
+    let trend = |id: &str, t: Option<crate::output::charts::Trend>| match (t, ground(id)) {
+        (Some(mut t), Some(g)) if run.depth => {
+            t.slope_m_per_year = -t.slope_m_per_year;
+            t.anchor.value = g - t.anchor.value;
+            Some(t)
+        }
+        (t, _) => t,
     };
     let mut chart = Hydrographs {
         meta: run.meta(k.c),
-        kind: LevelKind::Level,
+        kind: if run.depth {
+            LevelKind::Depth
+        } else {
+            LevelKind::Level
+        },
         wells: k
             .c
             .wells
@@ -298,8 +324,8 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
                 id: w.id.clone(),
                 name: w.name.clone(),
                 group: w.aquifer_label.to_owned(),
-                points: series::dated(p),
-                trend: series::trend_line(&w.trend, start),
+                points: series::dated(&as_depth(&w.id, p)),
+                trend: trend(&w.id, series::trend_line(&w.trend, start)),
                 target_m: w.target.as_ref().and_then(|t| target(&w.id, t)),
             })
             .collect(),
@@ -416,6 +442,7 @@ mod tests {
             as_of,
             out: dir.path(),
             csv: csv::CsvForm::Excel,
+            depth: false,
         };
         let problems = Mutex::new(Vec::new());
         let wells_drawn = Mutex::new(Vec::new());

@@ -97,6 +97,8 @@ pub struct ReportOutput {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     pub csv: CsvForm,
+    /// Hydrographs as depth to water (埋深, on an inverted axis) instead of level.
+    pub depth: bool,
 }
 
 /// The Word document in each county folder.
@@ -161,6 +163,7 @@ pub fn report_with(
         as_of,
         out,
         csv: options.csv,
+        depth: options.depth,
     };
     let mut files = each_county(
         &selected,
