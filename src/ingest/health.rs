@@ -225,4 +225,34 @@ mod tests {
             assert!(text.contains(want), "{want} in\n{text}");
         }
     }
+
+    /// Every gwmon metric the shipped dashboard and alert rules query is one the daemon exports.
+    #[test]
+    fn the_shipped_dashboard_and_alerts_query_existing_metrics() {
+        let h = Health::new(0);
+        h.connected();
+        h.disconnected(1);
+        h.outcome("meter", 1, 1, Some("bad_value"));
+        h.committed(0.01, 1);
+        h.message(1);
+        h.silent_devices("140121", "meter", 1);
+        let text = h.render();
+        for file in [
+            include_str!("../../deploy/grafana-dashboard.json"),
+            include_str!("../../deploy/prometheus-alerts.yml"),
+        ] {
+            let mut rest = file;
+            while let Some(i) = rest.find("gwmon_") {
+                let name: String = rest[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[i + name.len()..];
+                assert!(
+                    text.contains(&format!("{name} ")) || text.contains(&format!("{name}{{")),
+                    "{name} is queried but not exported:\n{text}"
+                );
+            }
+        }
+    }
 }
