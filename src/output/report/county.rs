@@ -404,7 +404,11 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         projected_year: Some(i32::from(year)),
         base_year: i32::from(run.cfg.assessment.base_year),
     };
-    (k.render)(ChartKind::BySource(&chart), &k.dir, "sources")
+    let mut files = (k.render)(ChartKind::BySource(&chart), &k.dir, "sources")?;
+    files.push(csv::write_file(run.csv, k.dir.join("sources.csv"), |w| {
+        csv::sources(w, &chart)
+    })?);
+    Ok(files)
 }
 
 #[cfg(test)]

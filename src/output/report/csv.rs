@@ -219,6 +219,42 @@ pub fn monthly<W: Write>(w: &mut Sheet<W>, years: &[YearMonths]) -> Result<(), c
     Ok(())
 }
 
+/// `sources.csv`: withdrawal by source and year, one row each; the projected year marked.
+pub fn sources<W: Write>(
+    w: &mut Sheet<W>,
+    chart: &crate::output::charts::WithdrawalBySource,
+) -> Result<(), csv::Error> {
+    w.header([
+        YEAR,
+        ("source", "水源"),
+        ("withdrawal_m3", "取水量（m³）"),
+        ("basis", "口径"),
+    ])?;
+    for s in &chart.sources {
+        // The plain form names the source as the registry does.
+        let plain = match s.label.as_str() {
+            "地下水" => "groundwater",
+            "地表水" => "surface",
+            "再生水" => "reclaimed",
+            "矿井水" => "mine",
+            other => other,
+        };
+        let source = match w.form {
+            CsvForm::Plain => plain.to_string(),
+            CsvForm::Excel => s.label.clone(),
+        };
+        for (year, v) in chart.years.iter().zip(&s.m3) {
+            let basis = if chart.projected_year == Some(*year) {
+                w.label(("projected", "年末预测"))
+            } else {
+                w.label(("actual", "实际"))
+            };
+            w.row([year.to_string(), source.clone(), num(*v), basis])?;
+        }
+    }
+    Ok(())
+}
+
 /// `hydrographs.csv`: each well's monthly mean levels.
 pub fn hydrographs<'a, W: Write>(
     w: &mut Sheet<W>,
@@ -437,6 +473,39 @@ mod tests {
         assert!(
             matches!(&err, ReportError::Io { path: p, .. } if *p == path),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn sources_rows_in_both_forms() {
+        use crate::output::charts::{SourceSeries, WithdrawalBySource};
+        let chart = WithdrawalBySource {
+            meta: crate::output::charts::ChartMeta {
+                place: "清徐县".into(),
+                as_of: crate::output::charts::Ymd {
+                    year: 2026,
+                    month: 11,
+                    day: 28,
+                },
+                source: String::new(),
+                example: false,
+            },
+            years: vec![2025, 2026],
+            sources: vec![SourceSeries {
+                label: "地下水".into(),
+                groundwater: true,
+                m3: vec![10.0, 12.5],
+            }],
+            projected_year: Some(2026),
+            base_year: 2020,
+        };
+        assert_eq!(
+            text_in(CsvForm::Plain, |w| sources(w, &chart)),
+            "year,source,withdrawal_m3,basis\n2025,groundwater,10.000,actual\n2026,groundwater,12.500,projected\n"
+        );
+        assert_eq!(
+            text_in(CsvForm::Excel, |w| sources(w, &chart)),
+            "年份,水源,取水量（m³）,口径\n2025,地下水,10.000,实际\n2026,地下水,12.500,年末预测\n"
         );
     }
 
