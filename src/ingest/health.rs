@@ -28,6 +28,12 @@ pub struct Health {
     away_since: AtomicI64,
     /// Epoch seconds since the store refuses writes (0 = it accepts them).
     paused_since: AtomicI64,
+    /// Epoch seconds of the last publish received (0 = none yet).
+    last_message_at: AtomicI64,
+    /// `gwmon_readings_{stored,duplicate}_total` for meters and for levels, registered once:
+    /// the writer adds to them after every batch.
+    stored: [Counter; 2],
+    duplicates: [Counter; 2],
     reconnects: Counter,
     connected_gauge: Gauge,
     last_message: Gauge,
@@ -56,7 +62,17 @@ impl Health {
             .build_recorder();
         let handle = recorder.handle();
         let key = |name: &'static str| Key::from_name(name);
+        let by_kind = |name: &'static str| {
+            ["meter", "level"].map(|kind| {
+                recorder.register_counter(
+                    &Key::from_parts(name, vec![Label::new("kind", kind)]),
+                    &META,
+                )
+            })
+        };
         Self {
+            stored: by_kind("gwmon_readings_stored_total"),
+            duplicates: by_kind("gwmon_readings_duplicate_total"),
             reconnects: recorder.register_counter(&key("gwmon_mqtt_reconnects_total"), &META),
             connected_gauge: recorder.register_gauge(&key("gwmon_mqtt_connected"), &META),
             last_message: recorder
@@ -69,14 +85,8 @@ impl Health {
             connected: AtomicBool::new(false),
             away_since: AtomicI64::new(now),
             paused_since: AtomicI64::new(0),
+            last_message_at: AtomicI64::new(0),
         }
-    }
-
-    fn counter(&self, name: &'static str, label: (&'static str, String)) -> Counter {
-        self.recorder.register_counter(
-            &Key::from_parts(name, vec![Label::new(label.0, label.1)]),
-            &META,
-        )
     }
 
     /// The broker accepted the connection.
@@ -97,12 +107,18 @@ impl Health {
 
     /// A publish arrived at `now`.
     pub fn message(&self, now: i64) {
+        self.last_message_at.store(now, Ordering::Relaxed);
         self.last_message.set(now as f64);
     }
 
-    /// The store refused a batch at `now` (`Some`), or accepts writes again (`None`).
-    pub fn store_paused(&self, now: Option<i64>) {
-        self.paused_since.store(now.unwrap_or(0), Ordering::Relaxed);
+    /// Whether the broker connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Epoch seconds of the last publish received, if any.
+    pub fn last_message_at(&self) -> Option<i64> {
+        Some(self.last_message_at.load(Ordering::Relaxed)).filter(|&t| t > 0)
     }
 
     /// Where the writer records since when the store refuses writes (0: it accepts them).
@@ -116,19 +132,22 @@ impl Health {
         self.batch_readings.record(readings as f64);
     }
 
-    /// A committed message's outcome: readings stored and duplicate of `kind` (`meter` or
-    /// `level`), and the reason code of its quarantine row if it had one.
-    pub fn outcome(&self, kind: &'static str, stored: u32, duplicates: u32, refused: Option<&str>) {
-        if stored > 0 {
-            self.counter("gwmon_readings_stored_total", ("kind", kind.into()))
-                .increment(u64::from(stored));
-        }
-        if duplicates > 0 {
-            self.counter("gwmon_readings_duplicate_total", ("kind", kind.into()))
-                .increment(u64::from(duplicates));
-        }
+    /// A committed message's outcome: readings stored and duplicate, of a level well (`level`)
+    /// or a meter, and the reason code of its quarantine row if it had one.
+    pub fn outcome(&self, level: bool, stored: u32, duplicates: u32, refused: Option<&str>) {
+        let i = usize::from(level);
+        self.stored[i].increment(u64::from(stored));
+        self.duplicates[i].increment(u64::from(duplicates));
         if let Some(code) = refused {
-            self.counter("gwmon_quarantined_total", ("reason", code.to_string()))
+            // Refusals are rare: their counter is looked up by reason when one happens.
+            self.recorder
+                .register_counter(
+                    &Key::from_parts(
+                        "gwmon_quarantined_total",
+                        vec![Label::new("reason", code.to_string())],
+                    ),
+                    &META,
+                )
                 .increment(1);
         }
     }
@@ -190,13 +209,13 @@ mod tests {
         assert!(h.check(5029).is_ok());
         assert!(h.check(5030).is_err());
         h.connected();
-        h.store_paused(Some(6000));
+        h.paused_since().store(6000, Ordering::Relaxed);
         assert!(
             h.check(6005)
                 .unwrap_err()
                 .contains("store refuses writes since 5 s")
         );
-        h.store_paused(None);
+        h.paused_since().store(0, Ordering::Relaxed);
         assert!(h.check(6006).is_ok());
     }
 
@@ -205,8 +224,8 @@ mod tests {
         let h = Health::new(0);
         h.connected();
         h.disconnected(10);
-        h.outcome("meter", 3, 1, None);
-        h.outcome("level", 0, 0, Some("bad_value"));
+        h.outcome(false, 3, 1, None);
+        h.outcome(true, 0, 0, Some("bad_value"));
         h.committed(0.004, 3);
         h.message(1_767_196_800);
         h.silent_devices("140121", "meter", 2);
@@ -232,7 +251,7 @@ mod tests {
         let h = Health::new(0);
         h.connected();
         h.disconnected(1);
-        h.outcome("meter", 1, 1, Some("bad_value"));
+        h.outcome(false, 1, 1, Some("bad_value"));
         h.committed(0.01, 1);
         h.message(1);
         h.silent_devices("140121", "meter", 1);

@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{
@@ -272,14 +272,6 @@ pub struct Progress {
     pub rejected: std::sync::atomic::AtomicU64,
 }
 
-/// The connection's state, for the heartbeat line.
-#[derive(Debug, Default)]
-struct Link {
-    connected: AtomicBool,
-    /// Epoch seconds of the last publish received; 0 = none yet.
-    last_message_at: AtomicI64,
-}
-
 /// Opens the writer's store, waiting while it cannot be opened (another writer holding a long
 /// lock, a full disk): one ERROR with the cause, then one a minute. Only a store that cannot be
 /// used at all (corrupt, not a database, newer schema) ends the wait with an error. `None` when
@@ -401,14 +393,10 @@ pub async fn run_with(
                     p.rejected.store(stats.rejected, Ordering::Relaxed);
                     h.committed(stats.last_commit_s, stats.last_batch_readings as usize);
                     for (publish, o) in &done {
-                        let kind = if publish.topic.contains("/level/") {
-                            "level"
-                        } else {
-                            "meter"
-                        };
                         let refused = (o.rejected > 0)
                             .then(|| o.reasons.first().map_or("conflict", |r| r.code.as_str()));
-                        h.outcome(kind, o.stored, o.duplicates, refused);
+                        let level = publish.topic.contains("/level/");
+                        h.outcome(level, o.stored, o.duplicates, refused);
                     }
                     let publishes = done.into_iter().map(|(p, _)| p).collect();
                     let _ = ack_tx.send(publishes);
@@ -443,9 +431,8 @@ pub async fn run_with(
         })
     };
 
-    let link = Arc::new(Link::default());
     let heartbeat = tokio::spawn(heartbeat(
-        Arc::clone(&link),
+        Arc::clone(&health),
         Arc::clone(&progress),
         Duration::from_secs(cfg.ingest.heartbeat_s.max(1)),
     ));
@@ -459,7 +446,6 @@ pub async fn run_with(
         client.clone(),
         eventloop,
         Arc::clone(&feed),
-        Arc::clone(&link),
         Arc::clone(&health),
         subscribed,
     ));
@@ -508,7 +494,7 @@ pub async fn run_with(
         // All committed publishes are queued for acking; queue the DISCONNECT after them.
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, acker).await;
     }
-    let connected = link.connected.load(Ordering::SeqCst);
+    let connected = health.is_connected();
     feed.stopping_flag.store(true, Ordering::SeqCst);
     feed.stopping.notify_one();
     let _ = client.try_disconnect();
@@ -572,15 +558,16 @@ impl Feed {
 }
 
 /// A heartbeat line every few minutes, idle or not: connected, last message age, totals.
-async fn heartbeat(link: Arc<Link>, progress: Arc<Progress>, every: Duration) {
+async fn heartbeat(health: Arc<Health>, progress: Arc<Progress>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let last = link.last_message_at.load(Ordering::Relaxed);
-        let age = (last > 0).then(|| crate::domain::time::now_ts() - last);
+        let age = health
+            .last_message_at()
+            .map(|t| crate::domain::time::now_ts() - t);
         info!(
-            connected = link.connected.load(Ordering::Relaxed),
+            connected = health.is_connected(),
             last_message_age_s = %age.map_or_else(|| "none yet".to_string(), |a| a.to_string()),
             messages = progress.messages.load(Ordering::Relaxed),
             stored = progress.stored.load(Ordering::Relaxed),
@@ -683,7 +670,6 @@ async fn poll_loop(
     client: AsyncClient,
     mut eventloop: EventLoop,
     feed: Arc<Feed>,
-    link: Arc<Link>,
     health: Arc<Health>,
     mut subscribed: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> bool {
@@ -694,9 +680,7 @@ async fn poll_loop(
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let now = crate::domain::time::now_ts();
-                link.last_message_at.store(now, Ordering::Relaxed);
-                health.message(now);
+                health.message(crate::domain::time::now_ts());
                 // Once the feed is closed a publish is not acked: the broker delivers it again
                 // to the next session.
                 feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
@@ -707,7 +691,6 @@ async fn poll_loop(
                     continue;
                 }
                 reconnect.connected();
-                link.connected.store(true, Ordering::Relaxed);
                 health.connected();
                 info!(session_present = ack.session_present, "connected to broker");
                 if ack.session_present
@@ -747,7 +730,6 @@ async fn poll_loop(
             }
             Ok(_) => {}
             Err(e) => {
-                link.connected.store(false, Ordering::Relaxed);
                 health.disconnected(crate::domain::time::now_ts());
                 // Publishes read from the socket before the error wait in rumqttc's event queue
                 // until the next successful poll. The broker may not have them any more (it
