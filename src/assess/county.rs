@@ -234,6 +234,7 @@ pub(super) fn county_status(
         quota_m3: quota,
         has_data: m3 > 0.0 || months.iter().any(|m| m.0 == year),
         completeness: inputs.completeness(&obliged_quota, &quota_intakes, year),
+        unplaced_m3: inputs.unplaced_m3(&quota_intakes, year, &cfg.clock),
     };
     // Months numbered consecutively; the 12 months ending with the as-of month.
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);

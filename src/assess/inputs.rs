@@ -56,6 +56,26 @@ impl<'a> Inputs<'a> {
         })
     }
 
+    /// Volume of the long meter gaps of these intakes that reach into `year` (up to the as-of
+    /// date): real withdrawal that no day's figure holds.
+    pub fn unplaced_m3(
+        &self,
+        intakes: &[&Intake],
+        year: i16,
+        clock: &crate::domain::LocalClock,
+    ) -> f64 {
+        let (Ok(start), Ok(end)) = (Date::new(year, 1, 1), Date::new(year, 12, 31)) else {
+            return 0.0;
+        };
+        let (from, to) = (clock.day_start(start), clock.day_end(end));
+        self.long_gaps
+            .iter()
+            .filter(|g| g.start < to && g.end > from)
+            .filter(|g| intakes.iter().any(|i| i.id == g.intake_id))
+            .map(|g| g.volume_m3)
+            .sum()
+    }
+
     /// Window sums of a set of intakes.
     pub fn sums_of(&self, intakes: &[&Intake]) -> WindowSums {
         let mut s = WindowSums::default();

@@ -368,6 +368,7 @@ pub(crate) mod tests {
                 expected_intake_days: 100,
                 missing_months: 0,
             },
+            unplaced_m3: 0.0,
         }
     }
 

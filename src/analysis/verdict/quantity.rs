@@ -17,6 +17,9 @@ pub struct YearFigures {
     /// Any data at all in the year (to the as-of date for the current year).
     pub has_data: bool,
     pub completeness: Completeness,
+    /// Volume of meter gaps too long to spread (`long_gap` events) reaching into the year: drawn,
+    /// but on no day, so not in `withdrawal_m3`.
+    pub unplaced_m3: f64,
 }
 
 impl YearFigures {
@@ -150,6 +153,18 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
             }
         ));
     }
+    // Volume a long meter gap holds is in no day's figure: the year's withdrawal is too low by
+    // up to that much, so it cannot pass until the gap is reviewed and its days imported.
+    for y in [ly, ty] {
+        if y.unplaced_m3 > 0.0 {
+            status = status.max(Status::AtRisk);
+            notes.push(format!(
+                "{}年另有 {} 的水表长缺口水量未计入任何一天，取水量可能被低估（核查后按日补录）",
+                y.year,
+                Volume::from_m3(y.unplaced_m3)
+            ));
+        }
+    }
     let p = &f.projection;
     let method = match p.method {
         Method::Seasonal => format!(
@@ -208,6 +223,7 @@ mod tests {
                 quota_m3: Some(1000.0),
                 has_data: true,
                 completeness: complete(365),
+                unplaced_m3: 0.0,
             },
             this_year: YearFigures {
                 year: 2026,
@@ -215,6 +231,7 @@ mod tests {
                 quota_m3: Some(1000.0),
                 has_data: true,
                 completeness: complete(181),
+                unplaced_m3: 0.0,
             },
             projection: Projection {
                 projected_m3: proj,
@@ -264,6 +281,17 @@ mod tests {
             ..facts(1460.0, 150.0, 900.0)
         };
         assert_eq!(quantity(&f, &t).status, Status::Fail);
+    }
+
+    #[test]
+    fn volume_of_a_long_gap_keeps_the_year_from_passing() {
+        let t = thresholds();
+        let mut f = facts(800.0, 400.0, 800.0);
+        assert_eq!(quantity(&f, &t).status, Status::Pass);
+        f.last_year.unplaced_m3 = 50.0;
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::AtRisk);
+        assert!(c.detail.contains("长缺口"), "{}", c.detail);
     }
 
     #[test]
