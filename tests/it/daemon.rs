@@ -362,6 +362,8 @@ fn implausible_times_do_not_rewrite_history() {
         out.contains("long_gap") && out.contains("50000 m³"),
         "{out}"
     );
+    // The quantity criterion names it too: such a year cannot pass.
+    assert!(out.contains("长缺口水量未计入任何一天"), "{out}");
 }
 
 /// Finding 6: after an outage long enough for the backoff to reach its cap, the daemon is back
