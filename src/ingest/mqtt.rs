@@ -306,6 +306,7 @@ async fn open_store_waiting(
                 if last_log.is_none_or(|t| t.elapsed() >= STORE_WAIT_LOG_EVERY) {
                     error!(
                         error = %e,
+                        hint = e.hint(),
                         waited_s = started.elapsed().as_secs(),
                         "cannot open the store yet; waiting for it (nothing is acknowledged meanwhile)"
                     );

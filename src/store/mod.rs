@@ -84,6 +84,37 @@ impl StoreError {
         )
     }
 
+    /// What an operator can do about an error the writer waits out, in plain words.
+    pub fn hint(&self) -> &'static str {
+        use rusqlite::ErrorCode::{
+            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, PermissionDenied, ReadOnly,
+            SystemIoFailure,
+        };
+        let code = match self {
+            StoreError::Open { source, .. } | StoreError::Migration { source, .. } => {
+                source.sqlite_error_code()
+            }
+            StoreError::Sql(e) => e.sqlite_error_code(),
+            StoreError::Folder { .. } => {
+                return "the store's folder cannot be created: check the path and its permissions";
+            }
+            _ => None,
+        };
+        match code {
+            Some(DatabaseBusy | DatabaseLocked) => {
+                "another process holds the store's write lock (a long import, a sqlite3 shell): gwmon goes on when it lets go"
+            }
+            Some(DiskFull) => "the disk holding the store is full: free space on it",
+            Some(CannotOpen | PermissionDenied | ReadOnly) => {
+                "the store or its folder cannot be written: check that it exists and belongs to the user gwmon runs as"
+            }
+            Some(SystemIoFailure) => {
+                "the disk reports an I/O error: check the disk and its free space"
+            }
+            _ => "see the error; gwmon retries by itself",
+        }
+    }
+
     fn from_migrate(path: String, e: MigrateError) -> Self {
         match e {
             MigrateError::Newer(found) => StoreError::NewerSchema { path, found },

@@ -285,6 +285,7 @@ fn commit_or_wait<T>(
             None => {
                 error!(
                     error = %err,
+                    hint = err.hint(),
                     messages = batch.len() + inbox.held.len(),
                     "store refused a batch: not acknowledging; retrying until it accepts (readings stay with the broker meanwhile)"
                 );

@@ -108,6 +108,10 @@ fn a_long_lock_pauses_the_daemon_and_it_resumes_by_itself() {
         1,
         "one ERROR per pause: {log}"
     );
+    assert!(
+        log.contains("another process holds the store's write lock"),
+        "the cause in plain words: {log}"
+    );
     assert_eq!(daemon.terminate().code(), Some(0));
 }
 
@@ -219,7 +223,10 @@ fn a_full_disk_pauses_the_daemon_until_there_is_room() {
         .lines()
         .find(|l| l.contains("store refused a batch"))
         .unwrap();
-    assert!(refused.contains("full"), "the cause is named: {refused}");
+    assert!(
+        refused.contains("the disk holding the store is full"),
+        "the cause is named: {refused}"
+    );
     assert_eq!(daemon.terminate().code(), Some(0));
 }
 
