@@ -22,6 +22,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_quarantine_elements.sql"),
     // 4: quarantine rows found by origin (an import run twice does not add its rows again).
     include_str!("../../migrations/004_quarantine_origin.sql"),
+    // 5: access tokens of the web view (`gwmon token`), kept as hashes.
+    include_str!("../../migrations/005_access_tokens.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).
