@@ -1,13 +1,17 @@
 //! `gwmon demo`: the whole job in one command (the work is in [`crate::tools::demo`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 
 use super::Common;
-use super::common::{DAEMON_WORKERS, runtime};
+use super::common::{DAEMON_WORKERS, runtime, shutdown_signal};
+use super::serve;
 use crate::config::Config;
+use crate::store::tokens::{self, Scope};
+use crate::store::{Durability, open_rw};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -19,6 +23,10 @@ pub struct DemoArgs {
     /// Use this broker instead of the in-process one, e.g. mqtt://127.0.0.1:1883.
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
+    /// Then serve the web view here until Ctrl-C, with a city and a county token printed ("" to
+    /// end after the report). A taken port falls back to a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9650")]
+    pub http: String,
 }
 
 /// Runs the demo and prints the status table, what was ingested, and where the store and the
@@ -32,7 +40,9 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let now = crate::domain::time::now_ts();
     let today = cfg.clock.day_of(now);
-    let s = runtime(Some(DAEMON_WORKERS))?.block_on(crate::tools::demo::run(
+    let rt = runtime(Some(DAEMON_WORKERS))?;
+    let web_cfg = cfg.clone();
+    let s = rt.block_on(crate::tools::demo::run(
         cfg,
         &args.out,
         args.common.db.clone(),
@@ -55,5 +65,49 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
         s.report.index.display(),
         s.report.files.len()
     );
+    if args.http.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    serve_web(&rt, web_cfg, &s.db, &args.http)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the demo's store until Ctrl-C, with a city token and a token of the first county.
+fn serve_web(
+    rt: &tokio::runtime::Runtime,
+    mut cfg: Config,
+    db: &Path,
+    addr: &str,
+) -> anyhow::Result<()> {
+    let conn = open_rw(db, Durability::Normal)?;
+    let now = crate::domain::time::now_ts();
+    let (_, city) = tokens::add(&conn, Scope::City, "gwmon demo: city", now)?;
+    let county = cfg.counties.first().map(|c| (c.code, c.name.clone()));
+    let county_token = match county {
+        Some((code, ref name)) => Some((
+            name.clone(),
+            tokens::add(&conn, Scope::County(code), "gwmon demo", now)?.1,
+        )),
+        None => None,
+    };
+    drop(conn);
+    cfg.http.listen = addr.to_owned();
+    let cfg = Arc::new(cfg);
+    let bound = match rt.block_on(serve::start(Arc::clone(&cfg), db.to_owned(), None)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("note: {e}; serving on a free port instead");
+            let mut c = (*cfg).clone();
+            c.http.listen = "127.0.0.1:0".into();
+            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None))
+                .map_err(anyhow::Error::msg)?
+        }
+    };
+    println!("\nweb view: {}  (Ctrl-C to stop)", serve::url(&cfg, bound));
+    println!("  city token:  {city}");
+    if let Some((name, t)) = county_token {
+        println!("  {name} token: {t}");
+    }
+    rt.block_on(shutdown_signal());
+    Ok(())
 }

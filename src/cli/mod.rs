@@ -10,8 +10,10 @@ mod devices;
 mod import;
 mod report;
 mod run;
+mod serve;
 mod simulate;
 mod status;
+mod token;
 
 use std::process::ExitCode;
 
@@ -24,8 +26,10 @@ pub use devices::{DevicesArgs, QuarantineArgs};
 pub use import::ImportArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
+pub use serve::ServeArgs;
 pub use simulate::SimulateArgs;
 pub use status::StatusArgs;
+pub use token::TokenArgs;
 
 /// gwmon — groundwater overdraft exit monitor for Taiyuan (太原市地下水超采区退出监测).
 #[derive(Debug, Parser)]
@@ -56,6 +60,10 @@ pub enum Command {
     Devices(DevicesArgs),
     /// What was refused, grouped by reason and device.
     Quarantine(QuarantineArgs),
+    /// The web view and its API on a store, read-only, without ingesting.
+    Serve(ServeArgs),
+    /// Access tokens of the web view: add (printed once), list, revoke.
+    Token(TokenArgs),
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig(CheckConfigArgs),
 }
@@ -73,5 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Devices(args) => devices::exec(args),
         Command::Quarantine(args) => devices::exec_quarantine(args),
         Command::CheckConfig(args) => check_config::exec(args),
+        Command::Serve(args) => serve::exec(args),
+        Command::Token(args) => token::exec(args),
     }
 }

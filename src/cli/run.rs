@@ -18,7 +18,7 @@ pub struct RunArgs {
     /// Broker URL (overrides [mqtt] url), e.g. mqtt://127.0.0.1:1883.
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
-    /// Address of /healthz and /metrics (overrides [http] listen; "" for none).
+    /// Address of the web view, /healthz and /metrics (overrides [http] listen; "" for none).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
 }
@@ -48,25 +48,15 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(Some(DAEMON_WORKERS))?;
     let health = Arc::new(Health::new(crate::domain::time::now_ts()));
     if !cfg.http.listen.is_empty() {
-        let listener = match rt.block_on(tokio::net::TcpListener::bind(&cfg.http.listen)) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "error: cannot listen on {} for /healthz and /metrics ({e}): set [http] listen (or --http) to a free address, or \"\" for none",
-                    cfg.http.listen
-                );
-                return Ok(ExitCode::from(WILL_NOT_START));
-            }
-        };
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(address = %addr, "serving /healthz and /metrics");
-        }
-        rt.spawn(crate::http::serve(
-            listener,
-            Arc::clone(&health),
+        let started = rt.block_on(super::serve::start(
             Arc::clone(&cfg),
             db.clone(),
+            Some(Arc::clone(&health)),
         ));
+        if let Err(e) = started {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(WILL_NOT_START));
+        }
     }
     let hooks = crate::ingest::mqtt::Hooks {
         health: Some(health),

@@ -116,18 +116,34 @@ pub struct TimeConfig {
     pub zone: String,
 }
 
-/// `[http]`: the daemon's listener for `/healthz` and `/metrics`.
+/// `[http]`: the listener of the web view and its API (`gwmon serve`, `gwmon run`) and, in the
+/// daemon, of `/healthz` and `/metrics`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// `host:port` to listen on; empty: no listener.
     pub listen: String,
+    /// PEM certificate chain: the listener speaks TLS (with `key_file`). Unset: plain HTTP, for
+    /// a loopback address or behind nginx.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// Behind a reverse proxy: the client's address for the login limit is the last of
+    /// `X-Forwarded-For` (set by the proxy), not the proxy's own.
+    pub behind_proxy: bool,
+    /// Seconds a page's figures are reused while the store keeps changing (a running daemon
+    /// commits every second); an unchanged store reuses them until it changes.
+    pub cache_s: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:9650".into(),
+            cert_file: None,
+            key_file: None,
+            behind_proxy: false,
+            cache_s: 60,
         }
     }
 }

@@ -51,6 +51,13 @@ pub(super) fn build(
             ),
         );
     }
+    match (&raw.http.cert_file, &raw.http.key_file) {
+        (Some(_), None) | (None, Some(_)) => checks.invalid(
+            None,
+            "[http] cert_file and key_file go together: set both for TLS on the listener, or neither (plain HTTP, or TLS at a reverse proxy)".to_string(),
+        ),
+        _ => {}
+    }
     checks.quarantine(&raw.quarantine);
     checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);

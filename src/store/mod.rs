@@ -25,6 +25,7 @@ pub mod query;
 pub mod retention;
 mod rollup;
 mod settings;
+pub mod tokens;
 pub mod writer;
 
 use std::path::Path;

@@ -167,6 +167,83 @@ pub fn monthly_levels(
     Ok(out)
 }
 
+/// One day's withdrawal of a group of intakes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayVolume {
+    pub day: Date,
+    pub volume_m3: f64,
+    pub estimated_m3: f64,
+    /// Intakes with a figure for the day.
+    pub intakes: u32,
+}
+
+/// [`daily_volume_sums`] with the estimated part and the number of intakes of each day.
+pub fn daily_county_volumes(
+    conn: &Connection,
+    intakes: &[&str],
+    from: Date,
+    to: Date,
+) -> Result<Vec<DayVolume>, StoreError> {
+    let ids_json = serde_json::to_string(intakes).unwrap_or_else(|_| "[]".into());
+    let mut st = conn.prepare_cached(
+        "SELECT d.day, sum(d.volume_m3), sum(d.estimated_m3), count(*) FROM json_each(?1) AS i
+         JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
+         GROUP BY d.day ORDER BY d.day",
+    )?;
+    let rows = st.query_map(params![ids_json, from.to_string(), to.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, f64>(1)?,
+            r.get::<_, f64>(2)?,
+            r.get::<_, u32>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, volume_m3, estimated_m3, intakes) = row?;
+        if let Ok(day) = day.parse::<Date>() {
+            out.push(DayVolume {
+                day,
+                volume_m3,
+                estimated_m3,
+                intakes,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Daily mean levels `(well, day, level_m)` of the listed wells from `from` to `to`
+/// (inclusive), by well and day.
+pub fn daily_well_levels(
+    conn: &Connection,
+    wells: &[String],
+    from: Date,
+    to: Date,
+) -> Result<Vec<(String, Date, f64)>, StoreError> {
+    let ids_json = serde_json::to_string(wells).unwrap_or_else(|_| "[]".into());
+    let mut st = conn.prepare_cached(
+        "SELECT d.well_id, d.day, d.mean_level_m FROM json_each(?1) AS i
+         JOIN daily_level AS d ON d.well_id = i.value AND d.day >= ?2 AND d.day <= ?3
+         ORDER BY d.well_id, d.day",
+    )?;
+    let rows = st.query_map(params![ids_json, from.to_string(), to.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, f64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (well, day, level) = row?;
+        if let Ok(day) = day.parse::<Date>() {
+            out.push((well, day, level));
+        }
+    }
+    Ok(out)
+}
+
 /// The daily volumes of the listed intakes summed by day, from `from` to `to` (inclusive), in
 /// date order. Days on which none of them has a row are absent.
 pub fn daily_volume_sums<'a>(

@@ -52,7 +52,7 @@ fn check_demo_output(code: i32, out: &str, err: &str, dir: &std::path::Path) {
 fn demo_on_embedded_defaults_with_the_in_process_broker() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let (code, stdout, err) = gwmon(&["demo", "--out", out.to_str().unwrap()]);
+    let (code, stdout, err) = gwmon(&["demo", "--http", "", "--out", out.to_str().unwrap()]);
     check_demo_output(code, &stdout, &err, &out);
 }
 
@@ -63,6 +63,8 @@ fn demo_against_a_real_mosquitto() {
     let out = dir.path().join("demo");
     let (code, stdout, err) = gwmon(&[
         "demo",
+        "--http",
+        "",
         "--broker",
         &broker.url(),
         "--out",

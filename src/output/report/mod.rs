@@ -41,6 +41,9 @@ use jiff::civil::Date;
 use rayon::prelude::*;
 
 pub use county::chart_files;
+pub use figures::{Figure, charts_in};
+pub use html::{by_urgency, reasons};
+pub use summary::days_text;
 
 use crate::assess::{CountyStatus, StatusDoc};
 use crate::config::Config;
@@ -190,6 +193,13 @@ pub fn report_with(
         status: doc,
         files,
     })
+}
+
+/// Writes the city folder (`out/city/`: the overview chart and its CSV) of `doc`: the files
+/// written.
+pub fn city_bundle(doc: &StatusDoc, as_of: Date, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    city::bundle(doc, as_of, out, CsvForm::default())
 }
 
 /// Runs `job` for every county on rayon's pool and gathers the files the jobs wrote. `open` makes

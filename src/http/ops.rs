@@ -1,18 +1,15 @@
-//! The daemon's HTTP listener (`[http] listen`, `gwmon run --http ADDR`): `GET /healthz` for a
-//! load balancer or a monitor, `GET /metrics` for Prometheus. Read-only; it never touches the
-//! writer's connection.
+//! `GET /healthz` for a load balancer or a monitor and `GET /metrics` for Prometheus: the
+//! daemon's ingest health (`gwmon run` only). Read-only; they never touch the writer's
+//! connection.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use tokio::net::TcpListener;
 
+use super::AppState;
 use crate::assess::devices::{DeviceKind, DeviceState, inventory};
 use crate::config::Config;
 use crate::domain::time::now_ts;
@@ -21,35 +18,21 @@ use crate::ingest::health::Health;
 /// How long the silent-device counts of `/metrics` are reused before they are counted again.
 const SILENT_REFRESH: Duration = Duration::from_secs(60);
 
-struct AppState {
-    health: Arc<Health>,
-    cfg: Arc<Config>,
-    db: PathBuf,
+/// When the silent-device gauges of `/metrics` were last counted.
+#[derive(Default)]
+pub(crate) struct OpsState {
     silent_counted: tokio::sync::Mutex<Option<Instant>>,
 }
 
-/// Serves until the runtime stops.
-pub async fn serve(
-    listener: TcpListener,
-    health: Arc<Health>,
-    cfg: Arc<Config>,
-    db: PathBuf,
-) -> std::io::Result<()> {
-    let state = Arc::new(AppState {
-        health,
-        cfg,
-        db,
-        silent_counted: tokio::sync::Mutex::new(None),
-    });
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(state);
-    axum::serve(listener, app).await
-}
-
-async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    let (code, body) = match s.health.check(now_ts()) {
+pub(crate) async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    let Some(health) = &s.health else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            String::new(),
+        );
+    };
+    let (code, body) = match health.check(now_ts()) {
         Ok(()) => (StatusCode::OK, serde_json::json!({ "status": "ok" })),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -63,11 +46,18 @@ async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    let Some(health) = &s.health else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            String::new(),
+        );
+    };
     {
-        let mut last = s.silent_counted.lock().await;
+        let mut last = s.ops.silent_counted.lock().await;
         if last.is_none_or(|t| t.elapsed() >= SILENT_REFRESH) {
-            let (cfg, db, health) = (Arc::clone(&s.cfg), s.db.clone(), Arc::clone(&s.health));
+            let (cfg, db, health) = (Arc::clone(&s.cfg), s.db.clone(), Arc::clone(health));
             let counted = tokio::task::spawn_blocking(move || count_silent(&cfg, &db, &health))
                 .await
                 .unwrap_or(false);
@@ -77,8 +67,9 @@ async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
         }
     }
     (
+        StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.health.render(),
+        health.render(),
     )
 }
 

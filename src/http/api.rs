@@ -1,0 +1,365 @@
+//! The API, for a bureau's own tools: `Authorization: Bearer <token>` on every request.
+//!
+//! - `GET /api/v1/status?as_of=DATE`: the `gwmon status --json` document for the as-of date
+//!   (default today), cut to the token's scope: a county token gets its own county and none of
+//!   the city's figures.
+//! - `GET /api/v1/counties/{code}/daily?from=&to=&format=json|csv`: the county's daily
+//!   withdrawal (intakes that count towards its quota) and each of its wells' daily mean level,
+//!   from `from` (default 1 January of `to`'s year) to `to` (default today, never later).
+//!
+//! Errors are JSON `{"error": "..."}` with 400 (a bad parameter), 401 (no token, or a wrong or
+//! revoked one; `WWW-Authenticate: Bearer`), 403 (another county), 404, 429 or 503.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::{self, Denied};
+use super::pages::{as_of, county_of};
+use crate::assess::counts_for_county_quota;
+use crate::domain::time::{now_ts, parse_date};
+use crate::store::tokens::{Grant, Scope};
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": message.into() }).to_string();
+    let mut r = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"gwmon\""),
+        );
+    }
+    r
+}
+
+/// The grant of an API request, or the error response.
+async fn grant(s: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Grant, Response> {
+    let client = auth::client(s, peer, headers);
+    auth::authorize(s, client, headers).await.map_err(|d| match d {
+        Denied::Missing => error(
+            StatusCode::UNAUTHORIZED,
+            "no access token: send Authorization: Bearer <token> (made with `gwmon token add`)",
+        ),
+        Denied::Invalid => error(
+            StatusCode::UNAUTHORIZED,
+            "the access token is not valid (wrong, or revoked): ask the city water bureau for a new one",
+        ),
+        Denied::Limited(secs) => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed attempts from this address: retry in {secs} s"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Denied::Store(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the store: {e}"),
+        ),
+    })
+}
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_string_pretty(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    as_of: Option<String>,
+}
+
+/// `GET /api/v1/status`.
+pub async fn status(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let g = match grant(&s, peer, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let as_of = match as_of(&s, q.as_of.as_deref()) {
+        Ok(d) => d,
+        Err((status, m)) => return error(status, m),
+    };
+    let doc = match s.cache.doc(&s.cfg, &s.db, as_of).await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+    };
+    let mut value = match serde_json::to_value(doc.as_ref()) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    if let Scope::County(code) = g.scope {
+        scope_to_county(
+            &mut value,
+            code,
+            doc.counties
+                .iter()
+                .find(|c| c.code == code)
+                .map(|c| c.name.as_str()),
+        );
+    }
+    json(&value)
+}
+
+/// Cuts a status document to one county: its own entry, and the warnings that name it. The
+/// city's budgets, the other counties and the city-wide ingest figures are removed.
+fn scope_to_county(v: &mut serde_json::Value, code: crate::domain::CountyCode, name: Option<&str>) {
+    let Some(obj) = v.as_object_mut() else {
+        return;
+    };
+    obj.remove("city");
+    obj.remove("ingest");
+    let code_s = code.to_string();
+    if let Some(serde_json::Value::Array(counties)) = obj.get_mut("counties") {
+        counties.retain(|c| c.get("code").and_then(|x| x.as_str()) == Some(code_s.as_str()));
+    }
+    if let Some(serde_json::Value::Array(warnings)) = obj.get_mut("warnings") {
+        warnings.retain(|w| {
+            w.as_str()
+                .is_some_and(|w| w.contains(code_s.as_str()) || name.is_some_and(|n| w.contains(n)))
+        });
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DailyQuery {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+/// One day of a county.
+#[derive(Debug, Serialize)]
+struct Day {
+    date: String,
+    /// Withdrawal of the intakes that count towards the county's quota, m³ (absent: none of them
+    /// has a figure for the day).
+    volume_m3: Option<f64>,
+    /// Of which estimated (interpolated across gaps), m³.
+    estimated_m3: Option<f64>,
+    /// Intakes with a figure for the day.
+    intakes: u32,
+    /// Daily mean level of each well with readings that day, m above datum.
+    level_m: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Daily {
+    county: String,
+    name: String,
+    from: String,
+    to: String,
+    /// The county's wells, in the order of the CSV's level columns.
+    wells: Vec<String>,
+    days: Vec<Day>,
+}
+
+/// `GET /api/v1/counties/{code}/daily`.
+pub async fn daily(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(q): Query<DailyQuery>,
+) -> Response {
+    let g = match grant(&s, peer, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let code = match county_of(&s, g, &code) {
+        Ok(c) => c,
+        Err((status, m)) => return error(status, m),
+    };
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("format={other}: expected json or csv"),
+            );
+        }
+    };
+    let today = s.cfg.clock.day_of(now_ts());
+    let to = match q.to.as_deref().filter(|t| !t.is_empty()) {
+        None => today,
+        Some(t) => match parse_date(t, "to") {
+            Ok(d) => d.min(today),
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        },
+    };
+    let from = match q.from.as_deref().filter(|t| !t.is_empty()) {
+        None => Date::new(to.year(), 1, 1).unwrap_or(to),
+        Some(t) => match parse_date(t, "from") {
+            Ok(d) => d,
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        },
+    };
+    if from > to {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("from {from} is after to {to}"),
+        );
+    }
+    if to.since(from).map_or(true, |span| span.get_days() > 3660) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("from {from} to {to} is more than ten years: ask for a shorter range"),
+        );
+    }
+    let cfg = Arc::clone(&s.cfg);
+    let db = s.db.clone();
+    let built = tokio::task::spawn_blocking(move || daily_series(&cfg, &db, code, from, to)).await;
+    let daily = match built {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    if csv {
+        match daily_csv(&daily) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "attachment; filename=\"{}-daily-{}-{}.csv\"",
+                            daily.county, daily.from, daily.to
+                        ),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    } else {
+        json(&daily)
+    }
+}
+
+fn daily_series(
+    cfg: &crate::config::Config,
+    db: &std::path::Path,
+    code: crate::domain::CountyCode,
+    from: Date,
+    to: Date,
+) -> Result<Daily, String> {
+    let conn = crate::store::open_ro(db).map_err(|e| e.to_string())?;
+    let intakes: Vec<&str> = cfg
+        .registry
+        .intakes
+        .iter()
+        .filter(|i| i.county == code && counts_for_county_quota(i))
+        .map(|i| i.id.as_str())
+        .collect();
+    let wells: Vec<String> = cfg
+        .registry
+        .wells
+        .iter()
+        .filter(|w| w.county == code)
+        .map(|w| w.id.clone())
+        .collect();
+    let volumes = crate::store::query::daily_county_volumes(&conn, &intakes, from, to)
+        .map_err(|e| e.to_string())?;
+    let levels = crate::store::query::daily_well_levels(&conn, &wells, from, to)
+        .map_err(|e| e.to_string())?;
+    let mut days: BTreeMap<Date, Day> = BTreeMap::new();
+    let blank = |d: Date| Day {
+        date: d.to_string(),
+        volume_m3: None,
+        estimated_m3: None,
+        intakes: 0,
+        level_m: BTreeMap::new(),
+    };
+    for v in volumes {
+        let day = days.entry(v.day).or_insert_with(|| blank(v.day));
+        day.volume_m3 = Some(v.volume_m3);
+        day.estimated_m3 = Some(v.estimated_m3);
+        day.intakes = v.intakes;
+    }
+    for (well, d, level) in levels {
+        days.entry(d)
+            .or_insert_with(|| blank(d))
+            .level_m
+            .insert(well, level);
+    }
+    let name = cfg
+        .counties
+        .iter()
+        .find(|c| c.code == code)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    Ok(Daily {
+        county: code.to_string(),
+        name,
+        from: from.to_string(),
+        to: to.to_string(),
+        wells,
+        days: days.into_values().collect(),
+    })
+}
+
+/// The daily series as CSV: one row a day, one level column a well.
+fn daily_csv(d: &Daily) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut head = vec![
+        "date".to_owned(),
+        "volume_m3".to_owned(),
+        "estimated_m3".to_owned(),
+        "intakes".to_owned(),
+    ];
+    head.extend(d.wells.iter().map(|id| format!("level_m:{id}")));
+    w.write_record(&head).map_err(|e| e.to_string())?;
+    let num = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.3}"));
+    for day in &d.days {
+        let mut row = vec![
+            day.date.clone(),
+            num(day.volume_m3),
+            num(day.estimated_m3),
+            day.intakes.to_string(),
+        ];
+        row.extend(d.wells.iter().map(|id| num(day.level_m.get(id).copied())));
+        w.write_record(&row).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_county_document_keeps_only_its_county() {
+        let code = crate::domain::CountyCode::parse("140121").unwrap();
+        let mut v = serde_json::json!({
+            "as_of": "2026-11-30",
+            "city": {"cap_m3": 1.5e8},
+            "ingest": {"readings": 5},
+            "warnings": ["清徐县: 3 台计量设施未上报", "阳曲县: 示例", "140121 quota"],
+            "counties": [{"code": "140121", "name": "清徐县"}, {"code": "140122", "name": "阳曲县"}]
+        });
+        scope_to_county(&mut v, code, Some("清徐县"));
+        assert!(v.get("city").is_none() && v.get("ingest").is_none());
+        assert_eq!(v["counties"].as_array().unwrap().len(), 1);
+        assert_eq!(v["counties"][0]["code"], "140121");
+        assert_eq!(v["warnings"].as_array().unwrap().len(), 2);
+        assert_eq!(v["as_of"], "2026-11-30");
+    }
+}

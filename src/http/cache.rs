@@ -1,0 +1,282 @@
+//! What pages are made from, built once per as-of date and reused: the status document, each
+//! county's bundle (the same folder `gwmon report` writes: charts, CSVs, Word document) and the
+//! city folder.
+//!
+//! An entry is reused while the store is unchanged (SQLite's `data_version` on a connection kept
+//! for the purpose), and for `[http] cache_s` seconds after it was built while a running daemon
+//! keeps committing. One build runs at a time: a page that needs one waits for it rather than
+//! starting a second copy of the same work. The bundles live in a folder of the system's
+//! temporary directory, one per process, removed when the process ends cleanly and at the next
+//! start otherwise.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+use rusqlite::Connection;
+
+use crate::assess::StatusDoc;
+use crate::config::Config;
+use crate::domain::CountyCode;
+use crate::output::report::{self, Options};
+
+/// County bundles kept at most (ten counties, a few as-of dates each).
+const MAX_BUNDLES: usize = 24;
+
+/// Status documents kept at most.
+const MAX_DOCS: usize = 16;
+
+/// A folder of built files.
+#[derive(Debug)]
+pub struct Built {
+    /// The folder the files are in.
+    pub dir: PathBuf,
+    /// Every file written, relative paths under `dir` by way of their full path.
+    pub files: Vec<PathBuf>,
+    pub doc: Arc<StatusDoc>,
+}
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Entry<T> {
+    value: Arc<T>,
+    built: Instant,
+    version: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Doc(Date),
+    County(CountyCode, Date),
+    City(Date),
+}
+
+enum Value {
+    Doc(Arc<StatusDoc>),
+    Folder(Arc<Built>),
+}
+
+pub struct Cache {
+    root: PathBuf,
+    max_age: Duration,
+    entries: Mutex<HashMap<Key, Entry<Value>>>,
+    /// The connection whose `data_version` tells whether another connection wrote.
+    watch: Mutex<Option<Connection>>,
+    building: tokio::sync::Mutex<u64>,
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.clear();
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The prefix of the cache folders in the temporary directory.
+const ROOT_PREFIX: &str = "gwmon-web-";
+
+impl Cache {
+    pub fn new(cfg: &Config) -> std::io::Result<Self> {
+        let tmp = std::env::temp_dir();
+        remove_abandoned(&tmp);
+        let root = tmp.join(format!("{ROOT_PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&root)?;
+        Ok(Cache {
+            root,
+            max_age: Duration::from_secs(cfg.http.cache_s),
+            entries: Mutex::new(HashMap::new()),
+            watch: Mutex::new(None),
+            building: tokio::sync::Mutex::new(0),
+        })
+    }
+
+    /// The store's change counter: it moves whenever another connection commits.
+    fn version(&self, db: &Path) -> Result<i64, String> {
+        let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        if w.is_none() {
+            *w = Some(crate::store::open_ro(db).map_err(|e| e.to_string())?);
+        }
+        let conn = w.as_ref().ok_or("no connection")?;
+        conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+            .map_err(|e| {
+                *w = None;
+                e.to_string()
+            })
+    }
+
+    fn lookup(&self, key: Key, version: i64) -> Option<Value> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.get(&key)?;
+        if e.version == version || e.built.elapsed() < self.max_age {
+            Some(match &e.value.as_ref() {
+                Value::Doc(d) => Value::Doc(Arc::clone(d)),
+                Value::Folder(f) => Value::Folder(Arc::clone(f)),
+            })
+        } else {
+            None
+        }
+    }
+
+    fn insert(&self, key: Key, value: Value, version: i64) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let is_doc = matches!(key, Key::Doc(_));
+        let limit = if is_doc { MAX_DOCS } else { MAX_BUNDLES };
+        let same_kind = |k: &Key| matches!(k, Key::Doc(_)) == is_doc;
+        while map.keys().filter(|k| same_kind(k)).count() >= limit {
+            let oldest = map
+                .iter()
+                .filter(|(k, _)| same_kind(k))
+                .min_by_key(|(_, e)| e.built)
+                .map(|(k, _)| *k);
+            match oldest {
+                Some(k) => map.remove(&k),
+                None => break,
+            };
+        }
+        map.insert(
+            key,
+            Entry {
+                value: Arc::new(value),
+                built: Instant::now(),
+                version,
+            },
+        );
+    }
+
+    /// The entry for `key`, built by `build` (on a blocking thread, one build at a time) when
+    /// there is none or it is stale.
+    async fn get<F>(&self, db: &Path, key: Key, build: F) -> Result<Value, String>
+    where
+        F: FnOnce(PathBuf) -> Result<Value, String> + Send + 'static,
+    {
+        let version = self.version(db)?;
+        if let Some(v) = self.lookup(key, version) {
+            return Ok(v);
+        }
+        let mut n = self.building.lock().await;
+        // Built by the request this one waited for.
+        if let Some(v) = self.lookup(key, version) {
+            return Ok(v);
+        }
+        *n += 1;
+        let dir = self.root.join(n.to_string());
+        let value = tokio::task::spawn_blocking(move || build(dir))
+            .await
+            .map_err(|e| format!("building the page's figures failed: {e}"))??;
+        let same = match &value {
+            Value::Doc(d) => Value::Doc(Arc::clone(d)),
+            Value::Folder(f) => Value::Folder(Arc::clone(f)),
+        };
+        self.insert(key, value, version);
+        Ok(same)
+    }
+
+    /// The status document as of `as_of`.
+    pub async fn doc(
+        &self,
+        cfg: &Arc<Config>,
+        db: &Path,
+        as_of: Date,
+    ) -> Result<Arc<StatusDoc>, String> {
+        let (cfg, path) = (Arc::clone(cfg), db.to_owned());
+        let v = self
+            .get(db, Key::Doc(as_of), move |_| {
+                let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
+                crate::assess::status(&cfg, &conn, as_of)
+                    .map(|d| Value::Doc(Arc::new(d)))
+                    .map_err(|e| e.to_string())
+            })
+            .await?;
+        match v {
+            Value::Doc(d) => Ok(d),
+            Value::Folder(f) => Ok(Arc::clone(&f.doc)),
+        }
+    }
+
+    /// County `code`'s bundle as of `as_of`: the folder `gwmon report --county` writes.
+    pub async fn county(
+        &self,
+        cfg: &Arc<Config>,
+        db: &Path,
+        code: CountyCode,
+        as_of: Date,
+    ) -> Result<Arc<Built>, String> {
+        let (cfg, path) = (Arc::clone(cfg), db.to_owned());
+        let v = self
+            .get(db, Key::County(code, as_of), move |dir| {
+                let out =
+                    report::report_with(&cfg, &path, as_of, Some(code), &dir, Options::default());
+                match out {
+                    Ok(o) => Ok(Value::Folder(Arc::new(Built {
+                        dir,
+                        files: o.files,
+                        doc: Arc::new(o.status),
+                    }))),
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        Err(e.to_string())
+                    }
+                }
+            })
+            .await?;
+        folder(v)
+    }
+
+    /// The city folder (its chart and CSV) as of `as_of`.
+    pub async fn city(
+        &self,
+        cfg: &Arc<Config>,
+        db: &Path,
+        as_of: Date,
+    ) -> Result<Arc<Built>, String> {
+        let doc = self.doc(cfg, db, as_of).await?;
+        let v = self
+            .get(db, Key::City(as_of), move |dir| {
+                match report::city_bundle(&doc, as_of, &dir) {
+                    Ok(files) => Ok(Value::Folder(Arc::new(Built { dir, files, doc }))),
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        Err(e.to_string())
+                    }
+                }
+            })
+            .await?;
+        folder(v)
+    }
+}
+
+fn folder(v: Value) -> Result<Arc<Built>, String> {
+    match v {
+        Value::Folder(f) => Ok(f),
+        Value::Doc(_) => Err("the cache held a document where a folder was expected".into()),
+    }
+}
+
+/// Removes the cache folders of gwmon processes that no longer run (killed before they could
+/// remove their own).
+fn remove_abandoned(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The HTTP listener: one per process, on `[http] listen`.
+//!
+//! - `ops` — `/healthz` and `/metrics` of the daemon (`gwmon run` only: they report ingest).
+//! - `auth` — access tokens: the bearer header of the API, the session cookie of the pages,
+//!   the login form and its rate limit.
+//! - `cache` — status documents and county bundles built for an as-of date, reused while the
+//!   store is unchanged.
+//! - `pages` — the read-only web view in Chinese: `/login`, `/county/{code}`, `/city`, the
+//!   downloads of a county's bundle.
+//! - `api` — `/api/v1/status` and `/api/v1/counties/{code}/daily`.
+//! - `tls` — the listener's own TLS (`[http] cert_file`/`key_file`).
+//!
+//! Everything here reads the store through read-only connections; the one write is the time a
+//! token was last used, at most once a minute per token. Nothing from a request reaches SQL but
+//! as a bound parameter, and every page is rendered by askama, which escapes every value.
+
+mod api;
+mod auth;
+mod cache;
+mod ops;
+mod pages;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::ingest::health::Health;
+
+pub use tls::{TlsError, load_tls};
+
+/// The Content-Security-Policy of every response: nothing but this server's own files, no
+/// inline script, no framing.
+const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A request body larger than this is refused (the login form is the only body).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request that takes longer than this is answered 408 (a county bundle on a cold cache takes
+/// seconds, not minutes).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub cfg: Arc<Config>,
+    pub db: PathBuf,
+    /// Ingest health: `Some` in `gwmon run`, whose `/healthz` and `/metrics` report it.
+    pub health: Option<Arc<Health>>,
+    pub ops: ops::OpsState,
+    pub cache: cache::Cache,
+    pub logins: auth::LoginLimiter,
+    pub touched: auth::TouchLog,
+    /// Whether the listener speaks TLS (the session cookie is then `Secure`).
+    pub tls: bool,
+}
+
+/// How the listener is set up.
+pub struct Serve {
+    pub cfg: Arc<Config>,
+    pub db: PathBuf,
+    pub health: Option<Arc<Health>>,
+    /// TLS of the listener itself; `None` for plain HTTP (or TLS at nginx in front).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// The application: pages, API and, with ingest health, `/healthz` and `/metrics`.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let mut app = Router::new()
+        .route("/", get(pages::root))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/static/gwmon.css", get(pages::stylesheet))
+        .route("/static/font.otf", get(pages::font))
+        .route("/city", get(pages::city))
+        .route("/county/:code", get(pages::county))
+        .route("/county/:code/files/:name", get(pages::county_file))
+        .route("/county/:code/bundle.zip", get(pages::county_zip))
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/counties/:code/daily", get(api::daily));
+    if state.health.is_some() {
+        app = app
+            .route("/healthz", get(ops::healthz))
+            .route("/metrics", get(ops::metrics));
+    }
+    app.fallback(pages::not_found)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+}
+
+/// Serves on `listener` until the runtime stops. The state's bundle cache lives in a folder of
+/// the system's temporary directory, removed when this returns.
+pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
+    let state = Arc::new(AppState {
+        ops: ops::OpsState::default(),
+        cache: cache::Cache::new(&s.cfg)?,
+        logins: auth::LoginLimiter::default(),
+        touched: auth::TouchLog::default(),
+        tls: s.tls.is_some(),
+        cfg: s.cfg,
+        db: s.db,
+        health: s.health,
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    match s.tls {
+        None => axum::serve(listener, app).await,
+        Some(config) => tls::serve(listener, config, app).await,
+    }
+}
