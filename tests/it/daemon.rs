@@ -575,12 +575,17 @@ fn health_and_metrics_over_http() {
     let log = daemon.log_text();
     let addr = log
         .lines()
-        .find(|l| l.contains("serving /healthz and /metrics"))
+        .find(|l| l.contains("serving the web view"))
         .and_then(|l| l.split("address=").nth(1))
-        .map(|a| a.trim().to_string())
+        .and_then(|a| a.split_whitespace().next())
+        .map(str::to_string)
         .expect("the listener's address in the log");
     let (code, body) = http_get(&addr, "/healthz");
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
+    // The same listener serves the web view (one listener in the process).
+    let (code, body) = http_get(&addr, "/login");
+    assert_eq!(code, 200);
+    assert!(body.contains("访问令牌"), "{body}");
 
     publish_all(s.broker.port, &s.topic, &hourly_lines(0, 5));
     wait_until("five readings", Duration::from_secs(20), || {

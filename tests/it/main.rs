@@ -10,3 +10,4 @@ mod report;
 mod status;
 mod support;
 mod verdict;
+mod web;

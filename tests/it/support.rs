@@ -404,9 +404,13 @@ pub fn simulated_store(dir: &Path) -> PathBuf {
 
 /// A store with simulated history between two days (inclusive).
 pub fn simulated_store_between(dir: &Path, from: &str, to: &str) -> PathBuf {
-    let cfg = std::sync::Arc::new(
-        gwmon::config::Config::load(&Path::new(REPO).join("config/taiyuan.toml")).unwrap(),
-    );
+    simulated_store_for(&Path::new(REPO).join("config/taiyuan.toml"), dir, from, to)
+}
+
+/// A store in `dir` with simulated history between two days (inclusive) for the registry of the
+/// config at `config`.
+pub fn simulated_store_for(config: &Path, dir: &Path, from: &str, to: &str) -> PathBuf {
+    let cfg = std::sync::Arc::new(gwmon::config::Config::load(config).unwrap());
     let db = dir.join("gwmon.db");
     let mut store = gwmon::store::open_store(
         gwmon::store::StoreSettings::from_config(&cfg),
