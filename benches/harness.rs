@@ -16,6 +16,10 @@
 //! acknowledged against the rows stored, and the daemon's CPU and peak RSS. Sizes:
 //! `GWMON_SOAK_S` (600), `GWMON_SOAK_RATE` (1000), `GWMON_SOAK_KILL_EVERY_S` (120).
 //!
+//! `web` — `gwmon serve` on the status store: the county page and the status API, first
+//! request and median of 20; then 50 clients for 30 s (`GWMON_BENCH_WEB_CLIENTS`,
+//! `GWMON_BENCH_WEB_S`) with p50/p99, errors, and the server's CPU and peak RSS.
+//!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
 
@@ -741,6 +745,224 @@ fn bench_soak(dir: &Path, results: &mut serde_json::Map<String, serde_json::Valu
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// The web view: `gwmon serve` on the status benchmark store.
+// ---------------------------------------------------------------------------------------------
+
+/// A `gwmon` command's stdout, which must succeed.
+fn gwmon_out(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gwmon"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gwmon {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// CPU seconds (user + system) a process has used.
+fn cpu_s(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    t as f64 / 100.0 // USER_HZ
+}
+
+/// Peak resident memory of a process, MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The county page and the status API of `gwmon serve` over the status benchmark store: the
+/// first (cold) request, which builds the county's bundle, then the median of 20 sequential
+/// requests; then `GWMON_BENCH_WEB_CLIENTS` (50) clients for `GWMON_BENCH_WEB_S` (30) seconds
+/// cycling through the pages and API of every county, with p50/p99 and errors.
+fn bench_web(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    println!("== web view: gwmon serve over the status benchmark store");
+    let (db, _) = status_store(dir, results);
+    let work = dir.join("web");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let cfg = gwmon::tools::fleet::write_synthetic_config(&work, 5000, 200).unwrap();
+    let loaded = gwmon::config::Config::load(&cfg).unwrap();
+    let counties: Vec<String> = loaded.counties.iter().map(|c| c.code.to_string()).collect();
+    let (cfg_s, db_s) = (cfg.to_str().unwrap(), db.to_str().unwrap());
+    let token = |scope: &[&str]| {
+        let mut args = vec!["token", "--config", cfg_s, "--db", db_s, "add"];
+        args.extend_from_slice(scope);
+        gwmon_out(&args).lines().last().unwrap().to_owned()
+    };
+    let city = token(&["--city"]);
+    let first = token(&["--county", &counties[0]]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gwmon"))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--config",
+            cfg_s,
+            "--db",
+            db_s,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("serving ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let fetch = |agent: &ureq::Agent, path: &str, token: &str| -> Result<usize, String> {
+        let mut r = agent
+            .get(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(100 << 20)
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        if status == 200 {
+            Ok(body.len())
+        } else {
+            Err(format!("{path}: HTTP {status}"))
+        }
+    };
+    let page = format!("/county/{}?as_of={AS_OF}", counties[0]);
+    let api = format!("/api/v1/status?as_of={AS_OF}");
+    let timed = |path: &str, token: &str| {
+        let t = Instant::now();
+        let n = fetch(&agent, path, token).unwrap();
+        (t.elapsed(), n)
+    };
+    let (page_cold, page_bytes) = timed(&page, &first);
+    let (api_cold, api_bytes) = timed(&api, &city);
+    let page_warm = median((0..20).map(|_| timed(&page, &first).0).collect());
+    let api_warm = median((0..20).map(|_| timed(&api, &city).0).collect());
+    println!(
+        "county page ({} KiB): first request {:.0} ms (builds the county's bundle), then median of 20: {:.1} ms (goal < 200 ms)",
+        page_bytes / 1024,
+        ms(page_cold),
+        ms(page_warm)
+    );
+    println!(
+        "status API ({} KiB): first request {:.0} ms, then median of 20: {:.1} ms (goal < 200 ms)",
+        api_bytes / 1024,
+        ms(api_cold),
+        ms(api_warm)
+    );
+
+    // Every county's page once, so the load below measures serving, as an operator's day does
+    // after the first visit of each county.
+    let t = Instant::now();
+    for c in &counties {
+        fetch(&agent, &format!("/county/{c}?as_of={AS_OF}"), &city).unwrap();
+    }
+    println!(
+        "first visit of all {} county pages: {:.1} s",
+        counties.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let clients = env_n("GWMON_BENCH_WEB_CLIENTS", 50) as usize;
+    let secs = env_n("GWMON_BENCH_WEB_S", 30);
+    let pid = child.id();
+    let cpu0 = cpu_s(pid);
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(secs);
+    let (lat, errors): (Vec<Vec<Duration>>, Vec<Vec<String>>) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|k| {
+                let (base_agent, counties, city) = (agent.clone(), &counties, &city);
+                let fetch = &fetch;
+                s.spawn(move || {
+                    let mut lat = Vec::new();
+                    let mut errs = Vec::new();
+                    let mut i = k;
+                    while Instant::now() < deadline {
+                        let c = &counties[i % counties.len()];
+                        let path = match i % 3 {
+                            0 => format!("/county/{c}?as_of={AS_OF}"),
+                            1 => format!("/api/v1/status?as_of={AS_OF}"),
+                            _ => format!("/api/v1/counties/{c}/daily?from=2026-01-01&to={AS_OF}"),
+                        };
+                        let t = Instant::now();
+                        match fetch(&base_agent, &path, city) {
+                            Ok(_) => lat.push(t.elapsed()),
+                            Err(e) => errs.push(e),
+                        }
+                        i += 1;
+                    }
+                    (lat, errs)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).unzip()
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = (cpu_s(pid) - cpu0) / wall * 100.0;
+    let rss = peak_rss_mib(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut all: Vec<Duration> = lat.into_iter().flatten().collect();
+    all.sort();
+    let errors: Vec<String> = errors.into_iter().flatten().collect();
+    let (p50, p99) = (percentile(&all, 0.5), percentile(&all, 0.99));
+    println!(
+        "{clients} clients for {secs} s (county pages, status API, daily API in turn): {} requests ({:.0}/s), {} errors, p50 {:.1} ms, p99 {:.1} ms; server CPU {cpu:.0}% of one core, peak RSS {rss:.0} MiB",
+        all.len(),
+        all.len() as f64 / wall,
+        errors.len(),
+        ms(p50),
+        ms(p99)
+    );
+    if let Some(e) = errors.first() {
+        println!("first error: {e}");
+    }
+    results.insert("web_county_page_cold_ms".into(), ms(page_cold).into());
+    results.insert("web_county_page_ms".into(), ms(page_warm).into());
+    results.insert("web_status_api_cold_ms".into(), ms(api_cold).into());
+    results.insert("web_status_api_ms".into(), ms(api_warm).into());
+    results.insert("web_load_clients".into(), clients.into());
+    results.insert("web_load_requests".into(), all.len().into());
+    results.insert("web_load_errors".into(), errors.len().into());
+    results.insert("web_load_p50_ms".into(), ms(p50).into());
+    results.insert("web_load_p99_ms".into(), ms(p99).into());
+    results.insert("web_server_cpu_pct".into(), cpu.into());
+    results.insert("web_server_peak_rss_mib".into(), rss.into());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -778,6 +1000,9 @@ fn main() {
     }
     if want("report") {
         bench_report(&dir, &mut results);
+    }
+    if want("web") {
+        bench_web(&dir, &mut results);
     }
     // Ten minutes: only when named (`cargo bench --bench harness -- soak`).
     if args.iter().any(|a| a == "soak") {

@@ -14,14 +14,15 @@
 //! - [`analysis`] — pure functions: counter maths, accounting, levels and trends, the verdict.
 //!   It takes its own parameter structs, never the configuration.
 //! - [`config`] — TOML + registry CSVs → a validated [`config::Config`].
-//! - [`store`] — SQLite: schema, one writer (batches, duplicate/conflict detection, daily
+//! - [`store`] — SQLite: schema, access tokens, one writer (batches, duplicate/conflict detection, daily
 //!   rollups), read-only queries.
 //! - [`ingest`] — `decode` (pure: topic + bytes → readings or reasons), `mqtt` (connection, poll
 //!   loop, ack after commit), `import` (CSV history), `broker` (the in-process broker, feature
 //!   `embedded-broker`).
 //! - [`assess`] — store → analysis → the status document every output draws from.
 //! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
-//! - [`http`] — the daemon's listener: `/healthz` and `/metrics`.
+//! - [`http`] — the one HTTP listener: the web view and its API for the counties and the city,
+//!   and the daemon's `/healthz` and `/metrics`.
 //! - [`tools`] — the one-command demo, the synthetic fleet, the load generator.
 //! - [`cli`] — the command line; `main.rs` only parses and dispatches.
 

@@ -50,6 +50,13 @@ pub enum TokenAction {
 pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.common.config()?;
     let db = args.common.db_path(&cfg);
+    if !db.exists() {
+        eprintln!(
+            "error: no store at {}: pass the daemon's store with --db (or GWMON_DB), or run `gwmon run` or `gwmon import` first",
+            db.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
     let conn = open_rw(&db, Durability::Full)?;
     let now = now_ts();
     match args.action {

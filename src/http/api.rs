@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{self, Denied};
+use super::cache::Key;
 use super::pages::{as_of, county_of};
 use crate::assess::counts_for_county_quota;
 use crate::domain::time::{now_ts, parse_date};
@@ -99,21 +100,30 @@ pub async fn status(
         Ok(d) => d,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
-    let mut value = match serde_json::to_value(doc.as_ref()) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    if let Scope::County(code) = g.scope {
-        scope_to_county(
-            &mut value,
-            code,
-            doc.counties
-                .iter()
-                .find(|c| c.code == code)
-                .map(|c| c.name.as_str()),
-        );
+    let scope = g.scope;
+    let body = s
+        .cache
+        .computed(&s.db, Key::StatusBody(as_of, scope), move || {
+            let mut value = serde_json::to_value(doc.as_ref()).map_err(|e| e.to_string())?;
+            if let Scope::County(code) = scope {
+                let name = doc
+                    .counties
+                    .iter()
+                    .find(|c| c.code == code)
+                    .map(|c| c.name.as_str());
+                scope_to_county(&mut value, code, name);
+            }
+            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+        })
+        .await;
+    match body {
+        Ok(b) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            b.as_ref().clone(),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
-    json(&value)
 }
 
 /// Cuts a status document to one county: its own entry, and the warnings that name it. The
@@ -224,11 +234,15 @@ pub async fn daily(
     }
     let cfg = Arc::clone(&s.cfg);
     let db = s.db.clone();
-    let built = tokio::task::spawn_blocking(move || daily_series(&cfg, &db, code, from, to)).await;
+    let built = s
+        .cache
+        .computed(&s.db, Key::Daily(code, from, to), move || {
+            daily_series(&cfg, &db, code, from, to)
+        })
+        .await;
     let daily = match built {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
     if csv {
         match daily_csv(&daily) {
@@ -249,7 +263,7 @@ pub async fn daily(
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     } else {
-        json(&daily)
+        json(daily.as_ref())
     }
 }
 

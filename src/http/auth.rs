@@ -110,8 +110,8 @@ pub async fn verify(state: &AppState, client: IpAddr, token: String) -> Result<G
     if let Some(wait) = state.logins.blocked(client, Instant::now()) {
         return Err(Denied::Limited(wait.as_secs().max(1)));
     }
-    let db = state.db.clone();
-    let found = tokio::task::spawn_blocking(move || check(&db, &token))
+    let readers = std::sync::Arc::clone(&state.readers);
+    let found = tokio::task::spawn_blocking(move || check(&readers, &token))
         .await
         .map_err(|e| Denied::Store(e.to_string()))?;
     match found {
@@ -131,9 +131,8 @@ pub async fn verify(state: &AppState, client: IpAddr, token: String) -> Result<G
     }
 }
 
-fn check(db: &Path, token: &str) -> Result<Option<Grant>, String> {
-    let conn = crate::store::open_ro(db).map_err(|e| e.to_string())?;
-    match tokens::check(&conn, token) {
+fn check(readers: &super::Readers, token: &str) -> Result<Option<Grant>, String> {
+    match readers.with(|conn| tokens::check(conn, token)) {
         Ok(g) => Ok(g),
         // A store from before access tokens: there are none to match.
         Err(crate::store::StoreError::Sql(e)) if e.to_string().contains("no such table") => {

@@ -21,12 +21,13 @@ use crate::assess::StatusDoc;
 use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::output::report::{self, Options};
+use crate::store::tokens::Scope;
 
 /// County bundles kept at most (ten counties, a few as-of dates each).
 const MAX_BUNDLES: usize = 24;
 
-/// Status documents kept at most.
-const MAX_DOCS: usize = 16;
+/// Status documents and daily series kept at most.
+const MAX_DOCS: usize = 64;
 
 /// A folder of built files.
 #[derive(Debug)]
@@ -51,15 +52,23 @@ struct Entry<T> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
+pub enum Key {
     Doc(Date),
     County(CountyCode, Date),
     City(Date),
+    /// A county's daily series from one day to another.
+    Daily(CountyCode, Date, Date),
+    /// The status API's body for an as-of date and a scope.
+    StatusBody(Date, Scope),
+    /// A county page as of a date, on a day, for a scope.
+    Page(CountyCode, Date, Date, Scope),
 }
 
+#[derive(Clone)]
 enum Value {
     Doc(Arc<StatusDoc>),
     Folder(Arc<Built>),
+    Other(Arc<dyn std::any::Any + Send + Sync>),
 }
 
 pub struct Cache {
@@ -115,21 +124,14 @@ impl Cache {
     fn lookup(&self, key: Key, version: i64) -> Option<Value> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let e = map.get(&key)?;
-        if e.version == version || e.built.elapsed() < self.max_age {
-            Some(match &e.value.as_ref() {
-                Value::Doc(d) => Value::Doc(Arc::clone(d)),
-                Value::Folder(f) => Value::Folder(Arc::clone(f)),
-            })
-        } else {
-            None
-        }
+        (e.version == version || e.built.elapsed() < self.max_age).then(|| e.value.as_ref().clone())
     }
 
     fn insert(&self, key: Key, value: Value, version: i64) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let is_doc = matches!(key, Key::Doc(_));
-        let limit = if is_doc { MAX_DOCS } else { MAX_BUNDLES };
-        let same_kind = |k: &Key| matches!(k, Key::Doc(_)) == is_doc;
+        let is_folder = matches!(key, Key::County(..) | Key::City(_));
+        let limit = if is_folder { MAX_BUNDLES } else { MAX_DOCS };
+        let same_kind = |k: &Key| matches!(k, Key::County(..) | Key::City(_)) == is_folder;
         while map.keys().filter(|k| same_kind(k)).count() >= limit {
             let oldest = map
                 .iter()
@@ -171,12 +173,8 @@ impl Cache {
         let value = tokio::task::spawn_blocking(move || build(dir))
             .await
             .map_err(|e| format!("building the page's figures failed: {e}"))??;
-        let same = match &value {
-            Value::Doc(d) => Value::Doc(Arc::clone(d)),
-            Value::Folder(f) => Value::Folder(Arc::clone(f)),
-        };
-        self.insert(key, value, version);
-        Ok(same)
+        self.insert(key, value.clone(), version);
+        Ok(value)
     }
 
     /// The status document as of `as_of`.
@@ -198,6 +196,28 @@ impl Cache {
         match v {
             Value::Doc(d) => Ok(d),
             Value::Folder(f) => Ok(Arc::clone(&f.doc)),
+            Value::Other(_) => {
+                Err("the cache held something else where a document was expected".into())
+            }
+        }
+    }
+
+    /// A value of type `T` under `key`, computed by `build` on a blocking thread.
+    pub async fn computed<T, F>(&self, db: &Path, key: Key, build: F) -> Result<Arc<T>, String>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Result<T, String> + Send + 'static,
+    {
+        let v = self
+            .get(db, key, move |_| {
+                build().map(|t| Value::Other(Arc::new(t) as Arc<dyn std::any::Any + Send + Sync>))
+            })
+            .await?;
+        match v {
+            Value::Other(any) => any
+                .downcast::<T>()
+                .map_err(|_| "the cache held another type under this key".to_string()),
+            _ => Err("the cache held a document where a value was expected".into()),
         }
     }
 
@@ -256,7 +276,7 @@ impl Cache {
 fn folder(v: Value) -> Result<Arc<Built>, String> {
     match v {
         Value::Folder(f) => Ok(f),
-        Value::Doc(_) => Err("the cache held a document where a folder was expected".into()),
+        _ => Err("the cache held something else where a folder was expected".into()),
     }
 }
 

@@ -61,6 +61,8 @@ pub(crate) struct AppState {
     pub cache: cache::Cache,
     pub logins: auth::LoginLimiter,
     pub touched: auth::TouchLog,
+    /// Read-only connections of the token checks, reused.
+    pub readers: Arc<Readers>,
     /// Whether the listener speaks TLS (the session cookie is then `Secure`).
     pub tls: bool,
 }
@@ -72,6 +74,44 @@ pub struct Serve {
     pub health: Option<Arc<Health>>,
     /// TLS of the listener itself; `None` for plain HTTP (or TLS at nginx in front).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Idle read-only connections to the store, taken by a request and put back after it (at most
+/// [`Readers::IDLE`] are kept).
+pub(crate) struct Readers {
+    db: PathBuf,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl Readers {
+    const IDLE: usize = 4;
+
+    fn new(db: PathBuf) -> Self {
+        Readers {
+            db,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on an idle connection or a new one (blocking: call from a blocking thread).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, crate::store::StoreError>,
+    ) -> Result<T, crate::store::StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => crate::store::open_ro(&self.db)?,
+        };
+        let out = f(&conn);
+        if out.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < Self::IDLE {
+                idle.push(conn);
+            }
+        }
+        out
+    }
 }
 
 /// The application: pages, API and, with ingest health, `/healthz` and `/metrics`.
@@ -134,6 +174,7 @@ pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
         cache: cache::Cache::new(&s.cfg)?,
         logins: auth::LoginLimiter::default(),
         touched: auth::TouchLog::default(),
+        readers: Arc::new(Readers::new(s.db.clone())),
         tls: s.tls.is_some(),
         cfg: s.cfg,
         db: s.db,

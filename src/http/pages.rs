@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::auth::{self, Denied};
-use super::cache::Built;
+use super::cache::{Built, Key};
 use crate::analysis::verdict::{Status, Verdict};
 use crate::assess::{CountyStatus, PermitExcess, StatusDoc};
 use crate::domain::CountyCode;
@@ -446,12 +446,33 @@ pub async fn county(
             .into_response();
         }
     };
-    let Some(c) = built.doc.counties.iter().find(|c| c.code == code) else {
-        return PageError::new(StatusCode::NOT_FOUND, format!("状态文件中没有 {code}"))
-            .into_response();
-    };
     let today = s.cfg.clock.day_of(now_ts());
-    html(county_page(&built, c, grant, as_of, today).render())
+    let page = s
+        .cache
+        .computed(
+            &s.db,
+            Key::Page(code, as_of, today, grant.scope),
+            move || {
+                let c = built
+                    .doc
+                    .counties
+                    .iter()
+                    .find(|c| c.code == code)
+                    .ok_or_else(|| format!("no county {code} in the status document"))?;
+                county_page(&built, c, grant, as_of, today)
+                    .render()
+                    .map_err(|e| format!("page template failed: {e}"))
+            },
+        )
+        .await;
+    match page {
+        Ok(p) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            p.as_ref().clone(),
+        )
+            .into_response(),
+        Err(e) => PageError::new(StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+    }
 }
 
 fn county_page<'a>(
