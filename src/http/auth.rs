@@ -93,6 +93,17 @@ pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr
     peer.ip()
 }
 
+/// Whether the browser reached us over HTTPS: our own TLS, or behind a proxy that says so
+/// (`X-Forwarded-Proto: https`). The session cookie is then `Secure`.
+pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.tls
+        || (state.cfg.http.behind_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
+}
+
 /// Checks the request's token against the store.
 pub async fn authorize(
     state: &AppState,

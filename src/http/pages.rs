@@ -97,7 +97,10 @@ async fn page_grant(
         Ok(g) => Ok(g),
         Err(Denied::Missing) => Err(Redirect::to("/login").into_response()),
         Err(Denied::Invalid) => Err((
-            [(header::SET_COOKIE, auth::cleared_cookie(s.tls))],
+            [(
+                header::SET_COOKIE,
+                auth::cleared_cookie(auth::secure(s, headers)),
+            )],
             Redirect::to("/login?expired=1"),
         )
             .into_response()),
@@ -246,7 +249,10 @@ pub async fn login(
     }
     match auth::verify(&s, client, token.clone()).await {
         Ok(g) => (
-            [(header::SET_COOKIE, auth::session_cookie(&token, s.tls))],
+            [(
+                header::SET_COOKIE,
+                auth::session_cookie(&token, auth::secure(&s, &headers)),
+            )],
             home(g),
         )
             .into_response(),
@@ -263,9 +269,12 @@ pub async fn login(
 }
 
 /// `POST /logout`.
-pub async fn logout(State(s): State<Arc<AppState>>) -> Response {
+pub async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     (
-        [(header::SET_COOKIE, auth::cleared_cookie(s.tls))],
+        [(
+            header::SET_COOKIE,
+            auth::cleared_cookie(auth::secure(&s, &headers)),
+        )],
         Redirect::to("/login"),
     )
         .into_response()
