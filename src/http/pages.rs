@@ -22,13 +22,13 @@ use serde::Deserialize;
 use super::AppState;
 use super::auth::{self, Denied};
 use super::cache::{Built, Key};
-use crate::analysis::verdict::{Status, Verdict};
+use crate::analysis::verdict::Status;
 use crate::assess::{CountyStatus, PermitExcess, StatusDoc};
 use crate::domain::CountyCode;
 use crate::domain::time::{now_ts, parse_date};
 use crate::domain::volume::wan;
 use crate::output::charts::fonts;
-use crate::output::report::{self, DOCX_NAME, by_urgency, charts_in, county_dir, days_text};
+use crate::output::report::{DOCX_NAME, Headline, by_urgency, charts_in, county_dir};
 use crate::store::tokens::{Grant, Scope};
 
 const CSS: &str = include_str!("static/gwmon.css");
@@ -341,15 +341,12 @@ struct CountyPage<'a> {
     scope: Option<String>,
     doc: &'a StatusDoc,
     c: &'a CountyStatus,
-    class: String,
+    h: Headline,
     as_of: String,
     today: String,
-    quota: String,
-    ytd: String,
-    projected: String,
     last_year: String,
-    k: String,
     coverage: String,
+    /// The deadlines with their dates: "2026-06-30（已逾期 153 天）".
     self_assessment: String,
     exit: String,
     criteria: Vec<(&'static str, &'static str, &'static str, &'a str)>,
@@ -359,14 +356,6 @@ struct CountyPage<'a> {
     unpermitted: Vec<IntakeRow<'a>>,
     wells: Vec<WellRow<'a>>,
     downloads: Vec<(String, String)>,
-}
-
-/// The CSS class of a verdict (its JSON name).
-fn verdict_class(v: Verdict) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn status_class(s: Status) -> &'static str {
@@ -541,41 +530,22 @@ fn county_page<'a>(
             .into_iter()
             .map(|n| (format!("/county/{}/files/{n}{query}", c.code), n)),
     );
+    let h = Headline::of(doc, c);
     let d = &c.deadlines;
     CountyPage {
         scope: Some(scope_label(grant.scope, doc)),
         doc,
         c,
-        class: verdict_class(c.verdict),
         as_of: as_of.to_string(),
         today: today.to_string(),
-        quota: c.quota_m3.map_or("—".into(), wan),
-        ytd: wan(c.ytd_m3),
-        projected: wan(c.projected_m3),
         last_year: wan(c.last_year_m3),
-        k: doc.fmt_k(c.k),
         coverage: c
             .metering
             .coverage
             .map_or("—".into(), |x| format!("{:.0}%", x * 100.0)),
-        self_assessment: deadline_text(
-            d.self_assessment.as_deref(),
-            &days_text(
-                d.days_to_self_assessment,
-                d.self_assessment_state,
-                d.self_assessment_met.as_deref(),
-                d.self_assessment_days_late,
-            ),
-        ),
-        exit: deadline_text(
-            d.exit.as_deref(),
-            &days_text(
-                d.days_to_exit,
-                d.exit_state,
-                d.exit_met.as_deref(),
-                d.exit_days_late,
-            ),
-        ),
+        self_assessment: deadline_text(d.self_assessment.as_deref(), &h.self_assessment),
+        exit: deadline_text(d.exit.as_deref(), &h.exit),
+        h,
         criteria: c
             .criteria
             .iter()
@@ -816,14 +786,7 @@ fn zip_folder(folder: &str, files: &[PathBuf]) -> Result<Vec<u8>, String> {
 /// A county row of the city page.
 struct CityRow<'a> {
     c: &'a CountyStatus,
-    class: String,
-    reasons: String,
-    quota: String,
-    ytd: String,
-    projected: String,
-    k: String,
-    self_assessment: String,
-    exit: String,
+    h: Headline,
     silent: usize,
     over: usize,
 }
@@ -899,31 +862,11 @@ pub async fn city(
     let all: Vec<&CountyStatus> = doc.counties.iter().collect();
     let rows = by_urgency(&all)
         .into_iter()
-        .map(|c| {
-            let d = &c.deadlines;
-            CityRow {
-                c,
-                class: verdict_class(c.verdict),
-                reasons: report::reasons(c),
-                quota: c.quota_m3.map_or("—".into(), wan),
-                ytd: wan(c.ytd_m3),
-                projected: wan(c.projected_m3),
-                k: doc.fmt_k(c.k),
-                self_assessment: days_text(
-                    d.days_to_self_assessment,
-                    d.self_assessment_state,
-                    d.self_assessment_met.as_deref(),
-                    d.self_assessment_days_late,
-                ),
-                exit: days_text(
-                    d.days_to_exit,
-                    d.exit_state,
-                    d.exit_met.as_deref(),
-                    d.exit_days_late,
-                ),
-                silent: c.metering.silent.len(),
-                over: c.permits.over.len() + c.permits.unpermitted.len(),
-            }
+        .map(|c| CityRow {
+            c,
+            h: Headline::of(doc, c),
+            silent: c.metering.silent.len(),
+            over: c.permits.over.len() + c.permits.unpermitted.len(),
         })
         .collect();
     let budgets = doc

@@ -20,7 +20,7 @@ use jiff::civil::Date;
 
 use super::figures::{self, Figure};
 use super::html::reasons;
-use super::summary::days_text;
+use super::summary::progress;
 use super::{DOCX_NAME, ReportError, io};
 use crate::analysis::verdict::Verdict;
 use crate::assess::{CountyStatus, StatusDoc};
@@ -160,6 +160,7 @@ fn build(
             .collect(),
     );
     let dl = &c.deadlines;
+    let (sa_progress, exit_progress) = progress(dl);
     d = table_with_caption(
         d,
         &mut tables,
@@ -169,22 +170,12 @@ fn build(
             vec![
                 "提交自评估报告".into(),
                 dl.self_assessment.clone().unwrap_or_else(|| "—".into()),
-                days_text(
-                    dl.days_to_self_assessment,
-                    dl.self_assessment_state,
-                    dl.self_assessment_met.as_deref(),
-                    dl.self_assessment_days_late,
-                ),
+                sa_progress,
             ],
             vec![
                 "完成退出".into(),
                 dl.exit.clone().unwrap_or_else(|| "—".into()),
-                days_text(
-                    dl.days_to_exit,
-                    dl.exit_state,
-                    dl.exit_met.as_deref(),
-                    dl.exit_days_late,
-                ),
+                exit_progress,
             ],
         ],
     );

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 
 use super::figures::{self, Figure};
-use super::summary::days_text;
+use super::summary::progress;
 use super::{DOCX_NAME, ReportError, county_dir, io};
 use crate::analysis::verdict::{Status, Verdict};
 use crate::assess::{CountyStatus, DeadlineState, StatusDoc};
@@ -51,19 +51,50 @@ struct Index<'a> {
 /// A county's row of the table and its section, with the figures formatted.
 struct Row<'a> {
     c: &'a CountyStatus,
-    /// The verdict's JSON name, used as its CSS class.
-    class: String,
+    h: Headline,
     dir: String,
     docx: &'static str,
-    quota: String,
-    ytd: String,
-    projected: String,
-    k: String,
-    self_assessment: String,
-    exit: String,
-    /// The criteria the county does not pass, with their state ("水量（不达标）").
-    reasons: String,
     charts: Vec<Chart>,
+}
+
+/// A county's headline figures as a page shows them: the verdict's CSS class, quota, year to
+/// date, projection and k in 万 m³, where the deadlines stand, and what fails. The index, and the
+/// web view's pages, show the same words.
+pub struct Headline {
+    /// The verdict's JSON name, used as its CSS class.
+    pub class: String,
+    pub quota: String,
+    pub ytd: String,
+    pub projected: String,
+    pub k: String,
+    pub self_assessment: String,
+    pub exit: String,
+    /// The criteria the county does not pass, with their state ("水量（不达标）").
+    pub reasons: String,
+}
+
+impl Headline {
+    pub fn of(doc: &StatusDoc, c: &CountyStatus) -> Self {
+        let (self_assessment, exit) = progress(&c.deadlines);
+        Headline {
+            class: verdict_class(c.verdict),
+            quota: c.quota_m3.map_or("—".into(), wan),
+            ytd: wan(c.ytd_m3),
+            projected: wan(c.projected_m3),
+            k: doc.fmt_k(c.k),
+            self_assessment,
+            exit,
+            reasons: reasons(c),
+        }
+    }
+}
+
+/// The CSS class of a verdict: its JSON name.
+pub fn verdict_class(v: Verdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// A chart of a county's section.
@@ -101,32 +132,11 @@ impl Chart {
 
 impl<'a> Row<'a> {
     fn new(doc: &StatusDoc, c: &'a CountyStatus, files: &[PathBuf], out: &Path) -> Self {
-        let d = &c.deadlines;
         Row {
             c,
-            class: serde_json::to_value(c.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            h: Headline::of(doc, c),
             dir: county_dir(c),
             docx: DOCX_NAME,
-            quota: c.quota_m3.map_or("—".into(), wan),
-            ytd: wan(c.ytd_m3),
-            projected: wan(c.projected_m3),
-            k: doc.fmt_k(c.k),
-            self_assessment: days_text(
-                d.days_to_self_assessment,
-                d.self_assessment_state,
-                d.self_assessment_met.as_deref(),
-                d.self_assessment_days_late,
-            ),
-            exit: days_text(
-                d.days_to_exit,
-                d.exit_state,
-                d.exit_met.as_deref(),
-                d.exit_days_late,
-            ),
-            reasons: reasons(c),
             charts: (1..)
                 .zip(figures::charts_in(files, &out.join(county_dir(c))))
                 .map(|(n, f)| Chart::new(n, &f, files))

@@ -42,8 +42,8 @@ use rayon::prelude::*;
 
 pub use county::chart_files;
 pub use figures::{Figure, charts_in};
-pub use html::{by_urgency, reasons};
-pub use summary::days_text;
+pub use html::{Headline, by_urgency, reasons, verdict_class};
+pub use summary::progress;
 
 use crate::assess::{CountyStatus, StatusDoc};
 use crate::config::Config;

@@ -6,7 +6,9 @@ use askama::Template;
 
 use super::ReportError;
 use crate::analysis::accounting::Completeness;
-use crate::assess::{CountyStatus, DeadlineState, GroupFigures, PermitExcess, StatusDoc};
+use crate::assess::{
+    CountyStatus, DeadlineState, Deadlines, GroupFigures, PermitExcess, StatusDoc,
+};
 use crate::config::{AssessmentConfig, Config, MeteringConfig};
 use crate::domain::volume::{self, Volume};
 
@@ -34,7 +36,7 @@ struct Summary<'a> {
 
 /// The summary of county `c`.
 pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String, ReportError> {
-    let d = &c.deadlines;
+    let (self_assessment_progress, exit_progress) = progress(&c.deadlines);
     let p = &c.permits;
     let permits = (p.unpermitted.iter().map(|e| (e, "无证取水")))
         .chain(p.over.iter().map(|e| (e, "已超许可")))
@@ -47,18 +49,8 @@ pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String,
         a: &cfg.assessment,
         metering: &cfg.metering,
         clock: cfg.clock.name(),
-        self_assessment_progress: days_text(
-            d.days_to_self_assessment,
-            d.self_assessment_state,
-            d.self_assessment_met.as_deref(),
-            d.self_assessment_days_late,
-        ),
-        exit_progress: days_text(
-            d.days_to_exit,
-            d.exit_state,
-            d.exit_met.as_deref(),
-            d.exit_days_late,
-        ),
+        self_assessment_progress,
+        exit_progress,
         group_tables: [
             (
                 "按含水层（全部地下水取水口，含太原供水集团水源井）",
@@ -77,9 +69,27 @@ pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String,
     })
 }
 
+/// Where a county's self-assessment and exit deadlines stand, in the words of [`days_text`].
+pub fn progress(d: &Deadlines) -> (String, String) {
+    (
+        days_text(
+            d.days_to_self_assessment,
+            d.self_assessment_state,
+            d.self_assessment_met.as_deref(),
+            d.self_assessment_days_late,
+        ),
+        days_text(
+            d.days_to_exit,
+            d.exit_state,
+            d.exit_met.as_deref(),
+            d.exit_days_late,
+        ),
+    )
+}
+
 /// Where a deadline stands, as the summary and index.html state it: met (on which day, and how
 /// late), days overdue, days left, or not in this batch of the plan.
-pub fn days_text(
+fn days_text(
     days: Option<i64>,
     state: Option<DeadlineState>,
     met: Option<&str>,
