@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::auth::{self, Denied};
 use super::cache::Key;
-use super::pages::{as_of, county_of};
+use super::pages::{AsOf, as_of, county_of};
 use crate::assess::counts_for_county_quota;
 use crate::domain::time::{now_ts, parse_date};
 use crate::store::tokens::{Grant, Scope};
@@ -76,17 +76,12 @@ fn json<T: Serialize>(value: &T) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct StatusQuery {
-    as_of: Option<String>,
-}
-
 /// `GET /api/v1/status`.
 pub async fn status(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<StatusQuery>,
+    Query(q): Query<AsOf>,
 ) -> Response {
     let g = match grant(&s, peer, &headers).await {
         Ok(g) => g,

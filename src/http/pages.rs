@@ -131,7 +131,7 @@ fn limited(secs: u64) -> Response {
 /// `?as_of=YYYY-MM-DD`, by default today; never after today.
 #[derive(Debug, Deserialize)]
 pub struct AsOf {
-    as_of: Option<String>,
+    pub as_of: Option<String>,
 }
 
 /// The as-of date of a request.
