@@ -16,8 +16,13 @@
 //! - [`metrics`] — the gateway's Prometheus counters.
 //! - [`server`] — the TCP listeners, one task per connection; replay.
 
+pub mod archive;
 pub mod crc;
 pub mod frame;
+pub mod map;
+pub mod metrics;
+pub mod publish;
+pub mod server;
 pub mod sl651;
 pub mod stream;
 pub mod szy206;

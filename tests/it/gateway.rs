@@ -1,0 +1,377 @@
+//! `gwmon gateway` with field terminals over TCP, a real Mosquitto and the daemon (`gwmon run`)
+//! ingesting: frames end up as rows, a confirm goes back only once the broker holds the
+//! readings, junk and bad CRCs are skipped, unknown stations change nothing, replay after a
+//! mapping fix. Synchronisation is on confirm bytes, log lines and store rows, with deadlines.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gwmon::config::ListenProtocol;
+use gwmon::gateway::stream::{Framer, Item};
+use gwmon::gateway::{sl651, szy206};
+use jiff::civil::DateTime;
+
+use crate::support::*;
+
+const STATIONS: &str = "station,protocol,device_id,quantity,element,reply
+1401210001,sl651,W-QX-01,depth_m,0E,eot
+1401210002,sl651,W-QX-02,depth_m,0E,esc
+1401210100,szy206,QX-0002,total_m3,c0.volume.1,jetlinks
+";
+
+/// A gateway process of the test's own.
+struct Gateway {
+    child: Option<Child>,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Gateway {
+    fn start(cfg: &Path, db: &Path, log: &Path) -> Gateway {
+        let port = free_port();
+        let out = std::fs::File::create(log).unwrap();
+        let child = Command::new(GWMON)
+            .args(["gateway", "--config"])
+            .arg(cfg)
+            .arg("--db")
+            .arg(db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "info,gwmon::gateway=debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let g = Gateway {
+            child: Some(child),
+            port,
+            log: log.to_path_buf(),
+        };
+        g.wait_log("gateway connected to broker", 1);
+        g.wait_log("gateway listening", 1);
+        g
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_log(&self, what: &str, count: usize) {
+        wait_until(what, Duration::from_secs(20), || {
+            self.log_text().matches(what).count() >= count
+        });
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        s
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Broker, daemon and gateway with their config, stations.csv and store in one folder.
+struct Setup {
+    broker: Broker,
+    dir: tempfile::TempDir,
+    cfg: PathBuf,
+    db: PathBuf,
+    daemon: Daemon,
+    gateway: Gateway,
+}
+
+impl Setup {
+    fn new(client_id: &str) -> Setup {
+        let broker = Broker::start(BrokerKind::Production);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write_config(dir.path(), &broker.url(), client_id, "gw");
+        std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
+        let db = dir.path().join("gwmon.db");
+        let daemon = Daemon::start(&cfg, &db, &dir.path().join("daemon.log"));
+        wait_until("subscription", Duration::from_secs(20), || {
+            daemon.log_text().contains("subscribed")
+        });
+        let gateway = Gateway::start(&cfg, &db, &dir.path().join("gateway.log"));
+        Setup {
+            broker,
+            dir,
+            cfg,
+            db,
+            daemon,
+            gateway,
+        }
+    }
+
+    fn depth_rows(&self, well: &str) -> i64 {
+        query_i64(
+            &self.db,
+            &format!("SELECT count(*) FROM level_readings WHERE well_id = '{well}'"),
+        )
+    }
+
+    fn archived(&self, station: &str, outcome: &str) -> i64 {
+        query_i64(
+            &self.db,
+            &format!(
+                "SELECT count(*) FROM gateway_frames WHERE station = '{station}' AND outcome = '{outcome}'"
+            ),
+        )
+    }
+}
+
+/// Local time `minutes_ago` minutes before now, on the minute (SL 651 observation times have
+/// no seconds).
+fn local_minutes_ago(minutes_ago: i64) -> DateTime {
+    let clock = gwmon::domain::time::LocalClock::new("Asia/Shanghai").unwrap();
+    let now = gwmon::domain::time::now_ts();
+    clock.local((now / 60 - minutes_ago) * 60)
+}
+
+/// A 定时报 of station `station` with 埋深 `depth_cm` centimetres.
+fn sl651_report(station: &str, serial: u16, observed: DateTime, depth_cm: u32) -> sl651::Report {
+    let digits = format!("{depth_cm:06}");
+    let data: Vec<u8> = digits
+        .as_bytes()
+        .chunks(2)
+        .map(|p| (p[0] - b'0') << 4 | (p[1] - b'0'))
+        .collect();
+    sl651::Report {
+        centre: 1,
+        station: station.parse().unwrap(),
+        password: [0x12, 0x34],
+        function: 0x32,
+        serial,
+        sent: observed,
+        class: b'G',
+        observed,
+        elements: vec![(0x0E, 0x1A, data), (0x38, 0x12, vec![0x12, 0x56])],
+    }
+}
+
+/// Reads until one frame arrives (its bytes), or `None` at the deadline.
+fn read_reply(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut framer = Framer::new(ListenProtocol::Auto, 4112);
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => {
+                framer.push(&buf[..n]);
+                while let Some(item) = framer.next_item() {
+                    if let Item::Frame(_, f) = item {
+                        return Some(f);
+                    }
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    None
+}
+
+/// Asserts that no byte is waiting on the socket (after the gateway has decided, per the
+/// archive, not to confirm).
+fn assert_nothing_to_read(s: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("expected no reply, got {other:?}"),
+    }
+}
+
+fn sl651_confirm(reply: &[u8]) -> (u16, u8) {
+    let env = sl651::envelope(reply).expect("an SL 651 frame");
+    assert!(env.downlink, "a downlink frame");
+    (u16::from_be_bytes([env.body[0], env.body[1]]), env.end)
+}
+
+#[test]
+fn frames_over_tcp_become_rows_and_are_confirmed() {
+    let s = Setup::new("gw-it-rows");
+    let mut c = s.gateway.connect();
+    // SL 651, preceded by a DTU's registration text.
+    let report = sl651_report("1401210001", 41, local_minutes_ago(30), 1520);
+    c.write_all(b"+REG:861234567890\r\n").unwrap();
+    c.write_all(&report.encode()).unwrap();
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    assert_eq!(sl651_confirm(&reply), (41, sl651::EOT));
+    wait_until("the depth row", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-01") == 1
+    });
+    assert_eq!(
+        query_i64(
+            &s.db,
+            "SELECT CAST(depth_m * 100 AS INTEGER) FROM level_readings WHERE well_id = 'W-QX-01'"
+        ),
+        1520
+    );
+    // A multi-packet message (M3) from the ESC station: one confirm, after the last packet.
+    let report = sl651_report("1401210002", 7, local_minutes_ago(20), 2210);
+    for p in report.encode_parts(3) {
+        c.write_all(&p).unwrap();
+    }
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let env = sl651::envelope(&reply).unwrap();
+    assert_eq!(
+        env.packet,
+        gwmon::gateway::frame::Packet::Part { total: 3, seq: 3 }
+    );
+    assert_eq!(env.end, sl651::ESC);
+    wait_until("the M3 depth row", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-02") == 1
+    });
+    // SZY 206 on the same connection: a cumulative total, confirmed the JetLinks way.
+    let clock = gwmon::domain::time::LocalClock::new("Asia/Shanghai").unwrap();
+    let r = szy206::Report7 {
+        station: "1401210100".parse().unwrap(),
+        type_code: szy206::TYPE_FLOW,
+        values: vec![12_500, 345_678],
+        status: 0,
+        time: local_minutes_ago(10),
+    };
+    c.write_all(&r.encode()).unwrap();
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let expected_station = [0x14, 0x01, 0x21, 0x01, 0x00];
+    assert_eq!(reply[..3], [0x68, 0x08, 0x68]);
+    assert_eq!(reply[4..9], expected_station);
+    assert_eq!(reply[9..11], [szy206::AFN_REPORT, 0x00]);
+    wait_until("the meter row", Duration::from_secs(20), || {
+        query_i64(
+            &s.db,
+            "SELECT count(*) FROM meter_readings WHERE intake_id = 'QX-0002' AND total_m3 = 345678",
+        ) == 1
+    });
+    let ts = query_i64(
+        &s.db,
+        "SELECT ts FROM meter_readings WHERE intake_id = 'QX-0002'",
+    );
+    assert_eq!(
+        clock.format(ts),
+        r.time.strftime("%Y-%m-%d %H:%M:%S").to_string()
+    );
+    assert_eq!(s.archived("1401210001", "published"), 1);
+}
+
+#[test]
+fn junk_and_a_bad_crc_are_skipped_and_an_unknown_station_changes_nothing() {
+    let s = Setup::new("gw-it-junk");
+    let mut c = s.gateway.connect();
+    let good = sl651_report("1401210001", 5, local_minutes_ago(40), 1234).encode();
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 0x5A;
+    let unknown = sl651_report("9999999999", 6, local_minutes_ago(40), 999).encode();
+    // Junk, the frame with a wrong CRC, the unknown station, a stray 7E, then the good frame,
+    // all in one write.
+    let mut burst = vec![0x00, 0x7E, 0x68, 0xFF, 0x16];
+    burst.extend_from_slice(&bad);
+    burst.extend_from_slice(&unknown);
+    burst.push(0x7E);
+    burst.extend_from_slice(&good);
+    c.write_all(&burst).unwrap();
+    // Frames of a connection are handled in order: the good frame's confirm comes after the
+    // others were decided, and it is the only reply.
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    assert_eq!(sl651_confirm(&reply).0, 5);
+    assert_nothing_to_read(&mut c);
+    wait_until("the depth row", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-01") == 1
+    });
+    wait_until("the archive rows", Duration::from_secs(20), || {
+        s.archived("9999999999", "unknown_station") == 1 && s.archived("1401210001", "bad_crc") == 1
+    });
+    assert_eq!(
+        query_i64(&s.db, "SELECT count(*) FROM level_readings"),
+        1,
+        "the unknown station added no reading"
+    );
+    assert_eq!(query_i64(&s.db, "SELECT count(*) FROM quarantine"), 0);
+    assert!(
+        s.gateway
+            .log_text()
+            .contains("station 9999999999 (127.0.0.1:"),
+        "{}",
+        s.gateway.log_text()
+    );
+    // The operator maps the station (to a second well) and replays its frames.
+    let mapped = format!("{STATIONS}9999999999,sl651,W-QX-02,depth_m,0E,eot\n");
+    std::fs::write(s.dir.path().join("stations.csv"), mapped).unwrap();
+    let since = local_minutes_ago(24 * 60).strftime("%Y-%m-%d").to_string();
+    let (code, out, err) = gwmon(&[
+        "gateway",
+        "--config",
+        s.cfg.to_str().unwrap(),
+        "--db",
+        s.db.to_str().unwrap(),
+        "replay",
+        "--station",
+        "9999999999",
+        "--since",
+        &since,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 readings published"), "{out}");
+    wait_until("the replayed row", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-02") == 1
+    });
+}
+
+#[test]
+fn no_confirm_without_the_broker_and_the_resend_lands_exactly_once() {
+    let mut s = Setup::new("gw-it-puback");
+    let mut c = s.gateway.connect();
+    let frame = sl651_report("1401210001", 77, local_minutes_ago(50), 1888).encode();
+    s.broker.stop();
+    s.gateway.wait_log("gateway lost the broker", 1);
+    c.write_all(&frame).unwrap();
+    wait_until(
+        "the unconfirmed frame in the archive",
+        Duration::from_secs(20),
+        || s.archived("1401210001", "broker_unavailable") == 1,
+    );
+    assert_nothing_to_read(&mut c);
+    s.broker.start_again();
+    s.gateway.wait_log("gateway connected to broker", 2);
+    wait_until("the daemon back", Duration::from_secs(30), || {
+        s.daemon.log_text().matches("connected to broker").count() >= 2
+    });
+    // The terminal's retry is confirmed; a retry after a lost confirm is confirmed again.
+    for attempt in 0..2 {
+        c.write_all(&frame).unwrap();
+        let reply = read_reply(&mut c, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("no confirm for attempt {attempt}"));
+        assert_eq!(sl651_confirm(&reply).0, 77);
+    }
+    wait_until("the reading", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-01") == 1
+    });
+    wait_until("both resends committed", Duration::from_secs(20), || {
+        query_i64(
+            &s.db,
+            "SELECT count(*) FROM gateway_frames WHERE outcome = 'published'",
+        ) == 2
+    });
+    // Exactly once: the second copy is a duplicate to the daemon.
+    assert_eq!(s.depth_rows("W-QX-01"), 1);
+    assert_eq!(
+        query_i64(
+            &s.db,
+            "SELECT count(*) FROM gateway_frames WHERE protocol = 'sl651'"
+        ),
+        3
+    );
+}
