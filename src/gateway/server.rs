@@ -25,7 +25,7 @@ use tracing::{debug, info, warn};
 use super::archive::{self, Archive, Row};
 use super::crc::{from_hex, to_hex};
 use super::frame::{Frame, FrameError, Header, Packet};
-use super::map::{Publish, map};
+use super::map::map;
 use super::metrics::Metrics;
 use super::publish::Publisher;
 use super::stream::{Assembled, Framer, Item, Reassembly};
@@ -641,22 +641,15 @@ pub async fn replay(
             continue;
         };
         report.frames += 1;
-        let publishes: Vec<Publish> = map(&frame, &cfg.stations, &cfg.mqtt.topic_prefix).publishes;
-        let readings: usize = publishes
-            .iter()
-            .map(|p| {
-                if p.payload.starts_with('[') {
-                    p.payload.matches("\"ts\"").count()
-                } else {
-                    1
-                }
-            })
-            .sum();
-        if publishes.is_empty()
-            || frame.function == sl651::TEST_REPORT && protocol == Protocol::Sl651
-        {
+        if protocol == Protocol::Sl651 && frame.function == sl651::TEST_REPORT {
             continue;
         }
+        let mapped = map(&frame, &cfg.stations, &cfg.mqtt.topic_prefix);
+        if mapped.publishes.is_empty() {
+            continue;
+        }
+        let readings = mapped.readings as usize;
+        let publishes = mapped.publishes;
         if publisher.publish_all(publishes, timeout).await {
             report.readings += readings;
         } else {

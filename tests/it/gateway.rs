@@ -375,3 +375,59 @@ fn no_confirm_without_the_broker_and_the_resend_lands_exactly_once() {
         3
     );
 }
+
+#[test]
+fn simulated_terminals_resend_after_noise_and_their_backlog_lands() {
+    let s = Setup::new("gw-it-sim");
+    let gateway = format!("127.0.0.1:{}", s.gateway.port);
+    let (code, out, err) = gwmon(&[
+        "simulate",
+        "--config",
+        s.cfg.to_str().unwrap(),
+        "--protocol",
+        "sl651",
+        "--gateway",
+        &gateway,
+        "--rounds",
+        "4",
+        "--confirm-timeout",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Two terminals, four reports each; each sent its first report once more after the copy
+    // with a wrong CRC went unanswered.
+    assert!(
+        out.contains("2 sl651 terminals: 8 reports, 8 confirmed, 2 sent again"),
+        "{out}"
+    );
+    wait_until("every report as a row", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-01") == 4 && s.depth_rows("W-QX-02") == 4
+    });
+    assert_eq!(
+        query_i64(
+            &s.db,
+            "SELECT count(*) FROM gateway_frames WHERE outcome = 'bad_crc'"
+        ),
+        2
+    );
+    let (code, out, err) = gwmon(&[
+        "simulate",
+        "--config",
+        s.cfg.to_str().unwrap(),
+        "--protocol",
+        "szy206",
+        "--gateway",
+        &gateway,
+        "--rounds",
+        "3",
+        "--confirm-timeout",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    wait_until("the meter's rows", Duration::from_secs(20), || {
+        query_i64(
+            &s.db,
+            "SELECT count(*) FROM meter_readings WHERE intake_id = 'QX-0002'",
+        ) == 3
+    });
+}
