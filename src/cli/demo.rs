@@ -45,6 +45,12 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
         s.messages, s.readings, s.meter_events, s.quarantined, s.seconds
     );
+    if s.terminals > 0 {
+        println!(
+            "{} field terminals (SL 651, SZY 206) reported through the gateway: {} reports confirmed after the broker's acknowledgement.",
+            s.terminals, s.terminal_reports
+        );
+    }
     println!(
         "store: {}  (try: gwmon status --db {})",
         s.db.display(),

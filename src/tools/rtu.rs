@@ -59,6 +59,8 @@ pub struct RtuReport {
     /// Reports sent (each counted once, however often it was resent).
     pub reports: u64,
     pub confirmed: u64,
+    /// Readings in the confirmed reports.
+    pub readings: u64,
     /// Sends after a missing confirm.
     pub resent: u64,
     /// Reports given up after [`TRIES`] sends.
@@ -219,6 +221,7 @@ fn confirms(s: &SimStation, reply: &[u8]) -> bool {
 struct Counters {
     reports: AtomicU64,
     confirmed: AtomicU64,
+    readings: AtomicU64,
     resent: AtomicU64,
     unconfirmed: AtomicU64,
     connect_failures: AtomicU64,
@@ -258,6 +261,7 @@ pub async fn run(
         stations: n as u64,
         reports: counters.reports.load(Ordering::Relaxed),
         confirmed,
+        readings: counters.readings.load(Ordering::Relaxed),
         resent: counters.resent.load(Ordering::Relaxed),
         unconfirmed: counters.unconfirmed.load(Ordering::Relaxed),
         connect_failures: counters.connect_failures.load(Ordering::Relaxed),
@@ -329,6 +333,8 @@ async fn report(
         }
         if link.send(sock, s, bytes, opts.confirm_timeout).await {
             c.confirmed.fetch_add(1, Ordering::Relaxed);
+            c.readings
+                .fetch_add(s.elements.len() as u64, Ordering::Relaxed);
             return true;
         }
         if link.closed {

@@ -431,3 +431,124 @@ fn simulated_terminals_resend_after_noise_and_their_backlog_lands() {
         ) == 3
     });
 }
+
+/// A broker that accepts the gateway's connection and hands each PUBLISH to the test, which
+/// decides when (or whether) its PUBACK goes out.
+struct HeldBroker {
+    port: u16,
+    publishes: std::sync::mpsc::Receiver<(u16, String)>,
+    acks: std::sync::mpsc::Sender<u16>,
+}
+
+impl HeldBroker {
+    fn start() -> HeldBroker {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (pub_tx, publishes) = std::sync::mpsc::channel();
+        let (acks, ack_rx) = std::sync::mpsc::channel::<u16>();
+        std::thread::spawn(move || {
+            let Ok((mut sock, _)) = listener.accept() else {
+                return;
+            };
+            let mut writer = sock.try_clone().unwrap();
+            std::thread::spawn(move || {
+                for pkid in ack_rx {
+                    let [hi, lo] = pkid.to_be_bytes();
+                    if writer.write_all(&[0x40, 0x02, hi, lo]).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut out = sock.try_clone().unwrap();
+            while let Some((kind, body)) = read_packet(&mut sock) {
+                match kind >> 4 {
+                    1 => out.write_all(&[0x20, 0x02, 0x00, 0x00]).unwrap(),
+                    3 => {
+                        let tlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
+                        let pkid = u16::from_be_bytes([body[2 + tlen], body[3 + tlen]]);
+                        let payload = String::from_utf8_lossy(&body[4 + tlen..]).into_owned();
+                        if pub_tx.send((pkid, payload)).is_err() {
+                            return;
+                        }
+                    }
+                    12 => out.write_all(&[0xD0, 0x00]).unwrap(),
+                    _ => {}
+                }
+            }
+        });
+        HeldBroker {
+            port,
+            publishes,
+            acks,
+        }
+    }
+}
+
+/// One MQTT packet: (first byte, body).
+fn read_packet(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).ok()?;
+    let (mut len, mut shift) = (0usize, 0);
+    loop {
+        let mut d = [0u8; 1];
+        s.read_exact(&mut d).ok()?;
+        len |= usize::from(d[0] & 0x7F) << shift;
+        shift += 7;
+        if d[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some((b[0], body))
+}
+
+#[test]
+fn the_confirm_waits_for_the_puback_and_none_comes_without_it() {
+    let held = HeldBroker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!("mqtt://127.0.0.1:{}", held.port),
+        "gw-it-held",
+        "gw",
+    );
+    // A short PUBACK timeout for the second half of the test.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("puback_timeout_s = 10", "puback_timeout_s = 2");
+    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
+    let db = dir.path().join("gwmon.db");
+    let g = Gateway::start(&cfg, &db, &dir.path().join("gateway.log"));
+    let mut c = g.connect();
+    c.write_all(&sl651_report("1401210001", 3, local_minutes_ago(5), 1010).encode())
+        .unwrap();
+    let (pkid, payload) = held
+        .publishes
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the reading published");
+    assert!(payload.contains("\"depth_m\":10.1"), "{payload}");
+    // The broker holds the PUBACK: the gateway cannot have confirmed.
+    assert_nothing_to_read(&mut c);
+    held.acks.send(pkid).unwrap();
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("the confirm after the PUBACK");
+    assert_eq!(sl651_confirm(&reply), (3, sl651::EOT));
+    // A PUBACK that never comes: no confirm, and the archive says why.
+    c.write_all(&sl651_report("1401210001", 4, local_minutes_ago(4), 1011).encode())
+        .unwrap();
+    held.publishes
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the second reading published");
+    wait_until(
+        "the unconfirmed frame in the archive",
+        Duration::from_secs(20),
+        || {
+            query_i64(
+                &db,
+                "SELECT count(*) FROM gateway_frames WHERE outcome = 'broker_unavailable'",
+            ) == 1
+        },
+    );
+    assert_nothing_to_read(&mut c);
+}
