@@ -68,6 +68,11 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
             db.clone(),
         ));
     }
+    if cfg.gateway.enabled
+        && let Err(code) = start_gateway(&rt, &cfg, &db)
+    {
+        return Ok(code);
+    }
     let hooks = crate::ingest::mqtt::Hooks {
         health: Some(health),
         ..Default::default()
@@ -88,4 +93,36 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `[gateway] enabled`: the field-terminal gateway in this process, on the daemon's broker and
+/// store, until the same signal stops both. A refusal (no stations, a listener that cannot bind)
+/// is the exit code to end with.
+fn start_gateway(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Arc<crate::config::Config>,
+    db: &std::path::Path,
+) -> Result<(), ExitCode> {
+    use crate::gateway::server;
+    let refuse = |e: server::GatewayError| {
+        eprintln!("error: [gateway] enabled: {e}");
+        ExitCode::from(WILL_NOT_START)
+    };
+    server::require_stations(cfg).map_err(refuse)?;
+    let listeners = rt
+        .block_on(server::bind(&cfg.gateway.listen))
+        .map_err(refuse)?;
+    let opts = server::GatewayOptions {
+        listen: cfg.gateway.listen.clone(),
+        broker: cfg.mqtt.url.clone(),
+        db: db.to_path_buf(),
+    };
+    let metrics = Arc::new(crate::gateway::metrics::Metrics::new());
+    let cfg = Arc::clone(cfg);
+    rt.spawn(async move {
+        if let Err(e) = server::serve(cfg, opts, listeners, metrics, shutdown_signal()).await {
+            tracing::error!(error = %e, "the field-terminal gateway stopped; the daemon goes on");
+        }
+    });
+    Ok(())
 }

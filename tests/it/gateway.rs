@@ -552,3 +552,46 @@ fn the_confirm_waits_for_the_puback_and_none_comes_without_it() {
     );
     assert_nothing_to_read(&mut c);
 }
+
+#[test]
+fn the_gateway_runs_inside_the_daemon_when_enabled() {
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gw-it-inproc", "gw");
+    let port = free_port();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("enabled = false", "enabled = true")
+        .replace("0.0.0.0:9651", &format!("127.0.0.1:{port}"));
+    std::fs::write(&cfg, text).unwrap();
+    let db = dir.path().join("gwmon.db");
+    // Enabled without stations.csv: a start-up refusal naming the file.
+    let (code, _, err) = gwmon(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("stations.csv does not exist"), "{err}");
+    std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
+    let d = Daemon::start(&cfg, &db, &dir.path().join("daemon.log"));
+    wait_until("the gateway", Duration::from_secs(20), || {
+        let t = d.log_text();
+        t.contains("gateway listening") && t.contains("gateway connected to broker")
+    });
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    c.write_all(&sl651_report("1401210001", 12, local_minutes_ago(3), 905).encode())
+        .unwrap();
+    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    assert_eq!(sl651_confirm(&reply), (12, sl651::EOT));
+    wait_until("the depth row", Duration::from_secs(20), || {
+        query_i64(
+            &db,
+            "SELECT count(*) FROM level_readings WHERE well_id = 'W-QX-01'",
+        ) == 1
+    });
+}
