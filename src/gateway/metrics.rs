@@ -34,6 +34,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A fresh recorder with the gauges and the counters without labels registered.
     pub fn new() -> Self {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();

@@ -320,7 +320,7 @@ impl Shared {
         let station_hex = frame.station.to_string();
         if self.cfg.stations.get(protocol, &frame.station).is_none() {
             self.warn(&station_hex, "unknown_station", now, || {
-                format!("{protocol} station {station_hex} ({peer}) is not in {}: frame archived, not published, not confirmed; map it and run `gwmon gateway replay --station {station_hex}`", self.cfg.stations.source)
+                format!("{protocol} station {station_hex} ({peer}) is not in {}: frame archived, not published, not confirmed; map it and run `gwmon gateway replay --station {station_hex} --since <date>`", self.cfg.stations.source)
             });
             return ("unknown_station", false);
         }

@@ -221,6 +221,7 @@ pub struct Reassembly {
 }
 
 impl Reassembly {
+    /// Keeps packets `timeout_s` seconds, at most `max_bytes` of them in all.
     pub fn new(timeout_s: i64, max_bytes: usize) -> Self {
         Reassembly {
             timeout_s,
