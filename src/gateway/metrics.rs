@@ -4,7 +4,8 @@
 //!
 //! - `gwmon_gateway_frames_total{protocol,outcome}` — frames by what became of them
 //!   (`published`, `confirmed`, `unknown_station`, `unmapped`, `invalid_value`, `bad_crc`,
-//!   `bad_frame`, `bad_time`, `broker_unavailable`, `link`, `test`, `packet`, …);
+//!   `bad_frame`, `bad_time`, `broker_unavailable`, `link`, `test`, `packet`, `packet_missing`,
+//!   `downlink`, `unsupported`);
 //! - `gwmon_gateway_elements_total{protocol,outcome}` — elements `published`, `unmapped`,
 //!   `invalid`;
 //! - `gwmon_gateway_replies_total{protocol}`, `gwmon_gateway_junk_bytes_total`,

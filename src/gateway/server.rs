@@ -328,6 +328,8 @@ impl Shared {
             (Protocol::Sl651, sl651::LINK_KEEP) => return ("link", false),
             (Protocol::Sl651, sl651::TEST_REPORT) => return ("test", true),
             (Protocol::Szy206, szy206::AFN_LINK) => return ("link", true),
+            // Alarms, pictures, query responses: archived; no confirm form is known for them.
+            (Protocol::Szy206, afn) if afn != szy206::AFN_REPORT => return ("unsupported", false),
             _ => {}
         }
         let cfg = &self.cfg;
