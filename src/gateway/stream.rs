@@ -192,6 +192,9 @@ pub struct Message {
     pub last: Vec<u8>,
 }
 
+/// Multi-packet messages one connection may have in progress at once.
+const MAX_MESSAGES: usize = 16;
+
 /// What a packet completes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Assembled {
@@ -255,6 +258,17 @@ impl Reassembly {
             return Assembled::Pending;
         };
         let key = (env.station, env.function);
+        if !self.parts.contains_key(&key) && self.parts.len() >= MAX_MESSAGES {
+            // A connection claiming many stations at once: the oldest series makes room.
+            if let Some(oldest) = self
+                .parts
+                .iter()
+                .min_by_key(|(_, p)| p.started)
+                .map(|(k, _)| *k)
+            {
+                self.parts.remove(&oldest);
+            }
+        }
         let held = self.held();
         let p = self.parts.entry(key).or_insert_with(|| Partial {
             total,
@@ -423,6 +437,27 @@ mod tests {
         let f = sl651::decode_message(&env, &m.body, &clock).unwrap();
         assert_eq!(f.serial, Some(9));
         assert_eq!(f.elements.len(), 1);
+    }
+
+    #[test]
+    fn a_connection_holds_a_bounded_number_of_series() {
+        let mut r = Reassembly::new(120, 1 << 20);
+        for n in 0..40u32 {
+            let mut rep = crate::gateway::sl651::Report {
+                centre: 1,
+                station: format!("14012100{n:02}").parse().unwrap(),
+                password: [0, 0],
+                function: 0x32,
+                serial: 1,
+                sent: "2026-11-30T08:00:30".parse().unwrap(),
+                class: b'G',
+                observed: "2026-11-30T08:00".parse().unwrap(),
+                elements: vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
+            };
+            rep.serial = n as u16;
+            r.add(&rep.encode_parts(3)[0], i64::from(n));
+        }
+        assert_eq!(r.parts.len(), MAX_MESSAGES);
     }
 
     #[test]
