@@ -8,12 +8,14 @@
 //! one of the same connection is read: a terminal waits for its confirm anyway.
 //!
 //! Unknown stations, bad CRCs, unmapped and invalid elements are counted in metrics and logged
-//! at WARN, a line per station and outcome a minute at most.
+//! at WARN, a line per station and outcome a minute at most. A station that reports on a new
+//! connection closes its old one (a 4G link that dropped without closing leaves it behind).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -85,6 +87,24 @@ struct Shared {
     metrics: Arc<Metrics>,
     warnings: Mutex<WarnLimit<&'static str>>,
     connections: AtomicUsize,
+    /// The connection each station last reported on, and how to close it: a terminal that
+    /// reconnects (a 4G link that dropped without a FIN) replaces its old session.
+    sessions: Mutex<HashMap<(Protocol, StationAddr), Session>>,
+    next_connection: AtomicU64,
+}
+
+/// The connection a station reports on: its id, and how to close it.
+type Session = (u64, Arc<watch::Sender<bool>>);
+
+/// One terminal connection's state.
+struct Conn {
+    id: u64,
+    peer: String,
+    /// Set when a newer connection of one of its stations takes over.
+    kick: Arc<watch::Sender<bool>>,
+    /// Stations this connection reported for.
+    claimed: Vec<(Protocol, StationAddr)>,
+    reassembly: Reassembly,
 }
 
 /// A decoded unit of a connection's stream.
@@ -231,9 +251,41 @@ impl Shared {
         }
     }
 
+    /// Records that `conn` reports for `addr`, closing the station's previous connection.
+    fn claim(&self, conn: &mut Conn, protocol: Protocol, addr: StationAddr) {
+        let key = (protocol, addr);
+        if conn.claimed.contains(&key) {
+            return;
+        }
+        conn.claimed.push(key);
+        let old = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (conn.id, Arc::clone(&conn.kick)));
+        if let Some((id, kick)) = old
+            && id != conn.id
+        {
+            let _ = kick.send(true);
+            debug!(station = %addr, peer = %conn.peer, "station reconnected: its previous connection is closed");
+        }
+    }
+
+    /// Forgets the stations `conn` still holds.
+    fn release(&self, conn: &Conn) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &conn.claimed {
+            if sessions.get(key).is_some_and(|(id, _)| *id == conn.id) {
+                sessions.remove(key);
+            }
+        }
+    }
+
     /// Handles one item of a connection's stream; returns the reply to write, if any.
-    async fn item(&self, item: Item, peer: &str, reassembly: &mut Reassembly) -> Option<Vec<u8>> {
+    async fn item(&self, item: Item, conn: &mut Conn) -> Option<Vec<u8>> {
         let now = now_ts();
+        let peer = conn.peer.clone();
+        let peer = peer.as_str();
         match item {
             Item::Junk(n) => {
                 self.metrics.junk(n);
@@ -248,7 +300,12 @@ impl Shared {
                 None
             }
             Item::Frame(protocol, bytes) => {
-                let decoded = decode(protocol, &bytes, now, reassembly, &self.cfg);
+                let decoded = decode(protocol, &bytes, now, &mut conn.reassembly, &self.cfg);
+                if let Decoded::Frame(f) = &decoded
+                    && self.cfg.stations.get(protocol, &f.station).is_some()
+                {
+                    self.claim(conn, protocol, f.station);
+                }
                 self.frame(protocol, decoded, &bytes, peer, now).await
             }
         }
@@ -482,6 +539,8 @@ pub async fn serve(
         metrics,
         warnings: Mutex::new(WarnLimit::default()),
         connections: AtomicUsize::new(0),
+        sessions: Mutex::new(HashMap::new()),
+        next_connection: AtomicU64::new(0),
         cfg,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -559,16 +618,51 @@ async fn connection(
     let g = &shared.cfg.gateway;
     let peer = peer.to_string();
     let mut framer = Framer::new(accept, g.max_frame_bytes);
-    let mut reassembly = Reassembly::new(
-        g.reassembly_timeout_s as i64,
-        g.max_frame_bytes * REASSEMBLY_FRAMES,
-    );
-    let idle = Duration::from_secs(g.idle_timeout_s);
+    let (kick, mut kicked) = watch::channel(false);
+    let mut conn = Conn {
+        id: shared.next_connection.fetch_add(1, Ordering::Relaxed),
+        peer: peer.clone(),
+        kick: Arc::new(kick),
+        claimed: Vec::new(),
+        reassembly: Reassembly::new(
+            g.reassembly_timeout_s as i64,
+            g.max_frame_bytes * REASSEMBLY_FRAMES,
+        ),
+    };
+    serve_connection(
+        shared,
+        &mut sock,
+        &mut conn,
+        &mut framer,
+        &mut kicked,
+        &mut stop,
+    )
+    .await;
+    shared.release(&conn);
+    debug!(peer = %peer, "terminal disconnected");
+}
+
+/// Reads, handles and answers frames until the terminal leaves, idles, is replaced or the
+/// gateway stops.
+async fn serve_connection(
+    shared: &Shared,
+    sock: &mut TcpStream,
+    conn: &mut Conn,
+    framer: &mut Framer,
+    kicked: &mut watch::Receiver<bool>,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let peer = conn.peer.clone();
+    let idle = Duration::from_secs(shared.cfg.gateway.idle_timeout_s);
     let mut buf = vec![0u8; READ_CHUNK];
     debug!(peer = %peer, "terminal connected");
     loop {
         let n = tokio::select! {
             _ = stop.changed() => break,
+            _ = kicked.changed() => {
+                debug!(peer = %peer, "a newer connection of the same station took over");
+                break;
+            }
             r = tokio::time::timeout(idle, sock.read(&mut buf)) => match r {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
                 Err(_) => {
@@ -580,14 +674,13 @@ async fn connection(
         };
         framer.push(&buf[..n]);
         while let Some(item) = framer.next_item() {
-            if let Some(reply) = shared.item(item, &peer, &mut reassembly).await
+            if let Some(reply) = shared.item(item, conn).await
                 && sock.write_all(&reply).await.is_err()
             {
                 return;
             }
         }
     }
-    debug!(peer = %peer, "terminal disconnected");
 }
 
 /// What a replay did.

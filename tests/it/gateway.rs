@@ -595,3 +595,33 @@ fn the_gateway_runs_inside_the_daemon_when_enabled() {
         ) == 1
     });
 }
+
+#[test]
+fn a_station_that_reconnects_replaces_its_old_connection() {
+    let s = Setup::new("gw-it-session");
+    let mut old = s.gateway.connect();
+    old.write_all(&sl651_report("1401210001", 1, local_minutes_ago(9), 1100).encode())
+        .unwrap();
+    assert!(read_reply(&mut old, Duration::from_secs(20)).is_some());
+    // The link dropped without a FIN; the terminal dials again.
+    let mut new = s.gateway.connect();
+    new.write_all(&sl651_report("1401210001", 2, local_minutes_ago(8), 1101).encode())
+        .unwrap();
+    assert!(read_reply(&mut new, Duration::from_secs(20)).is_some());
+    // The gateway closes the old connection.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0u8; 16];
+    loop {
+        match old.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => panic!("unexpected bytes on the old connection"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                assert!(Instant::now() < deadline, "the old connection stayed open");
+            }
+            Err(_) => break,
+        }
+    }
+    wait_until("both readings", Duration::from_secs(20), || {
+        s.depth_rows("W-QX-01") == 2
+    });
+}
