@@ -625,3 +625,29 @@ fn a_station_that_reconnects_replaces_its_old_connection() {
         s.depth_rows("W-QX-01") == 2
     });
 }
+
+#[test]
+fn check_config_names_a_bad_stations_row_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "mqtt://127.0.0.1:1", "gw-it-check", "gw");
+    std::fs::write(
+        dir.path().join("stations.csv"),
+        format!("{STATIONS}1401210003,szy206,W-QX-03,depth_m,c0.volume,jetlinks\n"),
+    )
+    .unwrap();
+    let (code, out, err) = gwmon(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    let stations = dir.path().join("stations.csv");
+    assert!(
+        err.contains(&format!(
+            "{} line 5, field element: 'c0.volume': expected c0.volume.N",
+            stations.display()
+        )),
+        "{err}"
+    );
+    // Without the file: valid, no gateway stations.
+    std::fs::remove_file(&stations).unwrap();
+    let (code, out, err) = gwmon(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("field terminals"), "{out}");
+}
