@@ -25,7 +25,8 @@
 //! - [`assess`] — store → analysis → the status document every output draws from.
 //! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
 //! - [`http`] — the daemon's listener: `/healthz` and `/metrics`.
-//! - [`tools`] — the one-command demo, the synthetic fleet, the load generator.
+//! - [`tools`] — the one-command demo, the synthetic fleet, the load generator, simulated field
+//!   terminals.
 //! - [`cli`] — the command line; `main.rs` only parses and dispatches.
 
 pub mod analysis;
