@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use jiff::civil::DateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -435,51 +436,58 @@ impl Shared {
     /// The confirm for a handled frame, per the station's `reply`.
     fn reply(&self, frame: &Frame, now: i64) -> Option<Vec<u8>> {
         let station = self.cfg.stations.get(frame.protocol, &frame.station)?;
-        let local = self.cfg.clock.local(now);
-        let bytes = match (&frame.header, station.reply?) {
-            (_, Reply::None) => return None,
-            (
-                Header::Sl651 {
-                    centre,
-                    password,
-                    packet,
-                    end,
-                    ..
-                },
-                mode,
-            ) => {
-                let end_char = if *end == sl651::ETB {
-                    sl651::ACK
-                } else if mode == Reply::Esc {
-                    sl651::ESC
-                } else {
-                    sl651::EOT
-                };
-                let packet = match packet {
-                    Packet::Single => Packet::Single,
-                    Packet::Part { total, .. } => Packet::Part {
-                        total: *total,
-                        seq: *total,
-                    },
-                };
-                sl651::reply(
-                    frame.station,
-                    *centre,
-                    *password,
-                    frame.function,
-                    frame.serial?,
-                    packet,
-                    end_char,
-                    local,
-                )
-            }
-            (Header::Szy206 { .. }, Reply::Sl427) => {
-                szy206::reply(frame, szy206::ReplyForm::Sl427, local)?
-            }
-            (Header::Szy206 { .. }, _) => szy206::reply(frame, szy206::ReplyForm::Jetlinks, local)?,
-        };
+        let bytes = confirm(frame, station.reply?, self.cfg.clock.local(now))?;
         self.metrics.reply(frame.protocol);
         Some(bytes)
+    }
+}
+
+/// The centre's confirm of a handled frame in `mode`, with the centre's local time `now`:
+/// SL 651 EOT or ESC (ACK after a frame ending ETB; for a multi-packet message the total as
+/// the sequence answered), SZY 206 in the JetLinks or SL/T 427 form; `None` for `none` and
+/// for frames that get no answer.
+pub fn confirm(frame: &Frame, mode: Reply, now: DateTime) -> Option<Vec<u8>> {
+    match (&frame.header, mode) {
+        (_, Reply::None) => None,
+        (
+            Header::Sl651 {
+                centre,
+                password,
+                packet,
+                end,
+                ..
+            },
+            mode,
+        ) => {
+            let end_char = if *end == sl651::ETB {
+                sl651::ACK
+            } else if mode == Reply::Esc {
+                sl651::ESC
+            } else {
+                sl651::EOT
+            };
+            let packet = match packet {
+                Packet::Single => Packet::Single,
+                Packet::Part { total, .. } => Packet::Part {
+                    total: *total,
+                    seq: *total,
+                },
+            };
+            Some(sl651::reply(
+                frame.station,
+                *centre,
+                *password,
+                frame.function,
+                frame.serial?,
+                packet,
+                end_char,
+                now,
+            ))
+        }
+        (Header::Szy206 { .. }, Reply::Sl427) => {
+            szy206::reply(frame, szy206::ReplyForm::Sl427, now)
+        }
+        (Header::Szy206 { .. }, _) => szy206::reply(frame, szy206::ReplyForm::Jetlinks, now),
     }
 }
 
@@ -760,4 +768,139 @@ pub fn require_stations(cfg: &Config) -> Result<&Stations, GatewayError> {
         return Err(GatewayError::NoStations(cfg.stations.source.clone()));
     }
     Ok(&cfg.stations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::crc::to_hex;
+
+    fn cfg() -> Config {
+        Config::embedded().unwrap()
+    }
+
+    fn report(function: u8) -> sl651::Report {
+        sl651::Report {
+            centre: 1,
+            station: "1401210001".parse().unwrap(),
+            password: [0x12, 0x34],
+            function,
+            serial: 23,
+            sent: "2026-11-30T08:00:30".parse().unwrap(),
+            class: b'G',
+            observed: "2026-11-30T08:00".parse().unwrap(),
+            elements: vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
+        }
+    }
+
+    fn now() -> DateTime {
+        "2026-11-30T08:01:05".parse().unwrap()
+    }
+
+    fn frame_of(bytes: &[u8], cfg: &Config) -> Frame {
+        let mut r = Reassembly::new(120, 1 << 20);
+        match decode(Protocol::Sl651, bytes, 0, &mut r, cfg) {
+            Decoded::Frame(f) => f,
+            _ => panic!("not a frame"),
+        }
+    }
+
+    #[test]
+    fn sl651_confirms_end_as_the_station_is_configured() {
+        let c = cfg();
+        let f = frame_of(&report(0x32).encode(), &c);
+        let eot = confirm(&f, Reply::Eot, now()).unwrap();
+        let env = sl651::envelope(&eot).unwrap();
+        assert!(env.downlink);
+        assert_eq!(
+            (env.end, env.function, env.password),
+            (sl651::EOT, 0x32, [0x12, 0x34])
+        );
+        assert_eq!(to_hex(env.body), "0017261130080105");
+        assert_eq!(
+            sl651::envelope(&confirm(&f, Reply::Esc, now()).unwrap())
+                .unwrap()
+                .end,
+            sl651::ESC
+        );
+        assert_eq!(confirm(&f, Reply::None, now()), None);
+        // A frame ending ETB (more follow) is acknowledged with ACK whatever the mode.
+        let mut etb = report(0x32).encode();
+        let n = etb.len();
+        etb[n - 3] = sl651::ETB;
+        let crc = crate::gateway::crc::crc16_modbus(&etb[..n - 2]).to_be_bytes();
+        etb[n - 2..].copy_from_slice(&crc);
+        let f = frame_of(&etb, &c);
+        assert_eq!(
+            sl651::envelope(&confirm(&f, Reply::Esc, now()).unwrap())
+                .unwrap()
+                .end,
+            sl651::ACK
+        );
+    }
+
+    #[test]
+    fn a_multi_packet_message_is_answered_once_with_its_total() {
+        let c = cfg();
+        let parts = report(0x32).encode_parts(3);
+        let mut r = Reassembly::new(120, 1 << 20);
+        assert!(matches!(
+            decode(Protocol::Sl651, &parts[0], 0, &mut r, &c),
+            Decoded::Packet
+        ));
+        // The last packet before the second: NAK material, the second is missing.
+        assert!(matches!(
+            decode(Protocol::Sl651, &parts[2], 1, &mut r, &c),
+            Decoded::Missing(_, 2)
+        ));
+        assert!(matches!(
+            decode(Protocol::Sl651, &parts[1], 2, &mut r, &c),
+            Decoded::Packet
+        ));
+        let Decoded::Frame(f) = decode(Protocol::Sl651, &parts[2], 3, &mut r, &c) else {
+            panic!("not reassembled")
+        };
+        assert_eq!(f.serial, Some(23));
+        assert_eq!(f.elements.len(), 1);
+        let env_bytes = confirm(&f, Reply::Eot, now()).unwrap();
+        let env = sl651::envelope(&env_bytes).unwrap();
+        assert_eq!(env.packet, Packet::Part { total: 3, seq: 3 });
+    }
+
+    #[test]
+    fn downlink_frames_looped_back_are_not_reports() {
+        let c = cfg();
+        let down = sl651::reply(
+            "1401210001".parse().unwrap(),
+            1,
+            [0, 0],
+            0x32,
+            1,
+            Packet::Single,
+            sl651::EOT,
+            now(),
+        );
+        let mut r = Reassembly::new(120, 1 << 20);
+        assert!(matches!(
+            decode(Protocol::Sl651, &down, 0, &mut r, &c),
+            Decoded::Downlink
+        ));
+        let szy_down = crate::gateway::crc::from_hex("680868335303810D00C0003E16").unwrap();
+        assert!(matches!(
+            decode(Protocol::Szy206, &szy_down, 0, &mut r, &c),
+            Decoded::Downlink
+        ));
+    }
+
+    #[test]
+    fn station_addresses_of_frames_that_did_not_decode() {
+        let b = report(0x32).encode();
+        assert_eq!(station_of(Protocol::Sl651, &b), "1401210001");
+        let z = crate::gateway::crc::from_hex(
+            "681A68B35303810D00C00059000000826110000001106000004508090A3516",
+        )
+        .unwrap();
+        assert_eq!(station_of(Protocol::Szy206, &z), "5303810D00");
+        assert_eq!(station_of(Protocol::Szy206, &[0x68]), "");
+    }
 }
