@@ -68,15 +68,17 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
             db.clone(),
         ));
     }
-    if cfg.gateway.enabled
-        && let Err(code) = start_gateway(&rt, &cfg, &db)
-    {
-        return Ok(code);
-    }
-    let hooks = crate::ingest::mqtt::Hooks {
+    let mut hooks = crate::ingest::mqtt::Hooks {
         health: Some(health),
         ..Default::default()
     };
+    if cfg.gateway.enabled {
+        let (subscribed, ready) = tokio::sync::oneshot::channel();
+        hooks.subscribed = Some(subscribed);
+        if let Err(code) = start_gateway(&rt, &cfg, &db, ready) {
+            return Ok(code);
+        }
+    }
     let result = rt.block_on(crate::ingest::mqtt::run_with(
         cfg,
         &db,
@@ -96,12 +98,15 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `[gateway] enabled`: the field-terminal gateway in this process, on the daemon's broker and
-/// store, until the same signal stops both. A refusal (no stations, a listener that cannot bind)
-/// is the exit code to end with.
+/// store, until the same signal stops both. It takes terminals once the daemon has subscribed
+/// (`ready`): on a broker that has not seen the daemon's session yet, a reading published
+/// earlier would match no subscription and be dropped after its terminal was confirmed. A
+/// refusal (no stations, a listener that cannot bind) is the exit code to end with.
 fn start_gateway(
     rt: &tokio::runtime::Runtime,
     cfg: &Arc<crate::config::Config>,
     db: &std::path::Path,
+    ready: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<(), ExitCode> {
     use crate::gateway::server;
     let refuse = |e: server::GatewayError| {
@@ -120,6 +125,9 @@ fn start_gateway(
     let metrics = Arc::new(crate::gateway::metrics::Metrics::new());
     let cfg = Arc::clone(cfg);
     rt.spawn(async move {
+        if ready.await.is_err() {
+            return;
+        }
         if let Err(e) = server::serve(cfg, opts, listeners, metrics, shutdown_signal()).await {
             tracing::error!(error = %e, "the field-terminal gateway stopped; the daemon goes on");
         }

@@ -30,28 +30,30 @@ struct Gateway {
 }
 
 impl Gateway {
+    /// Starts `gwmon gateway` on a port the system picks (read back from its log, so no other
+    /// test can take it in between).
     fn start(cfg: &Path, db: &Path, log: &Path) -> Gateway {
-        let port = free_port();
         let out = std::fs::File::create(log).unwrap();
         let child = Command::new(GWMON)
             .args(["gateway", "--config"])
             .arg(cfg)
             .arg("--db")
             .arg(db)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,gwmon::gateway=debug")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()
             .unwrap();
-        let g = Gateway {
+        let mut g = Gateway {
             child: Some(child),
-            port,
+            port: 0,
             log: log.to_path_buf(),
         };
         g.wait_log("gateway connected to broker", 1);
         g.wait_log("gateway listening", 1);
+        g.port = listening_port(&g.log_text());
         g
     }
 
@@ -80,6 +82,14 @@ impl Drop for Gateway {
             let _ = c.wait();
         }
     }
+}
+
+/// The port of the gateway's listener, from its log line.
+fn listening_port(log: &str) -> u16 {
+    let key = "gateway listening address=127.0.0.1:";
+    let at = log.find(key).expect("the gateway's listening line") + key.len();
+    let digits: String = log[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap()
 }
 
 /// Broker, daemon and gateway with their config, stations.csv and store in one folder.
@@ -558,11 +568,10 @@ fn the_gateway_runs_inside_the_daemon_when_enabled() {
     let broker = Broker::start(BrokerKind::Production);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &broker.url(), "gw-it-inproc", "gw");
-    let port = free_port();
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("enabled = false", "enabled = true")
-        .replace("0.0.0.0:9651", &format!("127.0.0.1:{port}"));
+        .replace("0.0.0.0:9651", "127.0.0.1:0");
     std::fs::write(&cfg, text).unwrap();
     let db = dir.path().join("gwmon.db");
     // Enabled without stations.csv: a start-up refusal naming the file.
@@ -577,10 +586,13 @@ fn the_gateway_runs_inside_the_daemon_when_enabled() {
     assert!(err.contains("stations.csv does not exist"), "{err}");
     std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
     let d = Daemon::start(&cfg, &db, &dir.path().join("daemon.log"));
+    // The gateway takes terminals only once the daemon has subscribed.
     wait_until("the gateway", Duration::from_secs(20), || {
         let t = d.log_text();
-        t.contains("gateway listening") && t.contains("gateway connected to broker")
+        let (sub, listening) = (t.find("subscribed"), t.find("gateway listening"));
+        t.contains("gateway connected to broker") && sub.is_some() && listening > sub
     });
+    let port = listening_port(&d.log_text());
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
