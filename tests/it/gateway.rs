@@ -663,3 +663,44 @@ fn check_config_names_a_bad_stations_row_and_the_fix() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("field terminals"), "{out}");
 }
+
+#[test]
+fn an_idle_connection_is_closed() {
+    let held = HeldBroker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!("mqtt://127.0.0.1:{}", held.port),
+        "gw-it-idle",
+        "gw",
+    );
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("idle_timeout_s = 300", "idle_timeout_s = 1");
+    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
+    let g = Gateway::start(
+        &cfg,
+        &dir.path().join("gwmon.db"),
+        &dir.path().join("gateway.log"),
+    );
+    let mut c = g.connect();
+    // Junk keeps nothing alive for long: the timer restarts with each read, then runs out.
+    c.write_all(b"AT\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => panic!("unexpected bytes"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "the idle connection stayed open"
+                );
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
