@@ -75,8 +75,11 @@ pub enum GatewayError {
 /// Where the gateway listens, publishes and archives.
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {
+    /// The listeners [`run`] binds ([`serve`] takes listeners already bound).
     pub listen: Vec<ListenConfig>,
+    /// Broker URL.
     pub broker: String,
+    /// The store whose `gateway_frames` table is the archive.
     pub db: PathBuf,
 }
 
