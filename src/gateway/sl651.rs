@@ -1,5 +1,5 @@
-//! SL 651-2014 《水文监测数据通信规约》, HEX/BCD mode: frames → [`Frame`], and the frames the
-//! centre (and, for the simulator, a terminal) sends.
+//! SL 651-2014 《水文监测数据通信规约》, HEX/BCD mode: frames → [`Frame`](super::frame::Frame),
+//! and the frames the centre (and, for the simulator, a terminal) sends.
 //!
 //! Layout (TELEMETRY-FRAMES §1): `7E 7E`, centre address, 5-byte station address (downlink:
 //! station then centre), 2-byte password, function code, direction nibble + 12-bit length,
