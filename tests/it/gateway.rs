@@ -39,7 +39,7 @@ impl Gateway {
             .arg(cfg)
             .arg("--db")
             .arg(db)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
             .env("RUST_LOG", "info,gwmon::gateway=debug")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -65,6 +65,25 @@ impl Gateway {
         wait_until(what, Duration::from_secs(20), || {
             self.log_text().matches(what).count() >= count
         });
+    }
+
+    /// The gateway's `/metrics` text.
+    fn metrics(&self) -> String {
+        let log = self.log_text();
+        let key = "serving the gateway's /metrics address=127.0.0.1:";
+        let at = log.find(key).expect("the metrics line") + key.len();
+        let port: u16 = log[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
     }
 
     fn connect(&self) -> TcpStream {
@@ -310,6 +329,15 @@ fn junk_and_a_bad_crc_are_skipped_and_an_unknown_station_changes_nothing() {
         "the unknown station added no reading"
     );
     assert_eq!(query_i64(&s.db, "SELECT count(*) FROM quarantine"), 0);
+    let metrics = s.gateway.metrics();
+    for line in [
+        "gwmon_gateway_frames_total{protocol=\"sl651\",outcome=\"bad_crc\"} 1",
+        "gwmon_gateway_frames_total{protocol=\"sl651\",outcome=\"unknown_station\"} 1",
+        "gwmon_gateway_frames_total{protocol=\"sl651\",outcome=\"published\"} 1",
+        "gwmon_gateway_elements_total{protocol=\"sl651\",outcome=\"published\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
     assert!(
         s.gateway
             .log_text()
