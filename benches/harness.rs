@@ -20,6 +20,13 @@
 //! request and median of 20; then 50 clients for 30 s (`GWMON_BENCH_WEB_CLIENTS`,
 //! `GWMON_BENCH_WEB_S`) with p50/p99, errors, and the server's CPU and peak RSS.
 //!
+//! `gateway` runs only when named (`cargo bench --bench harness -- gateway`): `gwmon gateway` with
+//! N simulated SZY 206 terminals (one TCP connection each, JetLinks confirms) against a production
+//! Mosquitto, each terminal sending one report a period and waiting for its confirm; it reports
+//! the gateway's CPU time and share of one core, its peak RSS, and confirms per second. Sizes:
+//! `GWMON_BENCH_RTUS` (5,000), `GWMON_BENCH_RTU_PERIOD_S` (60: one report a minute; a smaller
+//! period compresses time), `GWMON_BENCH_RTU_ROUNDS` (3).
+//!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
 
@@ -746,6 +753,142 @@ fn bench_soak(dir: &Path, results: &mut serde_json::Map<String, serde_json::Valu
 }
 
 // ---------------------------------------------------------------------------------------------
+// The field-terminal gateway: N connected terminals, one report each a period.
+// ---------------------------------------------------------------------------------------------
+
+/// CPU ticks (user + system) of a process.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// A `VmHWM`/`VmRSS` figure of a process, MB.
+fn status_mb(pid: u32, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn bench_gateway(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value>) {
+    use gwmon::config::stations::Protocol;
+    use gwmon::tools::rtu;
+    let n = env_n("GWMON_BENCH_RTUS", 5000) as usize;
+    let period = env_n("GWMON_BENCH_RTU_PERIOD_S", 60);
+    let rounds = env_n("GWMON_BENCH_RTU_ROUNDS", 3) as u32;
+    println!(
+        "== gateway: {n} SZY 206 terminals, one report each every {period} s, {rounds} rounds"
+    );
+    let broker = Mosquitto::start();
+    let work = dir.join("gateway");
+    let _ = std::fs::remove_dir_all(&work);
+    let cfg_path = bench_config(&work, &broker.url(), "gwmon-bench-gw");
+    // One SZY 206 terminal per synthetic intake: A1 = 140121, A2 = its number, low byte first.
+    let base = gwmon::config::Config::load(&cfg_path).unwrap();
+    let mut csv = String::from("station,protocol,device_id,quantity,element,reply\n");
+    for (i, intake) in base.registry.intakes.iter().take(n).enumerate() {
+        let a2 = (i + 1) as u16;
+        csv.push_str(&format!(
+            "140121{:02X}{:02X},szy206,{},total_m3,c0.volume.1,jetlinks\n",
+            a2 & 0xFF,
+            a2 >> 8,
+            intake.id
+        ));
+    }
+    std::fs::write(work.join("stations.csv"), csv).unwrap();
+    let cfg = gwmon::config::Config::load(&cfg_path).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = work.join("gateway.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gwmon"))
+        .args(["gateway", "--config"])
+        .arg(&cfg_path)
+        .arg("--db")
+        .arg(work.join("gateway.db"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_for("the gateway", Duration::from_secs(30), || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        t.contains("gateway listening") && t.contains("gateway connected to broker")
+    });
+    let idle_rss = status_mb(pid, "VmRSS");
+    let stations = rtu::stations(&cfg, Protocol::Szy206, Some(n));
+    let step_s = 60;
+    let opts = rtu::RtuOptions {
+        gateway: format!("127.0.0.1:{port}"),
+        rounds,
+        interval: Duration::from_secs(period),
+        start_ts: (gwmon::domain::time::now_ts() / step_s - i64::from(rounds) - 1) * step_s,
+        step_s,
+        confirm_timeout: Duration::from_secs(30),
+        faults: false,
+    };
+    let c0 = cpu_ticks(pid);
+    let t0 = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rep = rt
+        .block_on(rtu::run(
+            opts,
+            Protocol::Szy206,
+            stations,
+            cfg.clock.clone(),
+        ))
+        .unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu_s = (cpu_ticks(pid) - c0) as f64 / 100.0;
+    let hwm = status_mb(pid, "VmHWM");
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let _ = child.wait();
+    println!(
+        "{} terminals, {} reports, {} confirmed ({} unconfirmed, {} could not connect) in {secs:.1} s: {:.1} confirms/s; gateway CPU {cpu_s:.2} s ({:.2} % of one core), RSS {idle_rss:.1} MB idle, peak {hwm:.1} MB",
+        rep.stations,
+        rep.reports,
+        rep.confirmed,
+        rep.unconfirmed,
+        rep.connect_failures,
+        rep.confirmed as f64 / secs,
+        cpu_s / secs * 100.0
+    );
+    results.insert("gateway_terminals".into(), rep.stations.into());
+    results.insert("gateway_period_s".into(), period.into());
+    results.insert("gateway_confirmed".into(), rep.confirmed.into());
+    results.insert("gateway_unconfirmed".into(), rep.unconfirmed.into());
+    results.insert("gateway_seconds".into(), secs.into());
+    results.insert(
+        "gateway_confirms_per_s".into(),
+        (rep.confirmed as f64 / secs).into(),
+    );
+    results.insert("gateway_cpu_s".into(), cpu_s.into());
+    results.insert("gateway_cpu_percent".into(), (cpu_s / secs * 100.0).into());
+    results.insert("gateway_peak_rss_mb".into(), hwm.into());
+}
+
+// ---------------------------------------------------------------------------------------------
 // The web view: `gwmon serve` on the status benchmark store.
 // ---------------------------------------------------------------------------------------------
 
@@ -761,27 +904,6 @@ fn gwmon_out(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// CPU seconds (user + system) a process has used.
-fn cpu_s(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    t as f64 / 100.0 // USER_HZ
-}
-
-/// Peak resident memory of a process, MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -898,7 +1020,7 @@ fn bench_web(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value
     let clients = env_n("GWMON_BENCH_WEB_CLIENTS", 50) as usize;
     let secs = env_n("GWMON_BENCH_WEB_S", 30);
     let pid = child.id();
-    let cpu0 = cpu_s(pid);
+    let cpu0 = cpu_ticks(pid);
     let t0 = Instant::now();
     let deadline = t0 + Duration::from_secs(secs);
     let (lat, errors): (Vec<Vec<Duration>>, Vec<Vec<String>>) = std::thread::scope(|s| {
@@ -931,8 +1053,8 @@ fn bench_web(dir: &Path, results: &mut serde_json::Map<String, serde_json::Value
         handles.into_iter().map(|h| h.join().unwrap()).unzip()
     });
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = (cpu_s(pid) - cpu0) / wall * 100.0;
-    let rss = peak_rss_mib(pid);
+    let cpu = (cpu_ticks(pid) - cpu0) as f64 / 100.0 / wall * 100.0; // USER_HZ = 100
+    let rss = status_mb(pid, "VmHWM");
     let _ = child.kill();
     let _ = child.wait();
     let mut all: Vec<Duration> = lat.into_iter().flatten().collect();
@@ -1003,6 +1125,10 @@ fn main() {
     }
     if want("web") {
         bench_web(&dir, &mut results);
+    }
+    // Minutes, and thousands of sockets: only when named.
+    if args.iter().any(|a| a == "gateway") {
+        bench_gateway(&dir, &mut results);
     }
     // Ten minutes: only when named (`cargo bench --bench harness -- soak`).
     if args.iter().any(|a| a == "soak") {

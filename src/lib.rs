@@ -6,8 +6,8 @@
 //! leave the list of groundwater-overloaded areas by its deadlines.
 //!
 //! # Layout
-//! Data flows one way: MQTT → decode → store → analysis → status document → text, charts,
-//! report. Each module depends only on the ones listed before it:
+//! Data flows one way: (field terminals → gateway →) MQTT → decode → store → analysis → status
+//! document → text, charts, report. Each module depends only on the ones listed before it:
 //!
 //! - [`domain`] — county codes, the registry's enumerations, readings and quarantine records,
 //!   quota versions, local days (Asia/Shanghai), volumes and their one 万/亿 m³ formatter.
@@ -19,11 +19,15 @@
 //! - [`ingest`] — `decode` (pure: topic + bytes → readings or reasons), `mqtt` (connection, poll
 //!   loop, ack after commit), `import` (CSV history), `broker` (the in-process broker, feature
 //!   `embedded-broker`).
+//! - [`gateway`] — the TCP gateway for field terminals speaking SL 651-2014 or SZY 206-2016:
+//!   frames → readings published to the broker in the MQTT contract, each frame confirmed only
+//!   after the broker acknowledged its readings; a raw archive for replay.
 //! - [`assess`] — store → analysis → the status document every output draws from.
 //! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
 //! - [`http`] — the one HTTP listener: the web view and its API for the counties and the city,
 //!   and the daemon's `/healthz` and `/metrics`.
-//! - [`tools`] — the one-command demo, the synthetic fleet, the load generator.
+//! - [`tools`] — the one-command demo, the synthetic fleet, the load generator, simulated field
+//!   terminals.
 //! - [`cli`] — the command line; `main.rs` only parses and dispatches.
 
 pub mod analysis;
@@ -31,6 +35,7 @@ pub mod assess;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod gateway;
 pub mod http;
 pub mod ingest;
 pub mod output;

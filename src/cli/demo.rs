@@ -55,6 +55,12 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
         s.messages, s.readings, s.meter_events, s.quarantined, s.seconds
     );
+    if s.terminals > 0 {
+        println!(
+            "{} field terminals (SL 651, SZY 206) reported through the gateway: {} reports confirmed after the broker's acknowledgement.",
+            s.terminals, s.terminal_reports
+        );
+    }
     println!(
         "store: {}  (try: gwmon status --db {})",
         s.db.display(),
@@ -93,13 +99,13 @@ fn serve_web(
     drop(conn);
     cfg.http.listen = addr.to_owned();
     let cfg = Arc::new(cfg);
-    let bound = match rt.block_on(serve::start(Arc::clone(&cfg), db.to_owned(), None)) {
+    let bound = match rt.block_on(serve::start(Arc::clone(&cfg), db.to_owned(), None, None)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("note: {e}; serving on a free port instead");
             let mut c = (*cfg).clone();
             c.http.listen = "127.0.0.1:0".into();
-            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None))
+            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None, None))
                 .map_err(anyhow::Error::msg)?
         }
     };

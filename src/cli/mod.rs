@@ -7,6 +7,7 @@ mod check_config;
 mod common;
 mod demo;
 mod devices;
+mod gateway;
 mod import;
 mod report;
 mod run;
@@ -23,6 +24,7 @@ pub use check_config::CheckConfigArgs;
 pub use common::{ArgError, Common, resolve_as_of, resolve_county};
 pub use demo::DemoArgs;
 pub use devices::{DevicesArgs, QuarantineArgs};
+pub use gateway::{GatewayArgs, GatewayCommand, ReplayArgs};
 pub use import::ImportArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -66,6 +68,10 @@ pub enum Command {
     Token(TokenArgs),
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig(CheckConfigArgs),
+    /// The TCP gateway for field terminals speaking SL 651-2014 or SZY 206-2016: their readings
+    /// to the broker, each frame confirmed once the broker holds its readings; `replay` decodes
+    /// a station's archived frames again.
+    Gateway(GatewayArgs),
 }
 
 /// Runs one command. Errors are the caller's to print (`main` prints `error: ` and the chain of
@@ -83,5 +89,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => check_config::exec(args),
         Command::Serve(args) => serve::exec(args),
         Command::Token(args) => token::exec(args),
+        Command::Gateway(args) => gateway::exec(args),
     }
 }

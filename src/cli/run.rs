@@ -47,21 +47,33 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = Arc::new(cfg);
     let rt = runtime(Some(DAEMON_WORKERS))?;
     let health = Arc::new(Health::new(crate::domain::time::now_ts()));
+    let gateway_metrics = cfg
+        .gateway
+        .enabled
+        .then(|| Arc::new(crate::gateway::metrics::Metrics::new()));
     if !cfg.http.listen.is_empty() {
         let started = rt.block_on(super::serve::start(
             Arc::clone(&cfg),
             db.clone(),
             Some(Arc::clone(&health)),
+            gateway_metrics.clone(),
         ));
         if let Err(e) = started {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(WILL_NOT_START));
         }
     }
-    let hooks = crate::ingest::mqtt::Hooks {
+    let mut hooks = crate::ingest::mqtt::Hooks {
         health: Some(health),
         ..Default::default()
     };
+    if let Some(metrics) = gateway_metrics {
+        let (subscribed, ready) = tokio::sync::oneshot::channel();
+        hooks.subscribed = Some(subscribed);
+        if let Err(code) = start_gateway(&rt, &cfg, &db, ready, metrics) {
+            return Ok(code);
+        }
+    }
     let result = rt.block_on(crate::ingest::mqtt::run_with(
         cfg,
         &db,
@@ -78,4 +90,42 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `[gateway] enabled`: the field-terminal gateway in this process, on the daemon's broker and
+/// store, until the same signal stops both. It takes terminals once the daemon has subscribed
+/// (`ready`): on a broker that has not seen the daemon's session yet, a reading published
+/// earlier would match no subscription and be dropped after its terminal was confirmed. A
+/// refusal (no stations, a listener that cannot bind) is the exit code to end with.
+fn start_gateway(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Arc<crate::config::Config>,
+    db: &std::path::Path,
+    ready: tokio::sync::oneshot::Receiver<()>,
+    metrics: Arc<crate::gateway::metrics::Metrics>,
+) -> Result<(), ExitCode> {
+    use crate::gateway::server;
+    let refuse = |e: server::GatewayError| {
+        eprintln!("error: [gateway] enabled: {e}");
+        ExitCode::from(WILL_NOT_START)
+    };
+    server::require_stations(cfg).map_err(refuse)?;
+    let listeners = rt
+        .block_on(server::bind(&cfg.gateway.listen))
+        .map_err(refuse)?;
+    let opts = server::GatewayOptions {
+        listen: cfg.gateway.listen.clone(),
+        broker: cfg.mqtt.url.clone(),
+        db: db.to_path_buf(),
+    };
+    let cfg = Arc::clone(cfg);
+    rt.spawn(async move {
+        if ready.await.is_err() {
+            return;
+        }
+        if let Err(e) = server::serve(cfg, opts, listeners, metrics, shutdown_signal()).await {
+            tracing::error!(error = %e, "the field-terminal gateway stopped; the daemon goes on");
+        }
+    });
+    Ok(())
 }

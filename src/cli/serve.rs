@@ -53,7 +53,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = runtime(Some(DAEMON_WORKERS))?;
     let cfg = Arc::new(cfg);
-    let started = rt.block_on(start(Arc::clone(&cfg), db, None));
+    let started = rt.block_on(start(Arc::clone(&cfg), db, None, None));
     let addr = match started {
         Ok(addr) => addr,
         Err(e) => {
@@ -82,6 +82,7 @@ pub async fn start(
     cfg: Arc<Config>,
     db: PathBuf,
     health: Option<Arc<Health>>,
+    gateway: Option<Arc<crate::gateway::metrics::Metrics>>,
 ) -> Result<SocketAddr, String> {
     let tls = match (&cfg.http.cert_file, &cfg.http.key_file) {
         (Some(cert), Some(key)) => {
@@ -103,6 +104,7 @@ pub async fn start(
         cfg,
         db,
         health,
+        gateway,
         tls,
     };
     tokio::spawn(async move {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::registry::RegistryError;
+use super::stations::StationsError;
 
 /// A configuration problem, located as precisely as the source allows.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Stations(#[from] StationsError),
     #[error("{} problems in the configuration:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Many(Vec<ConfigError>),
 }

@@ -23,14 +23,17 @@ pub mod csv_file;
 mod error;
 mod raw;
 pub mod registry;
+pub mod stations;
 mod validate;
 
 pub use self::error::{ConfigError, line_at};
 pub use self::raw::{
-    AssessmentConfig, Budgets, HttpConfig, IngestConfig, MeteringConfig, MqttConfig,
-    QuarantineConfig, StoreConfig, TimeConfig, TlsConfig,
+    AssessmentConfig, Budgets, GatewayConfig, HttpConfig, IngestConfig, ListenConfig,
+    ListenProtocol, MeteringConfig, MqttConfig, QuarantineConfig, StoreConfig, TimeConfig,
+    TlsConfig,
 };
 use self::registry::Registry;
+use self::stations::Stations;
 use crate::domain::time::LocalClock;
 use crate::domain::{CountyCode, QuotaVersion};
 
@@ -42,6 +45,8 @@ pub const EMBEDDED_CONFIG: &str = include_str!("../../config/taiyuan.toml");
 pub const EMBEDDED_INTAKES: &str = include_str!("../../config/intakes.csv");
 /// The shipped example registry of wells.
 pub const EMBEDDED_WELLS: &str = include_str!("../../config/wells.csv");
+/// The shipped example mapping of field terminals to devices.
+pub const EMBEDDED_STATIONS: &str = include_str!("../../config/stations.csv");
 
 /// A county-level division and its deadlines.
 #[derive(Debug, Clone)]
@@ -67,11 +72,14 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     pub metering: MeteringConfig,
     pub assessment: AssessmentConfig,
+    pub gateway: GatewayConfig,
     pub budgets: Budgets,
     pub counties: Vec<County>,
     /// Sorted by `effective_from`.
     pub quota_versions: Vec<QuotaVersion>,
     pub registry: Registry,
+    /// The field terminals of the gateway (stations.csv; none when the file is absent).
+    pub stations: Stations,
     /// The registry is marked as example data.
     pub registry_example: bool,
 }
@@ -107,6 +115,7 @@ impl Config {
             let text = match name {
                 "intakes.csv" => EMBEDDED_INTAKES,
                 "wells.csv" => EMBEDDED_WELLS,
+                "stations.csv" => EMBEDDED_STATIONS,
                 _ => {
                     return Err(ConfigError::Invalid {
                         file: "<embedded>/taiyuan.toml".into(),
@@ -204,6 +213,7 @@ mod tests {
                 name.to_string(),
                 match name {
                     "intakes.csv" => EMBEDDED_INTAKES.to_string(),
+                    "stations.csv" => EMBEDDED_STATIONS.to_string(),
                     _ => EMBEDDED_WELLS.to_string(),
                 },
             ))

@@ -30,6 +30,16 @@ const DEFAULT_RECONNECT_MAX_S: u64 = 5;
 const DEFAULT_MAX_SPREAD_DAYS: f64 = 31.0;
 const DEFAULT_QUARANTINE_MAX_AGE_DAYS: i64 = 90;
 const DEFAULT_QUARANTINE_MAX_ROWS: i64 = 100_000;
+const DEFAULT_GATEWAY_STATIONS: &str = "stations.csv";
+const DEFAULT_GATEWAY_LISTEN: &str = "0.0.0.0:9651";
+const DEFAULT_GATEWAY_CLIENT_ID: &str = "gwmon-gateway";
+const DEFAULT_GATEWAY_IDLE_TIMEOUT_S: u64 = 300;
+/// An SL 651 frame is at most 4095 + 17 bytes; an SZY 206 frame at most 255 + 5.
+const DEFAULT_GATEWAY_MAX_FRAME_BYTES: usize = 4112;
+const DEFAULT_GATEWAY_MAX_CONNECTIONS: usize = 10_000;
+const DEFAULT_GATEWAY_PUBACK_TIMEOUT_S: u64 = 10;
+const DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S: u64 = 120;
+const DEFAULT_GATEWAY_ARCHIVE_MAX_AGE_DAYS: i64 = 90;
 const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
 const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
 
@@ -50,6 +60,8 @@ pub(super) struct RawConfig {
     pub(super) metering: MeteringConfig,
     #[serde(default)]
     pub(super) assessment: AssessmentConfig,
+    #[serde(default)]
+    pub(super) gateway: GatewayConfig,
     pub(super) registry: RegistryConfig,
     pub(super) budgets: Budgets,
     #[serde(rename = "county")]
@@ -224,6 +236,87 @@ impl Default for QuarantineConfig {
             max_rows: DEFAULT_QUARANTINE_MAX_ROWS,
         }
     }
+}
+
+/// `[gateway]`: the TCP gateway for SL 651 / SZY 206 field terminals (`gwmon gateway`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Run the gateway inside `gwmon run` as well.
+    pub enabled: bool,
+    /// stations.csv, relative to the config file's folder. When the key is left out, a missing
+    /// file means no stations (unless `enabled`); a file named here must exist.
+    pub stations: Option<PathBuf>,
+    /// The listeners; each takes one protocol or detects it per frame (`auto`).
+    pub listen: Vec<ListenConfig>,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout_s: u64,
+    /// Frames longer than this are refused (the stream resynchronises past them).
+    pub max_frame_bytes: usize,
+    /// Connections beyond this many are closed at once.
+    pub max_connections: usize,
+    /// The gateway's own MQTT client id (a second gateway needs another).
+    pub client_id: String,
+    /// A frame whose readings the broker has not acknowledged within this many seconds is not
+    /// confirmed: the terminal sends it again.
+    pub puback_timeout_s: u64,
+    /// Packets of an SL 651 multi-packet message (M3) are kept this long for the rest.
+    pub reassembly_timeout_s: u64,
+    /// Archived raw frames older than this many days are deleted (hourly).
+    pub archive_max_age_days: i64,
+}
+
+impl GatewayConfig {
+    /// The stations file: the configured path or the default name.
+    pub fn stations_path(&self) -> PathBuf {
+        self.stations
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_GATEWAY_STATIONS))
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            stations: None,
+            listen: vec![ListenConfig {
+                addr: DEFAULT_GATEWAY_LISTEN.into(),
+                protocol: ListenProtocol::Auto,
+            }],
+            idle_timeout_s: DEFAULT_GATEWAY_IDLE_TIMEOUT_S,
+            max_frame_bytes: DEFAULT_GATEWAY_MAX_FRAME_BYTES,
+            max_connections: DEFAULT_GATEWAY_MAX_CONNECTIONS,
+            client_id: DEFAULT_GATEWAY_CLIENT_ID.into(),
+            puback_timeout_s: DEFAULT_GATEWAY_PUBACK_TIMEOUT_S,
+            reassembly_timeout_s: DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S,
+            archive_max_age_days: DEFAULT_GATEWAY_ARCHIVE_MAX_AGE_DAYS,
+        }
+    }
+}
+
+/// One `[[gateway.listen]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// `ip:port`.
+    pub addr: String,
+    #[serde(default = "default_listen_protocol")]
+    pub protocol: ListenProtocol,
+}
+
+/// What a listener accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenProtocol {
+    Sl651,
+    Szy206,
+    /// Either, detected per frame by its start bytes.
+    Auto,
+}
+
+fn default_listen_protocol() -> ListenProtocol {
+    ListenProtocol::Auto
 }
 
 /// `[metering]`: the plan's online-metering duty (任务 4), applied to the registry.

@@ -12,11 +12,13 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::error::{ConfigError, line_at};
+use super::raw::GatewayConfig;
 use super::raw::{
     AssessmentConfig, Budgets, IngestConfig, MqttConfig, QuarantineConfig, RawConfig, RawCounty,
     RawQuotaVersion, TimeConfig,
 };
 use super::registry::{Registry, RegistryParams};
+use super::stations::Stations;
 use super::{Config, County};
 use crate::domain::time::LocalClock;
 use crate::domain::{CountyCode, QuotaVersion};
@@ -62,10 +64,12 @@ pub(super) fn build(
     checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);
     checks.mqtt(&raw.mqtt);
-    let registry = checks.registry(&raw, &counties, clock.is_some(), read);
+    let registry = checks.registry(&raw, &counties, clock.is_some(), &read);
+    checks.gateway(&raw.gateway);
+    let stations = checks.stations(&raw.gateway, registry.as_ref(), &read);
     checks.finish()?;
-    let (Some(clock), Some(registry)) = (clock, registry) else {
-        unreachable!("a missing clock or registry is reported as an error above")
+    let (Some(clock), Some(registry), Some(stations)) = (clock, registry, stations) else {
+        unreachable!("a missing clock, registry or stations file is reported as an error above")
     };
     Ok(Config {
         source: file.to_string(),
@@ -77,10 +81,12 @@ pub(super) fn build(
         quarantine: raw.quarantine,
         metering: raw.metering,
         assessment: raw.assessment,
+        gateway: raw.gateway,
         budgets: raw.budgets,
         counties,
         quota_versions,
         registry,
+        stations,
         registry_example: raw.registry.example,
     })
 }
@@ -547,7 +553,7 @@ impl Checks<'_> {
         raw: &RawConfig,
         counties: &[County],
         zone_ok: bool,
-        read: impl Fn(&Path) -> Result<(String, String), ConfigError>,
+        read: &impl Fn(&Path) -> Result<(String, String), ConfigError>,
     ) -> Option<Registry> {
         match (read(&raw.registry.intakes), read(&raw.registry.wells)) {
             (Ok((fi, ti)), Ok((fw, tw))) if zone_ok => {
@@ -565,6 +571,116 @@ impl Checks<'_> {
             (ri, rw) => {
                 self.errors.extend(ri.err());
                 self.errors.extend(rw.err());
+                None
+            }
+        }
+    }
+
+    /// `[gateway]`: listeners and limits (the stations file is read by [`Checks::stations`]).
+    fn gateway(&mut self, g: &GatewayConfig) {
+        if g.listen.is_empty() {
+            self.invalid(
+                None,
+                "[gateway] listen = []: give at least one listener, e.g. listen = [{ addr = \"0.0.0.0:9651\", protocol = \"auto\" }]".into(),
+            );
+        }
+        let mut seen = HashSet::new();
+        for l in &g.listen {
+            if l.addr.parse::<std::net::SocketAddr>().is_err() {
+                self.invalid(
+                    None,
+                    format!(
+                        "[gateway] listen addr = \"{}\": expected an IP address and port, e.g. \"0.0.0.0:9651\"",
+                        l.addr
+                    ),
+                );
+            } else if !seen.insert(l.addr.clone()) {
+                self.invalid(
+                    None,
+                    format!(
+                        "[gateway] listen addr = \"{}\" appears twice: one listener per address (protocol = \"auto\" takes both protocols)",
+                        l.addr
+                    ),
+                );
+            }
+        }
+        for (key, v, eg) in [
+            ("idle_timeout_s", g.idle_timeout_s, 300),
+            ("puback_timeout_s", g.puback_timeout_s, 10),
+            ("reassembly_timeout_s", g.reassembly_timeout_s, 120),
+            ("max_connections", g.max_connections as u64, 10_000),
+        ] {
+            if v == 0 {
+                self.invalid(
+                    None,
+                    format!("[gateway] {key} = 0: expected a positive number, e.g. {eg}"),
+                );
+            }
+        }
+        if !(32..=65_536).contains(&g.max_frame_bytes) {
+            self.invalid(
+                None,
+                format!(
+                    "[gateway] max_frame_bytes = {}: expected 32 to 65536; 4112 holds the longest SL 651 frame",
+                    g.max_frame_bytes
+                ),
+            );
+        }
+        if g.archive_max_age_days <= 0 {
+            self.invalid(
+                None,
+                format!(
+                    "[gateway] archive_max_age_days = {}: expected a positive number of days, e.g. 90",
+                    g.archive_max_age_days
+                ),
+            );
+        }
+        if g.client_id.trim().is_empty() {
+            self.invalid(
+                None,
+                "[gateway] client_id is empty: give the gateway's own MQTT client id, e.g. gwmon-gateway".into(),
+            );
+        }
+    }
+
+    /// stations.csv, checked against the registry once that parsed. A missing file is no
+    /// stations, unless the file is named in `[gateway] stations` or the gateway is enabled.
+    fn stations(
+        &mut self,
+        g: &GatewayConfig,
+        registry: Option<&Registry>,
+        read: &impl Fn(&Path) -> Result<(String, String), ConfigError>,
+    ) -> Option<Stations> {
+        let path = g.stations_path();
+        match read(&path) {
+            Ok((file, text)) => {
+                let registry = registry?;
+                Stations::parse(&file, &text, registry)
+                    .map_err(|e| self.errors.push(e.into()))
+                    .ok()
+            }
+            Err(ConfigError::Read { path: full, source })
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && g.stations.is_none()
+                    && !g.enabled =>
+            {
+                Some(Stations::none(&full.display().to_string()))
+            }
+            Err(ConfigError::Read { path: full, source })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                self.invalid(
+                    None,
+                    format!(
+                        "[gateway] stations: {} does not exist; create it with the header station,protocol,device_id,quantity,element,reply (README, \"Field terminals\"){}",
+                        full.display(),
+                        if g.enabled { ", or set [gateway] enabled = false" } else { "" }
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                self.errors.push(e);
                 None
             }
         }

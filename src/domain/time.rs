@@ -77,6 +77,14 @@ impl LocalClock {
         self.tz.to_timestamp(dt).ok().map(|t| t.as_second())
     }
 
+    /// The local civil date and time of `ts`.
+    pub fn local(&self, ts: i64) -> DateTime {
+        match Timestamp::from_second(ts) {
+            Ok(t) => self.tz.to_datetime(t),
+            Err(_) => DateTime::constant(1970, 1, 1, 0, 0, 0, 0),
+        }
+    }
+
     /// The local date and time of `ts`, formatted `YYYY-MM-DD HH:MM:SS` (for messages).
     pub fn format(&self, ts: i64) -> String {
         match Timestamp::from_second(ts) {

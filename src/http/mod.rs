@@ -35,6 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
+use crate::gateway::metrics::Metrics as GatewayMetrics;
 use crate::ingest::health::Health;
 
 pub use tls::{TlsError, load_tls};
@@ -57,6 +58,8 @@ pub(crate) struct AppState {
     pub db: PathBuf,
     /// Ingest health: `Some` in `gwmon run`, whose `/healthz` and `/metrics` report it.
     pub health: Option<Arc<Health>>,
+    /// The in-process gateway's counters (`[gateway] enabled`), added to `/metrics`.
+    pub gateway: Option<Arc<GatewayMetrics>>,
     pub ops: ops::OpsState,
     pub cache: cache::Cache,
     pub logins: auth::LoginLimiter,
@@ -72,6 +75,7 @@ pub struct Serve {
     pub cfg: Arc<Config>,
     pub db: PathBuf,
     pub health: Option<Arc<Health>>,
+    pub gateway: Option<Arc<GatewayMetrics>>,
     /// TLS of the listener itself; `None` for plain HTTP (or TLS at nginx in front).
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -179,6 +183,7 @@ pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
         cfg: s.cfg,
         db: s.db,
         health: s.health,
+        gateway: s.gateway,
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     match s.tls {

@@ -69,7 +69,10 @@ pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        health.render(),
+        match &s.gateway {
+            Some(g) => health.render() + &g.render(),
+            None => health.render(),
+        },
     )
 }
 

@@ -9,6 +9,7 @@
 //! whatever topics arrive. Every message is still counted and stored; only the log is limited.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 
 use tracing::warn;
 
@@ -40,28 +41,29 @@ struct Entry {
     since: i64,
 }
 
-/// The limiter; time is passed in (epoch seconds).
+/// The limiter; time is passed in (epoch seconds). Keys are (code, text): a reason code of the
+/// quarantine by default, or any other small code (the gateway's frame outcomes).
 #[derive(Debug)]
-pub struct WarnLimit {
+pub struct WarnLimit<C = RejectCode> {
     interval_s: i64,
     max_keys: usize,
     max_lines: u32,
-    keys: HashMap<(RejectCode, String), Entry>,
+    keys: HashMap<(C, String), Entry>,
     /// Keys in the order they were first seen: the front is dropped first.
-    order: VecDeque<(RejectCode, String)>,
+    order: VecDeque<(C, String)>,
     window_start: i64,
     window_lines: u32,
     /// Messages held back by the overall limit (or forgotten with a dropped key) not yet reported.
     withheld: u64,
 }
 
-impl Default for WarnLimit {
+impl<C: Copy + Eq + Hash> Default for WarnLimit<C> {
     fn default() -> Self {
         Self::new(INTERVAL_S, MAX_KEYS, MAX_LINES)
     }
 }
 
-impl WarnLimit {
+impl<C: Copy + Eq + Hash> WarnLimit<C> {
     pub fn new(interval_s: i64, max_keys: usize, max_lines: u32) -> Self {
         Self {
             interval_s: interval_s.max(1),
@@ -73,6 +75,11 @@ impl WarnLimit {
             window_lines: 0,
             withheld: 0,
         }
+    }
+
+    /// Seconds between two lines of one key.
+    pub fn interval_s(&self) -> i64 {
+        self.interval_s
     }
 
     /// Keys remembered.
@@ -94,7 +101,7 @@ impl WarnLimit {
 
     /// Whether a message of `key` with `code` gets a line now (with what it reports), or is only
     /// counted.
-    pub fn admit(&mut self, key: &str, code: RejectCode, now: i64) -> Option<Line> {
+    pub fn admit(&mut self, key: &str, code: C, now: i64) -> Option<Line> {
         let room = self.window_lines < self.max_lines;
         let k = (code, key.to_string());
         let entry = match self.keys.get_mut(&k) {

@@ -215,6 +215,20 @@ pub fn config_summary(cfg: &Config) -> String {
             ""
         }
     );
+    if !cfg.stations.is_empty() {
+        let _ = writeln!(
+            s,
+            "gateway: {} field terminals mapped in {}, listening on {}",
+            cfg.stations.len(),
+            cfg.stations.source,
+            cfg.gateway
+                .listen
+                .iter()
+                .map(|l| l.addr.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let mut rows = Vec::new();
     for c in &cfg.counties {
         let n = reg.intakes.iter().filter(|i| i.county == c.code).count();

@@ -24,6 +24,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/004_quarantine_origin.sql"),
     // 5: access tokens of the web view (`gwmon token`), kept as hashes.
     include_str!("../../migrations/005_access_tokens.sql"),
+    // 6: the gateway's raw archive of field-terminal frames (`gwmon gateway replay`).
+    include_str!("../../migrations/006_gateway_frames.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -100,6 +102,7 @@ mod tests {
             "level_readings",
             "quarantine",
             "daily_volume",
+            "gateway_frames",
         ] {
             assert!(tables(&conn).iter().any(|n| n == t), "{t} missing");
         }

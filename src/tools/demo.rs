@@ -1,8 +1,9 @@
 //! `gwmon demo`: the whole job in one command, on the built-in configuration and example
 //! registry. An in-process broker (or `--broker`), the daemon ingesting through the normal path,
 //! the synthetic fleet ([`crate::tools::fleet`]) publishing years of history as backlog arrays
-//! and then live readings — with the field faults gwmon must survive — and finally the report
-//! bundle for every county.
+//! and then live readings — with the field faults gwmon must survive —, the stations of
+//! stations.csv reporting as field terminals through an in-process gateway
+//! ([`crate::gateway`], [`crate::tools::rtu`]), and finally the report bundle for every county.
 //!
 //! Without the cargo feature `embedded-broker` there is no in-process broker, and the demo needs
 //! `--broker URL`.
@@ -42,6 +43,10 @@ pub enum DemoError {
     Report(#[from] crate::output::report::ReportError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("the field-terminal gateway: {0}")]
+    Gateway(#[from] crate::gateway::server::GatewayError),
+    #[error("the simulated field terminals: {0}")]
+    Terminals(String),
     #[error("cannot prepare {path}: {source}")]
     Io {
         path: PathBuf,
@@ -67,6 +72,9 @@ pub struct DemoSummary {
     pub readings: i64,
     pub quarantined: i64,
     pub meter_events: i64,
+    /// Field terminals that reported through the gateway, and their confirmed reports.
+    pub terminals: u64,
+    pub terminal_reports: u64,
     pub seconds: f64,
     pub report: crate::output::report::ReportOutput,
     pub db: PathBuf,
@@ -269,6 +277,115 @@ async fn forget_session(url: &str, client_id: &str) {
     .await;
 }
 
+/// The stations of stations.csv report as field terminals (both protocols, with junk bytes, a
+/// wrong CRC and a late backlog) through a gateway in this process on a free port, publishing to
+/// the demo's broker. Each terminal goes on from its device's last stored reading, a minute
+/// apart, so that its readings extend the fleet's rather than contradict them.
+async fn field_terminals(
+    cfg: &Arc<Config>,
+    db: &Path,
+    now: i64,
+) -> Result<crate::tools::rtu::RtuReport, DemoError> {
+    use crate::config::stations::{Protocol, Quantity};
+    use crate::config::{ListenConfig, ListenProtocol};
+    use crate::gateway::server;
+    use crate::tools::rtu;
+    let mut total = rtu::RtuReport::default();
+    if cfg.stations.is_empty() {
+        return Ok(total);
+    }
+    let listeners = server::bind(&[ListenConfig {
+        addr: "127.0.0.1:0".into(),
+        protocol: ListenProtocol::Auto,
+    }])
+    .await?;
+    let addr = listeners[0]
+        .0
+        .local_addr()
+        .map_err(|e| DemoError::Terminals(e.to_string()))?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let opts = server::GatewayOptions {
+        listen: Vec::new(),
+        broker: cfg.mqtt.url.clone(),
+        db: db.to_path_buf(),
+    };
+    let gateway = tokio::spawn(server::serve(
+        Arc::clone(cfg),
+        opts,
+        listeners,
+        Arc::new(crate::gateway::metrics::Metrics::new()),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let conn = crate::store::open_ro(db)?;
+    let mut last_ts = 0;
+    let mut runs = Vec::new();
+    for protocol in [Protocol::Sl651, Protocol::Szy206] {
+        let mut stations = rtu::stations(cfg, protocol, None);
+        for s in &mut stations {
+            let Some(st) = cfg.stations.get(s.protocol, &s.addr) else {
+                continue;
+            };
+            for (key, q, first) in &mut s.elements {
+                let Some(t) = st.elements.get(key) else {
+                    continue;
+                };
+                let sql = match q {
+                    Quantity::TotalM3 => {
+                        "SELECT ts, total_m3 + 1 FROM meter_readings WHERE intake_id = ?1 ORDER BY ts DESC LIMIT 1"
+                    }
+                    Quantity::DepthM => {
+                        "SELECT ts, depth_m FROM level_readings WHERE well_id = ?1 ORDER BY ts DESC LIMIT 1"
+                    }
+                    Quantity::LevelM => {
+                        "SELECT ts, level_m FROM level_readings WHERE well_id = ?1 ORDER BY ts DESC LIMIT 1"
+                    }
+                };
+                let last: Option<(i64, f64)> = conn
+                    .query_row(sql, [&t.device_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .ok();
+                if let Some((ts, v)) = last {
+                    last_ts = last_ts.max(ts);
+                    *first = (v * 100.0).round() / 100.0;
+                }
+            }
+        }
+        runs.push((protocol, stations));
+    }
+    drop(conn);
+    let start_ts = ((last_ts.max(now - 3600) / 60) + 1) * 60;
+    for (protocol, stations) in runs {
+        let opts = rtu::RtuOptions {
+            gateway: addr.to_string(),
+            rounds: 3,
+            interval: Duration::ZERO,
+            start_ts,
+            step_s: 60,
+            confirm_timeout: Duration::from_secs(1),
+            faults: true,
+        };
+        let r = rtu::run(opts, protocol, stations, cfg.clock.clone())
+            .await
+            .map_err(|e| DemoError::Terminals(e.to_string()))?;
+        if r.unconfirmed > 0 || r.connect_failures > 0 {
+            return Err(DemoError::Terminals(format!(
+                "{} {protocol} reports were never confirmed, {} terminals could not connect",
+                r.unconfirmed, r.connect_failures
+            )));
+        }
+        total.stations += r.stations;
+        total.reports += r.reports;
+        total.confirmed += r.confirmed;
+        total.readings += r.readings;
+    }
+    let _ = stop_tx.send(());
+    if let Ok(Err(e)) = gateway.await {
+        return Err(e.into());
+    }
+    Ok(total)
+}
+
 /// Runs the demo into `out` (created) with the store at `db` (default `out/gwmon.db`; an
 /// existing store there is replaced).
 pub async fn run(
@@ -417,6 +534,20 @@ pub async fn run(
     bar.finish_and_clear();
     let _ = client.disconnect().await;
     let _ = poll.await;
+    // Field terminals through the gateway, then their readings committed.
+    let field = field_terminals(&cfg, &db, now).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored() < want + field.readings as i64 {
+        if Instant::now() > deadline {
+            return Err(DemoError::Incomplete {
+                got: stored(),
+                want: want + field.readings as i64,
+                secs: 60,
+                db: db.display().to_string(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Let the hostile messages (which add no readings) land too, then stop the daemon cleanly.
     let _ = stop_tx.send(());
     match daemon.await {
@@ -447,9 +578,11 @@ pub async fn run(
     .map_err(|e| DemoError::Publish("report".into(), e.to_string()))??;
     Ok(DemoSummary {
         messages,
-        readings: want,
+        readings: want + field.readings as i64,
         quarantined,
         meter_events,
+        terminals: field.stations,
+        terminal_reports: field.confirmed,
         seconds: started.elapsed().as_secs_f64(),
         report,
         db,

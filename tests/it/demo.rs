@@ -45,6 +45,27 @@ fn check_demo_output(code: i32, out: &str, err: &str, dir: &std::path::Path) {
         ) > 0,
         "gaps"
     );
+    // The shipped stations reported as field terminals through the gateway: three reports
+    // each, and each terminal's copy with a wrong CRC refused.
+    assert!(
+        out.contains("field terminals (SL 651, SZY 206) reported"),
+        "{out}"
+    );
+    let stations = gwmon::config::Config::embedded().unwrap().stations.len() as i64;
+    assert_eq!(
+        query_i64(
+            &db,
+            "SELECT count(*) FROM gateway_frames WHERE outcome = 'published'"
+        ),
+        3 * stations
+    );
+    assert_eq!(
+        query_i64(
+            &db,
+            "SELECT count(*) FROM gateway_frames WHERE outcome = 'bad_crc'"
+        ),
+        stations
+    );
 }
 
 #[cfg(feature = "embedded-broker")]

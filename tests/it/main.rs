@@ -3,6 +3,7 @@
 mod daemon;
 mod demo;
 mod devices;
+mod gateway;
 mod import;
 mod ingest;
 mod quarantine;

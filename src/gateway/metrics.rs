@@ -1,0 +1,139 @@
+//! The gateway's Prometheus metrics, on a recorder of its own (as the daemon's
+//! [`Health`](crate::ingest::health::Health) has), so a gateway beside a daemon in one process
+//! keeps its figures apart:
+//!
+//! - `gwmon_gateway_frames_total{protocol,outcome}` — frames by what became of them
+//!   (`published`, `confirmed`, `unknown_station`, `unmapped`, `invalid_value`, `bad_crc`,
+//!   `bad_frame`, `bad_time`, `broker_unavailable`, `link`, `test`, `packet`, `packet_missing`,
+//!   `downlink`, `unsupported`);
+//! - `gwmon_gateway_elements_total{protocol,outcome}` — elements `published`, `unmapped`,
+//!   `invalid`;
+//! - `gwmon_gateway_replies_total{protocol}`, `gwmon_gateway_junk_bytes_total`,
+//!   `gwmon_gateway_archive_dropped_total`, `gwmon_gateway_connections` (gauge).
+
+use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::config::stations::Protocol;
+
+const META: Metadata<'static> =
+    Metadata::new("gwmon::gateway", metrics::Level::INFO, Some("gwmon"));
+
+/// The gateway's counters.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    connections: Gauge,
+    junk: Counter,
+    archive_dropped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh recorder with the gauges and the counters without labels registered.
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        Metrics {
+            connections: recorder
+                .register_gauge(&Key::from_name("gwmon_gateway_connections"), &META),
+            junk: recorder
+                .register_counter(&Key::from_name("gwmon_gateway_junk_bytes_total"), &META),
+            archive_dropped: recorder.register_counter(
+                &Key::from_name("gwmon_gateway_archive_dropped_total"),
+                &META,
+            ),
+            recorder,
+            handle,
+        }
+    }
+
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &META)
+    }
+
+    /// A frame of `protocol` with `outcome`.
+    pub fn frame(&self, protocol: Protocol, outcome: &'static str) {
+        self.counter(
+            "gwmon_gateway_frames_total",
+            vec![
+                Label::new("protocol", protocol.as_str()),
+                Label::new("outcome", outcome),
+            ],
+        )
+        .increment(1);
+    }
+
+    /// `n` elements with `outcome`.
+    pub fn elements(&self, protocol: Protocol, outcome: &'static str, n: u64) {
+        if n > 0 {
+            self.counter(
+                "gwmon_gateway_elements_total",
+                vec![
+                    Label::new("protocol", protocol.as_str()),
+                    Label::new("outcome", outcome),
+                ],
+            )
+            .increment(n);
+        }
+    }
+
+    /// A reply sent to a terminal.
+    pub fn reply(&self, protocol: Protocol) {
+        self.counter(
+            "gwmon_gateway_replies_total",
+            vec![Label::new("protocol", protocol.as_str())],
+        )
+        .increment(1);
+    }
+
+    /// Bytes that started no frame.
+    pub fn junk(&self, n: usize) {
+        self.junk.increment(n as u64);
+    }
+
+    /// An archive row dropped because the archive writer fell behind.
+    pub fn archive_dropped(&self) {
+        self.archive_dropped.increment(1);
+    }
+
+    /// Open terminal connections.
+    pub fn connections(&self, n: usize) {
+        self.connections.set(n as f64);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_with_their_labels() {
+        let m = Metrics::new();
+        m.frame(Protocol::Sl651, "published");
+        m.frame(Protocol::Sl651, "published");
+        m.frame(Protocol::Szy206, "bad_crc");
+        m.elements(Protocol::Sl651, "unmapped", 3);
+        m.connections(2);
+        let text = m.render();
+        for line in [
+            "gwmon_gateway_frames_total{protocol=\"sl651\",outcome=\"published\"} 2",
+            "gwmon_gateway_frames_total{protocol=\"szy206\",outcome=\"bad_crc\"} 1",
+            "gwmon_gateway_elements_total{protocol=\"sl651\",outcome=\"unmapped\"} 3",
+            "gwmon_gateway_connections 2",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+    }
+}
