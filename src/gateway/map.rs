@@ -104,20 +104,13 @@ mod tests {
     #[test]
     fn a_well_report_becomes_one_depth_reading() {
         let c = cfg();
-        let r = sl651::Report {
-            centre: 1,
-            station: "1401210001".parse().unwrap(),
-            password: [0, 0],
-            function: 0x32,
-            serial: 1,
-            sent: "2026-11-30T08:00:30".parse().unwrap(),
-            class: b'G',
-            observed: "2026-11-30T08:00".parse().unwrap(),
-            elements: vec![
+        let r = sl651::Report::sample(
+            1,
+            vec![
                 (0x0E, 0x1A, vec![0x00, 0x15, 0x20]),
                 (0x38, 0x12, vec![0x12, 0x56]),
             ],
-        };
+        );
         let f = sl651::decode(&r.encode(), &c.clock).unwrap();
         let m = map(&f, &c.stations, "gw");
         assert_eq!(

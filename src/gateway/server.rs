@@ -784,15 +784,9 @@ mod tests {
 
     fn report(function: u8) -> sl651::Report {
         sl651::Report {
-            centre: 1,
-            station: "1401210001".parse().unwrap(),
             password: [0x12, 0x34],
             function,
-            serial: 23,
-            sent: "2026-11-30T08:00:30".parse().unwrap(),
-            class: b'G',
-            observed: "2026-11-30T08:00".parse().unwrap(),
-            elements: vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
+            ..sl651::Report::sample(23, vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])])
         }
     }
 

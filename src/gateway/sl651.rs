@@ -467,6 +467,25 @@ pub struct Report {
     pub elements: Vec<(u16, u8, Vec<u8>)>,
 }
 
+#[cfg(test)]
+impl Report {
+    /// A 定时报 of groundwater station 1401210001 observed at 2026-11-30 08:00 with `elements`,
+    /// for the tests of the modules that take frames apart.
+    pub(crate) fn sample(serial: u16, elements: Vec<(u16, u8, Vec<u8>)>) -> Self {
+        Report {
+            centre: 1,
+            station: "1401210001".parse().expect("a station address"),
+            password: [0, 0],
+            function: 0x32,
+            serial,
+            sent: "2026-11-30T08:00:30".parse().expect("a time"),
+            class: b'G',
+            observed: "2026-11-30T08:00".parse().expect("a time"),
+            elements,
+        }
+    }
+}
+
 impl Report {
     /// The body: serial, send time, station group, observation time, elements.
     pub fn body(&self) -> Vec<u8> {
@@ -774,18 +793,14 @@ mod tests {
 
     fn report() -> Report {
         Report {
-            centre: 1,
-            station: "1401210001".parse().unwrap(),
             password: [0x12, 0x34],
-            function: 0x32,
-            serial: 7,
-            sent: "2026-11-30T08:00:30".parse().unwrap(),
-            class: b'G',
-            observed: "2026-11-30T08:00".parse().unwrap(),
-            elements: vec![
-                (0x0E, 0x1A, vec![0x00, 0x15, 0x20]),
-                (0xFFA1, 0x28, vec![0, 0, 0, 1, 0]),
-            ],
+            ..Report::sample(
+                7,
+                vec![
+                    (0x0E, 0x1A, vec![0x00, 0x15, 0x20]),
+                    (0xFFA1, 0x28, vec![0, 0, 0, 1, 0]),
+                ],
+            )
         }
     }
 

@@ -408,17 +408,8 @@ mod tests {
     }
 
     fn parts() -> Vec<Vec<u8>> {
-        let r = crate::gateway::sl651::Report {
-            centre: 1,
-            station: "1401210001".parse().unwrap(),
-            password: [0, 0],
-            function: 0x32,
-            serial: 9,
-            sent: "2026-11-30T08:00:30".parse().unwrap(),
-            class: b'G',
-            observed: "2026-11-30T08:00".parse().unwrap(),
-            elements: vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
-        };
+        let r =
+            crate::gateway::sl651::Report::sample(9, vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])]);
         r.encode_parts(3)
     }
 
@@ -443,18 +434,11 @@ mod tests {
     fn a_connection_holds_a_bounded_number_of_series() {
         let mut r = Reassembly::new(120, 1 << 20);
         for n in 0..40u32 {
-            let mut rep = crate::gateway::sl651::Report {
-                centre: 1,
-                station: format!("14012100{n:02}").parse().unwrap(),
-                password: [0, 0],
-                function: 0x32,
-                serial: 1,
-                sent: "2026-11-30T08:00:30".parse().unwrap(),
-                class: b'G',
-                observed: "2026-11-30T08:00".parse().unwrap(),
-                elements: vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
-            };
-            rep.serial = n as u16;
+            let mut rep = crate::gateway::sl651::Report::sample(
+                n as u16,
+                vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])],
+            );
+            rep.station = format!("14012100{n:02}").parse().unwrap();
             r.add(&rep.encode_parts(3)[0], i64::from(n));
         }
         assert_eq!(r.parts.len(), MAX_MESSAGES);
