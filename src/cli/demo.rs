@@ -78,7 +78,8 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves the demo's store until Ctrl-C, with a city token and a token of the first county.
+/// Serves the demo's store until Ctrl-C, with a city token and a token of the county whose exit
+/// is due first.
 fn serve_web(
     rt: &tokio::runtime::Runtime,
     mut cfg: Config,
@@ -88,7 +89,12 @@ fn serve_web(
     let conn = open_rw(db, Durability::Normal)?;
     let now = crate::domain::time::now_ts();
     let (_, city) = tokens::add(&conn, Scope::City, "gwmon demo: city", now)?;
-    let county = cfg.counties.first().map(|c| (c.code, c.name.clone()));
+    // A county of the plan's first batch (the nearest exit deadline), whose page has days to show.
+    let county = cfg
+        .counties
+        .iter()
+        .min_by_key(|c| (c.exit.is_none(), c.exit, c.code))
+        .map(|c| (c.code, c.name.clone()));
     let county_token = match county {
         Some((code, ref name)) => Some((
             name.clone(),
