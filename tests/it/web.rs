@@ -675,11 +675,26 @@ fn a_browser_logs_in_and_lands_on_its_county() {
         &s(&format!("/element/{button}/click")),
         serde_json::json!({}),
     );
-    let landed = call("GET", &s("/url"), serde_json::Value::Null);
-    assert!(
-        landed.as_str().unwrap().ends_with("/county/140121"),
-        "{landed}"
+    // The click may return before the form's navigation has begun: wait for the page it leads
+    // to (a county page on a cold cache takes a moment to build).
+    let mut landed = String::new();
+    wait_until(
+        "the county page after the login",
+        Duration::from_secs(60),
+        || {
+            landed = call("GET", &s("/url"), serde_json::Value::Null)
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let ready = call(
+                "POST",
+                &s("/execute/sync"),
+                serde_json::json!({"script": "return document.readyState", "args": []}),
+            );
+            !landed.ends_with("/login") && ready == "complete"
+        },
     );
+    assert!(landed.ends_with("/county/140121"), "{landed}");
     let dom = call("GET", &s("/source"), serde_json::Value::Null);
     let dom = dom.as_str().unwrap();
     assert!(dom.contains("清徐县"), "the county's name in the DOM");
