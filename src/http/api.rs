@@ -89,7 +89,7 @@ pub async fn status(
     };
     let as_of = match as_of(&s, q.as_of.as_deref()) {
         Ok(d) => d,
-        Err((status, m)) => return error(status, m),
+        Err(r) => return error(r.status(), r.en()),
     };
     let doc = match s.cache.doc(&s.cfg, &s.db, as_of).await {
         Ok(d) => d,
@@ -188,7 +188,7 @@ pub async fn daily(
     };
     let code = match county_of(&s, g, &code) {
         Ok(c) => c,
-        Err((status, m)) => return error(status, m),
+        Err(r) => return error(r.status(), r.en()),
     };
     let csv = match q.format.as_deref() {
         None | Some("json") => false,

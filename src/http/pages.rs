@@ -134,47 +134,105 @@ pub struct AsOf {
     pub as_of: Option<String>,
 }
 
+/// Why a request's date or county is refused: a page says it in Chinese, the API in English.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not a date; the parser's words.
+    BadDate {
+        given: String,
+        reason: String,
+    },
+    AfterToday {
+        date: Date,
+        today: Date,
+    },
+    NoCounty(String),
+    /// Another county than the token's (`name` is the token's own county).
+    OtherCounty {
+        scope: Scope,
+        name: String,
+    },
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::BadDate { .. } | Refusal::AfterToday { .. } => StatusCode::BAD_REQUEST,
+            Refusal::NoCounty(_) => StatusCode::NOT_FOUND,
+            Refusal::OtherCounty { .. } => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// For a county official.
+    pub fn zh(&self) -> String {
+        match self {
+            Refusal::BadDate { given, .. } => {
+                format!("日期“{given}”无效：请写成 年-月-日，例如 2026-11-30。")
+            }
+            Refusal::AfterToday { date, today } => {
+                format!("所选日期 {date} 晚于今天（{today}）：数据只到今天，请选今天或更早的日期。")
+            }
+            Refusal::NoCounty(code) => format!("没有代码为 {code} 的区县。"),
+            Refusal::OtherCounty { name, .. } => {
+                format!("此令牌只能查看{name}的页面、文件和数据。")
+            }
+        }
+    }
+
+    /// For the API.
+    pub fn en(&self) -> String {
+        match self {
+            Refusal::BadDate { reason, .. } => reason.clone(),
+            Refusal::AfterToday { date, today } => {
+                format!("as_of {date} is after today ({today}): figures exist only up to today")
+            }
+            Refusal::NoCounty(code) => format!("no county {code} in the configuration"),
+            Refusal::OtherCounty { scope, .. } => format!("this token is for {scope} only"),
+        }
+    }
+}
+
 /// The as-of date of a request.
-pub fn as_of(s: &AppState, q: Option<&str>) -> Result<Date, (StatusCode, String)> {
+pub fn as_of(s: &AppState, q: Option<&str>) -> Result<Date, Refusal> {
     let today = s.cfg.clock.day_of(now_ts());
-    let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(today);
     };
-    let d = parse_date(q.trim(), "as_of").map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-    if d > today {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("as_of {d} is after today ({today}): figures exist only up to today"),
-        ));
+    let date = parse_date(q, "as_of").map_err(|reason| Refusal::BadDate {
+        given: q.to_owned(),
+        reason,
+    })?;
+    if date > today {
+        return Err(Refusal::AfterToday { date, today });
     }
-    Ok(d)
+    Ok(date)
 }
 
 /// A county of the configuration from a path segment, and the grant's right to it.
-pub fn county_of(
-    s: &AppState,
-    grant: Grant,
-    code: &str,
-) -> Result<CountyCode, (StatusCode, String)> {
+pub fn county_of(s: &AppState, grant: Grant, code: &str) -> Result<CountyCode, Refusal> {
     let code = CountyCode::parse(code)
         .filter(|c| s.cfg.counties.iter().any(|x| x.code == *c))
-        .ok_or_else(|| {
-            (
-                StatusCode::NOT_FOUND,
-                format!("no county {code} in the configuration"),
-            )
-        })?;
+        .ok_or_else(|| Refusal::NoCounty(code.to_owned()))?;
     if !grant.scope.sees(code) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!("this token is for {} only", grant.scope),
-        ));
+        let name = match grant.scope {
+            Scope::County(own) => s
+                .cfg
+                .counties
+                .iter()
+                .find(|c| c.code == own)
+                .map_or_else(|| own.to_string(), |c| c.name.clone()),
+            Scope::City => "全市".into(),
+        };
+        return Err(Refusal::OtherCounty {
+            scope: grant.scope,
+            name,
+        });
     }
     Ok(code)
 }
 
-fn page_err((status, message): (StatusCode, String)) -> Response {
-    PageError::new(status, message).into_response()
+fn page_err(r: Refusal) -> Response {
+    PageError::new(r.status(), r.zh()).into_response()
 }
 
 /// `/`: the token's county, or the city overview.
@@ -422,27 +480,14 @@ pub async fn county(
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let grant = match page_grant(&s, peer, &headers).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let code = match county_of(&s, grant, &code) {
-        Ok(c) => c,
-        Err(e) => return page_err(e),
-    };
-    let as_of = match as_of(&s, q.as_of.as_deref()) {
-        Ok(d) => d,
-        Err(e) => return page_err(e),
-    };
-    let built = match s.cache.county(&s.cfg, &s.db, code, as_of).await {
+    let Bundle {
+        built,
+        code,
+        grant,
+        as_of,
+    } = match county_bundle(&s, peer, &headers, &code, &q).await {
         Ok(b) => b,
-        Err(e) => {
-            return PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("无法生成 {code} 的图表：{e}"),
-            )
-            .into_response();
-        }
+        Err(r) => return r,
     };
     let today = s.cfg.clock.day_of(now_ts());
     let page = s
@@ -655,14 +700,23 @@ fn attachment(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// The built county bundle a download request names, or the response that replaces it.
+/// The county folder a request names, with who asks and for which date.
+struct Bundle {
+    built: Arc<Built>,
+    code: CountyCode,
+    grant: Grant,
+    as_of: Date,
+}
+
+/// The built county folder a page or download request names, or the response that replaces it
+/// (the login form, a refusal, or the reason it could not be built).
 async fn county_bundle(
     s: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
     code: &str,
     q: &AsOf,
-) -> Result<(Arc<Built>, CountyCode), Response> {
+) -> Result<Bundle, Response> {
     let grant = page_grant(s, peer, headers).await?;
     let code = county_of(s, grant, code).map_err(page_err)?;
     let as_of = as_of(s, q.as_of.as_deref()).map_err(page_err)?;
@@ -673,11 +727,16 @@ async fn county_bundle(
         .map_err(|e| {
             PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("无法生成文件：{e}"),
+                format!("无法生成 {code} 的图表和文件：{e}"),
             )
             .into_response()
         })?;
-    Ok((built, code))
+    Ok(Bundle {
+        built,
+        code,
+        grant,
+        as_of,
+    })
 }
 
 /// `/county/{code}/files/{name}?as_of=`: one file of the county's bundle.
@@ -688,7 +747,7 @@ pub async fn county_file(
     Path((code, name)): Path<(String, String)>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let (built, code) = match county_bundle(&s, peer, &headers, &code, &q).await {
+    let Bundle { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -732,7 +791,7 @@ pub async fn county_zip(
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let (built, code) = match county_bundle(&s, peer, &headers, &code, &q).await {
+    let Bundle { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -177,7 +177,9 @@ pub struct DayVolume {
     pub intakes: u32,
 }
 
-/// [`daily_volume_sums`] with the estimated part and the number of intakes of each day.
+/// The daily volumes of the listed intakes summed by day, from `from` to `to` (inclusive), in
+/// date order, with the estimated part and the number of intakes of each day. Days on which
+/// none of them has a row are absent.
 pub fn daily_county_volumes(
     conn: &Connection,
     intakes: &[&str],
@@ -201,6 +203,7 @@ pub fn daily_county_volumes(
     let mut out = Vec::new();
     for row in rows {
         let (day, volume_m3, estimated_m3, intakes) = row?;
+        // The store writes days as YYYY-MM-DD; a row that is not one cannot be placed on a day.
         if let Ok(day) = day.parse::<Date>() {
             out.push(DayVolume {
                 day,
@@ -253,22 +256,8 @@ pub fn daily_volume_sums<'a>(
     to: Date,
 ) -> Result<Vec<(Date, f64)>, StoreError> {
     let ids: Vec<&'a str> = intakes.into_iter().collect();
-    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
-        "SELECT d.day, sum(d.volume_m3) FROM json_each(?1) AS i
-         JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
-         GROUP BY d.day ORDER BY d.day",
-    )?;
-    let rows = st.query_map(params![ids_json, from.to_string(), to.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (day, m3) = row?;
-        // The store writes days as YYYY-MM-DD; a row that is not one cannot be placed on a day.
-        if let Ok(d) = day.parse::<Date>() {
-            out.push((d, m3));
-        }
-    }
-    Ok(out)
+    Ok(daily_county_volumes(conn, &ids, from, to)?
+        .into_iter()
+        .map(|d| (d.day, d.volume_m3))
+        .collect())
 }

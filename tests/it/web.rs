@@ -149,8 +149,19 @@ fn each_token_sees_its_own_scope_until_revoked() {
     assert!(page.contains("清徐县") && page.contains(AS_OF), "{page}");
     assert!(page.contains("<svg"), "the charts are inline SVG");
     assert!(!page.contains("<script"), "no script on the page");
-    let (code, _, _) = get(&server.url(&format!("/county/{GUJIAO}{q}")), Some(&qingxu));
+    let (code, _, body) = get(&server.url(&format!("/county/{GUJIAO}{q}")), Some(&qingxu));
     assert_eq!(code, 403);
+    assert!(
+        text(&body).contains("此令牌只能查看清徐县"),
+        "{}",
+        text(&body)
+    );
+    let (code, _, body) = get(
+        &server.url(&format!("/county/{QINGXU}?as_of=2999-01-01")),
+        Some(&qingxu),
+    );
+    assert_eq!(code, 400);
+    assert!(text(&body).contains("晚于今天"), "{}", text(&body));
     let (code, _, _) = get(&server.url("/city"), Some(&qingxu));
     assert_eq!(code, 403);
     let (code, _, _) = get(
