@@ -12,11 +12,11 @@
 //!   reassembly.
 //! - [`map`] — a frame's elements → MQTT topics and payloads, through stations.csv.
 //! - [`publish`] — one MQTT connection, QoS 1, each publish's PUBACK reported back.
-//! - [`archive`] — every frame kept raw (migration 6) for replay, with retention.
 //! - [`metrics`] — the gateway's Prometheus counters.
 //! - [`server`] — the TCP listeners, one task per connection; replay.
+//!
+//! Every frame is also kept raw for replay, in the store: [`crate::store::frames`].
 
-pub mod archive;
 pub mod crc;
 pub mod frame;
 pub mod map;

@@ -25,7 +25,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::archive::{self, Archive, Row};
 use super::crc::{from_hex, to_hex};
 use super::frame::{Frame, FrameError, Header, Packet};
 use super::map::map;
@@ -39,6 +38,7 @@ use crate::domain::time::now_ts;
 use crate::ingest::mqtt::{RunError, mqtt_options};
 use crate::ingest::warn_limit::WarnLimit;
 use crate::store::StoreError;
+use crate::store::frames::{self as archive, Archive, Row};
 
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 4096;

@@ -8,7 +8,9 @@
 //! Files: `apply` inserts raw readings under idempotent keys (a redelivery is a no-op, the same
 //! key with another value is quarantined as a conflict); `rollup` keeps the daily, monthly and
 //! running yearly tables current in the same transaction; `migrate` versions the schema; `query`
-//! holds the read side; `retention` prunes the quarantine table.
+//! holds the read side; `retention` prunes the quarantine table; `tokens` keeps the web view's
+//! access tokens; `frames` is the gateway's raw archive of terminal frames, with its own writer
+//! thread and retention.
 //!
 //! The schema is versioned with `PRAGMA user_version` through numbered migrations ([`migrate`]).
 //! `schema.sql` at the repository root is migration 1, the schema as first released, and stays
@@ -19,6 +21,7 @@
 mod apply;
 pub mod coverage;
 pub mod devices;
+pub mod frames;
 mod level_rollup;
 mod migrate;
 pub mod query;

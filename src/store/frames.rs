@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tracing::{info, warn};
 
-use crate::store::{Durability, StoreError, open_rw};
+use super::{Durability, StoreError, open_rw};
 
 /// Rows waiting for the archive thread at most.
 pub const QUEUE: usize = 20_000;
