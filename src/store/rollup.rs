@@ -440,18 +440,30 @@ fn roll_up_volume(
             upd.execute(params![intake, day, cum, cum_est])?;
         }
     }
+    // A month can be left without daily rows: a long gap (longer than `max_spread_days`) puts its
+    // volume on no day, and the months it spans have none. Such a month gets no row (the
+    // aggregate of no rows is one row of NULLs, which the table refuses), and a row it had is
+    // removed.
     let mut m = tx.prepare_cached(
         "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
          SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*), sum(measured_s > 0)
          FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
+         HAVING count(*) > 0
          ON CONFLICT (intake_id, month) DO UPDATE SET
            volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
            flagged_m3 = excluded.flagged_m3, days = excluded.days,
            reported_days = excluded.reported_days",
     )?;
+    let mut empty = tx.prepare_cached(
+        "DELETE FROM monthly_volume WHERE intake_id = ?1 AND month = ?2 AND NOT EXISTS
+           (SELECT 1 FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31')",
+    )?;
     let mut month = d0.first_of_month();
     while month <= d1 {
-        m.execute(params![intake, month_key(month)])?;
+        let key = month_key(month);
+        if m.execute(params![intake, key])? == 0 {
+            empty.execute(params![intake, key])?;
+        }
         match month.checked_add(jiff::ToSpan::month(1)) {
             Ok(next) => month = next,
             Err(_) => break,
@@ -724,12 +736,17 @@ mod tests {
         ]
     }
 
-    /// Seconds between readings: minutes, hours, or a gap of more than a day.
+    /// The settings' `max_spread_s`: a longer interval is a long gap, on no day.
+    const MAX_SPREAD_S: i64 = 31 * 86_400;
+
+    /// Seconds between readings: minutes, hours, a gap of more than a day, or a meter silent
+    /// for longer than `max_spread_s` (months, so the gap spans months without daily rows).
     fn spacing() -> impl Strategy<Value = i64> {
         prop_oneof![
             3 => 60..3_600i64,
             3 => 3_600..6 * 3_600i64,
             1 => 86_401..4 * 86_400i64,
+            1 => MAX_SPREAD_S - 86_400..80 * 86_400i64,
         ]
     }
 
@@ -761,13 +778,23 @@ mod tests {
             })
     }
 
-    /// How readings arrive: in time order (live), in any order, or in time order with every
-    /// reading whose key is a multiple of 4 arriving late, after all the others.
+    /// How readings arrive: in time order (live), in any order, in time order with every
+    /// reading whose key is a multiple of 4 arriving late, after all the others, or in time
+    /// order with every reading that lies inside a long gap of the others (its neighbours more
+    /// than `max_spread_s` apart) arriving last: the meter silent for months whose backlog
+    /// fills the gap afterwards.
     #[derive(Clone, Copy, Debug)]
     enum Order {
         Live,
         Any,
         SomeLate,
+        InsideGapsLate,
+    }
+
+    /// Whether the `i`-th reading of a series lies inside a gap its neighbours leave longer
+    /// than `max_spread_s`.
+    fn inside_long_gap(series: &[Point], i: usize) -> bool {
+        i > 0 && i + 1 < series.len() && series[i + 1].ts - series[i - 1].ts > MAX_SPREAD_S
     }
 
     #[derive(Debug)]
@@ -785,12 +812,23 @@ mod tests {
             let n = a.len() + b.len();
             (
                 prop::collection::vec(any::<u32>(), n),
-                prop_oneof![Just(Order::Live), Just(Order::Any), Just(Order::SomeLate)],
+                prop_oneof![
+                    Just(Order::Live),
+                    Just(Order::Any),
+                    Just(Order::SomeLate),
+                    Just(Order::InsideGapsLate)
+                ],
                 prop::collection::vec(any::<prop::sample::Index>(), 0..4),
                 prop::collection::vec(1..4usize, 1..8),
                 prop::collection::vec(1..5usize, 1..8),
             )
                 .prop_map(move |(keys, order, resend, per_message, per_batch)| {
+                    let late = |series: &[Point]| -> Vec<bool> {
+                        (0..series.len())
+                            .map(|i| inside_long_gap(series, i))
+                            .collect()
+                    };
+                    let gap_late: Vec<bool> = late(&a).into_iter().chain(late(&b)).collect();
                     let readings: Vec<(usize, Point)> = a
                         .iter()
                         .map(|p| (0, *p))
@@ -802,6 +840,12 @@ mod tests {
                         Order::Live => keyed.sort_by_key(|(_, (_, p))| p.ts),
                         Order::Any => keyed.sort_by_key(|(k, _)| *k),
                         Order::SomeLate => keyed.sort_by_key(|(k, (_, p))| (k % 4 == 0, p.ts)),
+                        Order::InsideGapsLate => {
+                            let mut flagged: Vec<(bool, (u32, (usize, Point)))> =
+                                gap_late.iter().copied().zip(keyed).collect();
+                            flagged.sort_by_key(|(late, (_, (_, p)))| (*late, p.ts));
+                            keyed = flagged.into_iter().map(|(_, k)| k).collect();
+                        }
                     }
                     let mut arrived: Vec<(usize, Point)> =
                         keyed.into_iter().map(|(_, r)| r).collect();
@@ -1007,8 +1051,53 @@ mod tests {
         Ok(())
     }
 
+    /// The wedge: a meter silent for longer than `max_spread_s` (2024-01-28 to 03-28) whose
+    /// reading inside the gap (03-01) arrives afterwards. February is then left without daily
+    /// rows; its monthly row must be absent, not a row of NULLs that fails the batch.
+    #[test]
+    fn a_late_reading_inside_a_long_gap_leaves_a_month_without_rows() {
+        let clock = LocalClock::new("Asia/Shanghai").unwrap();
+        let at = |d: &str| clock.day_start(d.parse::<Date>().unwrap()) + 8 * 3600;
+        let series = vec![
+            Point {
+                ts: at("2024-01-05"),
+                total_m3: 100.0,
+            },
+            Point {
+                ts: at("2024-01-28"),
+                total_m3: 300.0,
+            },
+            Point {
+                ts: at("2024-03-01"),
+                total_m3: 600.0,
+            },
+            Point {
+                ts: at("2024-03-28"),
+                total_m3: 900.0,
+            },
+        ];
+        // In time order but 03-01, which comes last, in a batch of its own.
+        let arrival = Arrival {
+            readings: [0, 1, 3, 2].iter().map(|&i| (0, series[i])).collect(),
+            series: [series.clone(), Vec::new()],
+            per_message: vec![1],
+            per_batch: vec![1],
+        };
+        check(&arrival).unwrap();
+        let store = ingest(&arrival);
+        let months = stored_months(&store, "QX-1");
+        assert_eq!(
+            months.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["2024-01", "2024-03"],
+            "February lies in the long gap 01-28 → 03-01 and has no row"
+        );
+        // 03-01 → 03-28 (300 m³) is spread over March; 01-28 → 03-01 (33 days) is on no day.
+        assert!(close(months["2024-03"].0, 300.0), "{:?}", months["2024-03"]);
+        assert!(close(months["2024-01"].0, 200.0), "{:?}", months["2024-01"]);
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
+        #![proptest_config(ProptestConfig::with_cases(400))]
 
         /// Whatever the order and batching of arrival, the daily, monthly and running yearly
         /// volumes are those of the whole history computed at once.
