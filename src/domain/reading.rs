@@ -32,6 +32,16 @@ pub enum Reading {
     },
 }
 
+impl Reading {
+    /// The intake or well the reading belongs to.
+    pub fn device_id(&self) -> &str {
+        match self {
+            Reading::Meter { intake_id, .. } | Reading::DailyVolume { intake_id, .. } => intake_id,
+            Reading::Level { well_id, .. } => well_id,
+        }
+    }
+}
+
 /// Why input was quarantined: a stable code for counting and a sentence for people.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rejection {
@@ -53,6 +63,9 @@ pub enum RejectCode {
     BadTimestamp,
     FutureTimestamp,
     Conflict,
+    /// The store refused the message for a reason retrying cannot fix (a constraint, a bug):
+    /// kept here with the error so that it stops nothing else.
+    StoreRefused,
 }
 
 impl RejectCode {
@@ -70,6 +83,7 @@ impl RejectCode {
             RejectCode::BadTimestamp => "bad_timestamp",
             RejectCode::FutureTimestamp => "future_timestamp",
             RejectCode::Conflict => "conflict",
+            RejectCode::StoreRefused => "store_refused",
         }
     }
 }

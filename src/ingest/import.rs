@@ -210,11 +210,25 @@ pub fn import_csv(
         encoding,
         ..ImportSummary::default()
     };
+    let short = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(&fname)
+        .to_string();
     let mut batch: Vec<(u64, Decoded)> = Vec::with_capacity(BATCH_ROWS);
     let mut flush =
         |batch: &mut Vec<(u64, Decoded)>, summary: &mut ImportSummary| -> Result<(), ImportError> {
             let refs: Vec<&Decoded> = batch.iter().map(|(_, d)| d).collect();
-            let outcomes = store.apply(&refs, now, "import")?;
+            let outcomes = match store.apply(&refs, now, "import") {
+                Ok(outcomes) => outcomes,
+                // Refused for a reason retrying cannot fix: row by row, so that the rows the
+                // store refuses are named (quarantined as store_refused) and the rest land.
+                Err(e) if !e.is_fatal() && !e.is_transient() => {
+                    let origin = |i: usize| format!("{short} line {}", batch[i].0);
+                    store.apply_each(&refs, origin, now, "import")?
+                }
+                Err(e) => return Err(e.into()),
+            };
             for ((line, _), o) in batch.iter().zip(outcomes) {
                 summary.stored += u64::from(o.stored);
                 summary.duplicates += u64::from(o.duplicates);
@@ -246,10 +260,7 @@ pub fn import_csv(
             }
         }
         summary.rows += 1;
-        let origin = format!(
-            "{} line {line}",
-            file.file_name().and_then(|n| n.to_str()).unwrap_or(&fname)
-        );
+        let origin = format!("{short} line {line}");
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
         let decoded = match &cols {
             Cols::Meter(id, ts, total) => {

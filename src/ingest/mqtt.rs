@@ -388,6 +388,7 @@ pub async fn run_with(
                 limits,
                 "mqtt",
                 h.paused_since(),
+                |publish: &Publish| publish.topic.clone(),
                 |done, stats| {
                     p.messages.store(stats.messages, Ordering::Relaxed);
                     p.stored.store(stats.stored, Ordering::Relaxed);

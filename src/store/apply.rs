@@ -88,6 +88,77 @@ impl Store {
         result
     }
 
+    /// [`Store::apply`], one message per transaction, for a batch the store refused as a whole
+    /// for a reason retrying cannot fix (see [`StoreError::is_transient`]): the good messages
+    /// are stored, and each one the store still refuses becomes a quarantine record with the
+    /// reason `store_refused`, the error, its device and its readings, so that one bad message
+    /// can never stop the others. `origin(i)` names the `i`-th message's source (its topic, or
+    /// the file and line it was imported from). A transient or fatal error is returned, as
+    /// from [`Store::apply`]; messages committed before it are duplicates when applied again.
+    pub fn apply_each(
+        &mut self,
+        batch: &[&Decoded],
+        origin: impl Fn(usize) -> String,
+        received_at: i64,
+        source: &str,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (i, &d) in batch.iter().enumerate() {
+            match self.apply(&[d], received_at, source) {
+                Ok(mut one) => outcomes.push(one.pop().unwrap_or_default()),
+                Err(e) if e.is_fatal() || e.is_transient() => return Err(e),
+                Err(e) => outcomes.push(self.set_aside(d, &origin(i), &e, received_at)?),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Records a message the store refused as one `store_refused` quarantine row.
+    fn set_aside(
+        &mut self,
+        d: &Decoded,
+        origin: &str,
+        err: &StoreError,
+        received_at: i64,
+    ) -> Result<Outcome, StoreError> {
+        let device = d.readings.first().map_or("(none)", Reading::device_id);
+        let rejection = Rejection::new(
+            RejectCode::StoreRefused,
+            format!(
+                "the store refused this message ({} readings of {device}): {err}; nothing of it was stored — it is kept here so that it stops nothing else: report it with its payload",
+                d.readings.len()
+            ),
+        );
+        let mut payload = d
+            .readings
+            .iter()
+            .map(reading_json)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes();
+        payload.truncate(QUARANTINE_PAYLOAD_MAX);
+        let q = Quarantined {
+            origin: origin.to_string(),
+            payload,
+            rejection,
+        };
+        let elements = d.elements();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut raw = RawInserts::prepare(&tx, received_at, "store")?;
+            raw.quarantine(&[Cow::Borrowed(&q)], elements, elements)?;
+        }
+        tx.commit()?;
+        Ok(Outcome {
+            stored: 0,
+            duplicates: 0,
+            rejected: elements,
+            reasons: vec![q.rejection],
+        })
+    }
+
     fn apply_in_transaction(
         &mut self,
         batch: &[&Decoded],
@@ -362,7 +433,16 @@ fn conflict(d: &Decoded, r: &Reading, message: String) -> Quarantined {
             }
             Reading::Level { well_id, .. } => format!("level/{well_id}"),
         });
-    let payload = match r {
+    Quarantined {
+        origin,
+        payload: reading_json(r).into_bytes(),
+        rejection: Rejection::new(RejectCode::Conflict, message),
+    }
+}
+
+/// A reading as the JSON element a device would have sent, for a quarantine record.
+fn reading_json(r: &Reading) -> String {
+    match r {
         Reading::Meter { ts, total_m3, .. } => format!("{{\"ts\":{ts},\"total_m3\":{total_m3}}}"),
         Reading::Level {
             ts,
@@ -373,11 +453,6 @@ fn conflict(d: &Decoded, r: &Reading, message: String) -> Quarantined {
         Reading::DailyVolume { day, volume_m3, .. } => {
             format!("{{\"day\":\"{day}\",\"volume_m3\":{volume_m3}}}")
         }
-    };
-    Quarantined {
-        origin,
-        payload: payload.into_bytes(),
-        rejection: Rejection::new(RejectCode::Conflict, message),
     }
 }
 
@@ -757,5 +832,66 @@ mod tests {
         }
         let store = writer.join().unwrap();
         assert_eq!(one::<i64>(&store, "SELECT count(*) FROM meter_readings"), 2);
+    }
+    /// A store that refuses one device's readings for good (here a trigger, standing for a
+    /// constraint or a bug): the whole batch fails, message by message the others land and the
+    /// refused one becomes a `store_refused` quarantine row naming the device and the error.
+    #[test]
+    fn a_message_the_store_refuses_for_good_is_set_aside_and_the_others_land() {
+        let mut store = memory_store();
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER poison BEFORE INSERT ON meter_readings WHEN NEW.intake_id = 'QX-9'
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+            )
+            .unwrap();
+        let of = |id: &str, ts: i64, total: f64| {
+            message(vec![Reading::Meter {
+                intake_id: id.into(),
+                ts,
+                total_m3: total,
+            }])
+        };
+        let batch = [
+            of("QX-1", T0, 100.0),
+            of("QX-9", T0, 5.0),
+            of("QX-2", T0, 7.0),
+        ];
+        let refs: Vec<&Decoded> = batch.iter().collect();
+        let err = store.apply(&refs, T0 + 10, "mqtt").unwrap_err();
+        assert!(!err.is_transient() && !err.is_fatal(), "{err}");
+        let origins = [
+            "gw/140121/meter/QX-1",
+            "gw/140121/meter/QX-9",
+            "gw/140121/meter/QX-2",
+        ];
+        let out = store
+            .apply_each(&refs, |i| origins[i].to_string(), T0 + 10, "mqtt")
+            .unwrap();
+        assert_eq!(
+            out.iter()
+                .map(|o| (o.stored, o.rejected))
+                .collect::<Vec<_>>(),
+            [(1, 0), (0, 1), (1, 0)]
+        );
+        assert_eq!(out[1].reasons[0].code, RejectCode::StoreRefused);
+        assert_eq!(one::<i64>(&store, "SELECT count(*) FROM meter_readings"), 2);
+        let q = quarantine(&store);
+        assert_eq!(q.len(), 1);
+        let (origin, payload, code, reason) = &q[0];
+        assert_eq!(origin, "gw/140121/meter/QX-9");
+        assert_eq!(payload, &format!("{{\"ts\":{T0},\"total_m3\":5}}"));
+        assert_eq!(code, "store_refused");
+        assert!(
+            reason.contains("QX-9") && reason.contains("injected failure"),
+            "{reason}"
+        );
+        // The refused reading is not stored, so its redelivery is refused again, not lost in a
+        // wedge: the next batch with it goes through the same way.
+        let out = store
+            .apply_each(&refs[1..2], |_| origins[1].to_string(), T0 + 20, "mqtt")
+            .unwrap();
+        assert_eq!(out[0].rejected, 1);
     }
 }

@@ -88,6 +88,38 @@ impl StoreError {
         )
     }
 
+    /// True when time can fix the error: another process holding the write lock, a full disk,
+    /// a permission or I/O problem, a folder that cannot be created. A writer pauses and retries
+    /// these. An error that is neither this nor [fatal](Self::is_fatal) (a constraint, a type
+    /// mismatch, a bug) is the data's: retrying the same batch fails the same way, so the
+    /// writer sets the refused message aside instead ([`Store::apply_each`]).
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::{
+            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, FileLockingProtocolFailed,
+            OutOfMemory, PermissionDenied, ReadOnly, SystemIoFailure,
+        };
+        let sql = match self {
+            StoreError::Folder { .. } => return true,
+            StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return false,
+            StoreError::Open { .. } => return !self.is_fatal(),
+            StoreError::Migration { source, .. } | StoreError::Sql(source) => source,
+        };
+        matches!(
+            sql.sqlite_error_code(),
+            Some(
+                DatabaseBusy
+                    | DatabaseLocked
+                    | DiskFull
+                    | SystemIoFailure
+                    | CannotOpen
+                    | PermissionDenied
+                    | ReadOnly
+                    | OutOfMemory
+                    | FileLockingProtocolFailed
+            )
+        )
+    }
+
     /// What an operator can do about an error the writer waits out, in plain words.
     pub fn hint(&self) -> &'static str {
         use rusqlite::ErrorCode::{

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{Receiver, error::TryRecvError};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use super::{Store, StoreError};
 use crate::domain::Decoded;
@@ -181,12 +181,18 @@ impl<T> Inbox<T> {
 /// waited), and the writer resumes by itself. Only a store that cannot be used at all ends it.
 /// `paused_since` holds the epoch second since which the store refuses writes, 0 while it
 /// accepts them (for a health check).
+///
+/// A batch refused for a reason retrying cannot fix (a constraint, a bug: see
+/// [`StoreError::is_transient`]) is applied again one message at a time: the good ones are
+/// stored, each one still refused is quarantined as `store_refused` under `origin(token)` (its
+/// topic), and all are acknowledged, so that no message can stop the others.
 pub fn run_writer<T>(
     mut store: Store,
     rx: Receiver<WriterMsg<T>>,
     limits: BatchLimits,
     source: &str,
     paused_since: &AtomicI64,
+    origin: impl Fn(&T) -> String,
     mut committed: impl FnMut(Vec<(T, Outcome)>, &WriterStats),
 ) -> Result<WriterStats, WriterError> {
     let mut stats = WriterStats::default();
@@ -226,13 +232,11 @@ pub fn run_writer<T>(
             readings += weight(&env.decoded);
             batch.push(env);
         }
-        let received_at = batch.iter().map(|e| e.received_at).max().unwrap_or(0);
-        let refs: Vec<&Decoded> = batch.iter().map(|e| &e.decoded).collect();
         let started = Instant::now();
         let outcomes = commit_or_wait(
             &mut store,
-            &refs,
-            received_at,
+            &batch,
+            &origin,
             source,
             &mut inbox,
             &rt,
@@ -253,21 +257,31 @@ pub fn run_writer<T>(
     Ok(stats)
 }
 
-/// Applies one batch, waiting out a store that refuses it (see [`run_writer`]).
+/// Applies one batch, waiting out a store that refuses it for a while and setting aside the
+/// messages it refuses for good (see [`run_writer`]).
 fn commit_or_wait<T>(
     store: &mut Store,
-    batch: &[&Decoded],
-    received_at: i64,
+    batch: &[Envelope<T>],
+    origin: &impl Fn(&T) -> String,
     source: &str,
     inbox: &mut Inbox<T>,
     rt: &tokio::runtime::Runtime,
     paused_since: &AtomicI64,
 ) -> Result<Vec<Outcome>, WriterError> {
+    let received_at = batch.iter().map(|e| e.received_at).max().unwrap_or(0);
+    let refs: Vec<&Decoded> = batch.iter().map(|e| &e.decoded).collect();
     let mut paused: Option<Instant> = None;
     let mut last_log = Instant::now();
     let mut wait = RETRY_FIRST;
+    // Once the batch was refused for good, it is applied message by message from then on.
+    let mut split = false;
     loop {
-        let err = match store.apply(batch, received_at, source) {
+        let applied = if split {
+            store.apply_each(&refs, |i| origin(&batch[i].token), received_at, source)
+        } else {
+            store.apply(&refs, received_at, source)
+        };
+        let err = match applied {
             Ok(outcomes) => {
                 paused_since.store(0, Ordering::Relaxed);
                 if let Some(since) = paused {
@@ -279,6 +293,15 @@ fn commit_or_wait<T>(
                 return Ok(outcomes);
             }
             Err(e) if e.is_fatal() => return Err(WriterError::Fatal(e)),
+            Err(e) if !e.is_transient() && !split => {
+                warn!(
+                    error = %e,
+                    messages = batch.len(),
+                    "store refused a batch for a reason retrying cannot fix: storing its messages one by one and quarantining the ones it refuses (store_refused)"
+                );
+                split = true;
+                continue;
+            }
             Err(e) => e,
         };
         match paused {

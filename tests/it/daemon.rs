@@ -546,40 +546,13 @@ fn logs_to_a_file_have_no_colour_codes() {
     assert!(!text().contains('\u{1b}'), "{}", text());
 }
 
-/// `GET path` on the daemon's listener: (status code, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: gwmon\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
-    (code, body)
-}
-
 /// `/healthz` says 200 while all is well and 503 with the reason while the store refuses
 /// writes; `/metrics` counts what was stored, the connection and the silent devices.
 #[test]
 fn health_and_metrics_over_http() {
     let s = Setup::new(BrokerKind::Production, "gwmon-http");
     let daemon = s.daemon("gwmon.log");
-    let log = daemon.log_text();
-    let addr = log
-        .lines()
-        .find(|l| l.contains("serving the web view"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|a| a.split_whitespace().next())
-        .map(str::to_string)
-        .expect("the listener's address in the log");
+    let addr = listener_address(&daemon.log_text());
     let (code, body) = http_get(&addr, "/healthz");
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
     // The same listener serves the web view (one listener in the process).

@@ -12,3 +12,4 @@ mod status;
 mod support;
 mod verdict;
 mod web;
+mod wedge;
