@@ -841,10 +841,14 @@ mod tests {
                         Order::Any => keyed.sort_by_key(|(k, _)| *k),
                         Order::SomeLate => keyed.sort_by_key(|(k, (_, p))| (k % 4 == 0, p.ts)),
                         Order::InsideGapsLate => {
-                            let mut flagged: Vec<(bool, (u32, (usize, Point)))> =
-                                gap_late.iter().copied().zip(keyed).collect();
-                            flagged.sort_by_key(|(late, (_, (_, p)))| (*late, p.ts));
-                            keyed = flagged.into_iter().map(|(_, k)| k).collect();
+                            // Readings keep their index, which says whether they arrive late.
+                            let mut indexed: Vec<_> = keyed.into_iter().enumerate().collect();
+                            indexed.sort_by_key(
+                                |(i, (_, (_, p))): &(usize, (u32, (usize, Point)))| {
+                                    (gap_late[*i], p.ts)
+                                },
+                            );
+                            keyed = indexed.into_iter().map(|(_, k)| k).collect();
                         }
                     }
                     let mut arrived: Vec<(usize, Point)> =
