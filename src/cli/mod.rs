@@ -9,6 +9,7 @@ mod demo;
 mod devices;
 mod gateway;
 mod import;
+mod reload;
 mod report;
 mod run;
 mod serve;

@@ -30,6 +30,12 @@ const WILL_NOT_START: u8 = 2;
 
 /// Runs the daemon; returns once it has committed and acknowledged what it holds.
 pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // SIGHUP's default action ends the process: take it over before anything else.
+    let rt = runtime(Some(DAEMON_WORKERS))?;
+    let hangup = {
+        let _in_runtime = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    };
     let mut cfg = match args.common.load_config() {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -45,7 +51,6 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let db = args.common.db_path(&cfg);
     let cfg = Arc::new(cfg);
-    let rt = runtime(Some(DAEMON_WORKERS))?;
     let health = Arc::new(Health::new(crate::domain::time::now_ts()));
     let gateway_metrics = cfg
         .gateway
@@ -67,6 +72,21 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         health: Some(health),
         ..Default::default()
     };
+    match hangup {
+        Ok(hup) => {
+            let (tx, rx) = tokio::sync::watch::channel(Arc::clone(&cfg));
+            let common = args.common.clone();
+            rt.spawn(super::reload::on_hangup(
+                hup,
+                move || common.load_config(),
+                tx,
+            ));
+            hooks.reload = Some(rx);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take SIGHUP: reloading the configuration needs a restart")
+        }
+    }
     if let Some(metrics) = gateway_metrics {
         let (subscribed, ready) = tokio::sync::oneshot::channel();
         hooks.subscribed = Some(subscribed);

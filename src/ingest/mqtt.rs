@@ -259,6 +259,9 @@ pub struct Hooks {
     pub progress: Option<Arc<Progress>>,
     /// Health and metrics, for an HTTP listener beside the daemon.
     pub health: Option<Arc<Health>>,
+    /// Reloaded configurations (SIGHUP): the registry and the `[ingest]` rules of each apply to
+    /// the messages decoded and the batches written from then on.
+    pub reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
 }
 
 /// What the daemon has committed so far.
@@ -333,6 +336,7 @@ pub async fn run_with(
         subscribed,
         progress,
         health,
+        reload,
     } = hooks;
     let progress = progress.unwrap_or_default();
     let health = health.unwrap_or_else(|| Arc::new(Health::new(crate::domain::time::now_ts())));
@@ -373,6 +377,19 @@ pub async fn run_with(
     };
     let (writer_done_tx, mut writer_done_rx) =
         tokio::sync::oneshot::channel::<Result<WriterStats, WriterError>>();
+    // The writer's share of a reload: the counter rules and plausible flows.
+    let settings_reload = reload.clone().map(|mut rx| {
+        let (tx, settings_rx) = tokio::sync::watch::channel(StoreSettings::from_config(&cfg));
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let settings = StoreSettings::from_config(&rx.borrow_and_update());
+                if tx.send(settings).is_err() {
+                    break;
+                }
+            }
+        });
+        settings_rx
+    });
     let writer_progress = Arc::clone(&progress);
     let writer_health = Arc::clone(&health);
     let writer = std::thread::Builder::new()
@@ -389,6 +406,7 @@ pub async fn run_with(
                 "mqtt",
                 h.paused_since(),
                 |publish: &Publish| publish.topic.clone(),
+                settings_reload,
                 |done, stats| {
                     p.messages.store(stats.messages, Ordering::Relaxed);
                     p.stored.store(stats.stored, Ordering::Relaxed);
@@ -450,6 +468,7 @@ pub async fn run_with(
         Arc::clone(&feed),
         Arc::clone(&health),
         subscribed,
+        reload,
     ));
 
     // Under systemd (Type=notify): started once the store is open and the connection loop runs
@@ -674,102 +693,127 @@ async fn poll_loop(
     feed: Arc<Feed>,
     health: Arc<Health>,
     mut subscribed: Option<tokio::sync::oneshot::Sender<()>>,
+    mut reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
 ) -> bool {
-    let ctx = DecodeCtx::from_config(&cfg);
     let mut reconnect = Reconnect::new(Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1)));
     let filters = topic_filters(&cfg.mqtt.topic_prefix);
     let mut warnings = QuarantineWarnings::default();
-    loop {
-        match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                health.message(crate::domain::time::now_ts());
-                // Once the feed is closed a publish is not acked: the broker delivers it again
-                // to the next session.
-                feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
+    // Decoding follows the latest configuration (a SIGHUP reload); the connection settings stay
+    // those the daemon started with.
+    // A reload is looked for after each event, before it is handled, so that a publish that
+    // arrives after the reload is decoded with it.
+    let mut current = Arc::clone(&cfg);
+    let mut pending = None;
+    'config: loop {
+        let ctx = DecodeCtx::from_config(&current);
+        loop {
+            let event = match pending.take() {
+                Some(event) => event,
+                None => eventloop.poll().await,
+            };
+            if let Some(rx) = reload.as_mut()
+                && rx.has_changed().unwrap_or(false)
+            {
+                current = Arc::clone(&rx.borrow_and_update());
+                info!(
+                    intakes = current.registry.intakes.len(),
+                    wells = current.registry.wells.len(),
+                    "decoding with the reloaded configuration"
+                );
+                pending = Some(event);
+                continue 'config;
             }
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                if ack.code != ConnectReturnCode::Success {
-                    error!(code = ?ack.code, "broker refused the connection");
-                    continue;
+            match event {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    health.message(crate::domain::time::now_ts());
+                    // Once the feed is closed a publish is not acked: the broker delivers it again
+                    // to the next session.
+                    feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
                 }
-                reconnect.connected();
-                health.connected();
-                info!(session_present = ack.session_present, "connected to broker");
-                if ack.session_present
-                    && let Some(tx) = subscribed.take()
-                {
-                    let _ = tx.send(());
-                }
-                if !ack.session_present {
-                    // A new (or forgotten) session has no subscriptions: rumqttc does not
-                    // restore them. Subscribe at once: the broker drops what arrives before.
-                    let subs = filters
-                        .iter()
-                        .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
-                    if let Err(e) = client.try_subscribe_many(subs) {
-                        error!(error = %e, "could not queue the subscription");
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    if ack.code != ConnectReturnCode::Success {
+                        error!(code = ?ack.code, "broker refused the connection");
+                        continue;
                     }
-                }
-            }
-            Ok(Event::Incoming(Packet::SubAck(s))) => {
-                if s.return_codes
-                    .iter()
-                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
-                {
-                    error!(filters = ?filters, "broker refused the subscription: check the broker's ACL");
-                } else {
-                    info!(filters = ?filters, "subscribed (QoS 1)");
-                    if let Some(tx) = subscribed.take() {
+                    reconnect.connected();
+                    health.connected();
+                    info!(session_present = ack.session_present, "connected to broker");
+                    if ack.session_present
+                        && let Some(tx) = subscribed.take()
+                    {
                         let _ = tx.send(());
                     }
+                    if !ack.session_present {
+                        // A new (or forgotten) session has no subscriptions: rumqttc does not
+                        // restore them. Subscribe at once: the broker drops what arrives before.
+                        let subs = filters
+                            .iter()
+                            .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+                        if let Err(e) = client.try_subscribe_many(subs) {
+                            error!(error = %e, "could not queue the subscription");
+                        }
+                    }
                 }
-            }
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
-                if feed.stopping_flag.load(Ordering::SeqCst) {
-                    info!("disconnected from broker");
-                    return true;
+                Ok(Event::Incoming(Packet::SubAck(s))) => {
+                    if s.return_codes
+                        .iter()
+                        .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                    {
+                        error!(filters = ?filters, "broker refused the subscription: check the broker's ACL");
+                    } else {
+                        info!(filters = ?filters, "subscribed (QoS 1)");
+                        if let Some(tx) = subscribed.take() {
+                            let _ = tx.send(());
+                        }
+                    }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                health.disconnected(crate::domain::time::now_ts());
-                // Publishes read from the socket before the error wait in rumqttc's event queue
-                // until the next successful poll. The broker may not have them any more (it
-                // crashed): commit them now, so that a stop during the reconnect wait loses
-                // none. If the broker redelivers them later they are ignored as duplicates.
-                let pending = rescue_pending(&mut eventloop, &ctx, &mut warnings);
-                let rescued = pending.len();
-                if rescued > 0 {
-                    feed.forward(pending).await;
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                    if feed.stopping_flag.load(Ordering::SeqCst) {
+                        info!("disconnected from broker");
+                        return true;
+                    }
                 }
-                if feed.stopping_flag.load(Ordering::SeqCst) {
-                    return false;
-                }
-                let (wait, takeover) = reconnect.lost();
-                match &e {
-                    ConnectionError::ConnectionRefused(code) => error!(
-                        code = ?code,
-                        user = %cfg.mqtt.username.as_deref().unwrap_or("(none)"),
-                        password = %cfg.mqtt_password_source(),
-                        retry_in_ms = wait.as_millis() as u64,
-                        "broker refused the connection: check [mqtt] username and the password's source, and the broker's ACL"
-                    ),
-                    _ if takeover => error!(
-                        client_id = %cfg.mqtt.client_id,
-                        drops = reconnect.quick_drops,
-                        error = %e,
-                        "the broker keeps closing the connection within seconds of accepting it: another client is most likely connected with the same client id (a second gwmon?) and they take the session from each other, each missing part of the data; give every instance its own [mqtt] client_id"
-                    ),
-                    _ => warn!(
-                        error = %e,
-                        received_before_loss = rescued,
-                        retry_in_ms = wait.as_millis() as u64,
-                        "broker connection lost; reconnecting"
-                    ),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = feed.stopping.notified() => return false,
+                Ok(_) => {}
+                Err(e) => {
+                    health.disconnected(crate::domain::time::now_ts());
+                    // Publishes read from the socket before the error wait in rumqttc's event queue
+                    // until the next successful poll. The broker may not have them any more (it
+                    // crashed): commit them now, so that a stop during the reconnect wait loses
+                    // none. If the broker redelivers them later they are ignored as duplicates.
+                    let pending = rescue_pending(&mut eventloop, &ctx, &mut warnings);
+                    let rescued = pending.len();
+                    if rescued > 0 {
+                        feed.forward(pending).await;
+                    }
+                    if feed.stopping_flag.load(Ordering::SeqCst) {
+                        return false;
+                    }
+                    let (wait, takeover) = reconnect.lost();
+                    match &e {
+                        ConnectionError::ConnectionRefused(code) => error!(
+                            code = ?code,
+                            user = %cfg.mqtt.username.as_deref().unwrap_or("(none)"),
+                            password = %cfg.mqtt_password_source(),
+                            retry_in_ms = wait.as_millis() as u64,
+                            "broker refused the connection: check [mqtt] username and the password's source, and the broker's ACL"
+                        ),
+                        _ if takeover => error!(
+                            client_id = %cfg.mqtt.client_id,
+                            drops = reconnect.quick_drops,
+                            error = %e,
+                            "the broker keeps closing the connection within seconds of accepting it: another client is most likely connected with the same client id (a second gwmon?) and they take the session from each other, each missing part of the data; give every instance its own [mqtt] client_id"
+                        ),
+                        _ => warn!(
+                            error = %e,
+                            received_before_loss = rescued,
+                            retry_in_ms = wait.as_millis() as u64,
+                            "broker connection lost; reconnecting"
+                        ),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = feed.stopping.notified() => return false,
+                    }
                 }
             }
         }

@@ -60,6 +60,13 @@ impl Store {
         }
     }
 
+    /// Takes new settings (a reloaded configuration): counter rules and plausible flows apply
+    /// from the next batch on; the cached frontiers, computed under the old rules, are dropped.
+    pub fn set_settings(&mut self, settings: StoreSettings) {
+        self.settings = settings;
+        self.frontier.clear();
+    }
+
     /// The underlying connection (for queries on the writer's thread, e.g. in tests).
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{Receiver, error::TryRecvError};
 use tracing::{debug, error, info, warn};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, StoreSettings};
 use crate::domain::Decoded;
 use crate::store::Outcome;
 
@@ -180,7 +180,8 @@ impl<T> Inbox<T> {
 /// is retried with backoff, one ERROR names the cause (then one a minute with how long it has
 /// waited), and the writer resumes by itself. Only a store that cannot be used at all ends it.
 /// `paused_since` holds the epoch second since which the store refuses writes, 0 while it
-/// accepts them (for a health check).
+/// accepts them (for a health check). `reload` carries the settings of a reloaded
+/// configuration.
 ///
 /// A batch refused for a reason retrying cannot fix (a constraint, a bug: see
 /// [`StoreError::is_transient`]) is applied again one message at a time: the good ones are
@@ -193,6 +194,7 @@ pub fn run_writer<T>(
     source: &str,
     paused_since: &AtomicI64,
     origin: impl Fn(&T) -> String,
+    mut reload: Option<tokio::sync::watch::Receiver<StoreSettings>>,
     mut committed: impl FnMut(Vec<(T, Outcome)>, &WriterStats),
 ) -> Result<WriterStats, WriterError> {
     let mut stats = WriterStats::default();
@@ -211,6 +213,15 @@ pub fn run_writer<T>(
         // At start, then between batches at most hourly.
         store.prune_quarantine_if_due();
         let Some(first) = inbox.recv() else { break };
+        // A reloaded configuration's counter rules apply from the next batch on.
+        if let Some(rx) = reload.as_mut()
+            && rx.has_changed().unwrap_or(false)
+        {
+            store.set_settings(rx.borrow_and_update().clone());
+            info!(
+                "writer: counter rules and plausible flows of the reloaded configuration in force"
+            );
+        }
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);
         batch.push(first);

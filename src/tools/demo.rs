@@ -440,7 +440,7 @@ pub async fn run(
         let hooks = crate::ingest::mqtt::Hooks {
             subscribed: Some(sub_tx),
             progress: Some(Arc::clone(&progress)),
-            health: None,
+            ..Default::default()
         };
         tokio::spawn(async move {
             crate::ingest::mqtt::run_with(

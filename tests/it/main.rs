@@ -7,6 +7,7 @@ mod gateway;
 mod import;
 mod ingest;
 mod quarantine;
+mod reload;
 mod report;
 mod status;
 mod support;
