@@ -27,7 +27,7 @@ use crate::ingest::decode::{DecodeCtx, decode};
 use crate::ingest::health::Health;
 use crate::ingest::warn_limit::QuarantineWarnings;
 use crate::store::writer::{
-    BatchLimits, Envelope, WriterError, WriterMsg, WriterStats, run_writer,
+    BatchLimits, Envelope, WriterError, WriterMsg, WriterSetup, WriterStats, run_writer,
 };
 use crate::store::{Durability, LockError, StoreError, StoreSettings, lock_store, open_store};
 
@@ -402,11 +402,13 @@ pub async fn run_with(
             let result = run_writer(
                 store,
                 wrx,
-                limits,
-                "mqtt",
-                h.paused_since(),
-                |publish: &Publish| publish.topic.clone(),
-                settings_reload,
+                WriterSetup {
+                    limits,
+                    source: "mqtt",
+                    paused_since: h.paused_since(),
+                    origin: |publish: &Publish| publish.topic.clone(),
+                    reload: settings_reload,
+                },
                 |done, stats| {
                     p.messages.store(stats.messages, Ordering::Relaxed);
                     p.stored.store(stats.stored, Ordering::Relaxed);

@@ -41,6 +41,20 @@ pub struct BatchLimits {
     pub quiet: Duration,
 }
 
+/// How a writer runs: its batches, what it stores as the readings' source, where it reports
+/// a pause, how it names a message's origin, and where reloaded settings come from.
+pub struct WriterSetup<'a, O> {
+    pub limits: BatchLimits,
+    /// Stored with each reading (`mqtt`, `import`).
+    pub source: &'a str,
+    /// The epoch second since which the store refuses writes, 0 while it accepts them.
+    pub paused_since: &'a AtomicI64,
+    /// A message's origin (its topic) for a quarantine record.
+    pub origin: O,
+    /// The settings of a reloaded configuration.
+    pub reload: Option<tokio::sync::watch::Receiver<StoreSettings>>,
+}
+
 /// Running totals of what the writer committed.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WriterStats {
@@ -179,24 +193,26 @@ impl<T> Inbox<T> {
 /// disk, an I/O error) pauses the writer instead of ending it: nothing is acknowledged, the batch
 /// is retried with backoff, one ERROR names the cause (then one a minute with how long it has
 /// waited), and the writer resumes by itself. Only a store that cannot be used at all ends it.
-/// `paused_since` holds the epoch second since which the store refuses writes, 0 while it
-/// accepts them (for a health check). `reload` carries the settings of a reloaded
-/// configuration.
+/// `setup.paused_since` holds the epoch second since which the store refuses writes, 0 while
+/// it accepts them (for a health check).
 ///
 /// A batch refused for a reason retrying cannot fix (a constraint, a bug: see
 /// [`StoreError::is_transient`]) is applied again one message at a time: the good ones are
-/// stored, each one still refused is quarantined as `store_refused` under `origin(token)` (its
-/// topic), and all are acknowledged, so that no message can stop the others.
-pub fn run_writer<T>(
+/// stored, each one still refused is quarantined as `store_refused` under `setup.origin(token)`
+/// (its topic), and all are acknowledged, so that no message can stop the others.
+pub fn run_writer<T, O: Fn(&T) -> String>(
     mut store: Store,
     rx: Receiver<WriterMsg<T>>,
-    limits: BatchLimits,
-    source: &str,
-    paused_since: &AtomicI64,
-    origin: impl Fn(&T) -> String,
-    mut reload: Option<tokio::sync::watch::Receiver<StoreSettings>>,
+    setup: WriterSetup<'_, O>,
     mut committed: impl FnMut(Vec<(T, Outcome)>, &WriterStats),
 ) -> Result<WriterStats, WriterError> {
+    let WriterSetup {
+        limits,
+        source,
+        paused_since,
+        origin,
+        mut reload,
+    } = setup;
     let mut stats = WriterStats::default();
     let mut batch: Vec<Envelope<T>> = Vec::new();
     // A small runtime of this thread's own, only to wait for the next message with a timeout.
