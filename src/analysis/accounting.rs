@@ -109,6 +109,17 @@ impl Windows {
     }
 }
 
+/// The complete months of `as_of`'s year up to it: the as-of month counts when `as_of` is its
+/// last day (an empty range in January before the 31st).
+pub fn complete_months(as_of: Date) -> std::ops::RangeInclusive<i8> {
+    let last = if as_of == as_of.last_of_month() {
+        as_of.month()
+    } else {
+        as_of.month() - 1
+    };
+    1..=last
+}
+
 /// Whole days from `a` to `b` (`b - a`).
 pub fn days_between(a: Date, b: Date) -> i64 {
     // A civil date difference is expressed in days by default.
@@ -482,6 +493,15 @@ mod tests {
             steps,
             vec![(d("2026-01-01"), 365.0), (d("2026-07-01"), 730.0)]
         );
+    }
+
+    #[test]
+    fn the_as_of_month_is_complete_on_its_last_day() {
+        assert_eq!(complete_months(d("2026-06-29")), 1..=5);
+        assert_eq!(complete_months(d("2026-06-30")), 1..=6);
+        assert!(complete_months(d("2026-01-30")).is_empty());
+        assert_eq!(complete_months(d("2024-02-29")), 1..=2);
+        assert_eq!(complete_months(d("2026-12-31")), 1..=12);
     }
 
     #[test]

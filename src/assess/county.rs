@@ -9,7 +9,9 @@ use super::doc::{
 };
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, source_label};
-use crate::analysis::accounting::{ProjectionParams, county_quota_for_year, days_between, project};
+use crate::analysis::accounting::{
+    ProjectionParams, Vol, county_quota_for_year, days_between, project,
+};
 use crate::analysis::levels::{self, TrendParams};
 use crate::analysis::verdict::{
     AquiferWells, CountyFacts, PermitFacts, QuantityFacts, TargetCheck, Thresholds, YearFigures,
@@ -228,11 +230,12 @@ pub(super) fn county_status(
         .filter(|i| i.metering_duty)
         .copied()
         .collect();
-    let year_figures = |year: i16, m3: f64, quota: Option<f64>| YearFigures {
+    let year_figures = |year: i16, vol: Vol, quota: Option<f64>| YearFigures {
         year,
-        withdrawal_m3: m3,
+        withdrawal_m3: vol.m3,
+        estimated_m3: vol.estimated_m3,
         quota_m3: quota,
-        has_data: m3 > 0.0 || months.iter().any(|m| m.0 == year),
+        has_data: vol.m3 > 0.0 || months.iter().any(|m| m.0 == year),
         completeness: inputs.completeness(&obliged_quota, &quota_intakes, year),
         unplaced_m3: inputs.unplaced_m3(&quota_intakes, year, &cfg.clock),
     };
@@ -240,8 +243,8 @@ pub(super) fn county_status(
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
     let as_of_month = month_no(w.year, w.as_of.month());
     let quantity = QuantityFacts {
-        last_year: year_figures(w.year - 1, quota_sums.last_year.m3, ly_quota),
-        this_year: year_figures(w.year, quota_sums.ytd.m3, quota),
+        last_year: year_figures(w.year - 1, quota_sums.last_year, ly_quota),
+        this_year: year_figures(w.year, quota_sums.ytd, quota),
         projection,
         months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
         months_with_data_12m: months

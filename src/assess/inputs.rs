@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use rusqlite::Connection;
 
 use crate::analysis::accounting::{
-    Completeness, ProjectionInput, Vol, WindowSums, Windows, days_between, days_in_year,
+    Completeness, ProjectionInput, Vol, WindowSums, Windows, complete_months, days_between,
+    days_in_year,
 };
 use crate::config::Config;
 use crate::config::registry::Intake;
@@ -136,7 +137,7 @@ impl<'a> Inputs<'a> {
             })
         };
         let monthly = self.monthly_of(intakes);
-        let monthly_ratios = (1..w.as_of.month())
+        let monthly_ratios = complete_months(w.as_of)
             .filter_map(|m| {
                 let now = *monthly.get(&(w.year, m))?;
                 let before = *monthly.get(&(w.year - 1, m))?;

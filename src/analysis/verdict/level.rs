@@ -251,4 +251,32 @@ mod tests {
         assert_eq!(g.targets[0].miss_m(), Some(-0.5));
         assert_eq!(aquifer_level(&g, 2027, &t).status, Status::Pass);
     }
+
+    /// A missed target or a failing aquifer is never hidden by an aquifer (or the same
+    /// aquifer) with too few wells to judge.
+    #[test]
+    fn a_failure_is_not_hidden_by_missing_data() {
+        let t = thresholds();
+        let (up, down) = (well(0.3), well(-0.5));
+        let mut short = well(0.3);
+        short.sufficient = false;
+        let thin = aquifer_level(&group("karst", vec![&short]), 2026, &t);
+        assert_eq!(thin.status, Status::InsufficientData);
+        let failing = aquifer_level(&group("shallow", vec![&down, &down, &up]), 2026, &t);
+        assert_eq!(failing.status, Status::Fail);
+        assert_eq!(level(&[thin.clone(), failing], &t).status, Status::Fail);
+        // A target missed after its year, in an aquifer whose only well is too short to judge.
+        let mut g = group("confined", vec![&short]);
+        g.targets.push(TargetCheck {
+            well_id: "W-9".into(),
+            kind: TargetKind::Level,
+            target_m: 800.0,
+            target_year: 2025,
+            latest_m: Some(798.5),
+            latest_year: Some(2025),
+        });
+        let missed = aquifer_level(&g, 2026, &t);
+        assert_eq!(missed.status, Status::Fail, "{}", missed.detail);
+        assert_eq!(level(&[thin, missed], &t).status, Status::Fail);
+    }
 }

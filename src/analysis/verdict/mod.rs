@@ -100,14 +100,16 @@ impl KBands {
     }
 }
 
-/// State of one criterion.
+/// State of one criterion, ordered by gravity so that the worst of several is their `max`: a
+/// failure is never hidden by too little data elsewhere (a missed target in an aquifer whose
+/// wells are too few to judge still fails), and too little data is graver than a risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
     AtRisk,
-    Fail,
     InsufficientData,
+    Fail,
 }
 
 impl Status {
@@ -299,10 +301,13 @@ pub fn assess(f: &CountyFacts, t: &Thresholds) -> (Vec<Criterion>, Verdict) {
             ),
         },
     ];
-    let verdict = if !sufficient {
-        Verdict::InsufficientData
-    } else if out.iter().any(|c| c.status == Status::Fail) {
+    // A failure is certain whatever else is missing: it decides first. Too little data to
+    // judge quantity (or the county's data as a whole) with nothing failing says so rather
+    // than "at risk"; a risk or a gap elsewhere is at risk; only then ready.
+    let verdict = if out.iter().any(|c| c.status == Status::Fail) {
         Verdict::NotReady
+    } else if !sufficient || out[0].status == Status::InsufficientData {
+        Verdict::InsufficientData
     } else if out
         .iter()
         .any(|c| matches!(c.status, Status::AtRisk | Status::InsufficientData))
@@ -363,6 +368,7 @@ pub(crate) mod tests {
             withdrawal_m3: m3,
             quota_m3: Some(1e7),
             has_data: true,
+            estimated_m3: 0.0,
             completeness: Completeness {
                 reported_intake_days: 100,
                 expected_intake_days: 100,
@@ -483,5 +489,28 @@ pub(crate) mod tests {
         assert_eq!(b.format(None), "—");
         assert_eq!(b.status(0.95), Status::Pass);
         assert_eq!(b.status(1.0), Status::AtRisk);
+    }
+
+    /// A failing criterion makes the county not ready even when another has too little data
+    /// (the data-sufficiency criterion here); quantity without enough data and nothing failing
+    /// is insufficient data, not at risk.
+    #[test]
+    fn a_failure_decides_before_missing_data_and_missing_quantity_data_is_not_a_risk() {
+        let t = thresholds();
+        let wells = [well(-0.5), well(-0.4), well(0.1)];
+        let mut f = facts(&wells);
+        f.wells_sufficient = 0;
+        let (c, v) = assess(&f, &t);
+        assert_eq!(c[4].status, Status::InsufficientData);
+        assert_eq!(c[1].status, Status::Fail);
+        assert_eq!(v, Verdict::NotReady);
+        // Levels fine, quantity without a complete year or twelve months of data.
+        let wells = [well(0.3), well(0.2)];
+        let mut f = facts(&wells);
+        f.quantity.last_year.completeness.missing_months = 2;
+        f.quantity.months_with_data_12m = 8;
+        let (c, v) = assess(&f, &t);
+        assert_eq!(c[0].status, Status::InsufficientData, "{}", c[0].detail);
+        assert_eq!(v, Verdict::InsufficientData);
     }
 }

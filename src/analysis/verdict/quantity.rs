@@ -16,6 +16,9 @@ pub struct YearFigures {
     pub quota_m3: Option<f64>,
     /// Any data at all in the year (to the as-of date for the current year).
     pub has_data: bool,
+    /// The part of `withdrawal_m3` that is estimated (meter gaps spread over their days,
+    /// estimated daily volumes), not measured.
+    pub estimated_m3: f64,
     pub completeness: Completeness,
     /// Volume of meter gaps too long to spread (`long_gap` events) reaching into the year: drawn,
     /// but on no day, so not in `withdrawal_m3`.
@@ -23,6 +26,18 @@ pub struct YearFigures {
 }
 
 impl YearFigures {
+    /// The measured part of the withdrawal.
+    pub fn measured_m3(&self) -> f64 {
+        (self.withdrawal_m3 - self.estimated_m3).max(0.0)
+    }
+
+    /// k of the measured part alone, when it is already over `limit`: an underestimate over the
+    /// limit is a certain excess, however incomplete the year.
+    fn certain_excess(&self, limit: f64) -> Option<f64> {
+        let k = k(self.measured_m3(), self.quota_m3)?;
+        (self.has_data && k > limit).then_some(k)
+    }
+
     /// k = withdrawal ÷ quota; `None` for a year without data (never 0) or without a quota.
     pub fn k(&self) -> Option<f64> {
         if self.has_data {
@@ -86,8 +101,26 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
             format!("无取水量数据（指标 {quota}）"),
         );
     }
+    // Measured volume alone over the limit fails however incomplete the data, since more data
+    // can only add: this year's to date against the whole year's quota fails outright; last
+    // year's is judged as a complete year over the limit (it fails unless this year recovers).
+    let certain = |y: &YearFigures, what: &str| {
+        y.certain_excess(t.k_limit).map(|k| {
+            format!(
+                "{}{what} {} 已超全年指标（k ≥ {}），数据不完整也不改变超指标的结论",
+                y.year,
+                Volume::from_m3(y.measured_m3()),
+                bands.format(Some(k))
+            )
+        })
+    };
+    let ly_certain = certain(ly, "年实测取水量");
+    let ty_certain = certain(ty, "年截至评估日实测取水量");
     let ly_complete = ly.has_data && ly.completeness.is_complete(t.min_data_completeness);
-    if !ly_complete && f.months_with_data_12m < 12 {
+    if !ly_complete && f.months_with_data_12m < 12 && ly_certain.is_none() {
+        if let Some(note) = ty_certain {
+            return criterion(Status::Fail, note);
+        }
         return criterion(
             Status::InsufficientData,
             format!(
@@ -103,7 +136,12 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
     let k_pr = f.k_projected();
     let mut notes: Vec<String> = Vec::new();
     let mut status = Status::Pass;
-    match (ly_complete, k_ly) {
+    if let Some(note) = &ly_certain
+        && !ly_complete
+    {
+        notes.push(note.clone());
+    }
+    match (ly_complete || ly_certain.is_some(), k_ly) {
         (true, Some(k)) if k > t.k_limit => {
             let recovers = f.months_with_data_this_year >= t.min_months_this_year
                 && k_pr.is_some_and(|k| k <= t.k_limit);
@@ -166,6 +204,23 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
         }
     }
     let p = &f.projection;
+    // The range's high end over the limit: the projection cannot rule out an excess.
+    if let Some(k_high) = k(p.high_m3, ty.quota_m3)
+        && ty.has_data
+        && p.method != Method::Complete
+        && k_high > t.k_limit
+    {
+        status = status.max(Status::AtRisk);
+        notes.push(format!(
+            "预计区间上限 {} 超过指标（k = {}），不能排除超指标",
+            Volume::from_m3(p.high_m3),
+            bands.format(Some(k_high))
+        ));
+    }
+    if let Some(note) = ty_certain {
+        status = Status::Fail;
+        notes.push(note);
+    }
     let method = match p.method {
         Method::Seasonal => format!(
             "季节比例法，r = {}",
@@ -222,6 +277,7 @@ mod tests {
                 withdrawal_m3: ly,
                 quota_m3: Some(1000.0),
                 has_data: true,
+                estimated_m3: 0.0,
                 completeness: complete(365),
                 unplaced_m3: 0.0,
             },
@@ -230,6 +286,7 @@ mod tests {
                 withdrawal_m3: ytd,
                 quota_m3: Some(1000.0),
                 has_data: true,
+                estimated_m3: 0.0,
                 completeness: complete(181),
                 unplaced_m3: 0.0,
             },
@@ -340,5 +397,57 @@ mod tests {
         // Six months of data only: insufficient.
         f.months_with_data_12m = 6;
         assert_eq!(quantity(&f, &t).status, Status::InsufficientData);
+    }
+
+    /// Last year incomplete (two months missing) and fewer than twelve months of data: no
+    /// verdict can be drawn from it — unless its measured volume alone, 1,050 m³ of which 40 m³
+    /// estimated, is already over the 1,000 m³ quota: 1,010 m³ measured, k ≥ 1.01, a certain
+    /// excess.
+    #[test]
+    fn measured_volume_alone_over_the_limit_fails_however_incomplete() {
+        let t = thresholds();
+        let mut f = facts(1050.0, 400.0, 800.0);
+        f.last_year.completeness.missing_months = 2;
+        f.last_year.completeness.reported_intake_days /= 2;
+        f.months_with_data_12m = 8;
+        f.months_with_data_this_year = 3;
+        f.last_year.estimated_m3 = 40.0;
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::Fail, "{}", c.detail);
+        assert!(c.detail.contains("k ≥ 1.01"), "{}", c.detail);
+        // Judged as a complete year over the limit: six months this year projecting under it
+        // lift it to at risk, as they would a complete year.
+        f.months_with_data_this_year = 6;
+        assert_eq!(quantity(&f, &t).status, Status::AtRisk);
+        f.months_with_data_this_year = 3;
+        // 60 m³ estimated: 990 m³ measured is under the limit; the data cannot decide.
+        f.last_year.estimated_m3 = 60.0;
+        assert_eq!(quantity(&f, &t).status, Status::InsufficientData);
+        // This year's measured volume to date (1,020 of 1,000 m³) over the whole year's quota.
+        let mut f = facts(900.0, 1020.0, 1500.0);
+        f.this_year.completeness.reported_intake_days /= 2;
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::Fail, "{}", c.detail);
+        assert!(
+            c.detail.contains("2026年截至评估日实测取水量"),
+            "{}",
+            c.detail
+        );
+    }
+
+    /// Projected 900 m³ of a 1,000 m³ quota (k 0.90) passes; with the range's high end at
+    /// 1,080 m³ (k 1.08) the projection cannot rule out an excess: at risk.
+    #[test]
+    fn a_range_reaching_over_the_limit_is_at_risk() {
+        let t = thresholds();
+        let mut f = facts(900.0, 450.0, 900.0);
+        assert_eq!(quantity(&f, &t).status, Status::Pass);
+        f.projection.high_m3 = 1080.0;
+        let c = quantity(&f, &t);
+        assert_eq!(c.status, Status::AtRisk, "{}", c.detail);
+        assert!(c.detail.contains("k = 1.08"), "{}", c.detail);
+        // At the limit itself (k 1.00) the high end is not over it.
+        f.projection.high_m3 = 1000.0;
+        assert_eq!(quantity(&f, &t).status, Status::Pass);
     }
 }
