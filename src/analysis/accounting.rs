@@ -10,7 +10,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::domain::{CountyCode, QuotaVersion};
+use crate::domain::{CountyCode, QuotaRule, QuotaVersion};
 
 /// A volume and the part of it that is estimated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -364,17 +364,19 @@ pub fn version_on(versions: &[QuotaVersion], day: Date) -> Option<&QuotaVersion>
         .filter(|v| v.effective_until.is_none_or(|u| day < u))
 }
 
-/// A county's quota for a calendar year: each version weighted by the days it is in force
-/// (days with no version in force count zero). `None` when no version covers any day.
+/// A county's quota for a calendar year under `rule`: each version weighted by the days it is
+/// in force (days with no version in force count zero), or the last version in force during
+/// the year for all of it. `None` when no version covers any day.
 pub fn county_quota_for_year(
     versions: &[QuotaVersion],
     county: CountyCode,
     year: i16,
+    rule: QuotaRule,
 ) -> Option<f64> {
     let n = days_in_year(year);
     let start = Date::new(year, 1, 1).ok()?;
     let mut sum = 0.0;
-    let mut covered = false;
+    let mut last = None;
     // Walk the year in spans between version boundaries rather than day by day.
     let mut bounds: Vec<Date> = vec![start];
     for v in versions {
@@ -396,16 +398,34 @@ pub fn county_quota_for_year(
         if let Some(v) = version_on(versions, pair[0])
             && let Some(q) = v.county_m3.get(&county)
         {
-            covered = true;
+            last = Some(*q);
             sum += q * days / n as f64;
         }
     }
-    covered.then_some(sum)
+    match rule {
+        QuotaRule::Prorated => last.map(|_| sum),
+        QuotaRule::AsIssued => last,
+    }
 }
 
-/// The quota as a step function over the year: `(first day, m³/yr)` at each change.
-pub fn quota_steps(versions: &[QuotaVersion], county: CountyCode, year: i16) -> Vec<(Date, f64)> {
+/// The quota as a step function over the year: `(first day, m³/yr)` at each change; under
+/// [`QuotaRule::AsIssued`] one step, the figure the year is judged against.
+pub fn quota_steps(
+    versions: &[QuotaVersion],
+    county: CountyCode,
+    year: i16,
+    rule: QuotaRule,
+) -> Vec<(Date, f64)> {
     let mut out: Vec<(Date, f64)> = Vec::new();
+    if rule == QuotaRule::AsIssued {
+        if let (Ok(jan1), Some(q)) = (
+            Date::new(year, 1, 1),
+            county_quota_for_year(versions, county, year, rule),
+        ) {
+            out.push((jan1, q));
+        }
+        return out;
+    }
     let Ok(mut d) = Date::new(year, 1, 1) else {
         return out;
     };
@@ -473,26 +493,37 @@ mod tests {
     #[test]
     fn quota_is_prorated_by_days_when_the_split_moves() {
         let vs = [version("2020-01-01", 365.0), version("2026-07-01", 730.0)];
+        let qx = CountyCode::parse("140121").unwrap();
+        let quota =
+            |vs: &[QuotaVersion], c, y| county_quota_for_year(vs, c, y, QuotaRule::Prorated);
         // 2026: 181 days at 365/yr + 184 days at 730/yr.
-        let q = county_quota_for_year(&vs, CountyCode::parse("140121").unwrap(), 2026).unwrap();
+        let q = quota(&vs, qx, 2026).unwrap();
         assert!((q - (181.0 + 368.0)).abs() < 1e-9, "{q}");
-        assert_eq!(
-            county_quota_for_year(&vs, CountyCode::parse("140121").unwrap(), 2025),
-            Some(365.0)
-        );
-        assert_eq!(
-            county_quota_for_year(&vs, CountyCode::parse("140105").unwrap(), 2025),
-            None
-        );
-        assert_eq!(
-            county_quota_for_year(&vs[1..], CountyCode::parse("140121").unwrap(), 2025),
-            None
-        );
-        let steps = quota_steps(&vs, CountyCode::parse("140121").unwrap(), 2026);
+        assert_eq!(quota(&vs, qx, 2025), Some(365.0));
+        assert_eq!(quota(&vs, CountyCode::parse("140105").unwrap(), 2025), None);
+        assert_eq!(quota(&vs[1..], qx, 2025), None);
+        let steps = quota_steps(&vs, qx, 2026, QuotaRule::Prorated);
         assert_eq!(
             steps,
             vec![(d("2026-01-01"), 365.0), (d("2026-07-01"), 730.0)]
         );
+    }
+
+    /// As issued: the version in force for the year applies to all of it (730 for 2026, the
+    /// figure issued on 1 July), one step on the chart; a year without a change is the same
+    /// under both rules.
+    #[test]
+    fn quota_as_issued_takes_the_figure_in_force_for_the_year() {
+        let vs = [version("2020-01-01", 365.0), version("2026-07-01", 730.0)];
+        let qx = CountyCode::parse("140121").unwrap();
+        let rule = QuotaRule::AsIssued;
+        assert_eq!(county_quota_for_year(&vs, qx, 2026, rule), Some(730.0));
+        assert_eq!(county_quota_for_year(&vs, qx, 2025, rule), Some(365.0));
+        assert_eq!(
+            quota_steps(&vs, qx, 2026, rule),
+            vec![(d("2026-01-01"), 730.0)]
+        );
+        assert_eq!(county_quota_for_year(&vs[1..], qx, 2025, rule), None);
     }
 
     #[test]

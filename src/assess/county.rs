@@ -220,8 +220,9 @@ pub(super) fn county_status(
         &inputs.projection_input(&quota_intakes),
         &params.projection,
     );
-    let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year);
-    let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1);
+    let rule = cfg.assessment.quota_rule;
+    let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year, rule);
+    let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1, rule);
     let months = inputs.months_reported(&quota_intakes);
     // Completeness of the county's figure: the obliged intakes among those counted against its
     // quota (a supply-group well in the county reports to the supply group's budget).

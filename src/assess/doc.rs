@@ -202,6 +202,8 @@ pub struct StatusDoc {
     pub warnings: Vec<String>,
     /// The k bands every k is judged and printed in.
     pub k_bands: KBands,
+    /// How a quota that changes mid-year is taken for the year.
+    pub quota_rule: crate::domain::QuotaRule,
     /// What the level figures are computed on.
     pub level_basis: &'static str,
     pub trend_window_start: String,

@@ -393,6 +393,9 @@ pub struct AssessmentConfig {
     /// The range the seasonal ratio r is clamped to.
     pub projection_ratio_min: f64,
     pub projection_ratio_max: f64,
+    /// A quota that changes mid-year: `prorated` by days, or `as_issued` (the figure in force
+    /// for the year, for all of it).
+    pub quota_rule: crate::domain::QuotaRule,
 }
 
 impl Default for AssessmentConfig {
@@ -416,6 +419,7 @@ impl Default for AssessmentConfig {
             projection_min_days: 30,
             projection_ratio_min: 0.5,
             projection_ratio_max: 2.0,
+            quota_rule: crate::domain::QuotaRule::Prorated,
         }
     }
 }

@@ -14,7 +14,7 @@ pub mod well;
 
 pub use county::CountyCode;
 pub use kinds::{Aquifer, Budget, Sector, Source};
-pub use quota::QuotaVersion;
+pub use quota::{QuotaRule, QuotaVersion};
 pub use reading::{
     Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, QUARANTINE_REASON_MAX, Quarantined,
     REJECTIONS_KEPT, Reading, RejectCode, Rejection,

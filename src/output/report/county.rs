@@ -141,7 +141,7 @@ impl Run<'_> {
 fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
     let (cfg, c, year) = (run.cfg, k.c, run.doc.year);
     let years = series::annual_history(&k.by_month, run.base.year(), year, c.last_year_m3, |y| {
-        county_quota_for_year(&cfg.quota_versions, c.code, y)
+        county_quota_for_year(&cfg.quota_versions, c.code, y, cfg.assessment.quota_rule)
     });
     let county_cfg = cfg.county(c.code);
     let deadlines = [
@@ -161,7 +161,13 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
     let quotas_ahead = (year + 1..=exit_year)
         .map(|y| YearQuota {
             year: i32::from(y),
-            quota_m3: county_quota_for_year(&cfg.quota_versions, c.code, y).unwrap_or(f64::NAN),
+            quota_m3: county_quota_for_year(
+                &cfg.quota_versions,
+                c.code,
+                y,
+                cfg.assessment.quota_rule,
+            )
+            .unwrap_or(f64::NAN),
         })
         .collect();
     let current = CurrentYear {
@@ -229,7 +235,12 @@ fn cumulative(
     let days =
         query::daily_volume_sums(conn, k.intakes.iter().copied(), last_year_start, run.as_of)?;
     let (this_year, last_year) = series::cumulative(&days, year);
-    let steps = series::quota_step_days(&quota_steps(&run.cfg.quota_versions, c.code, year));
+    let steps = series::quota_step_days(&quota_steps(
+        &run.cfg.quota_versions,
+        c.code,
+        year,
+        run.cfg.assessment.quota_rule,
+    ));
     let chart = CumulativeWithdrawal {
         meta: run.meta(c),
         year: i32::from(year),
