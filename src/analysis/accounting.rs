@@ -59,10 +59,16 @@ pub struct WindowSums {
     pub rolling_12m: Vol,
     /// The 90 days ending on the as-of date.
     pub last_90d: Vol,
+    /// `ytd` and `last_year_to_date` over the calendar days both years have (without a 29
+    /// February the other year lacks): what the seasonal ratio compares.
+    pub ytd_same_days: Vol,
+    pub last_year_same_days: Vol,
 }
 
 impl std::ops::AddAssign for WindowSums {
     fn add_assign(&mut self, o: WindowSums) {
+        self.ytd_same_days += o.ytd_same_days;
+        self.last_year_same_days += o.last_year_same_days;
         self.ytd += o.ytd;
         self.last_year += o.last_year;
         self.last_year_to_date += o.last_year_to_date;
@@ -101,6 +107,18 @@ impl Windows {
     pub fn days_remaining(&self) -> i64 {
         let end = Date::new(self.year, 12, 31).unwrap_or(self.as_of);
         days_between(self.as_of, end)
+    }
+
+    /// Days of last year after its same calendar day: the days last year's rest-of-year volume
+    /// was drawn in (one more or less than [`Windows::days_remaining`] when a 29 February lies
+    /// in one of the two rests).
+    pub fn days_remaining_last_year(&self) -> i64 {
+        days_between(self.same_day_last_year, self.last_year_end)
+    }
+
+    /// 29 February of `year` when it is a leap year and the day lies in `[1 January, to]`.
+    fn leap_day_by(year: i16, to: Date) -> Option<Date> {
+        Date::new(year, 2, 29).ok().filter(|d| *d <= to)
     }
 
     /// Days from 1 January to the as-of date, inclusive.
@@ -142,6 +160,23 @@ pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> Vol) -> WindowSums 
     let ly_same = cum(w.same_day_last_year);
     let ly_total = cum(w.last_year_end);
     let rolling = ytd + (ly_total - ly_same);
+    // A 29 February in one year's part of the comparison has no counterpart in the other.
+    let leap_day = |d: Date, cum: &mut dyn FnMut(Date) -> Vol| {
+        d.yesterday()
+            .map_or(Vol::default(), |before| cum(d) - cum(before))
+    };
+    let ytd_same_days = match Windows::leap_day_by(w.year, w.as_of) {
+        Some(d) if w.same_day_last_year.month() != 2 || w.same_day_last_year.day() != 29 => {
+            ytd - leap_day(d, &mut cum)
+        }
+        _ => ytd,
+    };
+    let last_year_same_days = match Windows::leap_day_by(w.year - 1, w.same_day_last_year) {
+        Some(d) if Windows::leap_day_by(w.year, w.as_of).is_none() => {
+            ly_same - leap_day(d, &mut cum)
+        }
+        _ => ly_same,
+    };
     let last_90d = if w.before_90d.year() == w.year {
         ytd - cum(w.before_90d)
     } else {
@@ -154,6 +189,8 @@ pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> Vol) -> WindowSums 
         last_year_to_date: ly_same,
         rolling_12m: rolling,
         last_90d,
+        ytd_same_days,
+        last_year_same_days,
     }
 }
 
@@ -267,10 +304,18 @@ pub fn project(w: &Windows, input: &ProjectionInput, p: &ProjectionParams) -> Pr
         }
     };
     if input.has_last_year {
-        let rest = (s.last_year.m3 - s.last_year_to_date.m3).max(0.0);
-        let same = s.last_year_to_date.m3;
-        let unclamped =
-            (input.data_days_this_year >= p.min_days_for_ratio && same > 0.0).then(|| ytd / same);
+        // Last year's rest of the year, for as many days as this year's rest has (a 29 February
+        // in either rest is a day more or less), and r over the calendar days both years have.
+        let last_rest_days = w.days_remaining_last_year();
+        let days_scale = if last_rest_days > 0 {
+            remaining as f64 / last_rest_days as f64
+        } else {
+            1.0
+        };
+        let rest = (s.last_year.m3 - s.last_year_to_date.m3).max(0.0) * days_scale;
+        let same = s.last_year_same_days.m3;
+        let unclamped = (input.data_days_this_year >= p.min_days_for_ratio && same > 0.0)
+            .then(|| s.ytd_same_days.m3 / same);
         let r = unclamped.map_or(1.0, clamp);
         let (lo, hi) = ratio_range();
         let projected = ytd + rest * r;
@@ -526,6 +571,79 @@ mod tests {
         assert_eq!(county_quota_for_year(&vs[1..], qx, 2025, rule), None);
     }
 
+    /// Daily running sums of two years at 10 m³ a day in 2027 and 12 m³ a day in 2028 (a leap
+    /// year), 20 m³ on 29 February 2028.
+    fn leap_cum(d: Date) -> Vol {
+        let day = i64::from(d.day_of_year());
+        let m3 = match d.year() {
+            2027 => 10.0 * day as f64,
+            // Through 28 February at 12, then 20 on the 29th, then 12 a day again.
+            2028 if day <= 59 => 12.0 * day as f64,
+            2028 => 12.0 * (day - 1) as f64 + 20.0,
+            _ => 0.0,
+        };
+        v(m3)
+    }
+
+    /// r compares the same calendar days: as of 10 March 2028 this year's 70 days hold
+    /// 29 February, last year's 69 do not, so r = (69 × 12) ÷ (69 × 10) = 1.2, not the 858 ÷ 690
+    /// of the raw sums; the rest of 2028 (296 days) counts its own days: last year's 296 days
+    /// after 10 March × 1.2 = 3,552 m³. As of 31 January the rest of 2028 (335 days, 29 February
+    /// among them) is one day longer than the rest of 2027 (334): last year's 3,340 m³ × 335/334.
+    #[test]
+    fn leap_years_compare_the_same_calendar_days_and_count_real_days() {
+        let w = Windows::new(d("2028-03-10"));
+        let s = window_sums(&w, leap_cum);
+        assert!(close(s.ytd.m3, 69.0 * 12.0 + 20.0), "{s:?}");
+        assert!(close(s.ytd_same_days.m3, 69.0 * 12.0), "{s:?}");
+        assert!(close(s.last_year_same_days.m3, 690.0), "{s:?}");
+        let p = project(
+            &w,
+            &ProjectionInput {
+                sums: s,
+                has_last_year: true,
+                data_days_this_year: 70,
+                days_covered_90d: 70,
+                monthly_ratios: Vec::new(),
+            },
+            &ProjectionParams::default(),
+        );
+        assert!(close(p.ratio.unwrap(), 1.2), "{p:?}");
+        assert!(close(p.projected_m3, 848.0 + 2960.0 * 1.2), "{p:?}");
+
+        let w = Windows::new(d("2028-01-31"));
+        let s = window_sums(&w, leap_cum);
+        let p = project(
+            &w,
+            &ProjectionInput {
+                sums: s,
+                has_last_year: true,
+                data_days_this_year: 31,
+                days_covered_90d: 31,
+                monthly_ratios: Vec::new(),
+            },
+            &ProjectionParams::default(),
+        );
+        assert!(close(p.ratio.unwrap(), 1.2), "{p:?}");
+        assert!(
+            close(p.projected_m3, 372.0 + 3340.0 * 335.0 / 334.0 * 1.2),
+            "{p:?}"
+        );
+
+        // The year after a leap year: as of 10 March 2029 last year's same period drops its
+        // 29 February.
+        let w = Windows::new(d("2029-03-10"));
+        let s = window_sums(&w, |d| {
+            if d.year() == 2029 {
+                v(10.0 * f64::from(d.day_of_year()))
+            } else {
+                leap_cum(d)
+            }
+        });
+        assert!(close(s.last_year_same_days.m3, 69.0 * 12.0), "{s:?}");
+        assert!(close(s.ytd_same_days.m3, 690.0), "{s:?}");
+    }
+
     #[test]
     fn the_as_of_month_is_complete_on_its_last_day() {
         assert_eq!(complete_months(d("2026-06-29")), 1..=5);
@@ -557,6 +675,8 @@ mod tests {
                 last_year: v(ly),
                 last_year_to_date: v(ly_same),
                 last_90d: v(270.0),
+                ytd_same_days: v(ytd),
+                last_year_same_days: v(ly_same),
                 ..Default::default()
             },
             has_last_year: ly > 0.0,
