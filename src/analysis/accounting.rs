@@ -376,8 +376,11 @@ pub fn sum_projections<'a>(parts: impl IntoIterator<Item = &'a Projection>) -> P
     out
 }
 
-/// The share of obliged intake-days that reported in a period.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// How completely the obliged intakes reported in a period: in intake-days, and in expected
+/// volume (each intake weighed by what it was expected to draw, so that one silent big meter
+/// counts as much as it draws — [`super::expected`]). The volume share decides where anything
+/// was expected; the JSON gives both.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Completeness {
     /// Days on which an obliged intake reported, summed over the obliged intakes.
     pub reported_intake_days: i64,
@@ -385,18 +388,48 @@ pub struct Completeness {
     pub expected_intake_days: i64,
     /// Calendar months of the period without any reported day.
     pub missing_months: u32,
+    /// Volume the obliged intakes were expected to draw over the period.
+    pub expected_m3: f64,
+    /// The part of it on days that reported.
+    pub reported_m3: f64,
 }
 
 impl Completeness {
-    /// The share reported; `None` when nothing was expected (no obliged intake).
-    pub fn share(&self) -> Option<f64> {
+    /// The share of obliged intake-days that reported; `None` without an obliged intake.
+    pub fn intake_day_share(&self) -> Option<f64> {
         (self.expected_intake_days > 0)
             .then(|| self.reported_intake_days as f64 / self.expected_intake_days as f64)
+    }
+
+    /// The share of expected volume that reported; `None` when nothing was expected.
+    pub fn volume_share(&self) -> Option<f64> {
+        (self.expected_m3 > 0.0).then(|| self.reported_m3 / self.expected_m3)
+    }
+
+    /// The share a year is judged on: of expected volume, or of intake-days where no volume
+    /// was expected; `None` when neither.
+    pub fn share(&self) -> Option<f64> {
+        self.volume_share().or_else(|| self.intake_day_share())
     }
 
     /// Complete enough to judge a year on: at least `min_share` reported and no month missing.
     pub fn is_complete(&self, min_share: f64) -> bool {
         self.missing_months == 0 && self.share().is_none_or(|s| s >= min_share)
+    }
+}
+
+impl Serialize for Completeness {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Completeness", 7)?;
+        st.serialize_field("reported_intake_days", &self.reported_intake_days)?;
+        st.serialize_field("expected_intake_days", &self.expected_intake_days)?;
+        st.serialize_field("intake_day_share", &self.intake_day_share())?;
+        st.serialize_field("expected_m3", &self.expected_m3)?;
+        st.serialize_field("reported_m3", &self.reported_m3)?;
+        st.serialize_field("volume_share", &self.volume_share())?;
+        st.serialize_field("missing_months", &self.missing_months)?;
+        st.end()
     }
 }
 
@@ -780,6 +813,7 @@ mod tests {
             reported_intake_days: 657,
             expected_intake_days: 730,
             missing_months: 0,
+            ..Default::default()
         };
         assert!(close(c.share().unwrap(), 0.9));
         assert!(c.is_complete(0.9));

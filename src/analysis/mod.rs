@@ -3,6 +3,7 @@
 
 pub mod accounting;
 pub mod counter;
+pub mod expected;
 pub mod levels;
 pub mod trend;
 pub mod verdict;

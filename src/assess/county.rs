@@ -12,6 +12,7 @@ use super::{counts_for_county_quota, group_figures, source_label};
 use crate::analysis::accounting::{
     ProjectionParams, Vol, county_quota_for_year, days_between, project,
 };
+use crate::analysis::expected::Expected;
 use crate::analysis::levels::{self, TrendParams};
 use crate::analysis::verdict::{
     AquiferWells, CountyFacts, PermitFacts, QuantityFacts, TargetCheck, Thresholds, YearFigures,
@@ -214,16 +215,6 @@ pub(super) fn county_status(
         .filter(|i| i.metering_duty)
         .copied()
         .collect();
-    let quota_sums = inputs.sums_of(&quota_intakes);
-    let projection = project(
-        w,
-        &inputs.projection_input(&quota_intakes),
-        &params.projection,
-    );
-    let rule = cfg.assessment.quota_rule;
-    let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year, rule);
-    let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1, rule);
-    let months = inputs.months_reported(&quota_intakes);
     // Completeness of the county's figure: the obliged intakes among those counted against its
     // quota (a supply-group well in the county reports to the supply group's budget).
     let obliged_quota: Vec<&Intake> = quota_intakes
@@ -231,21 +222,44 @@ pub(super) fn county_status(
         .filter(|i| i.metering_duty)
         .copied()
         .collect();
-    let year_figures = |year: i16, vol: Vol, quota: Option<f64>| YearFigures {
+    // What the obliged intakes were expected to draw; their silent days are imputed and counted
+    // in the county's figure (as estimates, shown apart), so that a silent big meter does not
+    // shrink the figure, the projection's ratio or the completeness.
+    let jan1 = |y: i16| Date::new(y, 1, 1).unwrap_or(w.as_of);
+    let exp_ty = inputs.expected(&obliged_quota, jan1(w.year), w.as_of);
+    let exp_ly = inputs.expected(&obliged_quota, jan1(w.year - 1), w.last_year_end);
+    let exp_ly_same = inputs.expected(&obliged_quota, jan1(w.year - 1), w.same_day_last_year);
+    let mut quota_sums = inputs.sums_of(&quota_intakes);
+    let mut projection_input = inputs.projection_input(&quota_intakes);
+    for sums in [&mut quota_sums, &mut projection_input.sums] {
+        sums.ytd.m3 += exp_ty.imputed_m3;
+        sums.ytd_same_days.m3 += exp_ty.imputed_m3;
+        sums.last_year.m3 += exp_ly.imputed_m3;
+        sums.last_year_to_date.m3 += exp_ly_same.imputed_m3;
+        sums.last_year_same_days.m3 += exp_ly_same.imputed_m3;
+    }
+    projection_input.has_last_year |= exp_ly.imputed_m3 > 0.0;
+    let projection = project(w, &projection_input, &params.projection);
+    let rule = cfg.assessment.quota_rule;
+    let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year, rule);
+    let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1, rule);
+    let months = inputs.months_reported(&quota_intakes);
+    let year_figures = |year: i16, vol: Vol, e: &Expected, quota: Option<f64>| YearFigures {
         year,
         withdrawal_m3: vol.m3,
         estimated_m3: vol.estimated_m3,
+        imputed_m3: e.imputed_m3,
         quota_m3: quota,
-        has_data: vol.m3 > 0.0 || months.iter().any(|m| m.0 == year),
-        completeness: inputs.completeness(&obliged_quota, &quota_intakes, year),
+        has_data: vol.m3 - e.imputed_m3 > 0.0 || months.iter().any(|m| m.0 == year),
+        completeness: inputs.completeness(&obliged_quota, &quota_intakes, year, e),
         unplaced_m3: inputs.unplaced_m3(&quota_intakes, year, &cfg.clock),
     };
     // Months numbered consecutively; the 12 months ending with the as-of month.
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
     let as_of_month = month_no(w.year, w.as_of.month());
     let quantity = QuantityFacts {
-        last_year: year_figures(w.year - 1, quota_sums.last_year, ly_quota),
-        this_year: year_figures(w.year, quota_sums.ytd, quota),
+        last_year: year_figures(w.year - 1, quota_sums.last_year, &exp_ly, ly_quota),
+        this_year: year_figures(w.year, quota_sums.ytd, &exp_ty, quota),
         projection,
         months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
         months_with_data_12m: months
@@ -309,8 +323,10 @@ pub(super) fn county_status(
         last_year_quota_m3: ly_quota,
         ytd_m3: quota_sums.ytd.m3,
         ytd_estimated_m3: quota_sums.ytd.estimated_m3,
+        ytd_imputed_m3: exp_ty.imputed_m3,
         last_year_m3: quota_sums.last_year.m3,
         last_year_estimated_m3: quota_sums.last_year.estimated_m3,
+        last_year_imputed_m3: exp_ly.imputed_m3,
         rolling_12m_m3: quota_sums.rolling_12m.m3,
         projected_m3: projection.projected_m3,
         projection,

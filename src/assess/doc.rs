@@ -152,10 +152,15 @@ pub struct CountyStatus {
     pub quota_m3: Option<f64>,
     pub quota_example: bool,
     pub last_year_quota_m3: Option<f64>,
+    /// This year to date: everything counted, the estimated parts below included.
     pub ytd_m3: f64,
+    /// Of it, meter gaps spread over their days and estimated daily volumes.
     pub ytd_estimated_m3: f64,
+    /// Of it, the silent days of obliged meters, imputed (never measured).
+    pub ytd_imputed_m3: f64,
     pub last_year_m3: f64,
     pub last_year_estimated_m3: f64,
+    pub last_year_imputed_m3: f64,
     pub rolling_12m_m3: f64,
     pub projected_m3: f64,
     pub projection: Projection,

@@ -11,6 +11,7 @@ use crate::analysis::accounting::{
     Completeness, ProjectionInput, Vol, WindowSums, Windows, complete_months, days_between,
     days_in_year,
 };
+use crate::analysis::expected::{Expected, MonthRecord, expected};
 use crate::config::Config;
 use crate::config::registry::Intake;
 use crate::store::query::MonthlyPoints;
@@ -24,6 +25,8 @@ pub struct Inputs<'a> {
     pub monthly: MonthlyPoints<Vol>,
     /// Reported days per intake and month, over the same months.
     pub reported: MonthlyPoints<u32>,
+    /// Days with any volume per intake and month, over the same months.
+    pub covered: MonthlyPoints<u32>,
     pub first_day: HashMap<String, Date>,
     /// Latest meter reading of each intake before the end of the as-of date.
     pub last_meter: HashMap<&'a str, i64>,
@@ -42,17 +45,25 @@ impl<'a> Inputs<'a> {
         let intakes: Vec<&'a str> = reg.intakes.iter().map(|i| i.id.as_str()).collect();
         let wells: Vec<&str> = reg.wells.iter().map(|x| x.id.as_str()).collect();
         let until = cfg.clock.day_end(as_of);
-        let from = Date::new(w.year - 1, 1, 1).unwrap_or(as_of);
+        // From the year before last: what last year's months were expected to hold is read
+        // from the year before them.
+        let from = Date::new(w.year - 2, 1, 1).unwrap_or(as_of);
         let months = coverage::monthly_figures(conn, &intakes, from, as_of)?;
         Ok(Inputs {
             sums: query::intake_window_sums(conn, intakes.iter().copied(), &w)?,
             monthly: months.volumes,
             reported: months.reported_days,
+            covered: months.covered_days,
             first_day: coverage::first_days(conn, &intakes, as_of)?,
             last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
-            long_gaps: query::long_gaps(conn, cfg.clock.day_start(from), until)?,
+            long_gaps: query::long_gaps(
+                conn,
+                cfg.clock
+                    .day_start(Date::new(w.year - 1, 1, 1).unwrap_or(as_of)),
+                until,
+            )?,
             w,
         })
     }
@@ -75,6 +86,43 @@ impl<'a> Inputs<'a> {
             .filter(|g| intakes.iter().any(|i| i.id == g.intake_id))
             .map(|g| g.volume_m3)
             .sum()
+    }
+
+    /// What the intakes were expected to draw over `[start, end]` (within one year), what of it
+    /// reported, and what is imputed for their silent days ([`expected`]).
+    pub fn expected(&self, intakes: &[&Intake], start: Date, end: Date) -> Expected {
+        let mut total = Expected::default();
+        for i in intakes {
+            let id = i.id.as_str();
+            let volumes = self.monthly.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let of = |points: &MonthlyPoints<u32>, y, m| {
+                points
+                    .get(id)
+                    .and_then(|v| v.iter().find(|r| r.0 == y && r.1 == m))
+                    .map_or(0, |r| r.2)
+            };
+            let records: Vec<MonthRecord> = volumes
+                .iter()
+                .map(|&(y, m, v)| {
+                    (
+                        y,
+                        m,
+                        v.m3,
+                        of(&self.reported, y, m),
+                        of(&self.covered, y, m),
+                    )
+                })
+                .collect();
+            total += expected(
+                &records,
+                Some(i.permit_m3_per_year),
+                start,
+                end,
+                end == self.w.as_of,
+                self.first_day.get(id).copied(),
+            );
+        }
+        total
     }
 
     /// Window sums of a set of intakes.
@@ -154,8 +202,15 @@ impl<'a> Inputs<'a> {
     }
 
     /// The share of `obliged` intake-days that reported in `year` (to the as-of date for the
-    /// current year), with the months in which none of `group` reported.
-    pub fn completeness(&self, obliged: &[&Intake], group: &[&Intake], year: i16) -> Completeness {
+    /// current year), with the months in which none of `group` reported, and the share of their
+    /// expected volume `e` (over the same days) that reported.
+    pub fn completeness(
+        &self,
+        obliged: &[&Intake],
+        group: &[&Intake],
+        year: i16,
+        e: &Expected,
+    ) -> Completeness {
         let w = &self.w;
         let (days, last_month) = if year == w.year {
             (w.days_elapsed(), w.as_of.month())
@@ -176,6 +231,8 @@ impl<'a> Inputs<'a> {
             reported_intake_days: reported,
             expected_intake_days: obliged.len() as i64 * days,
             missing_months: missing,
+            expected_m3: e.expected_m3,
+            reported_m3: e.reported_m3,
         }
     }
 }

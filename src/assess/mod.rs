@@ -233,11 +233,23 @@ pub fn status(cfg: &Config, conn: &Connection, as_of: Date) -> Result<StatusDoc,
         .iter()
         .map(|c| county_status(cfg, c, &inputs, &params))
         .collect();
+    let mut warnings = warnings(cfg, &inputs, as_of);
+    for c in &counties {
+        if c.ytd_imputed_m3 > 0.0 || c.last_year_imputed_m3 > 0.0 {
+            warnings.push(format!(
+                "{}：应在线计量的取水口缺报的天数按其上年同期取水量（无则按许可水量折算）补估，计入取水量：本年 {}、{}年 {}，为估算值，非实测",
+                c.name,
+                crate::domain::Volume::from_m3(c.ytd_imputed_m3),
+                inputs.w.year - 1,
+                crate::domain::Volume::from_m3(c.last_year_imputed_m3)
+            ));
+        }
+    }
     Ok(StatusDoc {
         as_of: as_of.to_string(),
         year: inputs.w.year,
         example_data: cfg.has_example_data(),
-        warnings: warnings(cfg, &inputs, as_of),
+        warnings,
         k_bands: params.thresholds.k_bands(),
         quota_rule: cfg.assessment.quota_rule,
         level_basis: "level_m: 水位（m，高程基准以上；上升 = 水位回升）",

@@ -396,6 +396,9 @@ pub struct AssessmentConfig {
     /// A quota that changes mid-year: `prorated` by days, or `as_issued` (the figure in force
     /// for the year, for all of it).
     pub quota_rule: crate::domain::QuotaRule,
+    /// Largest share of a year's withdrawal figure that may be estimated (meter gaps spread over
+    /// their days) or imputed (silent days of obliged meters) for quantity to pass.
+    pub max_estimated_share: f64,
 }
 
 impl Default for AssessmentConfig {
@@ -420,6 +423,7 @@ impl Default for AssessmentConfig {
             projection_ratio_min: 0.5,
             projection_ratio_max: 2.0,
             quota_rule: crate::domain::QuotaRule::Prorated,
+            max_estimated_share: 0.05,
         }
     }
 }
@@ -440,6 +444,7 @@ impl AssessmentConfig {
             min_months_this_year: self.min_months_this_year,
             min_metering_coverage: self.min_metering_coverage,
             metering_at_risk_band: self.metering_at_risk_band,
+            max_estimated_share: self.max_estimated_share,
         }
     }
 

@@ -50,6 +50,9 @@ pub fn first_days(
 pub struct MonthlyFigures {
     pub volumes: MonthlyPoints<Vol>,
     pub reported_days: MonthlyPoints<u32>,
+    /// Days with any volume, measured or estimated (a gap's days included), per month with a
+    /// row: the days an imputation must not count again.
+    pub covered_days: MonthlyPoints<u32>,
 }
 
 /// [`MonthlyFigures`] of the listed intakes: one pass over their monthly rollups (an index range
@@ -61,7 +64,7 @@ pub fn monthly_figures(
     from: Date,
     as_of: Date,
 ) -> Result<MonthlyFigures, StoreError> {
-    type Row = (i16, i8, Vol, u32);
+    type Row = (i16, i8, Vol, u32, u32);
     let mut by_intake: Vec<Vec<Row>> = vec![Vec::new(); intakes.len()];
     let ids = ids_json(intakes);
     fn gather(
@@ -84,6 +87,7 @@ pub fn monthly_figures(
                         estimated_m3: r.get(3)?,
                     },
                     r.get(4)?,
+                    r.get(5)?,
                 ));
             }
         }
@@ -104,7 +108,7 @@ pub fn monthly_figures(
         )?
         .collect::<Result<_, _>>()?;
     let mut whole = conn.prepare_cached(
-        "SELECT i.key, m.month, m.volume_m3, m.estimated_m3, m.reported_days
+        "SELECT i.key, m.month, m.volume_m3, m.estimated_m3, m.reported_days, m.days
          FROM json_each(?1) AS i
          JOIN monthly_volume AS m ON m.intake_id = i.value AND m.month >= ?2 AND m.month <= ?3",
     )?;
@@ -123,7 +127,7 @@ pub fn monthly_figures(
             }
         }
         let mut partial = conn.prepare_cached(
-            "SELECT i.key, ?4, sum(d.volume_m3), sum(d.estimated_m3), sum(d.measured_s > 0)
+            "SELECT i.key, ?4, sum(d.volume_m3), sum(d.estimated_m3), sum(d.measured_s > 0), count(*)
              FROM json_each(?1) AS i
              JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
              WHERE i.value IN (SELECT value FROM json_each(?5))
@@ -144,6 +148,7 @@ pub fn monthly_figures(
     let mut out = MonthlyFigures {
         volumes: HashMap::new(),
         reported_days: HashMap::new(),
+        covered_days: HashMap::new(),
     };
     for (id, rows) in intakes.iter().zip(by_intake) {
         if rows.is_empty() {
@@ -152,14 +157,18 @@ pub fn monthly_figures(
         let reported: Vec<(i16, i8, u32)> = rows
             .iter()
             .filter(|r| r.3 > 0)
-            .map(|&(y, m, _, n)| (y, m, n))
+            .map(|&(y, m, _, n, _)| (y, m, n))
             .collect();
         if !reported.is_empty() {
             out.reported_days.insert((*id).to_string(), reported);
         }
+        out.covered_days.insert(
+            (*id).to_string(),
+            rows.iter().map(|&(y, m, _, _, c)| (y, m, c)).collect(),
+        );
         out.volumes.insert(
             (*id).to_string(),
-            rows.into_iter().map(|(y, m, v, _)| (y, m, v)).collect(),
+            rows.into_iter().map(|(y, m, v, _, _)| (y, m, v)).collect(),
         );
     }
     Ok(out)

@@ -258,7 +258,11 @@ fn a_year_without_data_has_no_k() {
     let lf = county(&doc, "140123");
     assert!(lf["k"].is_null() && lf["k_last_year"].is_null());
     let table = f.table("2026-03-15");
-    let row = table.lines().find(|l| l.contains("阳曲县")).unwrap();
+    // The county's row of the table (its warning lines, which name it too, come first).
+    let row = table
+        .lines()
+        .find(|l| l.contains("阳曲县") && !l.starts_with("注意"))
+        .unwrap();
     assert!(row.contains("1.46") && row.contains("—"), "{row}");
     assert!(!row.contains("0.00"), "{row}");
 }
@@ -502,4 +506,53 @@ fn deadlines_met_late_and_met_after_as_of() {
     assert_eq!(late["self_assessment_state"], "met_late");
     assert_eq!(late["self_assessment_days_late"], 10);
     assert_eq!(late["self_assessment_met"], "2026-07-10");
+}
+
+/// A silent big meter does not flatter the county. 清徐县's QX-A drew 2,000 m³/day and QX-B
+/// 500 m³/day on every day of 2025 (912,500 m³, k 0.9125). In 2026 QX-A reports January and
+/// February (59 days, 118,000 m³) and falls silent; QX-B goes on (181 days to 30 June,
+/// 90,500 m³). Measured: 208,500 m³. QX-A's silent March–June is imputed from the same months
+/// of 2025 (122 days × 2,000 = 244,000 m³), so the figure is 452,500 m³, of which 53.9 %
+/// imputed. Completeness in expected volume: 208,500 of 452,500 = 46.1 % (in intake-days it
+/// would read 240 of 362 = 66.3 %). The projection's ratio is 452,500 ÷ 452,500 = 1 and the
+/// year end 912,500 m³ (k 0.9125) — without the imputation r would be 0.46 and k 0.42.
+#[test]
+fn a_silent_big_meter_is_imputed_and_weighs_by_its_volume() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    f.daily("QX-A", "2025-01-01", "2025-12-31", 2000.0);
+    f.daily("QX-B", "2025-01-01", "2025-12-31", 500.0);
+    f.daily("QX-A", "2026-01-01", "2026-02-28", 2000.0);
+    f.daily("QX-B", "2026-01-01", "2026-06-30", 500.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ty = &qx["this_year"];
+    assert!(close(&ty["imputed_m3"], 244_000.0), "{ty}");
+    assert!(close(&ty["withdrawal_m3"], 452_500.0), "{ty}");
+    assert!(close(&qx["ytd_imputed_m3"], 244_000.0), "{qx}");
+    let c = &ty["completeness"];
+    assert!(close(&c["expected_m3"], 452_500.0), "{c}");
+    assert!(close(&c["volume_share"], 208_500.0 / 452_500.0), "{c}");
+    assert!(close(&c["intake_day_share"], 240.0 / 362.0), "{c}");
+    assert!(
+        close(&qx["projection"]["ratio"], 1.0),
+        "{}",
+        qx["projection"]
+    );
+    assert!(
+        close(&qx["projected_m3"], 912_500.0),
+        "{}",
+        qx["projected_m3"]
+    );
+    assert!(close(&qx["k"], 0.9125), "{}", qx["k"]);
+    let q = criterion(qx, "quantity");
+    assert_eq!(q["status"], "at_risk", "{q}");
+    let detail = q["detail"].as_str().unwrap();
+    assert!(detail.contains("缺报补估 24.4"), "{detail}");
+    assert!(detail.contains("46.1%"), "{detail}");
+    assert_ne!(qx["verdict"], "ready");
+    // Last year every meter reported every day: nothing imputed, complete in both measures.
+    let ly = &qx["last_year"];
+    assert!(close(&ly["imputed_m3"], 0.0), "{ly}");
+    assert!(close(&ly["completeness"]["volume_share"], 1.0), "{ly}");
 }

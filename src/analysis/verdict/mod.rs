@@ -43,6 +43,8 @@ pub struct Thresholds {
     pub min_metering_coverage: f64,
     /// Coverage this far below the minimum is "at risk"; further below, a failure.
     pub metering_at_risk_band: f64,
+    /// Largest share of a year's figure that may be estimated or imputed for quantity to pass.
+    pub max_estimated_share: f64,
 }
 
 impl Thresholds {
@@ -359,6 +361,7 @@ pub(crate) mod tests {
             min_months_this_year: 6,
             min_metering_coverage: 0.95,
             metering_at_risk_band: 0.1,
+            max_estimated_share: 0.05,
         }
     }
 
@@ -369,10 +372,12 @@ pub(crate) mod tests {
             quota_m3: Some(1e7),
             has_data: true,
             estimated_m3: 0.0,
+            imputed_m3: 0.0,
             completeness: Completeness {
                 reported_intake_days: 100,
                 expected_intake_days: 100,
                 missing_months: 0,
+                ..Default::default()
             },
             unplaced_m3: 0.0,
         }

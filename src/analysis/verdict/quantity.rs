@@ -19,6 +19,8 @@ pub struct YearFigures {
     /// The part of `withdrawal_m3` that is estimated (meter gaps spread over their days,
     /// estimated daily volumes), not measured.
     pub estimated_m3: f64,
+    /// The part of `withdrawal_m3` imputed for the silent days of obliged meters.
+    pub imputed_m3: f64,
     pub completeness: Completeness,
     /// Volume of meter gaps too long to spread (`long_gap` events) reaching into the year: drawn,
     /// but on no day, so not in `withdrawal_m3`.
@@ -28,7 +30,13 @@ pub struct YearFigures {
 impl YearFigures {
     /// The measured part of the withdrawal.
     pub fn measured_m3(&self) -> f64 {
-        (self.withdrawal_m3 - self.estimated_m3).max(0.0)
+        (self.withdrawal_m3 - self.estimated_m3 - self.imputed_m3).max(0.0)
+    }
+
+    /// The share of the figure that is estimated or imputed, not measured.
+    pub fn estimated_share(&self) -> Option<f64> {
+        (self.withdrawal_m3 > 0.0)
+            .then(|| (self.estimated_m3 + self.imputed_m3) / self.withdrawal_m3)
     }
 
     /// k of the measured part alone, when it is already over `limit`: an underestimate over the
@@ -71,6 +79,21 @@ impl QuantityFacts {
             None
         }
     }
+}
+
+/// A year's figure with its estimated and imputed parts named: "1,200万 m³（实测 1,050万，估算
+/// 30万，缺报补估 120万）".
+fn parts(y: &YearFigures) -> String {
+    let total = Volume::from_m3(y.withdrawal_m3);
+    if y.estimated_m3 <= 0.0 && y.imputed_m3 <= 0.0 {
+        return total.to_string();
+    }
+    format!(
+        "{total}（实测 {}，估算 {}，缺报补估 {}）",
+        Volume::from_m3(y.measured_m3()).wan_figure(),
+        Volume::from_m3(y.estimated_m3).wan_figure(),
+        Volume::from_m3(y.imputed_m3).wan_figure()
+    )
 }
 
 fn share(c: &Completeness) -> String {
@@ -191,6 +214,23 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
             }
         ));
     }
+    // A figure made largely of estimates cannot show that the county is within its quota.
+    for y in [ly, ty] {
+        if let Some(share) = y.estimated_share()
+            && y.has_data
+            && share > t.max_estimated_share
+        {
+            status = status.max(Status::AtRisk);
+            notes.push(format!(
+                "{}年取水量中估算 {}、缺报补估 {}，占 {:.1}%（允许 ≤ {:.0}%）：估算量过多，不能据以判定达标",
+                y.year,
+                Volume::from_m3(y.estimated_m3),
+                Volume::from_m3(y.imputed_m3),
+                share * 100.0,
+                t.max_estimated_share * 100.0
+            ));
+        }
+    }
     // Volume a long meter gap holds is in no day's figure: the year's withdrawal is too low by
     // up to that much, so it cannot pass until the gap is reviewed and its days imported.
     for y in [ly, ty] {
@@ -233,7 +273,7 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
         "k = 取水量 ÷ 管控指标。{}年取水量 {}（报送率 {}），k = {}；{}年预计 {}（{}，区间 {}–{}），k = {}（指标 {quota}；{}）",
         ly.year,
         if ly.has_data {
-            Volume::from_m3(ly.withdrawal_m3).to_string()
+            parts(ly)
         } else {
             "无数据".into()
         },
@@ -265,6 +305,7 @@ mod tests {
             reported_intake_days: days * 10,
             expected_intake_days: days * 10,
             missing_months: 0,
+            ..Default::default()
         }
     }
 
@@ -278,6 +319,7 @@ mod tests {
                 quota_m3: Some(1000.0),
                 has_data: true,
                 estimated_m3: 0.0,
+                imputed_m3: 0.0,
                 completeness: complete(365),
                 unplaced_m3: 0.0,
             },
@@ -287,6 +329,7 @@ mod tests {
                 quota_m3: Some(1000.0),
                 has_data: true,
                 estimated_m3: 0.0,
+                imputed_m3: 0.0,
                 completeness: complete(181),
                 unplaced_m3: 0.0,
             },
@@ -360,6 +403,7 @@ mod tests {
             reported_intake_days: 1448,
             expected_intake_days: 1810,
             missing_months: 0,
+            ..Default::default()
         };
         let c = quantity(&f, &t);
         assert_eq!(c.status, Status::AtRisk);
@@ -386,6 +430,7 @@ mod tests {
             reported_intake_days: 0,
             expected_intake_days: 3650,
             missing_months: 12,
+            ..Default::default()
         };
         assert_eq!(f.last_year.k(), None);
         // Twelve months of data since last December: judged on this year, printed "—" for
