@@ -25,8 +25,8 @@ pub struct Inputs<'a> {
     pub monthly: MonthlyPoints<Vol>,
     /// Reported days per intake and month, over the same months.
     pub reported: MonthlyPoints<u32>,
-    /// Days with any volume per intake and month, over the same months.
-    pub covered: MonthlyPoints<u32>,
+    /// Each intake's monthly records for [`expected`]: volume, reported days, days with volume.
+    pub records: HashMap<String, Vec<MonthRecord>>,
     pub first_day: HashMap<String, Date>,
     /// Latest meter reading of each intake before the end of the as-of date.
     pub last_meter: HashMap<&'a str, i64>,
@@ -36,6 +36,30 @@ pub struct Inputs<'a> {
     pub levels: MonthlyPoints<f64>,
     /// Meter gaps too long to spread, ending in last year or this year up to the as-of date.
     pub long_gaps: Vec<query::LongGap>,
+}
+
+/// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
+/// the same rows, in the same order; reported days only for months with any.
+fn month_records(m: &coverage::MonthlyFigures) -> HashMap<String, Vec<MonthRecord>> {
+    m.volumes
+        .iter()
+        .map(|(id, vols)| {
+            let covered = m.covered_days.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let reported = m.reported_days.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let records = vols
+                .iter()
+                .zip(covered)
+                .map(|(&(y, mo, v), &(_, _, c))| {
+                    let r = reported
+                        .iter()
+                        .find(|x| x.0 == y && x.1 == mo)
+                        .map_or(0, |x| x.2);
+                    (y, mo, v.m3, r, c)
+                })
+                .collect();
+            (id.clone(), records)
+        })
+        .collect()
 }
 
 impl<'a> Inputs<'a> {
@@ -49,11 +73,12 @@ impl<'a> Inputs<'a> {
         // from the year before them.
         let from = Date::new(w.year - 2, 1, 1).unwrap_or(as_of);
         let months = coverage::monthly_figures(conn, &intakes, from, as_of)?;
+        let records = month_records(&months);
         Ok(Inputs {
             sums: query::intake_window_sums(conn, intakes.iter().copied(), &w)?,
             monthly: months.volumes,
+            records,
             reported: months.reported_days,
-            covered: months.covered_days,
             first_day: coverage::first_days(conn, &intakes, as_of)?,
             last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,
@@ -94,27 +119,9 @@ impl<'a> Inputs<'a> {
         let mut total = Expected::default();
         for i in intakes {
             let id = i.id.as_str();
-            let volumes = self.monthly.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            let of = |points: &MonthlyPoints<u32>, y, m| {
-                points
-                    .get(id)
-                    .and_then(|v| v.iter().find(|r| r.0 == y && r.1 == m))
-                    .map_or(0, |r| r.2)
-            };
-            let records: Vec<MonthRecord> = volumes
-                .iter()
-                .map(|&(y, m, v)| {
-                    (
-                        y,
-                        m,
-                        v.m3,
-                        of(&self.reported, y, m),
-                        of(&self.covered, y, m),
-                    )
-                })
-                .collect();
+            let records = self.records.get(id).map(Vec::as_slice).unwrap_or(&[]);
             total += expected(
-                &records,
+                records,
                 Some(i.permit_m3_per_year),
                 start,
                 end,
