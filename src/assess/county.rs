@@ -20,7 +20,7 @@ use crate::analysis::verdict::{
 };
 use crate::config::registry::Intake;
 use crate::config::{Config, County};
-use crate::domain::{Aquifer, Source, TargetKind};
+use crate::domain::{Aquifer, Budget, Source, TargetKind};
 
 /// Where a county stands against one deadline as of `as_of` (DESIGN §2): a date of meeting it
 /// counts only once it has happened.
@@ -89,7 +89,11 @@ fn metering(cfg: &Config, inputs: &Inputs<'_>, obliged: &[&Intake]) -> Metering 
     }
 }
 
-fn permits(inputs: &Inputs<'_>, intakes: &[&Intake], p: &ProjectionParams) -> Permits {
+pub(super) fn permits(
+    inputs: &Inputs<'_>,
+    intakes: &[&Intake],
+    p: &ProjectionParams,
+) -> Permits {
     let mut out = Permits {
         over: Vec::new(),
         projected_over: Vec::new(),
@@ -269,8 +273,16 @@ pub(super) fn county_status(
     };
 
     let metering = metering(cfg, inputs, &obliged);
-    let permits = permits(inputs, &in_county, &params.projection);
-    let (by_aquifer, by_source) = groups(inputs, &in_county, &params.projection);
+    // The county's own intakes: 太原供水集团's well fields that lie in the county belong to the
+    // supply group's budget — their permits are judged there, and they are no part of the
+    // county's withdrawal by source or aquifer, nor of its reduction against the base year.
+    let own: Vec<&Intake> = in_county
+        .iter()
+        .filter(|i| i.budget == Budget::County)
+        .copied()
+        .collect();
+    let permits = permits(inputs, &own, &params.projection);
+    let (by_aquifer, by_source) = groups(inputs, &own, &params.projection);
     let wells = wells(cfg, inputs, c, &params.trend);
     let county_series = levels::county_series(
         &wells

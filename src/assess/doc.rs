@@ -55,6 +55,9 @@ pub struct City {
     pub budgets: Vec<BudgetFigures>,
     pub by_aquifer: Vec<GroupFigures>,
     pub by_source: Vec<GroupFigures>,
+    /// 太原供水集团's intakes over or without their permits (they are judged under the supply
+    /// group, never in the county they lie in).
+    pub supply_group_permits: Permits,
 }
 
 /// Where a county stands against one deadline.

@@ -136,7 +136,13 @@ fn city(
     let all_p: Vec<Projection> = supply_p.iter().chain(&county_p).copied().collect();
     let b = &cfg.budgets;
     let all: Vec<&Intake> = cfg.registry.intakes.iter().collect();
+    let supply_all: Vec<&Intake> = all
+        .iter()
+        .filter(|i| i.budget == Budget::SupplyGroup)
+        .copied()
+        .collect();
     City {
+        supply_group_permits: county::permits(inputs, &supply_all, p),
         cap_m3: b.city_cap_m3,
         budgets: vec![
             budget(

@@ -556,3 +556,36 @@ fn a_silent_big_meter_is_imputed_and_weighs_by_its_volume() {
     assert!(close(&ly["imputed_m3"], 0.0), "{ly}");
     assert!(close(&ly["completeness"]["volume_share"], 1.0), "{ly}");
 }
+
+/// 太原供水集团's well field SG-1 lies in 阳曲县 and drew 10,000 m³/day in 2025 (3,650,000 m³),
+/// over its permit of 2,000,000: it is listed under the supply group, and neither 阳曲县's permit
+/// criterion nor its withdrawal by source counts it. 阳曲县's own intakes drew 2 × 1,000 m³/day.
+#[test]
+fn the_supply_groups_wells_are_judged_under_the_supply_group() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    f.daily("SG-1", "2025-01-01", "2026-06-30", 10_000.0);
+    for i in ["YQ-A", "YQ-B"] {
+        f.daily(i, "2025-01-01", "2026-06-30", 1000.0);
+    }
+    let doc = f.status("2026-06-30");
+    let yq = county(&doc, "140122");
+    let p = criterion(yq, "permits");
+    assert_eq!(p["status"], "pass", "{p}");
+    assert!(yq["permits"]["over_last_year"].as_array().unwrap().is_empty());
+    let gw = yq["by_source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "groundwater")
+        .unwrap();
+    assert!(close(&gw["last_year_m3"], 730_000.0), "{gw}");
+    let sg = &doc["city"]["supply_group_permits"];
+    let over: Vec<&str> = sg["over_last_year"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(over, ["SG-1"], "{sg}");
+}
