@@ -10,7 +10,7 @@ use super::doc::{
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, source_label};
 use crate::analysis::accounting::{
-    ProjectionParams, Vol, county_quota_for_year, days_between, project,
+    ProjectionParams, Vol, county_quota_for_year, days_between, days_in_year, project,
 };
 use crate::analysis::expected::Expected;
 use crate::analysis::levels::{self, TrendParams};
@@ -89,11 +89,7 @@ fn metering(cfg: &Config, inputs: &Inputs<'_>, obliged: &[&Intake]) -> Metering 
     }
 }
 
-pub(super) fn permits(
-    inputs: &Inputs<'_>,
-    intakes: &[&Intake],
-    p: &ProjectionParams,
-) -> Permits {
+pub(super) fn permits(inputs: &Inputs<'_>, intakes: &[&Intake], p: &ProjectionParams) -> Permits {
     let mut out = Permits {
         over: Vec::new(),
         projected_over: Vec::new(),
@@ -233,28 +229,54 @@ pub(super) fn county_status(
     let exp_ty = inputs.expected(&obliged_quota, jan1(w.year), w.as_of);
     let exp_ly = inputs.expected(&obliged_quota, jan1(w.year - 1), w.last_year_end);
     let exp_ly_same = inputs.expected(&obliged_quota, jan1(w.year - 1), w.same_day_last_year);
+    // Groundwater users below the metering duty (farm wells, permits under 5万 m³, rural
+    // supply) that report nothing in a period enter it as an estimate: their permit pro rata.
+    let below_duty: Vec<&Intake> = quota_intakes
+        .iter()
+        .filter(|i| !i.metering_duty)
+        .copied()
+        .collect();
+    let unmetered = |start: Date, end: Date| -> f64 {
+        below_duty
+            .iter()
+            .filter(|i| !inputs.has_volume(i, start, end))
+            .map(|i| {
+                i.permit_m3_per_year.max(0.0) * (days_between(start, end) + 1) as f64
+                    / days_in_year(start.year()) as f64
+            })
+            .sum()
+    };
+    let unmetered_ty = unmetered(jan1(w.year), w.as_of);
+    let unmetered_ly = unmetered(jan1(w.year - 1), w.last_year_end);
+    let unmetered_ly_same = unmetered(jan1(w.year - 1), w.same_day_last_year);
     let mut quota_sums = inputs.sums_of(&quota_intakes);
     let mut projection_input = inputs.projection_input(&quota_intakes);
     for sums in [&mut quota_sums, &mut projection_input.sums] {
-        sums.ytd.m3 += exp_ty.imputed_m3;
-        sums.ytd_same_days.m3 += exp_ty.imputed_m3;
-        sums.last_year.m3 += exp_ly.imputed_m3;
-        sums.last_year_to_date.m3 += exp_ly_same.imputed_m3;
-        sums.last_year_same_days.m3 += exp_ly_same.imputed_m3;
+        let (ty, ly, ly_same) = (
+            exp_ty.imputed_m3 + unmetered_ty,
+            exp_ly.imputed_m3 + unmetered_ly,
+            exp_ly_same.imputed_m3 + unmetered_ly_same,
+        );
+        sums.ytd.m3 += ty;
+        sums.ytd_same_days.m3 += ty;
+        sums.last_year.m3 += ly;
+        sums.last_year_to_date.m3 += ly_same;
+        sums.last_year_same_days.m3 += ly_same;
     }
-    projection_input.has_last_year |= exp_ly.imputed_m3 > 0.0;
+    projection_input.has_last_year |= exp_ly.imputed_m3 + unmetered_ly > 0.0;
     let projection = project(w, &projection_input, &params.projection);
     let rule = cfg.assessment.quota_rule;
     let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year, rule);
     let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1, rule);
     let months = inputs.months_reported(&quota_intakes);
-    let year_figures = |year: i16, vol: Vol, e: &Expected, quota: Option<f64>| YearFigures {
+    let year_figures = |year: i16, vol: Vol, e: &Expected, unmetered: f64, quota| YearFigures {
         year,
         withdrawal_m3: vol.m3,
         estimated_m3: vol.estimated_m3,
         imputed_m3: e.imputed_m3,
+        unmetered_m3: unmetered,
         quota_m3: quota,
-        has_data: vol.m3 - e.imputed_m3 > 0.0 || months.iter().any(|m| m.0 == year),
+        has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
         completeness: inputs.completeness(&obliged_quota, &quota_intakes, year, e),
         unplaced_m3: inputs.unplaced_m3(&quota_intakes, year, &cfg.clock),
     };
@@ -262,8 +284,14 @@ pub(super) fn county_status(
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
     let as_of_month = month_no(w.year, w.as_of.month());
     let quantity = QuantityFacts {
-        last_year: year_figures(w.year - 1, quota_sums.last_year, &exp_ly, ly_quota),
-        this_year: year_figures(w.year, quota_sums.ytd, &exp_ty, quota),
+        last_year: year_figures(
+            w.year - 1,
+            quota_sums.last_year,
+            &exp_ly,
+            unmetered_ly,
+            ly_quota,
+        ),
+        this_year: year_figures(w.year, quota_sums.ytd, &exp_ty, unmetered_ty, quota),
         projection,
         months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
         months_with_data_12m: months
@@ -336,9 +364,11 @@ pub(super) fn county_status(
         ytd_m3: quota_sums.ytd.m3,
         ytd_estimated_m3: quota_sums.ytd.estimated_m3,
         ytd_imputed_m3: exp_ty.imputed_m3,
+        ytd_unmetered_m3: unmetered_ty,
         last_year_m3: quota_sums.last_year.m3,
         last_year_estimated_m3: quota_sums.last_year.estimated_m3,
         last_year_imputed_m3: exp_ly.imputed_m3,
+        last_year_unmetered_m3: unmetered_ly,
         rolling_12m_m3: quota_sums.rolling_12m.m3,
         projected_m3: projection.projected_m3,
         projection,

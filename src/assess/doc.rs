@@ -161,9 +161,13 @@ pub struct CountyStatus {
     pub ytd_estimated_m3: f64,
     /// Of it, the silent days of obliged meters, imputed (never measured).
     pub ytd_imputed_m3: f64,
+    /// Of it, groundwater users below the metering duty that report nothing, estimated from
+    /// their permits.
+    pub ytd_unmetered_m3: f64,
     pub last_year_m3: f64,
     pub last_year_estimated_m3: f64,
     pub last_year_imputed_m3: f64,
+    pub last_year_unmetered_m3: f64,
     pub rolling_12m_m3: f64,
     pub projected_m3: f64,
     pub projection: Projection,

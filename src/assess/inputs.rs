@@ -132,6 +132,15 @@ impl<'a> Inputs<'a> {
         total
     }
 
+    /// Whether an intake has any volume (measured or estimated) in the months of `[start, end]`.
+    pub fn has_volume(&self, intake: &Intake, start: Date, end: Date) -> bool {
+        let (from, to) = ((start.year(), start.month()), (end.year(), end.month()));
+        self.records.get(&intake.id).is_some_and(|rs| {
+            rs.iter()
+                .any(|r| (r.0, r.1) >= from && (r.0, r.1) <= to && (r.2 > 0.0 || r.4 > 0))
+        })
+    }
+
     /// Window sums of a set of intakes.
     pub fn sums_of(&self, intakes: &[&Intake]) -> WindowSums {
         let mut s = WindowSums::default();

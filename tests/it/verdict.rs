@@ -97,6 +97,13 @@ impl Fixture {
         Fixture { dir }
     }
 
+    /// Adds rows to the fixture's intakes.csv.
+    fn add_intakes(&self, rows: &str) {
+        let p = self.path("intakes.csv");
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(p, format!("{text}{rows}")).unwrap();
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -572,7 +579,12 @@ fn the_supply_groups_wells_are_judged_under_the_supply_group() {
     let yq = county(&doc, "140122");
     let p = criterion(yq, "permits");
     assert_eq!(p["status"], "pass", "{p}");
-    assert!(yq["permits"]["over_last_year"].as_array().unwrap().is_empty());
+    assert!(
+        yq["permits"]["over_last_year"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let gw = yq["by_source"]
         .as_array()
         .unwrap()
@@ -588,4 +600,52 @@ fn the_supply_groups_wells_are_judged_under_the_supply_group() {
         .map(|e| e["id"].as_str().unwrap())
         .collect();
     assert_eq!(over, ["SG-1"], "{sg}");
+}
+
+/// Groundwater users below the metering duty count too. 清徐县's two obliged intakes drew
+/// 2 × 1,000 m³/day in 2025 (730,000 m³, k 0.73 alone); its farm well QX-F1 (农灌, permit
+/// 200,000 m³/yr) and a small works QX-S1 (permit 40,000 m³/yr, under the 5万 duty) report
+/// nothing, so they enter as their permits: 240,000 m³, and 2025 is 970,000 m³, k 0.97 — at
+/// risk, not the 0.73 the meters alone would say. QX-S1 reports in 2026 (100 m³/day): from then
+/// on its measured volume counts and only QX-F1 is estimated (200,000 × 181/365 = 99,178 m³
+/// to 30 June).
+#[test]
+fn groundwater_users_below_the_duty_enter_as_estimates() {
+    let f = Fixture::new();
+    f.add_intakes(
+        "QX-F1,清徐农灌井,140121,county,shallow,groundwater,agriculture,200000,100,no\n\
+         QX-S1,清徐小厂,140121,county,shallow,groundwater,industry,40000,100,no\n",
+    );
+    f.steady_wells("2026-06-30");
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2026-06-30", 1000.0);
+    }
+    f.daily("QX-S1", "2026-01-01", "2026-06-30", 100.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ly = &qx["last_year"];
+    assert!(close(&ly["unmetered_m3"], 240_000.0), "{ly}");
+    assert!(close(&ly["withdrawal_m3"], 970_000.0), "{ly}");
+    assert!(close(&qx["k_last_year"], 0.97), "{}", qx["k_last_year"]);
+    let ty = &qx["this_year"];
+    assert!(
+        close(&ty["unmetered_m3"], 200_000.0 * 181.0 / 365.0),
+        "{ty}"
+    );
+    assert!(
+        close(
+            &ty["withdrawal_m3"],
+            2.0 * 181_000.0 + 18_100.0 + 200_000.0 * 181.0 / 365.0
+        ),
+        "{ty}"
+    );
+    let q = criterion(qx, "quantity");
+    assert_ne!(q["status"], "pass", "{q}");
+    assert!(
+        q["detail"]
+            .as_str()
+            .unwrap()
+            .contains("未计量取水户估算 24.0"),
+        "{q}"
+    );
 }

@@ -373,6 +373,7 @@ pub(crate) mod tests {
             has_data: true,
             estimated_m3: 0.0,
             imputed_m3: 0.0,
+            unmetered_m3: 0.0,
             completeness: Completeness {
                 reported_intake_days: 100,
                 expected_intake_days: 100,

@@ -21,6 +21,9 @@ pub struct YearFigures {
     pub estimated_m3: f64,
     /// The part of `withdrawal_m3` imputed for the silent days of obliged meters.
     pub imputed_m3: f64,
+    /// The part of `withdrawal_m3` estimated for groundwater users below the metering duty that
+    /// report nothing (their permits pro rata).
+    pub unmetered_m3: f64,
     pub completeness: Completeness,
     /// Volume of meter gaps too long to spread (`long_gap` events) reaching into the year: drawn,
     /// but on no day, so not in `withdrawal_m3`.
@@ -30,7 +33,7 @@ pub struct YearFigures {
 impl YearFigures {
     /// The measured part of the withdrawal.
     pub fn measured_m3(&self) -> f64 {
-        (self.withdrawal_m3 - self.estimated_m3 - self.imputed_m3).max(0.0)
+        (self.withdrawal_m3 - self.estimated_m3 - self.imputed_m3 - self.unmetered_m3).max(0.0)
     }
 
     /// The share of the figure that is estimated or imputed, not measured.
@@ -85,15 +88,36 @@ impl QuantityFacts {
 /// 30万，缺报补估 120万）".
 fn parts(y: &YearFigures) -> String {
     let total = Volume::from_m3(y.withdrawal_m3);
-    if y.estimated_m3 <= 0.0 && y.imputed_m3 <= 0.0 {
+    if y.estimated_m3 <= 0.0 && y.imputed_m3 <= 0.0 && y.unmetered_m3 <= 0.0 {
         return total.to_string();
     }
-    format!(
-        "{total}（实测 {}，估算 {}，缺报补估 {}）",
+    let share = |v: f64| {
+        if y.withdrawal_m3 > 0.0 {
+            format!("{:.0}%", v / y.withdrawal_m3 * 100.0)
+        } else {
+            "—".into()
+        }
+    };
+    let mut parts = format!(
+        "{total}（实测 {}，{}",
         Volume::from_m3(y.measured_m3()).wan_figure(),
-        Volume::from_m3(y.estimated_m3).wan_figure(),
-        Volume::from_m3(y.imputed_m3).wan_figure()
-    )
+        share(y.measured_m3())
+    );
+    for (label, v) in [
+        ("缺口估算", y.estimated_m3),
+        ("缺报补估", y.imputed_m3),
+        ("未计量取水户估算", y.unmetered_m3),
+    ] {
+        if v > 0.0 {
+            parts.push_str(&format!(
+                "；{label} {}，{}",
+                Volume::from_m3(v).wan_figure(),
+                share(v)
+            ));
+        }
+    }
+    parts.push('）');
+    parts
 }
 
 fn share(c: &Completeness) -> String {
@@ -320,6 +344,7 @@ mod tests {
                 has_data: true,
                 estimated_m3: 0.0,
                 imputed_m3: 0.0,
+                unmetered_m3: 0.0,
                 completeness: complete(365),
                 unplaced_m3: 0.0,
             },
@@ -330,6 +355,7 @@ mod tests {
                 has_data: true,
                 estimated_m3: 0.0,
                 imputed_m3: 0.0,
+                unmetered_m3: 0.0,
                 completeness: complete(181),
                 unplaced_m3: 0.0,
             },
