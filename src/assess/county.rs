@@ -192,6 +192,40 @@ fn groups(
     (by_aquifer, by_source)
 }
 
+/// A county's intakes in the registry in force over a period, and the sets its figures use.
+struct YearSet<'a> {
+    in_county: Vec<&'a Intake>,
+    /// Counted against the county's quota: its own budget's groundwater.
+    quota: Vec<&'a Intake>,
+    /// Of those, obliged to meter online: the completeness and imputation are theirs.
+    obliged_quota: Vec<&'a Intake>,
+    /// Of those, below the metering duty: estimated from their permits when silent.
+    below_duty: Vec<&'a Intake>,
+}
+
+impl<'a> YearSet<'a> {
+    fn new(cfg: &'a Config, c: &County, start: Date, end: Date) -> Self {
+        let in_county: Vec<&Intake> = cfg
+            .registry
+            .intakes_in_force(start, end)
+            .into_iter()
+            .filter(|i| i.county == c.code)
+            .collect();
+        let quota: Vec<&Intake> = in_county
+            .iter()
+            .filter(|i| counts_for_county_quota(i))
+            .copied()
+            .collect();
+        let (obliged_quota, below_duty) = quota.iter().partition(|i| i.metering_duty);
+        YearSet {
+            in_county,
+            quota,
+            obliged_quota,
+            below_duty,
+        }
+    }
+}
+
 pub(super) fn county_status(
     cfg: &Config,
     c: &County,
@@ -199,99 +233,96 @@ pub(super) fn county_status(
     params: &Params,
 ) -> CountyStatus {
     let w = &inputs.w;
-    let in_county: Vec<&Intake> = cfg
-        .registry
-        .intakes
+    let jan1 = |y: i16| Date::new(y, 1, 1).unwrap_or(w.as_of);
+    // Each year is computed on the registry in force in it: a well sealed last spring still
+    // counts for last year, an intake transferred to the supply group counts for the county
+    // until its transfer.
+    let ty = YearSet::new(cfg, c, jan1(w.year), w.as_of);
+    let ly = YearSet::new(cfg, c, jan1(w.year - 1), w.last_year_end);
+    // Metering is owed by the intakes in force on the as-of date.
+    let obliged: Vec<&Intake> = ty
+        .in_county
         .iter()
-        .filter(|i| i.county == c.code)
-        .collect();
-    let quota_intakes: Vec<&Intake> = in_county
-        .iter()
-        .filter(|i| counts_for_county_quota(i))
-        .copied()
-        .collect();
-    let obliged: Vec<&Intake> = in_county
-        .iter()
-        .filter(|i| i.metering_duty)
-        .copied()
-        .collect();
-    // Completeness of the county's figure: the obliged intakes among those counted against its
-    // quota (a supply-group well in the county reports to the supply group's budget).
-    let obliged_quota: Vec<&Intake> = quota_intakes
-        .iter()
-        .filter(|i| i.metering_duty)
+        .filter(|i| i.metering_duty && i.active_on(w.as_of))
         .copied()
         .collect();
     // What the obliged intakes were expected to draw; their silent days are imputed and counted
     // in the county's figure (as estimates, shown apart), so that a silent big meter does not
     // shrink the figure, the projection's ratio or the completeness.
-    let jan1 = |y: i16| Date::new(y, 1, 1).unwrap_or(w.as_of);
-    let exp_ty = inputs.expected(&obliged_quota, jan1(w.year), w.as_of);
-    let exp_ly = inputs.expected(&obliged_quota, jan1(w.year - 1), w.last_year_end);
-    let exp_ly_same = inputs.expected(&obliged_quota, jan1(w.year - 1), w.same_day_last_year);
+    let exp_ty = inputs.expected(&ty.obliged_quota, jan1(w.year), w.as_of);
+    let exp_ly = inputs.expected(&ly.obliged_quota, jan1(w.year - 1), w.last_year_end);
+    let exp_ly_same = inputs.expected(&ly.obliged_quota, jan1(w.year - 1), w.same_day_last_year);
     // Groundwater users below the metering duty (farm wells, permits under 5万 m³, rural
-    // supply) that report nothing in a period enter it as an estimate: their permit pro rata.
-    let below_duty: Vec<&Intake> = quota_intakes
-        .iter()
-        .filter(|i| !i.metering_duty)
-        .copied()
-        .collect();
-    let unmetered = |start: Date, end: Date| -> f64 {
-        below_duty
+    // supply) that report nothing in a period enter it as an estimate: their permit pro rata,
+    // over the days they are in force.
+    let unmetered = |below: &[&Intake], start: Date, end: Date| -> f64 {
+        below
             .iter()
             .filter(|i| !inputs.has_volume(i, start, end))
             .map(|i| {
-                i.permit_m3_per_year.max(0.0) * (days_between(start, end) + 1) as f64
+                let (s, e) = (
+                    i.active_from.map_or(start, |f| f.max(start)),
+                    i.active_to.map_or(end, |t| t.min(end)),
+                );
+                if e < s {
+                    return 0.0;
+                }
+                i.permit_m3_per_year.max(0.0) * (days_between(s, e) + 1) as f64
                     / days_in_year(start.year()) as f64
             })
             .sum()
     };
-    let unmetered_ty = unmetered(jan1(w.year), w.as_of);
-    let unmetered_ly = unmetered(jan1(w.year - 1), w.last_year_end);
-    let unmetered_ly_same = unmetered(jan1(w.year - 1), w.same_day_last_year);
-    let mut quota_sums = inputs.sums_of(&quota_intakes);
-    let mut projection_input = inputs.projection_input(&quota_intakes);
-    for sums in [&mut quota_sums, &mut projection_input.sums] {
-        let (ty, ly, ly_same) = (
-            exp_ty.imputed_m3 + unmetered_ty,
-            exp_ly.imputed_m3 + unmetered_ly,
-            exp_ly_same.imputed_m3 + unmetered_ly_same,
-        );
-        sums.ytd.m3 += ty;
-        sums.ytd_same_days.m3 += ty;
-        sums.last_year.m3 += ly;
-        sums.last_year_to_date.m3 += ly_same;
-        sums.last_year_same_days.m3 += ly_same;
-    }
-    projection_input.has_last_year |= exp_ly.imputed_m3 + unmetered_ly > 0.0;
+    let unmetered_ty = unmetered(&ty.below_duty, jan1(w.year), w.as_of);
+    let unmetered_ly = unmetered(&ly.below_duty, jan1(w.year - 1), w.last_year_end);
+    let unmetered_ly_same = unmetered(&ly.below_duty, jan1(w.year - 1), w.same_day_last_year);
+    // This year's sums from this year's registry, last year's from last year's.
+    let mut quota_sums = inputs.sums_by_year(&ty.quota, &ly.quota);
+    let (add_ty, add_ly, add_ly_same) = (
+        exp_ty.imputed_m3 + unmetered_ty,
+        exp_ly.imputed_m3 + unmetered_ly,
+        exp_ly_same.imputed_m3 + unmetered_ly_same,
+    );
+    quota_sums.ytd.m3 += add_ty;
+    quota_sums.ytd_same_days.m3 += add_ty;
+    quota_sums.last_year.m3 += add_ly;
+    quota_sums.last_year_to_date.m3 += add_ly_same;
+    quota_sums.last_year_same_days.m3 += add_ly_same;
+    let mut projection_input = inputs.projection_input(&ty.quota);
+    projection_input.sums = quota_sums;
+    projection_input.has_last_year = quota_sums.last_year.m3 > 0.0;
     let projection = project(w, &projection_input, &params.projection);
     let rule = cfg.assessment.quota_rule;
     let quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year, rule);
     let ly_quota = county_quota_for_year(&cfg.quota_versions, c.code, w.year - 1, rule);
-    let months = inputs.months_reported(&quota_intakes);
-    let year_figures = |year: i16, vol: Vol, e: &Expected, unmetered: f64, quota| YearFigures {
-        year,
-        withdrawal_m3: vol.m3,
-        estimated_m3: vol.estimated_m3,
-        imputed_m3: e.imputed_m3,
-        unmetered_m3: unmetered,
-        quota_m3: quota,
-        has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
-        completeness: inputs.completeness(&obliged_quota, &quota_intakes, year, e),
-        unplaced_m3: inputs.unplaced_m3(&quota_intakes, year, &cfg.clock),
-    };
+    let mut months = inputs.months_reported(&ty.quota);
+    months.extend(inputs.months_reported(&ly.quota));
+    months.sort_unstable();
+    months.dedup();
+    let year_figures =
+        |set: &YearSet<'_>, year: i16, vol: Vol, e: &Expected, unmetered: f64, quota| YearFigures {
+            year,
+            withdrawal_m3: vol.m3,
+            estimated_m3: vol.estimated_m3,
+            imputed_m3: e.imputed_m3,
+            unmetered_m3: unmetered,
+            quota_m3: quota,
+            has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
+            completeness: inputs.completeness(&set.obliged_quota, &set.quota, year, e),
+            unplaced_m3: inputs.unplaced_m3(&set.quota, year, &cfg.clock),
+        };
     // Months numbered consecutively; the 12 months ending with the as-of month.
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
     let as_of_month = month_no(w.year, w.as_of.month());
     let quantity = QuantityFacts {
         last_year: year_figures(
+            &ly,
             w.year - 1,
             quota_sums.last_year,
             &exp_ly,
             unmetered_ly,
             ly_quota,
         ),
-        this_year: year_figures(w.year, quota_sums.ytd, &exp_ty, unmetered_ty, quota),
+        this_year: year_figures(&ty, w.year, quota_sums.ytd, &exp_ty, unmetered_ty, quota),
         projection,
         months_with_data_this_year: months.iter().filter(|m| m.0 == w.year).count() as u32,
         months_with_data_12m: months
@@ -304,7 +335,8 @@ pub(super) fn county_status(
     // The county's own intakes: 太原供水集团's well fields that lie in the county belong to the
     // supply group's budget — their permits are judged there, and they are no part of the
     // county's withdrawal by source or aquifer, nor of its reduction against the base year.
-    let own: Vec<&Intake> = in_county
+    let own: Vec<&Intake> = ty
+        .in_county
         .iter()
         .filter(|i| i.budget == Budget::County)
         .copied()

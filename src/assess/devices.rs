@@ -122,13 +122,15 @@ pub fn inventory(
         }
     };
     let mut out = Vec::with_capacity(intake_ids.len() + well_ids.len());
+    let today = cfg.clock.day_of(until - 1);
     for i in &reg.intakes {
         out.push(line(
             DeviceKind::Meter,
             &i.id,
             &i.name,
             i.county,
-            i.metering_duty,
+            // A sealed well owes no metering after its `active_to`.
+            i.metering_duty && i.active_on(today),
             meters.get(&i.id),
             cfg.metering.silent_after_days,
         ));

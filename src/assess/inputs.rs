@@ -9,7 +9,6 @@ use rusqlite::Connection;
 
 use crate::analysis::accounting::{
     Completeness, ProjectionInput, Vol, WindowSums, Windows, complete_months, days_between,
-    days_in_year,
 };
 use crate::analysis::expected::{Expected, MonthRecord, expected};
 use crate::config::Config;
@@ -119,13 +118,22 @@ impl<'a> Inputs<'a> {
         let mut total = Expected::default();
         for i in intakes {
             let id = i.id.as_str();
+            // Only the days the intake is in force: a sealed well is expected to draw nothing
+            // after its date.
+            let (s, e) = (
+                i.active_from.map_or(start, |f| f.max(start)),
+                i.active_to.map_or(end, |t| t.min(end)),
+            );
+            if e < s {
+                continue;
+            }
             let records = self.records.get(id).map(Vec::as_slice).unwrap_or(&[]);
             total += expected(
                 records,
                 Some(i.permit_m3_per_year),
-                start,
-                end,
-                end == self.w.as_of,
+                s,
+                e,
+                e == self.w.as_of,
                 self.first_day.get(id).copied(),
             );
         }
@@ -149,6 +157,18 @@ impl<'a> Inputs<'a> {
                 s += *x;
             }
         }
+        s
+    }
+
+    /// Window sums of the registry in force in each year: this year's windows from
+    /// `this_year`'s intakes, last year's from `last_year`'s, the rolling 12 months from both.
+    pub fn sums_by_year(&self, this_year: &[&Intake], last_year: &[&Intake]) -> WindowSums {
+        let mut s = self.sums_of(this_year);
+        let last = self.sums_of(last_year);
+        s.last_year = last.last_year;
+        s.last_year_to_date = last.last_year_to_date;
+        s.last_year_same_days = last.last_year_same_days;
+        s.rolling_12m = s.ytd + (last.last_year - last.last_year_to_date);
         s
     }
 
@@ -228,11 +248,23 @@ impl<'a> Inputs<'a> {
         e: &Expected,
     ) -> Completeness {
         let w = &self.w;
-        let (days, last_month) = if year == w.year {
-            (w.days_elapsed(), w.as_of.month())
+        let (end, last_month) = if year == w.year {
+            (w.as_of, w.as_of.month())
         } else {
-            (days_in_year(year), 12)
+            (Date::new(year, 12, 31).unwrap_or(w.as_of), 12)
         };
+        let start = Date::new(year, 1, 1).unwrap_or(w.as_of);
+        // Each intake owes the days of the period it is in force.
+        let owed: i64 = obliged
+            .iter()
+            .map(|i| {
+                let (s, e) = (
+                    i.active_from.map_or(start, |f| f.max(start)),
+                    i.active_to.map_or(end, |t| t.min(end)),
+                );
+                if e < s { 0 } else { days_between(s, e) + 1 }
+            })
+            .sum();
         let reported: i64 = obliged
             .iter()
             .flat_map(|i| self.reported.get(&i.id).map(Vec::as_slice).unwrap_or(&[]))
@@ -245,7 +277,7 @@ impl<'a> Inputs<'a> {
             .count() as u32;
         Completeness {
             reported_intake_days: reported,
-            expected_intake_days: obliged.len() as i64 * days,
+            expected_intake_days: owed,
             missing_months: missing,
             expected_m3: e.expected_m3,
             reported_m3: e.reported_m3,

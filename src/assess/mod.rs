@@ -19,7 +19,9 @@ use rusqlite::Connection;
 
 use self::county::{Params, county_status};
 use self::inputs::Inputs;
-use crate::analysis::accounting::{Projection, ProjectionParams, k, project, sum_projections};
+use crate::analysis::accounting::{
+    Projection, ProjectionParams, WindowSums, k, project, sum_projections,
+};
 use crate::analysis::levels::{Direction, TrendParams};
 use crate::config::Config;
 use crate::config::registry::Intake;
@@ -80,16 +82,14 @@ fn params(cfg: &Config) -> Params {
     }
 }
 
-/// A budget's figures from its parts' projections.
+/// A budget's figures: its sums, and its parts' projections.
 fn budget(
     key: &str,
     label: &str,
     quota: f64,
-    inputs: &Inputs<'_>,
-    intakes: &[&Intake],
+    s: WindowSums,
     projections: &[Projection],
 ) -> BudgetFigures {
-    let s = inputs.sums_of(intakes);
     let p = sum_projections(projections);
     BudgetFigures {
         budget: key.to_string(),
@@ -119,15 +119,32 @@ fn city(
     counties: &[CountyStatus],
     p: &ProjectionParams,
 ) -> City {
-    let gw: Vec<&Intake> = cfg
-        .registry
-        .intakes
-        .iter()
-        .filter(|i| i.source == Source::Groundwater)
-        .collect();
-    let of_budget =
-        |b: Budget| -> Vec<&Intake> { gw.iter().filter(|i| i.budget == b).copied().collect() };
-    let (supply, county_gw) = (of_budget(Budget::SupplyGroup), of_budget(Budget::County));
+    // Each year on the registry in force in it (a well transferred to the supply group counts
+    // for the counties until its transfer).
+    let w = &inputs.w;
+    let jan1 = |y: i16| Date::new(y, 1, 1).unwrap_or(w.as_of);
+    let groundwater = |start: Date, end: Date| -> Vec<&Intake> {
+        cfg.registry
+            .intakes_in_force(start, end)
+            .into_iter()
+            .filter(|i| i.source == Source::Groundwater)
+            .collect()
+    };
+    let (gw, gw_ly) = (
+        groundwater(jan1(w.year), w.as_of),
+        groundwater(jan1(w.year - 1), w.last_year_end),
+    );
+    let (supply, supply_ly): (Vec<&Intake>, Vec<&Intake>) = (
+        gw.iter()
+            .filter(|i| i.budget == Budget::SupplyGroup)
+            .copied()
+            .collect(),
+        gw_ly
+            .iter()
+            .filter(|i| i.budget == Budget::SupplyGroup)
+            .copied()
+            .collect(),
+    );
     let supply_p: Vec<Projection> = supply
         .iter()
         .map(|i| project(&inputs.w, &inputs.projection_input(&[i]), p))
@@ -135,7 +152,20 @@ fn city(
     let county_p: Vec<Projection> = counties.iter().map(|c| c.projection).collect();
     let all_p: Vec<Projection> = supply_p.iter().chain(&county_p).copied().collect();
     let b = &cfg.budgets;
-    let all: Vec<&Intake> = cfg.registry.intakes.iter().collect();
+    let all: Vec<&Intake> = cfg.registry.intakes_in_force(jan1(w.year), w.as_of);
+    let supply_sums = inputs.sums_by_year(&supply, &supply_ly);
+    // The counties' budget is the sum of the counties' figures, their estimates included.
+    let mut county_sums = WindowSums::default();
+    for c in counties {
+        county_sums.ytd.m3 += c.ytd_m3;
+        county_sums.ytd.estimated_m3 += c.ytd_estimated_m3 + c.ytd_imputed_m3 + c.ytd_unmetered_m3;
+        county_sums.last_year.m3 += c.last_year_m3;
+        county_sums.last_year.estimated_m3 +=
+            c.last_year_estimated_m3 + c.last_year_imputed_m3 + c.last_year_unmetered_m3;
+    }
+    let mut total_sums = supply_sums;
+    total_sums.ytd += county_sums.ytd;
+    total_sums.last_year += county_sums.last_year;
     let supply_all: Vec<&Intake> = all
         .iter()
         .filter(|i| i.budget == Budget::SupplyGroup)
@@ -149,19 +179,17 @@ fn city(
                 "supply_group",
                 Budget::SupplyGroup.label(),
                 b.supply_group_m3,
-                inputs,
-                &supply,
+                supply_sums,
                 &supply_p,
             ),
             budget(
                 "counties",
                 Budget::County.label(),
                 b.counties_m3,
-                inputs,
-                &county_gw,
+                county_sums,
                 &county_p,
             ),
-            budget("city_total", "全市合计", b.city_cap_m3, inputs, &gw, &all_p),
+            budget("city_total", "全市合计", b.city_cap_m3, total_sums, &all_p),
         ],
         by_aquifer: Aquifer::ALL
             .iter()

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use jiff::civil::Date;
 use serde::Deserialize;
 
 use super::csv_file::{self, Problem, Problems};
@@ -40,6 +41,24 @@ pub struct Intake {
     pub key_unit: bool,
     /// Derived: the plan obliges this intake to meter online.
     pub metering_duty: bool,
+    /// The first and last day this version of the intake is in force (inclusive; `None`: open).
+    /// A sealed 自备井 has `active_to`: it owes no metering after it, and past years keep its
+    /// withdrawal; a change of budget, county or permit is a new row of the same id, in force
+    /// from the day after the previous one's `active_to`.
+    pub active_from: Option<Date>,
+    pub active_to: Option<Date>,
+}
+
+impl Intake {
+    /// Whether this version is in force on some day of `[start, end]`.
+    pub fn active_within(&self, start: Date, end: Date) -> bool {
+        self.active_from.is_none_or(|f| f <= end) && self.active_to.is_none_or(|t| t >= start)
+    }
+
+    /// Whether this version is in force on `day`.
+    pub fn active_on(&self, day: Date) -> bool {
+        self.active_within(day, day)
+    }
 }
 
 /// A monitoring well.
@@ -61,7 +80,11 @@ pub struct Well {
 /// All devices, with lookups by id.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
+    /// One row per intake: its latest version (a sealed one with its `active_to`).
     pub intakes: Vec<Intake>,
+    /// Earlier versions of intakes that changed (budget, county, permit), for the years they
+    /// were in force.
+    pub history: Vec<Intake>,
     pub wells: Vec<Well>,
     intake_ix: HashMap<String, usize>,
     well_ix: HashMap<String, usize>,
@@ -99,6 +122,8 @@ const INTAKE_COLUMNS: &[&str] = &[
     "permit_m3_per_year",
     "max_flow_m3_per_h",
     "key_unit",
+    "active_from",
+    "active_to",
 ];
 
 /// The columns of wells.csv, as error messages list them.
@@ -129,6 +154,10 @@ struct RawIntake {
     max_flow_m3_per_h: String,
     #[serde(default)]
     key_unit: String,
+    #[serde(default)]
+    active_from: String,
+    #[serde(default)]
+    active_to: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,18 +197,42 @@ impl Registry {
         params: &RegistryParams<'_>,
     ) -> Result<Registry, RegistryError> {
         let mut reg = Registry::default();
-        let intakes = csv_file::read_rows(
+        // Rows of one id are versions; they are ordered and checked once all are read.
+        let mut versions: Vec<(u64, Intake)> = Vec::new();
+        // Ids seen so far, and whether every row of them is dated.
+        let mut seen: HashMap<String, bool> = HashMap::new();
+        let mut intakes = csv_file::read_rows(
             intakes_file,
             intakes_text,
             INTAKE_COLUMNS,
             |p, line, raw: RawIntake| {
-                let taken = reg.intake_ix.contains_key(&raw.intake_id);
-                if let Some(intake) = params.intake(p, line, raw, taken) {
-                    reg.intake_ix.insert(intake.id.clone(), reg.intakes.len());
-                    reg.intakes.push(intake);
+                let dated = !raw.active_from.is_empty() || !raw.active_to.is_empty();
+                let mut duplicate = false;
+                if let Some(all_dated) = seen.get_mut(&raw.intake_id) {
+                    if !(dated && *all_dated) {
+                        duplicate = true;
+                        p.push(
+                            line,
+                            "intake_id",
+                            format!(
+                                "duplicate id '{}': list each intake once, or, when it changed (sealed, transferred, a new permit), date each of its rows with active_from/active_to",
+                                raw.intake_id
+                            ),
+                        );
+                        *all_dated = false;
+                    }
+                } else {
+                    seen.insert(raw.intake_id.clone(), dated);
+                }
+                // The row's other fields are checked all the same, so every problem is named.
+                if let Some(intake) = params.intake(p, line, raw)
+                    && !duplicate
+                {
+                    versions.push((line, intake));
                 }
             },
         );
+        reg.place_versions(versions, &mut intakes);
         let wells = csv_file::read_rows(
             wells_file,
             wells_text,
@@ -202,9 +255,68 @@ impl Registry {
         }
     }
 
-    /// The intake with this id.
+    /// Sorts the versions of each id by time, refuses versions whose periods overlap, and keeps
+    /// the latest of each id in `intakes`, the earlier ones in `history`.
+    fn place_versions(&mut self, mut versions: Vec<(u64, Intake)>, p: &mut Problems) {
+        versions.sort_by(|a, b| {
+            a.1.id
+                .cmp(&b.1.id)
+                .then(a.1.active_from.cmp(&b.1.active_from))
+                .then(a.0.cmp(&b.0))
+        });
+        let mut latest: Vec<(u64, Intake)> = Vec::new();
+        for (line, v) in versions {
+            if let Some((prev_line, prev)) = latest.last()
+                && prev.id == v.id
+            {
+                // The earlier version must end before this one begins.
+                let ok = matches!((prev.active_to, v.active_from), (Some(t), Some(f)) if t < f);
+                if !ok {
+                    p.push(
+                        line,
+                        "active_from",
+                        format!(
+                            "intake {} is listed again (line {prev_line}) for a period that overlaps this one: give each row of an intake its own period — active_to on the earlier row before active_from on the later (a sealed well, a transfer to public supply, a new permit are each a new row from the day they take effect)",
+                            v.id
+                        ),
+                    );
+                    continue;
+                }
+                if let Some((_, old)) = latest.pop() {
+                    self.history.push(old);
+                }
+            }
+            latest.push((line, v));
+        }
+        // The current versions in file order.
+        latest.sort_by_key(|(line, _)| *line);
+        for (_, v) in latest {
+            self.intake_ix.insert(v.id.clone(), self.intakes.len());
+            self.intakes.push(v);
+        }
+    }
+
+    /// The intake with this id (its latest version).
     pub fn intake(&self, id: &str) -> Option<&Intake> {
         self.intake_ix.get(id).map(|&i| &self.intakes[i])
+    }
+
+    /// The registry in force over `[start, end]`: one version per intake, the one in force on
+    /// `end`, else the latest in force on some day of the period; intakes in force on no day of
+    /// it are left out. Every figure for a year is computed on this.
+    pub fn intakes_in_force(&self, start: Date, end: Date) -> Vec<&Intake> {
+        self.intakes
+            .iter()
+            .filter_map(|current| {
+                if current.active_within(start, end) {
+                    return Some(current);
+                }
+                self.history
+                    .iter()
+                    .filter(|v| v.id == current.id && v.active_within(start, end))
+                    .max_by_key(|v| v.active_from)
+            })
+            .collect()
     }
 
     /// The well with this id.
@@ -216,12 +328,22 @@ impl Registry {
 impl RegistryParams<'_> {
     /// The intake of one row, or `None` after recording each of its problems; `taken` says its
     /// id is already used.
-    fn intake(&self, p: &mut Problems, line: u64, r: RawIntake, taken: bool) -> Option<Intake> {
-        let id = p.check(
-            line,
-            "intake_id",
-            new_id(&r.intake_id, taken, "each intake once"),
-        );
+    fn intake(&self, p: &mut Problems, line: u64, r: RawIntake) -> Option<Intake> {
+        let id = p.check(line, "intake_id", new_id(&r.intake_id, false, ""));
+        let active_from = p.check(line, "active_from", optional_date(&r.active_from));
+        let active_to = p.check(line, "active_to", optional_date(&r.active_to));
+        if let (Some(Some(f)), Some(Some(t))) = (active_from, active_to)
+            && t < f
+        {
+            p.push(
+                line,
+                "active_to",
+                format!(
+                    "{t} is before active_from {f}: the last day in force comes after the first"
+                ),
+            );
+            return None;
+        }
         let county = p.check(line, "county_code", self.county(&r.county_code));
         let budget = p.check(line, "budget", kinds::parse(&r.budget));
         let aquifer = p.check(line, "aquifer", kinds::parse(&r.aquifer));
@@ -249,6 +371,8 @@ impl RegistryParams<'_> {
             max_flow_m3_per_h: max_flow?,
             key_unit,
             metering_duty: metering_duty(source, sector, permit, key_unit, &self.duty),
+            active_from: active_from?,
+            active_to: active_to?,
         })
     }
 
@@ -409,6 +533,16 @@ fn new_id<'a>(id: &'a str, taken: bool, rule: &str) -> Result<&'a str, String> {
     } else {
         Ok(id)
     }
+}
+
+/// An optional date, `YYYY-MM-DD`; empty for none.
+fn optional_date(s: &str) -> Result<Option<Date>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<Date>().map(Some).map_err(|_| {
+        format!("'{s}' is not a date: write it as YYYY-MM-DD (2026-03-15), or leave it empty")
+    })
 }
 
 /// A permitted volume per year, in plain digits.
@@ -682,5 +816,65 @@ mod tests {
         }
         // A target deeper than the default but within the well's own limit is accepted.
         assert!(wells("W,井,140121,karst,980,d,,350,2030,400\n").is_ok());
+    }
+
+    const DATED: &str = "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit,active_from,active_to\n";
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    /// Rows of one id are dated versions: the latest is the current intake, the earlier ones are
+    /// history, and each period's registry takes the version in force then.
+    #[test]
+    fn dated_rows_are_versions_of_one_intake() {
+        let text = format!(
+            "{DATED}T,转供井,140121,supply_group,shallow,groundwater,public_supply,200000,,no,2026-01-01,\n\
+             S,自备井,140121,county,shallow,groundwater,industry,300000,,no,,2026-03-31\n\
+             T,转供井,140121,county,shallow,groundwater,industry,200000,,no,,2025-12-31\n"
+        );
+        let r = parse(&text).unwrap();
+        assert_eq!(r.intakes.len(), 2);
+        assert_eq!(r.history.len(), 1);
+        assert_eq!(r.intake("T").unwrap().budget, Budget::SupplyGroup);
+        let in_2025 = r.intakes_in_force(d("2025-01-01"), d("2025-12-31"));
+        let t = in_2025.iter().find(|i| i.id == "T").unwrap();
+        assert_eq!(t.budget, Budget::County);
+        assert!(in_2025.iter().any(|i| i.id == "S"));
+        // 2027: the sealed well is in force on no day of it.
+        let in_2027 = r.intakes_in_force(d("2027-01-01"), d("2027-12-31"));
+        assert_eq!(
+            in_2027.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["T"]
+        );
+        // 2026: sealed in March, still in force for part of the year.
+        assert!(
+            r.intakes_in_force(d("2026-01-01"), d("2026-06-30"))
+                .iter()
+                .any(|i| i.id == "S")
+        );
+    }
+
+    #[test]
+    fn overlapping_versions_and_bad_dates_are_refused_with_the_fix() {
+        let text = format!(
+            "{DATED}T,a,140121,county,shallow,groundwater,industry,200000,,no,,2026-01-31\n\
+             T,b,140121,supply_group,shallow,groundwater,public_supply,200000,,no,2026-01-01,\n\
+             U,c,140121,county,shallow,groundwater,industry,200000,,no,2026-13-01,\n\
+             V,d,140121,county,shallow,groundwater,industry,200000,,no,2026-05-01,2026-04-30\n"
+        );
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("line 3, field active_from: intake T is listed again (line 2)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("'2026-13-01' is not a date: write it as YYYY-MM-DD"),
+            "{e}"
+        );
+        assert!(
+            e.contains("2026-04-30 is before active_from 2026-05-01"),
+            "{e}"
+        );
     }
 }

@@ -649,3 +649,65 @@ fn groundwater_users_below_the_duty_enter_as_estimates() {
         "{q}"
     );
 }
+
+/// The registry has a history. 清徐县's 自备井 QX-C (500 m³/day) was sealed on 31 March 2026
+/// (`active_to`), and QX-T (300 m³/day) moved to 太原供水集团 on 1 January 2026 (水源置换: a second
+/// row from that day with the supply-group budget). Each year is computed on the registry in
+/// force in it: 2025 keeps both — 2 × 365,000 + 182,500 + 109,500 = 1,022,000 m³ — while 2026
+/// to 30 June counts QX-A and QX-B (2 × 181,000) and QX-C until it was sealed (90 days, 45,000):
+/// 407,000 m³. Nothing is imputed for QX-C after its seal, QX-C owes no metering on 30 June, and
+/// every obliged intake-day of the county's figure reported (452 of 452).
+#[test]
+fn each_year_uses_the_registry_in_force_in_it() {
+    let f = Fixture::new();
+    let mut csv = String::new();
+    for (n, line) in INTAKES.lines().enumerate() {
+        csv.push_str(line);
+        csv.push_str(if n == 0 {
+            ",active_from,active_to\n"
+        } else {
+            ",,\n"
+        });
+    }
+    csv.push_str(
+        "QX-C,清徐自备井,140121,county,shallow,groundwater,industry,300000,500,no,,2026-03-31\n\
+         QX-T,清徐转供井,140121,county,shallow,groundwater,industry,200000,500,no,,2025-12-31\n\
+         QX-T,清徐转供井,140121,supply_group,shallow,groundwater,public_supply,200000,500,no,2026-01-01,\n",
+    );
+    std::fs::write(f.path("intakes.csv"), csv).unwrap();
+    f.steady_wells("2026-06-30");
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2026-06-30", 1000.0);
+    }
+    f.daily("QX-C", "2025-01-01", "2026-03-31", 500.0);
+    f.daily("QX-T", "2025-01-01", "2026-06-30", 300.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    assert!(
+        close(&qx["last_year_m3"], 1_022_000.0),
+        "{}",
+        qx["last_year_m3"]
+    );
+    assert!(close(&qx["ytd_m3"], 407_000.0), "{}", qx["ytd_m3"]);
+    assert!(
+        close(&qx["ytd_imputed_m3"], 0.0),
+        "{}",
+        qx["ytd_imputed_m3"]
+    );
+    let c = &qx["this_year"]["completeness"];
+    assert_eq!(c["expected_intake_days"], 452, "{c}");
+    assert_eq!(c["reported_intake_days"], 452, "{c}");
+    // QX-A, QX-B and the supply group's QX-T owe metering on 30 June; the sealed QX-C does not.
+    assert_eq!(qx["metering"]["obligated"], 3, "{}", qx["metering"]);
+    let silent = qx["metering"]["silent"].to_string();
+    assert!(!silent.contains("QX-C"), "{silent}");
+    // Last year's ratio base is last year's registry: 2025 to 30 June with all four intakes.
+    let same = 2.0 * 181_000.0 + 500.0 * 181.0 + 300.0 * 181.0;
+    let r = 407_000.0 / same;
+    assert!(close(&qx["projection"]["ratio"], r), "{}", qx["projection"]);
+    assert!(
+        close(&qx["projected_m3"], 407_000.0 + (1_022_000.0 - same) * r),
+        "{}",
+        qx["projected_m3"]
+    );
+}
