@@ -82,3 +82,47 @@ fn conflicts(conn: &Connection, points: &[Point]) -> rusqlite::Result<Vec<Confli
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Durability, open_rw};
+
+    fn point(kind: DeviceKind, quantity: Quantity, device: &str, ts: i64, value: f64) -> Point {
+        Point {
+            kind,
+            device_id: device.into(),
+            quantity,
+            ts,
+            value,
+            topic: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_another_value_at_a_stored_key_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("g.db");
+        let rw = open_rw(&db, Durability::Normal).unwrap();
+        rw.execute_batch(
+            "INSERT INTO meter_readings VALUES ('QX-1', 100, 345678.0, 0, 'mqtt');
+             INSERT INTO level_readings VALUES ('W-1', 100, 15.2, 760.1, 0, 'mqtt');",
+        )
+        .unwrap();
+        let (i, w) = (DeviceKind::Intake, DeviceKind::Well);
+        let points = [
+            // The same values (a resend): no conflict.
+            point(i, Quantity::TotalM3, "QX-1", 100, 345_678.0),
+            point(w, Quantity::DepthM, "W-1", 100, 15.2),
+            // Another time: a new reading.
+            point(i, Quantity::TotalM3, "QX-1", 200, 1.0),
+            // Another value at a stored key, for each quantity.
+            point(i, Quantity::TotalM3, "QX-1", 100, 345_679.0),
+            point(w, Quantity::DepthM, "W-1", 100, 40.0),
+            point(w, Quantity::LevelM, "W-1", 100, 700.0),
+        ];
+        let found = Lookup::default().conflicts(&db, &points).unwrap();
+        let got: Vec<(f64, f64)> = found.iter().map(|c| (c.point.value, c.stored)).collect();
+        assert_eq!(got, [(345_679.0, 345_678.0), (40.0, 15.2), (700.0, 760.1)]);
+    }
+}

@@ -533,8 +533,12 @@ impl Shared {
             self.warn(&station_hex, "conflict", now, || {
                 format!("station {station_hex} ({peer}): {} reading(s) conflict with stored ones ({first}): not confirmed until the stored reading is reviewed (README, \"Field terminals\")", conflicts.len())
             });
-            if !rest.is_empty() && !self.publisher.publish_all(publishes(&rest), timeout).await {
-                return ("broker_unavailable", false);
+            if !rest.is_empty() {
+                if !self.publisher.publish_all(publishes(&rest), timeout).await {
+                    return ("broker_unavailable", false);
+                }
+                self.metrics
+                    .elements(protocol, "published", rest.len() as u64);
             }
             return ("conflict", false);
         }

@@ -343,3 +343,81 @@ fn check_config_warns_of_stations_without_a_password() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!err.contains("warning"), "{err}");
 }
+
+#[test]
+fn accepting_pauses_near_the_open_file_limit_and_resumes_when_a_connection_closes() {
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gw-it-fds", "gw");
+    std::fs::write(dir.path().join("stations.csv"), GUARDED).unwrap();
+    let log = dir.path().join("gateway.log");
+    let mut cmd = std::process::Command::new(GWMON);
+    cmd.args(["gateway", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("gwmon.db"))
+        .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    // A small open-file limit, as a unit file with a low LimitNOFILE would give.
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let lim = libc::rlimit {
+                rlim_cur: 120,
+                rlim_max: 120,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut g = Gateway {
+        child: Some(cmd.spawn().unwrap()),
+        port: 0,
+        log: log.clone(),
+    };
+    g.wait_log("gateway connected to broker", 1);
+    g.wait_log("gateway listening", 1);
+    g.port = super::listening_port(&g.log_text());
+    let text = g.log_text();
+    let budget: usize = text
+        .split("budget=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the budget line in\n{text}"));
+    assert!((1..=56).contains(&budget), "{budget}");
+    // Fill the budget from addresses of their own (each under the per-address cap).
+    let mut idle: Vec<TcpStream> = (0..budget)
+        .map(|i| connect_from(&format!("127.0.1.{}", i % 8 + 1), g.port))
+        .collect();
+    wait_until(
+        "the budget's connections open",
+        Duration::from_secs(20),
+        || open_connections(&g) == Some(budget as u64),
+    );
+    // The next terminal waits in the listen queue: it is neither served nor refused.
+    let mut real = connect_from("127.0.0.2", g.port);
+    real.write_all(&sl651_report("1401210002", 40, local_minutes_ago(6), 1999).encode())
+        .unwrap();
+    g.wait_log("accepting paused", 1);
+    assert_nothing_to_read(&mut real);
+    // One connection closes: the gateway accepts the waiting terminal and confirms.
+    drop(idle.pop());
+    let reply = read_reply(&mut real, Duration::from_secs(20)).expect("a confirm");
+    assert_eq!(sl651_confirm(&reply).0, 40);
+    let text = g.log_text();
+    assert!(!text.contains("accept failed"), "{text}");
+    let metrics = g.metrics();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("gwmon_gateway_accept_paused_total ")),
+        "{metrics}"
+    );
+}
