@@ -258,12 +258,17 @@ pub struct Station {
 impl Station {
     /// Whether a frame from `peer` may speak for this station.
     pub fn allows(&self, peer: IpAddr) -> bool {
-        // A v4 peer on a dual-stack listener shows as ::ffff:a.b.c.d; its networks are v4.
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
+        let peer = canonical_ip(peer);
         self.allow_from.is_empty() || self.allow_from.iter().any(|n| n.contains(&peer))
+    }
+}
+
+/// A v4 peer on a dual-stack listener shows as `::ffff:a.b.c.d`: it is that v4 address, for
+/// its networks and its connection count alike.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
 }
 

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::config::stations::canonical_ip;
+
 /// Descriptors kept free for everything that is not a terminal connection opened later: the
 /// store's readers and writer, the broker connection and its reconnects, the metrics listener,
 /// log files, the daemon's web listener when the gateway runs inside it.
@@ -68,7 +70,7 @@ impl Slots {
 
     /// Takes a slot for a connection from `ip`, or says why not.
     pub fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
-        let ip = canonical(ip);
+        let ip = canonical_ip(ip);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.total >= self.max_total {
             return Err(Refusal::Total);
@@ -101,14 +103,6 @@ impl Drop for Slot {
                 open.by_address.remove(&self.ip);
             }
         }
-    }
-}
-
-/// A v4 peer on a dual-stack listener (`::ffff:a.b.c.d`) counts as its v4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 
