@@ -20,6 +20,10 @@ pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match args.common.load_config() {
         Ok(cfg) => {
             print!("{}", crate::output::text::config_summary(&cfg));
+            // Valid but open to forgery: said, not refused (a bureau may add passwords later).
+            for w in cfg.stations.warnings() {
+                eprintln!("warning: {w}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

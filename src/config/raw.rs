@@ -37,6 +37,9 @@ const DEFAULT_GATEWAY_IDLE_TIMEOUT_S: u64 = 300;
 /// An SL 651 frame is at most 4095 + 17 bytes; an SZY 206 frame at most 255 + 5.
 const DEFAULT_GATEWAY_MAX_FRAME_BYTES: usize = 4112;
 const DEFAULT_GATEWAY_MAX_CONNECTIONS: usize = 10_000;
+/// A terminal holds one connection; a few more cover DTUs behind one NAT address and a
+/// reconnect racing its dead predecessor.
+const DEFAULT_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
 const DEFAULT_GATEWAY_PUBACK_TIMEOUT_S: u64 = 10;
 const DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S: u64 = 120;
 const DEFAULT_GATEWAY_ARCHIVE_MAX_AGE_DAYS: i64 = 90;
@@ -255,6 +258,9 @@ pub struct GatewayConfig {
     pub max_frame_bytes: usize,
     /// Connections beyond this many are closed at once.
     pub max_connections: usize,
+    /// Connections from one IP address beyond this many are closed at once, so that one
+    /// address cannot take every slot.
+    pub max_connections_per_address: usize,
     /// The gateway's own MQTT client id (a second gateway needs another).
     pub client_id: String,
     /// A frame whose readings the broker has not acknowledged within this many seconds is not
@@ -287,6 +293,7 @@ impl Default for GatewayConfig {
             idle_timeout_s: DEFAULT_GATEWAY_IDLE_TIMEOUT_S,
             max_frame_bytes: DEFAULT_GATEWAY_MAX_FRAME_BYTES,
             max_connections: DEFAULT_GATEWAY_MAX_CONNECTIONS,
+            max_connections_per_address: DEFAULT_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS,
             client_id: DEFAULT_GATEWAY_CLIENT_ID.into(),
             puback_timeout_s: DEFAULT_GATEWAY_PUBACK_TIMEOUT_S,
             reassembly_timeout_s: DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S,

@@ -13,10 +13,22 @@
 //! - `reply` — what the centre answers: SL 651 `none|eot|esc`; SZY 206 `none|jetlinks|sl427`.
 //!   The sources disagree on SZY 206's confirm, so it is chosen per station; a station's rows
 //!   must agree on it.
+//! - `password` (optional column) — SL 651 only: the 2-byte password every frame carries, as 4
+//!   hex digits (e.g. `1234`). A frame with another password is refused. SZY 206 uplink frames
+//!   carry none (its PW field is in the centre's downlink frames), so there `allow_from` is the
+//!   only check. Empty: not checked, and `check-config` warns.
+//! - `allow_from` (optional column) — the addresses or networks a station may report from,
+//!   `;`-separated (e.g. `10.8.0.0/16;203.0.113.7`). Empty: any address.
+//!
+//! A station's rows must agree on `reply`, `password` and `allow_from`; writing them on its
+//! first row and leaving them empty on the others is the same as repeating them.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
+
+use ipnet::IpNet;
 
 use serde::Deserialize;
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
@@ -34,6 +46,8 @@ const COLUMNS: &[&str] = &[
     "quantity",
     "element",
     "reply",
+    "password",
+    "allow_from",
 ];
 
 /// stations.csv problems: each names file, line, field and what would be valid.
@@ -230,11 +244,69 @@ pub struct Target {
     pub line: u64,
 }
 
-/// One terminal: its reply mode and its mapped elements.
+/// One terminal: its reply mode, how it is authenticated and its mapped elements.
 #[derive(Clone, Debug, Default)]
 pub struct Station {
     pub reply: Option<Reply>,
+    /// SL 651 password its frames must carry; `None`: not checked.
+    pub password: Option<[u8; 2]>,
+    /// Networks it may report from; empty: any.
+    pub allow_from: Vec<IpNet>,
     pub elements: HashMap<ElementKey, Target>,
+}
+
+impl Station {
+    /// Whether a frame from `peer` may speak for this station.
+    pub fn allows(&self, peer: IpAddr) -> bool {
+        let peer = canonical_ip(peer);
+        self.allow_from.is_empty() || self.allow_from.iter().any(|n| n.contains(&peer))
+    }
+}
+
+/// A v4 peer on a dual-stack listener shows as `::ffff:a.b.c.d`: it is that v4 address, for
+/// its networks and its connection count alike.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The `password` column: 4 hex digits, SL 651 only; empty is no password.
+fn parse_password(s: &str, protocol: Protocol) -> Result<Option<[u8; 2]>, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if protocol == Protocol::Szy206 {
+        return Err(format!(
+            "'{s}': SZY 206 terminals send no password in their reports; leave password empty and restrict the station with allow_from"
+        ));
+    }
+    if t.len() != 4 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "'{s}': expected the SL 651 password as 4 hex digits, as configured in the terminal (e.g. 1234)"
+        ));
+    }
+    let v = u16::from_str_radix(t, 16).map_err(|e| format!("'{s}': {e}"))?;
+    Ok(Some(v.to_be_bytes()))
+}
+
+/// The `allow_from` column: `;`-separated addresses and networks; empty is any address.
+fn parse_allow_from(s: &str) -> Result<Vec<IpNet>, String> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<IpNet>()
+                .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!(
+                        "'{t}': expected an IP address or network, e.g. 203.0.113.7 or 10.8.0.0/16; separate several with ;"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// All mapped terminals, by protocol and address.
@@ -253,6 +325,10 @@ struct RawRow {
     quantity: String,
     element: String,
     reply: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    allow_from: String,
 }
 
 impl Stations {
@@ -294,9 +370,22 @@ impl Stations {
         let reply = p.check::<Reply, _>(line, "reply", kinds::parse(&r.reply));
         let element =
             protocol.and_then(|pr| p.check(line, "element", ElementKey::parse(&r.element, pr)));
+        let password =
+            protocol.and_then(|pr| p.check(line, "password", parse_password(&r.password, pr)));
+        let allow_from = p.check(line, "allow_from", parse_allow_from(&r.allow_from));
         let device = device(p, line, &r.device_id, quantity, registry);
-        let (Some(addr), Some(protocol), Some(quantity), Some(reply), Some(element), Some(dev)) =
-            (addr, protocol, quantity, reply, element, device)
+        let (
+            Some(addr),
+            Some(protocol),
+            Some(quantity),
+            Some(reply),
+            Some(element),
+            Some(dev),
+            Some(password),
+            Some(allow_from),
+        ) = (
+            addr, protocol, quantity, reply, element, device, password, allow_from,
+        )
         else {
             return;
         };
@@ -330,6 +419,39 @@ impl Stations {
                 station.reply = Some(reply);
                 reply_lines.insert((protocol, addr), line);
             }
+        }
+        let first = reply_lines.get(&(protocol, addr)).copied().unwrap_or(line);
+        // Empty on a later row means "as on the first row"; another value is a contradiction
+        // an operator must resolve, not something to pick a winner for.
+        if let Some(pw) = password {
+            match station.password {
+                Some(other) if other != pw => {
+                    p.push(
+                        line,
+                        "password",
+                        format!(
+                            "station {addr} has password {:04X} on line {first} and {:04X} here: a terminal has one password; write the same on every row of the station",
+                            u16::from_be_bytes(other),
+                            u16::from_be_bytes(pw)
+                        ),
+                    );
+                    return;
+                }
+                _ => station.password = Some(pw),
+            }
+        }
+        if !allow_from.is_empty() {
+            if !station.allow_from.is_empty() && station.allow_from != allow_from {
+                p.push(
+                    line,
+                    "allow_from",
+                    format!(
+                        "station {addr} has another allow_from on line {first}: write the same networks on every row of the station (or leave the later rows empty)"
+                    ),
+                );
+                return;
+            }
+            station.allow_from = allow_from;
         }
         if let Some(prev) = station.elements.get(&element) {
             p.push(
@@ -368,6 +490,25 @@ impl Stations {
     /// True when no terminal is mapped.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// What an operator should fix though the file is valid: SL 651 stations without a
+    /// password, whose frames anyone who can reach the gateway could forge.
+    pub fn warnings(&self) -> Vec<String> {
+        self.iter()
+            .filter(|(p, _, s)| *p == Protocol::Sl651 && s.password.is_none())
+            .map(|(_, addr, s)| {
+                let restricted = if s.allow_from.is_empty() {
+                    " and no allow_from"
+                } else {
+                    ""
+                };
+                format!(
+                    "{}: sl651 station {addr} has no password{restricted}: anyone who reaches the gateway can report for it; write its 4-digit password in the password column",
+                    self.source
+                )
+            })
+            .collect()
     }
 
     /// Every terminal with its protocol and address, sorted.
@@ -517,6 +658,69 @@ mod tests {
                 "s.csv line 10, field reply: station 1401090002 answers 'eot' on line 8 and 'esc' here: a terminal gets one kind of reply; write the same on every row of the station",
             ]
         );
+    }
+
+    #[test]
+    fn passwords_and_allowed_networks_per_station() {
+        let s = parse(
+            "station,protocol,device_id,quantity,element,reply,password,allow_from
+1401090001,sl651,W-XD-01,depth_m,0E,eot,12ab,10.8.0.0/16; 203.0.113.7
+1401090001,sl651,W-XD-02,depth_m,FF0E,eot,,
+5303810D00,szy206,TYGS-0001,total_m3,c0.volume.1,jetlinks,,
+1401090002,sl651,W-XD-02,depth_m,0E,eot,,
+",
+        )
+        .unwrap();
+        let st = s
+            .get(Protocol::Sl651, &"1401090001".parse().unwrap())
+            .unwrap();
+        assert_eq!(st.password, Some([0x12, 0xAB]));
+        assert!(st.allows("10.8.3.4".parse().unwrap()));
+        assert!(st.allows("::ffff:203.0.113.7".parse().unwrap()));
+        assert!(!st.allows("203.0.113.8".parse().unwrap()));
+        let open = s
+            .get(Protocol::Szy206, &"5303810D00".parse().unwrap())
+            .unwrap();
+        assert!(open.allows("192.0.2.1".parse().unwrap()) && open.password.is_none());
+        // Only the SL 651 station without a password is warned about; the SZY 206 one cannot
+        // have one.
+        let w = s.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("sl651 station 1401090002 has no password and no allow_from"));
+        // The old header without the optional columns still reads.
+        assert!(
+            parse(&format!(
+                "{HEADER}1401090001,sl651,W-XD-01,depth_m,0E,eot\n"
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_passwords_and_networks_name_the_fix() {
+        let e = parse(
+            "station,protocol,device_id,quantity,element,reply,password,allow_from
+1401090001,sl651,W-XD-01,depth_m,0E,eot,12,
+5303810D00,szy206,TYGS-0001,total_m3,c0.volume.1,jetlinks,1234,
+1401090002,sl651,W-XD-02,depth_m,0E,eot,,10.8.0.0/33
+1401090003,sl651,W-XD-01,depth_m,0E,eot,1234,
+1401090003,sl651,W-XD-02,depth_m,FF0E,eot,4321,
+",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 4, "{e:?}");
+        assert!(e[0].contains(
+            "line 2, field password: '12': expected the SL 651 password as 4 hex digits"
+        ));
+        assert!(
+            e[1].contains("line 3, field password: '1234': SZY 206 terminals send no password")
+        );
+        assert!(e[2].contains(
+            "line 4, field allow_from: '10.8.0.0/33': expected an IP address or network"
+        ));
+        assert!(e[3].contains(
+            "line 6, field password: station 1401090003 has password 1234 on line 5 and 4321 here"
+        ));
     }
 
     #[test]

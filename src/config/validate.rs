@@ -609,6 +609,11 @@ impl Checks<'_> {
             ("puback_timeout_s", g.puback_timeout_s, 10),
             ("reassembly_timeout_s", g.reassembly_timeout_s, 120),
             ("max_connections", g.max_connections as u64, 10_000),
+            (
+                "max_connections_per_address",
+                g.max_connections_per_address as u64,
+                16,
+            ),
         ] {
             if v == 0 {
                 self.invalid(

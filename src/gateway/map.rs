@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::frame::{Frame, Invalid, Value};
-use crate::config::stations::{DeviceKind, ElementKey, Stations};
+use crate::config::stations::{DeviceKind, ElementKey, Quantity, Stations};
 
 /// One MQTT publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,10 +18,25 @@ pub struct Publish {
     pub payload: String,
 }
 
+/// One reading a frame carries for a registered device, before it becomes a publish.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub kind: DeviceKind,
+    pub device_id: String,
+    pub quantity: Quantity,
+    /// Epoch seconds of the observation.
+    pub ts: i64,
+    pub value: f64,
+    /// The MQTT topic of the device.
+    pub topic: String,
+}
+
 /// What became of a frame's elements.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Mapped {
     pub publishes: Vec<Publish>,
+    /// The readings of the publishes, one by one (what the store will be asked about).
+    pub points: Vec<Point>,
     /// Readings in the publishes.
     pub readings: u32,
     /// Elements no stations.csv row maps (voltage, flow, …: expected; a mapped element missing
@@ -34,8 +49,6 @@ pub struct Mapped {
 /// Maps `frame`'s elements through `stations`; `prefix` is `[mqtt] topic_prefix`.
 pub fn map(frame: &Frame, stations: &Stations, prefix: &str) -> Mapped {
     let mut out = Mapped::default();
-    // (topic, field) → [(ts, value)], ordered so that publishes come out the same every time.
-    let mut by_device: BTreeMap<(String, &'static str), Vec<(i64, f64)>> = BTreeMap::new();
     for e in &frame.elements {
         let target = stations
             .get(frame.protocol, &e.station)
@@ -63,14 +76,32 @@ pub fn map(frame: &Frame, stations: &Stations, prefix: &str) -> Mapped {
             DeviceKind::Intake => "meter",
             DeviceKind::Well => "level",
         };
-        let topic = format!("{prefix}/{}/{kind}/{}", t.county, t.device_id);
-        by_device
-            .entry((topic, t.quantity.field()))
-            .or_default()
-            .push((ts, x));
+        out.points.push(Point {
+            kind: t.kind,
+            device_id: t.device_id.clone(),
+            quantity: t.quantity,
+            ts,
+            value: x,
+            topic: format!("{prefix}/{}/{kind}/{}", t.county, t.device_id),
+        });
     }
+    out.readings = out.points.len() as u32;
+    out.publishes = publishes(&out.points);
+    out
+}
+
+/// The publishes of `points`: one per device and quantity, an array when it has several.
+pub fn publishes(points: &[Point]) -> Vec<Publish> {
+    // (topic, field) → [(ts, value)], ordered so that publishes come out the same every time.
+    let mut by_device: BTreeMap<(&str, &'static str), Vec<(i64, f64)>> = BTreeMap::new();
+    for p in points {
+        by_device
+            .entry((p.topic.as_str(), p.quantity.field()))
+            .or_default()
+            .push((p.ts, p.value));
+    }
+    let mut out = Vec::new();
     for ((topic, field), readings) in by_device {
-        out.readings += readings.len() as u32;
         let one = |(ts, x): &(i64, f64)| {
             let ts = jiff::Timestamp::from_second(*ts)
                 .map_or_else(|_| ts.to_string(), |t| format!("\"{t}\""));
@@ -85,7 +116,10 @@ pub fn map(frame: &Frame, stations: &Stations, prefix: &str) -> Mapped {
             let items: Vec<String> = readings.iter().map(one).collect();
             format!("[{}]", items.join(","))
         };
-        out.publishes.push(Publish { topic, payload });
+        out.push(Publish {
+            topic: topic.to_string(),
+            payload,
+        });
     }
     out
 }

@@ -5,9 +5,12 @@
 //! - `gwmon_gateway_frames_total{protocol,outcome}` — frames by what became of them
 //!   (`published`, `confirmed`, `unknown_station`, `unmapped`, `invalid_value`, `bad_crc`,
 //!   `bad_frame`, `bad_time`, `broker_unavailable`, `link`, `test`, `packet`, `packet_missing`,
-//!   `downlink`, `unsupported`);
+//!   `downlink`, `unsupported`, `bad_password`, `not_allowed`, `conflict`, `store_unavailable`);
 //! - `gwmon_gateway_elements_total{protocol,outcome}` — elements `published`, `unmapped`,
-//!   `invalid`;
+//!   `invalid`, `conflict`;
+//! - `gwmon_gateway_connections_refused_total{reason}` — connections closed at once
+//!   (`too_many_connections`, `too_many_from_address`), and `gwmon_gateway_accept_paused_total`,
+//!   times accepting paused near the open-file limit;
 //! - `gwmon_gateway_replies_total{protocol}`, `gwmon_gateway_junk_bytes_total`,
 //!   `gwmon_gateway_archive_dropped_total`, `gwmon_gateway_connections` (gauge).
 
@@ -101,6 +104,21 @@ impl Metrics {
     /// An archive row dropped because the archive writer fell behind.
     pub fn archive_dropped(&self) {
         self.archive_dropped.increment(1);
+    }
+
+    /// A connection closed at once, for `reason`.
+    pub fn refused(&self, reason: &'static str) {
+        self.counter(
+            "gwmon_gateway_connections_refused_total",
+            vec![Label::new("reason", reason)],
+        )
+        .increment(1);
+    }
+
+    /// Accepting paused because the process is near its open-file limit.
+    pub fn accept_paused(&self) {
+        self.counter("gwmon_gateway_accept_paused_total", Vec::new())
+            .increment(1);
     }
 
     /// Open terminal connections.

@@ -14,9 +14,14 @@
 //! - [`publish`] — one MQTT connection, QoS 1, each publish's PUBACK reported back.
 //! - [`metrics`] — the gateway's Prometheus counters.
 //! - [`server`] — the TCP listeners, one task per connection; replay.
+//! - [`admission`] — which connections are taken: per-address and total caps, the process's
+//!   file-descriptor budget.
+//! - [`conflicts`] — whether a report contradicts a stored reading (then it is not confirmed).
 //!
 //! Every frame is also kept raw for replay, in the store: [`crate::store::frames`].
 
+pub mod admission;
+pub mod conflicts;
 pub mod crc;
 pub mod frame;
 pub mod map;

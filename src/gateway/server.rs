@@ -10,24 +10,38 @@
 //! Unknown stations, bad CRCs, unmapped and invalid elements are counted in metrics and logged
 //! at WARN, a line per station and outcome a minute at most. A station that reports on a new
 //! connection closes its old one (a 4G link that dropped without closing leaves it behind).
+//!
+//! Strangers can reach the port, so a frame speaks for a station only from an address of its
+//! `allow_from` and, for SL 651, with its `password`; a frame failing either is archived
+//! (`not_allowed`, `bad_password`), counted and otherwise ignored. A new connection takes a
+//! station's session over only with an authenticated report that was published or confirmed:
+//! a link-maintenance frame, which anyone can copy off the wire and which carries no reading,
+//! is not enough. A report that contradicts a stored reading is not confirmed ([`conflicts`]).
+//! Connections are capped in all and per address, idle ones are closed `idle_timeout_s` after
+//! their last complete frame, and accepting pauses near the open-file limit ([`admission`]).
+//!
+//! [`conflicts`]: super::conflicts
+//! [`admission`]: super::admission
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::civil::DateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::{debug, info, warn};
 
+use super::admission::{Refusal, Slots, fd_budget};
+use super::conflicts::Lookup;
 use super::crc::{from_hex, to_hex};
 use super::frame::{Frame, FrameError, Header, Packet};
-use super::map::map;
+use super::map::{map, publishes};
 use super::metrics::Metrics;
 use super::publish::Publisher;
 use super::stream::{Assembled, Framer, Item, Reassembly};
@@ -90,7 +104,15 @@ struct Shared {
     archive: Archive,
     metrics: Arc<Metrics>,
     warnings: Mutex<WarnLimit<&'static str>>,
-    connections: AtomicUsize,
+    slots: Arc<Slots>,
+    /// Terminal connections the open-file limit leaves room for (`None`: no limit known).
+    fd_budget: Option<usize>,
+    /// Signalled when a connection closes: a paused accept loop looks again.
+    closed: Notify,
+    /// The store, read-only, for conflicts (a blocking SQLite connection: used on the
+    /// blocking pool).
+    lookup: Arc<Mutex<Lookup>>,
+    db: PathBuf,
     /// The connection each station last reported on, and how to close it: a terminal that
     /// reconnects (a 4G link that dropped without a FIN) replaces its old session.
     sessions: Mutex<HashMap<(Protocol, StationAddr), Session>>,
@@ -104,6 +126,7 @@ type Session = (u64, Arc<watch::Sender<bool>>);
 struct Conn {
     id: u64,
     peer: String,
+    ip: IpAddr,
     /// Set when a newer connection of one of its stations takes over.
     kick: Arc<watch::Sender<bool>>,
     /// Stations this connection reported for.
@@ -255,6 +278,47 @@ impl Shared {
         }
     }
 
+    /// Why `frame` may not speak for its stations from `ip`: (outcome, why), or `None` when it
+    /// may. Every station the frame carries elements for is checked (an SL 651 body may hold
+    /// several station groups), each against its own `allow_from` and password. Stations not
+    /// in stations.csv are left to [`Shared::handle`], which refuses them as unknown.
+    fn refusal(&self, frame: &Frame, ip: IpAddr) -> Option<(&'static str, String)> {
+        let mut addrs = vec![frame.station];
+        for e in &frame.elements {
+            if !addrs.contains(&e.station) {
+                addrs.push(e.station);
+            }
+        }
+        for addr in addrs {
+            let Some(st) = self.cfg.stations.get(frame.protocol, &addr) else {
+                continue;
+            };
+            if !st.allows(ip) {
+                return Some((
+                    "not_allowed",
+                    format!(
+                        "{ip} is not in the allow_from of station {addr} in {}",
+                        self.cfg.stations.source
+                    ),
+                ));
+            }
+            // SZY 206 uplink frames carry no password: allow_from is their only check.
+            if let (Some(want), Header::Sl651 { password, .. }) = (st.password, &frame.header)
+                && want != *password
+            {
+                return Some((
+                    "bad_password",
+                    format!(
+                        "password {:04X} is not the one station {addr} has in {}",
+                        u16::from_be_bytes(*password),
+                        self.cfg.stations.source
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
     /// Records that `conn` reports for `addr`, closing the station's previous connection.
     fn claim(&self, conn: &mut Conn, protocol: Protocol, addr: StationAddr) {
         let key = (protocol, addr);
@@ -305,12 +369,17 @@ impl Shared {
             }
             Item::Frame(protocol, bytes) => {
                 let decoded = decode(protocol, &bytes, now, &mut conn.reassembly, &self.cfg);
-                if let Decoded::Frame(f) = &decoded
-                    && self.cfg.stations.get(protocol, &f.station).is_some()
+                if let Decoded::Frame(f) | Decoded::Missing(f, _) = &decoded
+                    && let Some((outcome, why)) = self.refusal(f, conn.ip)
                 {
-                    self.claim(conn, protocol, f.station);
+                    let station = f.station.to_string();
+                    self.record(peer, protocol, &station, &bytes, outcome, now);
+                    self.warn(&station, outcome, now, || {
+                        format!("{protocol} frame for station {station} from {peer} refused: {why}; archived, not applied, not confirmed")
+                    });
+                    return None;
                 }
-                self.frame(protocol, decoded, &bytes, peer, now).await
+                self.frame(protocol, decoded, &bytes, conn, now).await
             }
         }
     }
@@ -320,9 +389,11 @@ impl Shared {
         protocol: Protocol,
         decoded: Decoded,
         bytes: &[u8],
-        peer: &str,
+        conn: &mut Conn,
         now: i64,
     ) -> Option<Vec<u8>> {
+        let peer = conn.peer.clone();
+        let peer = peer.as_str();
         let station_hex = station_of(protocol, bytes);
         let frame = match decoded {
             Decoded::Frame(f) => f,
@@ -372,6 +443,10 @@ impl Shared {
         };
         let (outcome, reply) = self.handle(&frame, peer, now).await;
         self.record(peer, protocol, &station_hex, bytes, outcome, now);
+        // Only an authenticated report that went through takes the station's session over.
+        if matches!(outcome, "published" | "confirmed") {
+            self.claim(conn, protocol, frame.station);
+        }
         reply.then(|| self.reply(&frame, now)).flatten()
     }
 
@@ -424,6 +499,49 @@ impl Shared {
             return (outcome, true);
         }
         let timeout = Duration::from_secs(cfg.gateway.puback_timeout_s);
+        let conflicts = match self.conflicts(&mapped.points).await {
+            Ok(c) => c,
+            Err(e) => {
+                // Not knowing is not confirming: the terminal sends the report again.
+                self.warn(&station_hex, "store_unavailable", now, || {
+                    format!("station {station_hex}: cannot look for conflicting readings in the store ({e}): not confirmed, the terminal sends it again")
+                });
+                return ("store_unavailable", false);
+            }
+        };
+        if !conflicts.is_empty() {
+            // The readings that agree with the store (or are new) still go out; the frame is
+            // not confirmed, so the terminal keeps it, and the archive holds it for a replay
+            // once the stored reading has been reviewed.
+            let rest: Vec<_> = mapped
+                .points
+                .iter()
+                .filter(|p| !conflicts.iter().any(|c| &c.point == *p))
+                .cloned()
+                .collect();
+            self.metrics
+                .elements(protocol, "conflict", conflicts.len() as u64);
+            let c = &conflicts[0];
+            let first = format!(
+                "{} at {} is stored as {} {}, the report says {}",
+                c.point.device_id,
+                cfg.clock.format(c.point.ts),
+                c.point.quantity.field(),
+                c.stored,
+                c.point.value
+            );
+            self.warn(&station_hex, "conflict", now, || {
+                format!("station {station_hex} ({peer}): {} reading(s) conflict with stored ones ({first}): not confirmed until the stored reading is reviewed (README, \"Field terminals\")", conflicts.len())
+            });
+            if !rest.is_empty() {
+                if !self.publisher.publish_all(publishes(&rest), timeout).await {
+                    return ("broker_unavailable", false);
+                }
+                self.metrics
+                    .elements(protocol, "published", rest.len() as u64);
+            }
+            return ("conflict", false);
+        }
         if self.publisher.publish_all(mapped.publishes, timeout).await {
             self.metrics
                 .elements(protocol, "published", u64::from(mapped.readings));
@@ -434,6 +552,23 @@ impl Shared {
             });
             ("broker_unavailable", false)
         }
+    }
+
+    /// The readings of `points` the store holds another value for, looked up on the blocking
+    /// pool.
+    async fn conflicts(
+        &self,
+        points: &[super::map::Point],
+    ) -> Result<Vec<super::conflicts::Conflict>, String> {
+        let lookup = Arc::clone(&self.lookup);
+        let db = self.db.clone();
+        let points = points.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let mut l = lookup.lock().unwrap_or_else(|e| e.into_inner());
+            l.conflicts(&db, &points).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     /// The confirm for a handled frame, per the station's `reply`.
@@ -549,11 +684,35 @@ pub async fn serve(
         archive,
         metrics,
         warnings: Mutex::new(WarnLimit::default()),
-        connections: AtomicUsize::new(0),
+        slots: Slots::new(
+            cfg.gateway.max_connections,
+            cfg.gateway.max_connections_per_address,
+        ),
+        fd_budget: fd_budget(),
+        closed: Notify::new(),
+        lookup: Arc::new(Mutex::new(Lookup::default())),
+        db: opts.db.clone(),
         sessions: Mutex::new(HashMap::new()),
         next_connection: AtomicU64::new(0),
         cfg,
     });
+    let open = shared.cfg.stations.warnings().len();
+    if open > 0 {
+        warn!(
+            stations = open,
+            "{open} sl651 stations have no password in {}: anyone who reaches the gateway can report for them (`gwmon check-config` lists them)",
+            shared.cfg.stations.source
+        );
+    }
+    if let Some(budget) = shared.fd_budget
+        && budget < shared.cfg.gateway.max_connections
+    {
+        info!(
+            budget,
+            max_connections = shared.cfg.gateway.max_connections,
+            "the open-file limit leaves room for fewer terminal connections than [gateway] max_connections: raise it (ulimit -n, LimitNOFILE)"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for (listener, accept) in listeners {
@@ -585,36 +744,85 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
+        // Near the open-file limit, stop accepting until a connection closes: waiting
+        // connections queue in the kernel's backlog instead of failing accept() in a loop,
+        // and the store and the broker keep the descriptors they need.
+        let near_limit = shared
+            .fd_budget
+            .is_some_and(|budget| shared.slots.open() >= budget);
+        if near_limit {
+            pause(&shared, &mut stop, "the open-file limit is near").await;
+            if *stop.borrow() {
+                return;
+            }
+            continue;
+        }
         let (sock, peer) = tokio::select! {
             _ = stop.changed() => return,
             a = listener.accept() => match a {
                 Ok(a) => a,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    pause(&shared, &mut stop, "out of file descriptors").await;
+                    continue;
+                }
                 Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
+                    // A connection reset before it was accepted and the like: wait a little
+                    // rather than spin.
                     warn!(error = %e, "gateway: accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
-        let max = shared.cfg.gateway.max_connections;
-        if shared.connections.load(Ordering::Relaxed) >= max {
-            let peer_s = peer.ip().to_string();
-            shared.warn(&peer_s, "too_many_connections", now_ts(), || {
-                format!("connection from {peer} closed: [gateway] max_connections = {max} are open")
-            });
-            drop(sock);
-            continue;
-        }
-        let n = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
-        shared.metrics.connections(n);
+        let slot = match shared.slots.take(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                let g = &shared.cfg.gateway;
+                let reason = refusal.as_str();
+                shared.metrics.refused(reason);
+                let peer_s = peer.ip().to_string();
+                shared.warn(&peer_s, reason, now_ts(), || match refusal {
+                    Refusal::Total => format!(
+                        "connection from {peer} closed: [gateway] max_connections = {} are open",
+                        g.max_connections
+                    ),
+                    Refusal::PerAddress => format!(
+                        "connection from {peer} closed: [gateway] max_connections_per_address = {} are open from {}",
+                        g.max_connections_per_address,
+                        peer.ip()
+                    ),
+                });
+                drop(sock);
+                continue;
+            }
+        };
+        shared.metrics.connections(shared.slots.open());
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
         tokio::spawn(async move {
             connection(&shared, sock, peer, accept, stop).await;
-            let n = shared.connections.fetch_sub(1, Ordering::Relaxed) - 1;
-            shared.metrics.connections(n);
+            drop(slot);
+            shared.metrics.connections(shared.slots.open());
+            shared.closed.notify_waiters();
         });
+    }
+}
+
+/// Waits until a connection closes (or a second passes, or the gateway stops) before the
+/// accept loop looks again.
+async fn pause(shared: &Shared, stop: &mut watch::Receiver<bool>, why: &str) {
+    shared.metrics.accept_paused();
+    shared.warn("accept", "accept_paused", now_ts(), || {
+        format!(
+            "gateway: accepting paused, {why} ({} terminal connections open): raise the open-file limit (ulimit -n, LimitNOFILE) or lower [gateway] max_connections",
+            shared.slots.open()
+        )
+    });
+    // The second is a backstop for a close signalled between the check and this wait.
+    tokio::select! {
+        _ = stop.changed() => {}
+        _ = shared.closed.notified() => {}
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
     }
 }
 
@@ -627,12 +835,14 @@ async fn connection(
 ) {
     let _ = sock.set_nodelay(true);
     let g = &shared.cfg.gateway;
+    let ip = peer.ip();
     let peer = peer.to_string();
     let mut framer = Framer::new(accept, g.max_frame_bytes);
     let (kick, mut kicked) = watch::channel(false);
     let mut conn = Conn {
         id: shared.next_connection.fetch_add(1, Ordering::Relaxed),
         peer: peer.clone(),
+        ip,
         kick: Arc::new(kick),
         claimed: Vec::new(),
         reassembly: Reassembly::new(
@@ -666,6 +876,9 @@ async fn serve_connection(
     let peer = conn.peer.clone();
     let idle = Duration::from_secs(shared.cfg.gateway.idle_timeout_s);
     let mut buf = vec![0u8; READ_CHUNK];
+    // Counted from the last complete frame, not from any byte: a byte now and then would
+    // otherwise hold a connection slot for ever.
+    let mut idle_at = tokio::time::Instant::now() + idle;
     debug!(peer = %peer, "terminal connected");
     loop {
         let n = tokio::select! {
@@ -674,17 +887,20 @@ async fn serve_connection(
                 debug!(peer = %peer, "a newer connection of the same station took over");
                 break;
             }
-            r = tokio::time::timeout(idle, sock.read(&mut buf)) => match r {
-                Ok(Ok(0)) | Ok(Err(_)) => break,
-                Err(_) => {
-                    debug!(peer = %peer, "terminal idle: connection closed");
-                    break;
-                }
-                Ok(Ok(n)) => n,
+            _ = tokio::time::sleep_until(idle_at) => {
+                debug!(peer = %peer, "terminal idle: connection closed");
+                break;
+            }
+            r = sock.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
             },
         };
         framer.push(&buf[..n]);
         while let Some(item) = framer.next_item() {
+            if matches!(item, Item::Frame(..)) {
+                idle_at = tokio::time::Instant::now() + idle;
+            }
             if let Some(reply) = shared.item(item, conn).await
                 && sock.write_all(&reply).await.is_err()
             {

@@ -425,7 +425,7 @@ fn insert_or_compare<T>(
 }
 
 /// Values equal up to float noise from text round trips.
-fn same(a: f64, b: f64) -> bool {
+pub(crate) fn same(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 

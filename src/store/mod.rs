@@ -18,7 +18,7 @@
 //! in `migrate.rs`, so every store, old or new, reaches the same schema by the same steps. A store
 //! with a newer version than this build knows is refused, by writers and readers alike.
 
-mod apply;
+pub(crate) mod apply;
 pub mod coverage;
 pub mod devices;
 pub mod frames;

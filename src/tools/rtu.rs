@@ -48,6 +48,8 @@ pub struct SimStation {
     pub protocol: Protocol,
     pub addr: StationAddr,
     pub reply: Reply,
+    /// The SL 651 password of stations.csv (none: `0000`).
+    pub password: [u8; 2],
     /// (element, quantity, the first reading; later ones drift from it).
     pub elements: Vec<(ElementKey, Quantity, f64)>,
 }
@@ -112,6 +114,7 @@ pub fn stations(cfg: &Config, protocol: Protocol, limit: Option<usize>) -> Vec<S
                 protocol,
                 addr,
                 reply: st.reply.unwrap_or(Reply::None),
+                password: st.password.unwrap_or([0, 0]),
                 elements,
             }
         })
@@ -152,7 +155,7 @@ pub fn frame(s: &SimStation, k: u32, observed: DateTime, sent: DateTime) -> Vec<
             sl651::Report {
                 centre: 1,
                 station: s.addr,
-                password: [0, 0],
+                password: s.password,
                 function: 0x32,
                 serial: (k % 65_535 + 1) as u16,
                 sent,

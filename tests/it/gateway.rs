@@ -16,6 +16,9 @@ use jiff::civil::DateTime;
 
 use crate::support::*;
 
+/// Strangers on the network: authentication, conflicts, connection limits.
+mod auth;
+
 const STATIONS: &str = "station,protocol,device_id,quantity,element,reply
 1401210001,sl651,W-QX-01,depth_m,0E,eot
 1401210002,sl651,W-QX-02,depth_m,0E,esc
@@ -732,7 +735,7 @@ fn an_idle_connection_is_closed() {
         &dir.path().join("gateway.log"),
     );
     let mut c = g.connect();
-    // Junk keeps nothing alive for long: the timer restarts with each read, then runs out.
+    // Junk keeps nothing alive: the idle time counts from the last complete frame.
     c.write_all(b"AT\r\n").unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 16];
