@@ -24,6 +24,12 @@ pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
             for w in cfg.stations.warnings() {
                 eprintln!("warning: {w}");
             }
+            // With --db (or GWMON_DB): devices the store holds data of but the registry lost.
+            if args.common.db.is_some() {
+                for w in super::common::unregistered_devices(&cfg, &args.common.db_path(&cfg))? {
+                    eprintln!("warning: {w}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

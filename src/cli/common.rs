@@ -56,6 +56,21 @@ impl Common {
     }
 }
 
+/// The devices the store at `db` holds data of that the registry no longer lists, each said in
+/// an operator's words (none when the store does not exist yet).
+pub(super) fn unregistered_devices(cfg: &Config, db: &Path) -> anyhow::Result<Vec<String>> {
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let conn = crate::store::open_ro(db)?;
+    let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
+    let wells: Vec<&str> = cfg.registry.wells.iter().map(|w| w.id.as_str()).collect();
+    Ok(crate::store::query::unregistered(&conn, &intakes, &wells)?
+        .iter()
+        .map(|u| u.describe())
+        .collect())
+}
+
 /// Config, as-of date and county filter of `status` and `report`.
 pub(super) fn evaluation(
     common: &Common,

@@ -50,6 +50,15 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         cfg.http.listen = addr;
     }
     let db = args.common.db_path(&cfg);
+    // Devices whose data the registry no longer covers are said at start, not dropped silently.
+    match super::common::unregistered_devices(&cfg, &db) {
+        Ok(found) => {
+            for w in found {
+                tracing::warn!("{w}");
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "could not look for unregistered devices"),
+    }
     let cfg = Arc::new(cfg);
     let health = Arc::new(Health::new(crate::domain::time::now_ts()));
     let gateway_metrics = cfg

@@ -261,3 +261,84 @@ pub fn daily_volume_sums<'a>(
         .map(|d| (d.day, d.volume_m3))
         .collect())
 }
+
+/// A device with stored data that the registry no longer lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unregistered {
+    /// `intake` or `well`.
+    pub kind: &'static str,
+    pub id: String,
+    /// Raw readings held (meter totals or levels), and imported daily volumes for an intake.
+    pub readings: i64,
+    pub daily_volumes: i64,
+}
+
+/// The devices with data in the store that are not among `intakes` and `wells`: found from the
+/// monthly rollups (a few rows per device), then counted by their own index ranges.
+pub fn unregistered(
+    conn: &Connection,
+    intakes: &[&str],
+    wells: &[&str],
+) -> Result<Vec<Unregistered>, StoreError> {
+    let json = |ids: &[&str]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut out = Vec::new();
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT m.intake_id,
+           (SELECT count(*) FROM meter_readings WHERE intake_id = m.intake_id),
+           (SELECT count(*) FROM daily_volume WHERE intake_id = m.intake_id AND source = 'import')
+         FROM monthly_volume AS m
+         WHERE m.intake_id NOT IN (SELECT value FROM json_each(?1))
+         ORDER BY m.intake_id",
+    )?;
+    for row in st.query_map([json(intakes)], |r| {
+        Ok(Unregistered {
+            kind: "intake",
+            id: r.get(0)?,
+            readings: r.get(1)?,
+            daily_volumes: r.get(2)?,
+        })
+    })? {
+        out.push(row?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT m.well_id,
+           (SELECT count(*) FROM level_readings WHERE well_id = m.well_id)
+         FROM monthly_level AS m
+         WHERE m.well_id NOT IN (SELECT value FROM json_each(?1))
+         ORDER BY m.well_id",
+    )?;
+    for row in st.query_map([json(wells)], |r| {
+        Ok(Unregistered {
+            kind: "well",
+            id: r.get(0)?,
+            readings: r.get(1)?,
+            daily_volumes: 0,
+        })
+    })? {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+impl Unregistered {
+    /// What an operator reads: the device, what the store holds of it, and what to do.
+    pub fn describe(&self) -> String {
+        let held = if self.kind == "intake" {
+            format!(
+                "{} meter readings and {} imported daily volumes",
+                self.readings, self.daily_volumes
+            )
+        } else {
+            format!("{} level readings", self.readings)
+        };
+        let fix = if self.kind == "intake" {
+            "keep its row in intakes.csv with active_to set to the day it was sealed or left (past years then keep its withdrawal); deleting the row drops its data from every figure"
+        } else {
+            "keep its row in wells.csv (a well that is no longer read simply goes silent); deleting the row drops its record from every trend"
+        };
+        format!(
+            "{} {} is not in the registry but the store holds {held}: {fix}",
+            self.kind, self.id
+        )
+    }
+}

@@ -711,3 +711,41 @@ fn each_year_uses_the_registry_in_force_in_it() {
         qx["projected_m3"]
     );
 }
+
+/// An intake with stored data that disappears from the registry is said, with what the store
+/// holds of it and the fix (keep the row with `active_to`), by `check-config --db`.
+#[test]
+fn check_config_names_devices_the_registry_lost() {
+    let f = Fixture::new();
+    f.daily("QX-B", "2025-01-01", "2025-01-31", 100.0);
+    f.levels("QX-W3", "2025-01-01", "2025-03-31", |_| 760.0);
+    let without = |text: &str, id: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with(id))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    std::fs::write(f.path("intakes.csv"), without(INTAKES, "QX-B")).unwrap();
+    std::fs::write(f.path("wells.csv"), without(WELLS, "QX-W3")).unwrap();
+    let (cfg, db) = (f.path("gwmon.toml"), f.path("gwmon.db"));
+    let (code, _, err) = gwmon(&[
+        "check-config",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "warning: intake QX-B is not in the registry but the store holds 0 meter readings and 31 imported daily volumes: keep its row in intakes.csv with active_to"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: well QX-W3 is not in the registry but the store holds 3 level readings"
+        ),
+        "{err}"
+    );
+}
