@@ -103,6 +103,9 @@ fn fleet_messages(
     let mut live = Vec::new();
     let mut late = Vec::new();
     for (k, i) in cfg.registry.intakes.iter().enumerate() {
+        if !fleet::metered(i) {
+            continue;
+        }
         let topic = format!("{prefix}/{}/meter/{}", i.county, i.id);
         let silent_from = if fleet::meter_silent(i) {
             today.checked_sub(10.days()).unwrap_or(today)

@@ -105,6 +105,11 @@ pub fn seasonal_factor(sector: Sector, d: Date) -> f64 {
 
 /// Simulated volume abstracted by an intake on a day, m³.
 pub fn daily_volume(seed: u64, intake: &Intake, d: Date) -> f64 {
+    // A sealed well draws nothing after its date. (A row in force only from a later date is
+    // the same well under a new budget or permit: it drew before too.)
+    if intake.active_to.is_some_and(|t| d > t) {
+        return 0.0;
+    }
     let p = profile(intake.county);
     let h = id_hash(&intake.id) ^ seed;
     let years = f64::from(d.year() - 2020) + f64::from(d.day_of_year()) / 366.0;
@@ -211,6 +216,12 @@ pub fn meter_silent(intake: &Intake) -> bool {
     id_hash(&intake.id).is_multiple_of(13)
 }
 
+/// Whether the intake has a meter at all: farm wells without a metering duty do not (their
+/// withdrawal is estimated from their permits), every other intake does.
+pub fn metered(intake: &Intake) -> bool {
+    intake.metering_duty || intake.sector != Sector::Agriculture
+}
+
 /// `(county code, intake id)` of the first `n` devices: the registry's intakes, then synthetic
 /// ids (`S000000`…, as in [`synthetic_registry`]) beyond it.
 pub fn devices(
@@ -279,6 +290,9 @@ pub fn populate(
     while day <= to {
         let mut d = Decoded::default();
         for (k, i) in cfg.registry.intakes.iter().enumerate() {
+            if !metered(i) {
+                continue;
+            }
             let volume = (daily_volume(seed, i, day) * 1000.0).round() / 1000.0;
             if live_days > 0 && day >= live_from {
                 if meter_silent(i) {

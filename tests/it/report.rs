@@ -149,10 +149,12 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
         // intake: equal up to rounding).
         let cum = csv_rows(&cdir.join("cumulative.csv"));
         let last_ty = cum.iter().rfind(|r| r[0] == "本年").unwrap();
-        // The curve is what the meters reported; the silent days of obliged meters are imputed
-        // on top of it, shown apart.
+        // The curve is what the meters reported; the silent days of obliged meters and the
+        // users without a meter are estimated on top of it, shown apart.
         let v: f64 = last_ty[2].parse().unwrap();
-        let reported = c["ytd_m3"].as_f64().unwrap() - c["ytd_imputed_m3"].as_f64().unwrap();
+        let reported = c["ytd_m3"].as_f64().unwrap()
+            - c["ytd_imputed_m3"].as_f64().unwrap()
+            - c["ytd_unmetered_m3"].as_f64().unwrap();
         assert!((v - reported).abs() < 0.01, "{v} vs {reported}");
         // Hydrograph rows are the wells' monthly means.
         let hyd = csv_rows(&cdir.join("hydrographs.csv"));
