@@ -5,10 +5,10 @@ use jiff::civil::Date;
 
 use super::doc::{
     CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering, PermitExcess, Permits,
-    SilentIntake, WellStatus,
+    Reduction, ReductionPart, SilentIntake, WellStatus,
 };
 use super::inputs::Inputs;
-use super::{counts_for_county_quota, group_figures, source_label};
+use super::{counts_for_county_quota, group_figures, only, source_label};
 use crate::analysis::accounting::{
     ProjectionParams, Vol, county_quota_for_year, days_between, days_in_year, project,
 };
@@ -162,31 +162,28 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
         .collect()
 }
 
+/// The county's withdrawal by aquifer and by source: `intakes` this year's own intakes,
+/// `last_year` last year's.
 fn groups(
     inputs: &Inputs<'_>,
-    intakes: &[&Intake],
+    (intakes, last_year): (&[&Intake], &[&Intake]),
     p: &ProjectionParams,
 ) -> (Vec<GroupFigures>, Vec<GroupFigures>) {
+    let pick = |keep: &dyn Fn(&Intake) -> bool| (only(intakes, keep), only(last_year, keep));
     let by_aquifer = Aquifer::ALL
         .iter()
         .filter_map(|a| {
-            let g: Vec<&Intake> = intakes
-                .iter()
-                .filter(|i| i.source == Source::Groundwater && i.aquifer == *a)
-                .copied()
-                .collect();
-            (!g.is_empty()).then(|| group_figures(inputs, a.as_str(), a.label(), &g, p))
+            let (g, g_ly) = pick(&|i: &Intake| i.source == Source::Groundwater && i.aquifer == *a);
+            (!g.is_empty() || !g_ly.is_empty())
+                .then(|| group_figures(inputs, a.as_str(), a.label(), (&g, &g_ly), p))
         })
         .collect();
     let by_source = Source::ALL
         .iter()
         .filter_map(|src| {
-            let g: Vec<&Intake> = intakes
-                .iter()
-                .filter(|i| i.source == *src)
-                .copied()
-                .collect();
-            (!g.is_empty()).then(|| group_figures(inputs, src.as_str(), source_label(*src), &g, p))
+            let (g, g_ly) = pick(&|i: &Intake| i.source == *src);
+            (!g.is_empty() || !g_ly.is_empty())
+                .then(|| group_figures(inputs, src.as_str(), source_label(*src), (&g, &g_ly), p))
         })
         .collect();
     (by_aquifer, by_source)
@@ -224,6 +221,84 @@ impl<'a> YearSet<'a> {
             below_duty,
         }
     }
+}
+
+/// 压采量 of the county's own budget: last complete year against the base year, each on the
+/// registry in force in it, with the sealed and transferred wells that made part of it.
+fn reduction(cfg: &Config, c: &County, inputs: &Inputs<'_>, ly: &YearSet<'_>) -> Option<Reduction> {
+    let w = &inputs.w;
+    let base_year = cfg.assessment.base_year;
+    let (year, year_end) = (w.year - 1, w.last_year_end);
+    if base_year >= year {
+        return None;
+    }
+    let base = YearSet::new(
+        cfg,
+        c,
+        Date::new(base_year, 1, 1).ok()?,
+        Date::new(base_year, 12, 31).ok()?,
+    );
+    let of = |i: &Intake| inputs.base_year.get(&i.id).map_or(0.0, |v| v.m3);
+    let base_m3: f64 = base.quota.iter().map(|i| of(i)).sum();
+    if base_m3 <= 0.0 {
+        return None;
+    }
+    let year_m3 = inputs.sums_of(&ly.quota).last_year.m3;
+    let in_force_then = cfg
+        .registry
+        .intakes_in_force(Date::new(year, 1, 1).ok()?, year_end);
+    // A part is what the intake drew in the base year less what it drew in the year (a well
+    // sealed during the year drew for part of it).
+    let part = |i: &Intake, since: Option<Date>| {
+        let then = inputs.sums_of(&[i]).last_year.m3;
+        (
+            ReductionPart {
+                id: i.id.clone(),
+                name: i.name.clone(),
+                base_m3: of(i),
+                since: since.map(|d| d.to_string()),
+            },
+            of(i) - then,
+        )
+    };
+    let mut sealed = Vec::new();
+    let mut transferred = Vec::new();
+    for i in &base.quota {
+        let sealed_on = cfg
+            .registry
+            .intake(&i.id)
+            .and_then(|x| x.active_to)
+            .filter(|t| *t <= year_end);
+        match in_force_then.iter().find(|v| v.id == i.id) {
+            Some(v) if v.budget == Budget::SupplyGroup => {
+                let (p, _) = part(i, v.active_from);
+                // Its whole base-year volume left the county's budget.
+                let m3 = p.base_m3;
+                transferred.push((p, m3));
+            }
+            _ if sealed_on.is_some() => sealed.push(part(i, sealed_on)),
+            _ => {}
+        }
+    }
+    let sealed_m3 = sealed.iter().map(|p| p.1).sum();
+    let transferred_m3 = transferred.iter().map(|p| p.1).sum();
+    let (sealed, transferred) = (
+        sealed.into_iter().map(|p| p.0).collect(),
+        transferred.into_iter().map(|p| p.0).collect(),
+    );
+    let reduction_m3 = base_m3 - year_m3;
+    Some(Reduction {
+        base_year,
+        base_m3,
+        year,
+        year_m3,
+        reduction_m3,
+        sealed,
+        sealed_m3,
+        transferred,
+        transferred_m3,
+        rest_m3: reduction_m3 - sealed_m3 - transferred_m3,
+    })
 }
 
 pub(super) fn county_status(
@@ -335,14 +410,10 @@ pub(super) fn county_status(
     // The county's own intakes: 太原供水集团's well fields that lie in the county belong to the
     // supply group's budget — their permits are judged there, and they are no part of the
     // county's withdrawal by source or aquifer, nor of its reduction against the base year.
-    let own: Vec<&Intake> = ty
-        .in_county
-        .iter()
-        .filter(|i| i.budget == Budget::County)
-        .copied()
-        .collect();
-    let permits = permits(inputs, &own, &params.projection);
-    let (by_aquifer, by_source) = groups(inputs, &own, &params.projection);
+    let own = |i: &Intake| i.budget == Budget::County;
+    let (own_ty, own_ly) = (only(&ty.in_county, own), only(&ly.in_county, own));
+    let permits = permits(inputs, &own_ty, &params.projection);
+    let (by_aquifer, by_source) = groups(inputs, (&own_ty, &own_ly), &params.projection);
     let wells = wells(cfg, inputs, c, &params.trend);
     let county_series = levels::county_series(
         &wells
@@ -388,6 +459,7 @@ pub(super) fn county_status(
     };
     let (criteria, verdict) = assess(&facts, &params.thresholds);
     CountyStatus {
+        reduction: reduction(cfg, c, inputs, &ly),
         code: c.code,
         name: c.name.clone(),
         quota_m3: quota,

@@ -146,6 +146,39 @@ pub struct WellStatus {
     pub monthly_level_m: Vec<f64>,
 }
 
+/// 压采量: how much less groundwater the county's own budget drew in the last complete year than
+/// in the base year, and what made it: wells sealed since, wells transferred to public supply
+/// (水源置换, now under 太原供水集团), and the rest (savings, substitution, less pumping). Each year
+/// on the registry in force in it; the supply group's well fields are never part of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reduction {
+    pub base_year: i16,
+    pub base_m3: f64,
+    pub year: i16,
+    pub year_m3: f64,
+    /// `base_m3 - year_m3`: positive when withdrawal came down.
+    pub reduction_m3: f64,
+    /// Wells of the base year sealed by the end of `year`, with their base-year withdrawal.
+    pub sealed: Vec<ReductionPart>,
+    pub sealed_m3: f64,
+    /// Wells of the base year transferred to the supply group by `year`.
+    pub transferred: Vec<ReductionPart>,
+    pub transferred_m3: f64,
+    /// The reduction neither explains.
+    pub rest_m3: f64,
+}
+
+/// One intake's part of a reduction.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReductionPart {
+    pub id: String,
+    pub name: String,
+    /// Its withdrawal in the base year.
+    pub base_m3: f64,
+    /// The day it was sealed (its `active_to`) or the day of the transfer.
+    pub since: Option<String>,
+}
+
 /// One county's assessment.
 #[derive(Clone, Debug, Serialize)]
 pub struct CountyStatus {
@@ -191,6 +224,8 @@ pub struct CountyStatus {
     pub permits: Permits,
     pub by_aquifer: Vec<GroupFigures>,
     pub by_source: Vec<GroupFigures>,
+    /// 压采量 against the base year; `None` without base-year data.
+    pub reduction: Option<Reduction>,
     /// The county's mean level series trend (mean of its wells' monthly levels).
     pub level_trend: WellTrend,
     pub wells: Vec<WellStatus>,

@@ -35,6 +35,8 @@ pub struct Inputs<'a> {
     pub levels: MonthlyPoints<f64>,
     /// Meter gaps too long to spread, ending in last year or this year up to the as-of date.
     pub long_gaps: Vec<query::LongGap>,
+    /// Each intake's withdrawal in the base year (`[assessment] base_year`), for 压采量.
+    pub base_year: HashMap<String, Vol>,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
@@ -82,6 +84,7 @@ impl<'a> Inputs<'a> {
             last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
+            base_year: query::year_totals(conn, &intakes, cfg.assessment.base_year)?,
             long_gaps: query::long_gaps(
                 conn,
                 cfg.clock

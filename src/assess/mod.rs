@@ -43,15 +43,24 @@ fn source_label(s: Source) -> &'static str {
 }
 
 /// Figures of a group of intakes, projected as one.
+/// The intakes of `set` that `keep` accepts.
+fn only<'a>(set: &[&'a Intake], keep: impl Fn(&Intake) -> bool) -> Vec<&'a Intake> {
+    set.iter().filter(|i| keep(i)).copied().collect()
+}
+
 fn group_figures(
     inputs: &Inputs<'_>,
     key: &str,
     label: &str,
-    intakes: &[&Intake],
+    (intakes, last_year): (&[&Intake], &[&Intake]),
     p: &ProjectionParams,
 ) -> GroupFigures {
-    let s = inputs.sums_of(intakes);
-    let pr = project(&inputs.w, &inputs.projection_input(intakes), p);
+    // This year's windows on this year's registry, last year's on last year's.
+    let s = inputs.sums_by_year(intakes, last_year);
+    let mut input = inputs.projection_input(intakes);
+    input.sums = s;
+    input.has_last_year = s.last_year.m3 > 0.0;
+    let pr = project(&inputs.w, &input, p);
     GroupFigures {
         key: key.to_string(),
         label: label.to_string(),
@@ -153,6 +162,9 @@ fn city(
     let all_p: Vec<Projection> = supply_p.iter().chain(&county_p).copied().collect();
     let b = &cfg.budgets;
     let all: Vec<&Intake> = cfg.registry.intakes_in_force(jan1(w.year), w.as_of);
+    let all_ly: Vec<&Intake> = cfg
+        .registry
+        .intakes_in_force(jan1(w.year - 1), w.last_year_end);
     let supply_sums = inputs.sums_by_year(&supply, &supply_ly);
     // The counties' budget is the sum of the counties' figures, their estimates included.
     let mut county_sums = WindowSums::default();
@@ -194,15 +206,17 @@ fn city(
         by_aquifer: Aquifer::ALL
             .iter()
             .map(|a| {
-                let g: Vec<&Intake> = gw.iter().filter(|i| i.aquifer == *a).copied().collect();
-                group_figures(inputs, a.as_str(), a.label(), &g, p)
+                let keep = |i: &Intake| i.aquifer == *a;
+                let (g, g_ly) = (only(&gw, keep), only(&gw_ly, keep));
+                group_figures(inputs, a.as_str(), a.label(), (&g, &g_ly), p)
             })
             .collect(),
         by_source: Source::ALL
             .iter()
             .map(|src| {
-                let g: Vec<&Intake> = all.iter().filter(|i| i.source == *src).copied().collect();
-                group_figures(inputs, src.as_str(), source_label(*src), &g, p)
+                let keep = |i: &Intake| i.source == *src;
+                let (g, g_ly) = (only(&all, keep), only(&all_ly, keep));
+                group_figures(inputs, src.as_str(), source_label(*src), (&g, &g_ly), p)
             })
             .collect(),
     }

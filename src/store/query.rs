@@ -47,6 +47,19 @@ fn cum_at_all(
     rows.collect()
 }
 
+/// Each listed intake's withdrawal in calendar year `year` (from its running yearly sums).
+pub fn year_totals(
+    conn: &Connection,
+    intakes: &[&str],
+    year: i16,
+) -> Result<HashMap<String, Vol>, StoreError> {
+    let ids_json = serde_json::to_string(intakes).unwrap_or_else(|_| "[]".into());
+    let Ok(end) = Date::new(year, 12, 31) else {
+        return Ok(HashMap::new());
+    };
+    Ok(cum_at_all(conn, &ids_json, end)?)
+}
+
 /// Window sums of every listed intake as of `w.as_of`.
 pub fn intake_window_sums<'a>(
     conn: &Connection,

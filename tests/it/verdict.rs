@@ -749,3 +749,50 @@ fn check_config_names_devices_the_registry_lost() {
         "{err}"
     );
 }
+
+/// 压采量 and what made it. In the base year 2020 (366 days) 清徐县's own wells drew QX-A and
+/// QX-B 1,000 m³/day, QX-C 500 and QX-T 300: 1,024,800 m³. In 2025 QX-A drew 900 m³/day
+/// (328,500), QX-B 1,000 (365,000), QX-C was sealed on 30 June (181 days, 90,500) and QX-T went
+/// to public supply on 1 July (水源置换: in 2025's registry it is the supply group's). 2025:
+/// 784,000 m³, a reduction of 240,800 m³: the sealed well 183,000 − 90,500 = 92,500, the
+/// transfer its whole 109,800, the rest 38,500 (QX-A's 37,500 and QX-B's 1,000).
+#[test]
+fn the_reduction_against_the_base_year_names_sealed_and_transferred_wells() {
+    let f = Fixture::new();
+    let mut csv = String::new();
+    for (n, line) in INTAKES.lines().enumerate() {
+        csv.push_str(line);
+        csv.push_str(if n == 0 {
+            ",active_from,active_to\n"
+        } else {
+            ",,\n"
+        });
+    }
+    csv.push_str(
+        "QX-C,清徐自备井,140121,county,shallow,groundwater,industry,300000,500,no,,2025-06-30\n\
+         QX-T,清徐转供井,140121,county,shallow,groundwater,industry,200000,500,no,,2025-06-30\n\
+         QX-T,清徐转供井,140121,supply_group,shallow,groundwater,public_supply,200000,500,no,2025-07-01,\n",
+    );
+    std::fs::write(f.path("intakes.csv"), csv).unwrap();
+    f.steady_wells("2026-03-31");
+    for (i, base, y2025) in [("QX-A", 1000.0, 900.0), ("QX-B", 1000.0, 1000.0)] {
+        f.daily(i, "2020-01-01", "2020-12-31", base);
+        f.daily(i, "2025-01-01", "2025-12-31", y2025);
+    }
+    f.daily("QX-C", "2020-01-01", "2020-12-31", 500.0);
+    f.daily("QX-C", "2025-01-01", "2025-06-30", 500.0);
+    f.daily("QX-T", "2020-01-01", "2020-12-31", 300.0);
+    f.daily("QX-T", "2025-01-01", "2025-12-31", 300.0);
+    let doc = f.status("2026-03-31");
+    let r = &county(&doc, "140121")["reduction"];
+    assert_eq!(r["base_year"], 2020, "{r}");
+    assert!(close(&r["base_m3"], 1_024_800.0), "{r}");
+    assert!(close(&r["year_m3"], 784_000.0), "{r}");
+    assert!(close(&r["reduction_m3"], 240_800.0), "{r}");
+    assert!(close(&r["sealed_m3"], 92_500.0), "{r}");
+    assert_eq!(r["sealed"][0]["id"], "QX-C");
+    assert_eq!(r["sealed"][0]["since"], "2025-06-30");
+    assert!(close(&r["transferred_m3"], 109_800.0), "{r}");
+    assert_eq!(r["transferred"][0]["since"], "2025-07-01");
+    assert!(close(&r["rest_m3"], 38_500.0), "{r}");
+}

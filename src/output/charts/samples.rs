@@ -527,6 +527,7 @@ fn by_source(case: Case, example: bool) -> WithdrawalBySource {
         ],
         projected_year: Some(2026),
         base_year: 2020,
+        reduction_parts: None,
     };
     match case {
         Case::Full | Case::QuotaChange => {}

@@ -65,8 +65,21 @@ pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<String> {
         .max();
     let mut parts = Vec::new();
     if let Some(y) = latest {
+        // What made it, where the status document knows: sealed wells, transfers, the rest.
+        let made = m
+            .reduction_parts
+            .filter(|p| p.0 == y && (p.1 != 0.0 || p.2 != 0.0))
+            .map(|(_, sealed, transferred, rest)| {
+                format!(
+                    "（其中封停自备井 {} 万 m³，水源置换 {} 万 m³，其他 {} 万 m³）",
+                    wan(sealed),
+                    wan(transferred),
+                    wan(rest)
+                )
+            })
+            .unwrap_or_default();
         parts.push(format!(
-            "{y} 年比基准年 {} 年{}",
+            "{y} 年比基准年 {} 年{}{made}",
             m.base_year,
             change(y).unwrap_or_default()
         ));

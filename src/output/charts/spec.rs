@@ -414,6 +414,9 @@ pub struct WithdrawalBySource {
     pub projected_year: Option<i32>,
     /// The base year the reduction is measured from.
     pub base_year: i32,
+    /// What made the last complete year's reduction, when known: `(year, sealed wells,
+    /// transfers to public supply, the rest)` in m³.
+    pub reduction_parts: Option<(i32, f64, f64, f64)>,
 }
 
 /// A withdrawal against its limit, e.g. 太原供水集团 against 7602万 m³.

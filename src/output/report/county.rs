@@ -13,7 +13,7 @@ use crate::analysis::accounting::{Vol, county_quota_for_year, quota_steps};
 use crate::analysis::verdict::{Status, Verdict};
 use crate::assess::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
-use crate::domain::{Source, TargetKind};
+use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
     self, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear, Deadline,
     ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
@@ -378,20 +378,31 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         .iter()
         .map(|g| {
             let source = Source::ALL.iter().find(|s| s.as_str() == g.key);
-            let intakes = run
-                .cfg
-                .registry
-                .intakes
-                .iter()
-                .filter(|i| i.county == c.code && Some(&i.source) == source)
-                .map(|i| i.id.as_str());
-            let by_month = series::month_sums(intakes, run.monthly);
+            // The county's own intakes of the source, on the registry in force in each year.
+            let of_year = |y: i16| {
+                let (Ok(a), Ok(b)) = (Date::new(y, 1, 1), Date::new(y, 12, 31)) else {
+                    return MonthSums::default();
+                };
+                let intakes = run
+                    .cfg
+                    .registry
+                    .intakes_in_force(a, b)
+                    .into_iter()
+                    .filter(|i| {
+                        i.county == c.code
+                            && i.budget == Budget::County
+                            && Some(&i.source) == source
+                    })
+                    .map(|i| i.id.as_str());
+                series::month_sums(intakes, run.monthly)
+            };
             let m3 = years
                 .iter()
                 .map(|y| match *y {
                     y if y == year => g.projected_m3,
                     y if y == year - 1 => g.last_year_m3,
                     y => {
+                        let by_month = of_year(y);
                         let mut months = by_month.range((y, 1)..=(y, 12)).peekable();
                         if months.peek().is_some() {
                             months.map(|(_, v)| v).sum()
@@ -414,6 +425,10 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         sources,
         projected_year: Some(i32::from(year)),
         base_year: i32::from(run.cfg.assessment.base_year),
+        reduction_parts: c
+            .reduction
+            .as_ref()
+            .map(|r| (i32::from(r.year), r.sealed_m3, r.transferred_m3, r.rest_m3)),
     };
     let mut files = (k.render)(ChartKind::BySource(&chart), &k.dir, "sources")?;
     files.push(csv::write_file(run.csv, k.dir.join("sources.csv"), |w| {

@@ -498,6 +498,7 @@ mod tests {
             }],
             projected_year: Some(2026),
             base_year: 2020,
+            reduction_parts: None,
         };
         assert_eq!(
             text_in(CsvForm::Plain, |w| sources(w, &chart)),
