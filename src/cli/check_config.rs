@@ -19,6 +19,12 @@ pub struct CheckConfigArgs {
 pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match args.common.load_config() {
         Ok(cfg) => {
+            // What `run` checks before it connects: a config that passes here starts.
+            let startup = startup_problems(&cfg);
+            if !startup.is_empty() {
+                eprintln!("invalid configuration:\n{}", startup.join("\n"));
+                return Ok(ExitCode::from(INVALID_CONFIG));
+            }
             print!("{}", crate::output::text::config_summary(&cfg));
             // Valid but open to forgery: said, not refused (a bureau may add passwords later).
             for w in cfg.stations.warnings() {
@@ -37,4 +43,32 @@ pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(INVALID_CONFIG))
         }
     }
+}
+
+/// The problems `gwmon run` would refuse to start with that loading the files does not find: the
+/// broker URL, credentials (an unset password variable, an unreadable password file) and TLS
+/// files of `[mqtt]`, the web listener's certificate and key, and a gateway enabled without
+/// stations. Each is the error `run` would give.
+fn startup_problems(cfg: &crate::config::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = crate::ingest::mqtt::mqtt_options(cfg) {
+        out.push(format!("[mqtt]: {e}"));
+    }
+    match (&cfg.http.cert_file, &cfg.http.key_file) {
+        (Some(cert), Some(key)) => {
+            if let Err(e) = crate::http::load_tls(cert, key) {
+                out.push(format!("[http]: {e}"));
+            }
+        }
+        (None, None) => {}
+        _ => out.push(
+            "[http]: set both cert_file and key_file (TLS on the listener), or neither".into(),
+        ),
+    }
+    if cfg.gateway.enabled
+        && let Err(e) = crate::gateway::server::require_stations(cfg)
+    {
+        out.push(format!("[gateway] enabled: {e}"));
+    }
+    out
 }
