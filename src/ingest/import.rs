@@ -102,7 +102,7 @@ const ALIASES: &[(&str, &[&str])] = &[
     ),
     ("depth_m", &["depth_m", "埋深", "水位埋深", "地下水埋深"]),
     ("level_m", &["level_m", "水位", "地下水位", "水位高程"]),
-    ("day", &["day", "日期"]),
+    ("day", &["day", "date", "日期"]),
     ("volume_m3", &["volume_m3", "日取水量", "取水量", "日水量"]),
 ];
 
@@ -111,9 +111,15 @@ fn find(headers: &csv::StringRecord, field: &str) -> Option<usize> {
         .iter()
         .find(|(f, _)| *f == field)
         .map_or(&[][..], |a| a.1);
-    headers
-        .iter()
-        .position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')))
+    headers.iter().position(|h| names.contains(&header_name(h)))
+}
+
+/// A header without what does not name the column: a byte-order mark, white space, and a unit
+/// in brackets as gwmon's own CSVs and Excel sheets write it — `累计水量（m³）`, `埋深(m)`,
+/// `日取水量 （立方米）` all name their column.
+fn header_name(h: &str) -> &str {
+    let h = h.trim().trim_start_matches('\u{feff}').trim();
+    h.find(['（', '(']).map_or(h, |at| h[..at].trim_end())
 }
 
 /// Imports one CSV file into the store at `db`.
@@ -467,6 +473,26 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The headers gwmon writes, units and all, name their columns.
+    #[test]
+    fn headers_with_units_name_their_columns() {
+        let headers = csv::StringRecord::from(vec![
+            "\u{feff}取水口编码",
+            "监测时间",
+            "累计水量（m³）",
+            "埋深(m)",
+            "日取水量 （m3）",
+            "date",
+        ]);
+        assert_eq!(find(&headers, "intake_id"), Some(0));
+        assert_eq!(find(&headers, "ts"), Some(1));
+        assert_eq!(find(&headers, "total_m3"), Some(2));
+        assert_eq!(find(&headers, "depth_m"), Some(3));
+        assert_eq!(find(&headers, "volume_m3"), Some(4));
+        assert_eq!(find(&headers, "day"), Some(5));
+        assert_eq!(find(&headers, "level_m"), None);
+    }
 
     const NOW: i64 = 1_772_323_200; // 2026-03-01
 
