@@ -3,6 +3,7 @@
 //! the arguments, sets up logging and hands over to [`run()`]; each command prints its own output
 //! and returns the process's exit code.
 
+mod backup;
 mod check_config;
 mod common;
 mod demo;
@@ -21,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use backup::BackupArgs;
 pub use check_config::CheckConfigArgs;
 pub use common::{ArgError, Common, resolve_as_of, resolve_county};
 pub use demo::DemoArgs;
@@ -69,6 +71,9 @@ pub enum Command {
     Token(TokenArgs),
     /// Validate the configuration and registry and print a summary (exit code 2 when invalid).
     CheckConfig(CheckConfigArgs),
+    /// An online, consistent copy of the store beside the running daemon, checked before it
+    /// is put in place (a plain copy of a live store is not a backup).
+    Backup(BackupArgs),
     /// The TCP gateway for field terminals speaking SL 651-2014 or SZY 206-2016: their readings
     /// to the broker, each frame confirmed once the broker holds its readings; `replay` decodes
     /// a station's archived frames again.
@@ -88,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Devices(args) => devices::exec(args),
         Command::Quarantine(args) => devices::exec_quarantine(args),
         Command::CheckConfig(args) => check_config::exec(args),
+        Command::Backup(args) => backup::exec(args),
         Command::Serve(args) => serve::exec(args),
         Command::Token(args) => token::exec(args),
         Command::Gateway(args) => gateway::exec(args),

@@ -464,7 +464,7 @@ fn reading_json(r: &Reading) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::mpsc;
 
     use super::*;

@@ -19,6 +19,7 @@
 //! with a newer version than this build knows is refused, by writers and readers alike.
 
 pub(crate) mod apply;
+pub mod backup;
 pub mod coverage;
 pub mod devices;
 pub mod frames;
@@ -168,6 +169,10 @@ impl StoreError {
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// WAL pages between automatic checkpoints (4 KiB pages: ≈ 32 MB of WAL).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8000;
+/// What the WAL file is cut back to once a checkpoint has copied it into the store: without a
+/// limit SQLite reuses the file but never shrinks it, and it stays at its largest size beside a
+/// store a tenth of it.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 16 << 20;
 
 /// How hard commits are pushed to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,6 +216,7 @@ pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreE
     // Fewer, larger checkpoints: hot pages (daily and monthly rows, index roots) are copied
     // back once per checkpoint instead of after every 1000 WAL pages.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
     migrate::to_latest(&mut conn).map_err(|e| StoreError::from_migrate(p, e))?;
     Ok(conn)
 }

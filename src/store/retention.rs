@@ -17,6 +17,8 @@ use crate::config::QuarantineConfig;
 pub const CHUNK_ROWS: i64 = 10_000;
 /// The daemon prunes at most this often.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the writer checkpoints the WAL between batches.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
 
 /// Deletes quarantine rows received before `now − max_age_days`, then the oldest rows beyond
 /// `max_rows`. Returns how many rows were deleted.
@@ -73,9 +75,32 @@ fn in_chunk(
 #[derive(Debug, Default)]
 pub(crate) struct PruneClock {
     last: Option<Instant>,
+    /// When the WAL was last checkpointed by [`Store::checkpoint_if_due`].
+    checkpointed: Option<Instant>,
 }
 
 impl Store {
+    /// Copies the WAL into the store at most every few minutes (a passive checkpoint, which
+    /// never waits for readers), so that the next write starts the WAL again from its beginning
+    /// and `journal_size_limit` cuts the file back: the WAL stays small while the daemon runs,
+    /// and a store copied between checkpoints carries little uncommitted to the main file.
+    pub fn checkpoint_if_due(&mut self) {
+        if self
+            .pruned
+            .checkpointed
+            .is_some_and(|t| t.elapsed() < CHECKPOINT_EVERY)
+        {
+            return;
+        }
+        self.pruned.checkpointed = Some(Instant::now());
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            warn!(error = %e, "could not checkpoint the store's WAL; will try again");
+        }
+    }
+
     /// Prunes the quarantine table by the store's `[quarantine]` settings if it was not done in
     /// the last hour (or ever, by this store): the writer calls this between batches. A failure
     /// is logged, not returned: retention can wait for the next hour, ingest should not stop.
@@ -170,5 +195,44 @@ mod tests {
         let n = prune_quarantine(&mut conn, NOW, &settings(90, 5)).unwrap();
         assert_eq!(n as i64, 2 * n_rows - 5);
         assert_eq!(ages(&conn), [1, 1, 1, 1, 1]);
+    }
+
+    /// After a checkpoint the WAL is cut back to the limit at the next write, however large a
+    /// burst made it.
+    #[test]
+    fn the_wal_is_cut_back_after_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwmon.db");
+        let mut store = crate::store::open_store(
+            crate::store::apply::tests::settings(),
+            &path,
+            crate::store::Durability::Normal,
+        )
+        .unwrap();
+        let wal = || std::fs::metadata(dir.path().join("gwmon.db-wal")).map_or(0, |m| m.len());
+        // A burst larger than the limit in one transaction: the WAL grows past it.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE filler (b BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+                 INSERT INTO filler SELECT randomblob(4096) FROM n;",
+            )
+            .unwrap();
+        assert!(
+            wal() > crate::store::WAL_SIZE_LIMIT_BYTES as u64,
+            "{}",
+            wal()
+        );
+        store.checkpoint_if_due();
+        store
+            .conn
+            .execute_batch("DELETE FROM filler WHERE rowid = 1")
+            .unwrap();
+        assert!(
+            wal() <= crate::store::WAL_SIZE_LIMIT_BYTES as u64,
+            "{}",
+            wal()
+        );
     }
 }

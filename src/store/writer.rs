@@ -226,8 +226,9 @@ pub fn run_writer<T, O: Fn(&T) -> String>(
         stop_seen: false,
     };
     loop {
-        // At start, then between batches at most hourly.
+        // At start, then between batches: retention at most hourly, the WAL every few minutes.
         store.prune_quarantine_if_due();
+        store.checkpoint_if_due();
         let Some(first) = inbox.recv() else { break };
         // A reloaded configuration's counter rules apply from the next batch on.
         if let Some(rx) = reload.as_mut()

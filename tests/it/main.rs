@@ -1,5 +1,6 @@
 //! Integration tests: the `gwmon` binary against real Mosquitto brokers.
 
+mod backup;
 mod check_config;
 mod daemon;
 mod demo;
