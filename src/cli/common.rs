@@ -15,7 +15,7 @@ use crate::domain::time::now_ts;
 #[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Configuration file. Without this option (or GWMON_CONFIG) gwmon reads
-    /// config/taiyuan.toml, or its built-in copy of it when that file does not exist.
+    /// config/taiyuan.toml, else the installed /etc/gwmon/taiyuan.toml, else its built-in copy.
     #[arg(long, value_name = "FILE", global = true, env = "GWMON_CONFIG")]
     pub config: Option<PathBuf>,
     /// SQLite database (overrides [store] path).
@@ -23,13 +23,34 @@ pub struct Common {
     pub db: Option<PathBuf>,
 }
 
+/// Where the configuration is looked for when neither `--config` nor `GWMON_CONFIG` names it:
+/// a checkout's own, then the installed one (the Debian package's).
+pub const CONFIG_SEARCH: [&str; 2] = [DEFAULT_CONFIG_PATH, INSTALLED_CONFIG_PATH];
+/// The configuration the package installs.
+pub const INSTALLED_CONFIG_PATH: &str = "/etc/gwmon/taiyuan.toml";
+/// The store of the installed service, for a relative `[store] path` in the installed config.
+pub const INSTALLED_STORE_PATH: &str = "/var/lib/gwmon/gwmon.db";
+
+/// The first of `candidates` that exists.
+pub fn find_config<'a>(candidates: &[&'a str]) -> Option<&'a str> {
+    candidates.iter().copied().find(|p| Path::new(p).exists())
+}
+
 impl Common {
-    /// Loads the config named by `--config`, else `config/taiyuan.toml`, else the built-in copy.
+    /// Loads the config named by `--config` (or `GWMON_CONFIG`), else the first of
+    /// [`CONFIG_SEARCH`] that exists, else the built-in copy.
     pub fn load_config(&self) -> Result<Config, ConfigError> {
         match &self.config {
             Some(p) => Config::load(p),
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-                Config::load(Path::new(DEFAULT_CONFIG_PATH))
+            None if find_config(&CONFIG_SEARCH).is_some() => {
+                let found = find_config(&CONFIG_SEARCH).unwrap_or(DEFAULT_CONFIG_PATH);
+                let mut cfg = Config::load(Path::new(found))?;
+                // The installed service keeps its store in /var/lib/gwmon: a relative path of the
+                // installed config means that, not the caller's current folder.
+                if found == INSTALLED_CONFIG_PATH && cfg.store.path.is_relative() {
+                    cfg.store.path = INSTALLED_STORE_PATH.into();
+                }
+                Ok(cfg)
             }
             None => {
                 // Outside the repository, with neither option nor variable: say so, since the
@@ -37,7 +58,7 @@ impl Common {
                 let cfg = Config::embedded()?;
                 let db = self.db.as_ref().unwrap_or(&cfg.store.path);
                 eprintln!(
-                    "note: no --config, no GWMON_CONFIG and no {DEFAULT_CONFIG_PATH} here: using the built-in example configuration and the store {} (set GWMON_CONFIG and GWMON_DB, or --config and --db)",
+                    "note: no --config, no GWMON_CONFIG, no {DEFAULT_CONFIG_PATH} here and no {INSTALLED_CONFIG_PATH}: using the built-in example configuration and the store {} (set GWMON_CONFIG and GWMON_DB, or --config and --db)",
                     db.display()
                 );
                 Ok(cfg)
@@ -54,6 +75,39 @@ impl Common {
     pub fn db_path(&self, cfg: &Config) -> PathBuf {
         self.db.clone().unwrap_or_else(|| cfg.store.path.clone())
     }
+}
+
+/// Refuses a command that writes to the store when it runs as root on a store another user owns
+/// (the `gwmon` service account): SQLite would create root-owned `-wal` and `-shm` files the
+/// service then cannot open. A store that does not exist yet is fine.
+pub(super) fn refuse_root_on_service_store(db: &Path) -> Result<(), ArgError> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if euid != 0 {
+        return Ok(());
+    }
+    match std::fs::metadata(db) {
+        Ok(m) if m.uid() != 0 => {
+            let owner = user_name(m.uid()).unwrap_or_else(|| format!("uid {}", m.uid()));
+            Err(ArgError(format!(
+                "{} belongs to {owner}, and this command would write to it as root, leaving files the service cannot open: run it as that user, e.g. `sudo -u {owner} gwmon …`",
+                db.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The account name of `uid`, from /etc/passwd.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
 }
 
 /// The devices the store at `db` holds data of that the registry no longer lists, each said in
@@ -159,5 +213,27 @@ pub(super) async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {},
         _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkout's config comes first, then the installed one; none found is `None`.
+    #[test]
+    fn the_config_is_looked_for_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+        let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+        assert_eq!(find_config(&[a_s, b_s]), None);
+        std::fs::write(&b, "").unwrap();
+        assert_eq!(find_config(&[a_s, b_s]), Some(b_s));
+        std::fs::write(&a, "").unwrap();
+        assert_eq!(find_config(&[a_s, b_s]), Some(a_s));
+        assert_eq!(
+            CONFIG_SEARCH,
+            ["config/taiyuan.toml", "/etc/gwmon/taiyuan.toml"]
+        );
     }
 }

@@ -92,7 +92,11 @@ pub fn exec(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         });
     }
-    server::require_stations(&cfg)?;
+    // No stations is a refusal a restart cannot fix: exit code 2 (RestartPreventExitStatus=2).
+    if let Err(e) = server::require_stations(&cfg) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let listen = match args.listen {
         Some(addr) => {
             addr.parse::<std::net::SocketAddr>().map_err(|_| {

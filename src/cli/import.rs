@@ -34,6 +34,10 @@ pub struct ImportArgs {
 pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let cfg = Arc::new(args.common.config()?);
     let db = args.common.db_path(&cfg);
+    if let Err(e) = super::common::refuse_root_on_service_store(&db) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let s = crate::ingest::import::import_csv(
         Arc::clone(&cfg),

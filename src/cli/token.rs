@@ -57,6 +57,10 @@ pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
+    if let Err(e) = super::common::refuse_root_on_service_store(&db) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let conn = open_rw(&db, Durability::Full)?;
     let now = now_ts();
     match args.action {

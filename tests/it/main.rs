@@ -8,6 +8,7 @@ mod devices;
 mod gateway;
 mod import;
 mod ingest;
+mod ops;
 mod quarantine;
 mod reload;
 mod report;
