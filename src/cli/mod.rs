@@ -6,6 +6,7 @@
 mod backup;
 mod check_config;
 mod common;
+mod completions;
 mod demo;
 mod devices;
 mod gateway;
@@ -25,6 +26,7 @@ use clap::{Parser, Subcommand};
 pub use backup::BackupArgs;
 pub use check_config::CheckConfigArgs;
 pub use common::{ArgError, Common, resolve_as_of, resolve_county};
+pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;
 pub use devices::{DevicesArgs, QuarantineArgs};
 pub use gateway::{GatewayArgs, GatewayCommand, ReplayArgs};
@@ -74,6 +76,10 @@ pub enum Command {
     /// An online, consistent copy of the store beside the running daemon, checked before it
     /// is put in place (a plain copy of a live store is not a backup).
     Backup(BackupArgs),
+    /// Print the shell completion script (bash, zsh, fish, …).
+    Completions(CompletionsArgs),
+    /// Write the manual pages (gwmon.1 and one per command).
+    Man(ManArgs),
     /// The TCP gateway for field terminals speaking SL 651-2014 or SZY 206-2016: their readings
     /// to the broker, each frame confirmed once the broker holds its readings; `replay` decodes
     /// a station's archived frames again.
@@ -94,6 +100,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(args) => devices::exec_quarantine(args),
         Command::CheckConfig(args) => check_config::exec(args),
         Command::Backup(args) => backup::exec(args),
+        Command::Completions(args) => completions::exec_completions(args),
+        Command::Man(args) => completions::exec_man(args),
         Command::Serve(args) => serve::exec(args),
         Command::Token(args) => token::exec(args),
         Command::Gateway(args) => gateway::exec(args),
