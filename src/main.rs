@@ -48,7 +48,8 @@ fn init_tracing(default: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour)
-        .with_target(false);
+        .with_target(false)
+        .with_timer(gwmon::cli::logtime::LogTime);
     if json {
         builder.json().init();
     } else {

@@ -40,6 +40,12 @@ impl Common {
     /// Loads the config named by `--config` (or `GWMON_CONFIG`), else the first of
     /// [`CONFIG_SEARCH`] that exists, else the built-in copy.
     pub fn load_config(&self) -> Result<Config, ConfigError> {
+        let cfg = self.load_config_only()?;
+        super::logtime::set_zone(cfg.clock.name());
+        Ok(cfg)
+    }
+
+    fn load_config_only(&self) -> Result<Config, ConfigError> {
         match &self.config {
             Some(p) => Config::load(p),
             None if find_config(&CONFIG_SEARCH).is_some() => {

@@ -11,6 +11,7 @@ mod demo;
 mod devices;
 mod gateway;
 mod import;
+pub mod logtime;
 mod reload;
 mod report;
 mod run;

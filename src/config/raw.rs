@@ -188,6 +188,9 @@ pub struct IngestConfig {
     /// volume is recorded as a `long_gap` event in `meter_events` for review.
     pub max_spread_days: f64,
     /// Seconds between the daemon's heartbeat lines (connected, last message age, totals).
+    /// A writer with messages waiting that commits nothing for this long is stalled:
+    /// `/healthz` says unhealthy and the systemd watchdog stops being pinged.
+    pub writer_stall_s: u64,
     pub heartbeat_s: u64,
 }
 
@@ -207,6 +210,7 @@ impl Default for IngestConfig {
             earliest: jiff::civil::date(2010, 1, 1),
             max_spread_days: DEFAULT_MAX_SPREAD_DAYS,
             heartbeat_s: 300,
+            writer_stall_s: 120,
         }
     }
 }

@@ -415,6 +415,13 @@ impl Checks<'_> {
                 ),
             );
         }
+        if ing.writer_stall_s == 0 {
+            self.invalid(
+                None,
+                "[ingest] writer_stall_s = 0: expected the seconds a writer may go without a commit while messages wait, e.g. 120"
+                    .into(),
+            );
+        }
         if ing.heartbeat_s == 0 {
             self.invalid(
                 None,

@@ -13,7 +13,7 @@ use super::AppState;
 use crate::assess::devices::{DeviceKind, DeviceState, inventory};
 use crate::config::Config;
 use crate::domain::time::now_ts;
-use crate::ingest::health::Health;
+use crate::ingest::health::{Health, HealthState};
 
 /// How long the silent-device counts of `/metrics` are reused before they are counted again.
 const SILENT_REFRESH: Duration = Duration::from_secs(60);
@@ -32,9 +32,13 @@ pub(crate) async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse
             String::new(),
         );
     };
-    let (code, body) = match health.check(now_ts()) {
-        Ok(()) => (StatusCode::OK, serde_json::json!({ "status": "ok" })),
-        Err(reason) => (
+    let (code, body) = match health.state(now_ts()) {
+        HealthState::Ok => (StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        HealthState::Degraded(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "degraded", "reason": reason }),
+        ),
+        HealthState::Unhealthy(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "status": "unhealthy", "reason": reason }),
         ),
@@ -76,7 +80,7 @@ pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse
     )
 }
 
-/// Counts silent and never-reported devices per county and kind into the gauges; false when
+/// Counts silent and never-reported obliged meters and wells per county and kind into the gauges; false when
 /// the store could not be read (the previous counts stay).
 fn count_silent(cfg: &Config, db: &std::path::Path, health: &Health) -> bool {
     let Ok(conn) = crate::store::open_ro(db) else {
@@ -89,7 +93,10 @@ fn count_silent(cfg: &Config, db: &std::path::Path, health: &Health) -> bool {
         for kind in [DeviceKind::Meter, DeviceKind::Well] {
             let n = devices
                 .iter()
-                .filter(|d| d.county == c.code && d.kind == kind && d.state != DeviceState::Ok)
+                // Obliged meters only: a farm well without a meter is not silent, it has none.
+                .filter(|d| {
+                    d.county == c.code && d.kind == kind && d.obliged && d.state != DeviceState::Ok
+                })
                 .count();
             let label = if kind == DeviceKind::Meter {
                 "meter"

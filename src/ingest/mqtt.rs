@@ -413,7 +413,12 @@ pub async fn run_with(
                     p.messages.store(stats.messages, Ordering::Relaxed);
                     p.stored.store(stats.stored, Ordering::Relaxed);
                     p.rejected.store(stats.rejected, Ordering::Relaxed);
-                    h.committed(stats.last_commit_s, stats.last_batch_readings as usize);
+                    h.committed(
+                        crate::domain::time::now_ts(),
+                        stats.last_commit_s,
+                        stats.last_batch_readings as usize,
+                        done.len(),
+                    );
                     for (publish, o) in &done {
                         let refused = (o.rejected > 0)
                             .then(|| o.reasons.first().map_or("conflict", |r| r.code.as_str()));
@@ -477,13 +482,27 @@ pub async fn run_with(
     // (a broker that is down is retried, not a failed start); a watchdog ping at half the
     // configured interval while the runtime runs. Without NOTIFY_SOCKET these do nothing.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    // The watchdog reflects the writer: a writer stalled with messages waiting (not paused for
+    // a known cause, which a restart cannot fix) is no longer pinged for, so systemd restarts
+    // the daemon and the broker redelivers what was not acknowledged.
+    health.set_writer_stall(Duration::from_secs(cfg.ingest.writer_stall_s.max(1)));
     let watchdog = {
         let mut usec = 0;
+        let health = Arc::clone(&health);
         sd_notify::watchdog_enabled(false, &mut usec).then(|| {
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_micros(usec / 2));
+                let mut warned = false;
                 loop {
                     tick.tick().await;
+                    if health.writer_stalled(crate::domain::time::now_ts()) {
+                        if !warned {
+                            error!("the writer has stalled with messages waiting: no longer pinging the watchdog, so systemd restarts gwmon");
+                            warned = true;
+                        }
+                        continue;
+                    }
+                    warned = false;
                     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
                 }
             })
@@ -730,7 +749,9 @@ async fn poll_loop(
                     health.message(crate::domain::time::now_ts());
                     // Once the feed is closed a publish is not acked: the broker delivers it again
                     // to the next session.
-                    feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await;
+                    if feed.forward(vec![envelope(&ctx, &mut warnings, p)]).await {
+                        health.forwarded(1);
+                    }
                 }
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     if ack.code != ConnectReturnCode::Success {
@@ -784,8 +805,8 @@ async fn poll_loop(
                     // none. If the broker redelivers them later they are ignored as duplicates.
                     let pending = rescue_pending(&mut eventloop, &ctx, &mut warnings);
                     let rescued = pending.len();
-                    if rescued > 0 {
-                        feed.forward(pending).await;
+                    if rescued > 0 && feed.forward(pending).await {
+                        health.forwarded(rescued);
                     }
                     if feed.stopping_flag.load(Ordering::SeqCst) {
                         return false;
@@ -793,6 +814,7 @@ async fn poll_loop(
                     let (wait, takeover) = reconnect.lost();
                     match &e {
                         ConnectionError::ConnectionRefused(code) => error!(
+                            broker = %cfg.mqtt.url,
                             code = ?code,
                             user = %cfg.mqtt.username.as_deref().unwrap_or("(none)"),
                             password = %cfg.mqtt_password_source(),
@@ -805,11 +827,20 @@ async fn poll_loop(
                             error = %e,
                             "the broker keeps closing the connection within seconds of accepting it: another client is most likely connected with the same client id (a second gwmon?) and they take the session from each other, each missing part of the data; give every instance its own [mqtt] client_id"
                         ),
+                        _ if !health.ever_connected() => warn!(
+                            broker = %cfg.mqtt.url,
+                            error = %e,
+                            retry_in_ms = wait.as_millis() as u64,
+                            "cannot connect to the broker at {}; retrying (check [mqtt] url, and that the broker runs and is reachable from here)",
+                            cfg.mqtt.url
+                        ),
                         _ => warn!(
+                            broker = %cfg.mqtt.url,
                             error = %e,
                             received_before_loss = rescued,
                             retry_in_ms = wait.as_millis() as u64,
-                            "broker connection lost; reconnecting"
+                            "broker connection lost ({}); reconnecting",
+                            cfg.mqtt.url
                         ),
                     }
                     tokio::select! {
