@@ -80,3 +80,99 @@ fn a_writer_command_as_root_on_the_services_store_is_refused() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// The daemon, run as the service account, waits for a store it cannot open — root-owned
+/// `-wal` and `-shm` files left by a command run as root — and starts by itself once their
+/// owner is fixed, as it does after a full disk.
+#[test]
+fn the_daemon_recovers_by_itself_once_a_permission_problem_is_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+    if !is_root() {
+        eprintln!("skipped: needs root to run the daemon as another user");
+        return;
+    }
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gwmon-perm", "gw");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let db = state.join("gwmon.db");
+    // A store written as root (an import), then handed to the service account, but its WAL
+    // files left root's and private.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS probe (x); INSERT INTO probe VALUES (1);")
+            .unwrap();
+        // Keep the -wal and -shm files: the connection stays open until they are chowned below.
+        assert!(
+            Command::new("chown")
+                .args(["-R", "65534"])
+                .arg(&state)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for f in ["gwmon.db-wal", "gwmon.db-shm"] {
+            let p = state.join(f);
+            if p.exists() {
+                assert!(
+                    Command::new("chown")
+                        .arg("0")
+                        .arg(&p)
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
+        let log = dir.path().join("gwmon.log");
+        let mut child = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                GWMON,
+                "run",
+                "--config",
+            ])
+            .arg(&cfg)
+            .arg("--db")
+            .arg(&db)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let text = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_until("the wait for the store", Duration::from_secs(20), || {
+            text().contains("cannot open the store yet")
+        });
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it waits, it does not exit: {}",
+            text()
+        );
+        // The operator fixes the owner.
+        assert!(
+            Command::new("chown")
+                .args(["-R", "65534"])
+                .arg(&state)
+                .status()
+                .unwrap()
+                .success()
+        );
+        wait_until("the start once fixed", Duration::from_secs(40), || {
+            text().contains("store available: starting")
+        });
+        wait_until("the subscription", Duration::from_secs(20), || {
+            text().contains("subscribed")
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(conn);
+    }
+}
