@@ -105,13 +105,19 @@ fn serve_web(
     drop(conn);
     cfg.http.listen = addr.to_owned();
     let cfg = Arc::new(cfg);
-    let bound = match rt.block_on(serve::start(Arc::clone(&cfg), db.to_owned(), None, None)) {
+    let bound = match rt.block_on(serve::start(
+        Arc::clone(&cfg),
+        db.to_owned(),
+        None,
+        None,
+        None,
+    )) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("note: {e}; serving on a free port instead");
             let mut c = (*cfg).clone();
             c.http.listen = "127.0.0.1:0".into();
-            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None, None))
+            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None, None, None))
                 .map_err(anyhow::Error::msg)?
         }
     };

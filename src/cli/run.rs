@@ -65,23 +65,12 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         .gateway
         .enabled
         .then(|| Arc::new(crate::gateway::metrics::Metrics::new()));
-    if !cfg.http.listen.is_empty() {
-        let started = rt.block_on(super::serve::start(
-            Arc::clone(&cfg),
-            db.clone(),
-            Some(Arc::clone(&health)),
-            gateway_metrics.clone(),
-        ));
-        if let Err(e) = started {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(WILL_NOT_START));
-        }
-    }
     let mut hooks = crate::ingest::mqtt::Hooks {
-        health: Some(health),
+        health: Some(Arc::clone(&health)),
         ..Default::default()
     };
-    match hangup {
+    // Reloads (SIGHUP) reach the ingest path and the web view alike.
+    let reload = match hangup {
         Ok(hup) => {
             let (tx, rx) = tokio::sync::watch::channel(Arc::clone(&cfg));
             let common = args.common.clone();
@@ -90,10 +79,25 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
                 move || common.load_config(),
                 tx,
             ));
-            hooks.reload = Some(rx);
+            Some(rx)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "cannot take SIGHUP: reloading the configuration needs a restart")
+            tracing::warn!(error = %e, "cannot take SIGHUP: reloading the configuration needs a restart");
+            None
+        }
+    };
+    hooks.reload = reload.clone();
+    if !cfg.http.listen.is_empty() {
+        let started = rt.block_on(super::serve::start(
+            Arc::clone(&cfg),
+            db.clone(),
+            Some(Arc::clone(&health)),
+            gateway_metrics.clone(),
+            reload,
+        ));
+        if let Err(e) = started {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(WILL_NOT_START));
         }
     }
     if let Some(metrics) = gateway_metrics {

@@ -53,7 +53,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = runtime(Some(DAEMON_WORKERS))?;
     let cfg = Arc::new(cfg);
-    let started = rt.block_on(start(Arc::clone(&cfg), db, None, None));
+    let started = rt.block_on(start(Arc::clone(&cfg), db, None, None, None));
     let addr = match started {
         Ok(addr) => addr,
         Err(e) => {
@@ -83,6 +83,7 @@ pub async fn start(
     db: PathBuf,
     health: Option<Arc<Health>>,
     gateway: Option<Arc<crate::gateway::metrics::Metrics>>,
+    reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
 ) -> Result<SocketAddr, String> {
     let tls = match (&cfg.http.cert_file, &cfg.http.key_file) {
         (Some(cert), Some(key)) => {
@@ -102,6 +103,7 @@ pub async fn start(
     tracing::info!(address = %addr, tls = tls.is_some(), "serving the web view");
     let serve = Serve {
         cfg,
+        reload,
         db,
         health,
         gateway,

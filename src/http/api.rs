@@ -91,7 +91,7 @@ pub async fn status(
         Ok(d) => d,
         Err(r) => return error(r.status(), r.en()),
     };
-    let doc = match s.cache.doc(&s.cfg, &s.db, as_of).await {
+    let doc = match s.cache.doc(&s.cfg(), &s.db, as_of).await {
         Ok(d) => d,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
@@ -200,7 +200,7 @@ pub async fn daily(
             );
         }
     };
-    let today = s.cfg.clock.day_of(now_ts());
+    let today = s.cfg().clock.day_of(now_ts());
     let to = match q.to.as_deref().filter(|t| !t.is_empty()) {
         None => today,
         Some(t) => match parse_date(t, "to") {
@@ -227,7 +227,7 @@ pub async fn daily(
             format!("from {from} to {to} is more than ten years: ask for a shorter range"),
         );
     }
-    let cfg = Arc::clone(&s.cfg);
+    let cfg = s.cfg();
     let db = s.db.clone();
     let built = s
         .cache

@@ -79,7 +79,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The client's address: the peer, or behind a proxy (`[http] behind_proxy`) the address the
 /// proxy saw, the last of `X-Forwarded-For`.
 pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if state.cfg.http.behind_proxy
+    if state.cfg().http.behind_proxy
         && let Some(ip) = headers
             .get_all("x-forwarded-for")
             .iter()
@@ -97,7 +97,7 @@ pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr
 /// (`X-Forwarded-Proto: https`). The session cookie is then `Secure`.
 pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.tls
-        || (state.cfg.http.behind_proxy
+        || (state.cfg().http.behind_proxy
             && headers
                 .get("x-forwarded-proto")
                 .and_then(|v| v.to_str().ok())

@@ -107,6 +107,14 @@ impl Cache {
         })
     }
 
+    /// Forgets every built document and folder (a reloaded configuration changes them all).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The store's change counter: it moves whenever another connection commits.
     fn version(&self, db: &Path) -> Result<i64, String> {
         let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());

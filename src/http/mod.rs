@@ -54,7 +54,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What every handler shares.
 pub(crate) struct AppState {
-    pub cfg: Arc<Config>,
+    /// The configuration in force: replaced when the daemon reloads it (SIGHUP).
+    cfg: std::sync::RwLock<Arc<Config>>,
     pub db: PathBuf,
     /// Ingest health: `Some` in `gwmon run`, whose `/healthz` and `/metrics` report it.
     pub health: Option<Arc<Health>>,
@@ -70,9 +71,18 @@ pub(crate) struct AppState {
     pub tls: bool,
 }
 
+impl AppState {
+    /// The configuration in force.
+    pub fn cfg(&self) -> Arc<Config> {
+        Arc::clone(&self.cfg.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// How the listener is set up.
 pub struct Serve {
     pub cfg: Arc<Config>,
+    /// Reloaded configurations (the daemon's SIGHUP): pages and figures follow them.
+    pub reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
     pub db: PathBuf,
     pub health: Option<Arc<Health>>,
     pub gateway: Option<Arc<GatewayMetrics>>,
@@ -180,11 +190,22 @@ pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
         touched: auth::TouchLog::default(),
         readers: Arc::new(Readers::new(s.db.clone())),
         tls: s.tls.is_some(),
-        cfg: s.cfg,
+        cfg: std::sync::RwLock::new(s.cfg),
         db: s.db,
         health: s.health,
         gateway: s.gateway,
     });
+    if let Some(mut rx) = s.reload {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let cfg = Arc::clone(&rx.borrow_and_update());
+                *state.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
+                // Figures built on the previous configuration are not served again.
+                state.cache.clear();
+            }
+        });
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     match s.tls {
         None => axum::serve(listener, app).await,

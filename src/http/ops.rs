@@ -61,7 +61,7 @@ pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse
     {
         let mut last = s.ops.silent_counted.lock().await;
         if last.is_none_or(|t| t.elapsed() >= SILENT_REFRESH) {
-            let (cfg, db, health) = (Arc::clone(&s.cfg), s.db.clone(), Arc::clone(health));
+            let (cfg, db, health) = (s.cfg(), s.db.clone(), Arc::clone(health));
             let counted = tokio::task::spawn_blocking(move || count_silent(&cfg, &db, &health))
                 .await
                 .unwrap_or(false);

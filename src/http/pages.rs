@@ -194,7 +194,7 @@ impl Refusal {
 
 /// The as-of date of a request.
 pub fn as_of(s: &AppState, q: Option<&str>) -> Result<Date, Refusal> {
-    let today = s.cfg.clock.day_of(now_ts());
+    let today = s.cfg().clock.day_of(now_ts());
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(today);
     };
@@ -211,12 +211,12 @@ pub fn as_of(s: &AppState, q: Option<&str>) -> Result<Date, Refusal> {
 /// A county of the configuration from a path segment, and the grant's right to it.
 pub fn county_of(s: &AppState, grant: Grant, code: &str) -> Result<CountyCode, Refusal> {
     let code = CountyCode::parse(code)
-        .filter(|c| s.cfg.counties.iter().any(|x| x.code == *c))
+        .filter(|c| s.cfg().counties.iter().any(|x| x.code == *c))
         .ok_or_else(|| Refusal::NoCounty(code.to_owned()))?;
     if !grant.scope.sees(code) {
         let name = match grant.scope {
             Scope::County(own) => s
-                .cfg
+                .cfg()
                 .counties
                 .iter()
                 .find(|c| c.code == own)
@@ -489,7 +489,7 @@ pub async fn county(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let today = s.cfg.clock.day_of(now_ts());
+    let today = s.cfg().clock.day_of(now_ts());
     let page = s
         .cache
         .computed(
@@ -722,7 +722,7 @@ async fn county_bundle(
     let as_of = as_of(s, q.as_of.as_deref()).map_err(page_err)?;
     let built = s
         .cache
-        .county(&s.cfg, &s.db, code, as_of)
+        .county(&s.cfg(), &s.db, code, as_of)
         .await
         .map_err(|e| {
             PageError::new(
@@ -894,7 +894,7 @@ pub async fn city(
         Ok(d) => d,
         Err(e) => return page_err(e),
     };
-    let built = match s.cache.city(&s.cfg, &s.db, as_of).await {
+    let built = match s.cache.city(&s.cfg(), &s.db, as_of).await {
         Ok(b) => b,
         Err(e) => {
             return PageError::new(
@@ -905,7 +905,7 @@ pub async fn city(
         }
     };
     let doc = built.doc.as_ref();
-    let today = s.cfg.clock.day_of(now_ts());
+    let today = s.cfg().clock.day_of(now_ts());
     let query = if as_of == today {
         String::new()
     } else {
