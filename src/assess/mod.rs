@@ -283,23 +283,28 @@ pub fn status(cfg: &Config, conn: &Connection, as_of: Date) -> Result<StatusDoc,
         .collect();
     let mut warnings = warnings(cfg, &inputs, as_of);
     for c in &counties {
-        if c.ytd_unmetered_m3 > 0.0 || c.last_year_unmetered_m3 > 0.0 {
-            warnings.push(format!(
-                "{}：无在线计量义务、未报送数据的地下水取水户（农灌井、许可量不足 5 万 m³ 等）按许可水量折算计入取水量：本年 {}、{}年 {}，为估算值，非实测",
-                c.name,
-                crate::domain::Volume::from_m3(c.ytd_unmetered_m3),
-                inputs.w.year - 1,
-                crate::domain::Volume::from_m3(c.last_year_unmetered_m3)
-            ));
-        }
-        if c.ytd_imputed_m3 > 0.0 || c.last_year_imputed_m3 > 0.0 {
-            warnings.push(format!(
-                "{}：应在线计量的取水口缺报的天数按其上年同期取水量（无则按许可水量折算）补估，计入取水量：本年 {}、{}年 {}，为估算值，非实测",
-                c.name,
-                crate::domain::Volume::from_m3(c.ytd_imputed_m3),
-                inputs.w.year - 1,
-                crate::domain::Volume::from_m3(c.last_year_imputed_m3)
-            ));
+        let parts = [
+            (
+                c.ytd_unmetered_m3,
+                c.last_year_unmetered_m3,
+                "无在线计量义务、未报送数据的地下水取水户（农灌井、许可量不足 5 万 m³ 等）按许可水量折算计入取水量",
+            ),
+            (
+                c.ytd_imputed_m3,
+                c.last_year_imputed_m3,
+                "应在线计量的取水口缺报的天数按其上年同期取水量（无则按许可水量折算）补估，计入取水量",
+            ),
+        ];
+        for (ytd, last_year, what) in parts {
+            if ytd > 0.0 || last_year > 0.0 {
+                warnings.push(format!(
+                    "{}：{what}：本年 {}、{}年 {}，为估算值，非实测",
+                    c.name,
+                    crate::domain::Volume::from_m3(ytd),
+                    inputs.w.year - 1,
+                    crate::domain::Volume::from_m3(last_year)
+                ));
+            }
         }
     }
     Ok(StatusDoc {

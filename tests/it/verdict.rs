@@ -97,6 +97,22 @@ impl Fixture {
         Fixture { dir }
     }
 
+    /// Rewrites intakes.csv with the `active_from,active_to` columns (empty for the fixture's
+    /// rows) and `rows` after them.
+    fn dated_intakes(&self, rows: &str) {
+        let mut csv = String::new();
+        for (n, line) in INTAKES.lines().enumerate() {
+            csv.push_str(line);
+            csv.push_str(if n == 0 {
+                ",active_from,active_to\n"
+            } else {
+                ",,\n"
+            });
+        }
+        csv.push_str(rows);
+        std::fs::write(self.path("intakes.csv"), csv).unwrap();
+    }
+
     /// Adds rows to the fixture's intakes.csv.
     fn add_intakes(&self, rows: &str) {
         let p = self.path("intakes.csv");
@@ -660,21 +676,11 @@ fn groundwater_users_below_the_duty_enter_as_estimates() {
 #[test]
 fn each_year_uses_the_registry_in_force_in_it() {
     let f = Fixture::new();
-    let mut csv = String::new();
-    for (n, line) in INTAKES.lines().enumerate() {
-        csv.push_str(line);
-        csv.push_str(if n == 0 {
-            ",active_from,active_to\n"
-        } else {
-            ",,\n"
-        });
-    }
-    csv.push_str(
+    f.dated_intakes(
         "QX-C,清徐自备井,140121,county,shallow,groundwater,industry,300000,500,no,,2026-03-31\n\
          QX-T,清徐转供井,140121,county,shallow,groundwater,industry,200000,500,no,,2025-12-31\n\
          QX-T,清徐转供井,140121,supply_group,shallow,groundwater,public_supply,200000,500,no,2026-01-01,\n",
     );
-    std::fs::write(f.path("intakes.csv"), csv).unwrap();
     f.steady_wells("2026-06-30");
     for i in ["QX-A", "QX-B"] {
         f.daily(i, "2025-01-01", "2026-06-30", 1000.0);
@@ -759,21 +765,11 @@ fn check_config_names_devices_the_registry_lost() {
 #[test]
 fn the_reduction_against_the_base_year_names_sealed_and_transferred_wells() {
     let f = Fixture::new();
-    let mut csv = String::new();
-    for (n, line) in INTAKES.lines().enumerate() {
-        csv.push_str(line);
-        csv.push_str(if n == 0 {
-            ",active_from,active_to\n"
-        } else {
-            ",,\n"
-        });
-    }
-    csv.push_str(
+    f.dated_intakes(
         "QX-C,清徐自备井,140121,county,shallow,groundwater,industry,300000,500,no,,2025-06-30\n\
          QX-T,清徐转供井,140121,county,shallow,groundwater,industry,200000,500,no,,2025-06-30\n\
          QX-T,清徐转供井,140121,supply_group,shallow,groundwater,public_supply,200000,500,no,2025-07-01,\n",
     );
-    std::fs::write(f.path("intakes.csv"), csv).unwrap();
     f.steady_wells("2026-03-31");
     for (i, base, y2025) in [("QX-A", 1000.0, 900.0), ("QX-B", 1000.0, 1000.0)] {
         f.daily(i, "2020-01-01", "2020-12-31", base);
