@@ -73,6 +73,8 @@ enum Value {
 
 pub struct Cache {
     root: PathBuf,
+    /// The folder itself, removed with the cache.
+    _dir: tempfile::TempDir,
     max_age: Duration,
     entries: Mutex<HashMap<Key, Entry<Value>>>,
     /// The connection whose `data_version` tells whether another connection wrote.
@@ -96,10 +98,17 @@ impl Cache {
     pub fn new(cfg: &Config) -> std::io::Result<Self> {
         let tmp = std::env::temp_dir();
         remove_abandoned(&tmp);
-        let root = tmp.join(format!("{ROOT_PREFIX}{}", std::process::id()));
-        std::fs::create_dir_all(&root)?;
+        // A new folder under a random name, mode 0700, created in one step: a folder of the
+        // same name made beforehand by another local user is never adopted, and no other user
+        // can read or replace what is built in it.
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{ROOT_PREFIX}{}-", std::process::id()))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir_in(&tmp)?;
+        let root = dir.path().to_path_buf();
         Ok(Cache {
             root,
+            _dir: dir,
             max_age: Duration::from_secs(cfg.http.cache_s),
             entries: Mutex::new(HashMap::new()),
             watch: Mutex::new(None),
@@ -299,6 +308,7 @@ fn remove_abandoned(tmp: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -306,5 +316,24 @@ fn remove_abandoned(tmp: &Path) {
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The folder is new, private (0700) and not one of the same-looking name made before.
+    #[test]
+    fn the_cache_folder_is_new_and_private() {
+        let planted = std::env::temp_dir().join(format!("{ROOT_PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&planted).unwrap();
+        let cfg = Config::embedded().unwrap();
+        let cache = Cache::new(&cfg).unwrap();
+        assert_ne!(cache.root, planted);
+        let mode = std::fs::metadata(&cache.root).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let _ = std::fs::remove_dir_all(&planted);
     }
 }

@@ -146,6 +146,12 @@ pub enum Refusal {
         date: Date,
         today: Date,
     },
+    /// Before any reading could exist (`[ingest] earliest`): nothing to build, and a flood of
+    /// such dates would only fill the cache.
+    BeforeEarliest {
+        date: Date,
+        earliest: Date,
+    },
     NoCounty(String),
     /// Another county than the token's (`name` is the token's own county).
     OtherCounty {
@@ -157,7 +163,9 @@ pub enum Refusal {
 impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
-            Refusal::BadDate { .. } | Refusal::AfterToday { .. } => StatusCode::BAD_REQUEST,
+            Refusal::BadDate { .. }
+            | Refusal::AfterToday { .. }
+            | Refusal::BeforeEarliest { .. } => StatusCode::BAD_REQUEST,
             Refusal::NoCounty(_) => StatusCode::NOT_FOUND,
             Refusal::OtherCounty { .. } => StatusCode::FORBIDDEN,
         }
@@ -172,6 +180,9 @@ impl Refusal {
             Refusal::AfterToday { date, today } => {
                 format!("所选日期 {date} 晚于今天（{today}）：数据只到今天，请选今天或更早的日期。")
             }
+            Refusal::BeforeEarliest { date, earliest } => format!(
+                "所选日期 {date} 早于 {earliest}：此前没有数据，请选 {earliest} 至今天之间的日期。"
+            ),
             Refusal::NoCounty(code) => format!("没有代码为 {code} 的区县。"),
             Refusal::OtherCounty { name, .. } => {
                 format!("此令牌只能查看{name}的页面、文件和数据。")
@@ -186,6 +197,9 @@ impl Refusal {
             Refusal::AfterToday { date, today } => {
                 format!("as_of {date} is after today ({today}): figures exist only up to today")
             }
+            Refusal::BeforeEarliest { date, earliest } => format!(
+                "as_of {date} is before {earliest} ([ingest] earliest): give a date from then to today"
+            ),
             Refusal::NoCounty(code) => format!("no county {code} in the configuration"),
             Refusal::OtherCounty { scope, .. } => format!("this token is for {scope} only"),
         }
@@ -204,6 +218,10 @@ pub fn as_of(s: &AppState, q: Option<&str>) -> Result<Date, Refusal> {
     })?;
     if date > today {
         return Err(Refusal::AfterToday { date, today });
+    }
+    let earliest = s.cfg().ingest.earliest;
+    if date < earliest {
+        return Err(Refusal::BeforeEarliest { date, earliest });
     }
     Ok(date)
 }
@@ -287,6 +305,9 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    if let Err(r) = auth::same_origin(&s, &headers) {
+        return r;
+    }
     let client = auth::client(&s, peer, &headers);
     let token = f.token.trim().to_owned();
     let failed = |msg: &str| {
@@ -328,6 +349,9 @@ pub async fn login(
 
 /// `POST /logout`.
 pub async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = auth::same_origin(&s, &headers) {
+        return r;
+    }
     (
         [(
             header::SET_COOKIE,

@@ -741,3 +741,52 @@ fn which(name: &str) -> Option<String> {
             .map(|p| p.display().to_string())
     })
 }
+
+/// A form posted to /login or /logout from another site is refused (cross-site request
+/// forgery); the same site's form, and a script that sends no Origin, are not.
+#[test]
+fn a_cross_site_post_to_login_or_logout_is_refused() {
+    let db = shared_store();
+    let (_, qingxu) = token(db, &["--county", QINGXU]);
+    let server = Server::start(db, None);
+    let host = server
+        .url("/")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let post = |path: &str, origin: Option<&str>| {
+        let mut req = client().post(&server.url(path));
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        req.send_form([("token", qingxu.as_str())])
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(post("/login", Some("https://evil.example")), 403);
+    assert_eq!(post("/logout", Some("https://evil.example")), 403);
+    assert_eq!(post("/login", Some(&format!("http://{host}"))), 303);
+    assert_eq!(post("/login", None), 303);
+    assert_eq!(post("/logout", Some(&format!("http://{host}"))), 303);
+}
+
+/// An as-of date before `[ingest] earliest` (or after today) is refused with the range, not
+/// built: a flood of such dates cannot fill the cache.
+#[test]
+fn an_as_of_date_outside_the_data_is_refused() {
+    let db = shared_store();
+    let (_, qingxu) = token(db, &["--county", QINGXU]);
+    let server = Server::start(db, None);
+    let (code, _, body) = get(
+        &server.url("/api/v1/status?as_of=0001-01-01"),
+        Some(&qingxu),
+    );
+    assert_eq!(code, 400, "{}", text(&body));
+    assert!(text(&body).contains("before 2010-01-01"), "{}", text(&body));
+    let (code, _, _) = get(
+        &server.url("/api/v1/status?as_of=2099-01-01"),
+        Some(&qingxu),
+    );
+    assert_eq!(code, 400);
+}
