@@ -65,6 +65,9 @@ fn startup_problems(cfg: &crate::config::Config) -> Vec<String> {
             "[http]: set both cert_file and key_file (TLS on the listener), or neither".into(),
         ),
     }
+    if let Err(e) = crate::http::read_metrics_token(cfg) {
+        out.push(e);
+    }
     if cfg.gateway.enabled
         && let Err(e) = crate::gateway::server::require_stations(cfg)
     {

@@ -85,6 +85,7 @@ pub async fn start(
     gateway: Option<Arc<crate::gateway::metrics::Metrics>>,
     reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
 ) -> Result<SocketAddr, String> {
+    crate::http::read_metrics_token(&cfg)?;
     let tls = match (&cfg.http.cert_file, &cfg.http.key_file) {
         (Some(cert), Some(key)) => {
             Some(crate::http::load_tls(cert, key).map_err(|e| e.to_string())?)

@@ -149,6 +149,10 @@ pub struct HttpConfig {
     /// Seconds a page's figures are reused while the store keeps changing (a running daemon
     /// commits every second); an unchanged store reuses them until it changes.
     pub cache_s: u64,
+    /// A file whose first line is the token `/metrics` requires (`Authorization: Bearer …`):
+    /// its per-county figures stay with the monitoring system when the listener faces the
+    /// counties. Unset: `/metrics` is open, as on a loopback listener.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -159,6 +163,7 @@ impl Default for HttpConfig {
             key_file: None,
             behind_proxy: false,
             cache_s: 60,
+            metrics_token_file: None,
         }
     }
 }

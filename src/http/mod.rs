@@ -69,6 +69,29 @@ pub(crate) struct AppState {
     pub readers: Arc<Readers>,
     /// Whether the listener speaks TLS (the session cookie is then `Secure`).
     pub tls: bool,
+    /// The bearer token `/metrics` requires, if one is configured.
+    pub metrics_token: Option<String>,
+}
+
+/// The token of `[http] metrics_token_file`: its first line, trimmed.
+pub fn read_metrics_token(cfg: &Config) -> Result<Option<String>, String> {
+    let Some(path) = &cfg.http.metrics_token_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "[http] metrics_token_file {}: {e}: make it readable by the user gwmon runs as, or remove the key",
+            path.display()
+        )
+    })?;
+    let token = text.lines().next().unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return Err(format!(
+            "[http] metrics_token_file {} is empty: write the token on its first line",
+            path.display()
+        ));
+    }
+    Ok(Some(token))
 }
 
 impl AppState {
@@ -183,7 +206,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 /// Serves on `listener` until the runtime stops. The state's bundle cache lives in a folder of
 /// the system's temporary directory, removed when this returns.
 pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
+    let metrics_token = read_metrics_token(&s.cfg).map_err(std::io::Error::other)?;
     let state = Arc::new(AppState {
+        metrics_token,
         ops: ops::OpsState::default(),
         cache: cache::Cache::new(&s.cfg)?,
         logins: auth::LoginLimiter::default(),

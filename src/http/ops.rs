@@ -50,7 +50,30 @@ pub(crate) async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse
     )
 }
 
-pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn metrics(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if let Some(token) = &s.metrics_token {
+        use subtle::ConstantTimeEq;
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(given.trim().as_bytes().ct_eq(token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs the token of [http] metrics_token_file\n",
+            )
+                .into_response();
+        }
+    }
+    metrics_text(s).await.into_response()
+}
+
+async fn metrics_text(s: Arc<AppState>) -> impl IntoResponse {
     let Some(health) = &s.health else {
         return (
             StatusCode::NOT_FOUND,

@@ -176,3 +176,39 @@ fn the_daemon_recovers_by_itself_once_a_permission_problem_is_fixed() {
         drop(conn);
     }
 }
+
+/// With `[http] metrics_token_file`, `/metrics` (per-county figures) needs that bearer token;
+/// `/healthz` stays open for a load balancer.
+#[test]
+fn metrics_can_be_restricted_to_a_token() {
+    use std::time::Duration;
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gwmon-metrics-token", "gw");
+    let token_file = dir.path().join("metrics-token");
+    std::fs::write(&token_file, "s3cret-metrics\n").unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[http]\n",
+        &format!(
+            "[http]\nmetrics_token_file = \"{}\"\n",
+            token_file.display()
+        ),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let db = dir.path().join("gwmon.db");
+    let daemon = Daemon::start(&cfg, &db, &dir.path().join("gwmon.log"));
+    let addr = listener_address(&daemon.log_text());
+    assert_eq!(http_get(&addr, "/metrics").0, 401);
+    assert_eq!(http_get(&addr, "/healthz").0, 200);
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"GET /metrics HTTP/1.1\r\nHost: gwmon\r\nAuthorization: Bearer s3cret-metrics\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut s, &mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("gwmon_build_info"), "{out}");
+}
