@@ -27,6 +27,9 @@
 //! `GWMON_BENCH_RTUS` (5,000), `GWMON_BENCH_RTU_PERIOD_S` (60: one report a minute; a smaller
 //! period compresses time), `GWMON_BENCH_RTU_ROUNDS` (3).
 //!
+//! `hostile` runs only when named: a stranger's floods of the gateway and the web listener,
+//! measured in disk, memory, CPU and descriptors (see `harness/hostile.rs`).
+//!
 //! Timings are medians of repeated runs after a warm-up. Figures go to stdout and to
 //! `target/bench-results.json`.
 
@@ -35,6 +38,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gwmon::store::{Durability, StoreSettings, open_ro, open_store};
+
+/// Attacks on the listeners, measured (`hostile`).
+#[path = "harness/hostile.rs"]
+mod hostile;
 
 const AS_OF: &str = "2026-11-27";
 
@@ -1129,6 +1136,10 @@ fn main() {
     // Minutes, and thousands of sockets: only when named.
     if args.iter().any(|a| a == "gateway") {
         bench_gateway(&dir, &mut results);
+    }
+    // Thousands of sockets and a minute: only when named.
+    if args.iter().any(|a| a == "hostile") {
+        hostile::bench_hostile(&dir, &mut results);
     }
     // Ten minutes: only when named (`cargo bench --bench harness -- soak`).
     if args.iter().any(|a| a == "soak") {

@@ -43,6 +43,13 @@ const DEFAULT_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
 const DEFAULT_GATEWAY_PUBACK_TIMEOUT_S: u64 = 10;
 const DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S: u64 = 120;
 const DEFAULT_GATEWAY_ARCHIVE_MAX_AGE_DAYS: i64 = 90;
+/// SL 651 hydrological reports take a few packets; pictures, which the gateway does not decode,
+/// take more.
+const DEFAULT_GATEWAY_MAX_PACKETS: u16 = 64;
+const DEFAULT_GATEWAY_REASSEMBLY_MAX_MB: u64 = 64;
+/// A terminal reports every 5 to 60 minutes: 60 refused frames a minute is far past any
+/// terminal's own rate.
+const DEFAULT_GATEWAY_ARCHIVE_ROWS_PER_MINUTE: u32 = 60;
 const DEFAULT_GW_PERMIT_DUTY_M3: f64 = 50_000.0;
 const DEFAULT_SURFACE_PERMIT_DUTY_M3: f64 = 500_000.0;
 
@@ -153,6 +160,19 @@ pub struct HttpConfig {
     /// its per-county figures stay with the monitoring system when the listener faces the
     /// counties. Unset: `/metrics` is open, as on a loopback listener.
     pub metrics_token_file: Option<PathBuf>,
+    /// A connection that has not sent a whole request head within this many seconds (a new
+    /// connection, or one kept alive between requests) is closed.
+    pub header_read_timeout_s: u64,
+    /// A TLS handshake not finished within this many seconds is abandoned.
+    pub tls_handshake_timeout_s: u64,
+    /// Connections beyond this many are closed at once; accepting also pauses near the
+    /// process's open-file limit.
+    pub max_connections: usize,
+    /// Connections from one address beyond this many are closed at once.
+    pub max_connections_per_address: usize,
+    /// Page builds waiting at most (beyond: 503 with Retry-After), and per access token.
+    pub build_queue: usize,
+    pub build_queue_per_token: usize,
 }
 
 impl Default for HttpConfig {
@@ -164,6 +184,12 @@ impl Default for HttpConfig {
             behind_proxy: false,
             cache_s: 60,
             metrics_token_file: None,
+            header_read_timeout_s: 20,
+            tls_handshake_timeout_s: 10,
+            max_connections: 1024,
+            max_connections_per_address: 64,
+            build_queue: 16,
+            build_queue_per_token: 2,
         }
     }
 }
@@ -279,6 +305,16 @@ pub struct GatewayConfig {
     pub reassembly_timeout_s: u64,
     /// Archived raw frames older than this many days are deleted (hourly).
     pub archive_max_age_days: i64,
+    /// The archive holds at most this many megabytes, oldest rows deleted first; unset, a
+    /// twentieth of the space free on the store's volume when the gateway starts (16 to 1024).
+    pub archive_max_mb: Option<u64>,
+    /// Frames not applied (refused, unknown, bad CRC, packets) are archived at most this many a
+    /// minute per connection and per station; the rest are counted only.
+    pub archive_rows_per_minute: u32,
+    /// An SL 651 multi-packet message claiming more packets than this is refused.
+    pub max_packets: u16,
+    /// Packets held for reassembly by all connections together, megabytes at most.
+    pub reassembly_max_mb: u64,
 }
 
 impl GatewayConfig {
@@ -307,6 +343,10 @@ impl Default for GatewayConfig {
             puback_timeout_s: DEFAULT_GATEWAY_PUBACK_TIMEOUT_S,
             reassembly_timeout_s: DEFAULT_GATEWAY_REASSEMBLY_TIMEOUT_S,
             archive_max_age_days: DEFAULT_GATEWAY_ARCHIVE_MAX_AGE_DAYS,
+            archive_max_mb: None,
+            archive_rows_per_minute: DEFAULT_GATEWAY_ARCHIVE_ROWS_PER_MINUTE,
+            max_packets: DEFAULT_GATEWAY_MAX_PACKETS,
+            reassembly_max_mb: DEFAULT_GATEWAY_REASSEMBLY_MAX_MB,
         }
     }
 }

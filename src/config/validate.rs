@@ -60,6 +60,26 @@ pub(super) fn build(
         ),
         _ => {}
     }
+    let h = &raw.http;
+    for (key, v, eg) in [
+        ("header_read_timeout_s", h.header_read_timeout_s, 20),
+        ("tls_handshake_timeout_s", h.tls_handshake_timeout_s, 10),
+        ("max_connections", h.max_connections as u64, 1024),
+        (
+            "max_connections_per_address",
+            h.max_connections_per_address as u64,
+            64,
+        ),
+        ("build_queue", h.build_queue as u64, 16),
+        ("build_queue_per_token", h.build_queue_per_token as u64, 2),
+    ] {
+        if v == 0 {
+            checks.invalid(
+                None,
+                format!("[http] {key} = 0: expected a positive number, e.g. {eg}"),
+            );
+        }
+    }
     checks.quarantine(&raw.quarantine);
     checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);
@@ -615,6 +635,13 @@ impl Checks<'_> {
             ("idle_timeout_s", g.idle_timeout_s, 300),
             ("puback_timeout_s", g.puback_timeout_s, 10),
             ("reassembly_timeout_s", g.reassembly_timeout_s, 120),
+            ("reassembly_max_mb", g.reassembly_max_mb, 64),
+            (
+                "archive_rows_per_minute",
+                u64::from(g.archive_rows_per_minute),
+                60,
+            ),
+            ("archive_max_mb", g.archive_max_mb.unwrap_or(1), 256),
             ("max_connections", g.max_connections as u64, 10_000),
             (
                 "max_connections_per_address",
@@ -635,6 +662,15 @@ impl Checks<'_> {
                 format!(
                     "[gateway] max_frame_bytes = {}: expected 32 to 65536; 4112 holds the longest SL 651 frame",
                     g.max_frame_bytes
+                ),
+            );
+        }
+        if !(1..=4095).contains(&g.max_packets) {
+            self.invalid(
+                None,
+                format!(
+                    "[gateway] max_packets = {}: expected 1 to 4095 (SL 651 counts packets in 12 bits), e.g. 64",
+                    g.max_packets
                 ),
             );
         }

@@ -125,8 +125,50 @@ pub fn fd_budget() -> Option<usize> {
     Some(soft.saturating_sub(open_now + FD_RESERVE).max(1))
 }
 
+/// A token bucket: `per_minute` events a minute, as many at once.
+#[derive(Clone, Copy, Debug)]
+pub struct RateBucket {
+    per_minute: f64,
+    tokens: f64,
+    at: f64,
+}
+
+impl RateBucket {
+    pub fn new(per_minute: u32) -> Self {
+        RateBucket {
+            per_minute: f64::from(per_minute),
+            tokens: f64::from(per_minute),
+            at: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Takes a token at `now` (seconds, any monotonic origin); false when there is none.
+    pub fn take(&mut self, now: f64) -> bool {
+        if self.at.is_finite() {
+            let refill = (now - self.at).max(0.0) * self.per_minute / 60.0;
+            self.tokens = (self.tokens + refill).min(self.per_minute);
+        }
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_bucket_allows_its_rate_and_refills() {
+        let mut b = RateBucket::new(60);
+        assert_eq!((0..100).filter(|_| b.take(0.0)).count(), 60);
+        assert!(!b.take(0.5));
+        assert!(b.take(1.5));
+        assert_eq!((0..100).filter(|_| b.take(1000.0)).count(), 60);
+    }
+
     use super::*;
 
     #[test]

@@ -12,7 +12,13 @@
 //!   (`too_many_connections`, `too_many_from_address`), and `gwmon_gateway_accept_paused_total`,
 //!   times accepting paused near the open-file limit;
 //! - `gwmon_gateway_replies_total{protocol}`, `gwmon_gateway_junk_bytes_total`,
-//!   `gwmon_gateway_archive_dropped_total`, `gwmon_gateway_connections` (gauge).
+//!   `gwmon_gateway_connections` (gauge);
+//! - the raw archive: `gwmon_gateway_archive_dropped_total{reason}` — rows not archived
+//!   (`behind`: the archive thread fell behind; `rate`: past `archive_rows_per_minute`),
+//!   `gwmon_gateway_archive_evicted_total` — oldest rows deleted to stay within
+//!   `archive_max_mb`, `gwmon_gateway_archive_bytes` (gauge), `gwmon_gateway_bad_crc_runs_total`
+//!   — runs of bad-CRC frames archived as one row;
+//! - `gwmon_gateway_reassembly_bytes` (gauge) — packets held for reassembly, all connections.
 
 use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -28,7 +34,9 @@ pub struct Metrics {
     handle: PrometheusHandle,
     connections: Gauge,
     junk: Counter,
-    archive_dropped: Counter,
+    archive_evicted: Counter,
+    archive_bytes: Gauge,
+    reassembly_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -47,10 +55,14 @@ impl Metrics {
                 .register_gauge(&Key::from_name("gwmon_gateway_connections"), &META),
             junk: recorder
                 .register_counter(&Key::from_name("gwmon_gateway_junk_bytes_total"), &META),
-            archive_dropped: recorder.register_counter(
-                &Key::from_name("gwmon_gateway_archive_dropped_total"),
+            archive_evicted: recorder.register_counter(
+                &Key::from_name("gwmon_gateway_archive_evicted_total"),
                 &META,
             ),
+            archive_bytes: recorder
+                .register_gauge(&Key::from_name("gwmon_gateway_archive_bytes"), &META),
+            reassembly_bytes: recorder
+                .register_gauge(&Key::from_name("gwmon_gateway_reassembly_bytes"), &META),
             recorder,
             handle,
         }
@@ -101,9 +113,30 @@ impl Metrics {
         self.junk.increment(n as u64);
     }
 
-    /// An archive row dropped because the archive writer fell behind.
-    pub fn archive_dropped(&self) {
-        self.archive_dropped.increment(1);
+    /// An archive row not written, for `reason` (`behind`, `rate`).
+    pub fn archive_dropped(&self, reason: &'static str) {
+        self.counter(
+            "gwmon_gateway_archive_dropped_total",
+            vec![Label::new("reason", reason)],
+        )
+        .increment(1);
+    }
+
+    /// The archive's size and the rows it deleted to stay within its bound (absolute).
+    pub fn archive(&self, bytes: u64, evicted: u64) {
+        self.archive_bytes.set(bytes as f64);
+        self.archive_evicted.absolute(evicted);
+    }
+
+    /// A run of bad-CRC frames archived as one row.
+    pub fn bad_crc_run(&self) {
+        self.counter("gwmon_gateway_bad_crc_runs_total", Vec::new())
+            .increment(1);
+    }
+
+    /// Bytes held for reassembly by all connections.
+    pub fn reassembly(&self, bytes: usize) {
+        self.reassembly_bytes.set(bytes as f64);
     }
 
     /// A connection closed at once, for `reason`.

@@ -37,14 +37,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tracing::{debug, info, warn};
 
-use super::admission::{Refusal, Slots, fd_budget};
+use super::admission::{RateBucket, Refusal, Slots, fd_budget};
 use super::conflicts::Lookup;
 use super::crc::{from_hex, to_hex};
 use super::frame::{Frame, FrameError, Header, Packet};
 use super::map::{map, publishes};
 use super::metrics::Metrics;
 use super::publish::Publisher;
-use super::stream::{Assembled, Framer, Item, Reassembly};
+use super::stream::{Assembled, Framer, Item, Reassembly, ReassemblyBudget};
 use super::{sl651, szy206};
 use crate::config::stations::{Protocol, Reply, StationAddr, Stations};
 use crate::config::{Config, ListenConfig, ListenProtocol};
@@ -61,6 +61,13 @@ const READ_CHUNK: usize = 4096;
 const REASSEMBLY_FRAMES: usize = 64;
 /// How long replay waits for the broker.
 const REPLAY_CONNECT: Duration = Duration::from_secs(30);
+/// A run of bad-CRC frames from one connection is archived as one row at most this long after
+/// its first frame.
+const BAD_RUN_S: i64 = 60;
+/// The archive's bound when `[gateway] archive_max_mb` is unset: this share of the space free
+/// on the store's volume, within [`ARCHIVE_AUTO_MB`].
+const ARCHIVE_AUTO_SHARE: u64 = 20;
+const ARCHIVE_AUTO_MB: (u64, u64) = (16, 1024);
 
 /// Why the gateway could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +124,12 @@ struct Shared {
     /// reconnects (a 4G link that dropped without a FIN) replaces its old session.
     sessions: Mutex<HashMap<(Protocol, StationAddr), Session>>,
     next_connection: AtomicU64,
+    /// Packets held for reassembly, all connections together.
+    reassembly_budget: Arc<ReassemblyBudget>,
+    /// Archive rows of frames not applied, per station of stations.csv.
+    station_buckets: Mutex<HashMap<(Protocol, StationAddr), RateBucket>>,
+    /// The origin of the rate buckets' clock.
+    started: std::time::Instant,
 }
 
 /// The connection a station reports on: its id, and how to close it.
@@ -132,6 +145,19 @@ struct Conn {
     /// Stations this connection reported for.
     claimed: Vec<(Protocol, StationAddr)>,
     reassembly: Reassembly,
+    /// Archive rows of frames not applied from this connection.
+    bucket: RateBucket,
+    /// Bad-CRC frames one after another, archived as one row when the run ends.
+    bad_run: Option<BadRun>,
+}
+
+/// A run of bad-CRC frames: the first frame, where it seemed to come from, and how many.
+struct BadRun {
+    protocol: Protocol,
+    station: String,
+    first: Vec<u8>,
+    first_at: i64,
+    count: u32,
 }
 
 /// A decoded unit of a connection's stream.
@@ -144,16 +170,21 @@ enum Decoded {
     Missing(Frame, u16),
     /// A frame the centre sent, looped back: not a report.
     Downlink,
+    /// A packet not held for reassembly: its outcome and why.
+    Refused(&'static str, String),
     Error(FrameError),
 }
 
-/// Decodes a frame received at `received`.
+/// Decodes a frame received at `received` from `ip` (`None`: from the archive, admitted when
+/// it was received). A packet of a multi-packet message is held only for a station of
+/// stations.csv whose `allow_from` and password it passes.
 fn decode(
     protocol: Protocol,
     bytes: &[u8],
     received: i64,
     reassembly: &mut Reassembly,
     cfg: &Config,
+    ip: Option<IpAddr>,
 ) -> Decoded {
     let clock = &cfg.clock;
     match protocol {
@@ -174,13 +205,47 @@ fn decode(
             if env.downlink {
                 return Decoded::Downlink;
             }
-            let Packet::Part { .. } = env.packet else {
+            let Packet::Part { total, .. } = env.packet else {
                 return match sl651::decode_message(&env, env.body, clock) {
                     Ok(f) => Decoded::Frame(f),
                     Err(e) => Decoded::Error(e),
                 };
             };
+            if let Some(ip) = ip {
+                if cfg.stations.get(Protocol::Sl651, &env.station).is_none() {
+                    return Decoded::Refused(
+                        "unknown_station",
+                        format!(
+                            "a packet for station {} which is not in {}: not held",
+                            env.station, cfg.stations.source
+                        ),
+                    );
+                }
+                if let Some(r) = station_refusal(
+                    &cfg.stations,
+                    Protocol::Sl651,
+                    env.station,
+                    Some(env.password),
+                    ip,
+                ) {
+                    return Decoded::Refused(r.0, r.1);
+                }
+            }
             match reassembly.add(bytes, received) {
+                Assembled::Dropped(outcome) => Decoded::Refused(
+                    outcome,
+                    if outcome == "too_many_packets" {
+                        format!(
+                            "a message of {total} packets: more than [gateway] max_packets = {}",
+                            cfg.gateway.max_packets
+                        )
+                    } else {
+                        format!(
+                            "no room to hold the packet ([gateway] reassembly_max_mb = {}, or this connection's share): the terminal sends it again",
+                            cfg.gateway.reassembly_max_mb
+                        )
+                    },
+                ),
                 Assembled::Pending => Decoded::Packet,
                 Assembled::Missing(seqs) => match sl651::decode(bytes, clock) {
                     Ok(f) => Decoded::Missing(f, seqs[0]),
@@ -218,11 +283,52 @@ fn station_of(protocol: Protocol, bytes: &[u8]) -> String {
     addr.map(to_hex).unwrap_or_default()
 }
 
+/// Why station `addr` of stations.csv may not be spoken for from `ip` with `password` (SL 651;
+/// `None` for SZY 206, whose uplink frames carry none): (outcome, why). `None` when it may, or
+/// when the station is not in stations.csv.
+fn station_refusal(
+    stations: &Stations,
+    protocol: Protocol,
+    addr: StationAddr,
+    password: Option<[u8; 2]>,
+    ip: IpAddr,
+) -> Option<(&'static str, String)> {
+    let st = stations.get(protocol, &addr)?;
+    if !st.allows(ip) {
+        return Some((
+            "not_allowed",
+            format!(
+                "{ip} is not in the allow_from of station {addr} in {}",
+                stations.source
+            ),
+        ));
+    }
+    if let (Some(want), Some(password)) = (st.password, password)
+        && want != password
+    {
+        return Some((
+            "bad_password",
+            format!(
+                "password {:04X} is not the one station {addr} has in {}",
+                u16::from_be_bytes(password),
+                stations.source
+            ),
+        ));
+    }
+    None
+}
+
+/// Whether a frame with `outcome` was applied: its rows are archived whatever the rate (the
+/// station authenticated itself and the readings went out); every other row is rate-limited.
+fn applied(outcome: &str) -> bool {
+    matches!(outcome, "published" | "confirmed")
+}
+
 impl Shared {
     /// Counts, archives and (rate-limited) logs a frame's outcome.
     fn record(
         &self,
-        peer: &str,
+        conn: &mut Conn,
         protocol: Protocol,
         station: &str,
         bytes: &[u8],
@@ -230,24 +336,88 @@ impl Shared {
         now: i64,
     ) {
         self.metrics.frame(protocol, outcome);
-        let kept = self.archive.keep(Row {
-            received_at: now,
-            peer: peer.to_string(),
-            protocol: protocol.as_str().to_string(),
-            station: station.to_string(),
-            hex: to_hex(bytes),
-            outcome: outcome.to_string(),
-        });
-        if !kept {
-            self.metrics.archive_dropped();
-        }
+        self.archive_row(conn, protocol, station, bytes, outcome, now, 1);
         debug!(
-            peer,
+            peer = %conn.peer,
             protocol = protocol.as_str(),
             station,
             outcome,
             "frame"
         );
+    }
+
+    /// Archives a row, unless a frame not applied is past its connection's or its station's
+    /// rate.
+    #[allow(clippy::too_many_arguments)]
+    fn archive_row(
+        &self,
+        conn: &mut Conn,
+        protocol: Protocol,
+        station: &str,
+        bytes: &[u8],
+        outcome: &'static str,
+        now: i64,
+        repeats: u32,
+    ) {
+        if !applied(outcome) && !self.within_rate(conn, protocol, station) {
+            self.metrics.archive_dropped("rate");
+            return;
+        }
+        let kept = self.archive.keep(Row {
+            received_at: now,
+            peer: conn.peer.clone(),
+            protocol: protocol.as_str().to_string(),
+            station: station.to_string(),
+            hex: to_hex(bytes),
+            outcome: outcome.to_string(),
+            repeats,
+        });
+        if !kept {
+            self.metrics.archive_dropped("behind");
+        }
+        let stats = self.archive.stats();
+        self.metrics.archive(
+            stats.bytes.load(Ordering::Relaxed),
+            stats.evicted.load(Ordering::Relaxed),
+        );
+    }
+
+    /// Takes a token from the connection's bucket and, for a station of stations.csv, from
+    /// the station's.
+    fn within_rate(&self, conn: &mut Conn, protocol: Protocol, station: &str) -> bool {
+        let t = self.started.elapsed().as_secs_f64();
+        if !conn.bucket.take(t) {
+            return false;
+        }
+        let Ok(addr) = station.parse::<StationAddr>() else {
+            return true;
+        };
+        if self.cfg.stations.get(protocol, &addr).is_none() {
+            return true;
+        }
+        let per_minute = self.cfg.gateway.archive_rows_per_minute;
+        self.station_buckets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((protocol, addr))
+            .or_insert_with(|| RateBucket::new(per_minute))
+            .take(t)
+    }
+
+    /// Archives the connection's run of bad-CRC frames, if it has one, as one row.
+    fn end_bad_run(&self, conn: &mut Conn) {
+        if let Some(run) = conn.bad_run.take() {
+            self.metrics.bad_crc_run();
+            self.archive_row(
+                conn,
+                run.protocol,
+                &run.station,
+                &run.first,
+                "bad_crc",
+                run.first_at,
+                run.count,
+            );
+        }
     }
 
     /// A WARN line, at most one per station and outcome a minute.
@@ -289,34 +459,14 @@ impl Shared {
                 addrs.push(e.station);
             }
         }
-        for addr in addrs {
-            let Some(st) = self.cfg.stations.get(frame.protocol, &addr) else {
-                continue;
-            };
-            if !st.allows(ip) {
-                return Some((
-                    "not_allowed",
-                    format!(
-                        "{ip} is not in the allow_from of station {addr} in {}",
-                        self.cfg.stations.source
-                    ),
-                ));
-            }
-            // SZY 206 uplink frames carry no password: allow_from is their only check.
-            if let (Some(want), Header::Sl651 { password, .. }) = (st.password, &frame.header)
-                && want != *password
-            {
-                return Some((
-                    "bad_password",
-                    format!(
-                        "password {:04X} is not the one station {addr} has in {}",
-                        u16::from_be_bytes(*password),
-                        self.cfg.stations.source
-                    ),
-                ));
-            }
-        }
-        None
+        // SZY 206 uplink frames carry no password: allow_from is their only check.
+        let password = match &frame.header {
+            Header::Sl651 { password, .. } => Some(*password),
+            Header::Szy206 { .. } => None,
+        };
+        addrs.into_iter().find_map(|addr| {
+            station_refusal(&self.cfg.stations, frame.protocol, addr, password, ip)
+        })
     }
 
     /// Records that `conn` reports for `addr`, closing the station's previous connection.
@@ -360,20 +510,44 @@ impl Shared {
                 None
             }
             Item::BadCrc(protocol, bytes) => {
+                self.metrics.frame(protocol, "bad_crc");
                 let station = station_of(protocol, &bytes);
-                self.record(peer, protocol, &station, &bytes, "bad_crc", now);
-                self.warn(&station, "bad_crc", now, || {
-                    format!("{protocol} frame from {peer} with a wrong CRC: not confirmed, the terminal sends it again")
-                });
+                match &mut conn.bad_run {
+                    Some(run) if run.protocol == protocol && now - run.first_at < BAD_RUN_S => {
+                        run.count = run.count.saturating_add(1);
+                    }
+                    _ => {
+                        self.end_bad_run(conn);
+                        self.warn(&station, "bad_crc", now, || {
+                            format!("{protocol} frame from {peer} with a wrong CRC: not confirmed, the terminal sends it again")
+                        });
+                        conn.bad_run = Some(BadRun {
+                            protocol,
+                            station,
+                            first: bytes,
+                            first_at: now,
+                            count: 1,
+                        });
+                    }
+                }
                 None
             }
             Item::Frame(protocol, bytes) => {
-                let decoded = decode(protocol, &bytes, now, &mut conn.reassembly, &self.cfg);
+                self.end_bad_run(conn);
+                let decoded = decode(
+                    protocol,
+                    &bytes,
+                    now,
+                    &mut conn.reassembly,
+                    &self.cfg,
+                    Some(conn.ip),
+                );
+                self.metrics.reassembly(self.reassembly_budget.used());
                 if let Decoded::Frame(f) | Decoded::Missing(f, _) = &decoded
                     && let Some((outcome, why)) = self.refusal(f, conn.ip)
                 {
                     let station = f.station.to_string();
-                    self.record(peer, protocol, &station, &bytes, outcome, now);
+                    self.record(conn, protocol, &station, &bytes, outcome, now);
                     self.warn(&station, outcome, now, || {
                         format!("{protocol} frame for station {station} from {peer} refused: {why}; archived, not applied, not confirmed")
                     });
@@ -398,23 +572,30 @@ impl Shared {
         let frame = match decoded {
             Decoded::Frame(f) => f,
             Decoded::Packet => {
-                self.record(peer, protocol, &station_hex, bytes, "packet", now);
+                self.record(conn, protocol, &station_hex, bytes, "packet", now);
                 return None;
             }
             Decoded::Downlink => {
-                self.record(peer, protocol, &station_hex, bytes, "downlink", now);
+                self.record(conn, protocol, &station_hex, bytes, "downlink", now);
+                return None;
+            }
+            Decoded::Refused(outcome, why) => {
+                self.record(conn, protocol, &station_hex, bytes, outcome, now);
+                self.warn(&station_hex, outcome, now, || {
+                    format!("{protocol} packet from {peer} refused: {why}")
+                });
                 return None;
             }
             Decoded::Error(e) => {
                 let outcome = e.outcome();
-                self.record(peer, protocol, &station_hex, bytes, outcome, now);
+                self.record(conn, protocol, &station_hex, bytes, outcome, now);
                 self.warn(&station_hex, outcome, now, || {
                     format!("{protocol} frame from {peer} refused: {e}")
                 });
                 return None;
             }
             Decoded::Missing(f, seq) => {
-                self.record(peer, protocol, &station_hex, bytes, "packet_missing", now);
+                self.record(conn, protocol, &station_hex, bytes, "packet_missing", now);
                 let station = self.cfg.stations.get(protocol, &f.station)?;
                 if station.reply == Some(Reply::None) {
                     return None;
@@ -442,7 +623,7 @@ impl Shared {
             }
         };
         let (outcome, reply) = self.handle(&frame, peer, now).await;
-        self.record(peer, protocol, &station_hex, bytes, outcome, now);
+        self.record(conn, protocol, &station_hex, bytes, outcome, now);
         // Only an authenticated report that went through takes the station's session over.
         if matches!(outcome, "published" | "confirmed") {
             self.claim(conn, protocol, frame.station);
@@ -678,7 +859,12 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GatewayError> {
-    let archive = Archive::start(&opts.db, cfg.gateway.archive_max_age_days)?;
+    let archive_bytes = archive_bound(&cfg, &opts.db);
+    info!(
+        max_mb = archive_bytes >> 20,
+        "gateway archive bound ([gateway] archive_max_mb)"
+    );
+    let archive = Archive::start(&opts.db, cfg.gateway.archive_max_age_days, archive_bytes)?;
     let shared = Arc::new(Shared {
         publisher: publisher(&cfg, &opts.broker)?,
         archive,
@@ -694,6 +880,12 @@ pub async fn serve(
         db: opts.db.clone(),
         sessions: Mutex::new(HashMap::new()),
         next_connection: AtomicU64::new(0),
+        reassembly_budget: ReassemblyBudget::new(
+            usize::try_from(cfg.gateway.reassembly_max_mb.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+        ),
+        station_buckets: Mutex::new(HashMap::new()),
+        started: std::time::Instant::now(),
         cfg,
     });
     let open = shared.cfg.stations.warnings().len();
@@ -848,7 +1040,11 @@ async fn connection(
         reassembly: Reassembly::new(
             g.reassembly_timeout_s as i64,
             g.max_frame_bytes * REASSEMBLY_FRAMES,
+            g.max_packets,
+            Arc::clone(&shared.reassembly_budget),
         ),
+        bucket: RateBucket::new(g.archive_rows_per_minute),
+        bad_run: None,
     };
     serve_connection(
         shared,
@@ -859,7 +1055,11 @@ async fn connection(
         &mut stop,
     )
     .await;
+    shared.end_bad_run(&mut conn);
     shared.release(&conn);
+    // The connection's reassembly gives its bytes back to the shared budget.
+    drop(conn);
+    shared.metrics.reassembly(shared.reassembly_budget.used());
     debug!(peer = %peer, "terminal disconnected");
 }
 
@@ -948,7 +1148,7 @@ pub async fn replay(
         rows: rows.len(),
         ..Default::default()
     };
-    let mut reassembly = Reassembly::new(i64::MAX / 4, usize::MAX / 4);
+    let mut reassembly = Reassembly::unbounded(i64::MAX / 4);
     let timeout = Duration::from_secs(cfg.gateway.puback_timeout_s);
     for row in rows {
         let Some(bytes) = from_hex(&row.hex) else {
@@ -957,9 +1157,14 @@ pub async fn replay(
         let Ok(protocol) = row.protocol.parse::<Protocol>() else {
             continue;
         };
-        let Decoded::Frame(frame) =
-            decode(protocol, &bytes, row.received_at, &mut reassembly, &cfg)
-        else {
+        let Decoded::Frame(frame) = decode(
+            protocol,
+            &bytes,
+            row.received_at,
+            &mut reassembly,
+            &cfg,
+            None,
+        ) else {
             continue;
         };
         report.frames += 1;
@@ -979,6 +1184,31 @@ pub async fn replay(
         }
     }
     Ok(report)
+}
+
+/// The archive's bound in bytes: `[gateway] archive_max_mb`, or a share of the space free on
+/// the store's volume.
+pub fn archive_bound(cfg: &Config, db: &Path) -> u64 {
+    if let Some(mb) = cfg.gateway.archive_max_mb {
+        return mb.saturating_mul(1 << 20);
+    }
+    let dir = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let free_mb = free_bytes(dir).map_or(ARCHIVE_AUTO_MB.0, |b| b >> 20);
+    (free_mb / ARCHIVE_AUTO_SHARE).clamp(ARCHIVE_AUTO_MB.0, ARCHIVE_AUTO_MB.1) << 20
+}
+
+/// Bytes free for an unprivileged user on the volume holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs reads a NUL-terminated path and writes one struct through a valid
+    // pointer to a zeroed local.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0;
+    ok.then(|| st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// The stations of a config, refused when there are none (a gateway would only archive).
@@ -1011,8 +1241,8 @@ mod tests {
     }
 
     fn frame_of(bytes: &[u8], cfg: &Config) -> Frame {
-        let mut r = Reassembly::new(120, 1 << 20);
-        match decode(Protocol::Sl651, bytes, 0, &mut r, cfg) {
+        let mut r = Reassembly::unbounded(120);
+        match decode(Protocol::Sl651, bytes, 0, &mut r, cfg, None) {
             Decoded::Frame(f) => f,
             _ => panic!("not a frame"),
         }
@@ -1056,21 +1286,21 @@ mod tests {
     fn a_multi_packet_message_is_answered_once_with_its_total() {
         let c = cfg();
         let parts = report(0x32).encode_parts(3);
-        let mut r = Reassembly::new(120, 1 << 20);
+        let mut r = Reassembly::unbounded(120);
         assert!(matches!(
-            decode(Protocol::Sl651, &parts[0], 0, &mut r, &c),
+            decode(Protocol::Sl651, &parts[0], 0, &mut r, &c, None),
             Decoded::Packet
         ));
         // The last packet before the second: NAK material, the second is missing.
         assert!(matches!(
-            decode(Protocol::Sl651, &parts[2], 1, &mut r, &c),
+            decode(Protocol::Sl651, &parts[2], 1, &mut r, &c, None),
             Decoded::Missing(_, 2)
         ));
         assert!(matches!(
-            decode(Protocol::Sl651, &parts[1], 2, &mut r, &c),
+            decode(Protocol::Sl651, &parts[1], 2, &mut r, &c, None),
             Decoded::Packet
         ));
-        let Decoded::Frame(f) = decode(Protocol::Sl651, &parts[2], 3, &mut r, &c) else {
+        let Decoded::Frame(f) = decode(Protocol::Sl651, &parts[2], 3, &mut r, &c, None) else {
             panic!("not reassembled")
         };
         assert_eq!(f.serial, Some(23));
@@ -1093,14 +1323,14 @@ mod tests {
             sl651::EOT,
             now(),
         );
-        let mut r = Reassembly::new(120, 1 << 20);
+        let mut r = Reassembly::unbounded(120);
         assert!(matches!(
-            decode(Protocol::Sl651, &down, 0, &mut r, &c),
+            decode(Protocol::Sl651, &down, 0, &mut r, &c, None),
             Decoded::Downlink
         ));
         let szy_down = crate::gateway::crc::from_hex("680868335303810D00C0003E16").unwrap();
         assert!(matches!(
-            decode(Protocol::Szy206, &szy_down, 0, &mut r, &c),
+            decode(Protocol::Szy206, &szy_down, 0, &mut r, &c, None),
             Decoded::Downlink
         ));
     }

@@ -5,7 +5,10 @@
 //!
 //! Also here: SL 651 multi-packet (M3) reassembly, per station and function, with a timeout.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::crc::{crc8_e5, crc16_modbus};
 use super::frame::Packet;
@@ -26,18 +29,33 @@ pub enum Item {
 }
 
 /// The per-connection framer.
+///
+/// Linear in the bytes received: a position behind an incomplete frame at the front is looked
+/// at once when it arrives and again only when the bytes it needs have come (at most three
+/// times: start, header, whole frame), so a long incomplete frame trickled in byte by byte
+/// costs no more than the same bytes in one piece.
 #[derive(Debug)]
 pub struct Framer {
     accept: ListenProtocol,
     max_frame: usize,
     buf: Vec<u8>,
+    /// Bytes drained from the front since the start: positions below are absolute.
+    consumed: usize,
+    /// Positions behind the front below this have been looked at (absolute).
+    scanned: usize,
+    /// Positions behind the front that may start a frame once more bytes come: (the absolute
+    /// end they need, their absolute start), soonest end first.
+    waiting: BinaryHeap<Reverse<(usize, usize)>>,
+    /// Positions examined in all (what the parser's cost is measured by).
+    examined: u64,
 }
 
 /// What the front of the buffer holds.
 enum Front {
     Item(Item),
-    /// A frame may start here but is not complete yet.
-    Partial,
+    /// A frame may start here but is not complete yet: nothing changes before this many bytes
+    /// from its start are in.
+    Partial(usize),
     /// No frame starts here.
     NoFrame,
 }
@@ -49,6 +67,10 @@ impl Framer {
             accept,
             max_frame,
             buf: Vec::new(),
+            consumed: 0,
+            scanned: 0,
+            waiting: BinaryHeap::new(),
+            examined: 0,
         }
     }
 
@@ -60,6 +82,11 @@ impl Framer {
     /// Bytes held (an incomplete frame, or bytes not looked at yet).
     pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Positions looked at so far: linear in the bytes pushed.
+    pub fn examined(&self) -> u64 {
+        self.examined
     }
 
     fn sl651(&self) -> bool {
@@ -82,23 +109,61 @@ impl Framer {
                     Item::BadCrc(..) => 1,
                     Item::Junk(n) => *n,
                 };
-                self.buf.drain(..used);
+                self.consume(used);
                 Some(item)
             }
             Front::NoFrame => {
                 let n = self.junk_len(1);
-                self.buf.drain(..n);
+                self.consume(n);
                 Some(Item::Junk(n))
             }
-            Front::Partial => {
+            Front::Partial(_) => {
                 // A junk head announcing a long frame must not hold back a complete frame
                 // behind it: the terminal would wait for a confirm and send nothing more.
-                let later = (1..self.buf.len())
-                    .find(|&at| matches!(self.front(at), Front::Item(Item::Frame(..))))?;
-                self.buf.drain(..later);
+                let later = self.later_frame()?;
+                self.consume(later);
                 Some(Item::Junk(later))
             }
         }
+    }
+
+    /// Drops `n` bytes from the front.
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.consumed += n;
+    }
+
+    /// The first position behind the front where a complete frame starts (relative to the
+    /// front), looking only at positions not looked at before and at those whose bytes have
+    /// come since.
+    fn later_frame(&mut self) -> Option<usize> {
+        let len = self.consumed + self.buf.len();
+        let mut best: Option<usize> = None;
+        while let Some(&Reverse((end, at))) = self.waiting.peek() {
+            if end > len {
+                break;
+            }
+            self.waiting.pop();
+            if at <= self.consumed {
+                continue;
+            }
+            match self.front(at - self.consumed) {
+                Front::Item(Item::Frame(..)) => best = Some(best.map_or(at, |b| b.min(at))),
+                Front::Partial(need) => self.waiting.push(Reverse((at + need, at))),
+                _ => {}
+            }
+        }
+        let mut at = self.scanned.max(self.consumed + 1);
+        while at < len && best.is_none_or(|b| at < b) {
+            match self.front(at - self.consumed) {
+                Front::Item(Item::Frame(..)) => best = Some(at),
+                Front::Partial(need) => self.waiting.push(Reverse((at + need, at))),
+                _ => {}
+            }
+            at += 1;
+        }
+        self.scanned = at;
+        best.map(|b| b - self.consumed)
     }
 
     /// Bytes from the front up to the next byte that could start a frame (at least `min`).
@@ -112,7 +177,8 @@ impl Framer {
     }
 
     /// What starts at `at`.
-    fn front(&self, at: usize) -> Front {
+    fn front(&mut self, at: usize) -> Front {
+        self.examined += 1;
         let b = &self.buf[at..];
         if self.sl651() && b[0] == sl651::START[0] {
             match sl651_front(b, self.max_frame) {
@@ -129,19 +195,19 @@ impl Framer {
 
 fn sl651_front(b: &[u8], max_frame: usize) -> Front {
     if b.len() < 2 {
-        return Front::Partial;
+        return Front::Partial(2);
     }
     if b[1] != sl651::START[1] {
         return Front::NoFrame;
     }
     if b.len() < sl651::HEAD_LEN {
-        return Front::Partial;
+        return Front::Partial(sl651::HEAD_LEN);
     }
     let Some(total) = sl651::frame_len(b).filter(|&t| t <= max_frame) else {
         return Front::NoFrame;
     };
     if b.len() < total {
-        return Front::Partial;
+        return Front::Partial(total);
     }
     let f = &b[..total];
     if !matches!(
@@ -161,13 +227,13 @@ fn sl651_front(b: &[u8], max_frame: usize) -> Front {
 
 fn szy206_front(b: &[u8], max_frame: usize) -> Front {
     if b.len() < 3 {
-        return Front::Partial;
+        return Front::Partial(3);
     }
     let Some(total) = szy206::frame_len(b).filter(|&t| t <= max_frame) else {
         return Front::NoFrame;
     };
     if b.len() < total {
-        return Front::Partial;
+        return Front::Partial(total);
     }
     let f = &b[..total];
     if f[total - 1] != szy206::END {
@@ -205,47 +271,119 @@ pub enum Assembled {
     /// The last packet came and these sequence numbers are missing: the centre answers NAK with
     /// the first, and the terminal sends it again.
     Missing(Vec<u16>),
+    /// The packet was not kept: its outcome (`too_many_packets`, `reassembly_full`).
+    Dropped(&'static str),
+}
+
+/// Bytes held for reassembly by every connection together, at most `max`.
+#[derive(Debug)]
+pub struct ReassemblyBudget {
+    max: usize,
+    used: AtomicUsize,
+}
+
+impl ReassemblyBudget {
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(ReassemblyBudget {
+            max,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn take(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                (u + n <= self.max).then_some(u + n)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
 }
 
 struct Partial {
     total: u16,
-    /// Frames by sequence number (1-based; index 0 unused).
-    frames: Vec<Option<Vec<u8>>>,
+    /// Frames by sequence number, as they come: memory follows the packets received, not the
+    /// count a packet claims.
+    frames: BTreeMap<u16, Vec<u8>>,
+    bytes: usize,
     started: i64,
 }
 
 /// SL 651 M3 reassembly for one connection: packets kept per (station, function) until all are
-/// in or `timeout_s` passes.
+/// in or `timeout_s` passes, at most `max_bytes` for the connection and what the shared budget
+/// has left.
 pub struct Reassembly {
     timeout_s: i64,
     /// Bytes held at most, all messages together (a terminal cannot make the gateway hold more).
     max_bytes: usize,
+    /// A message claiming more packets than this is refused.
+    max_packets: u16,
+    budget: Arc<ReassemblyBudget>,
+    held: usize,
     parts: HashMap<(StationAddr, u8), Partial>,
 }
 
 impl Reassembly {
-    /// Keeps packets `timeout_s` seconds, at most `max_bytes` of them in all.
-    pub fn new(timeout_s: i64, max_bytes: usize) -> Self {
+    /// Keeps packets `timeout_s` seconds, at most `max_bytes` of them in all and at most what
+    /// `budget` has left; messages of more than `max_packets` packets are refused.
+    pub fn new(
+        timeout_s: i64,
+        max_bytes: usize,
+        max_packets: u16,
+        budget: Arc<ReassemblyBudget>,
+    ) -> Self {
         Reassembly {
             timeout_s,
             max_bytes,
+            max_packets,
+            budget,
+            held: 0,
             parts: HashMap::new(),
         }
     }
 
-    /// Drops messages started more than the timeout before `now`; returns how many.
-    pub fn expire(&mut self, now: i64) -> usize {
-        let before = self.parts.len();
-        self.parts.retain(|_, p| now - p.started <= self.timeout_s);
-        before - self.parts.len()
+    /// Without limits but the timeout (a replay of the archive, whose frames were admitted).
+    pub fn unbounded(timeout_s: i64) -> Self {
+        Self::new(
+            timeout_s,
+            usize::MAX / 4,
+            u16::MAX,
+            ReassemblyBudget::new(usize::MAX / 4),
+        )
     }
 
-    fn held(&self) -> usize {
-        self.parts
-            .values()
-            .flat_map(|p| p.frames.iter().flatten())
-            .map(Vec::len)
-            .sum()
+    /// Bytes this connection holds.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    fn forget(&mut self, p: &Partial) {
+        self.held -= p.bytes;
+        self.budget.give(p.bytes);
+    }
+
+    /// Drops messages started more than the timeout before `now`; returns how many.
+    pub fn expire(&mut self, now: i64) -> usize {
+        let old: Vec<_> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| now - p.started > self.timeout_s)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &old {
+            if let Some(p) = self.parts.remove(k) {
+                self.forget(&p);
+            }
+        }
+        old.len()
     }
 
     /// Adds a packet (a frame whose envelope is a [`Packet::Part`]) received at `now`.
@@ -257,7 +395,16 @@ impl Reassembly {
         let Packet::Part { total, seq } = env.packet else {
             return Assembled::Pending;
         };
+        if total > self.max_packets {
+            return Assembled::Dropped("too_many_packets");
+        }
         let key = (env.station, env.function);
+        if self.parts.get(&key).is_some_and(|p| p.total != total) {
+            // A new series under the same key: the old one is abandoned.
+            if let Some(p) = self.parts.remove(&key) {
+                self.forget(&p);
+            }
+        }
         if !self.parts.contains_key(&key) && self.parts.len() >= MAX_MESSAGES {
             // A connection claiming many stations at once: the oldest series makes room.
             if let Some(oldest) = self
@@ -265,40 +412,41 @@ impl Reassembly {
                 .iter()
                 .min_by_key(|(_, p)| p.started)
                 .map(|(k, _)| *k)
+                && let Some(p) = self.parts.remove(&oldest)
             {
-                self.parts.remove(&oldest);
+                self.forget(&p);
             }
         }
-        let held = self.held();
         let p = self.parts.entry(key).or_insert_with(|| Partial {
             total,
-            frames: vec![None; usize::from(total) + 1],
+            frames: BTreeMap::new(),
+            bytes: 0,
             started: now,
         });
-        if p.total != total {
-            // A new series under the same key: the old one is abandoned.
-            *p = Partial {
-                total,
-                frames: vec![None; usize::from(total) + 1],
-                started: now,
-            };
+        if let Some(old) = p.frames.remove(&seq) {
+            // The same packet again: its earlier copy's bytes are given back first.
+            p.bytes -= old.len();
+            self.held -= old.len();
+            self.budget.give(old.len());
         }
-        if held + frame.len() <= self.max_bytes {
-            p.frames[usize::from(seq)] = Some(frame.to_vec());
+        if self.held + frame.len() > self.max_bytes || !self.budget.take(frame.len()) {
+            return Assembled::Dropped("reassembly_full");
         }
+        self.held += frame.len();
+        p.bytes += frame.len();
+        p.frames.insert(seq, frame.to_vec());
         if seq != total {
             return Assembled::Pending;
         }
-        let missing: Vec<u16> = (1..=total)
-            .filter(|&s| p.frames[usize::from(s)].is_none())
-            .collect();
+        let missing: Vec<u16> = (1..=total).filter(|s| !p.frames.contains_key(s)).collect();
         if !missing.is_empty() {
             return Assembled::Missing(missing);
         }
         let Some(p) = self.parts.remove(&key) else {
             return Assembled::Pending;
         };
-        let frames: Vec<Vec<u8>> = p.frames.into_iter().flatten().collect();
+        self.forget(&p);
+        let frames: Vec<Vec<u8>> = p.frames.into_values().collect();
         let mut body = Vec::new();
         for f in &frames {
             if let Ok(e) = sl651::envelope(f) {
@@ -307,6 +455,12 @@ impl Reassembly {
         }
         let last = frames.last().cloned().unwrap_or_default();
         Assembled::Complete(Message { frames, body, last })
+    }
+}
+
+impl Drop for Reassembly {
+    fn drop(&mut self) {
+        self.budget.give(self.held);
     }
 }
 
@@ -416,7 +570,7 @@ mod tests {
     #[test]
     fn packets_reassemble_in_any_order() {
         let p = parts();
-        let mut r = Reassembly::new(120, 1 << 20);
+        let mut r = Reassembly::new(120, 1 << 20, 64, ReassemblyBudget::new(1 << 30));
         assert_eq!(r.add(&p[1], 0), Assembled::Pending);
         assert_eq!(r.add(&p[0], 1), Assembled::Pending);
         let Assembled::Complete(m) = r.add(&p[2], 2) else {
@@ -432,7 +586,7 @@ mod tests {
 
     #[test]
     fn a_connection_holds_a_bounded_number_of_series() {
-        let mut r = Reassembly::new(120, 1 << 20);
+        let mut r = Reassembly::new(120, 1 << 20, 64, ReassemblyBudget::new(1 << 30));
         for n in 0..40u32 {
             let mut rep = crate::gateway::sl651::Report::sample(
                 n as u16,
@@ -447,7 +601,7 @@ mod tests {
     #[test]
     fn a_missing_packet_is_named_and_a_stale_series_expires() {
         let p = parts();
-        let mut r = Reassembly::new(120, 1 << 20);
+        let mut r = Reassembly::new(120, 1 << 20, 64, ReassemblyBudget::new(1 << 30));
         r.add(&p[0], 0);
         assert_eq!(r.add(&p[2], 1), Assembled::Missing(vec![2]));
         // The resent packet completes it.
@@ -456,6 +610,97 @@ mod tests {
         r.add(&p[0], 10);
         assert_eq!(r.expire(200), 1);
         assert_eq!(r.add(&p[2], 201), Assembled::Missing(vec![1, 2]));
+    }
+
+    #[test]
+    fn a_long_incomplete_frame_trickled_in_costs_linear_time() {
+        // A head announcing a 4112-byte frame, then start bytes that each announce one too,
+        // sent a byte at a time: every position is looked at a bounded number of times.
+        let mut f = Framer::new(ListenProtocol::Auto, 4112);
+        let head = from_hex("7E7E0000000000000000320FFF02").unwrap();
+        let mut sent = 0u64;
+        for b in head.iter().cycle().take(4000) {
+            f.push(&[*b]);
+            sent += 1;
+            assert!(all(&mut f).iter().all(|i| !matches!(i, Item::Frame(..))));
+        }
+        assert!(
+            f.examined() <= 8 * sent,
+            "{} positions examined for {sent} bytes",
+            f.examined()
+        );
+        // A real frame after it still comes out.
+        let sl = from_hex(SL).unwrap();
+        f.push(&sl);
+        assert_eq!(frames(&all(&mut f)), [sl]);
+    }
+
+    fn budget(max: usize) -> Arc<ReassemblyBudget> {
+        ReassemblyBudget::new(max)
+    }
+
+    fn part_of(total: u16, seq: u16, station: u32) -> Vec<u8> {
+        let mut rep =
+            crate::gateway::sl651::Report::sample(1, vec![(0x0E, 0x1A, vec![0x00, 0x15, 0x20])]);
+        rep.station = format!("1401{station:06}").parse().unwrap();
+        let mut p = rep.encode_parts(2).remove(0);
+        // Rewrite the packet field (total << 12 | seq) and the CRC.
+        let v = (u32::from(total) << 12 | u32::from(seq)).to_be_bytes();
+        p[14..17].copy_from_slice(&v[1..]);
+        let n = p.len();
+        let crc = crc16_modbus(&p[..n - 2]).to_be_bytes();
+        p[n - 2..].copy_from_slice(&crc);
+        p
+    }
+
+    #[test]
+    fn memory_follows_the_packets_received_not_the_count_claimed() {
+        let b = budget(1 << 30);
+        let mut r = Reassembly::new(120, 1 << 20, 4095, Arc::clone(&b));
+        let p = part_of(4095, 1, 1);
+        assert_eq!(r.add(&p, 0), Assembled::Pending);
+        assert_eq!(r.held(), p.len());
+        assert_eq!(b.used(), p.len());
+        // The same packet again holds no more.
+        r.add(&p, 1);
+        assert_eq!(r.held(), p.len());
+        drop(r);
+        assert_eq!(b.used(), 0, "a closed connection gives its bytes back");
+    }
+
+    #[test]
+    fn packet_counts_and_memory_are_capped() {
+        let b = budget(1 << 30);
+        let mut r = Reassembly::new(120, 1 << 20, 64, Arc::clone(&b));
+        assert_eq!(
+            r.add(&part_of(65, 1, 1), 0),
+            Assembled::Dropped("too_many_packets")
+        );
+        assert_eq!(r.held(), 0);
+        // Per connection: room for two packets.
+        let one = part_of(8, 1, 1).len();
+        let mut r = Reassembly::new(120, 2 * one, 64, Arc::clone(&b));
+        assert_eq!(r.add(&part_of(8, 1, 1), 0), Assembled::Pending);
+        assert_eq!(r.add(&part_of(8, 2, 1), 0), Assembled::Pending);
+        assert_eq!(
+            r.add(&part_of(8, 3, 1), 0),
+            Assembled::Dropped("reassembly_full")
+        );
+        // In all: a second connection finds the shared budget spent.
+        let small = budget(one * 3);
+        let mut a = Reassembly::new(120, 1 << 20, 64, Arc::clone(&small));
+        let mut c = Reassembly::new(120, 1 << 20, 64, Arc::clone(&small));
+        for seq in 1..=3 {
+            assert_eq!(a.add(&part_of(8, seq, 1), 0), Assembled::Pending);
+        }
+        assert_eq!(
+            c.add(&part_of(8, 1, 2), 0),
+            Assembled::Dropped("reassembly_full")
+        );
+        // Expiry gives the bytes back.
+        a.expire(1000);
+        assert_eq!(small.used(), 0);
+        assert_eq!(c.add(&part_of(8, 1, 2), 1000), Assembled::Pending);
     }
 
     fn framed(input: &[u8]) -> Vec<Item> {
@@ -493,6 +738,33 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn how_the_bytes_are_split_changes_nothing(
+            bytes in proptest::collection::vec(prop_oneof![Just(0x7Eu8), Just(0x68u8), any::<u8>()], 0..600),
+            chunk in 1..40usize,
+            frame_at in 0..600usize,
+        ) {
+            let mut input = bytes.clone();
+            let sl = from_hex(SL).unwrap();
+            let at = frame_at.min(input.len());
+            input.splice(at..at, sl.iter().copied());
+            let whole = {
+                let mut f = Framer::new(ListenProtocol::Auto, 4112);
+                f.push(&input);
+                frames(&all(&mut f))
+            };
+            let mut f = Framer::new(ListenProtocol::Auto, 4112);
+            let mut got = Vec::new();
+            for c in input.chunks(chunk) {
+                f.push(c);
+                got.extend(frames(&all(&mut f)));
+            }
+            // The frame is found however the bytes arrive (random bytes around it may hold
+            // frames of their own, which a different split may resolve differently).
+            prop_assert!(whole.contains(&sl));
+            prop_assert!(got.contains(&sl), "chunks of {}: {:?}", chunk, got);
+        }
+
         #[test]
         fn random_bytes_never_panic_nor_pass_a_bad_crc(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
             check(&framed(&bytes));

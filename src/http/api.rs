@@ -91,14 +91,14 @@ pub async fn status(
         Ok(d) => d,
         Err(r) => return error(r.status(), r.en()),
     };
-    let doc = match s.cache.doc(&s.cfg(), &s.db, as_of).await {
+    let doc = match s.cache.doc(&s.cfg(), &s.db, as_of, g.id).await {
         Ok(d) => d,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
     let scope = g.scope;
     let body = s
         .cache
-        .computed(&s.db, Key::StatusBody(as_of, scope), move || {
+        .computed(&s.db, Key::StatusBody(as_of, scope), g.id, move || {
             let mut value = serde_json::to_value(doc.as_ref()).map_err(|e| e.to_string())?;
             if let Scope::County(code) = scope {
                 let name = doc
@@ -231,7 +231,7 @@ pub async fn daily(
     let db = s.db.clone();
     let built = s
         .cache
-        .computed(&s.db, Key::Daily(code, from, to), move || {
+        .computed(&s.db, Key::Daily(code, from, to), g.id, move || {
             daily_series(&cfg, &db, code, from, to)
         })
         .await;

@@ -8,6 +8,12 @@
 //! starting a second copy of the same work. The bundles live in a folder of the system's
 //! temporary directory, one per process, removed when the process ends cleanly and at the next
 //! start otherwise.
+//!
+//! Fairness between access tokens (the owner of a request): at most `[http] build_queue`
+//! builds wait, `build_queue_per_token` of one token; past either the request is refused as
+//! [`BUSY`] (503 with Retry-After) rather than queued behind another token's flood. A full
+//! cache makes room by dropping the oldest entry of the token that holds the most, so one
+//! token asking for many dates pushes out its own pages, not the others'.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +55,38 @@ struct Entry<T> {
     value: Arc<T>,
     built: Instant,
     version: i64,
+    /// The access token whose request built it.
+    owner: i64,
+}
+
+/// The error of a request refused because too many builds wait: the pages answer 503 with
+/// Retry-After.
+pub const BUSY: &str = "too many pages are being prepared: try again in a few seconds";
+
+/// Builds waiting or running, in all and per owner.
+#[derive(Default)]
+struct Queue {
+    total: usize,
+    by_owner: HashMap<i64, usize>,
+}
+
+/// A place in the build queue, given back when dropped.
+struct Ticket<'a> {
+    cache: &'a Cache,
+    owner: i64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut q = self.cache.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.total = q.total.saturating_sub(1);
+        if let Some(n) = q.by_owner.get_mut(&self.owner) {
+            *n -= 1;
+            if *n == 0 {
+                q.by_owner.remove(&self.owner);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +118,9 @@ pub struct Cache {
     /// The connection whose `data_version` tells whether another connection wrote.
     watch: Mutex<Option<Connection>>,
     building: tokio::sync::Mutex<u64>,
+    queue: Mutex<Queue>,
+    max_queue: usize,
+    max_queue_per_owner: usize,
 }
 
 impl Drop for Cache {
@@ -113,6 +154,9 @@ impl Cache {
             entries: Mutex::new(HashMap::new()),
             watch: Mutex::new(None),
             building: tokio::sync::Mutex::new(0),
+            queue: Mutex::new(Queue::default()),
+            max_queue: cfg.http.build_queue,
+            max_queue_per_owner: cfg.http.build_queue_per_token,
         })
     }
 
@@ -144,15 +188,22 @@ impl Cache {
         (e.version == version || e.built.elapsed() < self.max_age).then(|| e.value.as_ref().clone())
     }
 
-    fn insert(&self, key: Key, value: Value, version: i64) {
+    fn insert(&self, key: Key, value: Value, version: i64, owner: i64) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let is_folder = matches!(key, Key::County(..) | Key::City(_));
         let limit = if is_folder { MAX_BUNDLES } else { MAX_DOCS };
         let same_kind = |k: &Key| matches!(k, Key::County(..) | Key::City(_)) == is_folder;
+        map.remove(&key);
         while map.keys().filter(|k| same_kind(k)).count() >= limit {
+            // The owner holding the most entries of this kind gives up its oldest.
+            let mut held: HashMap<i64, usize> = HashMap::new();
+            for (_, e) in map.iter().filter(|(k, _)| same_kind(k)) {
+                *held.entry(e.owner).or_default() += 1;
+            }
+            let most = held.values().copied().max().unwrap_or(0);
             let oldest = map
                 .iter()
-                .filter(|(k, _)| same_kind(k))
+                .filter(|(k, e)| same_kind(k) && held.get(&e.owner) == Some(&most))
                 .min_by_key(|(_, e)| e.built)
                 .map(|(k, _)| *k);
             match oldest {
@@ -166,13 +217,26 @@ impl Cache {
                 value: Arc::new(value),
                 built: Instant::now(),
                 version,
+                owner,
             },
         );
     }
 
+    /// A place in the build queue for `owner`, or [`BUSY`].
+    fn admit(&self, owner: i64) -> Result<Ticket<'_>, String> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = q.by_owner.get(&owner).copied().unwrap_or(0);
+        if q.total >= self.max_queue || mine >= self.max_queue_per_owner {
+            return Err(BUSY.to_string());
+        }
+        q.total += 1;
+        *q.by_owner.entry(owner).or_default() += 1;
+        Ok(Ticket { cache: self, owner })
+    }
+
     /// The entry for `key`, built by `build` (on a blocking thread, one build at a time) when
     /// there is none or it is stale.
-    async fn get<F>(&self, db: &Path, key: Key, build: F) -> Result<Value, String>
+    async fn get<F>(&self, db: &Path, key: Key, owner: i64, build: F) -> Result<Value, String>
     where
         F: FnOnce(PathBuf) -> Result<Value, String> + Send + 'static,
     {
@@ -180,6 +244,7 @@ impl Cache {
         if let Some(v) = self.lookup(key, version) {
             return Ok(v);
         }
+        let _ticket = self.admit(owner)?;
         let mut n = self.building.lock().await;
         // Built by the request this one waited for.
         if let Some(v) = self.lookup(key, version) {
@@ -190,7 +255,7 @@ impl Cache {
         let value = tokio::task::spawn_blocking(move || build(dir))
             .await
             .map_err(|e| format!("building the page's figures failed: {e}"))??;
-        self.insert(key, value.clone(), version);
+        self.insert(key, value.clone(), version, owner);
         Ok(value)
     }
 
@@ -200,10 +265,11 @@ impl Cache {
         cfg: &Arc<Config>,
         db: &Path,
         as_of: Date,
+        owner: i64,
     ) -> Result<Arc<StatusDoc>, String> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         let v = self
-            .get(db, Key::Doc(as_of), move |_| {
+            .get(db, Key::Doc(as_of), owner, move |_| {
                 let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
                 crate::assess::status(&cfg, &conn, as_of)
                     .map(|d| Value::Doc(Arc::new(d)))
@@ -220,13 +286,19 @@ impl Cache {
     }
 
     /// A value of type `T` under `key`, computed by `build` on a blocking thread.
-    pub async fn computed<T, F>(&self, db: &Path, key: Key, build: F) -> Result<Arc<T>, String>
+    pub async fn computed<T, F>(
+        &self,
+        db: &Path,
+        key: Key,
+        owner: i64,
+        build: F,
+    ) -> Result<Arc<T>, String>
     where
         T: Send + Sync + 'static,
         F: FnOnce() -> Result<T, String> + Send + 'static,
     {
         let v = self
-            .get(db, key, move |_| {
+            .get(db, key, owner, move |_| {
                 build().map(|t| Value::Other(Arc::new(t) as Arc<dyn std::any::Any + Send + Sync>))
             })
             .await?;
@@ -245,10 +317,11 @@ impl Cache {
         db: &Path,
         code: CountyCode,
         as_of: Date,
+        owner: i64,
     ) -> Result<Arc<Built>, String> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         let v = self
-            .get(db, Key::County(code, as_of), move |dir| {
+            .get(db, Key::County(code, as_of), owner, move |dir| {
                 let out =
                     report::report_with(&cfg, &path, as_of, Some(code), &dir, Options::default());
                 match out {
@@ -273,18 +346,22 @@ impl Cache {
         cfg: &Arc<Config>,
         db: &Path,
         as_of: Date,
+        owner: i64,
     ) -> Result<Arc<Built>, String> {
-        let doc = self.doc(cfg, db, as_of).await?;
+        let doc = self.doc(cfg, db, as_of, owner).await?;
         let v = self
-            .get(db, Key::City(as_of), move |dir| {
-                match report::city_bundle(&doc, as_of, &dir) {
+            .get(
+                db,
+                Key::City(as_of),
+                owner,
+                move |dir| match report::city_bundle(&doc, as_of, &dir) {
                     Ok(files) => Ok(Value::Folder(Arc::new(Built { dir, files, doc }))),
                     Err(e) => {
                         let _ = std::fs::remove_dir_all(&dir);
                         Err(e.to_string())
                     }
-                }
-            })
+                },
+            )
             .await?;
         folder(v)
     }
@@ -335,5 +412,50 @@ mod tests {
         let mode = std::fs::metadata(&cache.root).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
         let _ = std::fs::remove_dir_all(&planted);
+    }
+
+    fn doc_value() -> Value {
+        Value::Other(Arc::new(()) as Arc<dyn std::any::Any + Send + Sync>)
+    }
+
+    fn day(n: i8) -> Date {
+        jiff::civil::date(2026, 1, n)
+    }
+
+    /// A token asking for many dates pushes out its own entries, not another token's.
+    #[test]
+    fn one_token_cannot_evict_the_others_pages() {
+        let cfg = Config::embedded().unwrap();
+        let cache = Cache::new(&cfg).unwrap();
+        let (city, flood) = (1, 2);
+        cache.insert(Key::Doc(day(1)), doc_value(), 0, city);
+        cache.insert(Key::Doc(day(2)), doc_value(), 0, city);
+        for n in 0..(MAX_DOCS as i64 * 3) {
+            let date = jiff::civil::date(2020, 1, 1)
+                .checked_add(jiff::Span::new().days(n))
+                .unwrap();
+            cache.insert(Key::Doc(date), doc_value(), 0, flood);
+        }
+        assert!(cache.lookup(Key::Doc(day(1)), 0).is_some());
+        assert!(cache.lookup(Key::Doc(day(2)), 0).is_some());
+        let n = cache.entries.lock().unwrap().len();
+        assert_eq!(n, MAX_DOCS);
+    }
+
+    /// Past the per-token or the total queue, a build is refused, and a finished one gives its
+    /// place back.
+    #[test]
+    fn the_build_queue_is_bounded_in_all_and_per_token() {
+        let mut cfg = Config::embedded().unwrap();
+        cfg.http.build_queue = 3;
+        cfg.http.build_queue_per_token = 2;
+        let cache = Cache::new(&cfg).unwrap();
+        let a1 = cache.admit(1).unwrap();
+        let _a2 = cache.admit(1).unwrap();
+        assert_eq!(cache.admit(1).err().as_deref(), Some(BUSY));
+        let _b1 = cache.admit(2).unwrap();
+        assert_eq!(cache.admit(3).err().as_deref(), Some(BUSY));
+        drop(a1);
+        let _c1 = cache.admit(3).unwrap();
     }
 }

@@ -9,6 +9,8 @@
 //!   downloads of a county's bundle.
 //! - `api` — `/api/v1/status` and `/api/v1/counties/{code}/daily`.
 //! - `tls` — the listener's own TLS (`[http] cert_file`/`key_file`).
+//! - `listener` — connections: caps in all and per address, accepting paused near the
+//!   open-file limit, TLS-handshake and request-head timeouts.
 //!
 //! Everything here reads the store through read-only connections; the one write is the time a
 //! token was last used, at most once a minute per token. Nothing from a request reaches SQL but
@@ -17,6 +19,7 @@
 mod api;
 mod auth;
 mod cache;
+mod listener;
 mod ops;
 mod pages;
 mod tls;
@@ -201,7 +204,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        // A 503 (a full build queue, the store unavailable) says when to ask again.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::RETRY_AFTER,
+            |r: &axum::response::Response| {
+                (r.status() == StatusCode::SERVICE_UNAVAILABLE)
+                    .then(|| HeaderValue::from_static(RETRY_AFTER_S))
+            },
+        ))
 }
+
+/// Seconds a 503 asks the client to wait.
+const RETRY_AFTER_S: &str = "5";
 
 /// Serves on `listener` until the runtime stops. The state's bundle cache lives in a folder of
 /// the system's temporary directory, removed when this returns.
@@ -231,9 +245,7 @@ pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
             }
         });
     }
+    let limits = listener::Limits::of(&state.cfg());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    match s.tls {
-        None => axum::serve(listener, app).await,
-        Some(config) => tls::serve(listener, config, app).await,
-    }
+    listener::serve(listener, app, s.tls, limits).await
 }

@@ -519,6 +519,7 @@ pub async fn county(
         .computed(
             &s.db,
             Key::Page(code, as_of, today, grant.scope),
+            grant.id,
             move || {
                 let c = built
                     .doc
@@ -746,7 +747,7 @@ async fn county_bundle(
     let as_of = as_of(s, q.as_of.as_deref()).map_err(page_err)?;
     let built = s
         .cache
-        .county(&s.cfg(), &s.db, code, as_of)
+        .county(&s.cfg(), &s.db, code, as_of, grant.id)
         .await
         .map_err(|e| {
             PageError::new(
@@ -918,7 +919,7 @@ pub async fn city(
         Ok(d) => d,
         Err(e) => return page_err(e),
     };
-    let built = match s.cache.city(&s.cfg(), &s.db, as_of).await {
+    let built = match s.cache.city(&s.cfg(), &s.db, as_of, grant.id).await {
         Ok(b) => b,
         Err(e) => {
             return PageError::new(

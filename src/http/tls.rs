@@ -1,21 +1,11 @@
 //! TLS of the listener itself (`[http] cert_file` and `key_file`, PEM): rustls with the ring
-//! provider, HTTP/1.1 over each accepted connection. Behind nginx, leave both unset and let
+//! provider, HTTP/1.1 over each accepted connection ([`super::listener`] serves them). Behind nginx, leave both unset and let
 //! nginx terminate TLS (README, "Web view").
 
 use std::fs::File;
 use std::io::BufReader;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use axum::Router;
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tower::Service;
 
 /// Why the certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -73,43 +63,4 @@ pub fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Tl
         .with_single_cert(certs, key_der)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// Accepts connections until the runtime stops; each one is handshaken and served on a task of
-/// its own, so a slow or failed handshake holds up nobody else.
-pub(super) async fn serve(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    mut app: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: wait a moment rather than spin.
-                tracing::warn!(error = %e, "accepting an HTTPS connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let acceptor = acceptor.clone();
-        let Ok(service) = app.call(peer).await;
-        tokio::spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-            };
-            let hyper_service = TowerToHyperService::new(service);
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), hyper_service)
-                .await
-            {
-                tracing::debug!(peer = %peer, error = %e, "HTTPS connection ended with an error");
-            }
-        });
-    }
 }

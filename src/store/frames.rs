@@ -1,6 +1,12 @@
-//! The raw archive (`gateway_frames`, migration 6): every frame a terminal sent, as hex, with
-//! when, from where and what became of it, so that an operator can replay a station's frames
-//! after fixing its mapping.
+//! The raw archive (`gateway_frames`, migrations 6 and 7): every frame a terminal sent, as hex,
+//! with when, from where and what became of it, so that an operator can replay a station's
+//! frames after fixing its mapping.
+//!
+//! The archive is bounded in bytes (`[gateway] archive_max_mb`): the thread keeps a running
+//! size (the bytes of each row's text columns plus a fixed overhead for the row and its index
+//! entries) and, before a batch would pass the bound, deletes the oldest rows first. Strangers
+//! can reach the gateway, so its archive must never grow until the store's volume is full and
+//! readings can no longer be written.
 //!
 //! Rows are written by a thread of their own through their own connection, in short immediate
 //! transactions (WAL, a busy timeout of a few seconds): the daemon's writer may be in another
@@ -10,6 +16,8 @@
 //! hourly, in chunks.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -28,6 +36,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PRUNE_CHUNK: i64 = 10_000;
 /// Pruning runs at most this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// Bytes a row takes beyond its text columns (row header, id, times, two index entries).
+const ROW_OVERHEAD: u64 = 64;
+/// Rows deleted per eviction statement.
+const EVICT_CHUNK: i64 = 1000;
+/// SQL: a row's size as [`Row::size`] counts it.
+const ROW_SIZE_SQL: &str =
+    "length(hex) + length(peer) + length(protocol) + length(station) + length(outcome) + 64";
 
 /// One archived frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,25 +53,65 @@ pub struct Row {
     pub station: String,
     pub hex: String,
     pub outcome: String,
+    /// Frames the row stands for: more than 1 for a run of bad-CRC frames from one connection
+    /// (the hex is the first of them).
+    pub repeats: u32,
+}
+
+impl Row {
+    /// Bytes the row takes in the store, as the archive's bound counts them.
+    pub fn size(&self) -> u64 {
+        (self.hex.len()
+            + self.peer.len()
+            + self.protocol.len()
+            + self.station.len()
+            + self.outcome.len()) as u64
+            + ROW_OVERHEAD
+    }
+}
+
+/// What the archive thread reports: its size and the rows it deleted to stay within its bound.
+#[derive(Debug, Default)]
+pub struct ArchiveStats {
+    /// Bytes the archive holds, as [`Row::size`] counts them.
+    pub bytes: AtomicU64,
+    /// Rows deleted (oldest first) to keep within `max_bytes`.
+    pub evicted: AtomicU64,
+    /// Rows not written because one batch alone was larger than the bound.
+    pub refused: AtomicU64,
 }
 
 /// Hands rows to the archive thread.
 #[derive(Clone)]
 pub struct Archive {
     tx: SyncSender<Row>,
+    stats: Arc<ArchiveStats>,
 }
 
 impl Archive {
-    /// Opens the store at `db` (creating and migrating it if needed) and starts the thread.
-    pub fn start(db: &Path, max_age_days: i64) -> Result<Archive, StoreError> {
+    /// Opens the store at `db` (creating and migrating it if needed) and starts the thread,
+    /// which keeps rows `max_age_days` and at most `max_bytes`.
+    pub fn start(db: &Path, max_age_days: i64, max_bytes: u64) -> Result<Archive, StoreError> {
         let conn = open_rw(db, Durability::Normal)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let stats = Arc::new(ArchiveStats::default());
+        stats.bytes.store(size(&conn)?, Ordering::Relaxed);
         let (tx, rx) = sync_channel(QUEUE);
+        let limits = Limits {
+            max_age_days,
+            max_bytes,
+        };
+        let thread_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("gateway-archive".into())
-            .spawn(move || writer(conn, rx, max_age_days))
+            .spawn(move || writer(conn, rx, limits, &thread_stats))
             .map_err(|e| StoreError::Runtime(e.to_string()))?;
-        Ok(Archive { tx })
+        Ok(Archive { tx, stats })
+    }
+
+    /// The thread's figures.
+    pub fn stats(&self) -> &ArchiveStats {
+        &self.stats
     }
 
     /// Queues a row; false when the archive is behind and the row was dropped.
@@ -68,7 +123,66 @@ impl Archive {
     }
 }
 
-fn writer(mut conn: Connection, rx: Receiver<Row>, max_age_days: i64) {
+/// How long and how much the archive keeps.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_age_days: i64,
+    max_bytes: u64,
+}
+
+/// The archive's size as [`Row::size`] counts it.
+pub fn size(conn: &Connection) -> Result<u64, rusqlite::Error> {
+    let n: i64 = conn.query_row(
+        &format!("SELECT coalesce(sum({ROW_SIZE_SQL}), 0) FROM gateway_frames"),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as u64)
+}
+
+/// Deletes the oldest rows until the archive holds at most `target` bytes, given that it holds
+/// `size` now; returns (rows deleted, the size after).
+pub fn evict(
+    conn: &mut Connection,
+    mut size: u64,
+    target: u64,
+) -> Result<(u64, u64), rusqlite::Error> {
+    let mut rows = 0u64;
+    while size > target {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The oldest rows, as many as free enough (at most a chunk at a time).
+        let oldest: Vec<(i64, i64)> = {
+            let mut st = tx.prepare_cached(&format!(
+                "SELECT id, {ROW_SIZE_SQL} FROM gateway_frames ORDER BY id LIMIT ?1"
+            ))?;
+            st.query_map([EVICT_CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        if oldest.is_empty() {
+            tx.commit()?;
+            return Ok((rows, 0));
+        }
+        let mut freed = 0u64;
+        let mut last = oldest[0].0;
+        let mut n = 0u64;
+        for (id, bytes) in &oldest {
+            if size - freed <= target {
+                break;
+            }
+            freed += bytes.max(&0).unsigned_abs();
+            last = *id;
+            n += 1;
+        }
+        tx.execute("DELETE FROM gateway_frames WHERE id <= ?1", [last])?;
+        tx.commit()?;
+        rows += n;
+        size = size.saturating_sub(freed);
+    }
+    Ok((rows, size))
+}
+
+fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &ArchiveStats) {
+    let max_age_days = limits.max_age_days;
     let mut pruned: Option<Instant> = None;
     let mut failures_logged: Option<Instant> = None;
     while let Ok(first) = rx.recv() {
@@ -79,17 +193,54 @@ fn writer(mut conn: Connection, rx: Receiver<Row>, max_age_days: i64) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = insert(&mut conn, &rows)
-            && failures_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
-        {
-            failures_logged = Some(Instant::now());
-            warn!(error = %e, rows = rows.len(), "gateway archive: rows not written (the frames were handled; only their raw copy is missing)");
+        let mut batch: u64 = rows.iter().map(Row::size).sum();
+        let mut skip = 0;
+        while batch > limits.max_bytes && skip < rows.len() {
+            // A bound smaller than one batch: as for the archive, the oldest rows go first.
+            batch -= rows[skip].size();
+            skip += 1;
+        }
+        stats.refused.fetch_add(skip as u64, Ordering::Relaxed);
+        rows.drain(..skip);
+        let held = stats.bytes.load(Ordering::Relaxed);
+        if held + batch > limits.max_bytes {
+            // Room for the batch and a tenth of the bound, so that eviction is not run for
+            // every batch once the archive is full.
+            let target = (limits.max_bytes - batch).saturating_sub(limits.max_bytes / 10);
+            match evict(&mut conn, held, target) {
+                Ok((n, after)) => {
+                    stats.evicted.fetch_add(n, Ordering::Relaxed);
+                    stats.bytes.store(after, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    warn!(error = %e, "gateway archive: cannot delete its oldest rows; the new ones are not written");
+                    stats
+                        .refused
+                        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    continue;
+                }
+            }
+        }
+        match insert(&mut conn, &rows) {
+            Ok(()) => {
+                stats.bytes.fetch_add(batch, Ordering::Relaxed);
+            }
+            Err(e) if failures_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) => {
+                failures_logged = Some(Instant::now());
+                warn!(error = %e, rows = rows.len(), "gateway archive: rows not written (the frames were handled; only their raw copy is missing)");
+            }
+            Err(_) => {}
         }
         if pruned.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             pruned = Some(Instant::now());
             match prune(&mut conn, crate::domain::time::now_ts(), max_age_days) {
                 Ok(0) => {}
-                Ok(n) => info!(rows = n, max_age_days, "gateway archive pruned"),
+                Ok(n) => {
+                    info!(rows = n, max_age_days, "gateway archive pruned");
+                    if let Ok(b) = size(&conn) {
+                        stats.bytes.store(b, Ordering::Relaxed);
+                    }
+                }
                 Err(e) => {
                     warn!(error = %e, "gateway archive: pruning failed; will try again in an hour")
                 }
@@ -103,7 +254,7 @@ pub fn insert(conn: &mut Connection, rows: &[Row]) -> Result<(), rusqlite::Error
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut st = tx.prepare_cached(
-            "INSERT INTO gateway_frames (received_at, peer, protocol, station, hex, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO gateway_frames (received_at, peer, protocol, station, hex, outcome, repeats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for r in rows {
             st.execute(params![
@@ -112,7 +263,8 @@ pub fn insert(conn: &mut Connection, rows: &[Row]) -> Result<(), rusqlite::Error
                 r.protocol,
                 r.station,
                 r.hex,
-                r.outcome
+                r.outcome,
+                r.repeats
             ])?;
         }
     }
@@ -144,7 +296,7 @@ pub fn frames_of(
     since: i64,
 ) -> Result<Vec<Row>, rusqlite::Error> {
     let mut st = conn.prepare(
-        "SELECT received_at, peer, protocol, station, hex, outcome FROM gateway_frames WHERE station = ?1 AND received_at >= ?2 ORDER BY received_at, id",
+        "SELECT received_at, peer, protocol, station, hex, outcome, repeats FROM gateway_frames WHERE station = ?1 AND received_at >= ?2 ORDER BY received_at, id",
     )?;
     st.query_map(params![station, since], |r| {
         Ok(Row {
@@ -154,6 +306,7 @@ pub fn frames_of(
             station: r.get(3)?,
             hex: r.get(4)?,
             outcome: r.get(5)?,
+            repeats: r.get(6)?,
         })
     })?
     .collect()
@@ -173,6 +326,7 @@ mod tests {
             station: station.into(),
             hex: "7E7E".into(),
             outcome: "published".into(),
+            repeats: 1,
         }
     }
 
@@ -203,7 +357,7 @@ mod tests {
     fn the_thread_writes_what_it_is_given() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("g.db");
-        let a = Archive::start(&db, 90).unwrap();
+        let a = Archive::start(&db, 90, 1 << 30).unwrap();
         // Received now: the thread prunes by the wall clock before it waits for more rows.
         let mut r = row(0, "C");
         r.received_at = crate::domain::time::now_ts();
@@ -215,6 +369,57 @@ mod tests {
                 break;
             }
             assert!(Instant::now() < deadline, "row not written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_archive_stays_within_its_bound_oldest_rows_first() {
+        let (_dir, mut conn) = store();
+        let rows: Vec<Row> = (0..100).map(|i| row(100 - i, "A")).collect();
+        insert(&mut conn, &rows).unwrap();
+        let held = size(&conn).unwrap();
+        assert_eq!(held, rows.iter().map(Row::size).sum::<u64>());
+        let one = rows[0].size();
+        let (n, after) = evict(&mut conn, held, 40 * one).unwrap();
+        assert_eq!(n, 60);
+        assert_eq!(after, 40 * one);
+        assert_eq!(size(&conn).unwrap(), after);
+        // The newest 40 are left.
+        let left = frames_of(&conn, "A", 0).unwrap();
+        assert_eq!(left.first().unwrap().received_at, NOW - 40 * 86_400);
+    }
+
+    #[test]
+    fn the_thread_evicts_before_it_writes_past_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("g.db");
+        let base = crate::domain::time::now_ts();
+        let one = row(0, "D").size();
+        let a = Archive::start(&db, 90, 10 * one).unwrap();
+        for i in 0..25 {
+            let mut r = row(0, "D");
+            r.received_at = base + i;
+            assert!(a.keep(r));
+        }
+        // Rows are written in the order given: the last one in means all were handled.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let conn = Connection::open(&db).unwrap();
+            let newest: Option<i64> = conn
+                .query_row("SELECT max(received_at) FROM gateway_frames", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            if newest == Some(base + 24) {
+                assert!(size(&conn).unwrap() <= 10 * one);
+                // Deleted from the store, or never written when one batch was over the bound.
+                let st = a.stats();
+                let gone = st.evicted.load(Ordering::Relaxed) + st.refused.load(Ordering::Relaxed);
+                assert!(gone >= 15, "{gone}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "rows not written");
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/005_access_tokens.sql"),
     // 6: the gateway's raw archive of field-terminal frames (`gwmon gateway replay`).
     include_str!("../../migrations/006_gateway_frames.sql"),
+    // 7: an archive row may stand for a run of bad-CRC frames (`repeats`).
+    include_str!("../../migrations/007_gateway_frames_repeats.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -77,3 +77,41 @@ fn a_gateway_without_stations_is_refused() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("[gateway]"), "{err}");
 }
+
+/// The listeners' limits: a zero, or a packet count SL 651 cannot carry, is named with what
+/// would do.
+#[test]
+fn listener_limits_out_of_range_are_named() {
+    for (from, to, says) in [
+        (
+            "header_read_timeout_s = 20",
+            "header_read_timeout_s = 0",
+            "[http] header_read_timeout_s = 0: expected a positive number, e.g. 20",
+        ),
+        (
+            "build_queue_per_token = 2",
+            "build_queue_per_token = 0",
+            "[http] build_queue_per_token = 0: expected a positive number, e.g. 2",
+        ),
+        (
+            "max_packets = 64",
+            "max_packets = 5000",
+            "[gateway] max_packets = 5000: expected 1 to 4095",
+        ),
+        (
+            "archive_rows_per_minute = 60",
+            "archive_rows_per_minute = 0",
+            "[gateway] archive_rows_per_minute = 0: expected a positive number, e.g. 60",
+        ),
+        (
+            "# archive_max_mb = 256",
+            "archive_max_mb = 0",
+            "[gateway] archive_max_mb = 0: expected a positive number, e.g. 256",
+        ),
+    ] {
+        let (_d, cfg) = config_with(&[(from, to)]);
+        let (code, err) = check(&cfg, &[]);
+        assert_eq!(code, 2, "{to}: {err}");
+        assert!(err.contains(says), "{to}: {err}");
+    }
+}

@@ -18,6 +18,8 @@ use crate::support::*;
 
 /// Strangers on the network: authentication, conflicts, connection limits.
 mod auth;
+/// Floods: the archive's bounds, reassembly memory, the parser's cost.
+mod flood;
 
 const STATIONS: &str = "station,protocol,device_id,quantity,element,reply
 1401210001,sl651,W-QX-01,depth_m,0E,eot

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::support::*;
 
+/// Connections that never finish a request, connection caps, a flood of page builds.
+mod flood;
+
 const AS_OF: &str = "2026-11-27";
 const QINGXU: &str = "140121";
 const GUJIAO: &str = "140181";

@@ -17,7 +17,8 @@ use crate::support::*;
 
 /// STATIONS with passwords and addresses: 1401210001 needs password 1234 (what
 /// [`sl651_report`] sends); 1401210002 needs 1234 too and may only report from 127.0.0.2.
-const GUARDED: &str = "station,protocol,device_id,quantity,element,reply,password,allow_from
+pub(super) const GUARDED: &str =
+    "station,protocol,device_id,quantity,element,reply,password,allow_from
 1401210001,sl651,W-QX-01,depth_m,0E,eot,1234,
 1401210002,sl651,W-QX-02,depth_m,0E,esc,1234,127.0.0.2
 1401210100,szy206,QX-0002,total_m3,c0.volume.1,jetlinks,,
@@ -25,7 +26,7 @@ const GUARDED: &str = "station,protocol,device_id,quantity,element,reply,passwor
 
 /// Broker, daemon and gateway as [`Setup::new`] makes them, with `stations` and `edit` applied
 /// to the config text.
-fn setup(client_id: &str, stations: &str, edit: impl Fn(String) -> String) -> Setup {
+pub(super) fn setup(client_id: &str, stations: &str, edit: impl Fn(String) -> String) -> Setup {
     let broker = Broker::start(BrokerKind::Production);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &broker.url(), client_id, "gw");
@@ -50,7 +51,7 @@ fn setup(client_id: &str, stations: &str, edit: impl Fn(String) -> String) -> Se
 
 /// A connection to the gateway from the loopback address `from` (Linux routes all of
 /// 127.0.0.0/8 to lo, so 127.0.0.2 is another terminal's address).
-fn connect_from(from: &str, port: u16) -> TcpStream {
+pub(super) fn connect_from(from: &str, port: u16) -> TcpStream {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     let local: SocketAddr = format!("{from}:0").parse().unwrap();
     sock.bind(&local.into()).unwrap();

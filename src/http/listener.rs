@@ -1,0 +1,167 @@
+//! The web listener's connections, plain or TLS: who is taken, and how long a connection may
+//! hold a descriptor without sending a request.
+//!
+//! - At most `[http] max_connections` open, `max_connections_per_address` from one address;
+//!   others are closed at once.
+//! - Accepting pauses while the process is near its open-file limit, so that the store and
+//!   the broker connection always find a descriptor (an `accept` failing with EMFILE would
+//!   otherwise spin while every other part of the process fails too).
+//! - A TLS handshake has `tls_handshake_timeout_s`; a request head has `header_read_timeout_s`
+//!   from the moment the connection waits for one, which covers a new connection that sends
+//!   nothing, a head sent a byte at a time, and a kept-alive connection between requests.
+//!
+//! Each connection is served by hyper's HTTP/1.1 connection on a task of its own.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+use tower::Service;
+use tracing::{debug, warn};
+
+use crate::config::Config;
+use crate::gateway::admission::{Refusal, Slots, fd_budget};
+
+/// The application with the connection's address, as one connection serves it.
+type Svc = axum::middleware::AddExtension<Router, axum::extract::ConnectInfo<SocketAddr>>;
+
+/// How connections are taken and timed out.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_read: Duration,
+    pub tls_handshake: Duration,
+    pub max_connections: usize,
+    pub max_per_address: usize,
+}
+
+impl Limits {
+    pub fn of(cfg: &Config) -> Self {
+        let h = &cfg.http;
+        Limits {
+            header_read: Duration::from_secs(h.header_read_timeout_s),
+            tls_handshake: Duration::from_secs(h.tls_handshake_timeout_s),
+            max_connections: h.max_connections,
+            max_per_address: h.max_connections_per_address,
+        }
+    }
+}
+
+/// Accepts connections on `listener` until the runtime stops.
+pub async fn serve(
+    listener: TcpListener,
+    mut app: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let acceptor = tls.map(TlsAcceptor::from);
+    let slots = Slots::new(limits.max_connections, limits.max_per_address);
+    let budget = fd_budget();
+    let closed = Arc::new(Notify::new());
+    let mut refused_logged: Option<std::time::Instant> = None;
+    let mut paused_logged: Option<std::time::Instant> = None;
+    loop {
+        if budget.is_some_and(|b| slots.open() >= b) {
+            let open = slots.open();
+            pause(
+                &closed,
+                "the open-file limit is near",
+                open,
+                &mut paused_logged,
+            )
+            .await;
+            continue;
+        }
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                let open = slots.open();
+                pause(&closed, "out of file descriptors", open, &mut paused_logged).await;
+                continue;
+            }
+            Err(e) => {
+                warn!(error = %e, "web listener: accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let slot = match slots.take(peer.ip()) {
+            Ok(s) => s,
+            Err(r) => {
+                if refused_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    refused_logged = Some(std::time::Instant::now());
+                    let why = match r {
+                        Refusal::Total => format!(
+                            "[http] max_connections = {} are open",
+                            limits.max_connections
+                        ),
+                        Refusal::PerAddress => format!(
+                            "[http] max_connections_per_address = {} are open from {}",
+                            limits.max_per_address,
+                            peer.ip()
+                        ),
+                    };
+                    warn!(peer = %peer, "web listener: connection closed at once: {why} (logged once a minute)");
+                }
+                drop(tcp);
+                continue;
+            }
+        };
+        let Ok(service) = app.call(peer).await;
+        let acceptor = acceptor.clone();
+        let closed = Arc::clone(&closed);
+        tokio::spawn(async move {
+            match acceptor {
+                None => connection(tcp, service, peer, limits).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.tls_handshake, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => connection(stream, service, peer, limits).await,
+                        Ok(Err(e)) => debug!(peer = %peer, error = %e, "TLS handshake failed"),
+                        Err(_) => debug!(peer = %peer, "TLS handshake not finished in time"),
+                    }
+                }
+            }
+            drop(slot);
+            closed.notify_waiters();
+        });
+    }
+}
+
+/// Serves HTTP/1.1 on one connection until it closes or times out.
+async fn connection<S>(stream: S, service: Svc, peer: SocketAddr, limits: Limits)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let result = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .await;
+    if let Err(e) = result {
+        debug!(peer = %peer, error = %e, "connection ended");
+    }
+}
+
+/// Waits until a connection closes, or a second passes, before accepting again (logged once
+/// a minute).
+async fn pause(closed: &Notify, why: &str, open: usize, logged: &mut Option<std::time::Instant>) {
+    if logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+        *logged = Some(std::time::Instant::now());
+        warn!(
+            open,
+            "web listener: accepting paused, {why}: raise the open-file limit (LimitNOFILE) or lower [http] max_connections"
+        );
+    }
+    tokio::select! {
+        _ = closed.notified() => {}
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+    }
+}
