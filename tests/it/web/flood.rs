@@ -245,3 +245,73 @@ fn one_tokens_flood_of_dates_is_refused_with_retry_after_and_the_city_is_served(
         "{answers:?}"
     );
 }
+
+/// `gwmon run` under a small open-file limit, as a unit with a low LimitNOFILE gives it: web
+/// connections that never finish a request fill what it can hold, the broker restarts, and the
+/// daemon still reconnects (it used to fail with "Too many open files"); the listener pauses
+/// instead of failing, and serves again once a connection closes.
+#[test]
+fn web_connections_cannot_starve_the_daemons_broker_connection() {
+    let mut broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "web-it-fds", "wf");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("header_read_timeout_s = 20", "header_read_timeout_s = 600");
+    std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut cmd = Command::new(GWMON);
+    cmd.args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("gwmon.db"))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let lim = libc::rlimit {
+                rlim_cur: 160,
+                rlim_max: 160,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until("the daemon subscribed", Duration::from_secs(30), || {
+        log_text().contains("subscribed") && log_text().contains("serving the web view")
+    });
+    let base = format!("http://{}", listener_address(&log_text()));
+    // More connections than the limit leaves room for, from addresses of their own.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|i| connect_from(&format!("127.0.4.{}", i % 8 + 1), &base))
+        .collect();
+    wait_until("accepting paused", Duration::from_secs(30), || {
+        log_text().contains("accepting paused")
+    });
+    let connected = log_text().matches("connected to broker").count();
+    broker.restart();
+    wait_until(
+        "the daemon reconnected to the restarted broker",
+        Duration::from_secs(60),
+        || log_text().matches("connected to broker").count() > connected,
+    );
+    assert!(
+        !log_text().contains("Too many open files"),
+        "{}",
+        log_text()
+    );
+    // Once connections close, the listener serves again.
+    drop(idle);
+    let (code, _) = http_get(base.trim_start_matches("http://"), "/healthz");
+    assert_eq!(code, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
