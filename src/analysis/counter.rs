@@ -34,7 +34,9 @@ pub struct CounterParams {
     pub max_flow_m3_per_h: f64,
     /// Intervals longer than this are gaps.
     pub gap_s: i64,
-    /// Intervals longer than this are not spread over their days at all (long gaps).
+    /// Intervals longer than this are long gaps: spread over their days like gaps, and also
+    /// recorded as events for review (where in months of silence the water was drawn is a
+    /// guess, and the verdict weighs how much of a year rests on it).
     pub max_spread_s: i64,
     /// Backward steps up to this size are noise.
     pub jitter_m3: f64,
@@ -48,8 +50,9 @@ pub enum IntervalKind {
     Jitter,
     Reset,
     Replacement,
-    /// Longer than the spread limit: the volume is known but where it fell in time is not, so it
-    /// is recorded as an event for review instead of being spread over months or years of days.
+    /// Longer than the spread limit: the volume is known but where it fell in time is not. It is
+    /// spread over its days as estimated volume, so that it counts in the year (or the years, by
+    /// days) it spans, and recorded as an event for review.
     LongGap,
 }
 
@@ -168,12 +171,9 @@ pub struct DayShare {
     pub seconds: i64,
 }
 
-/// Splits an interval's volume over the local days it spans, in proportion to time. A long gap
-/// lands on no day.
+/// Splits an interval's volume over the local days it spans, in proportion to time (a long gap
+/// as well: its volume is estimated on each of its days).
 pub fn apportion(iv: &Interval, clock: &LocalClock, out: &mut Vec<DayShare>) {
-    if iv.kind == IntervalKind::LongGap {
-        return;
-    }
     let total_s = (iv.end - iv.start).max(1) as f64;
     let mut day = clock.day_of(iv.start);
     let mut t = iv.start;
@@ -386,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_past_the_spread_limit_lands_on_no_day() {
+    fn a_gap_past_the_spread_limit_is_spread_as_estimated_and_kept_for_review() {
         // 45 days without a reading: 50,000 m³ is known, where it fell in time is not.
         let iv = intervals(
             &[
@@ -403,9 +403,21 @@ mod tests {
         // Its rate estimates nothing that follows; the next hour is an ordinary interval.
         assert_eq!(rate_for_next(&iv[0]), None);
         assert_eq!(iv[1].kind, IntervalKind::Normal);
+        // 45 days of 50,000 m³: 1,111.1 m³ a day, each estimated; the next hour is measured.
         let d = by_day(&iv);
-        assert_eq!(d.len(), 1, "{d:?}");
-        assert!(close(d[0].1, 10.0));
+        assert_eq!(d.len(), 46, "{d:?}");
+        assert!(close(d[0].1, 50_000.0 / 45.0) && d[0].2);
+        assert!(close(d[44].1, 50_000.0 / 45.0));
+        assert!(close(d[45].1, 10.0) && !d[45].2);
+        // Across New Year it is split by days: 1 December to 30 January, 61 days, 6,100 m³.
+        let ny = intervals(
+            &[pt("2025-12-01 00:00", 0.0), pt("2026-01-31 00:00", 6100.0)],
+            None,
+            &params(),
+        );
+        let d = by_day(&ny);
+        let in_2025: f64 = d.iter().filter(|x| x.0.starts_with("2025")).map(|x| x.1).sum();
+        assert!(close(in_2025, 3100.0) && d.iter().all(|x| x.2), "{d:?}");
         // Exactly at the limit it is still a gap, spread over its 31 days.
         let at = intervals(
             &[pt("2026-03-01 00:00", 0.0), pt("2026-04-01 00:00", 3100.0)],

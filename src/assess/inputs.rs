@@ -95,9 +95,10 @@ impl<'a> Inputs<'a> {
         })
     }
 
-    /// Volume of the long meter gaps of these intakes that reach into `year` (up to the as-of
-    /// date): real withdrawal that no day's figure holds.
-    pub fn unplaced_m3(
+    /// The part of these intakes' long meter gaps spread over the days of `year` up to the
+    /// as-of date (by time, as the gap's volume is spread): estimated volume in the year's
+    /// figure that rests on months of silence.
+    pub fn long_gap_m3(
         &self,
         intakes: &[&Intake],
         year: i16,
@@ -106,12 +107,16 @@ impl<'a> Inputs<'a> {
         let (Ok(start), Ok(end)) = (Date::new(year, 1, 1), Date::new(year, 12, 31)) else {
             return 0.0;
         };
-        let (from, to) = (clock.day_start(start), clock.day_end(end));
+        let to = clock.day_end(end.min(self.w.as_of));
+        let from = clock.day_start(start);
         self.long_gaps
             .iter()
-            .filter(|g| g.start < to && g.end > from)
+            .filter(|g| g.start < to && g.end > from && g.end > g.start)
             .filter(|g| intakes.iter().any(|i| i.id == g.intake_id))
-            .map(|g| g.volume_m3)
+            .map(|g| {
+                let inside = (g.end.min(to) - g.start.max(from)).max(0) as f64;
+                g.volume_m3 * inside / (g.end - g.start) as f64
+            })
             .sum()
     }
 

@@ -239,7 +239,7 @@ fn warnings(cfg: &Config, inputs: &Inputs<'_>, as_of: Date) -> Vec<String> {
         )),
         Some(_) => {}
     }
-    // Volume of gaps too long to spread is in no day's figure: the years it belongs to are low.
+    // Volume of long gaps is spread over their days as estimates: when it was drawn is a guess.
     let mut gaps: Vec<(&str, usize, f64)> = Vec::new();
     for g in &inputs.long_gaps {
         let county = cfg
@@ -257,7 +257,7 @@ fn warnings(cfg: &Config, inputs: &Inputs<'_>, as_of: Date) -> Vec<String> {
     }
     for (county, n, m3) in gaps {
         out.push(format!(
-            "{county}：{n} 段水表缺口超过 {} 天，其间 {:.0} m³ 未计入任何一天，相关年份取水量偏低；请在 meter_events（kind = long_gap）中核查，并按日补录取水量",
+            "{county}：{n} 段水表缺口超过 {} 天，其间 {:.0} m³ 已按天摊分并计为估算量（何时取用不详）；请在 meter_events（kind = long_gap）中核查，并按日补录取水量",
             cfg.ingest.max_spread_days,
             m3
         ));

@@ -215,8 +215,9 @@ pub struct IngestConfig {
     /// its default date after a power loss must not rewrite years of history.
     #[serde(deserialize_with = "de_date")]
     pub earliest: Date,
-    /// A meter interval longer than this many days is not spread over the days it spans: its
-    /// volume is recorded as a `long_gap` event in `meter_events` for review.
+    /// A meter interval longer than this many days is a long gap: spread over its days as
+    /// estimated volume like any gap, and also recorded as a `long_gap` event in `meter_events`
+    /// for review; `[assessment] max_long_gap_share` weighs it in the verdict.
     pub max_spread_days: f64,
     /// Seconds between the daemon's heartbeat lines (connected, last message age, totals).
     /// A writer with messages waiting that commits nothing for this long is stalled:
@@ -455,6 +456,9 @@ pub struct AssessmentConfig {
     /// Largest share of a year's withdrawal figure that may be estimated (meter gaps spread over
     /// their days) or imputed (silent days of obliged meters) for quantity to pass.
     pub max_estimated_share: f64,
+    /// Largest share of a year's withdrawal figure that may rest on long meter gaps (spread over
+    /// months of silence) for quantity to pass: beyond it, at most at risk until reviewed.
+    pub max_long_gap_share: f64,
 }
 
 impl Default for AssessmentConfig {
@@ -480,6 +484,7 @@ impl Default for AssessmentConfig {
             projection_ratio_max: 2.0,
             quota_rule: crate::domain::QuotaRule::Prorated,
             max_estimated_share: 0.05,
+            max_long_gap_share: 0.02,
         }
     }
 }
@@ -501,6 +506,7 @@ impl AssessmentConfig {
             min_metering_coverage: self.min_metering_coverage,
             metering_at_risk_band: self.metering_at_risk_band,
             max_estimated_share: self.max_estimated_share,
+            max_long_gap_share: self.max_long_gap_share,
         }
     }
 

@@ -440,10 +440,9 @@ fn roll_up_volume(
             upd.execute(params![intake, day, cum, cum_est])?;
         }
     }
-    // A month can be left without daily rows: a long gap (longer than `max_spread_days`) puts its
-    // volume on no day, and the months it spans have none. Such a month gets no row (the
-    // aggregate of no rows is one row of NULLs, which the table refuses), and a row it had is
-    // removed.
+    // A month can be left without daily rows (its readings all removed, or older stores whose
+    // long gaps were on no day). Such a month gets no row (the aggregate of no rows is one row of
+    // NULLs, which the table refuses), and a row it had is removed.
     let mut m = tx.prepare_cached(
         "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
          SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*), sum(measured_s > 0)
@@ -511,7 +510,7 @@ fn record_events(
                     iv.start_total, iv.end_total
                 ),
                 IntervalKind::LongGap => format!(
-                    "no reading for {:.1} days (total {} → {} m³): {:.3} m³ not spread over the days of the gap, longer than [ingest] max_spread_days; review it and, if the volume belongs to the record, import daily volumes for those days",
+                    "no reading for {:.1} days (total {} → {} m³): {:.3} m³ spread over the days of the gap as estimated volume, the gap being longer than [ingest] max_spread_days; review it and, where the days' true volumes are known, import them",
                     (iv.end - iv.start) as f64 / 86_400.0,
                     iv.start_total,
                     iv.end_total,
@@ -1059,7 +1058,7 @@ mod tests {
     /// reading inside the gap (03-01) arrives afterwards. February is then left without daily
     /// rows; its monthly row must be absent, not a row of NULLs that fails the batch.
     #[test]
-    fn a_late_reading_inside_a_long_gap_leaves_a_month_without_rows() {
+    fn a_late_reading_inside_a_long_gap_lands_on_the_months_of_the_gap() {
         let clock = LocalClock::new("Asia/Shanghai").unwrap();
         let at = |d: &str| clock.day_start(d.parse::<Date>().unwrap()) + 8 * 3600;
         let series = vec![
@@ -1092,12 +1091,15 @@ mod tests {
         let months = stored_months(&store, "QX-1");
         assert_eq!(
             months.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["2024-01", "2024-03"],
-            "February lies in the long gap 01-28 → 03-01 and has no row"
+            ["2024-01", "2024-02", "2024-03"],
+            "February lies in the long gap 01-28 → 03-01 and gets its share"
         );
-        // 03-01 → 03-28 (300 m³) is spread over March; 01-28 → 03-01 (33 days) is on no day.
-        assert!(close(months["2024-03"].0, 300.0), "{:?}", months["2024-03"]);
-        assert!(close(months["2024-01"].0, 200.0), "{:?}", months["2024-01"]);
+        // 01-28 08:00 → 03-01 08:00 is 33 days and 300 m³, spread by time: 3⅔ days of January
+        // (33.33 m³), the 29 days of February (263.64 m³), 8 hours of March (3.03 m³); then
+        // 03-01 → 03-28 is 300 m³ in March. 800 m³ in all.
+        assert!(close(months["2024-01"].0, 200.0 + 300.0 * (3.0 + 2.0 / 3.0) / 33.0), "{:?}", months["2024-01"]);
+        assert!(close(months["2024-02"].0, 300.0 * 29.0 / 33.0), "{:?}", months["2024-02"]);
+        assert!(close(months["2024-03"].0, 300.0 + 300.0 / 3.0 / 33.0), "{:?}", months["2024-03"]);
     }
 
     proptest! {

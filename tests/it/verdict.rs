@@ -792,3 +792,45 @@ fn the_reduction_against_the_base_year_names_sealed_and_transferred_wells() {
     assert_eq!(r["transferred"][0]["since"], "2025-07-01");
     assert!(close(&r["rest_m3"], 38_500.0), "{r}");
 }
+
+/// QX-A's meter read every midnight of 2025 but for 61 days (1 March to 1 May), its total
+/// rising 1,000 m³ a day throughout; QX-B drew 1,000 m³ a day by daily volumes. The gap's
+/// 61,000 m³ belongs to 2025: spread over its days as estimated volume, 2025 holds 730,000 m³
+/// (k 0.73), of it 61,000 estimated and from a long gap — 8.4 % of the figure, more than the
+/// 2 % that may rest on long gaps, so quantity is at most at risk.
+#[test]
+fn a_long_gap_inside_a_year_counts_in_that_year_as_estimated() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    let mut csv = String::from("intake_id,ts,total_m3\n");
+    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
+    let (gap_from, gap_to): (Date, Date) = ("2025-03-01".parse().unwrap(), "2025-05-01".parse().unwrap());
+    let mut total = 5_000.0;
+    while d <= end {
+        if d <= gap_from || d >= gap_to {
+            csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
+        }
+        total += 1000.0;
+        d = d.checked_add(1.day()).unwrap();
+    }
+    let file = f.path("meter-QX-A.csv");
+    std::fs::write(&file, csv).unwrap();
+    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
+    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
+    f.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
+    f.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ly = &qx["last_year"];
+    assert!(close(&ly["withdrawal_m3"], 730_000.0), "{ly}");
+    assert!(close(&ly["estimated_m3"], 61_000.0), "{ly}");
+    assert!(close(&ly["long_gap_m3"], 61_000.0), "{ly}");
+    assert!(close(&qx["k_last_year"], 0.73), "{qx}");
+    let q = criterion(qx, "quantity");
+    assert_eq!(q["status"], "at_risk", "{q}");
+    let detail = q["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("来自水表长缺口") && detail.contains("占 8.4%"),
+        "{detail}"
+    );
+}

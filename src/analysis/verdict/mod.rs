@@ -45,6 +45,8 @@ pub struct Thresholds {
     pub metering_at_risk_band: f64,
     /// Largest share of a year's figure that may be estimated or imputed for quantity to pass.
     pub max_estimated_share: f64,
+    /// Largest share of a year's figure that may rest on long meter gaps for quantity to pass.
+    pub max_long_gap_share: f64,
 }
 
 impl Thresholds {
@@ -362,6 +364,7 @@ pub(crate) mod tests {
             min_metering_coverage: 0.95,
             metering_at_risk_band: 0.1,
             max_estimated_share: 0.05,
+            max_long_gap_share: 0.02,
         }
     }
 
@@ -380,7 +383,7 @@ pub(crate) mod tests {
                 missing_months: 0,
                 ..Default::default()
             },
-            unplaced_m3: 0.0,
+            long_gap_m3: 0.0,
         }
     }
 

@@ -25,9 +25,9 @@ pub struct YearFigures {
     /// report nothing (their permits pro rata).
     pub unmetered_m3: f64,
     pub completeness: Completeness,
-    /// Volume of meter gaps too long to spread (`long_gap` events) reaching into the year: drawn,
-    /// but on no day, so not in `withdrawal_m3`.
-    pub unplaced_m3: f64,
+    /// The part of `estimated_m3` spread from long meter gaps (`long_gap` events): months of
+    /// silence whose volume is known but not when it was drawn.
+    pub long_gap_m3: f64,
 }
 
 impl YearFigures {
@@ -255,15 +255,20 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
             ));
         }
     }
-    // Volume a long meter gap holds is in no day's figure: the year's withdrawal is too low by
-    // up to that much, so it cannot pass until the gap is reviewed and its days imported.
+    // A long meter gap's volume is in the year, spread over its days, but when in those months
+    // it was drawn is a guess: while it is a material share, the year cannot show a pass.
     for y in [ly, ty] {
-        if y.unplaced_m3 > 0.0 {
+        if y.has_data
+            && y.withdrawal_m3 > 0.0
+            && y.long_gap_m3 / y.withdrawal_m3 > t.max_long_gap_share
+        {
             status = status.max(Status::AtRisk);
             notes.push(format!(
-                "{}年另有 {} 的水表长缺口水量未计入任何一天，取水量可能被低估（核查后按日补录）",
+                "{}年取水量中 {} 来自水表长缺口（按天摊分的估算量），占 {:.1}%（允许 ≤ {:.0}%）：核查缺口并按日补录后再判定",
                 y.year,
-                Volume::from_m3(y.unplaced_m3)
+                Volume::from_m3(y.long_gap_m3),
+                y.long_gap_m3 / y.withdrawal_m3 * 100.0,
+                t.max_long_gap_share * 100.0
             ));
         }
     }
@@ -346,7 +351,7 @@ mod tests {
                 imputed_m3: 0.0,
                 unmetered_m3: 0.0,
                 completeness: complete(365),
-                unplaced_m3: 0.0,
+                long_gap_m3: 0.0,
             },
             this_year: YearFigures {
                 year: 2026,
@@ -357,7 +362,7 @@ mod tests {
                 imputed_m3: 0.0,
                 unmetered_m3: 0.0,
                 completeness: complete(181),
-                unplaced_m3: 0.0,
+                long_gap_m3: 0.0,
             },
             projection: Projection {
                 projected_m3: proj,
@@ -410,14 +415,24 @@ mod tests {
     }
 
     #[test]
-    fn volume_of_a_long_gap_keeps_the_year_from_passing() {
+    fn a_material_share_of_long_gap_volume_keeps_the_year_from_passing() {
         let t = thresholds();
         let mut f = facts(800.0, 400.0, 800.0);
         assert_eq!(quantity(&f, &t).status, Status::Pass);
-        f.last_year.unplaced_m3 = 50.0;
+        // 16 of last year's 800 m³ spread from a long gap: 2.0 %, the limit, still passes.
+        f.last_year.estimated_m3 = 16.0;
+        f.last_year.long_gap_m3 = 16.0;
+        assert_eq!(quantity(&f, &t).status, Status::Pass);
+        // 17 m³: 2.1 %, material.
+        f.last_year.estimated_m3 = 17.0;
+        f.last_year.long_gap_m3 = 17.0;
         let c = quantity(&f, &t);
         assert_eq!(c.status, Status::AtRisk);
-        assert!(c.detail.contains("长缺口"), "{}", c.detail);
+        assert!(
+            c.detail.contains("来自水表长缺口") && c.detail.contains("占 2.1%"),
+            "{}",
+            c.detail
+        );
     }
 
     #[test]
