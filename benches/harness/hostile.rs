@@ -33,6 +33,9 @@ const NEWER_KEYS: &[&str] = &[
     "max_packets = ",
     "reassembly_max_mb = ",
     "archive_rows_per_minute = ",
+    "gap_tolerance_share = ",
+    "gap_tolerance_min_minutes = ",
+    "max_long_gap_share = ",
 ];
 
 fn binary() -> PathBuf {

@@ -416,7 +416,11 @@ mod tests {
             &params(),
         );
         let d = by_day(&ny);
-        let in_2025: f64 = d.iter().filter(|x| x.0.starts_with("2025")).map(|x| x.1).sum();
+        let in_2025: f64 = d
+            .iter()
+            .filter(|x| x.0.starts_with("2025"))
+            .map(|x| x.1)
+            .sum();
         assert!(close(in_2025, 3100.0) && d.iter().all(|x| x.2), "{d:?}");
         // Exactly at the limit it is still a gap, spread over its 31 days.
         let at = intervals(

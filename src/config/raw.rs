@@ -204,6 +204,10 @@ pub struct IngestConfig {
     pub max_payload_bytes: usize,
     pub future_margin_s: i64,
     pub gap_hours: f64,
+    /// A terminal's reporting time wanders (08:00 one day, 08:20 the next): an interval is a gap
+    /// only past `gap_hours` plus this share of it, and at least `gap_tolerance_min_minutes`.
+    pub gap_tolerance_share: f64,
+    pub gap_tolerance_min_minutes: f64,
     pub default_max_flow_m3_per_h: f64,
     pub counter_jitter_m3: f64,
     /// A level reading putting the water table more than this far above ground is refused.
@@ -226,6 +230,16 @@ pub struct IngestConfig {
     pub heartbeat_s: u64,
 }
 
+impl IngestConfig {
+    /// Seconds an interval may last before it is a gap: `gap_hours` and its tolerance.
+    pub fn gap_s(&self) -> i64 {
+        let base = self.gap_hours * 3600.0;
+        let tolerance =
+            (base * self.gap_tolerance_share).max(self.gap_tolerance_min_minutes * 60.0);
+        (base + tolerance) as i64
+    }
+}
+
 impl Default for IngestConfig {
     fn default() -> Self {
         Self {
@@ -235,6 +249,8 @@ impl Default for IngestConfig {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             future_margin_s: DEFAULT_FUTURE_MARGIN_S,
             gap_hours: DEFAULT_GAP_HOURS,
+            gap_tolerance_share: 0.1,
+            gap_tolerance_min_minutes: 30.0,
             default_max_flow_m3_per_h: DEFAULT_MAX_FLOW_M3_PER_H,
             counter_jitter_m3: DEFAULT_JITTER_M3,
             max_above_ground_m: DEFAULT_MAX_ABOVE_GROUND_M,

@@ -426,6 +426,25 @@ impl Checks<'_> {
                 "[ingest] gap_hours must be a positive number of hours".into(),
             );
         }
+        if !(ing.gap_tolerance_share.is_finite() && (0.0..=1.0).contains(&ing.gap_tolerance_share))
+        {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] gap_tolerance_share = {}: expected a share from 0 to 1 of gap_hours, e.g. 0.1",
+                    ing.gap_tolerance_share
+                ),
+            );
+        }
+        if !(ing.gap_tolerance_min_minutes.is_finite() && ing.gap_tolerance_min_minutes >= 0.0) {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] gap_tolerance_min_minutes = {}: expected minutes, 0 or more, e.g. 30",
+                    ing.gap_tolerance_min_minutes
+                ),
+            );
+        }
         if !(ing.max_spread_days.is_finite() && ing.max_spread_days * 24.0 >= ing.gap_hours) {
             self.invalid(
                 None,

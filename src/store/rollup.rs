@@ -1097,9 +1097,24 @@ mod tests {
         // 01-28 08:00 → 03-01 08:00 is 33 days and 300 m³, spread by time: 3⅔ days of January
         // (33.33 m³), the 29 days of February (263.64 m³), 8 hours of March (3.03 m³); then
         // 03-01 → 03-28 is 300 m³ in March. 800 m³ in all.
-        assert!(close(months["2024-01"].0, 200.0 + 300.0 * (3.0 + 2.0 / 3.0) / 33.0), "{:?}", months["2024-01"]);
-        assert!(close(months["2024-02"].0, 300.0 * 29.0 / 33.0), "{:?}", months["2024-02"]);
-        assert!(close(months["2024-03"].0, 300.0 + 300.0 / 3.0 / 33.0), "{:?}", months["2024-03"]);
+        assert!(
+            close(
+                months["2024-01"].0,
+                200.0 + 300.0 * (3.0 + 2.0 / 3.0) / 33.0
+            ),
+            "{:?}",
+            months["2024-01"]
+        );
+        assert!(
+            close(months["2024-02"].0, 300.0 * 29.0 / 33.0),
+            "{:?}",
+            months["2024-02"]
+        );
+        assert!(
+            close(months["2024-03"].0, 300.0 + 300.0 / 3.0 / 33.0),
+            "{:?}",
+            months["2024-03"]
+        );
     }
 
     proptest! {

@@ -31,7 +31,7 @@ impl StoreSettings {
             clock: cfg.clock.clone(),
             counter: CounterParams {
                 max_flow_m3_per_h: cfg.ingest.default_max_flow_m3_per_h,
-                gap_s: (cfg.ingest.gap_hours * 3600.0) as i64,
+                gap_s: cfg.ingest.gap_s(),
                 max_spread_s: (cfg.ingest.max_spread_days * 86_400.0) as i64,
                 jitter_m3: cfg.ingest.counter_jitter_m3,
             },

@@ -804,7 +804,8 @@ fn a_long_gap_inside_a_year_counts_in_that_year_as_estimated() {
     f.steady_wells("2026-06-30");
     let mut csv = String::from("intake_id,ts,total_m3\n");
     let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
-    let (gap_from, gap_to): (Date, Date) = ("2025-03-01".parse().unwrap(), "2025-05-01".parse().unwrap());
+    let (gap_from, gap_to): (Date, Date) =
+        ("2025-03-01".parse().unwrap(), "2025-05-01".parse().unwrap());
     let mut total = 5_000.0;
     while d <= end {
         if d <= gap_from || d >= gap_to {
@@ -833,4 +834,37 @@ fn a_long_gap_inside_a_year_counts_in_that_year_as_estimated() {
         detail.contains("来自水表长缺口") && detail.contains("占 8.4%"),
         "{detail}"
     );
+}
+
+/// A terminal that reports daily at 08:00 give or take 25 minutes is complete: its 2025 of
+/// readings (08:00, 08:25, 07:35, … each day, 1,000 m³ a day) is all measured, nothing estimated,
+/// every expected m³ reported.
+#[test]
+fn a_daily_report_that_wanders_by_minutes_is_complete() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    let mut csv = String::from("intake_id,ts,total_m3\n");
+    let (mut d, end): (Date, Date) = ("2024-12-31".parse().unwrap(), "2026-01-01".parse().unwrap());
+    let mut n = 0;
+    while d <= end {
+        let minute = [0, 25, 35, 10][n % 4];
+        let hour = if minute == 35 { 7 } else { 8 };
+        // The total at 08:00 sharp would be 1,000 m³ a day; the reading is taken off it by time.
+        let offset_h = f64::from(hour - 8) + f64::from(minute) / 60.0;
+        let total = 1_000.0 * (f64::from(n as i32) + offset_h / 24.0);
+        csv.push_str(&format!(
+            "QX-A,{d}T{hour:02}:{minute:02}:00+08:00,{total}\n"
+        ));
+        n += 1;
+        d = d.checked_add(1.day()).unwrap();
+    }
+    let file = f.path("meter-QX-A.csv");
+    std::fs::write(&file, csv).unwrap();
+    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
+    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
+    let doc = f.status("2026-06-30");
+    let ly = &county(&doc, "140121")["last_year"];
+    assert!(close(&ly["estimated_m3"], 0.0), "{ly}");
+    assert!(close(&ly["withdrawal_m3"], 730_000.0), "{ly}");
+    assert!(close(&ly["completeness"]["volume_share"], 1.0), "{ly}");
 }
