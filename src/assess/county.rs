@@ -345,7 +345,9 @@ pub(super) fn county_status(
                 i.permit_m3_per_year.max(0.0) * (days_between(s, e) + 1) as f64
                     / days_in_year(start.year()) as f64
             })
-            .sum()
+            // An empty sum is -0.0: written as 0.
+            .sum::<f64>()
+            + 0.0
     };
     let unmetered_ty = unmetered(&ty.below_duty, jan1(w.year), w.as_of);
     let unmetered_ly = unmetered(&ly.below_duty, jan1(w.year - 1), w.last_year_end);

@@ -63,6 +63,24 @@ fn month_records(m: &coverage::MonthlyFigures) -> HashMap<String, Vec<MonthRecor
         .collect()
 }
 
+/// When each intake last reported: its last meter reading, or the end of the last day it has an
+/// imported metered daily volume for, whichever is later.
+fn last_reports<'a>(
+    cfg: &Config,
+    conn: &Connection,
+    intakes: &[&'a str],
+    as_of: Date,
+) -> Result<HashMap<&'a str, i64>, StoreError> {
+    let until = cfg.clock.day_end(as_of);
+    let mut last = query::last_readings(conn, intakes.iter().copied(), until)?;
+    for (id, day) in query::last_metered_days(conn, intakes.iter().copied(), as_of)? {
+        let ts = cfg.clock.day_end(day) - 1;
+        let e = last.entry(id).or_insert(ts);
+        *e = (*e).max(ts);
+    }
+    Ok(last)
+}
+
 impl<'a> Inputs<'a> {
     pub fn load(cfg: &'a Config, conn: &Connection, as_of: Date) -> Result<Self, StoreError> {
         let w = Windows::new(as_of);
@@ -81,7 +99,7 @@ impl<'a> Inputs<'a> {
             records,
             reported: months.reported_days,
             first_day: coverage::first_days(conn, &intakes, as_of)?,
-            last_meter: query::last_readings(conn, intakes.iter().copied(), until)?,
+            last_meter: last_reports(cfg, conn, &intakes, as_of)?,
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
             base_year: query::year_totals(conn, &intakes, cfg.assessment.base_year)?,
@@ -117,7 +135,9 @@ impl<'a> Inputs<'a> {
                 let inside = (g.end.min(to) - g.start.max(from)).max(0) as f64;
                 g.volume_m3 * inside / (g.end - g.start) as f64
             })
-            .sum()
+            .sum::<f64>()
+            // An empty sum is -0.0: written as 0.
+            + 0.0
     }
 
     /// What the intakes were expected to draw over `[start, end]` (within one year), what of it

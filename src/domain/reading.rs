@@ -29,6 +29,9 @@ pub enum Reading {
         intake_id: String,
         day: jiff::civil::Date,
         volume_m3: f64,
+        /// The figure is an estimate (the file's `provenance` column says `estimated`), not a
+        /// meter's: it counts as estimated volume and as no report.
+        estimated: bool,
     },
 }
 

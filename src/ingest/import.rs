@@ -104,6 +104,7 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("level_m", &["level_m", "水位", "地下水位", "水位高程"]),
     ("day", &["day", "date", "日期"]),
     ("volume_m3", &["volume_m3", "日取水量", "取水量", "日水量"]),
+    ("provenance", &["provenance", "来源", "数据来源"]),
 ];
 
 fn find(headers: &csv::StringRecord, field: &str) -> Option<usize> {
@@ -176,7 +177,7 @@ pub fn import_csv(
     enum Cols {
         Meter(usize, usize, usize),
         Level(usize, usize, Option<usize>, Option<usize>),
-        Daily(usize, usize, usize),
+        Daily(usize, usize, usize, Option<usize>),
     }
     let cols = match kind {
         ImportKind::Meter => Cols::Meter(need("intake_id")?, need("ts")?, need("total_m3")?),
@@ -187,9 +188,12 @@ pub fn import_csv(
             }
             Cols::Level(need("well_id")?, need("ts")?, d, l)
         }
-        ImportKind::DailyVolume => {
-            Cols::Daily(need("intake_id")?, need("day")?, need("volume_m3")?)
-        }
+        ImportKind::DailyVolume => Cols::Daily(
+            need("intake_id")?,
+            need("day")?,
+            need("volume_m3")?,
+            find(&headers, "provenance"),
+        ),
     };
 
     let mut store = open_store(StoreSettings::from_config(&cfg), db, Durability::Normal)?;
@@ -290,8 +294,14 @@ pub fn import_csv(
                 }
                 one(&ctx, &origin, Kind::Level, &field(*id), &obj, now)
             }
-            Cols::Daily(id, day, vol) => {
-                daily(&cfg, &origin, &field(*id), &field(*day), &field(*vol), now)
+            Cols::Daily(id, day, vol, prov) => {
+                let prov = prov.map(|p| field(p)).unwrap_or_default();
+                daily(
+                    &cfg,
+                    &origin,
+                    [&field(*id), &field(*day), &field(*vol), &prov],
+                    now,
+                )
             }
         };
         batch.push((line, decoded));
@@ -423,8 +433,24 @@ fn one(
     }
 }
 
-fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -> Decoded {
+/// A daily-volume row: intake, day, volume and provenance (`metered`, the default, or
+/// `estimated`).
+fn daily(cfg: &Config, origin: &str, [id, day, vol, prov]: [&str; 4], now: i64) -> Decoded {
     let raw = format!("{id},{day},{vol}");
+    let estimated = match prov.trim() {
+        "" | "metered" | "实测" => false,
+        "estimated" | "估算" => true,
+        other => {
+            return rejected(
+                origin,
+                raw,
+                RejectCode::BadValue,
+                format!(
+                    "provenance '{other}' ({origin}): expected metered (the default) or estimated"
+                ),
+            );
+        }
+    };
     if cfg.registry.intake(id).is_none() {
         return rejected(
             origin,
@@ -458,6 +484,7 @@ fn daily(cfg: &Config, origin: &str, id: &str, day: &str, vol: &str, now: i64) -
                 intake_id: id.to_string(),
                 day: d,
                 volume_m3: v,
+                estimated,
             }],
             ..Decoded::default()
         },

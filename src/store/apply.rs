@@ -277,7 +277,7 @@ impl<'t, 's> RawInserts<'t, 's> {
                 "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2",
             )?,
             ins_daily: tx.prepare_cached(
-                "INSERT OR IGNORE INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source) VALUES (?1, ?2, ?3, 0, 0, 86400, 86400, 'import')",
+                "INSERT OR IGNORE INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source) VALUES (?1, ?2, ?3, ?4, 0, 86400, ?5, 'import')",
             )?,
             get_daily: tx.prepare_cached(
                 "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2",
@@ -377,11 +377,18 @@ impl<'t, 's> RawInserts<'t, 's> {
                 intake_id,
                 day,
                 volume_m3,
+                estimated,
             } => {
                 let day_s = day.to_string();
+                // An estimated figure is estimated volume on a day no meter covered.
+                let (est, measured_s) = if *estimated {
+                    (*volume_m3, 0)
+                } else {
+                    (0.0, 86_400)
+                };
                 insert_or_compare(
                     &mut self.ins_daily,
-                    params![intake_id, day_s, volume_m3],
+                    params![intake_id, day_s, volume_m3, est, measured_s],
                     &mut self.get_daily,
                     params![intake_id, day_s],
                     |row| Ok((row.get::<_, f64>(0)?, row.get::<_, String>(1)?)),
@@ -703,6 +710,7 @@ pub(crate) mod tests {
             intake_id: "QX-1".into(),
             day: d.parse().unwrap(),
             volume_m3: v,
+            estimated: false,
         };
         let out = apply_one(&mut store, day("2026-03-01", 10.0));
         assert_eq!(out.reasons.len(), 1);

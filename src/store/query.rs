@@ -127,6 +127,35 @@ pub fn last_readings<'a>(
     Ok(out)
 }
 
+/// The last day on or before `until` each of `intakes` has an imported, metered daily volume
+/// (an intake whose meter is read as daily figures reports that way).
+pub fn last_metered_days<'a>(
+    conn: &Connection,
+    intakes: impl IntoIterator<Item = &'a str>,
+    until: Date,
+) -> Result<HashMap<&'a str, Date>, StoreError> {
+    let ids: Vec<&'a str> = intakes.into_iter().collect();
+    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let mut st = conn.prepare_cached(
+        "SELECT i.key, (SELECT max(day) FROM daily_volume WHERE intake_id = i.value AND day <= ?2
+                          AND source = 'import' AND measured_s > 0)
+         FROM json_each(?1) AS i",
+    )?;
+    let rows = st.query_map(params![ids_json, until.to_string()], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        if let (k, Some(day)) = row?
+            && let Some(id) = usize::try_from(k).ok().and_then(|k| ids.get(k))
+            && let Ok(d) = day.parse::<Date>()
+        {
+            out.insert(*id, d);
+        }
+    }
+    Ok(out)
+}
+
 /// A meter gap longer than the spread limit, whose volume lands on no day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LongGap {

@@ -317,6 +317,7 @@ pub fn populate(
                     intake_id: i.id.clone(),
                     day,
                     volume_m3: volume,
+                    estimated: false,
                 });
             }
         }

@@ -868,3 +868,66 @@ fn a_daily_report_that_wanders_by_minutes_is_complete() {
     assert!(close(&ly["withdrawal_m3"], 730_000.0), "{ly}");
     assert!(close(&ly["completeness"]["volume_share"], 1.0), "{ly}");
 }
+
+/// Daily volumes carry their provenance: QX-A's 2025 is 1,000 m³ a day metered, but March's 31
+/// days are marked estimated (31,000 m³); QX-B's 1,000 m³ a day is metered. 2025 holds 730,000
+/// m³, of it 31,000 estimated (4.2 %, under the 5 % that may be). A row with another provenance
+/// is refused with the two that are allowed. Both intakes report only by daily volumes, to the
+/// as-of date: both count as reporting for metering coverage.
+#[test]
+fn imported_daily_volumes_carry_their_provenance_and_count_as_reporting() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    let mut csv = String::from("intake_id,day,volume_m3,provenance\n");
+    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-06-30".parse().unwrap());
+    while d <= end {
+        let prov = if d.year() == 2025 && d.month() == 3 {
+            "estimated"
+        } else {
+            ""
+        };
+        csv.push_str(&format!("QX-A,{d},1000,{prov}\n"));
+        d = d.checked_add(1.day()).unwrap();
+    }
+    let file = f.path("daily-QX-A.csv");
+    std::fs::write(&file, csv).unwrap();
+    f.run(&["import", "--kind", "daily-volume", file.to_str().unwrap()]);
+    f.daily("QX-B", "2025-01-01", "2026-06-30", 1000.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ly = &qx["last_year"];
+    assert!(close(&ly["withdrawal_m3"], 730_000.0), "{ly}");
+    assert!(close(&ly["estimated_m3"], 31_000.0), "{ly}");
+    let m = criterion(qx, "metering");
+    assert_eq!(m["status"], "pass", "{m}");
+    assert!(
+        close(&qx["metering"]["coverage"], 1.0),
+        "{}",
+        qx["metering"]
+    );
+    // Another provenance: the row is refused and named, the others stored.
+    let bad = f.path("daily-bad.csv");
+    std::fs::write(
+        &bad,
+        "intake_id,day,volume_m3,provenance\nQX-B,2026-07-01,5,guess\n",
+    )
+    .unwrap();
+    let cfg = f.path("gwmon.toml");
+    let db = f.path("gwmon.db");
+    let (code, out, err) = gwmon(&[
+        "import",
+        "--kind",
+        "daily-volume",
+        bad.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        format!("{out}{err}").contains("provenance 'guess'")
+            && format!("{out}{err}").contains("expected metered (the default) or estimated"),
+        "{out}{err}"
+    );
+}
