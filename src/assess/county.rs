@@ -386,6 +386,7 @@ pub(super) fn county_status(
             has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
             completeness: inputs.completeness(&set.obliged_quota, &set.quota, year, e),
             long_gap_m3: inputs.long_gap_m3(&set.quota, year, &cfg.clock),
+            flagged_m3: inputs.flagged_m3(&set.quota, year),
         };
     // Months numbered consecutively; the 12 months ending with the as-of month.
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);

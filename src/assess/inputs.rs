@@ -37,6 +37,9 @@ pub struct Inputs<'a> {
     pub long_gaps: Vec<query::LongGap>,
     /// Each intake's withdrawal in the base year (`[assessment] base_year`), for 压采量.
     pub base_year: HashMap<String, Vol>,
+    /// Volume flagged as implausible per intake and year, last year and this year to the as-of
+    /// date.
+    pub flagged: HashMap<(String, i16), f64>,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
@@ -103,6 +106,11 @@ impl<'a> Inputs<'a> {
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
             base_year: query::year_totals(conn, &intakes, cfg.assessment.base_year)?,
+            flagged: query::flagged_by_year(
+                conn,
+                Date::new(w.year - 1, 1, 1).unwrap_or(as_of),
+                as_of,
+            )?,
             long_gaps: query::long_gaps(
                 conn,
                 cfg.clock
@@ -135,6 +143,16 @@ impl<'a> Inputs<'a> {
                 let inside = (g.end.min(to) - g.start.max(from)).max(0) as f64;
                 g.volume_m3 * inside / (g.end - g.start) as f64
             })
+            .sum::<f64>()
+            // An empty sum is -0.0: written as 0.
+            + 0.0
+    }
+
+    /// Volume of these intakes flagged as implausible in `year` (to the as-of date).
+    pub fn flagged_m3(&self, intakes: &[&Intake], year: i16) -> f64 {
+        intakes
+            .iter()
+            .filter_map(|i| self.flagged.get(&(i.id.clone(), year)))
             .sum::<f64>()
             // An empty sum is -0.0: written as 0.
             + 0.0

@@ -156,6 +156,26 @@ pub fn last_metered_days<'a>(
     Ok(out)
 }
 
+/// Volume flagged as implausible (a flow above the intake's maximum: a counter jump, a meter
+/// refurbished or replaced starting higher) per intake and year, on days from `from` to `to`.
+pub fn flagged_by_year(
+    conn: &Connection,
+    from: Date,
+    to: Date,
+) -> Result<HashMap<(String, i16), f64>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT intake_id, CAST(substr(day, 1, 4) AS INTEGER), sum(flagged_m3) FROM daily_volume
+         WHERE day >= ?1 AND day <= ?2 AND flagged_m3 > 0 GROUP BY 1, 2",
+    )?;
+    let rows = st.query_map(params![from.to_string(), to.to_string()], |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, i16>(1)?),
+            r.get::<_, f64>(2)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A meter gap longer than the spread limit, whose volume lands on no day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LongGap {

@@ -931,3 +931,39 @@ fn imported_daily_volumes_carry_their_provenance_and_count_as_reporting() {
         "{out}{err}"
     );
 }
+
+/// QX-A's meter read 1,000 m³ a day through 2025, but on 1 July its total jumped by 60,000 m³
+/// in one day (a refurbished meter starting higher, or a fault): 2,500 m³/h, over its maximum
+/// of 500. The jump stays in the figure (2025: 365,000 + 60,000 + QX-B's 365,000 = 790,000 m³,
+/// k 0.79), shown apart as flagged, and quantity cannot pass until it is reviewed.
+#[test]
+fn an_implausible_counter_jump_is_counted_shown_and_keeps_quantity_from_passing() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    let mut csv = String::from("intake_id,ts,total_m3\n");
+    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
+    let mut total = 0.0;
+    while d <= end {
+        csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
+        total += if d == "2025-07-01".parse::<Date>().unwrap() {
+            61_000.0
+        } else {
+            1000.0
+        };
+        d = d.checked_add(1.day()).unwrap();
+    }
+    let file = f.path("meter-QX-A.csv");
+    std::fs::write(&file, csv).unwrap();
+    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
+    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
+    f.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
+    f.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ly = &qx["last_year"];
+    assert!(close(&ly["withdrawal_m3"], 790_000.0), "{ly}");
+    assert!(close(&ly["flagged_m3"], 61_000.0), "{ly}");
+    let q = criterion(qx, "quantity");
+    assert_eq!(q["status"], "at_risk", "{q}");
+    assert!(q["detail"].as_str().unwrap().contains("可疑跳变"), "{q}");
+}

@@ -384,6 +384,7 @@ pub(crate) mod tests {
                 ..Default::default()
             },
             long_gap_m3: 0.0,
+            flagged_m3: 0.0,
         }
     }
 

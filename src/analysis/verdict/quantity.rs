@@ -28,6 +28,10 @@ pub struct YearFigures {
     /// The part of `estimated_m3` spread from long meter gaps (`long_gap` events): months of
     /// silence whose volume is known but not when it was drawn.
     pub long_gap_m3: f64,
+    /// The part of `withdrawal_m3` flagged as implausible (a flow above the intake's maximum: a
+    /// counter jump, a refurbished meter starting higher). Kept in the figure, never dropped,
+    /// but a year holding any cannot pass until it is reviewed.
+    pub flagged_m3: f64,
 }
 
 impl YearFigures {
@@ -272,6 +276,18 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
             ));
         }
     }
+    // Implausible jumps are in the figure (dropping them could flatter), but whether they are
+    // water or a meter's fault is open: the year cannot show a pass until they are reviewed.
+    for y in [ly, ty] {
+        if y.has_data && y.flagged_m3 > 0.0 {
+            status = status.max(Status::AtRisk);
+            notes.push(format!(
+                "{}年取水量中 {} 为超出最大流量的可疑跳变（已计入取水量，待核查是否为水表更换或故障；meter_events 中 kind = spike）",
+                y.year,
+                Volume::from_m3(y.flagged_m3)
+            ));
+        }
+    }
     let p = &f.projection;
     // The range's high end over the limit: the projection cannot rule out an excess.
     if let Some(k_high) = k(p.high_m3, ty.quota_m3)
@@ -352,6 +368,7 @@ mod tests {
                 unmetered_m3: 0.0,
                 completeness: complete(365),
                 long_gap_m3: 0.0,
+                flagged_m3: 0.0,
             },
             this_year: YearFigures {
                 year: 2026,
@@ -363,6 +380,7 @@ mod tests {
                 unmetered_m3: 0.0,
                 completeness: complete(181),
                 long_gap_m3: 0.0,
+                flagged_m3: 0.0,
             },
             projection: Projection {
                 projected_m3: proj,
