@@ -138,6 +138,56 @@ pub fn interval(
     }
 }
 
+/// A meter replacement entered by hand: at `at` the old meter's last total was `old_final` and
+/// the new one started at `new_start`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Swap {
+    pub at: i64,
+    pub old_final: f64,
+    pub new_start: f64,
+}
+
+/// The interval from `a` (old meter) to `b` (new meter) across a replacement: what the old meter
+/// counted after `a` and the new one before `b`. Measured, not estimated; flagged like any
+/// interval when the flow is implausible.
+pub fn interval_across(a: Point, b: Point, swap: Swap, p: &CounterParams) -> Interval {
+    let dt_s = (b.ts - a.ts).max(1);
+    let hours = dt_s as f64 / 3600.0;
+    let volume = (swap.old_final - a.total_m3).max(0.0) + (b.total_m3 - swap.new_start).max(0.0);
+    let gap = dt_s > p.gap_s;
+    Interval {
+        start: a.ts,
+        end: b.ts,
+        start_total: a.total_m3,
+        end_total: b.total_m3,
+        volume_m3: volume,
+        estimated: gap,
+        flagged: volume / hours > p.max_flow_m3_per_h,
+        kind: IntervalKind::Replacement,
+    }
+}
+
+/// [`intervals`], with the replacements entered by hand: an interval with one inside it is
+/// [`interval_across`].
+pub fn intervals_with(
+    points: &[Point],
+    prev_rate: Option<f64>,
+    p: &CounterParams,
+    swaps: &[Swap],
+) -> Vec<Interval> {
+    let mut out: Vec<Interval> = Vec::with_capacity(points.len().saturating_sub(1));
+    let mut rate = prev_rate;
+    for w in points.windows(2) {
+        let iv = match swaps.iter().find(|s| w[0].ts < s.at && s.at <= w[1].ts) {
+            Some(s) => interval_across(w[0], w[1], *s, p),
+            None => interval(w[0], w[1], rate, p),
+        };
+        rate = rate_for_next(&iv);
+        out.push(iv);
+    }
+    out
+}
+
 /// Intervals between consecutive points (sorted by time, distinct timestamps). The first
 /// interval's replacement estimate uses `prev_rate`, later ones the interval before them.
 pub fn intervals(points: &[Point], prev_rate: Option<f64>, p: &CounterParams) -> Vec<Interval> {

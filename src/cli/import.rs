@@ -38,6 +38,10 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::from(2));
     }
+    if args.kind == crate::ingest::import::ImportKind::Replacement {
+        let swaps = super::meter::read_file(&cfg, &args.file)?;
+        return super::meter::finish(&cfg, &db, swaps);
+    }
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let s = crate::ingest::import::import_csv(
         Arc::clone(&cfg),

@@ -12,6 +12,7 @@ mod devices;
 mod gateway;
 mod import;
 pub mod logtime;
+mod meter;
 mod reload;
 mod report;
 mod run;
@@ -32,6 +33,7 @@ pub use demo::DemoArgs;
 pub use devices::{DevicesArgs, QuarantineArgs};
 pub use gateway::{GatewayArgs, GatewayCommand, ReplayArgs};
 pub use import::ImportArgs;
+pub use meter::MeterArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
 pub use serve::ServeArgs;
@@ -61,6 +63,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Import historical readings from CSV (idempotent).
     Import(ImportArgs),
+    /// Meter changes entered by hand: `meter replace` records a replaced or refurbished meter's
+    /// last and first totals, so its new start is no withdrawal.
+    Meter(MeterArgs),
     /// Load generator: publish meter readings over MQTT (QoS 1) from several connections.
     Simulate(SimulateArgs),
     /// Every registered meter and well: last reading, readings and refusals today, and whether
@@ -96,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::exec(args),
         Command::Report(args) => report::exec(args),
         Command::Import(args) => import::exec(args),
+        Command::Meter(args) => meter::exec(args),
         Command::Simulate(args) => simulate::exec(args),
         Command::Devices(args) => devices::exec(args),
         Command::Quarantine(args) => devices::exec_quarantine(args),

@@ -22,8 +22,11 @@ pub enum ImportKind {
     Meter,
     /// Water levels: well_id,ts,depth_m (or level_m)
     Level,
-    /// Daily volumes where only those exist: intake_id,day,volume_m3
+    /// Daily volumes where only those exist: intake_id,day,volume_m3[,provenance]
     DailyVolume,
+    /// Meter replacements entered by hand: intake_id,at,old_final,new_start (as `gwmon meter
+    /// replace --file`)
+    Replacement,
 }
 
 /// A CSV file's text encoding.
@@ -170,6 +173,7 @@ pub fn import_csv(
                     ImportKind::Meter => "intake_id,ts,total_m3",
                     ImportKind::Level => "well_id,ts,depth_m or well_id,ts,level_m",
                     ImportKind::DailyVolume => "intake_id,day,volume_m3",
+                    ImportKind::Replacement => "intake_id,at,old_final,new_start",
                 }
             ),
         })
@@ -194,6 +198,12 @@ pub fn import_csv(
             need("volume_m3")?,
             find(&headers, "provenance"),
         ),
+        ImportKind::Replacement => {
+            return Err(ImportError::Header {
+                file: fname,
+                message: "meter replacements are not readings: `gwmon import --kind replacement` records them through `gwmon meter replace --file`".into(),
+            });
+        }
     };
 
     let mut store = open_store(StoreSettings::from_config(&cfg), db, Durability::Normal)?;
@@ -295,7 +305,7 @@ pub fn import_csv(
                 one(&ctx, &origin, Kind::Level, &field(*id), &obj, now)
             }
             Cols::Daily(id, day, vol, prov) => {
-                let prov = prov.map(|p| field(p)).unwrap_or_default();
+                let prov = prov.map(&field).unwrap_or_default();
                 daily(
                     &cfg,
                     &origin,

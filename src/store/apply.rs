@@ -72,6 +72,22 @@ impl Store {
         &self.conn
     }
 
+    /// Records a meter replacement entered by hand for `intake` (which must be registered) and
+    /// recomputes the days around it, in one transaction.
+    pub fn enter_replacement(
+        &mut self,
+        intake: &str,
+        swap: crate::analysis::counter::Swap,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        rollup::enter_replacement(&tx, &self.settings, &mut self.frontier, intake, swap, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies a batch in one transaction. `source` is stored with each reading (`mqtt`,
     /// `import`). Returns one outcome per input, in order.
     pub fn apply(

@@ -28,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/006_gateway_frames.sql"),
     // 7: an archive row may stand for a run of bad-CRC frames (`repeats`).
     include_str!("../../migrations/007_gateway_frames_repeats.sql"),
+    // 8: meter replacements entered by hand.
+    include_str!("../../migrations/008_meter_replacements.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -12,8 +12,8 @@ use jiff::civil::Date;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::analysis::counter::{
-    CounterParams, DayShare, Interval, IntervalKind, Point, apportion, interval, intervals,
-    rate_for_next,
+    CounterParams, DayShare, Interval, IntervalKind, Point, Swap, apportion, interval,
+    intervals_with, rate_for_next,
 };
 use crate::domain::time::month_key;
 use crate::domain::{Decoded, LocalClock, Reading};
@@ -107,8 +107,18 @@ pub(super) fn roll_up(
     cache: &mut Frontiers,
     touched: Touched<'_>,
 ) -> Result<(), StoreError> {
+    // Replacements entered by hand are rare: looked up per intake only when there are any.
+    let any_swaps = !touched.meters.is_empty()
+        && tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM meter_replacements)")?
+            .query_row([], |r| r.get::<_, bool>(0))?;
     for (intake, points) in touched.meters {
-        roll_up_meter(tx, settings, cache, intake, points)?;
+        let swaps = if any_swaps {
+            swaps_of(tx, intake)?
+        } else {
+            Vec::new()
+        };
+        roll_up_meter(tx, settings, cache, intake, points, &swaps)?;
     }
     for (intake, (d0, d1)) in touched.imports {
         roll_up_volume(tx, intake, d0, d1)?;
@@ -125,10 +135,13 @@ fn roll_up_meter(
     cache: &mut Frontiers,
     intake: &str,
     mut points: Vec<Point>,
+    swaps: &[Swap],
 ) -> Result<(), StoreError> {
     points.sort_unstable_by_key(|p| p.ts);
     if let Some(f) = cache.get_mut(intake)
         && appends(f, &points, &settings.clock)
+        // A replacement after the last reading: the recompute path knows it.
+        && !swaps.iter().any(|s| f.last.is_none_or(|l| s.at > l.ts))
     {
         return append_meter(tx, settings, intake, f, &points);
     }
@@ -143,6 +156,47 @@ fn roll_up_meter(
         prev = p.ts;
     }
     recompute_range(tx, settings, intake, start, prev)
+}
+
+/// The replacements entered by hand for `intake`, in time order.
+fn swaps_of(tx: &Transaction<'_>, intake: &str) -> Result<Vec<Swap>, StoreError> {
+    let mut st = tx.prepare_cached(
+        "SELECT at, old_final, new_start FROM meter_replacements WHERE intake_id = ?1 ORDER BY at",
+    )?;
+    let rows = st.query_map(params![intake], |r| {
+        Ok(Swap {
+            at: r.get(0)?,
+            old_final: r.get(1)?,
+            new_start: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records a replacement entered by hand and recomputes the days around it.
+pub(super) fn enter_replacement(
+    tx: &Transaction<'_>,
+    settings: &StoreSettings,
+    cache: &mut Frontiers,
+    intake: &str,
+    swap: Swap,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO meter_replacements (intake_id, at, old_final, new_start, entered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (intake_id, at) DO UPDATE SET old_final = excluded.old_final,
+           new_start = excluded.new_start, entered_at = excluded.entered_at",
+    )?
+    .execute(params![
+        intake,
+        swap.at,
+        swap.old_final,
+        swap.new_start,
+        now
+    ])?;
+    cache.remove(intake);
+    recompute_range(tx, settings, intake, swap.at, swap.at)
 }
 
 /// Recomputes the days around readings in `[t0, t1]`, then the sums that run on from them.
@@ -570,7 +624,8 @@ fn recompute_meter(
     let e = clock.day_end(last_day);
     let pts = window_points(tx, intake, s, e)?;
     let p = settings.counter_params(intake);
-    let ivs: Vec<Interval> = intervals(&pts, None, &p)
+    let swaps = swaps_of(tx, intake)?;
+    let ivs: Vec<Interval> = intervals_with(&pts, None, &p, &swaps)
         .into_iter()
         .filter(|iv| iv.end > s && iv.start < e)
         .collect();
@@ -916,7 +971,7 @@ mod tests {
         intake: &str,
         pts: &[Point],
     ) -> (BTreeMap<String, DayRow>, BTreeMap<String, MonthRow>) {
-        let ivs = intervals(pts, None, &settings.counter_params(intake));
+        let ivs = crate::analysis::counter::intervals(pts, None, &settings.counter_params(intake));
         let mut days = BTreeMap::new();
         let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
         let (mut year, mut cum, mut cum_est) = (0, 0.0, 0.0);

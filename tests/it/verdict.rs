@@ -967,3 +967,82 @@ fn an_implausible_counter_jump_is_counted_shown_and_keeps_quantity_from_passing(
     assert_eq!(q["status"], "at_risk", "{q}");
     assert!(q["detail"].as_str().unwrap().contains("可疑跳变"), "{q}");
 }
+
+/// The jump above was a refurbished meter: swapped at noon on 1 July, the old one ending at
+/// 181,500 m³ (181,000 at midnight plus half a day), the new one starting at 241,500. Entered by
+/// hand, the interval across it draws 500 + 500 m³: 2025 is 730,000 m³ (k 0.73), nothing flagged,
+/// and quantity passes. The same from a CSV: `import --kind replacement`, a bad row named.
+#[test]
+fn a_meter_replacement_entered_by_hand_is_no_withdrawal() {
+    let f = Fixture::new();
+    f.steady_wells("2026-06-30");
+    let mut csv = String::from("intake_id,ts,total_m3\n");
+    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
+    let mut total = 0.0;
+    while d <= end {
+        csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
+        total += if d == "2025-07-01".parse::<Date>().unwrap() {
+            61_000.0
+        } else {
+            1000.0
+        };
+        d = d.checked_add(1.day()).unwrap();
+    }
+    let file = f.path("meter-QX-A.csv");
+    std::fs::write(&file, csv).unwrap();
+    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
+    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
+    f.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
+    f.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    let swaps = f.path("swaps.csv");
+    std::fs::write(
+        &swaps,
+        "intake_id,at,old_final,new_start\nQX-A,2025-07-01 12:00,181500,241500\nQX-Z,2025-07-01 12:00,1,2\n",
+    )
+    .unwrap();
+    let cfg = f.path("gwmon.toml");
+    let db = f.path("gwmon.db");
+    let (code, out, err) = gwmon(&[
+        "import",
+        "--kind",
+        "replacement",
+        swaps.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("QX-A: meter replaced at 2025-07-01 12:00"),
+        "{out}"
+    );
+    assert!(
+        err.contains("swaps.csv line 3: unknown intake 'QX-Z'"),
+        "{err}"
+    );
+    let doc = f.status("2026-06-30");
+    let qx = county(&doc, "140121");
+    let ly = &qx["last_year"];
+    assert!(close(&ly["withdrawal_m3"], 730_000.0), "{ly}");
+    assert!(close(&ly["flagged_m3"], 0.0), "{ly}");
+    assert_eq!(criterion(qx, "quantity")["status"], "pass", "{qx}");
+    // On the command line, the same replacement again changes nothing.
+    f.run(&[
+        "meter",
+        "replace",
+        "--intake",
+        "QX-A",
+        "--at",
+        "2025-07-01 12:00",
+        "--old-final",
+        "181500",
+        "--new-start",
+        "241500",
+    ]);
+    let doc = f.status("2026-06-30");
+    assert!(close(
+        &county(&doc, "140121")["last_year"]["withdrawal_m3"],
+        730_000.0
+    ));
+}
