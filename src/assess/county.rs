@@ -328,8 +328,9 @@ pub(super) fn county_status(
     let exp_ly = inputs.expected(&ly.obliged_quota, jan1(w.year - 1), w.last_year_end);
     let exp_ly_same = inputs.expected(&ly.obliged_quota, jan1(w.year - 1), w.same_day_last_year);
     // Groundwater users below the metering duty (farm wells, permits under 5万 m³, rural
-    // supply) that report nothing in a period enter it as an estimate: their permit pro rata,
-    // over the days they are in force.
+    // supply) that report nothing in a period enter it as an estimate over the days they are in
+    // force: 以电折水 (kWh × m3_per_kwh) for the days their imported electricity covers, their
+    // permit pro rata for the rest.
     let unmetered = |below: &[&Intake], start: Date, end: Date| -> f64 {
         below
             .iter()
@@ -342,8 +343,14 @@ pub(super) fn county_status(
                 if e < s {
                     return 0.0;
                 }
-                i.permit_m3_per_year.max(0.0) * (days_between(s, e) + 1) as f64
-                    / days_in_year(start.year()) as f64
+                let (from_power, covered) = match (i.m3_per_kwh, inputs.electricity.get(&i.id)) {
+                    (Some(k), Some(periods)) => electricity_m3(periods, k, s, e),
+                    _ => (0.0, 0),
+                };
+                let rest = (days_between(s, e) + 1 - covered).max(0);
+                from_power
+                    + i.permit_m3_per_year.max(0.0) * rest as f64
+                        / days_in_year(start.year()) as f64
             })
             // An empty sum is -0.0: written as 0.
             .sum::<f64>()
@@ -498,4 +505,22 @@ pub(super) fn county_status(
         wells,
         monthly_level_m: county_series,
     }
+}
+
+/// 以电折水 over `[s, e]`: each period's kWh × `m3_per_kwh`, spread evenly over its days, for
+/// the days inside `[s, e]`; and how many of those days the periods cover.
+fn electricity_m3(periods: &[(Date, Date, f64)], m3_per_kwh: f64, s: Date, e: Date) -> (f64, i64) {
+    let mut m3 = 0.0;
+    let mut covered = 0;
+    for &(ps, pe, kwh) in periods {
+        let (a, b) = (ps.max(s), pe.min(e));
+        if b < a {
+            continue;
+        }
+        let inside = days_between(a, b) + 1;
+        let all = days_between(ps, pe) + 1;
+        m3 += kwh.max(0.0) * m3_per_kwh * inside as f64 / all as f64;
+        covered += inside;
+    }
+    (m3, covered)
 }

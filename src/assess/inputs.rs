@@ -40,6 +40,8 @@ pub struct Inputs<'a> {
     /// Volume flagged as implausible per intake and year, last year and this year to the as-of
     /// date.
     pub flagged: HashMap<(String, i16), f64>,
+    /// Imported electricity of users below the duty (以电折水): (first day, last day, kWh).
+    pub electricity: HashMap<String, Vec<(Date, Date, f64)>>,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
@@ -106,6 +108,7 @@ impl<'a> Inputs<'a> {
             last_level: coverage::last_level_readings(conn, &wells, until)?,
             levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
             base_year: query::year_totals(conn, &intakes, cfg.assessment.base_year)?,
+            electricity: query::electricity(conn, Date::new(w.year - 1, 1, 1).unwrap_or(as_of))?,
             flagged: query::flagged_by_year(
                 conn,
                 Date::new(w.year - 1, 1, 1).unwrap_or(as_of),

@@ -42,6 +42,9 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
         let swaps = super::meter::read_file(&cfg, &args.file)?;
         return super::meter::finish(&cfg, &db, swaps);
     }
+    if args.kind == crate::ingest::import::ImportKind::Electricity {
+        return electricity(&cfg, &db, &args.file);
+    }
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let s = crate::ingest::import::import_csv(
         Arc::clone(&cfg),
@@ -85,4 +88,98 @@ pub fn exec(args: ImportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(SOME_REJECTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A period of an electricity row: a month (`2025-07`), a day, or `first/last`.
+fn period(s: &str) -> Result<(jiff::civil::Date, jiff::civil::Date), String> {
+    let s = s.trim();
+    let date = |t: &str| crate::domain::time::parse_date(t.trim(), "period");
+    if let Some((a, b)) = s.split_once('/') {
+        let (a, b) = (date(a)?, date(b)?);
+        return if b < a {
+            Err(format!("period '{s}': the last day is before the first"))
+        } else {
+            Ok((a, b))
+        };
+    }
+    if let Some((y, m)) = crate::domain::time::parse_month_key(s) {
+        let first = jiff::civil::Date::new(y, m, 1).map_err(|e| format!("period '{s}': {e}"))?;
+        return Ok((first, first.last_of_month()));
+    }
+    let d = date(s).map_err(|_| {
+        format!("period '{s}': expected a month (2025-07), a day (2025-07-01) or first/last day (2025-07-01/2025-07-15)")
+    })?;
+    Ok((d, d))
+}
+
+/// `import --kind electricity`: each row's kWh for its intake and period (以电折水). The intake
+/// must carry `m3_per_kwh` in intakes.csv. Exit codes as for readings.
+fn electricity(
+    cfg: &crate::config::Config,
+    db: &std::path::Path,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let headers = rdr.headers()?.clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no column {name}; the header is intake_id,period,kwh",
+                file.display()
+            )
+        })
+    };
+    let (i, p, k) = (col("intake_id")?, col("period")?, col("kwh")?);
+    let conn = crate::store::open_rw(db, crate::store::Durability::Normal)?;
+    let (mut stored, mut refused) = (0usize, Vec::new());
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let row = rec.map_err(|e| e.to_string()).and_then(|r| {
+            let f = |c: usize| r.get(c).unwrap_or("").to_string();
+            let id = f(i);
+            let intake = cfg.registry.intake(&id).ok_or_else(|| {
+                format!("unknown intake '{id}': give an intake_id of intakes.csv")
+            })?;
+            if intake.m3_per_kwh.is_none() {
+                return Err(format!(
+                    "intake '{id}' has no m3_per_kwh in intakes.csv: without it kWh say nothing of the water"
+                ));
+            }
+            let (a, b) = period(&f(p))?;
+            let kwh = f(k)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("kwh '{}': expected kWh ≥ 0", f(k)))?;
+            Ok((id, a, b, kwh))
+        });
+        match row {
+            Ok((id, a, b, kwh)) => {
+                crate::store::query::put_electricity(&conn, &id, a, b, kwh)?;
+                stored += 1;
+            }
+            Err(e) => refused.push(format!("{} line {line}: {e}", file.display())),
+        }
+    }
+    println!(
+        "{}: {} rows — {stored} stored, {} rejected",
+        file.display(),
+        stored + refused.len(),
+        refused.len()
+    );
+    for r in &refused {
+        println!("  {r}");
+    }
+    Ok(if refused.is_empty() {
+        ExitCode::SUCCESS
+    } else if stored == 0 {
+        ExitCode::from(NOTHING_USABLE)
+    } else {
+        ExitCode::from(SOME_REJECTED)
+    })
 }

@@ -47,6 +47,9 @@ pub struct Intake {
     /// from the day after the previous one's `active_to`.
     pub active_from: Option<Date>,
     pub active_to: Option<Date>,
+    /// 以电折水: m³ pumped per kWh, for a user below the metering duty whose electricity is
+    /// imported (`gwmon import --kind electricity`); its withdrawal is then estimated from it.
+    pub m3_per_kwh: Option<f64>,
 }
 
 impl Intake {
@@ -124,6 +127,7 @@ const INTAKE_COLUMNS: &[&str] = &[
     "key_unit",
     "active_from",
     "active_to",
+    "m3_per_kwh",
 ];
 
 /// The columns of wells.csv, as error messages list them.
@@ -158,6 +162,8 @@ struct RawIntake {
     active_from: String,
     #[serde(default)]
     active_to: String,
+    #[serde(default)]
+    m3_per_kwh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +182,20 @@ struct RawWell {
     target_year: String,
     #[serde(default)]
     max_depth_m: String,
+}
+
+/// The optional 以电折水 coefficient: empty, or m³ per kWh above 0.
+fn m3_per_kwh(s: &str) -> Result<Option<f64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1000.0 => Ok(Some(v)),
+        _ => Err(format!(
+            "'{s}': expected m³ pumped per kWh, above 0 (a pump test gives it; typically 1 to 10), or empty"
+        )),
+    }
 }
 
 /// True when `id` is usable as a device id (and as an MQTT topic level).
@@ -356,6 +376,7 @@ impl RegistryParams<'_> {
             self.max_flow(&r.max_flow_m3_per_h),
         );
         let key_unit = p.check(line, "key_unit", key_unit(&r.key_unit));
+        let m3_per_kwh = p.check(line, "m3_per_kwh", m3_per_kwh(&r.m3_per_kwh));
         // Every field is checked (and each problem recorded) before the first missing one ends
         // the row.
         let (source, sector, permit, key_unit) = (source?, sector?, permit?, key_unit?);
@@ -373,6 +394,7 @@ impl RegistryParams<'_> {
             metering_duty: metering_duty(source, sector, permit, key_unit, &self.duty),
             active_from: active_from?,
             active_to: active_to?,
+            m3_per_kwh: m3_per_kwh?,
         })
     }
 

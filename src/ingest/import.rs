@@ -27,6 +27,9 @@ pub enum ImportKind {
     /// Meter replacements entered by hand: intake_id,at,old_final,new_start (as `gwmon meter
     /// replace --file`)
     Replacement,
+    /// Electricity of pumps below the metering duty (以电折水): intake_id,period,kwh, the period
+    /// a month (2025-07), a day, or first/last day (2025-07-01/2025-07-15)
+    Electricity,
 }
 
 /// A CSV file's text encoding.
@@ -174,6 +177,7 @@ pub fn import_csv(
                     ImportKind::Level => "well_id,ts,depth_m or well_id,ts,level_m",
                     ImportKind::DailyVolume => "intake_id,day,volume_m3",
                     ImportKind::Replacement => "intake_id,at,old_final,new_start",
+                    ImportKind::Electricity => "intake_id,period,kwh",
                 }
             ),
         })
@@ -198,10 +202,10 @@ pub fn import_csv(
             need("volume_m3")?,
             find(&headers, "provenance"),
         ),
-        ImportKind::Replacement => {
+        ImportKind::Replacement | ImportKind::Electricity => {
             return Err(ImportError::Header {
                 file: fname,
-                message: "meter replacements are not readings: `gwmon import --kind replacement` records them through `gwmon meter replace --file`".into(),
+                message: "meter replacements and electricity are not readings: `gwmon import` records them on their own path".into(),
             });
         }
     };

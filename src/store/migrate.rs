@@ -30,6 +30,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/007_gateway_frames_repeats.sql"),
     // 8: meter replacements entered by hand.
     include_str!("../../migrations/008_meter_replacements.sql"),
+    // 9: electricity of users below the metering duty (以电折水).
+    include_str!("../../migrations/009_electricity.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

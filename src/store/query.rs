@@ -176,6 +176,51 @@ pub fn flagged_by_year(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Imported electricity per intake: (first day, last day, kWh), periods ending on or after
+/// `from`.
+pub fn electricity(
+    conn: &Connection,
+    from: Date,
+) -> Result<HashMap<String, Vec<(Date, Date, f64)>>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT intake_id, period_start, period_end, kwh FROM electricity WHERE period_end >= ?1
+         ORDER BY intake_id, period_start",
+    )?;
+    let rows = st.query_map(params![from.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, f64>(3)?,
+        ))
+    })?;
+    let mut out: HashMap<String, Vec<(Date, Date, f64)>> = HashMap::new();
+    for row in rows {
+        let (id, s, e, kwh) = row?;
+        if let (Ok(s), Ok(e)) = (s.parse::<Date>(), e.parse::<Date>()) {
+            out.entry(id).or_default().push((s, e, kwh));
+        }
+    }
+    Ok(out)
+}
+
+/// Records one period of an intake's electricity (a period imported again replaces it).
+pub fn put_electricity(
+    conn: &Connection,
+    intake: &str,
+    start: Date,
+    end: Date,
+    kwh: f64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO electricity (intake_id, period_start, period_end, kwh) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (intake_id, period_start) DO UPDATE SET period_end = excluded.period_end,
+           kwh = excluded.kwh",
+    )?
+    .execute(params![intake, start.to_string(), end.to_string(), kwh])?;
+    Ok(())
+}
+
 /// A meter gap longer than the spread limit, whose volume lands on no day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LongGap {

@@ -311,8 +311,8 @@ fn stop_during_the_reconnect_wait_commits_and_says_what_is_true() {
     assert_eq!(readings(&s.db), 500);
 }
 
-/// Finding 5: an RTC's default date is refused, and a gap longer than the spread limit lands on
-/// no day: its volume is a `long_gap` event, and `status` warns about it.
+/// Finding 5: an RTC's default date is refused, and a gap longer than the spread limit is spread
+/// over its days as estimated volume and kept as a `long_gap` event, which `status` warns about.
 #[test]
 fn implausible_times_do_not_rewrite_history() {
     let s = Setup::new(BrokerKind::Production, "gwmon-time");
@@ -348,10 +348,18 @@ fn implausible_times_do_not_rewrite_history() {
         ),
         1
     );
+    // 45 days of the gap, estimated, and the day of the hour after it.
     assert_eq!(
         query_i64(&s.db, "SELECT count(*) FROM daily_volume"),
-        1,
-        "only the hour after the gap lands on a day"
+        46,
+        "the gap's days and the hour after it"
+    );
+    assert_eq!(
+        query_i64(
+            &s.db,
+            "SELECT CAST(round(sum(estimated_m3)) AS INTEGER) FROM daily_volume"
+        ),
+        50_000
     );
     assert_eq!(daemon.terminate().code(), Some(0));
     let (code, out, err) = gwmon(&[

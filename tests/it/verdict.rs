@@ -1046,3 +1046,61 @@ fn a_meter_replacement_entered_by_hand_is_no_withdrawal() {
         730_000.0
     ));
 }
+
+/// 以电折水: the farm well QX-F1 (permit 200,000 m³, 2.5 m³ per kWh) drew 8,000 kWh a month in
+/// 2025 by its electricity bills, January to September (nine months imported); October to
+/// December have no bill, so they are its permit pro rata. 2025: 9 × 8,000 × 2.5 = 180,000 m³
+/// from electricity, plus 92 days × 200,000 ÷ 365 = 50,410.96 m³: 230,410.96 m³ estimated for
+/// it, beside QX-A and QX-B's 730,000 measured. A bill for an intake without a coefficient is
+/// refused with the reason.
+#[test]
+fn electricity_estimates_a_pump_below_the_duty() {
+    let f = Fixture::new();
+    let mut csv = String::new();
+    for (n, line) in INTAKES.lines().enumerate() {
+        csv.push_str(line);
+        csv.push_str(if n == 0 {
+            ",active_from,active_to,m3_per_kwh\n"
+        } else {
+            ",,,\n"
+        });
+    }
+    csv.push_str(
+        "QX-F1,清徐农灌井,140121,county,shallow,groundwater,agriculture,200000,100,no,,,2.5\n",
+    );
+    std::fs::write(f.path("intakes.csv"), csv).unwrap();
+    f.steady_wells("2026-06-30");
+    for i in ["QX-A", "QX-B"] {
+        f.daily(i, "2025-01-01", "2026-06-30", 1000.0);
+    }
+    let mut bills = String::from("intake_id,period,kwh\n");
+    for m in 1..=9 {
+        bills.push_str(&format!("QX-F1,2025-{m:02},8000\n"));
+    }
+    bills.push_str("QX-A,2025-01,100\n");
+    let file = f.path("power.csv");
+    std::fs::write(&file, bills).unwrap();
+    let cfg = f.path("gwmon.toml");
+    let db = f.path("gwmon.db");
+    let (code, out, err) = gwmon(&[
+        "import",
+        "--kind",
+        "electricity",
+        file.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("9 stored, 1 rejected"), "{out}");
+    assert!(
+        out.contains("line 11: intake 'QX-A' has no m3_per_kwh"),
+        "{out}"
+    );
+    let doc = f.status("2026-06-30");
+    let ly = &county(&doc, "140121")["last_year"];
+    let want = 180_000.0 + 92.0 * 200_000.0 / 365.0;
+    assert!(close(&ly["unmetered_m3"], want), "{ly}");
+    assert!(close(&ly["withdrawal_m3"], 730_000.0 + want), "{ly}");
+}
