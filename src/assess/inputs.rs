@@ -41,7 +41,7 @@ pub struct Inputs<'a> {
     /// date.
     pub flagged: HashMap<(String, i16), f64>,
     /// Imported electricity of users below the duty (以电折水): (first day, last day, kWh).
-    pub electricity: HashMap<String, Vec<(Date, Date, f64)>>,
+    pub electricity: query::Electricity,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from

@@ -176,12 +176,11 @@ pub fn flagged_by_year(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Imported electricity per intake: (first day, last day, kWh), periods ending on or after
-/// `from`.
-pub fn electricity(
-    conn: &Connection,
-    from: Date,
-) -> Result<HashMap<String, Vec<(Date, Date, f64)>>, StoreError> {
+/// Periods of imported electricity per intake: (first day, last day, kWh).
+pub type Electricity = HashMap<String, Vec<(Date, Date, f64)>>;
+
+/// Imported electricity per intake, periods ending on or after `from`.
+pub fn electricity(conn: &Connection, from: Date) -> Result<Electricity, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT intake_id, period_start, period_end, kwh FROM electricity WHERE period_end >= ?1
          ORDER BY intake_id, period_start",
@@ -194,7 +193,7 @@ pub fn electricity(
             r.get::<_, f64>(3)?,
         ))
     })?;
-    let mut out: HashMap<String, Vec<(Date, Date, f64)>> = HashMap::new();
+    let mut out = Electricity::new();
     for row in rows {
         let (id, s, e, kwh) = row?;
         if let (Ok(s), Ok(e)) = (s.parse::<Date>(), e.parse::<Date>()) {
