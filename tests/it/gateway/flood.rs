@@ -240,13 +240,24 @@ fn a_long_incomplete_frame_trickled_in_costs_little_cpu() {
     let s = setup("gw-it-trickle-cpu", GUARDED, |t| t);
     // What a byte costs anyway (a read, a wake-up): 4,000 bytes that start no frame.
     let junk = trickle_cpu(&s, &[0u8; 4000], 1);
-    // A head announcing a 4112-byte frame, then more such heads, a byte at a time: before,
-    // every byte rescanned everything held behind the incomplete head.
-    let head = gwmon::gateway::crc::from_hex("7E7E0000000000000000320FFF02").unwrap();
-    let heads: Vec<u8> = head.iter().copied().cycle().take(4000).collect();
+    // A head announcing a 4112-byte frame, then 150 heads of frames that all end at byte
+    // 3,000 with a wrong CRC, then filler, a byte at a time: before, every byte after the
+    // 3,000th checked the CRC of all 150 nested frames again.
+    const END: usize = 3000;
+    let mut heads = gwmon::gateway::crc::from_hex("7E7E0000000000000000320FFF02").unwrap();
+    for _ in 0..150 {
+        let len = (END - heads.len() - 17) as u16;
+        heads.extend([
+            0x7E, 0x7E, 0x01, 0x14, 0x01, 0x21, 0x99, 0x99, 0x12, 0x34, 0x32,
+        ]);
+        heads.extend([(len >> 8) as u8, len as u8, 0x02]);
+    }
+    heads.resize(END - 3, 0x55);
+    heads.extend([0x03, 0x00, 0x00]);
+    heads.resize(4000, 0x55);
     let frames = trickle_cpu(&s, &heads, 2);
     assert!(
         frames - junk < 0.5,
-        "4,000 trickled bytes of frame heads took {frames:.2} s of CPU, of junk {junk:.2} s"
+        "4,000 trickled bytes of nested frame heads took {frames:.2} s of CPU, of junk {junk:.2} s"
     );
 }
