@@ -109,13 +109,21 @@ pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> A
     }
     for c in &a.targets {
         let what = c.kind.label();
+        // A target is judged on its own year's mean (or a later complete year's). Before that
+        // year is complete, the latest mean says whether the well is on its way; once it has
+        // passed without data for it, an older mean cannot verify it.
+        let judged = c.latest_year.is_some_and(|y| y >= c.target_year);
+        let passed = as_of_year > c.target_year;
         match (c.miss_m(), c.latest_year) {
+            (Some(_), Some(y)) if passed && !judged => {
+                status = status.max(Status::AtRisk);
+                parts.push(format!(
+                    "{} {} 年控制指标 {:.2} m 无法核对：该年及其后没有完整年份数据（最近为 {}年）",
+                    c.well_id, c.target_year, c.target_m, y
+                ));
+            }
             (Some(miss), Some(y)) if miss > 0.0 => {
-                let s = if as_of_year >= c.target_year {
-                    Status::Fail
-                } else {
-                    Status::AtRisk
-                };
+                let s = if judged { Status::Fail } else { Status::AtRisk };
                 status = status.max(s);
                 parts.push(format!(
                     "{} {}年平均{} {:.2} m，未达 {} 年控制指标 {:.2} m（差 {:.2} m）",
@@ -236,11 +244,14 @@ mod tests {
             latest_m: Some(759.25),
             latest_year: Some(2025),
         });
-        // Before the target year a miss is a risk; from it on, a failure.
+        // Before the target year's mean exists a miss is a risk (the well is not yet on its way);
+        // the 2027 mean missing it is a failure.
         let a = aquifer_level(&g, 2026, &t);
         assert_eq!(a.status, Status::AtRisk);
         assert!(a.detail.contains("差 0.75 m"), "{}", a.detail);
-        assert_eq!(aquifer_level(&g, 2027, &t).status, Status::Fail);
+        assert_eq!(aquifer_level(&g, 2027, &t).status, Status::AtRisk);
+        g.targets[0].latest_year = Some(2027);
+        assert_eq!(aquifer_level(&g, 2028, &t).status, Status::Fail);
         // A depth target is met when the depth is at most the target.
         g.targets[0] = TargetCheck {
             kind: TargetKind::Depth,
@@ -249,7 +260,34 @@ mod tests {
             ..g.targets[0].clone()
         };
         assert_eq!(g.targets[0].miss_m(), Some(-0.5));
-        assert_eq!(aquifer_level(&g, 2027, &t).status, Status::Pass);
+        assert_eq!(aquifer_level(&g, 2028, &t).status, Status::Pass);
+    }
+
+    /// A target for 2025 is judged on 2025's mean, never on 2022's: with the well's data ending
+    /// in 2022 (its mean meeting the target), the target cannot be verified in 2026.
+    #[test]
+    fn a_passed_target_year_without_its_data_cannot_be_verified() {
+        let t = thresholds();
+        let up = well(0.3);
+        let mut g = group("shallow", vec![&up]);
+        g.targets.push(TargetCheck {
+            well_id: "QX-W01".into(),
+            kind: TargetKind::Level,
+            target_m: 760.0,
+            target_year: 2025,
+            latest_m: Some(761.0),
+            latest_year: Some(2022),
+        });
+        let a = aquifer_level(&g, 2026, &t);
+        assert_eq!(a.status, Status::AtRisk, "{}", a.detail);
+        assert!(
+            a.detail.contains("2025 年控制指标 760.00 m 无法核对"),
+            "{}",
+            a.detail
+        );
+        // With 2025's mean meeting it, it passes.
+        g.targets[0].latest_year = Some(2025);
+        assert_eq!(aquifer_level(&g, 2026, &t).status, Status::Pass);
     }
 
     /// A missed target or a failing aquifer is never hidden by an aquifer (or the same
