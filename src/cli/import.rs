@@ -112,6 +112,31 @@ fn period(s: &str) -> Result<(jiff::civil::Date, jiff::civil::Date), String> {
     Ok((d, d))
 }
 
+/// One electricity row, checked: (intake, first day, last day, kWh), or why it is refused.
+fn bill(
+    cfg: &crate::config::Config,
+    id: &str,
+    per: &str,
+    kwh: &str,
+) -> Result<(String, jiff::civil::Date, jiff::civil::Date, f64), String> {
+    let intake = cfg
+        .registry
+        .intake(id)
+        .ok_or_else(|| format!("unknown intake '{id}': give an intake_id of intakes.csv"))?;
+    if intake.m3_per_kwh.is_none() {
+        return Err(format!(
+            "intake '{id}' has no m3_per_kwh in intakes.csv: without it kWh say nothing of the water"
+        ));
+    }
+    let (a, b) = period(per)?;
+    let v = kwh
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("kwh '{kwh}': expected kWh ≥ 0"))?;
+    Ok((id.to_string(), a, b, v))
+}
+
 /// `import --kind electricity`: each row's kWh for its intake and period (以电折水). The intake
 /// must carry `m3_per_kwh` in intakes.csv. Exit codes as for readings.
 fn electricity(
@@ -119,45 +144,13 @@ fn electricity(
     db: &std::path::Path,
     file: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_path(file)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let headers = rdr.headers()?.clone();
-    let col = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: no column {name}; the header is intake_id,period,kwh",
-                file.display()
-            )
-        })
-    };
-    let (i, p, k) = (col("intake_id")?, col("period")?, col("kwh")?);
+    let (rows, [i, p, k]) =
+        crate::ingest::import::read_table(file, ["intake_id", "period", "kwh"])?;
     let conn = crate::store::open_rw(db, crate::store::Durability::Normal)?;
     let (mut stored, mut refused) = (0usize, Vec::new());
-    for (n, rec) in rdr.records().enumerate() {
-        let line = n + 2;
-        let row = rec.map_err(|e| e.to_string()).and_then(|r| {
-            let f = |c: usize| r.get(c).unwrap_or("").to_string();
-            let id = f(i);
-            let intake = cfg.registry.intake(&id).ok_or_else(|| {
-                format!("unknown intake '{id}': give an intake_id of intakes.csv")
-            })?;
-            if intake.m3_per_kwh.is_none() {
-                return Err(format!(
-                    "intake '{id}' has no m3_per_kwh in intakes.csv: without it kWh say nothing of the water"
-                ));
-            }
-            let (a, b) = period(&f(p))?;
-            let kwh = f(k)
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("kwh '{}': expected kWh ≥ 0", f(k)))?;
-            Ok((id, a, b, kwh))
-        });
+    for (line, r) in rows {
+        let f = |c: usize| r.get(c).unwrap_or("");
+        let row = bill(cfg, f(i), f(p), f(k));
         match row {
             Ok((id, a, b, kwh)) => {
                 crate::store::query::put_electricity(&conn, &id, a, b, kwh)?;

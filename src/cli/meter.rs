@@ -119,44 +119,17 @@ fn record(
 /// Reads a replacements CSV: one checked replacement (or the reason it is refused, with its
 /// line) per row.
 pub fn read_file(cfg: &Config, file: &Path) -> anyhow::Result<Vec<Result<(String, Swap), String>>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let headers = rdr.headers()?.clone();
-    let col = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: no column {name}; the header is intake_id,at,old_final,new_start",
-                file.display()
-            )
-        })
-    };
-    let (i, a, o, n) = (
-        col("intake_id")?,
-        col("at")?,
-        col("old_final")?,
-        col("new_start")?,
-    );
+    let (rows, [i, a, o, n]) =
+        crate::ingest::import::read_table(file, ["intake_id", "at", "old_final", "new_start"])?;
     let now = now_ts();
-    let mut out = Vec::new();
-    for (k, rec) in rdr.records().enumerate() {
-        let line = k + 2;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(Err(format!("{} line {line}: {e}", file.display())));
-                continue;
-            }
-        };
-        let f = |c: usize| rec.get(c).unwrap_or("");
-        out.push(
+    Ok(rows
+        .into_iter()
+        .map(|(line, rec)| {
+            let f = |c: usize| rec.get(c).unwrap_or("");
             check(cfg, f(i), f(a), f(o), f(n), now)
-                .map_err(|e| format!("{} line {line}: {e}", file.display())),
-        );
-    }
-    Ok(out)
+                .map_err(|e| format!("{} line {line}: {e}", file.display()))
+        })
+        .collect())
 }
 
 /// Records the replacements and says what became of them: 0 when all were recorded, 3 when

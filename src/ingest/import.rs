@@ -121,6 +121,69 @@ fn find(headers: &csv::StringRecord, field: &str) -> Option<usize> {
     headers.iter().position(|h| names.contains(&header_name(h)))
 }
 
+/// A record of a CSV with its line in the file.
+pub type LineRecord = (u64, csv::StringRecord);
+
+/// A small CSV that holds no readings (meter replacements, electricity bills), read as the
+/// reading files are: UTF-8 or GB18030, with or without a byte-order mark, `#` comments, a
+/// header that may carry a unit in brackets. Returns each record with its line in the file, and
+/// where each of `columns` is in the header.
+pub fn read_table<const N: usize>(
+    file: &Path,
+    columns: [&str; N],
+) -> Result<(Vec<LineRecord>, [usize; N]), ImportError> {
+    let fname = file.display().to_string();
+    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
+        file: fname.clone(),
+        source,
+    })?;
+    let (text, _) = decode_text(&bytes, None).map_err(|offset| ImportError::Encoding {
+        file: fname.clone(),
+        offset,
+    })?;
+    let mut lines = crate::config::csv_file::Lines::new(&text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::Header {
+            file: fname.clone(),
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    let mut at = [0usize; N];
+    for (k, name) in columns.iter().enumerate() {
+        at[k] = headers
+            .iter()
+            .position(|h| header_name(h) == *name)
+            .ok_or_else(|| ImportError::Header {
+                file: fname.clone(),
+                message: format!("no '{name}' column; the header is {}", columns.join(",")),
+            })?;
+    }
+    let mut out = Vec::new();
+    loop {
+        let from = usize::try_from(rdr.position().byte()).unwrap_or(usize::MAX);
+        let line = lines.record_start(from);
+        let mut record = csv::StringRecord::new();
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => out.push((line, record)),
+            Err(source) => {
+                return Err(ImportError::Csv {
+                    file: fname,
+                    line,
+                    source,
+                });
+            }
+        }
+    }
+    Ok((out, at))
+}
+
 /// A header without what does not name the column: a byte-order mark, white space, and a unit
 /// in brackets as gwmon's own CSVs and Excel sheets write it — `累计水量（m³）`, `埋深(m)`,
 /// `日取水量 （立方米）` all name their column.

@@ -997,7 +997,8 @@ fn a_meter_replacement_entered_by_hand_is_no_withdrawal() {
     let swaps = f.path("swaps.csv");
     std::fs::write(
         &swaps,
-        "intake_id,at,old_final,new_start\nQX-A,2025-07-01 12:00,181500,241500\nQX-Z,2025-07-01 12:00,1,2\n",
+        // Saved by Excel as UTF-8: a byte-order mark before the header.
+        "\u{feff}intake_id,at,old_final,new_start\nQX-A,2025-07-01 12:00,181500,241500\nQX-Z,2025-07-01 12:00,1,2\n",
     )
     .unwrap();
     let cfg = f.path("gwmon.toml");
