@@ -214,6 +214,109 @@ pub fn seasonal_test(x: &[f64], period: usize, alpha: f64) -> Option<MkResult> {
     })
 }
 
+/// Seasonal Mann-Kendall test corrected for serial correlation (Hirsch & Slack 1984;
+/// pymannkendall `correlated_seasonal_test(x, period)`).
+///
+/// The series is cut into cycles of `period` values as in [`seasonal_test`]; only **complete**
+/// cycles (no missing value; a final partial cycle is padded and so dropped) enter, as in
+/// pymannkendall. `S` and Tau are those of the seasonal test on those cycles; `var(S)` is the
+/// sum over all pairs of seasons of the covariance of their `S` estimated from Kendall's
+/// concordance `K` and the within-season ranks `R`:
+/// `Γ(g,h) = (K(g,h) + 4 Σ R_g R_h − n (n + 1)²) / 3`, so a series whose seasons move together
+/// (autocorrelated noise) is not mistaken for a trend. `z = S / sqrt(var(S))`, without the
+/// continuity correction (as pymannkendall); the slope and intercept are those of
+/// [`seasonal_sens_slope`] on the whole series.
+///
+/// pymannkendall 1.4.3 decides at `alpha = 0.05` whatever is passed (it does not hand `alpha`
+/// on); this port uses `alpha`. Returns `None` with fewer than two complete cycles or
+/// `period < 2` (pymannkendall raises there). A constant series has `var(S) = 0`: `z` and `p`
+/// are NaN and the trend is [`Trend::NoTrend`], as numpy gives.
+pub fn correlated_seasonal_test(x: &[f64], period: usize, alpha: f64) -> Option<MkResult> {
+    if period < 2 {
+        return None;
+    }
+    let rows: Vec<&[f64]> = x
+        .chunks_exact(period)
+        .filter(|r| !r.iter().any(|v| v.is_nan()))
+        .collect();
+    let n = rows.len();
+    if n < 2 {
+        return None;
+    }
+    let columns: Vec<Vec<f64>> = (0..period)
+        .map(|c| rows.iter().map(|r| r[c]).collect())
+        .collect();
+    let mut s_total: i64 = 0;
+    let mut denom = 0.0_f64;
+    for c in &columns {
+        s_total += mk_score(c);
+        denom += 0.5 * n as f64 * (n as f64 - 1.0);
+    }
+    // Twice the ranks R = (n + 1 + Σ sign(x_j − x_i)) / 2: integers, so Γ is exact until the
+    // division by 3.
+    let ranks2: Vec<Vec<i64>> = columns
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|&xj| n as i64 + 1 + c.iter().map(|&xi| sign(xj - xi)).sum::<i64>())
+                .collect()
+        })
+        .collect();
+    let nn = n as i64;
+    let mut var_s = 0.0_f64;
+    for g in 0..period {
+        for h in 0..period {
+            let k = concordance(&columns[g], &columns[h]);
+            let rr: i64 = ranks2[g].iter().zip(&ranks2[h]).map(|(a, b)| a * b).sum();
+            var_s += (k + rr - nn * (nn + 1) * (nn + 1)) as f64 / 3.0;
+        }
+    }
+    let s = s_total as f64;
+    let tau = s / denom;
+    let z = s / var_s.sqrt();
+    let (p, h, trend) = if z.is_nan() {
+        (f64::NAN, false, Trend::NoTrend)
+    } else {
+        p_value(z, alpha)
+    };
+    let (slope, intercept) = seasonal_sens_slope(x, period);
+    Some(MkResult {
+        trend,
+        h,
+        p,
+        z,
+        tau,
+        s,
+        var_s,
+        slope,
+        intercept,
+    })
+}
+
+/// numpy's `sign` of a difference (0 for NaN never arises: rows are complete).
+fn sign(d: f64) -> i64 {
+    if d > 0.0 {
+        1
+    } else if d < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// Kendall's concordance of two seasons over the same cycles:
+/// `Σ_{i<n−1} Σ_{j≥i} sign((x_j − x_i)(z_j − z_i))` (pymannkendall `__K`).
+fn concordance(x: &[f64], z: &[f64]) -> i64 {
+    let n = x.len();
+    let mut k = 0;
+    for i in 0..n.saturating_sub(1) {
+        for j in i..n {
+            k += sign((x[j] - x[i]) * (z[j] - z[i]));
+        }
+    }
+    k
+}
+
 /// Theil-Sen slope and Conover intercept (pymannkendall `sens_slope(x)`).
 ///
 /// Returns `(slope, intercept)`: the slope is the median of
@@ -488,6 +591,14 @@ mod tests {
             let ot = original_test(&x, alpha);
             check_test(name, "original_test", ot, &case["original_test"]);
             check_slope(name, "sens_slope", sens_slope(&x), &case["sens_slope"]);
+            // pymannkendall decides the correlated test at 0.05 whatever the case's alpha.
+            let ct = correlated_seasonal_test(&x, period, 0.05);
+            check_test(
+                name,
+                "correlated_seasonal_test",
+                ct,
+                &case["correlated_seasonal_test"],
+            );
         }
     }
 
