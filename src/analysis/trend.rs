@@ -293,6 +293,93 @@ pub fn correlated_seasonal_test(x: &[f64], period: usize, alpha: f64) -> Option<
     })
 }
 
+/// Mann-Kendall test with the Hamed & Rao (1998) variance correction for serial correlation
+/// (pymannkendall `hamed_rao_modification_test(x, alpha)`, all lags).
+///
+/// Missing values are dropped (the series is then taken as consecutive, as pymannkendall does);
+/// the series is detrended with the Sen slope of the series with its gaps, ranked (average
+/// ranks for ties), and every lag `i` whose rank autocorrelation lies outside
+/// `±Φ⁻¹(1 − alpha/2)/sqrt(n)` inflates `var(S)` by `(n−i)(n−i−1)(n−i−2) ρ_i`, scaled by
+/// `2 / (n (n−1) (n−2))`. Returns `None` with fewer than three values (pymannkendall raises).
+pub fn hamed_rao_test(x: &[f64], alpha: f64) -> Option<MkResult> {
+    let valid: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+    let n = valid.len();
+    if n < 3 {
+        return None;
+    }
+    let mut scratch = Vec::with_capacity(n);
+    let s = mk_score(&valid) as f64;
+    let var_s0 = variance_s(&valid, &mut scratch);
+    let nf = n as f64;
+    let tau = s / (0.5 * nf * (nf - 1.0));
+    let (slope, intercept) = sens_slope(x);
+    let detrended: Vec<f64> = valid
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - (i + 1) as f64 * slope)
+        .collect();
+    let ranks = average_ranks(&detrended);
+    let mean = ranks.iter().sum::<f64>() / nf;
+    let y: Vec<f64> = ranks.iter().map(|r| r - mean).collect();
+    let acov = |k: usize| y.iter().zip(&y[k..]).map(|(a, b)| a * b).sum::<f64>() / nf;
+    let acov0 = acov(0);
+    let normal = Normal::standard();
+    let q = 1.0 - alpha / 2.0;
+    let interval = if (0.0..=1.0).contains(&q) {
+        normal.inverse_cdf(q) / nf.sqrt()
+    } else {
+        f64::NAN
+    };
+    let mut sni = 0.0;
+    for i in 1..n {
+        let rho = acov(i) / acov0;
+        if !(rho <= interval && rho >= -interval) {
+            let m = (n - i) as f64;
+            sni += m * (m - 1.0) * (m - 2.0) * rho;
+        }
+    }
+    let n_ns = 1.0 + (2.0 / (nf * (nf - 1.0) * (nf - 2.0))) * sni;
+    let var_s = var_s0 * n_ns;
+    let z = z_score(s, var_s);
+    let (p, h, trend) = if z.is_nan() {
+        (f64::NAN, false, Trend::NoTrend)
+    } else {
+        p_value(z, alpha)
+    };
+    Some(MkResult {
+        trend,
+        h,
+        p,
+        z,
+        tau,
+        s,
+        var_s,
+        slope,
+        intercept,
+    })
+}
+
+/// Ranks from 1 with ties given their average rank (scipy `rankdata`, method "average").
+fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && v[order[end]] == v[order[start]] {
+            end += 1;
+        }
+        // Positions start..end (0-based) share the mean of ranks start+1..=end.
+        let r = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = r;
+        }
+        start = end;
+    }
+    ranks
+}
+
 /// numpy's `sign` of a difference (0 for NaN never arises: rows are complete).
 fn sign(d: f64) -> i64 {
     if d > 0.0 {
@@ -598,6 +685,13 @@ mod tests {
                 "correlated_seasonal_test",
                 ct,
                 &case["correlated_seasonal_test"],
+            );
+            let hr = hamed_rao_test(&x, alpha);
+            check_test(
+                name,
+                "hamed_rao_modification_test",
+                hr,
+                &case["hamed_rao_modification_test"],
             );
         }
     }
