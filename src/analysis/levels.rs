@@ -11,7 +11,9 @@
 use jiff::civil::Date;
 use serde::Serialize;
 
-use super::trend::{MkResult, Trend, seasonal_sens_slope, seasonal_test};
+use super::trend::{
+    MkResult, Trend, correlated_seasonal_test, hamed_rao_test, seasonal_sens_slope, seasonal_test,
+};
 
 /// Months from `start` to `end` inclusive (both as first-of-month or any day in the month).
 pub fn months_between(start: Date, end: Date) -> usize {
@@ -74,17 +76,31 @@ pub struct TrendParams {
     pub recent_months: usize,
     /// Months with data a calendar year needs for an annual mean.
     pub min_months_per_year: usize,
+    /// The recent window: this many complete calendar years plus the year to date.
+    pub recent_years: u32,
+    /// A month is an outlier when its deseasonalised level lies more than this many MADs from
+    /// the median of the 13 months around it (0 turns screening off).
+    pub outlier_mad_k: f64,
+    /// A jump between consecutive months larger than this (m, deseasonalised, lasting) is a
+    /// step: a datum change, a new measuring point or a new sensor (0 turns it off).
+    pub step_m: f64,
+    /// A record that stopped (no data in the recent months) within this many months of the
+    /// as-of date still counts as evidence when it was falling.
+    pub ended_months: usize,
 }
 
 /// The trend figures of one well (or of a county's mean series).
 #[derive(Clone, Debug, Serialize)]
 pub struct WellTrend {
-    /// Months with data in the window.
+    /// Months with data in the window (outliers left out).
     pub n_months: usize,
-    /// Months in the window.
+    /// Months of the well's own record: from its first month with data to the as-of month.
     pub window_months: usize,
-    /// `n_months / window_months`.
+    /// `n_months / window_months`: completeness over the well's own record, so a network
+    /// installed after the window's start is not short of data for the months before it.
     pub completeness: f64,
+    /// First month with data (`YYYY-MM`).
+    pub record_start: Option<String>,
     /// Years from the first to the last month with data.
     pub years_of_data: f64,
     /// Data within the recent months before the as-of date.
@@ -94,6 +110,33 @@ pub struct WellTrend {
     /// A significant decline on a record shorter than required: not enough to judge the well,
     /// too much to ignore (it makes the level criterion at least at risk).
     pub short_record_decline: bool,
+    /// A significant decline (uncorrected seasonal test) on a record too gappy to judge: fewer
+    /// complete years than the decisive test needs, or under the completeness required.
+    pub sparse_decline: bool,
+    /// A falling record that stopped within `ended_months` of the as-of date.
+    pub ended_decline: bool,
+    /// The last readings sit at the deepest the record ever reached, after a fall of more than
+    /// a metre: the well has gone dry (the pump or sensor is above the water), not silent.
+    pub dry: bool,
+    /// The decisive test: the seasonal Mann–Kendall test corrected for serial correlation
+    /// (Hirsch & Slack 1984) on the complete years of the record.
+    pub corr_z: Option<f64>,
+    pub corr_p: Option<f64>,
+    pub corr_var: Option<f64>,
+    /// Complete calendar years the decisive test used.
+    pub corr_years: usize,
+    /// What decided the well's direction: `hirsch_slack` (the correlated seasonal test over its
+    /// record), or `recent_window` on a record with fewer than four complete years.
+    pub decided_by: &'static str,
+    /// The recent window's trend (Hamed–Rao modified Mann–Kendall on the deseasonalised
+    /// months of the last complete years plus the year to date).
+    pub recent_window: Option<RecentTrend>,
+    /// Months screened out as outliers: kept in the store, left out of every figure.
+    pub outliers: Vec<FlaggedMonth>,
+    /// Lasting jumps between consecutive months, with the trend on each side.
+    pub steps: Vec<Step>,
+    /// The uncorrected seasonal Mann–Kendall test (Hirsch et al. 1982), shown beside the
+    /// decisive one.
     pub mk_s: Option<f64>,
     pub mk_var: Option<f64>,
     pub mk_z: Option<f64>,
@@ -113,6 +156,170 @@ pub struct WellTrend {
     pub direction: Direction,
     /// What the series measures.
     pub basis: &'static str,
+}
+
+/// The trend of the recent window.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecentTrend {
+    /// First month of the window (`YYYY-MM`, a January).
+    pub from: String,
+    pub window_months: usize,
+    pub n_months: usize,
+    /// Enough data in the window to test it (the completeness required, at least 24 months).
+    pub assessable: bool,
+    pub z: Option<f64>,
+    pub p: Option<f64>,
+    /// Seasonal Sen slope over the window, m/a (positive = rising water).
+    pub sen_slope_m_per_year: Option<f64>,
+    /// A significant decline over the window.
+    pub declining: bool,
+    /// A significant rise over the window.
+    pub rising: bool,
+}
+
+/// A month left out of the figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlaggedMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The level recorded, m.
+    pub level_m: f64,
+    /// What the months around it put it at (their median, season added back), m.
+    pub expected_m: f64,
+}
+
+/// A lasting jump in a well's level.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    /// The first month after the jump (`YYYY-MM`).
+    pub month: String,
+    /// The jump, m (positive = the level jumped up).
+    pub jump_m: f64,
+    /// Seasonal Sen slopes before and after the jump, m/a.
+    pub slope_before_m_per_year: Option<f64>,
+    pub slope_after_m_per_year: Option<f64>,
+}
+
+/// `YYYY-MM` of month index `i` of a series starting at `start`.
+pub fn month_label(start: Date, i: usize) -> String {
+    let m = i32::from(start.year()) * 12 + i32::from(start.month()) - 1 + i as i32;
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// Median of the finite values (NaN if none).
+fn median(v: &mut Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Each calendar month's median over the record, and the series with it taken off.
+fn deseasonalise(series: &[f64], start: Date) -> ([f64; 12], Vec<f64>) {
+    let off = start.month() as usize - 1;
+    let mut med = [f64::NAN; 12];
+    for (m, slot) in med.iter_mut().enumerate() {
+        let mut v: Vec<f64> = series
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i + off) % 12 == m)
+            .map(|(_, x)| *x)
+            .collect();
+        *slot = median(&mut v);
+    }
+    let d = series
+        .iter()
+        .enumerate()
+        .map(|(i, x)| x - med[(i + off) % 12])
+        .collect();
+    (med, d)
+}
+
+/// The smallest MAD the outlier screen works with, m: a record that hardly moves is not made
+/// to flag centimetres.
+const MAD_FLOOR_M: f64 = 0.1;
+
+/// Months whose deseasonalised level lies more than `k` MADs from the median of the 13 months
+/// around it (a Hampel filter; at least 5 of them with data).
+pub fn screen_outliers(series: &[f64], start: Date, k: f64) -> Vec<FlaggedMonth> {
+    if k.is_nan() || k <= 0.0 {
+        return Vec::new();
+    }
+    let (season, d) = deseasonalise(series, start);
+    let off = start.month() as usize - 1;
+    let mut out = Vec::new();
+    for i in 0..d.len() {
+        if !d[i].is_finite() {
+            continue;
+        }
+        let mut w: Vec<f64> = d[i.saturating_sub(6)..(i + 7).min(d.len())].to_vec();
+        w.retain(|x| x.is_finite());
+        if w.len() < 5 {
+            continue;
+        }
+        let med = median(&mut w.clone());
+        let mut dev: Vec<f64> = w.iter().map(|x| (x - med).abs()).collect();
+        let mad = median(&mut dev).max(MAD_FLOOR_M);
+        if (d[i] - med).abs() > k * mad {
+            out.push(FlaggedMonth {
+                month: month_label(start, i),
+                level_m: series[i],
+                expected_m: med + season[(i + off) % 12],
+            });
+        }
+    }
+    out
+}
+
+/// Lasting jumps between consecutive months: the change from the month before differs from the
+/// usual change between those two calendar months (the median over the other years) by more
+/// than `step_m`, and the deseasonalised months after differ from those before by more than
+/// half that. Returns each jump's month index and size.
+fn find_steps(series: &[f64], start: Date, step_m: f64) -> Vec<(usize, f64)> {
+    if step_m.is_nan() || step_m <= 0.0 {
+        return Vec::new();
+    }
+    let off = start.month() as usize - 1;
+    let diff = |i: usize| series[i] - series[i - 1];
+    let (_, d) = deseasonalise(series, start);
+    (1..series.len())
+        .filter_map(|i| {
+            let change = diff(i);
+            if !change.is_finite() {
+                return None;
+            }
+            let mut usual: Vec<f64> = (1..series.len())
+                .filter(|&j| j != i && (j + off) % 12 == (i + off) % 12)
+                .map(diff)
+                .collect();
+            let usual = median(&mut usual);
+            let jump = change - if usual.is_finite() { usual } else { 0.0 };
+            if jump.abs() <= step_m {
+                return None;
+            }
+            let mut before: Vec<f64> = d[i.saturating_sub(6)..i].to_vec();
+            let mut after: Vec<f64> = d[i..(i + 6).min(d.len())].to_vec();
+            let (b, a) = (median(&mut before), median(&mut after));
+            (before.len() >= 3 && after.len() >= 3 && (a - b).abs() > step_m / 2.0)
+                .then_some((i, jump))
+        })
+        .collect()
+}
+
+/// The series with everything outside `range` missing.
+fn only(series: &[f64], range: std::ops::Range<usize>) -> Vec<f64> {
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, x)| if range.contains(&i) { *x } else { f64::NAN })
+        .collect()
 }
 
 /// The months (1–12) with data of one calendar year of a monthly series starting at `start`:
@@ -185,9 +392,72 @@ pub fn mean_annual_change(
     Some((mean_b - mean_a) / f64::from(last - first))
 }
 
+/// Complete years the correlated seasonal test needs before it can decide a well.
+pub const MIN_DECISIVE_YEARS: usize = 4;
+
+/// The last calendar year complete on `as_of`.
+fn last_complete_year(as_of: Date) -> i16 {
+    if as_of.month() == 12 && as_of.day() == 31 {
+        as_of.year()
+    } else {
+        as_of.year() - 1
+    }
+}
+
+/// The recent window's trend of a (screened) series.
+fn recent_trend(series: &[f64], start: Date, as_of: Date, p: &TrendParams) -> Option<RecentTrend> {
+    let from_year = last_complete_year(as_of) - p.recent_years.max(1) as i16 + 1;
+    let from_year = from_year.max(start.year());
+    // The window starts in a January inside the series (seasons line up with months).
+    let off = month_index(start, from_year, 1).filter(|&o| o < series.len())?;
+    let window = &series[off..];
+    let (_, d) = deseasonalise(series, start);
+    let n = window.iter().filter(|x| x.is_finite()).count();
+    let assessable = n >= 24 && n as f64 / window.len() as f64 >= p.min_completeness;
+    let hr = hamed_rao_test(&d[off..], p.alpha);
+    let (slope, _) = seasonal_sens_slope(window, 12);
+    let finite = |x: f64| x.is_finite().then_some(x);
+    Some(RecentTrend {
+        from: format!("{from_year:04}-01"),
+        window_months: window.len(),
+        n_months: n,
+        assessable,
+        z: hr.and_then(|r| finite(r.z)),
+        p: hr.and_then(|r| finite(r.p)),
+        sen_slope_m_per_year: finite(slope),
+        declining: assessable && hr.is_some_and(|r| r.trend == Trend::Decreasing),
+        rising: assessable && hr.is_some_and(|r| r.trend == Trend::Increasing),
+    })
+}
+
+/// Whether the well went dry: its record ends in a flat run (at least three months with data,
+/// within 0.05 m) at the deepest level it ever reached, after a fall of more than a metre over
+/// the 12 months before the run — the water is below the sensor or the pump, and the flat line
+/// is no sign of stability.
+fn went_dry(series: &[f64]) -> bool {
+    let v: Vec<f64> = series.iter().copied().filter(|x| x.is_finite()).collect();
+    let lowest = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let run = v.iter().rev().take_while(|x| *x - lowest <= 0.05).count();
+    if run < 3 || run == v.len() {
+        return false;
+    }
+    let before = &v[..v.len() - run];
+    let before = &before[before.len().saturating_sub(12)..];
+    before.iter().copied().fold(f64::NEG_INFINITY, f64::max) - lowest > 1.0
+}
+
 /// Judges one monthly level series that starts in `start`'s month and ends in `as_of`'s (the
-/// caller cuts the series at the as-of date).
-pub fn well_trend(series: &[f64], start: Date, as_of: Date, p: &TrendParams) -> WellTrend {
+/// caller cuts the series at the as-of date). Months screened as outliers are left out of
+/// every figure.
+pub fn well_trend(raw: &[f64], start: Date, as_of: Date, p: &TrendParams) -> WellTrend {
+    let outliers = screen_outliers(raw, start, p.outlier_mad_k);
+    let mut series = raw.to_vec();
+    for o in &outliers {
+        if let Some(i) = (0..series.len()).find(|&i| month_label(start, i) == o.month) {
+            series[i] = f64::NAN;
+        }
+    }
+    let series = series.as_slice();
     let n = series.iter().filter(|x| x.is_finite()).count();
     let first = series.iter().position(|x| x.is_finite());
     let last = series.iter().rposition(|x| x.is_finite());
@@ -195,43 +465,86 @@ pub fn well_trend(series: &[f64], start: Date, as_of: Date, p: &TrendParams) -> 
         (Some(a), Some(b)) => (b - a + 1) as f64 / 12.0,
         _ => 0.0,
     };
-    let window = series.len();
+    let window = series.len() - first.unwrap_or(0);
     let completeness = if window > 0 {
         n as f64 / window as f64
     } else {
         0.0
     };
-    let recent = last.is_some_and(|l| l + p.recent_months.max(1) >= window);
+    let recent = last.is_some_and(|l| l + p.recent_months.max(1) >= series.len());
+    let ended = !recent && last.is_some_and(|l| l + p.ended_months.max(1) >= series.len());
     let long_enough = years >= p.min_years;
-    let sufficient = long_enough && completeness >= p.min_completeness && recent;
-    // pymannkendall works on the series as given; the window starts in January when the
-    // configured start does, so seasons line up with calendar months.
+    let dry = went_dry(series);
+    let corr = correlated_seasonal_test(series, 12, p.alpha);
+    let corr_years = series
+        .chunks_exact(12)
+        .filter(|r| r.iter().all(|x| x.is_finite()))
+        .count();
+    let recent_window = recent_trend(series, start, as_of, p);
+    // With fewer than four complete years the decisive test cannot reject "no trend" when the
+    // months move together (|z| ≤ 1.57 on three years): such a record — a network installed a
+    // few years ago — is decided by its recent window, which then spans most of it.
+    let decided_by_recent = corr_years < MIN_DECISIVE_YEARS;
+    let recent_assessable = recent_window.as_ref().is_some_and(|r| r.assessable);
+    let complete_enough = completeness >= p.min_completeness
+        && if decided_by_recent {
+            recent_assessable
+        } else {
+            corr.is_some()
+        };
+    let sufficient = long_enough && complete_enough && recent && !dry;
+    // The uncorrected test, shown beside the decisive one and used as evidence on records too
+    // short, sparse or ended to judge.
     let mk: Option<MkResult> = seasonal_test(series, 12, p.alpha);
     let (slope, intercept) = seasonal_sens_slope(series, 12);
-    let tested = match mk {
+    let direction_of = |r: Option<MkResult>| match r {
         Some(r) if r.trend == Trend::Increasing => Direction::Rising,
         Some(r) if r.trend == Trend::Decreasing => Direction::Declining,
         Some(_) => Direction::Stable,
         None => Direction::InsufficientData,
     };
+    let uncorrected = direction_of(mk);
     // A well without enough data has no direction of its own; its statistics stay visible.
-    let direction = if sufficient {
-        tested
-    } else {
-        Direction::InsufficientData
+    let direction = match &recent_window {
+        _ if !sufficient => Direction::InsufficientData,
+        Some(r) if decided_by_recent && r.declining => Direction::Declining,
+        Some(r) if decided_by_recent && r.rising => Direction::Rising,
+        Some(_) if decided_by_recent => Direction::Stable,
+        _ => direction_of(corr),
     };
     let finite = |x: f64| x.is_finite().then_some(x);
     let latest = annual_means(series, start, as_of, p.min_months_per_year)
         .last()
         .copied();
+    let steps = find_steps(series, start, p.step_m)
+        .into_iter()
+        .map(|(i, jump)| WellTrend::step(series, start, i, jump))
+        .collect();
+    let falling = uncorrected == Direction::Declining;
     WellTrend {
         n_months: n,
         window_months: window,
         completeness,
+        record_start: first.map(|f| month_label(start, f)),
         years_of_data: years,
         recent,
         sufficient,
-        short_record_decline: !long_enough && tested == Direction::Declining,
+        short_record_decline: !long_enough && falling,
+        sparse_decline: long_enough && !complete_enough && (recent || ended) && falling,
+        ended_decline: ended && falling,
+        dry,
+        corr_z: corr.and_then(|r| finite(r.z)),
+        corr_p: corr.and_then(|r| finite(r.p)),
+        corr_var: corr.map(|r| r.var_s),
+        corr_years,
+        decided_by: if decided_by_recent {
+            "recent_window"
+        } else {
+            "hirsch_slack"
+        },
+        recent_window,
+        outliers,
+        steps,
         mk_s: mk.map(|r| r.s),
         mk_var: mk.map(|r| r.var_s),
         mk_z: mk.map(|r| r.z),
@@ -244,6 +557,37 @@ pub fn well_trend(series: &[f64], start: Date, as_of: Date, p: &TrendParams) -> 
         latest_annual_mean_year: latest.map(|l| l.0),
         direction,
         basis: "level_m",
+    }
+}
+
+impl WellTrend {
+    /// The step at month `i` with the seasonal Sen slope on each side of it.
+    fn step(series: &[f64], start: Date, i: usize, jump: f64) -> Step {
+        let slope = |r| {
+            let (s, _) = seasonal_sens_slope(&only(series, r), 12);
+            s.is_finite().then_some(s)
+        };
+        Step {
+            month: month_label(start, i),
+            jump_m: jump,
+            slope_before_m_per_year: slope(0..i),
+            slope_after_m_per_year: slope(i..series.len()),
+        }
+    }
+
+    /// The screened monthly series: `raw` with the outlier months missing.
+    pub fn screened(&self, raw: &[f64], start: Date) -> Vec<f64> {
+        raw.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let m = month_label(start, i);
+                if self.outliers.iter().any(|o| o.month == m) {
+                    f64::NAN
+                } else {
+                    *x
+                }
+            })
+            .collect()
     }
 }
 
@@ -298,6 +642,10 @@ mod tests {
             min_completeness: 0.7,
             recent_months: 12,
             min_months_per_year: 6,
+            recent_years: 3,
+            outlier_mad_k: 5.0,
+            step_m: 3.0,
+            ended_months: 24,
         }
     }
 
@@ -435,5 +783,203 @@ mod tests {
         assert!(!t.sufficient);
         assert!(t.short_record_decline, "{t:?}");
         assert_eq!(t.direction, Direction::InsufficientData);
+    }
+
+    /// Deterministic small noise in [−0.05, 0.05) m.
+    fn jitter(i: usize) -> f64 {
+        ((i * 7919 + 13) % 101) as f64 / 1010.0 - 0.05
+    }
+
+    /// A seasonal level (0.8 m amplitude) with jitter, `level(i)` the trend part.
+    fn seasonal(n: usize, level: impl Fn(usize) -> f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                level(i) + ((i % 12) as f64 * std::f64::consts::FRAC_PI_6).sin() * 0.8 + jitter(i)
+            })
+            .collect()
+    }
+
+    /// Two dozen trendless series with AR(1) noise (φ = 0.8): the uncorrected seasonal test
+    /// calls many of them significant; the decisive (Hirsch–Slack) test about as many as α
+    /// allows.
+    #[test]
+    fn autocorrelated_trendless_series_are_not_called_significant() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut uncorrected, mut corrected) = (0, 0);
+        for _ in 0..24 {
+            let mut ar = 0.0;
+            let s: Vec<f64> = (0..96)
+                .map(|i| {
+                    // Box–Muller: a standard normal from two uniforms.
+                    let (u1, u2) = (uniform().max(1e-12), uniform());
+                    let e = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                    ar = 0.8 * ar + 0.3 * e;
+                    50.0 + ((i % 12) as f64 * std::f64::consts::FRAC_PI_6).sin() * 0.5 + ar
+                })
+                .collect();
+            let t = well_trend(&s, d("2020-01-01"), d("2027-12-31"), &params());
+            assert!(t.sufficient);
+            if t.mk_p.is_some_and(|p| p < 0.05) {
+                uncorrected += 1;
+            }
+            if t.direction != Direction::Stable {
+                corrected += 1;
+            }
+        }
+        assert!(uncorrected >= 8, "uncorrected: {uncorrected}/24");
+        assert!(
+            corrected <= 3,
+            "corrected: {corrected}/24 (uncorrected {uncorrected})"
+        );
+    }
+
+    /// Rising 1.5 m/a in 2020–22, then falling 1 m/a for three and a half years: the full
+    /// window has no significant trend, the recent window (2023 to date) a significant decline.
+    #[test]
+    fn a_recent_decline_shows_in_the_recent_window() {
+        let s = seasonal(78, |i| {
+            let y = i as f64 / 12.0;
+            if i < 36 {
+                800.0 + 1.5 * y
+            } else {
+                804.5 - (y - 3.0)
+            }
+        });
+        let t = well_trend(&s, d("2020-01-01"), d("2026-06-30"), &params());
+        assert!(t.sufficient);
+        assert_ne!(t.direction, Direction::Declining, "{t:?}");
+        let r = t.recent_window.as_ref().unwrap();
+        assert_eq!(r.from, "2023-01");
+        assert_eq!(r.window_months, 42);
+        assert!(r.assessable && r.declining, "{r:?}");
+        assert!(
+            (r.sen_slope_m_per_year.unwrap() + 1.0).abs() < 0.05,
+            "{r:?}"
+        );
+    }
+
+    /// A network installed in May 2022 has 55 months of its own record by the end of
+    /// November 2026: complete over its own record, and judged.
+    #[test]
+    fn completeness_is_over_the_wells_own_record() {
+        let mut s = seasonal(83, |i| 800.0 - 0.5 * i as f64 / 12.0);
+        for x in &mut s[..28] {
+            *x = f64::NAN;
+        }
+        let t = well_trend(&s, d("2020-01-01"), d("2026-11-30"), &params());
+        assert_eq!(t.record_start.as_deref(), Some("2022-05"));
+        assert_eq!(t.window_months, 55);
+        assert_eq!(t.completeness, 1.0);
+        assert_eq!(t.corr_years, 3, "2022 is partial, 2026 not over");
+        assert!(t.sufficient, "{t:?}");
+        // Three complete years: decided by the recent window (2023 to date), which falls.
+        assert_eq!(t.decided_by, "recent_window");
+        assert_eq!(t.direction, Direction::Declining);
+    }
+
+    /// A well read once a quarter, falling 1.5 m/a for six years: too sparse to judge, but its
+    /// decline is evidence.
+    #[test]
+    fn a_sparse_falling_record_is_a_sparse_decline() {
+        let s: Vec<f64> = seasonal(72, |i| 800.0 - 1.5 * i as f64 / 12.0)
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| if i % 3 == 1 { x } else { f64::NAN })
+            .collect();
+        let t = well_trend(&s, d("2020-01-01"), d("2025-12-31"), &params());
+        assert!(!t.sufficient);
+        assert_eq!(t.direction, Direction::InsufficientData);
+        assert!(t.sparse_decline, "{t:?}");
+    }
+
+    /// Falling 1.5 m/a until it went dry in mid-2024: the last readings sit flat at the
+    /// bottom (the sensor above the water). Another falling well went silent in 2025.
+    #[test]
+    fn dry_and_ended_records_are_evidence() {
+        let bottom = 800.0 - 1.5 * 54.0 / 12.0;
+        let s: Vec<f64> = (0..72)
+            .map(|i| {
+                let x = 800.0 - 1.5 * i as f64 / 12.0 + jitter(i) * 0.2;
+                if i >= 54 { bottom } else { x.max(bottom) }
+            })
+            .collect();
+        let t = well_trend(&s, d("2020-01-01"), d("2025-12-31"), &params());
+        assert!(t.dry && !t.sufficient, "{t:?}");
+        let mut silent = seasonal(66, |i| 800.0 - 1.5 * i as f64 / 12.0);
+        silent.extend([f64::NAN; 18]);
+        let t = well_trend(&silent, d("2020-01-01"), d("2026-12-31"), &params());
+        assert!(!t.recent && t.ended_decline && !t.dry, "{t:?}");
+        // Silent for longer than ended_months: no longer evidence.
+        silent.extend([f64::NAN; 12]);
+        let t = well_trend(&silent, d("2020-01-01"), d("2027-12-31"), &params());
+        assert!(!t.ended_decline);
+    }
+
+    /// A depth keyed as 4.05 instead of 40.50 m (the level 36.45 m too high) is screened out:
+    /// it stays listed, and the annual mean is the one without it.
+    #[test]
+    fn a_decimal_slip_is_screened_out() {
+        let ground = 820.0;
+        let depth: Vec<f64> = seasonal(72, |_| 40.5);
+        let mut level: Vec<f64> = depth.iter().map(|x| ground - x).collect();
+        let clean = well_trend(&level, d("2020-01-01"), d("2025-12-31"), &params());
+        assert!(clean.outliers.is_empty(), "{:?}", clean.outliers);
+        level[63] = ground - 4.05;
+        let t = well_trend(&level, d("2020-01-01"), d("2025-12-31"), &params());
+        assert_eq!(t.outliers.len(), 1, "{:?}", t.outliers);
+        assert_eq!(t.outliers[0].month, "2025-04");
+        assert_eq!(t.outliers[0].level_m, ground - 4.05);
+        assert!((t.outliers[0].expected_m - level[51]).abs() < 0.5);
+        assert_eq!(t.latest_annual_mean_year, Some(2025));
+        // 2025's mean without the slip (11 months), not lifted by 36.45 / 12 ≈ 3 m.
+        let without: Vec<f64> = level[60..72]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 3)
+            .map(|(_, x)| *x)
+            .collect();
+        let mean = without.iter().sum::<f64>() / 11.0;
+        assert!((t.latest_annual_mean_m.unwrap() - mean).abs() < 1e-9);
+        assert_eq!(t.n_months, 71);
+    }
+
+    /// A new measuring point in January 2023 lifts the recorded level by 5 m: flagged as a
+    /// step, with the trend on each side (both −0.5 m/a).
+    #[test]
+    fn a_step_is_flagged_with_both_segments() {
+        let s = seasonal(72, |i| {
+            800.0 - 0.5 * i as f64 / 12.0 + if i >= 36 { 5.0 } else { 0.0 }
+        });
+        let t = well_trend(&s, d("2020-01-01"), d("2025-12-31"), &params());
+        assert_eq!(t.steps.len(), 1, "{:?}", t.steps);
+        let st = &t.steps[0];
+        assert_eq!(st.month, "2023-01");
+        assert!((st.jump_m - 5.0).abs() < 0.15, "{st:?}");
+        assert!(
+            (st.slope_before_m_per_year.unwrap() + 0.5).abs() < 0.05,
+            "{st:?}"
+        );
+        assert!(
+            (st.slope_after_m_per_year.unwrap() + 0.5).abs() < 0.05,
+            "{st:?}"
+        );
+        assert!(t.outliers.is_empty(), "{:?}", t.outliers);
+        // An irrigation-season drawdown of 4 m every summer is seasonal, not a step.
+        let summer: Vec<f64> = (0..72)
+            .map(|i| 800.0 - if (5..8).contains(&(i % 12)) { 4.0 } else { 0.0 } + jitter(i))
+            .collect();
+        let t = well_trend(&summer, d("2020-01-01"), d("2025-12-31"), &params());
+        assert!(
+            t.steps.is_empty() && t.outliers.is_empty(),
+            "{:?} {:?}",
+            t.steps,
+            t.outliers
+        );
     }
 }

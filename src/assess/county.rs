@@ -155,8 +155,9 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
                 aquifer: wl.aquifer.as_str(),
                 aquifer_label: wl.aquifer.label(),
                 target,
+                // Outlier months are left out of the county's series too.
+                monthly_level_m: trend.screened(&series, start),
                 trend,
-                monthly_level_m: series,
             }
         })
         .collect()
@@ -437,16 +438,32 @@ pub(super) fn county_status(
         w.as_of,
         &params.trend,
     );
+    // Each aquifer's share of the county's groundwater: last year's, else this year's so far.
+    let total = |f: &dyn Fn(&GroupFigures) -> f64| by_aquifer.iter().map(f).sum::<f64>();
+    let (ly_total, ytd_total) = (total(&|g| g.last_year_m3), total(&|g| g.ytd_m3));
+    let pumped_share = |a: &Aquifer| {
+        let g = by_aquifer.iter().find(|g| g.key == a.as_str())?;
+        if ly_total > 0.0 {
+            Some(g.last_year_m3 / ly_total)
+        } else if ytd_total > 0.0 {
+            Some(g.ytd_m3 / ytd_total)
+        } else {
+            None
+        }
+    };
     let level_by_aquifer = Aquifer::ALL
         .iter()
         .filter_map(|a| {
             let ws: Vec<&WellStatus> = wells.iter().filter(|x| x.aquifer == a.as_str()).collect();
-            (!ws.is_empty()).then(|| {
+            let share = pumped_share(a);
+            let pumped = share.is_some_and(|s| s > params.thresholds.level_aquifer_min_share);
+            (!ws.is_empty() || pumped).then(|| {
                 let g = AquiferWells {
                     aquifer: a.as_str(),
                     label: a.label(),
-                    wells: ws.iter().map(|x| &x.trend).collect(),
+                    wells: ws.iter().map(|x| (x.id.as_str(), &x.trend)).collect(),
                     targets: ws.iter().filter_map(|x| x.target.clone()).collect(),
+                    pumped_share: share,
                 };
                 aquifer_level(&g, w.year, &params.thresholds)
             })

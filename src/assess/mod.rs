@@ -86,6 +86,10 @@ fn params(cfg: &Config) -> Params {
             min_completeness: a.min_monthly_completeness,
             recent_months: a.recent_months,
             min_months_per_year: a.min_months_per_year,
+            recent_years: a.recent_window_years,
+            outlier_mad_k: a.outlier_mad_k,
+            step_m: a.level_step_m,
+            ended_months: a.ended_months,
         },
         projection: a.projection(),
     }

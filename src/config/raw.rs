@@ -475,6 +475,21 @@ pub struct AssessmentConfig {
     /// Largest share of a year's withdrawal figure that may rest on long meter gaps (spread over
     /// months of silence) for quantity to pass: beyond it, at most at risk until reviewed.
     pub max_long_gap_share: f64,
+    /// The recent window of the level trend: this many complete years plus the year to date.
+    pub recent_window_years: u32,
+    /// Outlier screen: a month further than this many MADs from its neighbours' median
+    /// (deseasonalised) is left out of every level figure; 0 turns screening off.
+    pub outlier_mad_k: f64,
+    /// A lasting jump of more than this many metres between consecutive months is flagged as
+    /// a step (datum or measuring-point change); 0 turns it off.
+    pub level_step_m: f64,
+    /// A falling record that stopped within this many months still counts as evidence.
+    pub ended_months: usize,
+    /// An aquifer supplying more than this share of the county's groundwater needs at least
+    /// one well with sufficient data.
+    pub level_aquifer_min_share: f64,
+    /// The 公报 band: a year-on-year change of depth within ±this many metres is 稳定.
+    pub bulletin_band_m: f64,
 }
 
 impl Default for AssessmentConfig {
@@ -501,6 +516,12 @@ impl Default for AssessmentConfig {
             quota_rule: crate::domain::QuotaRule::Prorated,
             max_estimated_share: 0.05,
             max_long_gap_share: 0.02,
+            recent_window_years: 3,
+            outlier_mad_k: 5.0,
+            level_step_m: 3.0,
+            ended_months: 24,
+            level_aquifer_min_share: 0.1,
+            bulletin_band_m: 0.5,
         }
     }
 }
@@ -523,6 +544,7 @@ impl AssessmentConfig {
             metering_at_risk_band: self.metering_at_risk_band,
             max_estimated_share: self.max_estimated_share,
             max_long_gap_share: self.max_long_gap_share,
+            level_aquifer_min_share: self.level_aquifer_min_share,
         }
     }
 

@@ -540,6 +540,7 @@ impl Checks<'_> {
             ("min_metering_coverage", a.min_metering_coverage),
             ("min_data_completeness", a.min_data_completeness),
             ("metering_at_risk_band", a.metering_at_risk_band),
+            ("level_aquifer_min_share", a.level_aquifer_min_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 self.invalid(
@@ -547,6 +548,27 @@ impl Checks<'_> {
                     format!("[assessment] {k} = {v}: expected a share between 0 and 1"),
                 );
             }
+        }
+        for (k, v, example) in [
+            ("outlier_mad_k", a.outlier_mad_k, "5"),
+            ("level_step_m", a.level_step_m, "3"),
+            ("bulletin_band_m", a.bulletin_band_m, "0.5"),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                self.invalid(
+                    None,
+                    format!("[assessment] {k} = {v}: expected a number ≥ 0, e.g. {example}"),
+                );
+            }
+        }
+        if a.recent_window_years == 0 || a.ended_months == 0 {
+            self.invalid(
+                None,
+                format!(
+                    "[assessment] recent_window_years = {}, ended_months = {}: expected at least 1, e.g. 3 and 24",
+                    a.recent_window_years, a.ended_months
+                ),
+            );
         }
         if !(a.projection_ratio_min > 0.0 && a.projection_ratio_min <= 1.0)
             || a.projection_ratio_max < 1.0

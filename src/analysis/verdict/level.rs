@@ -37,8 +37,12 @@ pub struct AquiferWells<'a> {
     /// Registry value (`shallow`, …) and Chinese label.
     pub aquifer: &'static str,
     pub label: &'static str,
-    pub wells: Vec<&'a WellTrend>,
+    /// Each well's id and trend.
+    pub wells: Vec<(&'a str, &'a WellTrend)>,
     pub targets: Vec<TargetCheck>,
+    /// The aquifer's share of the county's groundwater withdrawal (last year, else this year
+    /// to date), when the county pumps any.
+    pub pumped_share: Option<f64>,
 }
 
 /// The level judgement of one aquifer type.
@@ -53,39 +57,73 @@ pub struct AquiferLevel {
     pub declining: usize,
     /// Wells with a significant decline on a record shorter than required.
     pub short_record_declines: usize,
-    /// Mean of the judged wells' v (m/a, complete years).
+    /// Wells whose recent window could be tested, and of those the ones falling significantly.
+    pub recent_judged: usize,
+    pub recent_declining: usize,
+    /// The aquifer's share of the county's groundwater withdrawal.
+    pub pumped_share: Option<f64>,
+    /// The aquifer's decisive rate: the mean of the judged wells' v (m/a, complete years), the
+    /// one the verdict uses. Per-well rates are descriptive.
     pub mean_annual_change_m: Option<f64>,
     pub targets: Vec<TargetCheck>,
     pub detail: String,
 }
 
+/// Ids of the wells that pass `keep`, joined for a sentence.
+fn named(a: &AquiferWells<'_>, keep: impl Fn(&WellTrend) -> bool) -> Vec<String> {
+    a.wells
+        .iter()
+        .filter(|(_, w)| keep(w))
+        .map(|(id, _)| (*id).to_string())
+        .collect()
+}
+
 /// Judges one aquifer type.
 pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> AquiferLevel {
-    let judged: Vec<&&WellTrend> = a.wells.iter().filter(|w| w.sufficient).collect();
+    let judged: Vec<&WellTrend> = a
+        .wells
+        .iter()
+        .map(|w| w.1)
+        .filter(|w| w.sufficient)
+        .collect();
     let declining = judged
         .iter()
         .filter(|w| w.direction == Direction::Declining)
         .count();
-    let short = a.wells.iter().filter(|w| w.short_record_decline).count();
+    let short = a.wells.iter().filter(|w| w.1.short_record_decline).count();
     let rates: Vec<f64> = judged
         .iter()
         .filter_map(|w| w.mean_annual_change_m)
         .collect();
     let mean_rate = (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64);
     let mut parts = Vec::new();
-    let mut status = if judged.is_empty() {
+    let share_text = a
+        .pumped_share
+        .map(|s| format!("（占本县地下水取水量 {:.0}%）", s * 100.0))
+        .unwrap_or_default();
+    let mut status = if a.wells.is_empty() {
         parts.push(format!(
-            "{} 眼井中无一具备足够的近期数据（需 ≥ {:.0} 年、月完整率 ≥ {:.0}%、近 {} 个月内有数据）",
+            "本县开采该含水层{share_text}，但没有登记的监测井：无法判断其水位"
+        ));
+        Status::InsufficientData
+    } else if judged.is_empty() {
+        parts.push(format!(
+            "{} 眼井中无一具备足够的近期数据（需 ≥ {:.0} 年、自首次观测起月完整率 ≥ {:.0}%、至少两个完整年份、近 {} 个月内有数据）{}",
             a.wells.len(),
             t.min_level_years,
             t.min_monthly_completeness * 100.0,
-            t.recent_months
+            t.recent_months,
+            if a.pumped_share.is_some_and(|s| s > t.level_aquifer_min_share) {
+                format!("；该含水层{share_text}需至少一眼数据充分的监测井")
+            } else {
+                String::new()
+            }
         ));
         Status::InsufficientData
     } else {
         let share = declining as f64 / judged.len() as f64;
         parts.push(format!(
-            "{} 眼有效井中 {} 眼水位显著下降（{:.0}%，允许 ≤ {:.0}%）；平均年变幅 v = {}",
+            "{} 眼有效井中 {} 眼水位显著下降（{:.0}%，允许 ≤ {:.0}%）；决定性年变幅 v = {}",
             judged.len(),
             declining,
             share * 100.0,
@@ -100,12 +138,96 @@ pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> A
             Status::Pass
         }
     };
+    // The recent window decides too, whatever the full window says.
+    let recent: Vec<&WellTrend> = a
+        .wells
+        .iter()
+        .map(|w| w.1)
+        .filter(|w| w.recent_window.as_ref().is_some_and(|r| r.assessable))
+        .collect();
+    let recent_declining = named(a, |w| w.recent_window.as_ref().is_some_and(|r| r.declining));
+    if !recent.is_empty() {
+        let share = recent_declining.len() as f64 / recent.len() as f64;
+        let from = recent[0]
+            .recent_window
+            .as_ref()
+            .map_or(String::new(), |r| r.from.clone());
+        if recent_declining.is_empty() {
+            parts.push(format!(
+                "近期窗口（{from} 起）{} 眼井无显著下降",
+                recent.len()
+            ));
+        } else {
+            parts.push(format!(
+                "近期窗口（{from} 起）{} 眼井中 {} 眼水位显著下降（{:.0}%）：{}",
+                recent.len(),
+                recent_declining.len(),
+                share * 100.0,
+                recent_declining.join("、")
+            ));
+            let s = if share > t.max_declining_share {
+                Status::Fail
+            } else {
+                Status::AtRisk
+            };
+            status = status.max(s);
+        }
+    }
     if short > 0 {
         status = status.max(Status::AtRisk);
         parts.push(format!(
-            "{short} 眼井记录不足 {:.0} 年但水位已显著下降",
-            t.min_level_years
+            "记录不足 {:.0} 年但水位已显著下降：{}",
+            t.min_level_years,
+            named(a, |w| w.short_record_decline).join("、")
         ));
+    }
+    let sparse = named(a, |w| w.sparse_decline);
+    if !sparse.is_empty() {
+        status = status.max(Status::AtRisk);
+        parts.push(format!(
+            "记录稀疏（季度观测或缺测）但水位显著下降：{}",
+            sparse.join("、")
+        ));
+    }
+    let ended = named(a, |w| w.ended_decline && !w.dry);
+    if !ended.is_empty() {
+        status = status.max(Status::AtRisk);
+        parts.push(format!("下降后停测：{}", ended.join("、")));
+    }
+    let dry = named(a, |w| w.dry);
+    if !dry.is_empty() {
+        status = status.max(Status::AtRisk);
+        parts.push(format!(
+            "已干涸（最近读数停在记录最低水位）：{}",
+            dry.join("、")
+        ));
+    }
+    for (id, w) in &a.wells {
+        for st in &w.steps {
+            parts.push(format!(
+                "{id} {} 水位突变 {:+.2} m，请核对基准或测点（前段 {}，后段 {}）",
+                st.month,
+                st.jump_m,
+                st.slope_before_m_per_year
+                    .map_or("—".into(), |r| format!("{r:+.2} m/a")),
+                st.slope_after_m_per_year
+                    .map_or("—".into(), |r| format!("{r:+.2} m/a"))
+            ));
+        }
+        if !w.outliers.is_empty() {
+            parts.push(format!(
+                "{id} {} 个月的读数为异常值，不计入均值、趋势和指标：{}",
+                w.outliers.len(),
+                w.outliers
+                    .iter()
+                    .map(|o| format!(
+                        "{}（{:.2} m，应约 {:.2} m）",
+                        o.month, o.level_m, o.expected_m
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ));
+        }
     }
     for c in &a.targets {
         let what = c.kind.label();
@@ -157,6 +279,9 @@ pub fn aquifer_level(a: &AquiferWells<'_>, as_of_year: i16, t: &Thresholds) -> A
         judged: judged.len(),
         declining,
         short_record_declines: short,
+        recent_judged: recent.len(),
+        recent_declining: recent_declining.len(),
+        pumped_share: a.pumped_share,
         mean_annual_change_m: mean_rate,
         targets: a.targets.clone(),
         detail: format!("{}：{}", a.label, parts.join("；")),
@@ -174,7 +299,7 @@ pub fn level(by_aquifer: &[AquiferLevel], t: &Thresholds) -> Criterion {
         "无登记的监测井".to_string()
     } else {
         format!(
-            "{}（季节性 Mann–Kendall 检验，α = {}；v 按完整年份计算）",
+            "{}（决定性检验：考虑序列相关的季节性 Mann–Kendall 检验（Hirsch–Slack），α = {}；近期窗口用 Hamed–Rao 修正检验；v 按完整年份计算）",
             by_aquifer
                 .iter()
                 .map(|a| a.detail.as_str())
@@ -199,8 +324,9 @@ mod tests {
         AquiferWells {
             aquifer,
             label: aquifer,
-            wells,
+            wells: wells.into_iter().map(|w| ("W", w)).collect(),
             targets: Vec::new(),
+            pumped_share: None,
         }
     }
 
@@ -226,6 +352,8 @@ mod tests {
         short.sufficient = false;
         short.short_record_decline = true;
         short.direction = Direction::InsufficientData;
+        // Only the short-record rule here (the recent window has its own test).
+        short.recent_window = None;
         let a = aquifer_level(&group("shallow", vec![&up, &up, &short]), 2026, &t);
         assert_eq!(a.status, Status::AtRisk, "{}", a.detail);
         assert_eq!(a.short_record_declines, 1);
@@ -316,5 +444,111 @@ mod tests {
         let missed = aquifer_level(&g, 2026, &t);
         assert_eq!(missed.status, Status::Fail, "{}", missed.detail);
         assert_eq!(level(&[thin, missed], &t).status, Status::Fail);
+    }
+
+    fn named_group<'a>(wells: Vec<(&'a str, &'a WellTrend)>) -> AquiferWells<'a> {
+        AquiferWells {
+            aquifer: "shallow",
+            label: "浅层孔隙水",
+            wells,
+            targets: Vec::new(),
+            pumped_share: None,
+        }
+    }
+
+    /// A well rising over the full window whose recent window falls significantly.
+    fn recently_falling() -> WellTrend {
+        let mut w = well(0.3);
+        let r = w.recent_window.as_mut().unwrap();
+        r.declining = true;
+        r.rising = false;
+        w
+    }
+
+    /// A significant recent decline makes the aquifer at least at risk, and fails it when the
+    /// share of recently declining wells is over the limit — whatever the full window says.
+    #[test]
+    fn the_recent_window_decides_too() {
+        let t = thresholds();
+        let (up, down) = (well(0.3), recently_falling());
+        assert_eq!(down.direction, Direction::Rising, "the full window rises");
+        let one_in_five = named_group(vec![
+            ("A", &up),
+            ("B", &up),
+            ("C", &up),
+            ("D", &up),
+            ("W-9", &down),
+        ]);
+        let a = aquifer_level(&one_in_five, 2026, &t);
+        assert_eq!(a.status, Status::AtRisk, "{}", a.detail);
+        assert_eq!((a.recent_judged, a.recent_declining), (5, 1));
+        assert!(
+            a.detail
+                .contains("近期窗口（2023-01 起）5 眼井中 1 眼水位显著下降（20%）：W-9"),
+            "{}",
+            a.detail
+        );
+        let one_in_two = named_group(vec![("A", &up), ("W-9", &down)]);
+        assert_eq!(aquifer_level(&one_in_two, 2026, &t).status, Status::Fail);
+    }
+
+    /// Sparse, ended and dry records that fell make the aquifer at least at risk, each well
+    /// named; a dry well is called dry, not silent.
+    #[test]
+    fn sparse_ended_and_dry_wells_are_named() {
+        let t = thresholds();
+        let up = well(0.3);
+        let mut sparse = well(-1.5);
+        sparse.sufficient = false;
+        sparse.sparse_decline = true;
+        sparse.recent_window = None;
+        let mut ended = sparse.clone();
+        ended.sparse_decline = false;
+        ended.ended_decline = true;
+        let mut dry = ended.clone();
+        dry.dry = true;
+        for (w, says) in [
+            (&sparse, "记录稀疏（季度观测或缺测）但水位显著下降：W-S"),
+            (&ended, "下降后停测：W-S"),
+            (&dry, "已干涸（最近读数停在记录最低水位）：W-S"),
+        ] {
+            let g = named_group(vec![("A", &up), ("B", &up), ("W-S", w)]);
+            let a = aquifer_level(&g, 2026, &t);
+            assert_eq!(a.status, Status::AtRisk, "{}", a.detail);
+            assert!(a.detail.contains(says), "{}", a.detail);
+        }
+        let g = named_group(vec![("A", &up), ("W-S", &dry)]);
+        assert!(!aquifer_level(&g, 2026, &t).detail.contains("停测"));
+    }
+
+    /// A county pumping karst water is not judged on its shallow wells alone: an aquifer over
+    /// the share with no sufficient well is insufficient data, named with its share.
+    #[test]
+    fn every_pumped_aquifer_needs_a_sufficient_well() {
+        let t = thresholds();
+        let up = well(0.3);
+        let shallow = aquifer_level(&named_group(vec![("A", &up)]), 2026, &t);
+        assert_eq!(shallow.status, Status::Pass);
+        let karst = aquifer_level(
+            &AquiferWells {
+                aquifer: "karst",
+                label: "岩溶水",
+                wells: Vec::new(),
+                targets: Vec::new(),
+                pumped_share: Some(0.85),
+            },
+            2026,
+            &t,
+        );
+        assert_eq!(karst.status, Status::InsufficientData);
+        assert!(
+            karst
+                .detail
+                .contains("本县开采该含水层（占本县地下水取水量 85%），但没有登记的监测井"),
+            "{}",
+            karst.detail
+        );
+        let c = level(&[shallow, karst], &t);
+        assert_eq!(c.status, Status::InsufficientData, "{}", c.detail);
     }
 }

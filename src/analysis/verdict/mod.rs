@@ -47,6 +47,9 @@ pub struct Thresholds {
     pub max_estimated_share: f64,
     /// Largest share of a year's figure that may rest on long meter gaps for quantity to pass.
     pub max_long_gap_share: f64,
+    /// An aquifer supplying more than this share of the county's groundwater needs a well with
+    /// sufficient data.
+    pub level_aquifer_min_share: f64,
 }
 
 impl Thresholds {
@@ -344,6 +347,10 @@ pub(crate) mod tests {
                 min_completeness: 0.7,
                 recent_months: 12,
                 min_months_per_year: 6,
+                recent_years: 3,
+                outlier_mad_k: 5.0,
+                step_m: 3.0,
+                ended_months: 24,
             },
         )
     }
@@ -365,6 +372,7 @@ pub(crate) mod tests {
             metering_at_risk_band: 0.1,
             max_estimated_share: 0.05,
             max_long_gap_share: 0.02,
+            level_aquifer_min_share: 0.1,
         }
     }
 
@@ -393,8 +401,9 @@ pub(crate) mod tests {
         let group = AquiferWells {
             aquifer: "shallow",
             label: "浅层孔隙水",
-            wells: wells.iter().collect(),
+            wells: wells.iter().map(|w| ("W", w)).collect(),
             targets: Vec::new(),
+            pumped_share: None,
         };
         CountyFacts {
             quantity: QuantityFacts {
