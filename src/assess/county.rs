@@ -4,8 +4,8 @@
 use jiff::civil::Date;
 
 use super::doc::{
-    CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering, PermitExcess, Permits,
-    Reduction, ReductionPart, SilentIntake, WellStatus,
+    AquiferSeries, CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering, PermitExcess,
+    Permits, Reduction, ReductionPart, SilentIntake, WellStatus,
 };
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, only, source_label};
@@ -426,18 +426,30 @@ pub(super) fn county_status(
     let permits = permits(inputs, &own_ty, &params.projection);
     let (by_aquifer, by_source) = groups(inputs, (&own_ty, &own_ly), &params.projection);
     let wells = wells(cfg, inputs, c, &params.trend);
-    let county_series = levels::county_series(
-        &wells
-            .iter()
-            .map(|w| w.monthly_level_m.clone())
-            .collect::<Vec<_>>(),
-    );
-    let level_trend = levels::well_trend(
-        &county_series,
-        cfg.assessment.window_start,
-        w.as_of,
-        &params.trend,
-    );
+    let level_series: Vec<AquiferSeries> = Aquifer::ALL
+        .iter()
+        .filter_map(|a| {
+            let ws: Vec<Vec<f64>> = wells
+                .iter()
+                .filter(|x| x.aquifer == a.as_str())
+                .map(|x| x.monthly_level_m.clone())
+                .collect();
+            (!ws.is_empty()).then(|| {
+                let series = levels::county_series(&ws);
+                AquiferSeries {
+                    aquifer: a.as_str(),
+                    aquifer_label: a.label(),
+                    trend: levels::well_trend(
+                        &series,
+                        cfg.assessment.window_start,
+                        w.as_of,
+                        &params.trend,
+                    ),
+                    monthly_level_m: series,
+                }
+            })
+        })
+        .collect();
     // Each aquifer's share of the county's groundwater: last year's, else this year's so far.
     let total = |f: &dyn Fn(&GroupFigures) -> f64| by_aquifer.iter().map(f).sum::<f64>();
     let (ly_total, ytd_total) = (total(&|g| g.last_year_m3), total(&|g| g.ytd_m3));
@@ -518,9 +530,8 @@ pub(super) fn county_status(
         permits,
         by_aquifer,
         by_source,
-        level_trend,
+        level_series,
         wells,
-        monthly_level_m: county_series,
     }
 }
 

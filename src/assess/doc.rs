@@ -226,10 +226,22 @@ pub struct CountyStatus {
     pub by_source: Vec<GroupFigures>,
     /// 压采量 against the base year; `None` without base-year data.
     pub reduction: Option<Reduction>,
-    /// The county's mean level series trend (mean of its wells' monthly levels).
-    pub level_trend: WellTrend,
+    /// The county's level series, one per aquifer type with wells: never one line across
+    /// aquifers.
+    pub level_series: Vec<AquiferSeries>,
     pub wells: Vec<WellStatus>,
-    /// County mean monthly level series from the window start, for charts.
+}
+
+/// One aquifer type's county level series: each month the mean of its wells' deviations from
+/// their own means plus the mean of those means (a well dropping out does not make it jump).
+#[derive(Clone, Debug, Serialize)]
+pub struct AquiferSeries {
+    pub aquifer: &'static str,
+    pub aquifer_label: &'static str,
+    /// The series' trend: descriptive. The decisive rate is the aquifer's
+    /// `level_by_aquifer[].mean_annual_change_m`.
+    pub trend: WellTrend,
+    /// Monthly levels from the window start, for charts.
     #[serde(skip)]
     pub monthly_level_m: Vec<f64>,
 }

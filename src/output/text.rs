@@ -100,11 +100,19 @@ pub fn status_table(doc: &StatusDoc) -> String {
                     && w.trend.direction == crate::analysis::levels::Direction::Declining
             })
             .count();
+        // The aquifer whose county series falls fastest (or rises slowest): aquifers are never
+        // averaged into one line.
+        let worst = c.level_series.iter().min_by(|a, b| {
+            let slope = |x: &crate::assess::AquiferSeries| {
+                x.trend.sen_slope_m_per_year.unwrap_or(f64::INFINITY)
+            };
+            slope(a).total_cmp(&slope(b))
+        });
         let level = format!(
             "{}{} {}/{}↓",
-            arrow(c.level_trend.direction),
-            c.level_trend
-                .sen_slope_m_per_year
+            worst.map_or("?", |a| arrow(a.trend.direction)),
+            worst
+                .and_then(|a| a.trend.sen_slope_m_per_year)
                 .map_or("—".into(), |v| format!("{v:+.2}")),
             declining,
             judged
@@ -156,7 +164,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
     ));
     let _ = writeln!(
         s,
-        "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 取水量 ÷ 管控指标（本年按年末预测，上年按全年实际；无数据为“—”）；水位趋势为季节性 Sen 斜率（水位上升为正）及显著下降井数/有效井数。",
+        "\n数据：水表读数 {} 条，水位读数 {} 条，隔离 {} 条。k = 取水量 ÷ 管控指标（本年按年末预测，上年按全年实际；无数据为“—”）；水位趋势为下降最快的含水层县级序列的季节性 Sen 斜率（水位上升为正，各含水层分列、不混合平均）及显著下降井数/有效井数。",
         doc.ingest.meter_readings, doc.ingest.level_readings, doc.ingest.quarantined
     );
     s

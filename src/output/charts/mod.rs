@@ -72,9 +72,9 @@ pub use render::{
 };
 pub use source::draw_by_source;
 pub use spec::{
-    BudgetBar, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal, CurrentYear,
-    DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal,
-    QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries, WithdrawalBySource,
-    YearMonths, YearQuota, YearWithdrawal, Ymd,
+    AquiferLevels, BudgetBar, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal,
+    CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind,
+    MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries,
+    WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
 };
 pub use text::PxRect;

@@ -7,10 +7,10 @@
 //! (清徐县): plausible volumes, seasonal levels, deterministic wiggles instead of randomness.
 
 use super::{
-    BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal,
-    CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind,
-    MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries,
-    WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
+    AquiferLevels, BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CriterionRow,
+    CumulativeWithdrawal, CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs,
+    LevelKind, MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind,
+    WellSeries, WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
 };
 
 const AS_OF: Ymd = Ymd::new(2026, 11, 28);
@@ -231,8 +231,15 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
             Deadline::exit(Ymd::new(2027, 6, 30)),
         ],
         level_kind: LevelKind::Level,
-        levels,
-        trend: tr,
+        levels: if levels.is_empty() && tr.is_none() {
+            Vec::new()
+        } else {
+            vec![AquiferLevels {
+                label: "浅层孔隙水".to_owned(),
+                levels,
+                trend: tr,
+            }]
+        },
         verdict: if case == Case::Empty {
             String::new()
         } else {

@@ -232,6 +232,17 @@ pub struct CriterionRow {
     pub detail: String,
 }
 
+/// One aquifer type's monthly county level series and its trend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AquiferLevels {
+    /// The aquifer's name, e.g. `浅层孔隙水`.
+    pub label: String,
+    /// Monthly means of the aquifer's wells (level or depth, as `level_kind` says).
+    pub levels: Vec<DatedValue>,
+    /// Trend of `levels`, extended on the chart to the last deadline.
+    pub trend: Option<Trend>,
+}
+
 /// Chart 1, exit readiness of one county: withdrawal against quota by year (top panel) and the
 /// water-level trend towards the deadlines (bottom panel), with the verdict, the gap to the quota
 /// and what next year asks as a headline, and the criteria not met as a table below.
@@ -250,10 +261,10 @@ pub struct ExitReadiness {
     pub deadlines: Vec<Deadline>,
     /// Whether `levels` are levels or depths.
     pub level_kind: LevelKind,
-    /// Monthly means of the county's level (or depth) series; empty = no level monitoring.
-    pub levels: Vec<DatedValue>,
-    /// Trend of `levels`, extended on the chart to the last deadline.
-    pub trend: Option<Trend>,
+    /// The county's level series, one per aquifer type (never averaged across aquifers); empty =
+    /// no level monitoring. One series is drawn in metres; several as each one's change from its
+    /// first year's mean, so that aquifers metres apart share one axis.
+    pub levels: Vec<AquiferLevels>,
     /// The verdict as the caller words it, e.g. `尚不具备退出条件`.
     pub verdict: String,
     /// The verdict's class (colour and symbol).
@@ -526,8 +537,10 @@ impl Sanitize for ExitReadiness {
             q.quota_m3 = clean(q.quota_m3);
         }
         m.deadlines.retain(|d| YEARS.contains(&d.date.year));
-        m.levels = m.levels.iter().map(clean_point).collect();
-        m.trend = m.trend.as_ref().map(clean_trend);
+        for a in &mut m.levels {
+            a.levels = a.levels.iter().map(clean_point).collect();
+            a.trend = a.trend.as_ref().map(clean_trend);
+        }
         m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
         m
     }

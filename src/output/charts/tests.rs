@@ -142,18 +142,21 @@ fn absurd_input_neither_panics_nor_hangs() {
     m.readiness
         .deadlines
         .push(Deadline::exit(Ymd::new(i32::MIN, 13, 77)));
-    m.readiness.levels.push(DatedValue {
-        date: Ymd::new(-4000, 0, 0),
-        value: 1.0,
+    m.readiness.levels.push(AquiferLevels {
+        label: "岩溶水".to_owned(),
+        levels: vec![DatedValue {
+            date: Ymd::new(-4000, 0, 0),
+            value: 1.0,
+        }],
+        trend: Some(trend(
+            1e12,
+            DatedValue {
+                date: Ymd::new(2020, 2, 30),
+                value: 760.0,
+            },
+            TrendDirection::Rising,
+        )),
     });
-    m.readiness.trend = Some(trend(
-        1e12,
-        DatedValue {
-            date: Ymd::new(2020, 2, 30),
-            value: 760.0,
-        },
-        TrendDirection::Rising,
-    ));
     m.readiness.failing = vec![
         CriterionRow {
             item: "很长的项目".repeat(10),

@@ -15,8 +15,8 @@ use crate::assess::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
 use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
-    self, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear, Deadline,
-    ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
+    self, AquiferLevels, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear,
+    Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
     WellSeries, WithdrawalBySource, YearQuota,
 };
 use crate::store::query::{self, MonthlyPoints};
@@ -153,7 +153,11 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
             .map(|d| Deadline::exit(series::ymd(d))),
     ];
     let start = cfg.assessment.window_start;
-    let levels = series::monthly_points(&c.monthly_level_m, start);
+    let levels: Vec<(&crate::assess::AquiferSeries, Vec<(Date, f64)>)> = c
+        .level_series
+        .iter()
+        .map(|a| (a, series::monthly_points(&a.monthly_level_m, start)))
+        .collect();
     // Quotas of the years to come, through the exit year (at least next year's).
     let exit_year = county_cfg
         .and_then(|x| x.exit)
@@ -183,8 +187,14 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         quotas_ahead,
         deadlines: deadlines.into_iter().flatten().collect(),
         level_kind: LevelKind::Level,
-        levels: series::dated(&levels),
-        trend: series::trend_line(&c.level_trend, start),
+        levels: levels
+            .iter()
+            .map(|(a, points)| AquiferLevels {
+                label: a.aquifer_label.to_owned(),
+                levels: series::dated(points),
+                trend: series::trend_line(&a.trend, start),
+            })
+            .collect(),
         verdict: c.verdict_label.to_string(),
         verdict_kind: match c.verdict {
             Verdict::Ready => VerdictKind::Ready,
@@ -213,12 +223,16 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
         run.csv,
         k.dir.join("readiness_levels.csv"),
         |w| {
-            csv::readiness_levels(
-                w,
-                &levels,
-                c.level_trend.sen_slope_m_per_year,
-                c.level_trend.sen_intercept_m,
-            )
+            let rows: Vec<csv::AquiferRows<'_>> = levels
+                .iter()
+                .map(|(a, points)| csv::AquiferRows {
+                    aquifer: a.aquifer_label,
+                    points,
+                    sen_slope_m_per_year: a.trend.sen_slope_m_per_year,
+                    sen_intercept_m: a.trend.sen_intercept_m,
+                })
+                .collect();
+            csv::readiness_levels(w, &rows)
         },
     )?);
     Ok(files)

@@ -157,25 +157,36 @@ pub fn readiness<W: Write>(
 /// `readiness_levels.csv`: the county's monthly mean level with its Sen line on every row.
 pub fn readiness_levels<W: Write>(
     w: &mut Sheet<W>,
-    levels: &[(Date, f64)],
-    sen_slope_m_per_year: Option<f64>,
-    sen_intercept_m: Option<f64>,
+    levels: &[AquiferRows<'_>],
 ) -> Result<(), csv::Error> {
     w.header([
+        ("aquifer", "含水层"),
         MONTH,
         MEAN_LEVEL,
-        ("sen_slope_m_per_year", "Sen 斜率（m/a）"),
+        ("sen_slope_m_per_year", "Sen 斜率（m/a，描述性）"),
         ("sen_intercept_m", "Sen 截距（m）"),
     ])?;
-    for (month, level) in levels {
-        w.row([
-            month_key(*month),
-            num(*level),
-            opt_num(sen_slope_m_per_year),
-            opt_num(sen_intercept_m),
-        ])?;
+    for a in levels {
+        for (month, level) in a.points {
+            w.row([
+                a.aquifer.to_string(),
+                month_key(*month),
+                num(*level),
+                opt_num(a.sen_slope_m_per_year),
+                opt_num(a.sen_intercept_m),
+            ])?;
+        }
     }
     Ok(())
+}
+
+/// One aquifer's county level series for `readiness_levels.csv`.
+pub struct AquiferRows<'a> {
+    /// The aquifer's name.
+    pub aquifer: &'a str,
+    pub points: &'a [(Date, f64)],
+    pub sen_slope_m_per_year: Option<f64>,
+    pub sen_intercept_m: Option<f64>,
 }
 
 /// `cumulative.csv`: both cumulative curves, the quota's steps and the projected year end.
@@ -360,12 +371,28 @@ mod tests {
 
     #[test]
     fn level_rows_carry_the_month_and_the_sen_line() {
-        let levels = [(d(2025, 12), 801.2344), (d(2026, 1), 800.5)];
+        let shallow = [(d(2025, 12), 801.2344), (d(2026, 1), 800.5)];
+        let karst = [(d(2026, 1), 912.0)];
+        let rows = [
+            AquiferRows {
+                aquifer: "浅层孔隙水",
+                points: &shallow,
+                sen_slope_m_per_year: Some(-0.25),
+                sen_intercept_m: None,
+            },
+            AquiferRows {
+                aquifer: "岩溶水",
+                points: &karst,
+                sen_slope_m_per_year: None,
+                sen_intercept_m: Some(913.0),
+            },
+        ];
         assert_eq!(
-            text(|w| readiness_levels(w, &levels, Some(-0.25), None)),
-            "month,mean_level_m,sen_slope_m_per_year,sen_intercept_m\n\
-             2025-12,801.234,-0.250,\n\
-             2026-01,800.500,-0.250,\n"
+            text(|w| readiness_levels(w, &rows)),
+            "aquifer,month,mean_level_m,sen_slope_m_per_year,sen_intercept_m\n\
+             浅层孔隙水,2025-12,801.234,-0.250,\n\
+             浅层孔隙水,2026-01,800.500,-0.250,\n\
+             岩溶水,2026-01,912.000,,913.000\n"
         );
     }
 

@@ -6,6 +6,7 @@ use askama::Template;
 
 use super::ReportError;
 use crate::analysis::accounting::Completeness;
+use crate::analysis::levels::WellTrend;
 use crate::assess::{
     CountyStatus, DeadlineState, Deadlines, GroupFigures, PermitExcess, StatusDoc,
 };
@@ -153,6 +154,64 @@ fn reported(c: &Completeness) -> String {
 /// [`percent`], or "—" without a figure.
 fn percent_or_dash(share: &Option<f64>, decimals: usize) -> String {
     share.map_or("—".into(), |v| percent(&v, decimals))
+}
+
+/// The decisive test of a well, as `Z / p`, or what decided it.
+fn decisive(t: &WellTrend) -> String {
+    if t.decided_by == "recent_window" {
+        return format!("近期窗口（完整年份 {} 年）", t.corr_years);
+    }
+    match (t.corr_z, t.corr_p) {
+        (Some(z), Some(p)) => format!("{z:.3} / {p:.4}"),
+        _ => format!("—（完整年份 {} 年）", t.corr_years),
+    }
+}
+
+/// The recent window's Sen slope and whether it falls significantly.
+fn recent(t: &WellTrend) -> String {
+    match &t.recent_window {
+        Some(r) if !r.assessable => format!("{} 起数据不足", r.from),
+        Some(r) => format!(
+            "{}{}",
+            r.sen_slope_m_per_year
+                .map_or("—".into(), |s| format!("{s:+.3}")),
+            if r.declining {
+                "，显著下降"
+            } else if r.rising {
+                "，显著上升"
+            } else {
+                ""
+            }
+        ),
+        None => "—".into(),
+    }
+}
+
+/// What is flagged on a well: dry, stopped, outlier months, steps.
+fn marks(t: &WellTrend) -> String {
+    let mut m = Vec::new();
+    if t.dry {
+        m.push("已干涸".to_string());
+    } else if t.ended_decline {
+        m.push("下降后停测".to_string());
+    }
+    if t.sparse_decline {
+        m.push("记录稀疏但显著下降".to_string());
+    }
+    if t.short_record_decline {
+        m.push("记录短但显著下降".to_string());
+    }
+    for o in &t.outliers {
+        m.push(format!("异常值 {} ({:.2} m)", o.month, o.level_m));
+    }
+    for s in &t.steps {
+        m.push(format!("突变 {} {:+.2} m", s.month, s.jump_m));
+    }
+    if m.is_empty() {
+        "—".into()
+    } else {
+        m.join("；")
+    }
 }
 
 #[cfg(test)]
