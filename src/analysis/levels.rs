@@ -591,6 +591,78 @@ impl WellTrend {
     }
 }
 
+/// 公报 class of a year-on-year change of depth to water.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulletinClass {
+    /// Depth decreased by more than the band: the water table rose.
+    Rising,
+    Stable,
+    /// Depth increased by more than the band.
+    Falling,
+}
+
+impl BulletinClass {
+    /// From a change of depth (m, + = deeper) and the ± band (m).
+    pub fn of(depth_change_m: f64, band_m: f64) -> Self {
+        if depth_change_m < -band_m {
+            BulletinClass::Rising
+        } else if depth_change_m > band_m {
+            BulletinClass::Falling
+        } else {
+            BulletinClass::Stable
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BulletinClass::Rising => "上升",
+            BulletinClass::Stable => "稳定",
+            BulletinClass::Falling => "下降",
+        }
+    }
+}
+
+/// A well's year-end figure as a 公报 gives it: the depth to water in the last month with data
+/// of the last complete year, and its change against the same month a year before.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Bulletin {
+    pub year: i16,
+    pub month: i8,
+    pub depth_m: f64,
+    /// Change of depth against the same month of the year before, m (+ = deeper = falling).
+    pub depth_change_m: Option<f64>,
+    pub class: Option<BulletinClass>,
+    pub class_label: Option<&'static str>,
+}
+
+/// The 公报 figure of a monthly level series (screened), with the ground elevation that turns a
+/// level into a depth and the ± band of 稳定.
+pub fn bulletin(
+    series: &[f64],
+    start: Date,
+    as_of: Date,
+    ground_m: f64,
+    band_m: f64,
+) -> Option<Bulletin> {
+    let year = last_complete_year(as_of);
+    let (month, level) = year_months(series, start, year).last().copied()?;
+    let before = year_months(series, start, year - 1)
+        .into_iter()
+        .find(|(m, _)| *m == month)
+        .map(|(_, x)| x);
+    let depth_change_m = before.map(|b| (ground_m - level) - (ground_m - b));
+    let class = depth_change_m.map(|c| BulletinClass::of(c, band_m));
+    Some(Bulletin {
+        year,
+        month,
+        depth_m: ground_m - level,
+        depth_change_m,
+        class,
+        class_label: class.map(BulletinClass::label),
+    })
+}
+
 /// A county's mean level series from its wells' monthly series (same start and length): each
 /// month is the mean of the wells' deviations from their own means that month, plus the mean of
 /// those means — so a well dropping out does not make the county's level jump.
@@ -981,5 +1053,25 @@ mod tests {
             t.steps,
             t.outliers
         );
+    }
+
+    /// The 公报 figure: December 2025's depth against December 2024's, ±0.5 m band.
+    #[test]
+    fn the_bulletin_compares_the_same_month_a_year_before() {
+        let mut s = vec![f64::NAN; 72];
+        s[59] = 780.0; // December 2024: depth 20.0
+        s[71] = 779.3; // December 2025: depth 20.7
+        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), 800.0, 0.5).unwrap();
+        assert_eq!((b.year, b.month), (2025, 12));
+        assert!((b.depth_m - 20.7).abs() < 1e-9);
+        assert!((b.depth_change_m.unwrap() - 0.7).abs() < 1e-9);
+        assert_eq!(b.class, Some(BulletinClass::Falling));
+        assert_eq!(b.class_label, Some("下降"));
+        assert_eq!(BulletinClass::of(-0.6, 0.5), BulletinClass::Rising);
+        assert_eq!(BulletinClass::of(0.5, 0.5), BulletinClass::Stable);
+        // Without December 2024 the change is unknown, not zero.
+        s[59] = f64::NAN;
+        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), 800.0, 0.5).unwrap();
+        assert_eq!((b.depth_change_m, b.class), (None, None));
     }
 }

@@ -4,8 +4,8 @@
 use jiff::civil::Date;
 
 use super::doc::{
-    AquiferSeries, CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering, PermitExcess,
-    Permits, Reduction, ReductionPart, SilentIntake, WellStatus,
+    AquiferBulletin, AquiferSeries, CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering,
+    PermitExcess, Permits, Reduction, ReductionPart, SilentIntake, WellStatus,
 };
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, only, source_label};
@@ -155,6 +155,13 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
                 aquifer: wl.aquifer.as_str(),
                 aquifer_label: wl.aquifer.label(),
                 target,
+                bulletin: levels::bulletin(
+                    &trend.screened(&series, start),
+                    start,
+                    as_of,
+                    wl.ground_elevation_m,
+                    cfg.assessment.bulletin_band_m,
+                ),
                 // Outlier months are left out of the county's series too.
                 monthly_level_m: trend.screened(&series, start),
                 trend,
@@ -450,6 +457,41 @@ pub(super) fn county_status(
             })
         })
         .collect();
+    let bulletin_by_aquifer = Aquifer::ALL
+        .iter()
+        .filter_map(|a| {
+            let b: Vec<(f64, f64, i16)> = wells
+                .iter()
+                .filter(|x| x.aquifer == a.as_str())
+                .filter_map(|x| x.bulletin.as_ref())
+                .filter_map(|b| Some((b.depth_m, b.depth_change_m?, b.year)))
+                .collect();
+            let n = b.len();
+            (n > 0).then(|| {
+                let mean_change = b.iter().map(|x| x.1).sum::<f64>() / n as f64;
+                let band = cfg.assessment.bulletin_band_m;
+                let class = levels::BulletinClass::of(mean_change, band);
+                let count = |c| {
+                    b.iter()
+                        .filter(|x| levels::BulletinClass::of(x.1, band) == c)
+                        .count()
+                };
+                AquiferBulletin {
+                    aquifer: a.as_str(),
+                    aquifer_label: a.label(),
+                    year: b[0].2,
+                    wells: n,
+                    mean_depth_m: b.iter().map(|x| x.0).sum::<f64>() / n as f64,
+                    mean_depth_change_m: mean_change,
+                    class,
+                    class_label: class.label(),
+                    rising: count(levels::BulletinClass::Rising),
+                    stable: count(levels::BulletinClass::Stable),
+                    falling: count(levels::BulletinClass::Falling),
+                }
+            })
+        })
+        .collect();
     // Each aquifer's share of the county's groundwater: last year's, else this year's so far.
     let total = |f: &dyn Fn(&GroupFigures) -> f64| by_aquifer.iter().map(f).sum::<f64>();
     let (ly_total, ytd_total) = (total(&|g| g.last_year_m3), total(&|g| g.ytd_m3));
@@ -531,6 +573,7 @@ pub(super) fn county_status(
         by_aquifer,
         by_source,
         level_series,
+        bulletin_by_aquifer,
         wells,
     }
 }

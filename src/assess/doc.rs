@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::analysis::accounting::{Method, Projection};
-use crate::analysis::levels::WellTrend;
+use crate::analysis::levels::{Bulletin, BulletinClass, WellTrend};
 use crate::analysis::verdict::{
     AquiferLevel, Criterion, KBands, TargetCheck, Verdict, YearFigures,
 };
@@ -141,6 +141,8 @@ pub struct WellStatus {
     pub trend: WellTrend,
     /// The well's level target (双控) checked against its latest annual mean, when set.
     pub target: Option<TargetCheck>,
+    /// 公报: year-end depth and its change against the same month a year before.
+    pub bulletin: Option<Bulletin>,
     /// Monthly mean levels from the window start (NaN → null), for charts.
     #[serde(skip)]
     pub monthly_level_m: Vec<f64>,
@@ -229,7 +231,29 @@ pub struct CountyStatus {
     /// The county's level series, one per aquifer type with wells: never one line across
     /// aquifers.
     pub level_series: Vec<AquiferSeries>,
+    /// 公报 per aquifer type: the mean year-end depth and its change over the wells that have
+    /// both years.
+    pub bulletin_by_aquifer: Vec<AquiferBulletin>,
     pub wells: Vec<WellStatus>,
+}
+
+/// 公报 figures of one aquifer type.
+#[derive(Clone, Debug, Serialize)]
+pub struct AquiferBulletin {
+    pub aquifer: &'static str,
+    pub aquifer_label: &'static str,
+    pub year: i16,
+    /// Wells with a year-end depth and a change.
+    pub wells: usize,
+    pub mean_depth_m: f64,
+    /// Mean change of depth against the same month a year before, m (+ = deeper).
+    pub mean_depth_change_m: f64,
+    pub class: BulletinClass,
+    pub class_label: &'static str,
+    /// Wells per class.
+    pub rising: usize,
+    pub stable: usize,
+    pub falling: usize,
 }
 
 /// One aquifer type's county level series: each month the mean of its wells' deviations from

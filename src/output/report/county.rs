@@ -98,6 +98,11 @@ pub(super) fn bundle_with(
     files.extend(monthly(run, &county)?);
     files.extend(hydrographs(run, &county)?);
     files.extend(by_source(run, &county)?);
+    files.push(csv::write_file(
+        run.csv,
+        county.dir.join("bulletin.csv"),
+        |w| csv::bulletin(w, c),
+    )?);
     let p = county.dir.join("summary.md");
     std::fs::write(&p, summary::render(run.cfg, run.doc, c)?).map_err(io(&p))?;
     files.push(p);

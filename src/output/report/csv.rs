@@ -280,6 +280,61 @@ pub fn hydrographs<'a, W: Write>(
     Ok(())
 }
 
+/// `bulletin.csv` (公报): each well's year-end depth and its change against the same month a
+/// year before, then each aquifer's mean.
+pub fn bulletin<W: Write>(
+    w: &mut Sheet<W>,
+    c: &crate::assess::CountyStatus,
+) -> Result<(), csv::Error> {
+    w.header([
+        ("scope", "范围"),
+        ("id", "监测井或含水层"),
+        ("aquifer", "含水层"),
+        YEAR,
+        MONTH,
+        ("depth_m", "埋深（m）"),
+        ("depth_change_m", "较上年同月变幅（m，+ 为埋深增大）"),
+        ("class", "变化"),
+    ])?;
+    for well in &c.wells {
+        let Some(b) = &well.bulletin else { continue };
+        let scope = w.label(("well", "监测井"));
+        let class = match (w.form, b.class) {
+            (_, None) => String::new(),
+            (CsvForm::Plain, Some(k)) => format!("{k:?}").to_lowercase(),
+            (CsvForm::Excel, Some(k)) => k.label().to_string(),
+        };
+        w.row([
+            scope,
+            well.id.clone(),
+            well.aquifer_label.to_string(),
+            b.year.to_string(),
+            b.month.to_string(),
+            num(b.depth_m),
+            opt_num(b.depth_change_m),
+            class,
+        ])?;
+    }
+    for a in &c.bulletin_by_aquifer {
+        let scope = w.label(("aquifer_mean", "含水层平均"));
+        let class = match w.form {
+            CsvForm::Plain => format!("{:?}", a.class).to_lowercase(),
+            CsvForm::Excel => a.class_label.to_string(),
+        };
+        w.row([
+            scope,
+            a.aquifer.to_string(),
+            a.aquifer_label.to_string(),
+            a.year.to_string(),
+            String::new(),
+            num(a.mean_depth_m),
+            num(a.mean_depth_change_m),
+            class,
+        ])?;
+    }
+    Ok(())
+}
+
 /// `city.csv`: the budgets (the total last), then each county, with k = projected ÷ limit.
 pub fn city<'a, W: Write>(
     w: &mut Sheet<W>,

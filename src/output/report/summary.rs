@@ -136,6 +136,20 @@ fn fixed_or_dash(v: &Option<f64>, decimals: usize) -> String {
     v.map_or("—".into(), |v| fixed(&v, decimals))
 }
 
+/// With its sign: `+0.70`, `-0.20`.
+fn signed(v: &f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{:+.*}", decimals, v + 0.0)
+    } else {
+        "—".into()
+    }
+}
+
+/// [`signed`], or "—" without a figure.
+fn signed_or_dash(v: &Option<f64>, decimals: usize) -> String {
+    v.as_ref().map_or("—".into(), |x| signed(x, decimals))
+}
+
 /// A share (0.92) as a percentage with `decimals` decimals ("92%").
 fn percent(share: &f64, decimals: usize) -> String {
     format!("{:.decimals$}%", share * 100.0)
