@@ -411,10 +411,16 @@ struct WellRow<'a> {
     direction: &'static str,
     class: &'static str,
     slope: String,
+    /// The decisive test's p (Hirsch–Slack), or what decided the well.
+    decisive_p: String,
+    /// The uncorrected seasonal test's p.
     p: String,
+    recent: String,
     months: String,
     years: String,
     sufficient: &'static str,
+    /// Outlier months, steps, dry or stopped.
+    flags: String,
 }
 
 #[derive(Template)]
@@ -651,10 +657,17 @@ fn county_page<'a>(
                     slope: t
                         .sen_slope_m_per_year
                         .map_or("—".into(), |x| format!("{x:+.2}")),
+                    decisive_p: if t.decided_by == "recent_window" {
+                        "近期窗口".into()
+                    } else {
+                        t.corr_p.map_or("—".into(), |x| format!("{x:.3}"))
+                    },
                     p: t.mk_p.map_or("—".into(), |x| format!("{x:.3}")),
+                    recent: t.recent_label(),
                     months: format!("{}/{}", t.n_months, t.window_months),
                     years: format!("{:.1}", t.years_of_data),
                     sufficient: if t.sufficient { "充足" } else { "不足" },
+                    flags: t.flags_label(),
                 }
             })
             .collect(),

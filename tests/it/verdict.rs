@@ -1105,3 +1105,75 @@ fn electricity_estimates_a_pump_below_the_duty() {
     assert!(close(&ly["unmetered_m3"], want), "{ly}");
     assert!(close(&ly["withdrawal_m3"], 730_000.0 + want), "{ly}");
 }
+
+/// Field data through the real binary: a depth of 20.x m keyed as 2.0x m (a decimal slip) in
+/// April 2025 is listed on the well and left out of its 2025 mean; the county's level series
+/// are per aquifer; the 公报 compares December 2025 with December 2024.
+#[test]
+fn a_decimal_slip_is_listed_and_left_out_and_the_bulletin_is_per_aquifer() {
+    let f = Fixture::new();
+    let level =
+        |base: f64, i: i32| base + 0.01 * f64::from(i) + if i % 12 < 6 { 0.5 } else { -0.5 };
+    // QX-W1: ground 780 m, level ≈ 760 m (depth ≈ 20 m); month 63 is April 2025.
+    f.levels("QX-W1", "2020-01-01", "2025-12-31", |i| {
+        let l = level(760.0, i);
+        if i == 63 {
+            780.0 - (780.0 - l) / 10.0
+        } else {
+            l
+        }
+    });
+    for (w, base) in [("QX-W2", 761.0), ("QX-W3", 762.0), ("QX-K1", 700.0)] {
+        f.levels(w, "2020-01-01", "2025-12-31", |i| level(base, i));
+    }
+    let doc = f.status("2026-03-31");
+    let qx = county(&doc, "140121");
+    let w1 = qx["wells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "QX-W1")
+        .unwrap();
+    let outliers = w1["trend"]["outliers"].as_array().unwrap();
+    assert_eq!(outliers.len(), 1, "{w1}");
+    assert_eq!(outliers[0]["month"], "2025-04");
+    // 2025's mean without April: months 60–71 but 63.
+    let kept: Vec<f64> = (60..72)
+        .filter(|i| *i != 63)
+        .map(|i| level(760.0, i))
+        .collect();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    assert!(close(&w1["trend"]["latest_annual_mean_m"], mean), "{w1}");
+    // 公报: December 2025 (level 760.21, depth 19.79) against December 2024 (depth 19.91).
+    let b = &w1["bulletin"];
+    assert_eq!(
+        (b["year"].as_i64(), b["month"].as_i64()),
+        (Some(2025), Some(12))
+    );
+    assert!(close(&b["depth_m"], 780.0 - level(760.0, 71)), "{b}");
+    assert!(close(&b["depth_change_m"], -0.12), "{b}");
+    assert_eq!(b["class"], "stable");
+    let aquifers: Vec<&str> = qx["bulletin_by_aquifer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["aquifer"].as_str().unwrap())
+        .collect();
+    assert_eq!(aquifers, ["shallow", "karst"]);
+    let series: Vec<&str> = qx["level_series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["aquifer"].as_str().unwrap())
+        .collect();
+    assert_eq!(series, ["shallow", "karst"]);
+    assert!(
+        qx.get("level_trend").is_none(),
+        "no county-wide line across aquifers"
+    );
+    let level = criterion(qx, "level")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(level.contains("QX-W1 1 个月的读数为异常值"), "{level}");
+}

@@ -181,53 +181,6 @@ fn decisive(t: &WellTrend) -> String {
     }
 }
 
-/// The recent window's Sen slope and whether it falls significantly.
-fn recent(t: &WellTrend) -> String {
-    match &t.recent_window {
-        Some(r) if !r.assessable => format!("{} 起数据不足", r.from),
-        Some(r) => format!(
-            "{}{}",
-            r.sen_slope_m_per_year
-                .map_or("—".into(), |s| format!("{s:+.3}")),
-            if r.declining {
-                "，显著下降"
-            } else if r.rising {
-                "，显著上升"
-            } else {
-                ""
-            }
-        ),
-        None => "—".into(),
-    }
-}
-
-/// What is flagged on a well: dry, stopped, outlier months, steps.
-fn marks(t: &WellTrend) -> String {
-    let mut m = Vec::new();
-    if t.dry {
-        m.push("已干涸".to_string());
-    } else if t.ended_decline {
-        m.push("下降后停测".to_string());
-    }
-    if t.sparse_decline {
-        m.push("记录稀疏但显著下降".to_string());
-    }
-    if t.short_record_decline {
-        m.push("记录短但显著下降".to_string());
-    }
-    for o in &t.outliers {
-        m.push(format!("异常值 {} ({:.2} m)", o.month, o.level_m));
-    }
-    for s in &t.steps {
-        m.push(format!("突变 {} {:+.2} m", s.month, s.jump_m));
-    }
-    if m.is_empty() {
-        "—".into()
-    } else {
-        m.join("；")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
