@@ -20,6 +20,7 @@ use std::path::Path;
 use jiff::civil::Date;
 
 pub mod csv_file;
+pub mod datums;
 mod error;
 mod raw;
 pub mod registry;

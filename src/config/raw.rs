@@ -564,6 +564,9 @@ impl AssessmentConfig {
 pub(super) struct RegistryConfig {
     pub(super) intakes: PathBuf,
     pub(super) wells: PathBuf,
+    /// Dated datum versions of the wells (datums.csv); none when not named.
+    #[serde(default)]
+    pub(super) datums: Option<PathBuf>,
     #[serde(default)]
     pub(super) example: bool,
 }

@@ -71,13 +71,35 @@ pub struct Well {
     pub name: String,
     pub county: CountyCode,
     pub aquifer: Aquifer,
+    /// The ground elevation in force now (the latest datum's).
     pub ground_elevation_m: f64,
     pub datum: String,
+    /// The datum's history, oldest first: wells.csv's ground elevation (measuring point at
+    /// ground), then the dated versions of datums.csv. Levels are derived with the one in force
+    /// on the reading's day.
+    pub datums: Vec<crate::domain::Datum>,
     /// The level target (水位控制指标) the registry sets, if any.
     pub target: Option<WellTarget>,
     /// The depths to water this well can plausibly report: the row's `max_depth_m` or the
     /// `[ingest]` default, and `[ingest] max_above_ground_m`.
     pub limits: LevelLimits,
+}
+
+impl Well {
+    /// The datum in force on local day `day`.
+    pub fn datum_on(&self, day: Date) -> crate::domain::Datum {
+        self.datums
+            .iter()
+            .rev()
+            .find(|d| d.from.is_none_or(|f| f <= day))
+            .or(self.datums.first())
+            .copied()
+            .unwrap_or(crate::domain::Datum {
+                from: None,
+                ground_elevation_m: self.ground_elevation_m,
+                measuring_point_m: 0.0,
+            })
+    }
 }
 
 /// All devices, with lookups by id.
@@ -343,6 +365,11 @@ impl Registry {
     pub fn well(&self, id: &str) -> Option<&Well> {
         self.well_ix.get(id).map(|&i| &self.wells[i])
     }
+
+    /// The well with this id, to change.
+    pub(super) fn well_mut(&mut self, id: &str) -> Option<&mut Well> {
+        self.well_ix.get(id).map(|&i| &mut self.wells[i])
+    }
 }
 
 impl RegistryParams<'_> {
@@ -414,6 +441,11 @@ impl RegistryParams<'_> {
             county: county?,
             aquifer: aquifer?,
             ground_elevation_m: elevation?,
+            datums: vec![crate::domain::Datum {
+                from: None,
+                ground_elevation_m: elevation?,
+                measuring_point_m: 0.0,
+            }],
             datum: r.datum,
             target: target?,
             limits: limits?,
@@ -587,7 +619,7 @@ fn key_unit(s: &str) -> Result<bool, String> {
 }
 
 /// A ground elevation within what any Chinese datum can give.
-fn elevation(s: &str) -> Result<f64, String> {
+pub(super) fn elevation(s: &str) -> Result<f64, String> {
     s.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && (-500.0..9000.0).contains(v))

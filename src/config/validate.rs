@@ -632,9 +632,25 @@ impl Checks<'_> {
                     default_max_flow_m3_per_h: raw.ingest.default_max_flow_m3_per_h,
                     level_limits: raw.ingest.level_limits(),
                 };
-                Registry::parse(&fi, &ti, &fw, &tw, &params)
+                let mut reg = Registry::parse(&fi, &ti, &fw, &tw, &params)
                     .map_err(|e| self.errors.push(e.into()))
-                    .ok()
+                    .ok()?;
+                // datums.csv, when [registry] datums names it.
+                if let Some(path) = &raw.registry.datums {
+                    match read(path) {
+                        Ok((fd, td)) => {
+                            if let Err(e) = super::datums::apply(&fd, &td, &mut reg) {
+                                self.errors.push(e.into());
+                                return None;
+                            }
+                        }
+                        Err(e) => {
+                            self.errors.push(e);
+                            return None;
+                        }
+                    }
+                }
+                Some(reg)
             }
             (ri, rw) => {
                 self.errors.extend(ri.err());

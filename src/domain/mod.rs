@@ -21,4 +21,4 @@ pub use reading::{
 };
 pub use time::LocalClock;
 pub use volume::Volume;
-pub use well::{LevelLimits, TargetKind, WellTarget};
+pub use well::{Datum, LevelLimits, Sent, TargetKind, WellTarget};

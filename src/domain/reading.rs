@@ -23,6 +23,9 @@ pub enum Reading {
         ts: i64,
         depth_m: f64,
         level_m: f64,
+        /// What the terminal sent: the store keeps it, and derives the rest again when the
+        /// well's datum is corrected.
+        sent: super::Sent,
     },
     /// A daily volume from history where only daily figures exist (import only).
     DailyVolume {

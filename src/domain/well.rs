@@ -253,3 +253,61 @@ mod tests {
         }
     }
 }
+
+/// A well's datum from a day on: its ground elevation and the height above ground of the
+/// measuring point (测点, e.g. the top of the casing) from which a terminal measures depth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Datum {
+    /// The first local day it applies to; `None` for the well's first datum (wells.csv).
+    pub from: Option<jiff::civil::Date>,
+    pub ground_elevation_m: f64,
+    pub measuring_point_m: f64,
+}
+
+/// What a terminal sent for a water-table reading: the store keeps it, and derives the rest with
+/// the datum in force at the reading's time (again, when the datum is corrected).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sent {
+    /// A depth measured from the measuring point, m.
+    Depth(f64),
+    /// A level above the datum, m.
+    Level(f64),
+    /// Both a depth below ground and a level, each stored as measured: nothing is derived.
+    Both,
+}
+
+impl Sent {
+    /// The store's name of the kind and the value sent (`None` for both).
+    pub fn parts(self) -> (&'static str, Option<f64>) {
+        match self {
+            Sent::Depth(d) => ("depth", Some(d)),
+            Sent::Level(l) => ("level", Some(l)),
+            Sent::Both => ("both", None),
+        }
+    }
+
+    /// From the store's columns; `None` for rows stored before the store kept what was sent.
+    pub fn from_parts(kind: Option<&str>, value: Option<f64>) -> Option<Sent> {
+        match (kind?, value) {
+            ("depth", Some(d)) => Some(Sent::Depth(d)),
+            ("level", Some(l)) => Some(Sent::Level(l)),
+            ("both", _) => Some(Sent::Both),
+            _ => None,
+        }
+    }
+}
+
+impl Datum {
+    /// Depth below ground and level above the datum of what was sent; `None` for both sent
+    /// (nothing to derive).
+    pub fn derive(&self, sent: Sent) -> Option<(f64, f64)> {
+        match sent {
+            Sent::Depth(d) => Some((
+                d - self.measuring_point_m,
+                self.ground_elevation_m + self.measuring_point_m - d,
+            )),
+            Sent::Level(l) => Some((self.ground_elevation_m - l, l)),
+            Sent::Both => None,
+        }
+    }
+}

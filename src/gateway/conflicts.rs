@@ -106,7 +106,7 @@ mod tests {
         let rw = open_rw(&db, Durability::Normal).unwrap();
         rw.execute_batch(
             "INSERT INTO meter_readings VALUES ('QX-1', 100, 345678.0, 0, 'mqtt');
-             INSERT INTO level_readings VALUES ('W-1', 100, 15.2, 760.1, 0, 'mqtt');",
+             INSERT INTO level_readings (well_id, ts, depth_m, level_m, received_at, source) VALUES ('W-1', 100, 15.2, 760.1, 0, 'mqtt');",
         )
         .unwrap();
         let (i, w) = (DeviceKind::Intake, DeviceKind::Well);

@@ -24,7 +24,7 @@ use crate::domain::text::{for_log, for_store};
 use crate::domain::time::LocalClock;
 use crate::domain::{
     Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode,
-    Rejection, TargetKind,
+    Rejection, Sent, TargetKind,
 };
 
 /// Characters of a device id or payload string quoted in a message.
@@ -376,23 +376,26 @@ pub fn decode_element(
             })?;
             let depth = number(obj, "depth_m", topic)?;
             let level = number(obj, "level_m", topic)?;
+            // The datum in force on the reading's day: a depth is measured from its measuring
+            // point, a level is above its datum.
+            let datum = well.datum_on(ctx.clock.day_of(ts));
             // Each figure is checked as sent, so that the message speaks of it; with both
             // sent, both are stored as measured (the trend is computed on the level).
             let check = |field, value, form| {
                 well.limits
-                    .check(field, value, form, well.ground_elevation_m)
+                    .check(field, value, form, datum.ground_elevation_m)
                     .map_err(|e| Rejection::new(RejectCode::BadValue, format!("{e} (on {topic})")))
             };
             if let Some(d) = depth {
-                check("depth_m", d, TargetKind::Depth)?;
+                check("depth_m", d - datum.measuring_point_m, TargetKind::Depth)?;
             }
             if let Some(l) = level {
                 check("level_m", l, TargetKind::Level)?;
             }
-            let (depth, level) = match (depth, level) {
-                (Some(d), Some(l)) => (d, l),
-                (Some(d), None) => (d, well.ground_elevation_m - d),
-                (None, Some(l)) => (well.ground_elevation_m - l, l),
+            let sent = match (depth, level) {
+                (Some(_), Some(_)) => Sent::Both,
+                (Some(d), None) => Sent::Depth(d),
+                (None, Some(l)) => Sent::Level(l),
                 (None, None) => {
                     return Err(Rejection::new(
                         RejectCode::BadField,
@@ -403,11 +406,16 @@ pub fn decode_element(
                     ));
                 }
             };
+            let (depth_m, level_m) = datum
+                .derive(sent)
+                .or(depth.zip(level))
+                .unwrap_or((f64::NAN, f64::NAN));
             Ok(Reading::Level {
                 well_id: id.to_string(),
                 ts,
-                depth_m: depth,
-                level_m: level,
+                depth_m,
+                level_m,
+                sent,
             })
         }
     }

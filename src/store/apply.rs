@@ -287,7 +287,7 @@ impl<'t, 's> RawInserts<'t, 's> {
                 "SELECT total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts = ?2",
             )?,
             ins_level: tx.prepare_cached(
-                "INSERT OR IGNORE INTO level_readings (well_id, ts, depth_m, level_m, received_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO level_readings (well_id, ts, depth_m, level_m, received_at, source, sent, sent_m) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?,
             get_level: tx.prepare_cached(
                 "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2",
@@ -375,9 +375,19 @@ impl<'t, 's> RawInserts<'t, 's> {
                 ts,
                 depth_m,
                 level_m,
+                sent,
             } => insert_or_compare(
                 &mut self.ins_level,
-                params![well_id, ts, depth_m, level_m, at, source],
+                params![
+                    well_id,
+                    ts,
+                    depth_m,
+                    level_m,
+                    at,
+                    source,
+                    sent.parts().0,
+                    sent.parts().1
+                ],
                 &mut self.get_level,
                 params![well_id, ts],
                 |row| Ok((row.get::<_, f64>(0)?, row.get::<_, f64>(1)?)),
@@ -508,6 +518,7 @@ pub(crate) mod tests {
             },
             max_flow_m3_per_h: Default::default(),
             quarantine: Default::default(),
+            datums: Default::default(),
         }
     }
 
@@ -538,6 +549,7 @@ pub(crate) mod tests {
             ts,
             depth_m,
             level_m,
+            sent: crate::domain::Sent::Both,
         }
     }
 

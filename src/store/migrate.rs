@@ -32,6 +32,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/008_meter_replacements.sql"),
     // 9: electricity of users below the metering duty (以电折水).
     include_str!("../../migrations/009_electricity.sql"),
+    // 10: what a terminal sent for each level reading, and the datums levels were derived with.
+    include_str!("../../migrations/010_level_sent.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -337,10 +337,27 @@ pub fn open_store(
     path: &Path,
     durability: Durability,
 ) -> Result<Store, StoreError> {
-    Ok(Store::new(open_rw(path, durability)?, settings))
+    let mut store = Store::new(open_rw(path, durability)?, settings);
+    store.rederive_levels()?;
+    Ok(store)
 }
 
 impl Store {
+    /// Derives stored levels again where a well's datum history changed since (see
+    /// `level_rollup::rederive`); returns how many readings changed.
+    pub fn rederive_levels(&mut self) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = level_rollup::rederive(&tx, &self.settings.clock, &self.settings.datums)?;
+        tx.commit()?;
+        if n > 0 {
+            tracing::info!(
+                readings = n,
+                "levels derived again with the corrected well datums (datums.csv / wells.csv)"
+            );
+        }
+        Ok(n)
+    }
+
     /// How long a write waits for another connection's lock before the store refuses it.
     pub fn set_busy_timeout(&self, d: std::time::Duration) -> Result<(), StoreError> {
         Ok(self.conn().busy_timeout(d)?)

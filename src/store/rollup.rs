@@ -765,6 +765,7 @@ mod tests {
             },
             max_flow_m3_per_h: HashMap::from([("QX-2".to_string(), 80.0)]),
             quarantine: Default::default(),
+            datums: Default::default(),
         }
     }
 

@@ -22,6 +22,9 @@ pub struct StoreSettings {
     pub max_flow_m3_per_h: HashMap<String, f64>,
     /// How long quarantine rows are kept, and how many.
     pub quarantine: QuarantineConfig,
+    /// Each registered well's datum history, oldest first: the store derives levels from what
+    /// terminals sent with it, again whenever it changes.
+    pub datums: HashMap<String, Vec<crate::domain::Datum>>,
 }
 
 impl StoreSettings {
@@ -42,6 +45,12 @@ impl StoreSettings {
                 .map(|i| (i.id.clone(), i.max_flow_m3_per_h))
                 .collect(),
             quarantine: cfg.quarantine.clone(),
+            datums: cfg
+                .registry
+                .wells
+                .iter()
+                .map(|w| (w.id.clone(), w.datums.clone()))
+                .collect(),
         }
     }
 

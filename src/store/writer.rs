@@ -238,6 +238,10 @@ pub fn run_writer<T, O: Fn(&T) -> String>(
             info!(
                 "writer: counter rules and plausible flows of the reloaded configuration in force"
             );
+            // A corrected well datum derives the stored levels again.
+            if let Err(e) = store.rederive_levels() {
+                tracing::error!("writer: cannot derive levels with the reloaded datums: {e}");
+            }
         }
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);

@@ -325,11 +325,17 @@ pub fn populate(
         for w in &cfg.registry.wells {
             if well_reports(w, day) {
                 let depth = (depth_m(seed, w, day) * 1000.0).round() / 1000.0;
+                let sent = crate::domain::Sent::Depth(depth);
+                let (depth_m, level_m) = w
+                    .datum_on(day)
+                    .derive(sent)
+                    .unwrap_or((depth, w.ground_elevation_m - depth));
                 d.readings.push(Reading::Level {
                     well_id: w.id.clone(),
                     ts: noon,
-                    depth_m: depth,
-                    level_m: w.ground_elevation_m - depth,
+                    depth_m,
+                    level_m,
+                    sent,
                 });
             }
         }

@@ -1177,3 +1177,99 @@ fn a_decimal_slip_is_listed_and_left_out_and_the_bulletin_is_per_aquifer() {
         .to_owned();
     assert!(level.contains("QX-W1 1 个月的读数为异常值"), "{level}");
 }
+
+impl Fixture {
+    /// Imports one depth reading (from the measuring point) on the 15th of every month from
+    /// `from` to `to`: `depth(months since from)`.
+    fn depths(&self, well: &str, from: &str, to: &str, depth: impl Fn(i32) -> f64) {
+        let (mut d, to): (Date, Date) = (from.parse().unwrap(), to.parse().unwrap());
+        d = d.first_of_month().checked_add(14.days()).unwrap();
+        let mut csv = String::from("well_id,ts,depth_m\n");
+        let mut i = 0;
+        while d <= to {
+            csv.push_str(&format!("{well},{d}T10:00:00+08:00,{}\n", depth(i)));
+            d = d.checked_add(1.month()).unwrap();
+            i += 1;
+        }
+        let f = self.path(&format!("depth-{well}-{from}.csv"));
+        std::fs::write(&f, csv).unwrap();
+        self.run(&["import", "--kind", "level", f.to_str().unwrap()]);
+    }
+
+    /// Names datums.csv in the config and writes it.
+    fn datums(&self, rows: &str) {
+        let cfg = std::fs::read_to_string(self.path("gwmon.toml")).unwrap();
+        if !cfg.contains("datums = ") {
+            let cfg = cfg.replace(
+                "wells = \"wells.csv\"\n",
+                "wells = \"wells.csv\"\ndatums = \"datums.csv\"\n",
+            );
+            std::fs::write(self.path("gwmon.toml"), cfg).unwrap();
+        }
+        std::fs::write(
+            self.path("datums.csv"),
+            format!("well_id,effective_from,ground_elevation_m,measuring_point_m,note\n{rows}"),
+        )
+        .unwrap();
+    }
+
+    fn well_trend(&self, as_of: &str, id: &str) -> Value {
+        let doc = self.status(as_of);
+        let c = county(&doc, "140121");
+        c["wells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == id)
+            .unwrap()["trend"]
+            .clone()
+    }
+}
+
+/// From January 2023 the terminal of QX-W1 measures from a new measuring point 1.5 m above
+/// ground: its depths read 1.5 m more. Without the datum history the well seems to have fallen
+/// 1.5 m; with it (datums.csv), the stored levels are derived again from what was sent — and
+/// the depths imported before the correction and after it give the same trend.
+#[test]
+fn a_corrected_datum_derives_past_levels_again() {
+    // Depth below ground 20 m, rising water 0.12 m/a, a ±0.5 m season.
+    let below_ground = |i: i32| 20.0 - 0.01 * f64::from(i) + if i % 12 < 6 { -0.5 } else { 0.5 };
+    let sent = move |i: i32| below_ground(i) + if i >= 36 { 1.5 } else { 0.0 };
+    let row = "QX-W1,2023-01-01,,1.5,井口加高 1.5 m\n";
+
+    let before = Fixture::new();
+    before.depths("QX-W1", "2020-01-01", "2025-12-31", sent);
+    let uncorrected = before.well_trend("2026-03-31", "QX-W1");
+    // The correction, then any writer opening the store (here another import) derives again.
+    before.datums(row);
+    before.depths("QX-W2", "2020-01-01", "2025-12-31", below_ground);
+    let corrected = before.well_trend("2026-03-31", "QX-W1");
+
+    let after = Fixture::new();
+    after.datums(row);
+    after.depths("QX-W1", "2020-01-01", "2025-12-31", sent);
+    let fresh = after.well_trend("2026-03-31", "QX-W1");
+
+    assert_eq!(corrected["steps"], serde_json::json!([]), "{corrected}");
+    for key in [
+        "sen_slope_m_per_year",
+        "mean_annual_change_m",
+        "latest_annual_mean_m",
+        "mk_s",
+    ] {
+        assert!(
+            close(&corrected[key], fresh[key].as_f64().unwrap()),
+            "{key}: {} vs {}",
+            corrected[key],
+            fresh[key]
+        );
+    }
+    // Level = 780 − depth below ground: 2025's mean of 20 − 0.01 i ± 0.5 over i = 60…71.
+    let mean = (60..72).map(|i| 780.0 - below_ground(i)).sum::<f64>() / 12.0;
+    assert!(close(&fresh["latest_annual_mean_m"], mean), "{fresh}");
+    assert!(close(&fresh["sen_slope_m_per_year"], 0.12), "{fresh}");
+    assert!(
+        uncorrected["sen_slope_m_per_year"].as_f64().unwrap() < 0.0,
+        "{uncorrected}"
+    );
+}
