@@ -186,6 +186,18 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
             "水位控制目标",
         ));
     }
+    if wells.iter().any(|w| !w.outliers.is_empty()) {
+        items.push(LegendItem::new(
+            Swatch::Bar(colour::OVER),
+            "异常值（不计入均值、趋势和目标）",
+        ));
+    }
+    if wells.iter().any(|w| !w.steps.is_empty()) {
+        items.push(LegendItem::new(
+            Swatch::Line(colour::OI_PURPLE),
+            "水位突变（核对基准或测点）",
+        ));
+    }
     let grid = legend(&body, &items)?;
 
     // One time axis for all wells of the county, so panels compare across pages.
@@ -343,6 +355,29 @@ fn panel<DB: DrawingBackend>(
             12,
             colour::TEXT.stroke_width(stroke::TREND - 2),
         ))?;
+    }
+    // A step: a vertical line where the record jumps.
+    for d in &w.steps {
+        let x = d.fractional_year();
+        if (x_lo..=x_hi).contains(&x) {
+            da.draw(&PathElement::new(
+                vec![(x, lo), (x, hi)],
+                colour::OI_PURPLE.stroke_width(stroke::DATA - 2),
+            ))?;
+        }
+    }
+    // Outliers as squares, held inside the panel: a decimal slip tens of metres off would
+    // otherwise flatten the record it is no part of.
+    for o in &w.outliers {
+        let x = o.date.fractional_year();
+        if o.value.is_finite() && (x_lo..=x_hi).contains(&x) {
+            let y = o.value.clamp(lo.min(hi), lo.max(hi));
+            let (px, py) = pixel(da, &(x, y));
+            pa.draw(&Rectangle::new(
+                [(px - 9, py - 9), (px + 9, py + 9)],
+                colour::OVER.filled(),
+            ))?;
+        }
     }
     if !has {
         let (pw, ph) = dims(&pa);

@@ -402,6 +402,20 @@ fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hy
                     LevelKind::Level => 757.5,
                     LevelKind::Depth => 45.0,
                 }),
+                // The second well has a screened month and a new measuring point.
+                outliers: if i == 1 {
+                    vec![DatedValue {
+                        date: Ymd::new(2023, 4, 15),
+                        value: anchor.value + 2.4,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                steps: if i == 1 {
+                    vec![Ymd::new(2024, 1, 15)]
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();

@@ -350,6 +350,10 @@ pub struct WellSeries {
     pub trend: Option<Trend>,
     /// The well's level target in the series' kind (a level for a level series), if it has one.
     pub target_m: Option<f64>,
+    /// Months screened out as outliers (in the series' kind): marked, not joined to the line.
+    pub outliers: Vec<DatedValue>,
+    /// Where the record jumps (a datum or measuring-point change): a marked vertical line.
+    pub steps: Vec<Ymd>,
 }
 
 /// Chart 4, hydrographs of a county's monitoring wells: one small panel per well, each on its own
@@ -600,6 +604,8 @@ impl Sanitize for Hydrographs {
             w.points = w.points.iter().map(clean_point).collect();
             w.trend = w.trend.as_ref().map(clean_trend);
             w.target_m = w.target_m.map(clean).filter(|t| t.is_finite());
+            w.outliers = w.outliers.iter().map(clean_point).collect();
+            w.steps.retain(|d| YEARS.contains(&d.year));
         }
         m.meta.as_of.year = m.meta.as_of.year.clamp(*YEARS.start(), *YEARS.end());
         m

@@ -187,6 +187,11 @@ fn absurd_input_neither_panics_nor_hangs() {
             points: monthly_levels((2020, 1), 3, 700.0 + i as f64, 0.1, i),
             trend: None,
             target_m: Some(f64::NAN),
+            outliers: vec![DatedValue {
+                date: Ymd::new(2020, 2, 15),
+                value: f64::INFINITY,
+            }],
+            steps: vec![Ymd::new(i32::MAX, 1, 15)],
         });
     }
     m.hydro_level.wells[0].points[0].value = 1e300;
@@ -228,6 +233,18 @@ fn content_follows_the_data() {
     }
     let svg = render_svg(ChartKind::Hydrographs(&m.hydro_level)).expect("render");
     assert!(svg.contains("水位 (m，1985国家高程基准)"));
+    // The second well's screened month and step are marked, and the legend says what they are.
+    assert!(
+        svg.contains("异常值（不计入均值、趋势和目标）")
+            && svg.contains("水位突变（核对基准或测点）")
+    );
+    let mut plain = m.hydro_level.clone();
+    for w in &mut plain.wells {
+        w.outliers.clear();
+        w.steps.clear();
+    }
+    let plain = render_svg(ChartKind::Hydrographs(&plain)).expect("render");
+    assert!(!plain.contains("异常值") && !plain.contains("水位突变"));
     let svg = render_svg(ChartKind::Hydrographs(&m.hydro_depth)).expect("render");
     assert!(svg.contains("埋深 (m，坐标向下增大)") && svg.contains("埋深 +0.45 m/a，水位下降"));
     let svg = render_svg(ChartKind::Monthly(&m.monthly)).expect("render");

@@ -357,6 +357,25 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
                 points: series::dated(&as_depth(&w.id, p)),
                 trend: trend(&w.id, series::trend_line(&w.trend, start)),
                 target_m: w.target.as_ref().and_then(|t| target(&w.id, t)),
+                outliers: {
+                    let months: Vec<(Date, f64)> = w
+                        .trend
+                        .outliers
+                        .iter()
+                        .filter_map(|o| {
+                            let d: Date = format!("{}-15", o.month).parse().ok()?;
+                            Some((d, o.level_m))
+                        })
+                        .collect();
+                    series::dated(&as_depth(&w.id, &months))
+                },
+                steps: w
+                    .trend
+                    .steps
+                    .iter()
+                    .filter_map(|s| format!("{}-15", s.month).parse::<Date>().ok())
+                    .map(series::ymd)
+                    .collect(),
             })
             .collect(),
         page: 0,
