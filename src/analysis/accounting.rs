@@ -4,8 +4,6 @@
 //! All inputs are plain numbers read from the store; nothing here does I/O. Estimated volumes
 //! (gap spreading, replacement estimates) travel beside every sum as a separate figure.
 
-use std::collections::BTreeMap;
-
 use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -520,21 +518,6 @@ pub fn quota_steps(
         }
     }
     out
-}
-
-/// Groups keyed sums, preserving key order.
-pub fn group_by<K: Ord + Clone, T>(
-    items: impl IntoIterator<Item = T>,
-    key: impl Fn(&T) -> Option<K>,
-    sums: impl Fn(&T) -> WindowSums,
-) -> BTreeMap<K, WindowSums> {
-    let mut m: BTreeMap<K, WindowSums> = BTreeMap::new();
-    for it in items {
-        if let Some(k) = key(&it) {
-            *m.entry(k).or_default() += sums(&it);
-        }
-    }
-    m
 }
 
 /// Overdraft coefficient k = withdrawal ÷ quota.

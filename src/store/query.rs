@@ -8,7 +8,6 @@ use rusqlite::{Connection, params};
 
 use super::StoreError;
 use crate::analysis::accounting::{Vol, WindowSums, Windows, window_sums};
-use crate::domain::time::{month_key, parse_month_key};
 
 /// Monthly points per device: `(year, month, value)`.
 pub type MonthlyPoints<T> = HashMap<String, Vec<(i16, i8, T)>>;
@@ -245,32 +244,6 @@ pub fn long_gaps(conn: &Connection, from: i64, until: i64) -> Result<Vec<LongGap
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Monthly mean levels `(year, month, level_m)` of each well between two months (inclusive).
-pub fn monthly_levels(
-    conn: &Connection,
-    from: Date,
-    to: Date,
-) -> Result<MonthlyPoints<f64>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT well_id, month, mean_level_m FROM monthly_level WHERE month >= ?1 AND month <= ?2",
-    )?;
-    let mut out: MonthlyPoints<f64> = HashMap::new();
-    let rows = st.query_map(params![month_key(from), month_key(to)], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, f64>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (well, month, level) = row?;
-        if let Some((y, m)) = parse_month_key(&month) {
-            out.entry(well).or_default().push((y, m, level));
-        }
-    }
-    Ok(out)
 }
 
 /// One day's withdrawal of a group of intakes.
