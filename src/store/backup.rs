@@ -25,6 +25,10 @@ pub enum BackupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the folder {0} does not exist: create it first (e.g. mkdir -p {0}), or give a file in an existing folder"
+    )]
+    NoFolder(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -51,6 +55,13 @@ pub struct BackupReport {
 pub fn backup(src: &Path, dest: &Path, force: bool) -> Result<BackupReport, BackupError> {
     if dest.exists() && !force {
         return Err(BackupError::Exists(dest.to_path_buf()));
+    }
+    let folder = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(BackupError::NoFolder(folder.to_path_buf()));
     }
     let io = |source| BackupError::Io {
         path: dest.to_path_buf(),
@@ -151,5 +162,12 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
+        // A folder that does not exist is named, with how to make it.
+        let missing = dir.path().join("nightly").join("backup.db");
+        let err = backup(&src, &missing, false).unwrap_err().to_string();
+        assert!(
+            err.contains("nightly does not exist") && err.contains("mkdir -p"),
+            "{err}"
+        );
     }
 }

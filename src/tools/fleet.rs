@@ -199,14 +199,18 @@ pub fn synthetic_config(
         crate::config::EMBEDDED_CONFIG,
         |p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            Ok((
-                format!("<synthetic>/{name}"),
-                if name == "wells.csv" {
-                    w.clone()
-                } else {
-                    i.clone()
-                },
-            ))
+            let text = match name {
+                "wells.csv" => w.clone(),
+                "intakes.csv" => i.clone(),
+                // No field terminals: the stations file is absent, as on a site without them.
+                _ => {
+                    return Err(crate::config::ConfigError::Read {
+                        path: format!("<synthetic>/{name}").into(),
+                        source: std::io::ErrorKind::NotFound.into(),
+                    });
+                }
+            };
+            Ok((format!("<synthetic>/{name}"), text))
         },
     )
 }
@@ -359,6 +363,14 @@ pub fn populate(
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    /// The benchmarks' config: the synthetic registry, no stations file.
+    #[test]
+    fn the_synthetic_config_loads() {
+        let cfg = synthetic_config(50, 5).unwrap();
+        assert_eq!(cfg.registry.wells.len(), 5);
+        assert!(cfg.registry.intakes.len() >= 50);
+    }
 
     #[test]
     fn deterministic_and_seasonal() {
