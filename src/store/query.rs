@@ -136,7 +136,8 @@ pub fn last_metered_days<'a>(
     let ids: Vec<&'a str> = intakes.into_iter().collect();
     let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
     let mut st = conn.prepare_cached(
-        "SELECT i.key, (SELECT max(day) FROM daily_volume WHERE intake_id = i.value AND day <= ?2
+        "SELECT i.key, (SELECT max(day) FROM daily_volume INDEXED BY daily_volume_imported
+                          WHERE intake_id = i.value AND day <= ?2
                           AND source = 'import' AND measured_s > 0)
          FROM json_each(?1) AS i",
     )?;
@@ -163,7 +164,8 @@ pub fn flagged_by_year(
     to: Date,
 ) -> Result<HashMap<(String, i16), f64>, StoreError> {
     let mut st = conn.prepare_cached(
-        "SELECT intake_id, CAST(substr(day, 1, 4) AS INTEGER), sum(flagged_m3) FROM daily_volume
+        "SELECT intake_id, CAST(substr(day, 1, 4) AS INTEGER), sum(flagged_m3)
+         FROM daily_volume INDEXED BY daily_volume_flagged
          WHERE day >= ?1 AND day <= ?2 AND flagged_m3 > 0 GROUP BY 1, 2",
     )?;
     let rows = st.query_map(params![from.to_string(), to.to_string()], |r| {
