@@ -540,7 +540,7 @@ fn soak_publisher(
     use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
     use std::sync::atomic::Ordering;
     std::thread::spawn(move || {
-        let u = gwmon::ingest::mqtt::BrokerUrl::parse(&url).unwrap();
+        let u = gwmon::mqtt::BrokerUrl::parse(&url).unwrap();
         let mut mo = MqttOptions::new("soak-publisher", u.host, u.port);
         mo.set_clean_session(false)
             .set_keep_alive(Duration::from_secs(5))

@@ -16,6 +16,8 @@
 //! - [`config`] — TOML + registry CSVs → a validated [`config::Config`].
 //! - [`store`] — SQLite: schema, access tokens, one writer (batches, duplicate/conflict detection, daily
 //!   rollups), read-only queries.
+//! - [`mqtt`] — the MQTT client settings ingest, the gateway and the tools share: the broker
+//!   URL, the client options (persistent session, manual acks, credentials, TLS).
 //! - [`ingest`] — `decode` (pure: topic + bytes → readings or reasons), `mqtt` (connection, poll
 //!   loop, ack after commit), `import` (CSV history), `broker` (the in-process broker, feature
 //!   `embedded-broker`).
@@ -38,6 +40,7 @@ pub mod domain;
 pub mod gateway;
 pub mod http;
 pub mod ingest;
+pub mod mqtt;
 pub mod output;
 pub mod store;
 pub mod tools;

@@ -51,7 +51,7 @@ pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
 /// stations. Each is the error `run` would give.
 fn startup_problems(cfg: &crate::config::Config) -> Vec<String> {
     let mut out = Vec::new();
-    if let Err(e) = crate::ingest::mqtt::mqtt_options(cfg) {
+    if let Err(e) = crate::mqtt::options(cfg) {
         out.push(format!("[mqtt]: {e}"));
     }
     match (&cfg.http.cert_file, &cfg.http.key_file) {

@@ -115,9 +115,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     ));
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(
-            e @ (RunError::Locked(_) | RunError::Config(_) | RunError::Url(_) | RunError::Tls(_)),
-        ) => {
+        Err(e @ (RunError::Locked(_) | RunError::Client(_))) => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(WILL_NOT_START))
         }

@@ -1,8 +1,9 @@
 //! Domain types at the bottom of the crate: county codes, the registry's enumerations, readings
 //! and quarantine records, quota versions, wells' level targets and plausible depths, local
-//! days, and [`text`], which makes device-supplied text safe to log and store. Every other layer
+//! days, the retry [`Backoff`], and [`text`], which makes device-supplied text safe to log and store. Every other layer
 //! builds on these; they depend on nothing else in the crate.
 
+pub mod backoff;
 pub mod county;
 pub mod kinds;
 pub mod quota;
@@ -12,6 +13,7 @@ pub mod time;
 pub mod volume;
 pub mod well;
 
+pub use backoff::Backoff;
 pub use county::CountyCode;
 pub use kinds::{Aquifer, Budget, Sector, Source};
 pub use quota::{QuotaRule, QuotaVersion};

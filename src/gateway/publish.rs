@@ -20,13 +20,13 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::map::Publish;
+use crate::domain::Backoff;
+use crate::mqtt::RECONNECT_FIRST;
 
 /// Requests waiting for the publishing task.
 const QUEUE: usize = 10_000;
 /// Broker in-flight window of the gateway's connection.
 const INFLIGHT: u16 = 1000;
-/// The first reconnect wait; it doubles up to the configured maximum.
-const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 
 struct Request {
     publish: Publish,
@@ -104,7 +104,7 @@ async fn run(
     mut rx: mpsc::Receiver<Request>,
     status: tokio::sync::watch::Sender<bool>,
 ) {
-    let mut wait = RECONNECT_FIRST;
+    let mut backoff = Backoff::new(RECONNECT_FIRST, reconnect_max.max(RECONNECT_FIRST));
     let broker = format!("{}:{}", opts.broker_address().0, opts.broker_address().1);
     loop {
         let (client, mut eventloop) = AsyncClient::new(opts.clone(), usize::from(INFLIGHT) * 2);
@@ -147,7 +147,7 @@ async fn run(
                 changed = up_rx.changed(), if !connected => {
                     if changed.is_ok() && *up_rx.borrow() {
                         connected = true;
-                        wait = RECONNECT_FIRST;
+                        backoff.reset();
                         let _ = status.send(true);
                         info!(broker = %broker, "gateway connected to broker");
                     }
@@ -179,6 +179,7 @@ async fn run(
         let _ = status.send(false);
         // Every waiter of this connection fails now.
         drop(waiters);
+        let wait = backoff.next_wait();
         warn!(broker = %broker, error = %reason, retry_in_ms = wait.as_millis() as u64, "gateway lost the broker: frames are not confirmed until it is back");
         let until = tokio::time::Instant::now() + wait;
         // Requests during the wait fail at once.
@@ -188,6 +189,5 @@ async fn run(
                 req = rx.recv() => if req.is_none() { return },
             }
         }
-        wait = (wait * 2).min(reconnect_max.max(RECONNECT_FIRST));
     }
 }

@@ -49,8 +49,8 @@ use super::{sl651, szy206};
 use crate::config::stations::{Protocol, Reply, StationAddr, Stations};
 use crate::config::{Config, ListenConfig, ListenProtocol};
 use crate::domain::time::now_ts;
-use crate::ingest::mqtt::{RunError, mqtt_options};
 use crate::ingest::warn_limit::WarnLimit;
+use crate::mqtt::ClientError;
 use crate::store::StoreError;
 use crate::store::frames::{self as archive, Archive, Row};
 
@@ -73,7 +73,7 @@ const ARCHIVE_AUTO_MB: (u64, u64) = (16, 1024);
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error(transparent)]
-    Mqtt(#[from] RunError),
+    Mqtt(#[from] ClientError),
     #[error("the archive: {0}")]
     Store(#[from] StoreError),
     #[error(
@@ -844,7 +844,7 @@ fn publisher(cfg: &Config, broker: &str) -> Result<Publisher, GatewayError> {
     let mut c = cfg.clone();
     c.mqtt.url = broker.to_string();
     c.mqtt.client_id = cfg.gateway.client_id.clone();
-    let opts = mqtt_options(&c)?;
+    let opts = crate::mqtt::options(&c)?;
     Ok(Publisher::start(
         opts,
         Duration::from_secs(cfg.mqtt.reconnect_max_s),

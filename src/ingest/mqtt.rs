@@ -16,27 +16,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Outgoing,
-    Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Outgoing, Packet, Publish,
+    QoS, SubscribeFilter, SubscribeReasonCode,
 };
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::domain::Backoff;
 use crate::ingest::decode::{DecodeCtx, decode};
 use crate::ingest::health::Health;
 use crate::ingest::warn_limit::QuarantineWarnings;
+use crate::mqtt::{BrokerUrl, ClientError, RECONNECT_FIRST, REQUEST_CAPACITY};
 use crate::store::writer::{
     BatchLimits, Envelope, WriterError, WriterMsg, WriterSetup, WriterStats, run_writer,
 };
 use crate::store::{Durability, LockError, StoreError, StoreSettings, lock_store, open_store};
 
-/// The MQTT protocol's largest packet. The client accepts anything the broker delivers and gwmon
-/// quarantines oversize payloads itself: a client-side limit would make rumqttc drop the
-/// connection, and in a persistent session the broker would redeliver the same packet forever.
-const MQTT_MAX_PACKET: usize = 268_435_455;
-/// Request channel capacity: above any broker's in-flight window, so acks never block.
-const REQUEST_CAPACITY: usize = 65_536;
 /// Decoded messages waiting for the writer.
 const WRITER_QUEUE: usize = 50_000;
 /// How long shutdown waits for the broker to take the last acks and the DISCONNECT.
@@ -47,8 +43,6 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 const STORE_WAIT_LOG_EVERY: Duration = Duration::from_secs(60);
 /// The writer's busy timeout (see [`run_with`]).
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The first reconnect wait; it doubles up to `[mqtt] reconnect_max_s`.
-const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 /// A connection that holds this long is stable: the reconnect wait starts again from the first
 /// step, and a later drop is not counted as a takeover.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
@@ -60,12 +54,9 @@ const TAKEOVER_LOG_EVERY: Duration = Duration::from_secs(60);
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The broker URL, TLS files or credentials of the configuration.
     #[error(transparent)]
-    Url(#[from] BrokerUrlError),
-    #[error("TLS: {0}")]
-    Tls(String),
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Client(#[from] ClientError),
     #[error("the store cannot be used; nothing after the last commit was acknowledged: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -80,119 +71,10 @@ pub enum RunError {
     WriterLost,
 }
 
-/// Broker address parsed from a URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokerUrl {
-    pub tls: bool,
-    /// Host name or IP address, without the brackets of an IPv6 address.
-    pub host: String,
-    pub port: u16,
-}
-
-/// Why a broker URL was refused: the URL, what is wrong with it, and the form gwmon expects.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "invalid broker URL '{url}': {problem}; expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
-)]
-pub struct BrokerUrlError {
-    pub url: String,
-    pub problem: String,
-}
-
-impl BrokerUrl {
-    /// Parses `mqtt://host[:port]` (also `tcp://`) or `mqtts://host[:port]` (also `ssl://`); the
-    /// port defaults to 1883, or 8883 with TLS. A trailing `/` is allowed; a path, query,
-    /// fragment or user name is not (credentials belong in `[mqtt] username` and
-    /// `password_env` / `password_file`, not in a URL that gets logged).
-    pub fn parse(input: &str) -> Result<Self, BrokerUrlError> {
-        let bad = |problem: String| BrokerUrlError {
-            url: input.to_string(),
-            problem,
-        };
-        if !input.contains("://") {
-            return Err(bad("no scheme".into()));
-        }
-        let url = url::Url::parse(input).map_err(|e| bad(e.to_string()))?;
-        let tls = match url.scheme() {
-            "mqtt" | "tcp" => false,
-            "mqtts" | "ssl" => true,
-            other => return Err(bad(format!("unknown scheme '{other}'"))),
-        };
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(
-                "credentials in the URL: set [mqtt] username and password_env or password_file"
-                    .into(),
-            ));
-        }
-        if !matches!(url.path(), "" | "/") {
-            return Err(bad(format!("unexpected path '{}'", url.path())));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(bad("unexpected query or fragment".into()));
-        }
-        // mqtt:// is not a scheme the URL standard knows, so every host but a bracketed IPv6
-        // address comes back as a name (an "opaque host"), IPv4 addresses included.
-        let host = match url.host() {
-            Some(url::Host::Domain(h)) if !h.is_empty() => h.to_string(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => return Err(bad("no host".into())),
-        };
-        let port = match url.port() {
-            Some(0) => return Err(bad("port 0".into())),
-            Some(p) => p,
-            None if tls => 8883,
-            None => 1883,
-        };
-        Ok(Self { tls, host, port })
-    }
-}
-
-/// Builds the client options for this config.
-pub fn mqtt_options(cfg: &Config) -> Result<MqttOptions, RunError> {
-    let url = BrokerUrl::parse(&cfg.mqtt.url)?;
-    let mut o = MqttOptions::new(cfg.mqtt.client_id.clone(), url.host, url.port);
-    o.set_keep_alive(Duration::from_secs(cfg.mqtt.keep_alive_s.max(5)))
-        .set_clean_session(false)
-        .set_manual_acks(true)
-        .set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET)
-        .set_request_channel_capacity(REQUEST_CAPACITY);
-    if let Some(user) = &cfg.mqtt.username {
-        o.set_credentials(user.clone(), cfg.mqtt_password()?.unwrap_or_default());
-    }
-    if url.tls {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = &cfg.mqtt.tls;
-        let read = |p: &Path, what: &str| {
-            std::fs::read(p)
-                .map_err(|e| RunError::Tls(format!("cannot read {what} {}: {e}", p.display())))
-        };
-        let ca_file = tls.ca_file.as_ref().ok_or_else(|| {
-            RunError::Tls("mqtts:// needs [mqtt.tls] ca_file, the PEM CA that signed the broker's certificate".into())
-        })?;
-        let ca = read(ca_file, "ca_file")?;
-        let client_auth = match (&tls.client_cert_file, &tls.client_key_file) {
-            (Some(c), Some(k)) => Some((read(c, "client_cert_file")?, read(k, "client_key_file")?)),
-            (None, None) => None,
-            _ => {
-                return Err(RunError::Tls(
-                    "set both client_cert_file and client_key_file, or neither".into(),
-                ));
-            }
-        };
-        o.set_transport(Transport::Tls(TlsConfiguration::Simple {
-            ca,
-            alpn: None,
-            client_auth,
-        }));
-    }
-    Ok(o)
-}
-
 /// Starts the in-process broker on the configured URL's address (`[mqtt] embedded_broker`).
 #[cfg(feature = "embedded-broker")]
 async fn start_embedded(cfg: &Config) -> Result<crate::ingest::broker::EmbeddedBroker, RunError> {
-    let url = BrokerUrl::parse(&cfg.mqtt.url)?;
+    let url = BrokerUrl::parse(&cfg.mqtt.url).map_err(ClientError::from)?;
     if url.tls {
         return Err(RunError::Embedded(
             "the embedded broker speaks plain MQTT only: use an mqtt:// URL".into(),
@@ -286,7 +168,7 @@ async fn open_store_waiting(
 ) -> Result<Option<crate::store::Store>, RunError> {
     let started = Instant::now();
     let mut last_log: Option<Instant> = None;
-    let mut wait = Duration::from_millis(500);
+    let mut wait = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let settings = StoreSettings::from_config(cfg);
         let path = db_path.to_path_buf();
@@ -319,9 +201,8 @@ async fn open_store_waiting(
         }
         tokio::select! {
             _ = &mut *shutdown => return Ok(None),
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait.next_wait()) => {}
         }
-        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -341,7 +222,7 @@ pub async fn run_with(
     let progress = progress.unwrap_or_default();
     let health = health.unwrap_or_else(|| Arc::new(Health::new(crate::domain::time::now_ts())));
     // Credentials, TLS files and the URL are checked before anything else starts.
-    let opts = mqtt_options(&cfg)?;
+    let opts = crate::mqtt::options(&cfg)?;
     let _lock = lock_store(db_path)?;
     let _embedded = if cfg.mqtt.embedded_broker {
         Some(start_embedded(&cfg).await?)
@@ -621,9 +502,7 @@ async fn heartbeat(health: Arc<Health>, progress: Arc<Progress>, every: Duration
 
 /// Reconnect waits and the detection of a client id used twice.
 struct Reconnect {
-    first: Duration,
-    max: Duration,
-    wait: Duration,
+    backoff: Backoff,
     /// When the current connection was acknowledged.
     connected_at: Option<Instant>,
     /// Consecutive connections lost within [`STABLE_AFTER`] of their CONNACK.
@@ -633,11 +512,8 @@ struct Reconnect {
 
 impl Reconnect {
     fn new(max: Duration) -> Self {
-        let first = RECONNECT_FIRST.min(max);
         Self {
-            first,
-            max,
-            wait: first,
+            backoff: Backoff::new(RECONNECT_FIRST, max),
             connected_at: None,
             quick_drops: 0,
             last_takeover_log: None,
@@ -656,13 +532,12 @@ impl Reconnect {
         match self.connected_at.take() {
             Some(t) if t.elapsed() >= STABLE_AFTER => {
                 self.quick_drops = 0;
-                self.wait = self.first;
+                self.backoff.reset();
             }
             Some(_) => self.quick_drops += 1,
             None => {}
         }
-        let wait = self.wait;
-        self.wait = (self.wait * 2).min(self.max);
+        let wait = self.backoff.next_wait();
         let takeover = self.quick_drops >= TAKEOVER_DROPS
             && self
                 .last_takeover_log
@@ -882,7 +757,8 @@ mod tests {
         let ctx = DecodeCtx::from_config(&cfg);
         let i = &cfg.registry.intakes[0];
         let topic = format!("gw/{}/meter/{}", i.county, i.id);
-        let (_client, mut eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 10);
+        let (_client, mut eventloop) =
+            AsyncClient::new(rumqttc::MqttOptions::new("t", "127.0.0.1", 1), 10);
         for n in 0..3 {
             let payload = format!("{{\"ts\":{},\"total_m3\":{n}}}", 1_767_196_800 + 60 * n);
             eventloop
@@ -926,63 +802,5 @@ mod tests {
         r.connected_at = Some(Instant::now() - STABLE_AFTER);
         assert_eq!(r.lost(), (Duration::from_millis(250), false));
         assert_eq!(r.quick_drops, 0);
-    }
-
-    fn url(tls: bool, host: &str, port: u16) -> BrokerUrl {
-        BrokerUrl {
-            tls,
-            host: host.into(),
-            port,
-        }
-    }
-
-    #[test]
-    fn broker_urls_in_every_accepted_form() {
-        for (input, want) in [
-            ("mqtt://127.0.0.1:1884", url(false, "127.0.0.1", 1884)),
-            ("mqtt://127.0.0.1:1884/", url(false, "127.0.0.1", 1884)),
-            (
-                "tcp://broker.example:1883",
-                url(false, "broker.example", 1883),
-            ),
-            ("mqtt://broker.example", url(false, "broker.example", 1883)),
-            ("mqtts://broker.example", url(true, "broker.example", 8883)),
-            ("ssl://10.0.0.5:8884", url(true, "10.0.0.5", 8884)),
-            ("MQTT://localhost:1883", url(false, "localhost", 1883)),
-            ("mqtt://[::1]:1883", url(false, "::1", 1883)),
-            ("mqtts://[fe80::1]", url(true, "fe80::1", 8883)),
-        ] {
-            assert_eq!(BrokerUrl::parse(input).unwrap(), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn broker_url_errors_name_the_url_and_the_problem() {
-        for (input, problem) in [
-            ("127.0.0.1:1883", "no scheme"),
-            ("localhost:1883", "no scheme"),
-            ("", "no scheme"),
-            ("http://x:1", "unknown scheme 'http'"),
-            ("mqtt://:1883", "empty host"),
-            ("mqtt://", "no host"),
-            ("mqtt://h:port", "invalid port number"),
-            ("mqtt://h:65536", "invalid port number"),
-            ("mqtt://h:0", "port 0"),
-            ("mqtt://h:1883/gw", "unexpected path '/gw'"),
-            ("mqtt://h:1883?x=1", "unexpected query or fragment"),
-            ("mqtt://user:secret@h:1883", "credentials in the URL"),
-        ] {
-            let e = BrokerUrl::parse(input).unwrap_err().to_string();
-            assert!(
-                e.starts_with(&format!("invalid broker URL '{input}': {problem}")),
-                "{input}: {e}"
-            );
-            assert!(
-                e.ends_with(
-                    "; expected mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)"
-                ),
-                "{e}"
-            );
-        }
     }
 }

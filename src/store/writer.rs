@@ -304,7 +304,7 @@ fn commit_or_wait<T>(
     let refs: Vec<&Decoded> = batch.iter().map(|e| &e.decoded).collect();
     let mut paused: Option<Instant> = None;
     let mut last_log = Instant::now();
-    let mut wait = RETRY_FIRST;
+    let mut wait = crate::domain::Backoff::new(RETRY_FIRST, RETRY_CAP);
     // Once the batch was refused for good, it is applied message by message from then on.
     let mut split = false;
     loop {
@@ -365,7 +365,6 @@ fn commit_or_wait<T>(
                 messages: batch.len() + inbox.held.len(),
             });
         }
-        inbox.hold_for(rt, wait);
-        wait = (wait * 2).min(RETRY_CAP);
+        inbox.hold_for(rt, wait.next_wait());
     }
 }

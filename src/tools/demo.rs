@@ -19,7 +19,8 @@ use jiff::civil::Date;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
 use crate::config::Config;
-use crate::ingest::mqtt::{BrokerUrl, BrokerUrlError, Progress};
+use crate::ingest::mqtt::Progress;
+use crate::mqtt::{BrokerUrl, BrokerUrlError};
 use crate::tools::fleet;
 
 /// Demo failures.

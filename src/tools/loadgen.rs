@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
-use crate::ingest::mqtt::{BrokerUrl, BrokerUrlError};
+use crate::mqtt::{BrokerUrl, BrokerUrlError};
 
 /// Seconds between a device's consecutive readings: a meter reporting every minute.
 pub const STEP_S: i64 = 60;
