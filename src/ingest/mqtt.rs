@@ -27,7 +27,7 @@ use crate::domain::Backoff;
 use crate::ingest::decode::{DecodeCtx, decode};
 use crate::ingest::health::Health;
 use crate::ingest::warn_limit::QuarantineWarnings;
-use crate::mqtt::{BrokerUrl, ClientError, RECONNECT_FIRST, REQUEST_CAPACITY};
+use crate::mqtt::{ClientError, RECONNECT_FIRST, REQUEST_CAPACITY};
 use crate::store::writer::{
     BatchLimits, Envelope, WriterError, WriterMsg, WriterSetup, WriterStats, run_writer,
 };
@@ -74,7 +74,7 @@ pub enum RunError {
 /// Starts the in-process broker on the configured URL's address (`[mqtt] embedded_broker`).
 #[cfg(feature = "embedded-broker")]
 async fn start_embedded(cfg: &Config) -> Result<crate::ingest::broker::EmbeddedBroker, RunError> {
-    let url = BrokerUrl::parse(&cfg.mqtt.url).map_err(ClientError::from)?;
+    let url = crate::mqtt::BrokerUrl::parse(&cfg.mqtt.url).map_err(ClientError::from)?;
     if url.tls {
         return Err(RunError::Embedded(
             "the embedded broker speaks plain MQTT only: use an mqtt:// URL".into(),
