@@ -486,12 +486,11 @@ pub fn well_trend(raw: &[f64], start: Date, as_of: Date, p: &TrendParams) -> Wel
     // few years ago — is decided by its recent window, which then spans most of it.
     let decided_by_recent = corr_years < MIN_DECISIVE_YEARS;
     let recent_assessable = recent_window.as_ref().is_some_and(|r| r.assessable);
+    // Complete over its own record, with a testable recent window (old data alone does not
+    // make a well count), and the decisive test possible.
     let complete_enough = completeness >= p.min_completeness
-        && if decided_by_recent {
-            recent_assessable
-        } else {
-            corr.is_some()
-        };
+        && recent_assessable
+        && (decided_by_recent || corr.is_some());
     let sufficient = long_enough && complete_enough && recent && !dry;
     // The uncorrected test, shown beside the decisive one and used as evidence on records too
     // short, sparse or ended to judge.
@@ -685,13 +684,13 @@ pub struct Bulletin {
     pub class_label: Option<&'static str>,
 }
 
-/// The 公报 figure of a monthly level series (screened), with the ground elevation that turns a
-/// level into a depth and the ± band of 稳定.
+/// The 公报 figure of a monthly level series (screened), with the ground elevation in force in
+/// a month (`ground_m(year, month)`) that turns its level into a depth, and the ± band of 稳定.
 pub fn bulletin(
     series: &[f64],
     start: Date,
     as_of: Date,
-    ground_m: f64,
+    ground_m: impl Fn(i16, i8) -> f64,
     band_m: f64,
 ) -> Option<Bulletin> {
     let year = last_complete_year(as_of);
@@ -700,12 +699,13 @@ pub fn bulletin(
         .into_iter()
         .find(|(m, _)| *m == month)
         .map(|(_, x)| x);
-    let depth_change_m = before.map(|b| (ground_m - level) - (ground_m - b));
+    let depth_m = ground_m(year, month) - level;
+    let depth_change_m = before.map(|b| depth_m - (ground_m(year - 1, month) - b));
     let class = depth_change_m.map(|c| BulletinClass::of(c, band_m));
     Some(Bulletin {
         year,
         month,
-        depth_m: ground_m - level,
+        depth_m,
         depth_change_m,
         class,
         class_label: class.map(BulletinClass::label),
@@ -1110,7 +1110,7 @@ mod tests {
         let mut s = vec![f64::NAN; 72];
         s[59] = 780.0; // December 2024: depth 20.0
         s[71] = 779.3; // December 2025: depth 20.7
-        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), 800.0, 0.5).unwrap();
+        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), |_, _| 800.0, 0.5).unwrap();
         assert_eq!((b.year, b.month), (2025, 12));
         assert!((b.depth_m - 20.7).abs() < 1e-9);
         assert!((b.depth_change_m.unwrap() - 0.7).abs() < 1e-9);
@@ -1120,7 +1120,31 @@ mod tests {
         assert_eq!(BulletinClass::of(0.5, 0.5), BulletinClass::Stable);
         // Without December 2024 the change is unknown, not zero.
         s[59] = f64::NAN;
-        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), 800.0, 0.5).unwrap();
+        let b = bulletin(&s, d("2020-01-01"), d("2026-03-31"), |_, _| 800.0, 0.5).unwrap();
         assert_eq!((b.depth_change_m, b.class), (None, None));
+    }
+
+    /// Six complete, steady years (2017–22), then one reading a quarter falling 2 m/a: complete
+    /// enough over its record (84 of 108 months) and recent, but its recent window cannot be
+    /// tested, so it does not count as stable; its fall is evidence.
+    #[test]
+    fn old_data_alone_does_not_make_a_well_count() {
+        let s: Vec<f64> = seasonal(108, |i| {
+            if i < 72 {
+                800.0
+            } else {
+                800.0 - 2.0 * (i - 72) as f64 / 12.0
+            }
+        })
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| if i < 72 || i % 3 == 1 { x } else { f64::NAN })
+        .collect();
+        let t = well_trend(&s, d("2017-01-01"), d("2025-12-31"), &params());
+        assert!(t.completeness >= 0.7 && t.recent, "{t:?}");
+        assert!(!t.recent_window.as_ref().unwrap().assessable);
+        assert!(!t.sufficient);
+        assert_eq!(t.direction, Direction::InsufficientData);
+        assert!(t.sparse_decline, "{t:?}");
     }
 }

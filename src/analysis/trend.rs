@@ -126,6 +126,37 @@ pub struct MkResult {
     pub intercept: f64,
 }
 
+impl MkResult {
+    /// The result of a test with score `s`, its variance, statistic `z` and Tau, decided at
+    /// `alpha`, with the test's slope and intercept. A `z` that is NaN (a variance of 0, as numpy
+    /// divides) gives a NaN `p` and no trend.
+    fn decided(
+        s: f64,
+        var_s: f64,
+        z: f64,
+        tau: f64,
+        alpha: f64,
+        (slope, intercept): (f64, f64),
+    ) -> Self {
+        let (p, h, trend) = if z.is_nan() {
+            (f64::NAN, false, Trend::NoTrend)
+        } else {
+            p_value(z, alpha)
+        };
+        MkResult {
+            trend,
+            h,
+            p,
+            z,
+            tau,
+            s,
+            var_s,
+            slope,
+            intercept,
+        }
+    }
+}
+
 /// Mann-Kendall test (pymannkendall `original_test(x, alpha)`).
 ///
 /// `NaN` values are dropped before computing `S` and `var_s`; the slope and
@@ -143,19 +174,7 @@ pub fn original_test(x: &[f64], alpha: f64) -> Option<MkResult> {
     let var_s = variance_s(&valid, &mut scratch);
     let tau = s / (0.5 * n as f64 * (n as f64 - 1.0));
     let z = z_score(s, var_s);
-    let (p, h, trend) = p_value(z, alpha);
-    let (slope, intercept) = sens_slope(x);
-    Some(MkResult {
-        trend,
-        h,
-        p,
-        z,
-        tau,
-        s,
-        var_s,
-        slope,
-        intercept,
-    })
+    Some(MkResult::decided(s, var_s, z, tau, alpha, sens_slope(x)))
 }
 
 /// Seasonal Mann-Kendall test (pymannkendall `seasonal_test(x, period, alpha)`).
@@ -199,19 +218,14 @@ pub fn seasonal_test(x: &[f64], period: usize, alpha: f64) -> Option<MkResult> {
     let s = s_total as f64;
     let tau = s / denom;
     let z = z_score(s, var_s);
-    let (p, h, trend) = p_value(z, alpha);
-    let (slope, intercept) = seasonal_sens_slope(x, period);
-    Some(MkResult {
-        trend,
-        h,
-        p,
-        z,
-        tau,
+    Some(MkResult::decided(
         s,
         var_s,
-        slope,
-        intercept,
-    })
+        z,
+        tau,
+        alpha,
+        seasonal_sens_slope(x, period),
+    ))
 }
 
 /// Seasonal Mann-Kendall test corrected for serial correlation (Hirsch & Slack 1984;
@@ -274,23 +288,14 @@ pub fn correlated_seasonal_test(x: &[f64], period: usize, alpha: f64) -> Option<
     let s = s_total as f64;
     let tau = s / denom;
     let z = s / var_s.sqrt();
-    let (p, h, trend) = if z.is_nan() {
-        (f64::NAN, false, Trend::NoTrend)
-    } else {
-        p_value(z, alpha)
-    };
-    let (slope, intercept) = seasonal_sens_slope(x, period);
-    Some(MkResult {
-        trend,
-        h,
-        p,
-        z,
-        tau,
+    Some(MkResult::decided(
         s,
         var_s,
-        slope,
-        intercept,
-    })
+        z,
+        tau,
+        alpha,
+        seasonal_sens_slope(x, period),
+    ))
 }
 
 /// Mann-Kendall test with the Hamed & Rao (1998) variance correction for serial correlation
@@ -341,22 +346,14 @@ pub fn hamed_rao_test(x: &[f64], alpha: f64) -> Option<MkResult> {
     let n_ns = 1.0 + (2.0 / (nf * (nf - 1.0) * (nf - 2.0))) * sni;
     let var_s = var_s0 * n_ns;
     let z = z_score(s, var_s);
-    let (p, h, trend) = if z.is_nan() {
-        (f64::NAN, false, Trend::NoTrend)
-    } else {
-        p_value(z, alpha)
-    };
-    Some(MkResult {
-        trend,
-        h,
-        p,
-        z,
-        tau,
+    Some(MkResult::decided(
         s,
         var_s,
-        slope,
-        intercept,
-    })
+        z,
+        tau,
+        alpha,
+        (slope, intercept),
+    ))
 }
 
 /// Ranks from 1 with ties given their average rank (scipy `rankdata`, method "average").

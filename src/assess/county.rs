@@ -145,10 +145,19 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
                 target_year: t.year,
                 latest_m: trend.latest_annual_mean_m.map(|l| match t.kind {
                     TargetKind::Level => l,
-                    TargetKind::Depth => wl.ground_elevation_m - l,
+                    // With the ground elevation in force at the end of that year.
+                    TargetKind::Depth => {
+                        let year_end = trend
+                            .latest_annual_mean_year
+                            .and_then(|y| Date::new(y, 12, 31).ok())
+                            .unwrap_or(as_of);
+                        wl.datum_on(year_end).ground_elevation_m - l
+                    }
                 }),
                 latest_year: trend.latest_annual_mean_year,
             });
+            // Outlier months are left out of the 公报 and the county's series too.
+            let screened = trend.screened(&series, start);
             WellStatus {
                 id: wl.id.clone(),
                 name: wl.name.clone(),
@@ -156,14 +165,16 @@ fn wells(cfg: &Config, inputs: &Inputs<'_>, c: &County, tp: &TrendParams) -> Vec
                 aquifer_label: wl.aquifer.label(),
                 target,
                 bulletin: levels::bulletin(
-                    &trend.screened(&series, start),
+                    &screened,
                     start,
                     as_of,
-                    wl.ground_elevation_m,
+                    |y, m| {
+                        let day = Date::new(y, m, 15).unwrap_or(as_of);
+                        wl.datum_on(day).ground_elevation_m
+                    },
                     cfg.assessment.bulletin_band_m,
                 ),
-                // Outlier months are left out of the county's series too.
-                monthly_level_m: trend.screened(&series, start),
+                monthly_level_m: screened,
                 trend,
             }
         })

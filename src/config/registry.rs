@@ -88,17 +88,11 @@ pub struct Well {
 impl Well {
     /// The datum in force on local day `day`.
     pub fn datum_on(&self, day: Date) -> crate::domain::Datum {
-        self.datums
-            .iter()
-            .rev()
-            .find(|d| d.from.is_none_or(|f| f <= day))
-            .or(self.datums.first())
-            .copied()
-            .unwrap_or(crate::domain::Datum {
-                from: None,
-                ground_elevation_m: self.ground_elevation_m,
-                measuring_point_m: 0.0,
-            })
+        crate::domain::Datum::in_force(&self.datums, day).unwrap_or(crate::domain::Datum {
+            from: None,
+            ground_elevation_m: self.ground_elevation_m,
+            measuring_point_m: 0.0,
+        })
     }
 }
 

@@ -298,6 +298,17 @@ impl Sent {
 }
 
 impl Datum {
+    /// Of a well's datum history (oldest first, the first undated), the one in force on local
+    /// day `day`.
+    pub fn in_force(history: &[Datum], day: jiff::civil::Date) -> Option<Datum> {
+        history
+            .iter()
+            .rev()
+            .find(|d| d.from.is_none_or(|f| f <= day))
+            .or(history.first())
+            .copied()
+    }
+
     /// Depth below ground and level above the datum of what was sent; `None` for both sent
     /// (nothing to derive).
     pub fn derive(&self, sent: Sent) -> Option<(f64, f64)> {

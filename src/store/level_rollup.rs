@@ -74,12 +74,7 @@ pub(super) fn rederive(
                 continue;
             };
             let day = clock.day_of(ts);
-            let datum = versions
-                .iter()
-                .rev()
-                .find(|d| d.from.is_none_or(|f| f <= day))
-                .or(versions.first());
-            let Some((d, l)) = datum.and_then(|v| v.derive(sent)) else {
+            let Some((d, l)) = Datum::in_force(versions, day).and_then(|v| v.derive(sent)) else {
                 continue;
             };
             if (d - depth).abs() > 1e-9 || (l - level).abs() > 1e-9 {
