@@ -148,31 +148,12 @@ pub fn apply(file: &str, text: &str, registry: &mut Registry) -> Result<(), Regi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::registry::{DutyThresholds, RegistryParams};
-    use crate::domain::{CountyCode, LevelLimits, Sent};
+    use crate::config::registry::tests::{HEAD, WELLS};
+    use crate::domain::Sent;
 
+    /// W-1 of county 140121, ground at 770.5 m.
     fn registry() -> Registry {
-        let wells = "well_id,name,county_code,aquifer,ground_elevation_m,datum\nW-1,井,140121,shallow,770.5,1985国家高程基准\n";
-        let counties = [CountyCode::parse("140121").unwrap()];
-        Registry::parse(
-            "intakes.csv",
-            "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit,active_from,active_to\n",
-            "wells.csv",
-            wells,
-            &RegistryParams {
-                counties: &counties,
-                duty: DutyThresholds {
-                    groundwater_permit_min_m3: 50_000.0,
-                    surface_permit_min_m3: 500_000.0,
-                },
-                default_max_flow_m3_per_h: 500.0,
-                level_limits: LevelLimits {
-                    max_above_ground_m: 1.0,
-                    max_depth_m: 300.0,
-                },
-            },
-        )
-        .unwrap()
+        crate::config::registry::tests::parse_both(HEAD, WELLS).unwrap()
     }
 
     fn d(s: &str) -> Date {

@@ -680,17 +680,18 @@ pub fn metering_duty(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const HEAD: &str = "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit\n";
-    const WELLS: &str = "well_id,name,county_code,aquifer,ground_elevation_m,datum\nW-1,井,140121,shallow,770.5,1985国家高程基准\n";
+    pub(crate) const HEAD: &str = "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit\n";
+    pub(crate) const WELLS: &str = "well_id,name,county_code,aquifer,ground_elevation_m,datum\nW-1,井,140121,shallow,770.5,1985国家高程基准\n";
 
     fn parse(intakes: &str) -> Result<Registry, RegistryError> {
         parse_both(intakes, WELLS)
     }
 
-    fn parse_both(intakes: &str, wells: &str) -> Result<Registry, RegistryError> {
+    /// Both registry files parsed with the shipped duty and limits, for county 140121.
+    pub(crate) fn parse_both(intakes: &str, wells: &str) -> Result<Registry, RegistryError> {
         let counties = [CountyCode::parse("140121").unwrap()];
         Registry::parse(
             "intakes.csv",

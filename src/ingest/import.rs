@@ -133,27 +133,9 @@ pub fn read_table<const N: usize>(
     columns: [&str; N],
 ) -> Result<(Vec<LineRecord>, [usize; N]), ImportError> {
     let fname = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
-        file: fname.clone(),
-        source,
-    })?;
-    let (text, _) = decode_text(&bytes, None).map_err(|offset| ImportError::Encoding {
-        file: fname.clone(),
-        offset,
-    })?;
+    let (text, _) = read_text(file, &fname, None)?;
     let mut lines = crate::config::csv_file::Lines::new(&text);
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| ImportError::Header {
-            file: fname.clone(),
-            message: format!("cannot read the header row: {e}"),
-        })?
-        .clone();
+    let (mut rdr, headers) = csv_reader(&text, &fname)?;
     let mut at = [0usize; N];
     for (k, name) in columns.iter().enumerate() {
         at[k] = headers
@@ -203,29 +185,10 @@ pub fn import_csv(
     now: i64,
 ) -> Result<ImportSummary, ImportError> {
     let fname = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
-        file: fname.clone(),
-        source,
-    })?;
-    let (text, encoding) =
-        decode_text(&bytes, encoding).map_err(|offset| ImportError::Encoding {
-            file: fname.clone(),
-            offset,
-        })?;
+    let (text, encoding) = read_text(file, &fname, encoding)?;
     let size = text.len() as u64;
     let mut lines = crate::config::csv_file::Lines::new(&text);
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| ImportError::Header {
-            file: fname.clone(),
-            message: format!("cannot read the header row: {e}"),
-        })?
-        .clone();
+    let (mut rdr, headers) = csv_reader(&text, &fname)?;
     let need = |field: &str| {
         find(&headers, field).ok_or_else(|| ImportError::Header {
             file: fname.clone(),
@@ -443,6 +406,46 @@ fn cell_problem(obj: &Map<String, Value>, origin: &str) -> Option<String> {
 /// The file's text: in the encoding asked for, or else UTF-8 (with or without a byte-order
 /// mark) when it is valid UTF-8, and GB18030, the superset of the GBK that Excel writes on
 /// Chinese Windows, when it is not. `Err` holds the offset of the first byte that is not UTF-8.
+/// The text of an import file (named `fname` in errors), decoded from UTF-8 or GB18030 (or
+/// the `forced` encoding), and the encoding's name.
+fn read_text(
+    file: &Path,
+    fname: &str,
+    forced: Option<Encoding>,
+) -> Result<(String, &'static str), ImportError> {
+    let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
+        file: fname.to_string(),
+        source,
+    })?;
+    decode_text(&bytes, forced)
+        .map(|(text, encoding)| (text.into_owned(), encoding))
+        .map_err(|offset| ImportError::Encoding {
+            file: fname.to_string(),
+            offset,
+        })
+}
+
+/// A reader of import CSV `text` (`#` comments, trimmed fields, rows of any length) and its
+/// header row.
+fn csv_reader<'t>(
+    text: &'t str,
+    fname: &str,
+) -> Result<(csv::Reader<&'t [u8]>, csv::StringRecord), ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::Header {
+            file: fname.to_string(),
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    Ok((rdr, headers))
+}
+
 fn decode_text(
     bytes: &[u8],
     forced: Option<Encoding>,

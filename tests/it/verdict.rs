@@ -155,16 +155,29 @@ impl Fixture {
     /// Imports one level reading on the 15th of every month from `from` to `to` (both months
     /// inclusive): `level(months since from)`.
     fn levels(&self, well: &str, from: &str, to: &str, level: impl Fn(i32) -> f64) {
+        self.monthly_readings("level_m", well, from, to, level);
+    }
+
+    /// One reading of `column` (`level_m` or `depth_m`) on the 15th of every month from `from`
+    /// to `to`: `value(months since from)`.
+    fn monthly_readings(
+        &self,
+        column: &str,
+        well: &str,
+        from: &str,
+        to: &str,
+        value: impl Fn(i32) -> f64,
+    ) {
         let (mut d, to): (Date, Date) = (from.parse().unwrap(), to.parse().unwrap());
         d = d.first_of_month().checked_add(14.days()).unwrap();
-        let mut csv = String::from("well_id,ts,level_m\n");
+        let mut csv = format!("well_id,ts,{column}\n");
         let mut i = 0;
         while d <= to {
-            csv.push_str(&format!("{well},{d}T10:00:00+08:00,{}\n", level(i)));
+            csv.push_str(&format!("{well},{d}T10:00:00+08:00,{}\n", value(i)));
             d = d.checked_add(1.month()).unwrap();
             i += 1;
         }
-        let f = self.path(&format!("level-{well}-{from}.csv"));
+        let f = self.path(&format!("{column}-{well}-{from}.csv"));
         std::fs::write(&f, csv).unwrap();
         self.run(&["import", "--kind", "level", f.to_str().unwrap()]);
     }
@@ -939,25 +952,7 @@ fn imported_daily_volumes_carry_their_provenance_and_count_as_reporting() {
 #[test]
 fn an_implausible_counter_jump_is_counted_shown_and_keeps_quantity_from_passing() {
     let f = Fixture::new();
-    f.steady_wells("2026-06-30");
-    let mut csv = String::from("intake_id,ts,total_m3\n");
-    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
-    let mut total = 0.0;
-    while d <= end {
-        csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
-        total += if d == "2025-07-01".parse::<Date>().unwrap() {
-            61_000.0
-        } else {
-            1000.0
-        };
-        d = d.checked_add(1.day()).unwrap();
-    }
-    let file = f.path("meter-QX-A.csv");
-    std::fs::write(&file, csv).unwrap();
-    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
-    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
-    f.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
-    f.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    f.jumping_meter();
     let doc = f.status("2026-06-30");
     let qx = county(&doc, "140121");
     let ly = &qx["last_year"];
@@ -975,25 +970,7 @@ fn an_implausible_counter_jump_is_counted_shown_and_keeps_quantity_from_passing(
 #[test]
 fn a_meter_replacement_entered_by_hand_is_no_withdrawal() {
     let f = Fixture::new();
-    f.steady_wells("2026-06-30");
-    let mut csv = String::from("intake_id,ts,total_m3\n");
-    let (mut d, end): (Date, Date) = ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
-    let mut total = 0.0;
-    while d <= end {
-        csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
-        total += if d == "2025-07-01".parse::<Date>().unwrap() {
-            61_000.0
-        } else {
-            1000.0
-        };
-        d = d.checked_add(1.day()).unwrap();
-    }
-    let file = f.path("meter-QX-A.csv");
-    std::fs::write(&file, csv).unwrap();
-    f.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
-    f.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
-    f.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
-    f.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    f.jumping_meter();
     let swaps = f.path("swaps.csv");
     std::fs::write(
         &swaps,
@@ -1179,21 +1156,35 @@ fn a_decimal_slip_is_listed_and_left_out_and_the_bulletin_is_per_aquifer() {
 }
 
 impl Fixture {
+    /// Steady wells; QX-A's meter reading 1,000 m³ a day through 2025 with a 60,000 m³ jump on
+    /// 1 July; QX-B 1,000 m³ a day; both 1,000 m³ a day in 2026 to 30 June.
+    fn jumping_meter(&self) {
+        self.steady_wells("2026-06-30");
+        let mut csv = String::from("intake_id,ts,total_m3\n");
+        let (mut d, end): (Date, Date) =
+            ("2025-01-01".parse().unwrap(), "2026-01-01".parse().unwrap());
+        let mut total = 0.0;
+        while d <= end {
+            csv.push_str(&format!("QX-A,{d}T00:00:00+08:00,{total}\n"));
+            total += if d == "2025-07-01".parse::<Date>().unwrap() {
+                61_000.0
+            } else {
+                1000.0
+            };
+            d = d.checked_add(1.day()).unwrap();
+        }
+        let file = self.path("meter-QX-A.csv");
+        std::fs::write(&file, csv).unwrap();
+        self.run(&["import", "--kind", "meter", file.to_str().unwrap()]);
+        self.daily("QX-B", "2025-01-01", "2025-12-31", 1000.0);
+        self.daily("QX-A", "2026-01-01", "2026-06-30", 1000.0);
+        self.daily("QX-B", "2026-01-01", "2026-06-30", 1000.0);
+    }
+
     /// Imports one depth reading (from the measuring point) on the 15th of every month from
     /// `from` to `to`: `depth(months since from)`.
     fn depths(&self, well: &str, from: &str, to: &str, depth: impl Fn(i32) -> f64) {
-        let (mut d, to): (Date, Date) = (from.parse().unwrap(), to.parse().unwrap());
-        d = d.first_of_month().checked_add(14.days()).unwrap();
-        let mut csv = String::from("well_id,ts,depth_m\n");
-        let mut i = 0;
-        while d <= to {
-            csv.push_str(&format!("{well},{d}T10:00:00+08:00,{}\n", depth(i)));
-            d = d.checked_add(1.month()).unwrap();
-            i += 1;
-        }
-        let f = self.path(&format!("depth-{well}-{from}.csv"));
-        std::fs::write(&f, csv).unwrap();
-        self.run(&["import", "--kind", "level", f.to_str().unwrap()]);
+        self.monthly_readings("depth_m", well, from, to, depth);
     }
 
     /// Names datums.csv in the config and writes it.
