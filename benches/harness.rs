@@ -157,7 +157,7 @@ fn bench_report(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     let mut files = 0;
     let t = time_n(3, || {
         let _ = std::fs::remove_dir_all(&out);
-        files = gwmon::output::report::report(&cfg, &db, as_of, None, &out)
+        files = gwmon::report::report(&cfg, &db, as_of, None, &out)
             .unwrap()
             .files
             .len();

@@ -25,7 +25,9 @@
 //!   frames → readings published to the broker in the MQTT contract, each frame confirmed only
 //!   after the broker acknowledged its readings; a raw archive for replay.
 //! - [`assess`] — store → analysis → the status document every output draws from.
-//! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report bundle.
+//! - [`output`] — terminal tables, charts (PNG/SVG with Chinese text), the report rendered into
+//!   a bundle of files in memory; no store, no file system, no clock.
+//! - [`report`] — `gwmon report`: the report model from the store, rendered and written to disk.
 //! - [`http`] — the one HTTP listener: the web view and its API for the counties and the city,
 //!   and the daemon's `/healthz` and `/metrics`.
 //! - [`tools`] — the one-command demo, the synthetic fleet, the load generator, simulated field
@@ -42,5 +44,6 @@ pub mod http;
 pub mod ingest;
 pub mod mqtt;
 pub mod output;
+pub mod report;
 pub mod store;
 pub mod tools;

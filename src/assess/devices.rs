@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::store::{StoreError, devices};
 
+pub use crate::store::devices::QuarantineGroup;
+
 /// Whether a device is reporting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -13,7 +13,7 @@ use crate::analysis::accounting::{
 use crate::analysis::expected::{Expected, MonthRecord, expected};
 use crate::config::Config;
 use crate::config::registry::Intake;
-use crate::store::query::MonthlyPoints;
+use crate::domain::MonthlyPoints;
 use crate::store::{StoreError, coverage, query};
 
 /// The store's figures for one as-of date.

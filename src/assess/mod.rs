@@ -5,14 +5,19 @@
 //! - `inputs`: what is read from the store, cut at the as-of date.
 //! - `county`: one county's figures and verdict.
 //! - `devices`: every registered meter and well with what it last sent (`gwmon devices`).
+//! - `report`: the report model — the document and every series a report draws.
 //! - this file: the entry point, the city's budgets, the warnings.
 
 mod county;
 pub mod devices;
 mod doc;
 mod inputs;
+mod report;
 
 pub use doc::*;
+#[cfg(test)]
+pub use report::testing;
+pub use report::{CountyModel, ReportModel, report_model};
 
 use jiff::civil::Date;
 use rusqlite::Connection;

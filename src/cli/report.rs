@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::Common;
 use super::common::evaluation;
-use crate::output::report::{CsvForm, Options, report_with};
+use crate::output::report::{CsvForm, Options};
+use crate::report::report_with;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

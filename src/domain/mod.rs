@@ -24,3 +24,6 @@ pub use reading::{
 pub use time::LocalClock;
 pub use volume::Volume;
 pub use well::{Datum, LevelLimits, Sent, TargetKind, WellTarget};
+
+/// Monthly points per device: `(year, month, value)`.
+pub type MonthlyPoints<T> = std::collections::HashMap<String, Vec<(i16, i8, T)>>;

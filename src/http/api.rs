@@ -150,7 +150,7 @@ pub struct DailyQuery {
 
 /// One day of a county.
 #[derive(Debug, Serialize)]
-struct Day {
+pub struct Day {
     date: String,
     /// Withdrawal of the intakes that count towards the county's quota, m³ (absent: none of them
     /// has a figure for the day).
@@ -163,8 +163,9 @@ struct Day {
     level_m: BTreeMap<String, f64>,
 }
 
+/// A county's daily series as the API serves it.
 #[derive(Debug, Serialize)]
-struct Daily {
+pub struct Daily {
     county: String,
     name: String,
     from: String,

@@ -1,62 +1,46 @@
 //! What pages are made from, built once per as-of date and reused: the status document, each
-//! county's bundle (the same folder `gwmon report` writes: charts, CSVs, Word document) and the
-//! city folder.
+//! county's report bundle (the files `gwmon report` writes, held in memory: charts, CSVs, Word
+//! document), the city folder, and rendered pages and API bodies.
 //!
+//! The entries live in a [`moka`] cache bounded by bytes ([`CACHE_BYTES`]); its TinyLFU
+//! admission keeps the pages people keep opening when one token floods it with one-off dates.
 //! An entry is reused while the store is unchanged (SQLite's `data_version` on a connection kept
 //! for the purpose), and for `[http] cache_s` seconds after it was built while a running daemon
 //! keeps committing. One build runs at a time: a page that needs one waits for it rather than
-//! starting a second copy of the same work. The bundles live in a folder of the system's
-//! temporary directory, one per process, removed when the process ends cleanly and at the next
-//! start otherwise.
+//! starting a second copy of the same work. Nothing is written to disk.
 //!
 //! Fairness between access tokens (the owner of a request): at most `[http] build_queue`
 //! builds wait, `build_queue_per_token` of one token; past either the request is refused as
-//! [`BUSY`] (503 with Retry-After) rather than queued behind another token's flood. A full
-//! cache makes room by dropping the oldest entry of the token that holds the most, so one
-//! token asking for many dates pushes out its own pages, not the others'.
+//! [`BUSY`] (503 with Retry-After) rather than queued behind another token's flood.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::civil::Date;
 use rusqlite::Connection;
 
-use crate::assess::StatusDoc;
+use super::api::Daily;
+use crate::assess::{StatusDoc, report_model};
 use crate::config::Config;
 use crate::domain::CountyCode;
+use crate::output::Bundle;
 use crate::output::report::{self, Options};
 use crate::store::tokens::Scope;
 
-/// County bundles kept at most (ten counties, a few as-of dates each).
-const MAX_BUNDLES: usize = 24;
+/// The bytes the cache holds at most: a county bundle is 3–8 MB, so this keeps every county of
+/// a few as-of dates.
+pub const CACHE_BYTES: u64 = 256 << 20;
 
-/// Status documents and daily series kept at most.
-const MAX_DOCS: usize = 64;
+/// What a status document or a daily series is weighed at (their size is not worth measuring).
+const DOC_WEIGHT: u32 = 256 << 10;
 
-/// A folder of built files.
+/// A report bundle with the status document it was rendered from.
 #[derive(Debug)]
 pub struct Built {
-    /// The folder the files are in.
-    pub dir: PathBuf,
-    /// Every file written, relative paths under `dir` by way of their full path.
-    pub files: Vec<PathBuf>,
+    pub bundle: Bundle,
     pub doc: Arc<StatusDoc>,
-}
-
-impl Drop for Built {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-struct Entry<T> {
-    value: Arc<T>,
-    built: Instant,
-    version: i64,
-    /// The access token whose request built it.
-    owner: i64,
 }
 
 /// The error of a request refused because too many builds wait: the pages answer 503 with
@@ -89,7 +73,7 @@ impl Drop for Ticket<'_> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Key {
     Doc(Date),
     County(CountyCode, Date),
@@ -102,70 +86,95 @@ pub enum Key {
     Page(CountyCode, Date, Date, Scope),
 }
 
-#[derive(Clone)]
-enum Value {
+/// What the cache holds, one kind per variant.
+#[derive(Clone, Debug)]
+pub enum Value {
     Doc(Arc<StatusDoc>),
-    Folder(Arc<Built>),
-    Other(Arc<dyn std::any::Any + Send + Sync>),
+    Built(Arc<Built>),
+    Text(Arc<String>),
+    Daily(Arc<Daily>),
+}
+
+impl Value {
+    /// What the entry is weighed at, bytes.
+    fn weight(&self) -> u32 {
+        let n = match self {
+            Value::Doc(_) | Value::Daily(_) => return DOC_WEIGHT,
+            Value::Built(b) => b.bundle.size(),
+            Value::Text(t) => t.len(),
+        };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
+/// A type the cache holds under one [`Value`] variant.
+pub trait Cached: Sized + Send + Sync + 'static {
+    fn wrap(this: Arc<Self>) -> Value;
+    fn unwrap(v: Value) -> Option<Arc<Self>>;
+}
+
+macro_rules! cached {
+    ($t:ty, $variant:ident) => {
+        impl Cached for $t {
+            fn wrap(this: Arc<Self>) -> Value {
+                Value::$variant(this)
+            }
+            fn unwrap(v: Value) -> Option<Arc<Self>> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+cached!(StatusDoc, Doc);
+cached!(Built, Built);
+cached!(String, Text);
+cached!(Daily, Daily);
+
+/// An entry: the value, when it was built and on which version of the store.
+#[derive(Clone)]
+struct Entry {
+    value: Value,
+    built: Instant,
+    version: i64,
 }
 
 pub struct Cache {
-    root: PathBuf,
-    /// The folder itself, removed with the cache.
-    _dir: tempfile::TempDir,
     max_age: Duration,
-    entries: Mutex<HashMap<Key, Entry<Value>>>,
+    entries: moka::sync::Cache<Key, Entry>,
     /// The connection whose `data_version` tells whether another connection wrote.
     watch: Mutex<Option<Connection>>,
-    building: tokio::sync::Mutex<u64>,
+    building: tokio::sync::Mutex<()>,
     queue: Mutex<Queue>,
     max_queue: usize,
     max_queue_per_owner: usize,
 }
 
-impl Drop for Cache {
-    fn drop(&mut self) {
-        if let Ok(mut e) = self.entries.lock() {
-            e.clear();
-        }
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// The prefix of the cache folders in the temporary directory.
-const ROOT_PREFIX: &str = "gwmon-web-";
-
 impl Cache {
-    pub fn new(cfg: &Config) -> std::io::Result<Self> {
-        let tmp = std::env::temp_dir();
-        remove_abandoned(&tmp);
-        // A new folder under a random name, mode 0700, created in one step: a folder of the
-        // same name made beforehand by another local user is never adopted, and no other user
-        // can read or replace what is built in it.
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{ROOT_PREFIX}{}-", std::process::id()))
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .tempdir_in(&tmp)?;
-        let root = dir.path().to_path_buf();
-        Ok(Cache {
-            root,
-            _dir: dir,
+    pub fn new(cfg: &Config) -> Self {
+        Self::with_capacity(cfg, CACHE_BYTES)
+    }
+
+    fn with_capacity(cfg: &Config, bytes: u64) -> Self {
+        Cache {
             max_age: Duration::from_secs(cfg.http.cache_s),
-            entries: Mutex::new(HashMap::new()),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, e: &Entry| e.value.weight())
+                .build(),
             watch: Mutex::new(None),
-            building: tokio::sync::Mutex::new(0),
+            building: tokio::sync::Mutex::new(()),
             queue: Mutex::new(Queue::default()),
             max_queue: cfg.http.build_queue,
             max_queue_per_owner: cfg.http.build_queue_per_token,
-        })
+        }
     }
 
-    /// Forgets every built document and folder (a reloaded configuration changes them all).
+    /// Forgets every built document and bundle (a reloaded configuration changes them all).
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.entries.invalidate_all();
     }
 
     /// The store's change counter: it moves whenever another connection commits.
@@ -183,43 +192,17 @@ impl Cache {
     }
 
     fn lookup(&self, key: Key, version: i64) -> Option<Value> {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let e = map.get(&key)?;
-        (e.version == version || e.built.elapsed() < self.max_age).then(|| e.value.as_ref().clone())
+        let e = self.entries.get(&key)?;
+        (e.version == version || e.built.elapsed() < self.max_age).then_some(e.value)
     }
 
-    fn insert(&self, key: Key, value: Value, version: i64, owner: i64) {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let is_folder = matches!(key, Key::County(..) | Key::City(_));
-        let limit = if is_folder { MAX_BUNDLES } else { MAX_DOCS };
-        let same_kind = |k: &Key| matches!(k, Key::County(..) | Key::City(_)) == is_folder;
-        map.remove(&key);
-        while map.keys().filter(|k| same_kind(k)).count() >= limit {
-            // The owner holding the most entries of this kind gives up its oldest.
-            let mut held: HashMap<i64, usize> = HashMap::new();
-            for (_, e) in map.iter().filter(|(k, _)| same_kind(k)) {
-                *held.entry(e.owner).or_default() += 1;
-            }
-            let most = held.values().copied().max().unwrap_or(0);
-            let oldest = map
-                .iter()
-                .filter(|(k, e)| same_kind(k) && held.get(&e.owner) == Some(&most))
-                .min_by_key(|(_, e)| e.built)
-                .map(|(k, _)| *k);
-            match oldest {
-                Some(k) => map.remove(&k),
-                None => break,
-            };
-        }
-        map.insert(
-            key,
-            Entry {
-                value: Arc::new(value),
-                built: Instant::now(),
-                version,
-                owner,
-            },
-        );
+    fn insert(&self, key: Key, value: Value, version: i64) {
+        let entry = Entry {
+            value,
+            built: Instant::now(),
+            version,
+        };
+        self.entries.insert(key, entry);
     }
 
     /// A place in the build queue for `owner`, or [`BUSY`].
@@ -234,28 +217,35 @@ impl Cache {
         Ok(Ticket { cache: self, owner })
     }
 
-    /// The entry for `key`, built by `build` (on a blocking thread, one build at a time) when
+    /// The value under `key`, built by `build` (on a blocking thread, one build at a time) when
     /// there is none or it is stale.
-    async fn get<F>(&self, db: &Path, key: Key, owner: i64, build: F) -> Result<Value, String>
+    pub async fn computed<T, F>(
+        &self,
+        db: &Path,
+        key: Key,
+        owner: i64,
+        build: F,
+    ) -> Result<Arc<T>, String>
     where
-        F: FnOnce(PathBuf) -> Result<Value, String> + Send + 'static,
+        T: Cached,
+        F: FnOnce() -> Result<T, String> + Send + 'static,
     {
+        let wrong = || format!("the cache held another kind of value under {key:?}");
         let version = self.version(db)?;
         if let Some(v) = self.lookup(key, version) {
-            return Ok(v);
+            return T::unwrap(v).ok_or_else(wrong);
         }
         let _ticket = self.admit(owner)?;
-        let mut n = self.building.lock().await;
+        let _one_build = self.building.lock().await;
         // Built by the request this one waited for.
         if let Some(v) = self.lookup(key, version) {
-            return Ok(v);
+            return T::unwrap(v).ok_or_else(wrong);
         }
-        *n += 1;
-        let dir = self.root.join(n.to_string());
-        let value = tokio::task::spawn_blocking(move || build(dir))
+        let value = tokio::task::spawn_blocking(build)
             .await
             .map_err(|e| format!("building the page's figures failed: {e}"))??;
-        self.insert(key, value.clone(), version, owner);
+        let value = Arc::new(value);
+        self.insert(key, T::wrap(Arc::clone(&value)), version);
         Ok(value)
     }
 
@@ -268,49 +258,15 @@ impl Cache {
         owner: i64,
     ) -> Result<Arc<StatusDoc>, String> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
-        let v = self
-            .get(db, Key::Doc(as_of), owner, move |_| {
-                let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
-                crate::assess::status(&cfg, &conn, as_of)
-                    .map(|d| Value::Doc(Arc::new(d)))
-                    .map_err(|e| e.to_string())
-            })
-            .await?;
-        match v {
-            Value::Doc(d) => Ok(d),
-            Value::Folder(f) => Ok(Arc::clone(&f.doc)),
-            Value::Other(_) => {
-                Err("the cache held something else where a document was expected".into())
-            }
-        }
+        self.computed(db, Key::Doc(as_of), owner, move || {
+            let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
+            crate::assess::status(&cfg, &conn, as_of).map_err(|e| e.to_string())
+        })
+        .await
     }
 
-    /// A value of type `T` under `key`, computed by `build` on a blocking thread.
-    pub async fn computed<T, F>(
-        &self,
-        db: &Path,
-        key: Key,
-        owner: i64,
-        build: F,
-    ) -> Result<Arc<T>, String>
-    where
-        T: Send + Sync + 'static,
-        F: FnOnce() -> Result<T, String> + Send + 'static,
-    {
-        let v = self
-            .get(db, key, owner, move |_| {
-                build().map(|t| Value::Other(Arc::new(t) as Arc<dyn std::any::Any + Send + Sync>))
-            })
-            .await?;
-        match v {
-            Value::Other(any) => any
-                .downcast::<T>()
-                .map_err(|_| "the cache held another type under this key".to_string()),
-            _ => Err("the cache held a document where a value was expected".into()),
-        }
-    }
-
-    /// County `code`'s bundle as of `as_of`: the folder `gwmon report --county` writes.
+    /// County `code`'s report folder as of `as_of`: the files `gwmon report --county` writes
+    /// into it.
     pub async fn county(
         &self,
         cfg: &Arc<Config>,
@@ -320,24 +276,19 @@ impl Cache {
         owner: i64,
     ) -> Result<Arc<Built>, String> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
-        let v = self
-            .get(db, Key::County(code, as_of), owner, move |dir| {
-                let out =
-                    report::report_with(&cfg, &path, as_of, Some(code), &dir, Options::default());
-                match out {
-                    Ok(o) => Ok(Value::Folder(Arc::new(Built {
-                        dir,
-                        files: o.files,
-                        doc: Arc::new(o.status),
-                    }))),
-                    Err(e) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        Err(e.to_string())
-                    }
-                }
+        self.computed(db, Key::County(code, as_of), owner, move || {
+            let model = {
+                let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
+                report_model(&cfg, &conn, as_of, Some(code)).map_err(|e| e.to_string())?
+            };
+            let bundle = report::render_counties(&cfg, &model, Options::default())
+                .map_err(|e| e.to_string())?;
+            Ok(Built {
+                bundle,
+                doc: Arc::new(model.doc),
             })
-            .await?;
-        folder(v)
+        })
+        .await
     }
 
     /// The city folder (its chart and CSV) as of `as_of`.
@@ -349,97 +300,72 @@ impl Cache {
         owner: i64,
     ) -> Result<Arc<Built>, String> {
         let doc = self.doc(cfg, db, as_of, owner).await?;
-        let v = self
-            .get(
-                db,
-                Key::City(as_of),
-                owner,
-                move |dir| match report::city_bundle(&doc, as_of, &dir) {
-                    Ok(files) => Ok(Value::Folder(Arc::new(Built { dir, files, doc }))),
-                    Err(e) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        Err(e.to_string())
-                    }
-                },
-            )
-            .await?;
-        folder(v)
-    }
-}
-
-fn folder(v: Value) -> Result<Arc<Built>, String> {
-    match v {
-        Value::Folder(f) => Ok(f),
-        _ => Err("the cache held something else where a folder was expected".into()),
-    }
-}
-
-/// Removes the cache folders of gwmon processes that no longer run (killed before they could
-/// remove their own).
-fn remove_abandoned(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(ROOT_PREFIX))
-            .and_then(|p| p.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
+        self.computed(db, Key::City(as_of), owner, move || {
+            let bundle =
+                report::city(&doc, as_of, report::CsvForm::default()).map_err(|e| e.to_string())?;
+            Ok(Built { bundle, doc })
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
-    /// The folder is new, private (0700) and not one of the same-looking name made before.
+    fn text(n: usize) -> Value {
+        Value::Text(Arc::new("x".repeat(n)))
+    }
+
+    /// A token asking for many one-off dates does not push out the pages that are read: the
+    /// cache stays within its bytes and keeps the entries in use.
     #[test]
-    fn the_cache_folder_is_new_and_private() {
-        let planted = std::env::temp_dir().join(format!("{ROOT_PREFIX}{}", std::process::id()));
-        std::fs::create_dir_all(&planted).unwrap();
+    fn a_flood_of_one_off_entries_keeps_the_pages_in_use_and_the_byte_bound() {
         let cfg = Config::embedded().unwrap();
-        let cache = Cache::new(&cfg).unwrap();
-        assert_ne!(cache.root, planted);
-        let mode = std::fs::metadata(&cache.root).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-        let _ = std::fs::remove_dir_all(&planted);
-    }
-
-    fn doc_value() -> Value {
-        Value::Other(Arc::new(()) as Arc<dyn std::any::Any + Send + Sync>)
-    }
-
-    fn day(n: i8) -> Date {
-        jiff::civil::date(2026, 1, n)
-    }
-
-    /// A token asking for many dates pushes out its own entries, not another token's.
-    #[test]
-    fn one_token_cannot_evict_the_others_pages() {
-        let cfg = Config::embedded().unwrap();
-        let cache = Cache::new(&cfg).unwrap();
-        let (city, flood) = (1, 2);
-        cache.insert(Key::Doc(day(1)), doc_value(), 0, city);
-        cache.insert(Key::Doc(day(2)), doc_value(), 0, city);
-        for n in 0..(MAX_DOCS as i64 * 3) {
-            let date = jiff::civil::date(2020, 1, 1)
+        let cache = Cache::with_capacity(&cfg, 100_000);
+        let day = |n: i64| {
+            jiff::civil::date(2020, 1, 1)
                 .checked_add(jiff::Span::new().days(n))
-                .unwrap();
-            cache.insert(Key::Doc(date), doc_value(), 0, flood);
+                .unwrap()
+        };
+        let kept = [Key::City(day(5000)), Key::City(day(5001))];
+        for k in kept {
+            cache.insert(k, text(10_000), 0);
         }
-        assert!(cache.lookup(Key::Doc(day(1)), 0).is_some());
-        assert!(cache.lookup(Key::Doc(day(2)), 0).is_some());
-        let n = cache.entries.lock().unwrap().len();
-        assert_eq!(n, MAX_DOCS);
+        for _ in 0..20 {
+            for k in kept {
+                assert!(cache.lookup(k, 0).is_some());
+            }
+        }
+        for n in 0..300 {
+            cache.insert(Key::Doc(day(n)), text(10_000), 0);
+            cache.entries.run_pending_tasks();
+        }
+        cache.entries.run_pending_tasks();
+        for k in kept {
+            assert!(cache.lookup(k, 0).is_some(), "{k:?} was pushed out");
+        }
+        assert!(
+            cache.entries.weighted_size() <= 100_000,
+            "{}",
+            cache.entries.weighted_size()
+        );
+    }
+
+    /// A stale entry (another version of the store, older than `cache_s`) is not served; a
+    /// value of another kind under a key is refused by name.
+    #[test]
+    fn stale_entries_are_not_served() {
+        let mut cfg = Config::embedded().unwrap();
+        cfg.http.cache_s = 0;
+        let cache = Cache::new(&cfg);
+        let k = Key::Doc(jiff::civil::date(2026, 1, 1));
+        cache.insert(k, text(3), 7);
+        assert!(cache.lookup(k, 7).is_some());
+        assert!(cache.lookup(k, 8).is_none());
+        let v = cache.lookup(k, 7).unwrap();
+        assert!(<StatusDoc as Cached>::unwrap(v.clone()).is_none());
+        assert_eq!(String::unwrap(v).unwrap().as_str(), "xxx");
     }
 
     /// Past the per-token or the total queue, a build is refused, and a finished one gives its
@@ -449,7 +375,7 @@ mod tests {
         let mut cfg = Config::embedded().unwrap();
         cfg.http.build_queue = 3;
         cfg.http.build_queue_per_token = 2;
-        let cache = Cache::new(&cfg).unwrap();
+        let cache = Cache::new(&cfg);
         let a1 = cache.admit(1).unwrap();
         let _a2 = cache.admit(1).unwrap();
         assert_eq!(cache.admit(1).err().as_deref(), Some(BUSY));

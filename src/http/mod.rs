@@ -217,14 +217,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 /// Seconds a 503 asks the client to wait.
 const RETRY_AFTER_S: &str = "5";
 
-/// Serves on `listener` until the runtime stops. The state's bundle cache lives in a folder of
-/// the system's temporary directory, removed when this returns.
+/// Serves on `listener` until the runtime stops.
 pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
     let metrics_token = read_metrics_token(&s.cfg).map_err(std::io::Error::other)?;
     let state = Arc::new(AppState {
         metrics_token,
         ops: ops::OpsState::default(),
-        cache: cache::Cache::new(&s.cfg)?,
+        cache: cache::Cache::new(&s.cfg),
         logins: auth::LoginLimiter::default(),
         touched: auth::TouchLog::default(),
         readers: Arc::new(Readers::new(s.db.clone())),

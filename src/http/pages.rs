@@ -2,13 +2,13 @@
 //! county's page, the city's overview, and the downloads of a county's bundle.
 //!
 //! A county's page shows the same figures as its report folder, because it is made from that
-//! folder: the bundle `gwmon report --county` writes for the page's as-of date (see `cache`). The
-//! charts are its SVGs, inlined so that they use the page's font; the tables come from the status
+//! folder: the bundle `gwmon report --county` writes for the page's as-of date, held in memory
+//! (see `cache`). The charts are its SVGs, inlined so that they use the page's font (each is
+//! drawn with a `viewBox`, so it scales with the page); the tables come from the status
 //! document. Without a token a page sends the browser to `/login`; another county's page is 403.
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use askama::Template;
@@ -27,6 +27,7 @@ use crate::assess::{CountyStatus, PermitExcess, StatusDoc};
 use crate::domain::CountyCode;
 use crate::domain::time::{now_ts, parse_date};
 use crate::domain::volume::wan;
+use crate::output::bundle::{self, Bundle};
 use crate::output::charts::fonts;
 use crate::output::report::{DOCX_NAME, Headline, by_urgency, charts_in, county_dir};
 use crate::store::tokens::{Grant, Scope};
@@ -470,36 +471,11 @@ fn intake_rows(list: &[PermitExcess]) -> Vec<IntakeRow<'_>> {
         .collect()
 }
 
-/// The SVG of a chart made to scale with the page: a `viewBox` from its width and height.
-fn scalable_svg(svg: &str) -> String {
-    let Some(start) = svg.find("<svg") else {
-        return svg.to_owned();
-    };
-    let head_end = svg[start..].find('>').map_or(svg.len(), |i| start + i);
-    let head = &svg[start..head_end];
-    if head.contains("viewBox") {
-        return svg[start..].to_owned();
-    }
-    let attr = |name: &str| {
-        let key = format!("{name}=\"");
-        head.find(&key).and_then(|i| {
-            let rest = &head[i + key.len()..];
-            rest.find('"').map(|j| rest[..j].to_owned())
-        })
-    };
-    match (attr("width"), attr("height")) {
-        (Some(w), Some(h)) => format!(
-            "<svg viewBox=\"0 0 {w} {h}\" role=\"img\"{}",
-            &svg[start + 4..]
-        ),
-        _ => svg[start..].to_owned(),
-    }
-}
-
-fn file_name(p: &FsPath) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// A chart's SVG as a page inlines it: the `<svg>` element, without what comes before it.
+fn inline_svg(svg: &[u8]) -> String {
+    let svg = String::from_utf8_lossy(svg);
+    svg.find("<svg")
+        .map_or_else(String::new, |start| svg[start..].to_owned())
 }
 
 /// `/county/{code}?as_of=`.
@@ -510,7 +486,7 @@ pub async fn county(
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let Bundle {
+    let Requested {
         built,
         code,
         grant,
@@ -557,29 +533,24 @@ fn county_page<'a>(
     today: Date,
 ) -> CountyPage<'a> {
     let doc = built.doc.as_ref();
-    let dir = built.dir.join(county_dir(c));
+    let dir = county_dir(c);
+    let file = |name: &str| built.bundle.get(&bundle::join(&dir, name));
     let query = if as_of == today {
         String::new()
     } else {
         format!("?as_of={as_of}")
     };
     let charts = (1..)
-        .zip(charts_in(&built.files, &dir))
+        .zip(charts_in(built.bundle.in_folder(&dir).map(|(n, _)| n)))
         .map(|(number, f)| {
-            let svg_path = f.path.with_extension("svg");
-            let svg = std::fs::read_to_string(&svg_path)
-                .map(|s| scalable_svg(&s))
+            let svg = file(&format!("{}.svg", f.stem))
+                .map(inline_svg)
                 .unwrap_or_default();
             let links = [("png", "PNG"), ("svg", "SVG"), ("csv", "CSV")]
                 .into_iter()
-                .map(|(ext, label)| (f.path.with_extension(ext), label))
-                .filter(|(p, _)| built.files.contains(p))
-                .map(|(p, label)| {
-                    (
-                        format!("/county/{}/files/{}{query}", c.code, file_name(&p)),
-                        label,
-                    )
-                })
+                .map(|(ext, label)| (format!("{}.{ext}", f.stem), label))
+                .filter(|(name, _)| file(name).is_some())
+                .map(|(name, label)| (format!("/county/{}/files/{name}{query}", c.code), label))
                 .collect();
             Chart {
                 number,
@@ -594,10 +565,9 @@ fn county_page<'a>(
         format!("全部文件（{}.zip）", county_dir(c)),
     )];
     let mut names: Vec<String> = built
-        .files
-        .iter()
-        .filter(|p| p.parent() == Some(dir.as_path()))
-        .map(|p| file_name(p))
+        .bundle
+        .in_folder(&dir)
+        .map(|(n, _)| n.to_owned())
         .filter(|n| n.ends_with(".docx") || n.ends_with(".csv") || n.ends_with(".md"))
         .collect();
     names.sort_by_key(|n| (n.as_str() != DOCX_NAME, n.clone()));
@@ -693,16 +663,6 @@ fn scope_label(scope: Scope, doc: &StatusDoc) -> String {
     }
 }
 
-/// The file `name` of a county's bundle, when the bundle holds it.
-fn bundle_file(built: &Built, c: &CountyStatus, name: &str) -> Option<PathBuf> {
-    let dir = built.dir.join(county_dir(c));
-    built
-        .files
-        .iter()
-        .find(|p| p.parent() == Some(dir.as_path()) && file_name(p) == name)
-        .cloned()
-}
-
 fn content_type(name: &str) -> &'static str {
     match name.rsplit('.').next() {
         Some("png") => "image/png",
@@ -739,7 +699,7 @@ fn attachment(name: &str) -> String {
 }
 
 /// The county folder a request names, with who asks and for which date.
-struct Bundle {
+struct Requested {
     built: Arc<Built>,
     code: CountyCode,
     grant: Grant,
@@ -754,7 +714,7 @@ async fn county_bundle(
     headers: &HeaderMap,
     code: &str,
     q: &AsOf,
-) -> Result<Bundle, Response> {
+) -> Result<Requested, Response> {
     let grant = page_grant(s, peer, headers).await?;
     let code = county_of(s, grant, code).map_err(page_err)?;
     let as_of = as_of(s, q.as_of.as_deref()).map_err(page_err)?;
@@ -769,7 +729,7 @@ async fn county_bundle(
             )
             .into_response()
         })?;
-    Ok(Bundle {
+    Ok(Requested {
         built,
         code,
         grant,
@@ -785,40 +745,33 @@ pub async fn county_file(
     Path((code, name)): Path<(String, String)>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let Bundle { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
+    let Requested { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     let Some(c) = built.doc.counties.iter().find(|c| c.code == code) else {
         return not_found().await;
     };
-    let Some(path) = bundle_file(&built, c, &name) else {
+    let bytes = (!name.contains('/'))
+        .then(|| built.bundle.get(&bundle::join(&county_dir(c), &name)))
+        .flatten();
+    let Some(bytes) = bytes else {
         return PageError::new(StatusCode::NOT_FOUND, format!("此区县的文件中没有 {name}"))
             .into_response();
     };
-    match tokio::task::spawn_blocking(move || std::fs::read(&path))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
-    {
-        Ok(bytes) => {
-            let disposition = if name.ends_with(".svg") || name.ends_with(".png") {
-                "inline".to_owned()
-            } else {
-                attachment(&name)
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, content_type(&name).to_owned()),
-                    (header::CONTENT_DISPOSITION, disposition),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            PageError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{name}: {e}")).into_response()
-        }
-    }
+    let disposition = if name.ends_with(".svg") || name.ends_with(".png") {
+        "inline".to_owned()
+    } else {
+        attachment(&name)
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type(&name).to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes.to_vec(),
+    )
+        .into_response()
 }
 
 /// `/county/{code}/bundle.zip?as_of=`: the county's folder as one zip.
@@ -829,7 +782,7 @@ pub async fn county_zip(
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let Bundle { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
+    let Requested { built, code, .. } = match county_bundle(&s, peer, &headers, &code, &q).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -838,14 +791,7 @@ pub async fn county_zip(
     };
     let folder = county_dir(c);
     let name = format!("{folder}-{}.zip", built.doc.as_of);
-    let dir = built.dir.join(&folder);
-    let files: Vec<PathBuf> = built
-        .files
-        .iter()
-        .filter(|p| p.parent() == Some(dir.as_path()))
-        .cloned()
-        .collect();
-    let zipped = tokio::task::spawn_blocking(move || zip_folder(&folder, &files)).await;
+    let zipped = tokio::task::spawn_blocking(move || zip_folder(&built.bundle, &folder)).await;
     match zipped {
         Ok(Ok(bytes)) => (
             [
@@ -864,16 +810,15 @@ pub async fn county_zip(
     }
 }
 
-/// The files as a zip with one folder, `folder/`, holding them.
-fn zip_folder(folder: &str, files: &[PathBuf]) -> Result<Vec<u8>, String> {
+/// The files of `folder` in `bundle` as a zip with that one folder holding them.
+fn zip_folder(bundle: &Bundle, folder: &str) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    for p in files {
-        let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        zip.start_file(format!("{folder}/{}", file_name(p)), opts)
+    for (name, bytes) in bundle.in_folder(folder) {
+        zip.start_file(format!("{folder}/{name}"), opts)
             .map_err(|e| e.to_string())?;
-        zip.write_all(&bytes).map_err(|e| e.to_string())?;
+        zip.write_all(bytes).map_err(|e| e.to_string())?;
     }
     zip.finish()
         .map(|c| c.into_inner())
@@ -950,11 +895,9 @@ pub async fn city(
         format!("?as_of={as_of}")
     };
     let chart = built
-        .files
-        .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "svg"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|s| scalable_svg(&s))
+        .bundle
+        .get("city/city.svg")
+        .map(inline_svg)
         .unwrap_or_default();
     let all: Vec<&CountyStatus> = doc.counties.iter().collect();
     let rows = by_urgency(&all)
@@ -997,15 +940,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_chart_gets_a_view_box_to_scale_with_the_page() {
-        let svg = "<?xml version=\"1.0\"?>\n<svg width=\"1200\" height=\"800\" xmlns=\"http://www.w3.org/2000/svg\">\n<text>&lt;x&gt;</text></svg>";
-        let out = scalable_svg(svg);
-        assert!(
-            out.starts_with("<svg viewBox=\"0 0 1200 800\" role=\"img\" width="),
-            "{out}"
-        );
+    fn a_chart_is_inlined_from_its_svg_element() {
+        let svg = "<?xml version=\"1.0\"?>\n<svg width=\"1200\" height=\"800\" viewBox=\"0 0 1200 800\">\n<text>&lt;x&gt;</text></svg>";
+        let out = inline_svg(svg.as_bytes());
+        assert!(out.starts_with("<svg width=\"1200\""), "{out}");
         assert!(out.contains("&lt;x&gt;"));
         assert!(!out.contains("<?xml"));
+        assert_eq!(inline_svg(b"not a chart"), "");
     }
 
     #[test]

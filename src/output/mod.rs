@@ -1,6 +1,11 @@
-//! What people read: terminal tables (`text`), charts (`charts`) and the report bundle
-//! (`report`). Everything here draws from the status document of [`crate::assess`].
+//! What people read: terminal tables (`text`), charts (`charts`) and the report (`report`),
+//! rendered into a [`Bundle`] of files in memory. Everything here draws from the status document
+//! and the report model of [`crate::assess`]; nothing here opens the store, touches the file
+//! system or reads the clock.
 
+pub mod bundle;
 pub mod charts;
 pub mod report;
 pub mod text;
+
+pub use bundle::Bundle;

@@ -339,7 +339,7 @@ pub fn devices_table(rows: &[crate::assess::devices::DeviceStatus], cfg: &Config
 
 /// `gwmon quarantine`: refusals grouped by reason and origin.
 pub fn quarantine_table(
-    groups: &[crate::store::devices::QuarantineGroup],
+    groups: &[crate::assess::devices::QuarantineGroup],
     clock: &crate::domain::LocalClock,
     since: &str,
 ) -> String {

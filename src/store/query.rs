@@ -9,8 +9,7 @@ use rusqlite::{Connection, params};
 use super::StoreError;
 use crate::analysis::accounting::{Vol, WindowSums, Windows, window_sums};
 
-/// Monthly points per device: `(year, month, value)`.
-pub type MonthlyPoints<T> = HashMap<String, Vec<(i16, i8, T)>>;
+pub use crate::domain::MonthlyPoints;
 
 /// The running yearly sums of many intakes at `day`: for each, the latest daily row on or
 /// before `day` in `day`'s year (intakes with none are absent). One statement for all intakes:

@@ -41,7 +41,7 @@ pub enum DemoError {
     #[error(transparent)]
     Run(#[from] crate::ingest::mqtt::RunError),
     #[error(transparent)]
-    Report(#[from] crate::output::report::ReportError),
+    Report(#[from] crate::report::WriteError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("the field-terminal gateway: {0}")]
@@ -77,7 +77,7 @@ pub struct DemoSummary {
     pub terminals: u64,
     pub terminal_reports: u64,
     pub seconds: f64,
-    pub report: crate::output::report::ReportOutput,
+    pub report: crate::report::ReportOutput,
     pub db: PathBuf,
 }
 
@@ -576,7 +576,7 @@ pub async fn run(
     let out_dir = out.to_path_buf();
     let db_r = db.clone();
     let report = tokio::task::spawn_blocking(move || {
-        crate::output::report::report(&cfg_report, &db_r, today, None, &out_dir)
+        crate::report::report(&cfg_report, &db_r, today, None, &out_dir)
     })
     .await
     .map_err(|e| DemoError::Publish("report".into(), e.to_string()))??;

@@ -18,20 +18,20 @@
 //! - labels are placed with collision checks (`text::Placer`) and lines wrap by the Chinese
 //!   line-breaking rules (`text::break_units`); [`layout_problems`] lists overlapping or clipped
 //!   text of a rendered chart, from the same font metrics the layout uses.
-//! - [`render`]: PNG/SVG output — [`render_all`] writes `stem.png` and `stem.svg`.
+//! - [`render`]: PNG/SVG output — [`render_all`] gives the bytes of `stem.png` and `stem.svg`.
 //! - `samples` (tests only): made-up inputs for every chart in every data situation, shared with
 //!   `examples/chart_samples.rs`, which writes them all and prints the time per chart.
 //!
-//! Data flows one way: caller's accounting → model structs → `draw_*` → backend → files. Nothing
-//! here reads the clock, the environment or the system fonts, so the same data gives the same
+//! Data flows one way: caller's accounting → model structs → `draw_*` → backend → bytes. Nothing
+//! here reads the clock, the environment, the file system or the system fonts, so the same data gives the same
 //! bytes.
 //!
 //! # Use
 //! ```ignore
 //! let chart = ChartKind::ExitReadiness(&readiness); // filled from the accounting
-//! let files = render_all(chart, out_dir, "140121-readiness")?; // [png, svg]
+//! let [(png_name, png), (svg_name, svg)] = render_all(chart, "readiness")?;
 //! ```
-//! [`render_svg`] and [`render_png`] give the bytes instead of files. Drawing is synchronous CPU
+//! [`render_svg`] and [`render_png`] give one format each. Drawing is synchronous CPU
 //! work (≈ 15 ms per chart in release): call it from a blocking thread, not from the runtime. The
 //! functions are thread-safe; charts of different counties can be rendered in parallel.
 //!

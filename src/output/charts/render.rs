@@ -1,5 +1,5 @@
 //! Output plumbing shared by all charts: one drawing function per chart, run against plotters'
-//! SVG backend (text kept as `<text>`) and bitmap backend (PNG), and files written atomically.
+//! SVG backend (text kept as `<text>`) and bitmap backend (PNG), into bytes in memory.
 //!
 //! Every chart is drawn by the same code for both formats, on a canvas of the same pixel size, so
 //! the PNG and the SVG of a chart show the same layout. Bitmap text goes through [`GlyphFix`]
@@ -12,10 +12,6 @@
 //! encoding with the fast deflate setting and the Paeth filter 3–4 ms and 120–620 kB per chart —
 //! the same speed and size as plotters' own encoder. The default deflate level would halve the
 //! files but cost 25–45 ms per chart (≈ 280 ms instead of ≈ 70 ms per county), so speed wins.
-
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
 
 use ab_glyph::{Font, ScaleFont};
 use plotters::coord::Shift;
@@ -47,15 +43,6 @@ pub enum ChartError {
     /// The output stem would leave the output directory or is empty.
     #[error("invalid chart file stem '{0}': expected a plain file name without '/', '\\' or '..'")]
     Stem(String),
-    /// Writing an output file failed.
-    #[error("cannot write chart file {path}: {source}")]
-    Io {
-        /// The file being written.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
 }
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
@@ -344,37 +331,18 @@ pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartE
     Ok(out)
 }
 
-/// Renders `chart` to `out_dir/stem.png` and `out_dir/stem.svg` and returns both paths (PNG first).
-///
-/// Files are written to a temporary name and renamed, so a report never picks up half a chart.
-/// `out_dir` must exist. `stem` must be a plain file name.
-pub fn render_all(
-    chart: ChartKind<'_>,
-    out_dir: &Path,
-    stem: &str,
-) -> Result<Vec<PathBuf>, ChartError> {
+/// Renders `chart` as `stem.png` and `stem.svg`: (file name, bytes), PNG first. `stem` must be a
+/// plain file name.
+pub fn render_all(chart: ChartKind<'_>, stem: &str) -> Result<[(String, Vec<u8>); 2], ChartError> {
     if stem.is_empty() || stem.contains(['/', '\\']) || stem.contains("..") {
         return Err(ChartError::Stem(stem.to_owned()));
     }
     let svg = render_svg(chart)?;
     let png = render_png(chart)?;
-    let png_path = out_dir.join(format!("{stem}.png"));
-    let svg_path = out_dir.join(format!("{stem}.svg"));
-    write_atomic(&png_path, &png)?;
-    write_atomic(&svg_path, svg.as_bytes())?;
-    Ok(vec![png_path, svg_path])
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ChartError> {
-    let io_err = |source| ChartError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes).map_err(io_err)?;
-    fs::rename(&tmp, path).map_err(io_err)
+    Ok([
+        (format!("{stem}.png"), png),
+        (format!("{stem}.svg"), svg.into_bytes()),
+    ])
 }
 
 /// A bitmap backend wrapper that draws text in the embedded font with each glyph where it belongs.

@@ -1,34 +1,27 @@
 //! The city folder: the overview of the city's budgets and every county's k, with its CSV.
 
-use std::path::{Path, PathBuf};
-
 use jiff::civil::Date;
 
-use super::{ReportError, csv, io, meta};
+use super::county::Files;
+use super::{ReportError, csv, meta};
 use crate::assess::StatusDoc;
 use crate::output::charts::{self, BudgetBar, ChartKind, CityOverview, CountyK};
 
 /// The budget bars, in the order the chart draws them; the city total is drawn apart.
 const BUDGETS: [&str; 2] = ["supply_group", "counties"];
 
-/// Writes `out/city/` and returns the files written.
-pub fn bundle(
-    doc: &StatusDoc,
-    as_of: Date,
-    out: &Path,
-    form: csv::CsvForm,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let dir = out.join("city");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+/// The files of the city folder (file name, bytes).
+pub fn files(doc: &StatusDoc, as_of: Date, form: csv::CsvForm) -> Result<Files, ReportError> {
     let overview = overview(doc, as_of);
-    let mut files = charts::render_all(ChartKind::CityOverview(&overview), &dir, "city")?;
-    files.push(csv::write_file(form, dir.join("city.csv"), |w| {
+    let mut files: Files = charts::render_all(ChartKind::CityOverview(&overview), "city")?.into();
+    let csv = csv::to_bytes(form, |w| {
         csv::city(
             w,
             overview.budgets.iter().chain([&overview.total]),
             &overview.counties,
         )
-    })?);
+    })?;
+    files.push(("city.csv".into(), csv));
     Ok(files)
 }
 

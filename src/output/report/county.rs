@@ -2,16 +2,13 @@
 //! hydrographs on as many pages as the wells need, withdrawal by source), the CSV of the numbers
 //! of the first four, and `summary.md`. [`chart_files`] lists the chart files a folder holds.
 
-use std::path::{Path, PathBuf};
-
 use jiff::civil::Date;
-use rusqlite::Connection;
 
 use super::series::{self, MonthSums};
-use super::{ReportError, county_dir, csv, io, meta, summary};
-use crate::analysis::accounting::{Vol, county_quota_for_year, quota_steps};
+use super::{ReportError, csv, meta, summary};
+use crate::analysis::accounting::{county_quota_for_year, quota_steps};
 use crate::analysis::verdict::{Status, Verdict};
-use crate::assess::{CountyStatus, StatusDoc, counts_for_county_quota};
+use crate::assess::{CountyModel, CountyStatus, ReportModel, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
 use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
@@ -19,93 +16,92 @@ use crate::output::charts::{
     Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
     WellSeries, WithdrawalBySource, YearQuota,
 };
-use crate::store::query::{self, MonthlyPoints};
 
 /// What every county's bundle of one run reads: the same for all counties.
 pub struct Run<'a> {
     pub cfg: &'a Config,
+    pub model: &'a ReportModel,
     pub doc: &'a StatusDoc,
-    /// Monthly volumes of every intake from `base` to `as_of`.
-    pub monthly: &'a MonthlyPoints<Vol>,
     /// The first month of the annual history.
     pub base: Date,
     pub as_of: Date,
-    pub out: &'a Path,
     pub csv: csv::CsvForm,
     /// Hydrographs as depth to water (埋深) instead of level.
     pub depth: bool,
 }
 
-/// What a county's charts are handed to: [`render_files`] for a report; a test can look at the
-/// charts instead of writing them.
-pub(super) type Render<'r> =
-    &'r (dyn Fn(ChartKind<'_>, &Path, &str) -> Result<Vec<PathBuf>, ReportError> + Sync);
+impl<'a> Run<'a> {
+    pub fn new(cfg: &'a Config, model: &'a ReportModel, csv: csv::CsvForm, depth: bool) -> Self {
+        Run {
+            cfg,
+            model,
+            doc: &model.doc,
+            base: model.base,
+            as_of: model.as_of,
+            csv,
+            depth,
+        }
+    }
+}
 
-/// Writes `stem.png` and `stem.svg` of the chart into `dir`.
-pub(super) fn render_files(
-    chart: ChartKind<'_>,
-    dir: &Path,
-    stem: &str,
-) -> Result<Vec<PathBuf>, ReportError> {
-    Ok(charts::render_all(chart, dir, stem)?)
+/// A folder's files: (file name, bytes).
+pub(super) type Files = Vec<(String, Vec<u8>)>;
+
+/// What a county's charts are handed to: [`render_files`] for a report; a test can look at the
+/// charts instead of drawing them.
+pub(super) type Render<'r> = &'r (dyn Fn(ChartKind<'_>, &str) -> Result<Files, ReportError> + Sync);
+
+/// `stem.png` and `stem.svg` of the chart.
+pub(super) fn render_files(chart: ChartKind<'_>, stem: &str) -> Result<Files, ReportError> {
+    Ok(charts::render_all(chart, stem)?.into())
 }
 
 /// One county's figures as the charts of its folder share them.
 struct County<'a> {
     c: &'a CountyStatus,
+    model: &'a CountyModel,
     render: Render<'a>,
-    /// The intakes that count towards the county's quota.
-    intakes: Vec<&'a str>,
     by_month: MonthSums,
-    dir: PathBuf,
 }
 
-/// Writes the folder of county `c` and returns the files written.
-pub fn bundle(
-    run: &Run<'_>,
-    conn: &Connection,
-    c: &CountyStatus,
-) -> Result<Vec<PathBuf>, ReportError> {
-    bundle_with(run, conn, c, &render_files)
+/// The files of county `c`'s folder (file name, bytes): charts, CSVs and `summary.md`.
+pub fn files(run: &Run<'_>, c: &CountyStatus, model: &CountyModel) -> Result<Files, ReportError> {
+    files_with(run, c, model, &render_files)
 }
 
-/// [`bundle`] with the charts handed to `render`.
-pub(super) fn bundle_with(
+/// [`files`] with the charts handed to `render`.
+pub(super) fn files_with(
     run: &Run<'_>,
-    conn: &Connection,
     c: &CountyStatus,
+    model: &CountyModel,
     render: Render<'_>,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let dir = run.out.join(county_dir(c));
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let intakes: Vec<&str> = run
+) -> Result<Files, ReportError> {
+    let intakes = run
         .cfg
         .registry
         .intakes
         .iter()
         .filter(|i| i.county == c.code && counts_for_county_quota(i))
-        .map(|i| i.id.as_str())
-        .collect();
+        .map(|i| i.id.as_str());
     let county = County {
         c,
+        model,
         render,
-        by_month: series::month_sums(intakes.iter().copied(), run.monthly),
-        intakes,
-        dir,
+        by_month: series::month_sums(intakes, &run.model.monthly),
     };
     let mut files = readiness(run, &county)?;
-    files.extend(cumulative(run, conn, &county)?);
+    files.extend(cumulative(run, &county)?);
     files.extend(monthly(run, &county)?);
     files.extend(hydrographs(run, &county)?);
     files.extend(by_source(run, &county)?);
-    files.push(csv::write_file(
-        run.csv,
-        county.dir.join("bulletin.csv"),
-        |w| csv::bulletin(w, c),
-    )?);
-    let p = county.dir.join("summary.md");
-    std::fs::write(&p, summary::render(run.cfg, run.doc, c)?).map_err(io(&p))?;
-    files.push(p);
+    files.push((
+        "bulletin.csv".into(),
+        csv::to_bytes(run.csv, |w| csv::bulletin(w, c))?,
+    ));
+    files.push((
+        "summary.md".into(),
+        summary::render(run.cfg, run.doc, c)?.into_bytes(),
+    ));
     Ok(files)
 }
 
@@ -143,7 +139,7 @@ impl Run<'_> {
 
 /// Exit readiness: annual withdrawal against the quota, this year's projection, the deadlines,
 /// the county's mean level with its trend, and the verdict with what fails.
-fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
+fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let (cfg, c, year) = (run.cfg, k.c, run.doc.year);
     let years = series::annual_history(&k.by_month, run.base.year(), year, c.last_year_m3, |y| {
         county_quota_for_year(&cfg.quota_versions, c.code, y, cfg.assessment.quota_rule)
@@ -218,16 +214,14 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
             })
             .collect(),
     };
-    let mut files = (k.render)(ChartKind::ExitReadiness(&chart), &k.dir, "readiness")?;
-    files.push(csv::write_file(
-        run.csv,
-        k.dir.join("readiness.csv"),
-        |w| csv::readiness(w, &chart.years, &current),
-    )?);
-    files.push(csv::write_file(
-        run.csv,
-        k.dir.join("readiness_levels.csv"),
-        |w| {
+    let mut files = (k.render)(ChartKind::ExitReadiness(&chart), "readiness")?;
+    files.push((
+        "readiness.csv".into(),
+        csv::to_bytes(run.csv, |w| csv::readiness(w, &chart.years, &current))?,
+    ));
+    files.push((
+        "readiness_levels.csv".into(),
+        csv::to_bytes(run.csv, |w| {
             let rows: Vec<csv::AquiferRows<'_>> = levels
                 .iter()
                 .map(|(a, points)| csv::AquiferRows {
@@ -238,22 +232,15 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
                 })
                 .collect();
             csv::readiness_levels(w, &rows)
-        },
-    )?);
+        })?,
+    ));
     Ok(files)
 }
 
 /// Cumulative withdrawal this year against last year and the quota's steps.
-fn cumulative(
-    run: &Run<'_>,
-    conn: &Connection,
-    k: &County<'_>,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn cumulative(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let (c, year) = (k.c, run.doc.year);
-    let last_year_start = Date::new(year - 1, 1, 1).unwrap_or(run.as_of);
-    let days =
-        query::daily_volume_sums(conn, k.intakes.iter().copied(), last_year_start, run.as_of)?;
-    let (this_year, last_year) = series::cumulative(&days, year);
+    let (this_year, last_year) = series::cumulative(&k.model.daily_m3, year);
     let steps = series::quota_step_days(&quota_steps(
         &run.cfg.quota_versions,
         c.code,
@@ -269,11 +256,10 @@ fn cumulative(
         projected_year_end_m3: Some(c.projected_m3),
         k_text: c.k.map(|k| run.doc.fmt_k(Some(k))),
     };
-    let mut files = (k.render)(ChartKind::Cumulative(&chart), &k.dir, "cumulative")?;
-    files.push(csv::write_file(
-        run.csv,
-        k.dir.join("cumulative.csv"),
-        |w| {
+    let mut files = (k.render)(ChartKind::Cumulative(&chart), "cumulative")?;
+    files.push((
+        "cumulative.csv".into(),
+        csv::to_bytes(run.csv, |w| {
             csv::cumulative(
                 w,
                 &chart.this_year,
@@ -281,26 +267,27 @@ fn cumulative(
                 &chart.quota_steps,
                 c.projected_m3,
             )
-        },
-    )?);
+        })?,
+    ));
     Ok(files)
 }
 
 /// Monthly withdrawal of the last three years.
-fn monthly(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
+fn monthly(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let chart = MonthlyWithdrawal {
         meta: run.meta(k.c),
         years: series::last_three_years(&k.by_month, run.doc.year),
     };
-    let mut files = (k.render)(ChartKind::Monthly(&chart), &k.dir, "monthly")?;
-    files.push(csv::write_file(run.csv, k.dir.join("monthly.csv"), |w| {
-        csv::monthly(w, &chart.years)
-    })?);
+    let mut files = (k.render)(ChartKind::Monthly(&chart), "monthly")?;
+    files.push((
+        "monthly.csv".into(),
+        csv::to_bytes(run.csv, |w| csv::monthly(w, &chart.years))?,
+    ));
     Ok(files)
 }
 
 /// Each monitoring well's monthly mean level with its trend line.
-fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
+fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let start = run.cfg.assessment.window_start;
     let points: Vec<Vec<(Date, f64)>> =
         k.c.wells
@@ -385,14 +372,12 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
         chart.page = page;
         files.extend((k.render)(
             ChartKind::Hydrographs(&chart),
-            &k.dir,
             &hydrograph_stem(page),
         )?);
     }
-    files.push(csv::write_file(
-        run.csv,
-        k.dir.join("hydrographs.csv"),
-        |w| {
+    files.push((
+        "hydrographs.csv".into(),
+        csv::to_bytes(run.csv, |w| {
             csv::hydrographs(
                 w,
                 k.c.wells
@@ -400,15 +385,15 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportErro
                     .zip(&points)
                     .map(|(w, p)| (w.id.as_str(), p.as_slice())),
             )
-        },
-    )?);
+        })?,
+    ));
     Ok(files)
 }
 
 /// Withdrawal by source and year from the base year: complete years summed from the monthly
 /// volumes of the county's intakes of each source, last year and this year's projection as the
 /// status document has them, so the chart agrees with the summary's table.
-fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError> {
+fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let (c, year) = (k.c, run.doc.year);
     let years: Vec<i16> = (run.base.year()..=year).collect();
     let sources = c
@@ -432,7 +417,7 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
                             && Some(&i.source) == source
                     })
                     .map(|i| i.id.as_str());
-                series::month_sums(intakes, run.monthly)
+                series::month_sums(intakes, &run.model.monthly)
             };
             let m3 = years
                 .iter()
@@ -468,68 +453,51 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Vec<PathBuf>, ReportError>
             .as_ref()
             .map(|r| (i32::from(r.year), r.sealed_m3, r.transferred_m3, r.rest_m3)),
     };
-    let mut files = (k.render)(ChartKind::BySource(&chart), &k.dir, "sources")?;
-    files.push(csv::write_file(run.csv, k.dir.join("sources.csv"), |w| {
-        csv::sources(w, &chart)
-    })?);
+    let mut files = (k.render)(ChartKind::BySource(&chart), "sources")?;
+    files.push((
+        "sources.csv".into(),
+        csv::to_bytes(run.csv, |w| csv::sources(w, &chart))?,
+    ));
     Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::Mutex;
 
     use super::*;
-    use crate::store::{Durability, StoreSettings, coverage, open_ro, open_store};
 
     /// Every county of a simulated Taiyuan store: no chart has overlapping or clipped text, and
     /// the hydrograph pages hold every well once.
     #[test]
     fn every_county_chart_is_laid_out_without_collisions() {
-        let dir = tempfile::tempdir().unwrap();
         let cfg = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/taiyuan.toml"))
             .unwrap();
-        let db = dir.path().join("gwmon.db");
-        {
-            let mut store =
-                open_store(StoreSettings::from_config(&cfg), &db, Durability::Normal).unwrap();
-            let (from, to) = ("2023-01-01".parse().unwrap(), "2026-11-27".parse().unwrap());
-            crate::tools::fleet::populate(&mut store, &cfg, 42, from, to, 5).unwrap();
-        }
-        let as_of: Date = "2026-11-28".parse().unwrap();
-        let conn = open_ro(&db).unwrap();
-        let doc = crate::assess::status(&cfg, &conn, as_of).unwrap();
-        let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap();
-        let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
-        let monthly = coverage::monthly_volumes(&conn, &intakes, base, as_of).unwrap();
-        let run = Run {
-            cfg: &cfg,
-            doc: &doc,
-            monthly: &monthly,
-            base,
-            as_of,
-            out: dir.path(),
-            csv: csv::CsvForm::Excel,
-            depth: false,
-        };
+        let model = crate::assess::testing::simulated(
+            &cfg,
+            "2023-01-01".parse().unwrap(),
+            "2026-11-27".parse().unwrap(),
+            "2026-11-28".parse().unwrap(),
+        );
+        let run = Run::new(&cfg, &model, csv::CsvForm::Excel, false);
         let problems = Mutex::new(Vec::new());
         let wells_drawn = Mutex::new(Vec::new());
-        let check =
-            |chart: ChartKind<'_>, _: &Path, stem: &str| -> Result<Vec<PathBuf>, ReportError> {
-                let found = charts::layout_problems(chart)?;
-                let mut p = problems.lock().unwrap();
-                p.extend(found.into_iter().map(|f| format!("{stem}: {f}")));
-                if let ChartKind::Hydrographs(h) = chart {
-                    wells_drawn
-                        .lock()
-                        .unwrap()
-                        .extend(h.page_wells(h.page).iter().map(|w| w.id.clone()));
-                }
-                Ok(Vec::new())
-            };
-        assert_eq!(doc.counties.len(), 10);
-        for c in &doc.counties {
-            bundle_with(&run, &conn, c, &check).unwrap();
+        let check = |chart: ChartKind<'_>, stem: &str| -> Result<Files, ReportError> {
+            let found = charts::layout_problems(chart)?;
+            let mut p = problems.lock().unwrap();
+            p.extend(found.into_iter().map(|f| format!("{stem}: {f}")));
+            if let ChartKind::Hydrographs(h) = chart {
+                wells_drawn
+                    .lock()
+                    .unwrap()
+                    .extend(h.page_wells(h.page).iter().map(|w| w.id.clone()));
+            }
+            Ok(Vec::new())
+        };
+        assert_eq!(model.counties.len(), 10);
+        for (c, m) in model.selected() {
+            files_with(&run, c, m, &check).unwrap();
             let p = std::mem::take(&mut *problems.lock().unwrap());
             assert!(p.is_empty(), "{}: {p:#?}", c.name);
             let mut drawn = std::mem::take(&mut *wells_drawn.lock().unwrap());

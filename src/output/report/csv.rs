@@ -3,16 +3,14 @@
 //! byte-order mark, which is how Excel tells UTF-8 from the local code page, and Chinese headers
 //! with their units — and plain, for scripts: no mark, the English snake_case headers and labels
 //! they have always read. Each writer takes a [`Sheet`] over any [`csv::Writer`], so a test can
-//! write into memory; [`write_file`] puts one on disk.
+//! write into any buffer; [`to_bytes`] gives a file's bytes.
 
-use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
 
 use csv::Writer;
 use jiff::civil::Date;
 
-use super::{ReportError, io};
+use super::ReportError;
 use crate::domain::time::month_key;
 use crate::output::charts::{
     BudgetBar, CountyK, CurrentYear, DayValue, QuotaStep, YearMonths, YearWithdrawal,
@@ -53,7 +51,7 @@ pub struct Sheet<W: Write> {
 }
 
 impl<W: Write> Sheet<W> {
-    /// A sheet writing into `inner` (the byte-order mark is [`write_file`]'s job).
+    /// A sheet writing into `inner` (the byte-order mark is [`to_bytes`]'s job).
     pub fn new(inner: W, form: CsvForm) -> Self {
         Sheet {
             w: Writer::from_writer(inner),
@@ -95,21 +93,22 @@ fn opt_num(v: Option<f64>) -> String {
     v.map_or(String::new(), num)
 }
 
-/// Creates `path` in `form` (with the byte-order mark for Excel), writes the rows `rows` puts
-/// into it and flushes: the path on success.
-pub fn write_file(
+/// The bytes of a CSV in `form` (with the byte-order mark for Excel) holding the rows `rows`
+/// puts into it.
+pub fn to_bytes(
     form: CsvForm,
-    path: PathBuf,
-    rows: impl FnOnce(&mut Sheet<File>) -> Result<(), csv::Error>,
-) -> Result<PathBuf, ReportError> {
-    let mut file = File::create(&path).map_err(io(&path))?;
+    rows: impl FnOnce(&mut Sheet<Vec<u8>>) -> Result<(), csv::Error>,
+) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::new();
     if form == CsvForm::Excel {
-        file.write_all(BOM).map_err(io(&path))?;
+        out.extend_from_slice(BOM);
     }
-    let mut sheet = Sheet::new(file, form);
+    let mut sheet = Sheet::new(out, form);
     rows(&mut sheet)?;
-    sheet.w.flush().map_err(io(&path))?;
-    Ok(path)
+    sheet
+        .w
+        .into_inner()
+        .map_err(|e| ReportError::Csv(csv::Error::from(e.into_error())))
 }
 
 const YEAR: Word = ("year", "年份");
@@ -548,17 +547,6 @@ mod tests {
     }
 
     #[test]
-    fn write_file_names_the_file_it_cannot_create() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("no-such-folder").join("x.csv");
-        let err = write_file(CsvForm::Excel, path.clone(), |w| w.row(["a".into()])).unwrap_err();
-        assert!(
-            matches!(&err, ReportError::Io { path: p, .. } if *p == path),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn sources_rows_in_both_forms() {
         use crate::output::charts::{SourceSeries, WithdrawalBySource};
         let chart = WithdrawalBySource {
@@ -630,21 +618,12 @@ mod tests {
 
     #[test]
     fn excel_files_start_with_the_byte_order_mark_and_plain_files_do_not() {
-        let dir = tempfile::tempdir().unwrap();
         let months = [YearMonths {
             year: 2026,
             months_m3: [2.5; 12],
         }];
-        let excel = write_file(CsvForm::Excel, dir.path().join("e.csv"), |w| {
-            monthly(w, &months)
-        })
-        .unwrap();
-        let plain = write_file(CsvForm::Plain, dir.path().join("p.csv"), |w| {
-            monthly(w, &months)
-        })
-        .unwrap();
-        let excel = std::fs::read(excel).unwrap();
-        let plain = std::fs::read(plain).unwrap();
+        let excel = to_bytes(CsvForm::Excel, |w| monthly(w, &months)).unwrap();
+        let plain = to_bytes(CsvForm::Plain, |w| monthly(w, &months)).unwrap();
         assert!(excel.starts_with(BOM), "{:?}", &excel[..8]);
         assert!(
             String::from_utf8(excel[BOM.len()..].to_vec())

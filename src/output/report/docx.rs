@@ -10,8 +10,6 @@
 //! the as-of date as their created and modified time, the zip entries docx-rs's fixed date, and
 //! every id is numbered within the document, so two runs give the same file.
 
-use std::path::{Path, PathBuf};
-
 use docx_rs::{
     AlignmentType, DocumentChild, Docx, PageMargin, Paragraph, Pic, Run, RunFonts, Shading, Table,
     TableCell, TableCellContent, TableChild, TableRow, TableRowChild, WidthType,
@@ -21,7 +19,7 @@ use jiff::civil::Date;
 use super::figures::{self, Figure};
 use super::html::reasons;
 use super::summary::progress;
-use super::{DOCX_NAME, ReportError, io};
+use super::{ReportError, county_dir};
 use crate::analysis::verdict::Verdict;
 use crate::assess::{CountyStatus, StatusDoc};
 use crate::domain::volume::wan;
@@ -46,29 +44,25 @@ const HEADING_SIZE: usize = 28;
 const BODY_SIZE: usize = 21;
 const SMALL_SIZE: usize = 18;
 
-/// Writes the Word document of county `c` into its folder `dir`, with every chart PNG among
-/// `files` that lies in `dir`: the path written.
-pub fn write(
+/// The Word document of county `c`, with every chart PNG among `files`, the files of its folder
+/// (file name, bytes).
+pub fn render(
     doc: &StatusDoc,
     c: &CountyStatus,
     as_of: Date,
-    dir: &Path,
-    files: &[PathBuf],
-) -> Result<PathBuf, ReportError> {
-    let path = dir.join(DOCX_NAME);
-    let charts = figures::charts_in(files, dir)
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, ReportError> {
+    let charts: Vec<(Figure, &[u8])> = figures::charts_in(files.iter().map(|(n, _)| n.as_str()))
         .into_iter()
-        .map(|f| {
-            let png = std::fs::read(&f.path).map_err(io(&f.path))?;
-            Ok((f, png))
+        .filter_map(|f| {
+            let png = files.iter().find(|(n, _)| *n == f.file)?.1.as_slice();
+            Some((f, png))
         })
-        .collect::<Result<Vec<_>, ReportError>>()?;
-    let bytes = build(doc, c, as_of, &charts).map_err(|message| ReportError::Docx {
-        path: path.clone(),
+        .collect();
+    build(doc, c, as_of, &charts).map_err(|message| ReportError::Docx {
+        county: county_dir(c),
         message,
-    })?;
-    std::fs::write(&path, bytes).map_err(io(&path))?;
-    Ok(path)
+    })
 }
 
 /// The document's bytes: `charts` are (figure, PNG bytes) in numbering order.
@@ -76,7 +70,7 @@ fn build(
     doc: &StatusDoc,
     c: &CountyStatus,
     as_of: Date,
-    charts: &[(Figure, Vec<u8>)],
+    charts: &[(Figure, &[u8])],
 ) -> Result<Vec<u8>, String> {
     let stamp = format!("{as_of}T00:00:00Z");
     let mut d = Docx::new()
@@ -186,11 +180,11 @@ fn build(
         d = d.add_paragraph(Paragraph::new().add_run(text("（本县无图表）")));
     }
     for (n, (f, png)) in (1..).zip(charts) {
-        let (w, h) = png_size(png).map_err(|e| format!("{}: {e}", f.path.display()))?;
+        let (w, h) = png_size(png).map_err(|e| format!("{}: {e}", f.file))?;
         let height = (u64::from(CHART_W_EMU) * u64::from(h) / u64::from(w.max(1))) as u32;
         // Numbered within the document: docx-rs would take the next number of a process-wide
         // counter, which depends on the order the counties' workers ran in.
-        let pic = Pic::new_with_dimensions(png.clone(), w, h)
+        let pic = Pic::new_with_dimensions(png.to_vec(), w, h)
             .size(CHART_W_EMU, height)
             .id(format!("rIdImage{n}"));
         d = d
@@ -461,15 +455,13 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::store::{Durability, open_rw};
 
     const AS_OF: &str = "2026-11-28";
 
     /// The status document of an empty store (every county without data).
-    fn status(dir: &Path) -> StatusDoc {
+    fn status() -> StatusDoc {
         let cfg = Config::embedded().unwrap();
-        let conn = open_rw(&dir.join("gwmon.db"), Durability::Normal).unwrap();
-        crate::assess::status(&cfg, &conn, AS_OF.parse().unwrap()).unwrap()
+        crate::assess::testing::empty(&cfg, AS_OF.parse().unwrap()).doc
     }
 
     /// A `w`×`h` PNG in grey `level` (docx-rs stores identical images once, so each chart of a
@@ -500,42 +492,32 @@ mod tests {
             .collect()
     }
 
-    /// A county folder in `dir` with the charts `stems` as PNGs (and an SVG and a CSV beside
-    /// one, which the document must leave out): the files, as a bundle returns them.
-    fn folder(dir: &Path, stems: &[&str]) -> Vec<PathBuf> {
+    /// A county folder with the charts `stems` as PNGs (and an SVG and a CSV beside one, which
+    /// the document must leave out).
+    fn folder(stems: &[&str]) -> Vec<(String, Vec<u8>)> {
         let mut files = Vec::new();
         for (level, stem) in (100..).zip(stems) {
-            let p = dir.join(format!("{stem}.png"));
-            std::fs::write(&p, png(48, 36, level)).unwrap();
-            files.push(p);
+            files.push((format!("{stem}.png"), png(48, 36, level)));
         }
         for other in ["readiness.svg", "readiness.csv"] {
-            std::fs::write(dir.join(other), "x").unwrap();
-            files.push(dir.join(other));
+            files.push((other.to_owned(), b"x".to_vec()));
         }
         files
     }
 
     #[test]
     fn the_document_names_the_county_and_holds_every_chart_with_its_caption() {
-        let tmp = tempfile::tempdir().unwrap();
-        let doc = status(tmp.path());
+        let doc = status();
         let c = &doc.counties[0];
-        let dir = tmp.path().join(super::super::county_dir(c));
-        std::fs::create_dir_all(&dir).unwrap();
-        let files = folder(
-            &dir,
-            &[
-                "hydrographs-2",
-                "readiness",
-                "monthly",
-                "hydrographs",
-                "cumulative",
-            ],
-        );
-        let path = write(&doc, c, AS_OF.parse().unwrap(), &dir, &files).unwrap();
-        assert_eq!(path, dir.join(DOCX_NAME));
-        let entries = unzip(&std::fs::read(&path).unwrap());
+        let files = folder(&[
+            "hydrographs-2",
+            "readiness",
+            "monthly",
+            "hydrographs",
+            "cumulative",
+        ]);
+        let bytes = render(&doc, c, AS_OF.parse().unwrap(), &files).unwrap();
+        let entries = unzip(&bytes);
         let xml = entries
             .iter()
             .find(|(n, _)| n == "word/document.xml")
@@ -575,16 +557,18 @@ mod tests {
 
     #[test]
     fn two_documents_of_the_same_county_are_byte_identical_and_dated_as_of() {
-        let tmp = tempfile::tempdir().unwrap();
-        let doc = status(tmp.path());
+        let doc = status();
         let c = &doc.counties[1];
-        let charts: Vec<(Figure, Vec<u8>)> = (1..)
+        let pngs: Vec<(Figure, Vec<u8>)> = (1..)
             .zip(["readiness", "monthly"])
             .map(|(level, stem)| {
-                let path = tmp.path().join(format!("{stem}.png"));
-                let f = figures::charts_in(&[path], tmp.path()).remove(0);
+                let f = figures::charts_in([format!("{stem}.png").as_str()]).remove(0);
                 (f, png(30, 20, level))
             })
+            .collect();
+        let charts: Vec<(Figure, &[u8])> = pngs
+            .iter()
+            .map(|(f, b)| (f.clone(), b.as_slice()))
             .collect();
         let as_of: Date = AS_OF.parse().unwrap();
         let first = build(&doc, c, as_of, &charts).unwrap();

@@ -1,11 +1,9 @@
 //! The charts of a county folder as the Word document and index.html number and caption them.
 //!
-//! Both take the PNG files the county's bundle wrote — not a fixed list — so a chart added to the
+//! Both take the PNG files of the county's folder — not a fixed list — so a chart added to the
 //! folder (a second page of hydrographs, a chart by source) shows up in both without a change
 //! here: known stems get their title from [`TITLES`] and their place in its order, an unknown
 //! stem a generic title after them.
-
-use std::path::{Path, PathBuf};
 
 /// Chart titles by file stem, in the order the charts are numbered.
 const TITLES: [(&str, &str); 5] = [
@@ -22,27 +20,27 @@ const TITLES: [(&str, &str); 5] = [
 /// One chart of a folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Figure {
-    pub path: PathBuf,
+    /// The PNG's file name in its folder.
+    pub file: String,
     /// File stem: `readiness`, `hydrographs-2`, …
     pub stem: String,
     pub title: String,
 }
 
-/// The charts among `files` that lie in `dir` (their PNGs), in numbering order: the stems of
+/// The charts among the file names of one folder (their PNGs), in numbering order: the stems of
 /// [`TITLES`] in its order, continuation pages (`hydrographs-2`, `-3`, …) after their first page
 /// by number, then unknown stems by name.
-pub fn charts_in(files: &[PathBuf], dir: &Path) -> Vec<Figure> {
-    let mut figures: Vec<(usize, u32, Figure)> = files
-        .iter()
-        .filter(|p| p.parent() == Some(dir) && p.extension().is_some_and(|e| e == "png"))
-        .filter_map(|p| {
-            let stem = p.file_stem()?.to_str()?.to_string();
+pub fn charts_in<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Figure> {
+    let mut figures: Vec<(usize, u32, Figure)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let stem = name.strip_suffix(".png")?.to_string();
             let (rank, page, title) = caption(&stem);
             Some((
                 rank,
                 page,
                 Figure {
-                    path: p.clone(),
+                    file: name.to_owned(),
                     stem,
                     title,
                 },
@@ -75,8 +73,7 @@ mod tests {
 
     #[test]
     fn charts_are_numbered_in_title_order_with_continuations_and_unknowns_last() {
-        let dir = Path::new("/r/140121-清徐县");
-        let files: Vec<PathBuf> = [
+        let files = [
             "zz-extra.png",
             "hydrographs-10.png",
             "summary.md",
@@ -88,12 +85,8 @@ mod tests {
             "hydrographs.png",
             "cumulative.png",
             "readiness.png",
-        ]
-        .iter()
-        .map(|f| dir.join(f))
-        .chain([PathBuf::from("/r/city/city.png")])
-        .collect();
-        let figures = charts_in(&files, dir);
+        ];
+        let figures = charts_in(files);
         let stems: Vec<&str> = figures.iter().map(|f| f.stem.as_str()).collect();
         assert_eq!(
             stems,
@@ -111,6 +104,6 @@ mod tests {
         assert_eq!(figures[3].title, "监测井水位过程线");
         assert_eq!(figures[4].title, "监测井水位过程线（续1）");
         assert_eq!(figures[7].title, "图表：zz-extra");
-        assert_eq!(figures[0].path, dir.join("readiness.png"));
+        assert_eq!(figures[0].file, "readiness.png");
     }
 }

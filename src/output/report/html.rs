@@ -8,16 +8,16 @@
 //! works through them in; the table says which criteria each county fails.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use askama::Template;
 
 use super::figures::{self, Figure};
 use super::summary::progress;
-use super::{DOCX_NAME, ReportError, county_dir, io};
+use super::{DOCX_NAME, ReportError, county_dir};
 use crate::analysis::verdict::{Status, Verdict};
 use crate::assess::{CountyStatus, DeadlineState, StatusDoc};
 use crate::domain::volume::wan;
+use crate::output::Bundle;
 use crate::output::charts::fonts;
 
 /// The bundle's copy of the charts' font, relative to `index.html`.
@@ -26,15 +26,10 @@ pub const FONT_PATH: &str = "fonts/NotoSansSC-gwmon-subset.otf";
 /// The font's licence (SIL OFL 1.1), which must travel with every copy of the font.
 const FONT_LICENCE: &str = include_str!("../../../assets/fonts/OFL.txt");
 
-/// Writes the page's font and its licence into `out/fonts/`: the files written.
-pub fn write_font(out: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let font = out.join(FONT_PATH);
-    let dir = font.parent().unwrap_or(out);
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    std::fs::write(&font, fonts::FONT_BYTES).map_err(io(&font))?;
-    let licence = dir.join("OFL.txt");
-    std::fs::write(&licence, FONT_LICENCE).map_err(io(&licence))?;
-    Ok(vec![font, licence])
+/// Adds the page's font and its licence (`fonts/`) to `bundle`.
+pub fn add_font(bundle: &mut Bundle) {
+    bundle.insert(FONT_PATH, fonts::FONT_BYTES);
+    bundle.insert("fonts/OFL.txt", FONT_LICENCE);
 }
 
 #[derive(Template)]
@@ -109,21 +104,16 @@ struct Chart {
 }
 
 impl Chart {
-    fn new(number: usize, f: &Figure, files: &[PathBuf]) -> Self {
-        let name = |p: &Path| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
+    /// Chart `f` of `folder` in `bundle`, numbered `number`.
+    fn new(number: usize, f: &Figure, bundle: &Bundle, folder: &str) -> Self {
         let links = [("svg", "SVG"), ("csv", "CSV")]
             .into_iter()
-            .map(|(ext, label)| (f.path.with_extension(ext), label))
-            .filter(|(p, _)| files.contains(p))
-            .map(|(p, label)| (name(&p), label))
+            .map(|(ext, label)| (format!("{}.{ext}", f.stem), label))
+            .filter(|(name, _)| bundle.contains(&crate::output::bundle::join(folder, name)))
             .collect();
         Chart {
             number,
-            file: name(&f.path),
+            file: f.file.clone(),
             title: f.title.clone(),
             links,
         }
@@ -131,16 +121,18 @@ impl Chart {
 }
 
 impl<'a> Row<'a> {
-    fn new(doc: &StatusDoc, c: &'a CountyStatus, files: &[PathBuf], out: &Path) -> Self {
+    fn new(doc: &StatusDoc, c: &'a CountyStatus, bundle: &Bundle) -> Self {
+        let dir = county_dir(c);
+        let charts = (1..)
+            .zip(figures::charts_in(bundle.in_folder(&dir).map(|(n, _)| n)))
+            .map(|(n, f)| Chart::new(n, &f, bundle, &dir))
+            .collect();
         Row {
             c,
             h: Headline::of(doc, c),
-            dir: county_dir(c),
+            dir,
             docx: DOCX_NAME,
-            charts: (1..)
-                .zip(figures::charts_in(files, &out.join(county_dir(c))))
-                .map(|(n, f)| Chart::new(n, &f, files))
-                .collect(),
+            charts,
         }
     }
 }
@@ -202,19 +194,18 @@ pub fn by_urgency<'a>(counties: &[&'a CountyStatus]) -> Vec<&'a CountyStatus> {
     sorted
 }
 
-/// The page for the counties in `selected`; `files` are the files the run wrote into `out`
-/// (each county's charts are found among them).
+/// The page for the counties in `selected`; each county's charts are found among the files of
+/// its folder in `bundle`.
 pub fn render(
     doc: &StatusDoc,
     selected: &[&CountyStatus],
-    files: &[PathBuf],
-    out: &Path,
+    bundle: &Bundle,
 ) -> Result<String, ReportError> {
     Index {
         doc,
         rows: by_urgency(selected)
             .into_iter()
-            .map(|c| Row::new(doc, c, files, out))
+            .map(|c| Row::new(doc, c, bundle))
             .collect(),
         font: FONT_PATH,
     }
@@ -273,14 +264,8 @@ mod tests {
     /// The status document of an empty store, with each county's deadlines and verdict as
     /// `set` makes them.
     fn counties(set: impl Fn(usize, &mut CountyStatus)) -> StatusDoc {
-        let dir = tempfile::tempdir().unwrap();
         let cfg = crate::config::Config::embedded().unwrap();
-        let conn = crate::store::open_rw(
-            &dir.path().join("gwmon.db"),
-            crate::store::Durability::Normal,
-        )
-        .unwrap();
-        let mut doc = crate::assess::status(&cfg, &conn, "2026-11-28".parse().unwrap()).unwrap();
+        let mut doc = crate::assess::testing::empty(&cfg, "2026-11-28".parse().unwrap()).doc;
         for (i, c) in doc.counties.iter_mut().enumerate() {
             set(i, c);
         }

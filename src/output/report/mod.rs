@@ -1,20 +1,22 @@
-//! `gwmon report`: the self-assessment bundle. For each county a folder with the four charts
-//! (PNG + SVG), the CSV behind each chart (the exact numbers plotted), a `summary.md` in
+//! The self-assessment report rendered into a [`Bundle`]: for each county a folder with the
+//! charts (PNG + SVG), the CSV behind each chart (the exact numbers plotted), a `summary.md` in
 //! Chinese and a Word document (`自评估图表.docx`) to paste into the self-assessment report; a
 //! city folder; `status.json` (the document every figure comes from) and an `index.html` that
 //! opens from disk, with its font beside it in `fonts/`.
 //!
-//! Every figure is taken from the status document of [`crate::assess`] or, for the series the
-//! document does not hold (annual history, daily cumulative curves, monthly bars), summed from the
-//! same store tables with the same rule of which intakes count — never recomputed differently.
+//! Every figure is taken from the [`ReportModel`] of [`crate::assess`]: the status document and
+//! the series it does not hold (monthly volumes, daily withdrawals), read from the store there
+//! with the same rule of which intakes count — never recomputed differently. Nothing here opens
+//! the store, writes a file or reads the clock: `gwmon report` writes the bundle to disk
+//! ([`crate::report`]), the web view serves it from memory.
 //!
 //! What lives where:
-//! - here: [`report`], the entry — reads the status document and the monthly sums once, runs one
-//!   job per county on rayon's pool (a failed or panicking job fails the run, naming the
-//!   county), then writes the city folder, `status.json` and `index.html`;
+//! - here: [`render`], the entry — one job per county on rayon's pool (a failed or panicking
+//!   job fails the run, naming the county), then the city folder, `status.json` and
+//!   `index.html`;
 //! - `county` — one county's folder: its charts, their CSVs and `summary.md`; [`chart_files`]
 //!   lists a folder's chart files;
-//! - `docx` — the county's Word document, from its status and the charts its folder holds;
+//! - `docx` — the county's Word document, from its status and the charts of its folder;
 //! - `figures` — which charts a folder holds, in which order, under which title;
 //! - `city` — the city folder;
 //! - `series` — the pure series maths (monthly sums, annual history, cumulative curves,
@@ -35,7 +37,6 @@ mod series;
 mod summary;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 use rayon::prelude::*;
@@ -45,11 +46,11 @@ pub use figures::{Figure, charts_in};
 pub use html::{Headline, by_urgency, reasons, verdict_class};
 pub use summary::progress;
 
-use crate::assess::{CountyStatus, StatusDoc};
+use self::county::{Files, Run};
+use crate::assess::{CountyModel, CountyStatus, ReportModel, StatusDoc};
 use crate::config::Config;
-use crate::domain::CountyCode;
+use crate::output::Bundle;
 use crate::output::charts::{self, ChartMeta};
-use crate::store::{StoreError, coverage, open_ro};
 
 pub use csv::CsvForm;
 
@@ -57,18 +58,11 @@ pub use csv::CsvForm;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
     Chart(#[from] charts::ChartError),
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("CSV: {0}")]
     Csv(#[from] ::csv::Error),
-    #[error("cannot write the Word document {path}: {message}")]
-    Docx { path: PathBuf, message: String },
+    #[error("cannot make the Word document of {county}: {message}")]
+    Docx { county: String, message: String },
     #[error("cannot write the status document as JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot render {template}: {source}")]
@@ -78,22 +72,6 @@ pub enum ReportError {
     },
     #[error("the report of {county} failed: its worker panicked: {message}")]
     CountyPanicked { county: String, message: String },
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// What a report run wrote.
-#[derive(Debug, Clone)]
-pub struct ReportOutput {
-    pub index: PathBuf,
-    pub status: StatusDoc,
-    /// Every file written, sorted.
-    pub files: Vec<PathBuf>,
 }
 
 /// How a run writes what is not fixed: the defaults are for people (Excel CSVs).
@@ -123,118 +101,72 @@ pub fn county_dir(c: &CountyStatus) -> String {
     format!("{}-{}", c.code, c.name)
 }
 
-/// Writes the bundle for `only` (or every county) as of `as_of` into `out`, with the default
-/// [`Options`].
-pub fn report(
-    cfg: &Config,
-    db: &Path,
-    as_of: Date,
-    only: Option<CountyCode>,
-    out: &Path,
-) -> Result<ReportOutput, ReportError> {
-    report_with(cfg, db, as_of, only, out, Options::default())
+/// The report of the counties of `model` (and the city, `status.json`, `index.html`).
+pub fn render(cfg: &Config, model: &ReportModel, options: Options) -> Result<Bundle, ReportError> {
+    let mut bundle = render_counties(cfg, model, options)?;
+    bundle.append(city(&model.doc, model.as_of, options.csv)?);
+    bundle.insert("status.json", serde_json::to_string_pretty(&model.doc)?);
+    html::add_font(&mut bundle);
+    let selected: Vec<&CountyStatus> = model.selected().map(|(c, _)| c).collect();
+    let index = html::render(&model.doc, &selected, &bundle)?;
+    bundle.insert("index.html", index);
+    Ok(bundle)
 }
 
-/// [`report`] with `options`.
-pub fn report_with(
+/// The folders of the counties of `model` only: what a county's web page serves.
+pub fn render_counties(
     cfg: &Config,
-    db: &Path,
-    as_of: Date,
-    only: Option<CountyCode>,
-    out: &Path,
+    model: &ReportModel,
     options: Options,
-) -> Result<ReportOutput, ReportError> {
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let conn = open_ro(db)?;
-    let doc = crate::assess::status(cfg, &conn, as_of)?;
-    let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap_or(as_of);
-    // Cut at `as_of`: the as-of month holds only its days up to `as_of`, never a later reading.
-    let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
-    let monthly = coverage::monthly_volumes(&conn, &intakes, base, as_of)?;
-    drop(conn);
-
-    let selected: Vec<&CountyStatus> = doc
-        .counties
-        .iter()
-        .filter(|c| only.is_none_or(|o| o == c.code))
-        .collect();
-    let run = county::Run {
-        cfg,
-        doc: &doc,
-        monthly: &monthly,
-        base,
-        as_of,
-        out,
-        csv: options.csv,
-        depth: options.depth,
-    };
-    let mut files = each_county(
-        &selected,
-        || Ok(open_ro(db)?),
-        |conn, c| {
-            let mut files = county::bundle(&run, conn, c)?;
-            let dir = out.join(county_dir(c));
-            files.push(docx::write(&doc, c, as_of, &dir, &files)?);
-            Ok(files)
-        },
-    )?;
-    files.extend(city::bundle(&doc, as_of, out, options.csv)?);
-    let status_path = out.join("status.json");
-    let json = serde_json::to_string_pretty(&doc)?;
-    std::fs::write(&status_path, json).map_err(io(&status_path))?;
-    files.push(status_path);
-    files.extend(html::write_font(out)?);
-    let index = out.join("index.html");
-    std::fs::write(&index, html::render(&doc, &selected, &files, out)?).map_err(io(&index))?;
-    files.push(index.clone());
-    files.sort();
-    Ok(ReportOutput {
-        index,
-        status: doc,
-        files,
-    })
+) -> Result<Bundle, ReportError> {
+    let run = Run::new(cfg, model, options.csv, options.depth);
+    let counties: Vec<(&CountyStatus, &CountyModel)> = model.selected().collect();
+    let per_county = each_county(&counties, |c, m| {
+        let mut files = county::files(&run, c, m)?;
+        let docx = docx::render(&model.doc, c, model.as_of, &files)?;
+        files.push((DOCX_NAME.to_owned(), docx));
+        Ok(files)
+    })?;
+    let mut bundle = Bundle::new();
+    for ((c, _), files) in counties.iter().zip(per_county) {
+        let dir = county_dir(c);
+        for (name, bytes) in files {
+            bundle.insert_in(&dir, &name, bytes);
+        }
+    }
+    Ok(bundle)
 }
 
-/// Writes the city folder (`out/city/`: the overview chart and its CSV) of `doc`: the files
-/// written.
-pub fn city_bundle(doc: &StatusDoc, as_of: Date, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    city::bundle(doc, as_of, out, CsvForm::default())
+/// The city folder (`city/`: the overview chart and its CSV) of `doc`.
+pub fn city(doc: &StatusDoc, as_of: Date, form: CsvForm) -> Result<Bundle, ReportError> {
+    let mut bundle = Bundle::new();
+    for (name, bytes) in city::files(doc, as_of, form)? {
+        bundle.insert_in("city", &name, bytes);
+    }
+    Ok(bundle)
 }
 
-/// Runs `job` for every county on rayon's pool and gathers the files the jobs wrote. `open` makes
-/// the state the counties of one worker share (a read-only connection): rayon calls it once per
-/// piece of the list it hands a worker, not once per county. The first job to fail fails the
-/// whole run; a job that panics does too, with an error naming its county, so a report with a
-/// county missing is never taken for a complete one.
-fn each_county<S, O, J>(
-    counties: &[&CountyStatus],
-    open: O,
+/// Runs `job` for every county on rayon's pool and gathers the files of each, in the order of
+/// `counties`. The first job to fail fails the whole run; a job that panics does too, with an
+/// error naming its county, so a report with a county missing is never taken for a complete one.
+fn each_county<J>(
+    counties: &[(&CountyStatus, &CountyModel)],
     job: J,
-) -> Result<Vec<PathBuf>, ReportError>
+) -> Result<Vec<Files>, ReportError>
 where
-    O: Fn() -> Result<S, ReportError> + Sync,
-    J: Fn(&mut S, &CountyStatus) -> Result<Vec<PathBuf>, ReportError> + Sync,
+    J: Fn(&CountyStatus, &CountyModel) -> Result<Files, ReportError> + Sync,
 {
-    let per_county: Vec<Vec<PathBuf>> = counties
+    counties
         .par_iter()
-        .map_init(
-            || None,
-            |state: &mut Option<S>, c| {
-                let s = match state {
-                    Some(s) => s,
-                    None => state.insert(open()?),
-                };
-                catch_unwind(AssertUnwindSafe(|| job(s, c))).unwrap_or_else(|panic| {
-                    Err(ReportError::CountyPanicked {
-                        county: county_dir(c),
-                        message: panic_message(panic.as_ref()),
-                    })
+        .map(|&(c, m)| {
+            catch_unwind(AssertUnwindSafe(|| job(c, m))).unwrap_or_else(|panic| {
+                Err(ReportError::CountyPanicked {
+                    county: county_dir(c),
+                    message: panic_message(panic.as_ref()),
                 })
-            },
-        )
-        .collect::<Result<_, _>>()?;
-    Ok(per_county.into_iter().flatten().collect())
+            })
+        })
+        .collect()
 }
 
 /// The message a panic was raised with.
@@ -249,104 +181,107 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Durability, open_rw};
 
     const AS_OF: &str = "2026-11-30";
 
-    /// An empty store (schema only) in `dir` and the status document it gives.
-    fn empty_store(dir: &Path) -> (Config, PathBuf, StatusDoc) {
+    /// The report model of an empty store (schema only).
+    fn empty() -> (Config, ReportModel) {
         let cfg = Config::embedded().unwrap();
-        let db = dir.join("gwmon.db");
-        let conn = open_rw(&db, Durability::Normal).unwrap();
-        let doc = crate::assess::status(&cfg, &conn, AS_OF.parse().unwrap()).unwrap();
-        (cfg, db, doc)
+        let model = crate::assess::testing::empty(&cfg, AS_OF.parse().unwrap());
+        (cfg, model)
     }
 
     #[test]
     fn a_panicking_county_job_fails_the_run_and_names_the_county() {
-        let dir = tempfile::tempdir().unwrap();
-        let (_, _, doc) = empty_store(dir.path());
-        let counties: Vec<&CountyStatus> = doc.counties.iter().collect();
+        let (_, model) = empty();
+        let counties: Vec<_> = model.selected().collect();
         assert!(counties.len() >= 2);
-        let doomed = counties[1].code;
-        let err = each_county(
-            &counties,
-            || Ok(()),
-            |_, c| {
-                if c.code == doomed {
-                    panic!("chart backend gave up");
-                }
-                Ok(vec![PathBuf::from(county_dir(c))])
-            },
-        )
+        let doomed = counties[1].0.code;
+        let err = each_county(&counties, |c, _| {
+            if c.code == doomed {
+                panic!("chart backend gave up");
+            }
+            Ok(vec![(county_dir(c), Vec::new())])
+        })
         .unwrap_err();
         match &err {
             ReportError::CountyPanicked { county, message } => {
-                assert_eq!(*county, county_dir(counties[1]));
+                assert_eq!(*county, county_dir(counties[1].0));
                 assert_eq!(message, "chart backend gave up");
             }
             other => panic!("expected a panicked county, got {other}"),
         }
-        assert!(err.to_string().contains(&county_dir(counties[1])), "{err}");
-    }
-
-    #[test]
-    fn a_failing_county_job_or_worker_fails_the_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let (_, _, doc) = empty_store(dir.path());
-        let counties: Vec<&CountyStatus> = doc.counties.iter().collect();
-        let last = counties[counties.len() - 1].code;
-        let failed = each_county(
-            &counties,
-            || Ok(()),
-            |_, c| {
-                if c.code == last {
-                    Err(io(Path::new("full-disk"))(
-                        std::io::ErrorKind::StorageFull.into(),
-                    ))
-                } else {
-                    Ok(Vec::new())
-                }
-            },
-        );
-        assert!(matches!(failed, Err(ReportError::Io { .. })), "{failed:?}");
-        let unopened = each_county(
-            &counties,
-            || {
-                Err::<(), _>(ReportError::Store(StoreError::Runtime(
-                    "no connection".into(),
-                )))
-            },
-            |_, _| Ok(Vec::new()),
-        );
         assert!(
-            matches!(unopened, Err(ReportError::Store(_))),
-            "{unopened:?}"
-        );
-        let all = each_county(
-            &counties,
-            || Ok(()),
-            |_, c| Ok(vec![PathBuf::from(county_dir(c))]),
-        )
-        .unwrap();
-        assert_eq!(all.len(), counties.len());
-    }
-
-    #[test]
-    fn a_county_folder_that_cannot_be_made_fails_the_report() {
-        let dir = tempfile::tempdir().unwrap();
-        let (cfg, db, doc) = empty_store(dir.path());
-        let out = dir.path().join("report");
-        let c = &doc.counties[0];
-        let blocked = out.join(county_dir(c));
-        std::fs::create_dir_all(&out).unwrap();
-        // A file where the county's folder goes.
-        std::fs::write(&blocked, "").unwrap();
-        let err = report(&cfg, &db, AS_OF.parse().unwrap(), Some(c.code), &out).unwrap_err();
-        assert!(
-            matches!(&err, ReportError::Io { path, .. } if *path == blocked),
+            err.to_string().contains(&county_dir(counties[1].0)),
             "{err}"
         );
-        assert!(!out.join("status.json").exists() && !out.join("index.html").exists());
+    }
+
+    #[test]
+    fn a_failing_county_job_fails_the_run() {
+        let (_, model) = empty();
+        let counties: Vec<_> = model.selected().collect();
+        let last = counties[counties.len() - 1].0.code;
+        let failed = each_county(&counties, |c, _| {
+            if c.code == last {
+                Err(ReportError::Docx {
+                    county: county_dir(c),
+                    message: "no room".into(),
+                })
+            } else {
+                Ok(Vec::new())
+            }
+        });
+        assert!(
+            matches!(failed, Err(ReportError::Docx { .. })),
+            "{failed:?}"
+        );
+        let all = each_county(&counties, |c, _| Ok(vec![(county_dir(c), Vec::new())])).unwrap();
+        assert_eq!(all.len(), counties.len());
+        assert_eq!(
+            all[0][0].0,
+            county_dir(counties[0].0),
+            "in the counties' order"
+        );
+    }
+
+    /// One county's report holds its folder (charts in both formats with their CSVs, the Word
+    /// document, the summary), the city folder, the font, `status.json` and an index that links
+    /// only files the bundle has.
+    #[test]
+    fn a_county_report_is_a_complete_bundle() {
+        let (cfg, mut model) = empty();
+        model.counties.truncate(1);
+        let bundle = render(&cfg, &model, Options::default()).unwrap();
+        let dir = county_dir(model.selected().next().unwrap().0);
+        let mut names: Vec<&str> = bundle.in_folder(&dir).map(|(n, _)| n).collect();
+        names.sort();
+        for want in [
+            "readiness.png",
+            "readiness.svg",
+            "readiness.csv",
+            "cumulative.png",
+            "monthly.csv",
+            "hydrographs.png",
+            "sources.svg",
+            "summary.md",
+            DOCX_NAME,
+        ] {
+            assert!(names.contains(&want), "{want} in {names:?}");
+        }
+        assert!(bundle.contains("city/city.png") && bundle.contains("city/city.csv"));
+        assert!(bundle.contains(html::FONT_PATH) && bundle.contains("fonts/OFL.txt"));
+        let status: serde_json::Value =
+            serde_json::from_slice(bundle.get("status.json").unwrap()).unwrap();
+        assert_eq!(status["as_of"], AS_OF);
+        let index = std::str::from_utf8(bundle.get("index.html").unwrap()).unwrap();
+        for link in index.split("src=\"").skip(1) {
+            let target = &link[..link.find('"').unwrap()];
+            assert!(
+                bundle.contains(target),
+                "index links {target}, not in the bundle"
+            );
+        }
+        assert!(index.contains(&format!("{dir}/readiness.png")), "{index}");
     }
 }

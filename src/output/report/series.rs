@@ -9,10 +9,10 @@ use jiff::civil::Date;
 
 use crate::analysis::accounting::Vol;
 use crate::analysis::levels::{Direction, WellTrend};
+use crate::domain::MonthlyPoints;
 use crate::output::charts::{
     DatedValue, DayValue, QuotaStep, Trend, TrendDirection, YearMonths, YearWithdrawal, Ymd,
 };
-use crate::store::query::MonthlyPoints;
 
 /// Monthly withdrawal sums (m³) of one county, keyed by (year, month).
 pub type MonthSums = BTreeMap<(i16, i8), f64>;

@@ -1,0 +1,118 @@
+//! [`ReportModel`]: everything a report draws — the status document and the series its charts,
+//! tables and CSVs need beyond it — read from the store here and only here, so `output` renders
+//! a value and never opens the store.
+
+use jiff::civil::Date;
+use rusqlite::Connection;
+
+use super::{CountyStatus, StatusDoc, counts_for_county_quota};
+use crate::analysis::accounting::Vol;
+use crate::config::Config;
+use crate::domain::{CountyCode, MonthlyPoints};
+use crate::store::{StoreError, coverage, query};
+
+/// One report: the status document as of `as_of` with the series of the selected counties.
+#[derive(Debug, Clone)]
+pub struct ReportModel {
+    pub doc: StatusDoc,
+    pub as_of: Date,
+    /// The first month of the annual history: January of the base year, or of two years before
+    /// `as_of` when the base year is later.
+    pub base: Date,
+    /// Monthly volumes of every registered intake from `base` to `as_of` (the as-of month holds
+    /// only its days up to `as_of`).
+    pub monthly: MonthlyPoints<Vol>,
+    /// The counties the report is for, in the document's order.
+    pub counties: Vec<CountyModel>,
+}
+
+/// What one county's charts need beyond its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountyModel {
+    pub code: CountyCode,
+    /// Daily withdrawal of the intakes that count towards its quota, from 1 January of last year
+    /// to `as_of`; days without any row are absent.
+    pub daily_m3: Vec<(Date, f64)>,
+}
+
+impl ReportModel {
+    /// The selected counties with their status, in the document's order.
+    pub fn selected(&self) -> impl Iterator<Item = (&CountyStatus, &CountyModel)> {
+        self.counties.iter().filter_map(|m| {
+            let c = self.doc.counties.iter().find(|c| c.code == m.code)?;
+            Some((c, m))
+        })
+    }
+}
+
+/// The report model of `only` (or every county) as of `as_of`.
+pub fn report_model(
+    cfg: &Config,
+    conn: &Connection,
+    as_of: Date,
+    only: Option<CountyCode>,
+) -> Result<ReportModel, StoreError> {
+    let doc = super::status(cfg, conn, as_of)?;
+    let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap_or(as_of);
+    let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
+    let monthly = coverage::monthly_volumes(conn, &intakes, base, as_of)?;
+    let last_year_start = Date::new(doc.year - 1, 1, 1).unwrap_or(as_of);
+    let counties = doc
+        .counties
+        .iter()
+        .filter(|c| only.is_none_or(|o| o == c.code))
+        .map(|c| {
+            let intakes = cfg
+                .registry
+                .intakes
+                .iter()
+                .filter(|i| i.county == c.code && counts_for_county_quota(i))
+                .map(|i| i.id.as_str());
+            Ok(CountyModel {
+                code: c.code,
+                daily_m3: query::daily_volume_sums(conn, intakes, last_year_start, as_of)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(ReportModel {
+        doc,
+        as_of,
+        base,
+        monthly,
+        counties,
+    })
+}
+
+/// Report models over stores made for a test, so the renderers' tests need no store of their own.
+#[cfg(test)]
+pub mod testing {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::{Durability, StoreSettings, open_ro, open_store};
+
+    /// The model of every county over a store the fleet simulator filled from `from` to `to`
+    /// (seed 42, five wells' worth of variety), as of `as_of`.
+    pub fn simulated(cfg: &Config, from: Date, to: Date, as_of: Date) -> ReportModel {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gwmon.db");
+        {
+            let mut store =
+                open_store(StoreSettings::from_config(cfg), &db, Durability::Normal).unwrap();
+            crate::tools::fleet::populate(&mut store, cfg, 42, from, to, 5).unwrap();
+        }
+        model_of(cfg, &db, as_of)
+    }
+
+    /// The model of every county over an empty store, as of `as_of`.
+    pub fn empty(cfg: &Config, as_of: Date) -> ReportModel {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gwmon.db");
+        drop(open_store(StoreSettings::from_config(cfg), &db, Durability::Normal).unwrap());
+        model_of(cfg, &db, as_of)
+    }
+
+    fn model_of(cfg: &Config, db: &Path, as_of: Date) -> ReportModel {
+        report_model(cfg, &open_ro(db).unwrap(), as_of, None).unwrap()
+    }
+}
