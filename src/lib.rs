@@ -30,6 +30,8 @@
 //! - [`report`] — `gwmon report`: the report model from the store, rendered and written to disk.
 //! - [`http`] — the one HTTP listener: the web view and its API for the counties and the city,
 //!   and the daemon's `/healthz` and `/metrics`.
+//! - [`daemon`] — one supervisor for the gateway, ingest and the HTTP listener: one set of
+//!   tokens, every task waited for, stopped in order (input, commit and acknowledge, listeners).
 //! - [`tools`] — the one-command demo, the synthetic fleet, the load generator, simulated field
 //!   terminals.
 //! - [`cli`] — the command line; `main.rs` only parses and dispatches.
@@ -38,6 +40,7 @@ pub mod analysis;
 pub mod assess;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod gateway;
 pub mod http;

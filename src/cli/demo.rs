@@ -8,8 +8,8 @@ use clap::Args;
 
 use super::Common;
 use super::common::{DAEMON_WORKERS, runtime, shutdown_signal};
-use super::serve;
 use crate::config::Config;
+use crate::daemon::{HttpParts, Supervisor, url};
 use crate::store::tokens::{self, Scope};
 use crate::store::{Durability, open_rw};
 
@@ -105,27 +105,26 @@ fn serve_web(
     drop(conn);
     cfg.http.listen = addr.to_owned();
     let cfg = Arc::new(cfg);
-    let bound = match rt.block_on(serve::start(
-        Arc::clone(&cfg),
-        db.to_owned(),
-        None,
-        None,
-        None,
-    )) {
+    let daemon = Supervisor::new();
+    let start = |cfg: Arc<Config>| daemon.start_http(cfg, db.to_owned(), HttpParts::default());
+    let bound = match rt.block_on(start(Arc::clone(&cfg))) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("note: {e}; serving on a free port instead");
             let mut c = (*cfg).clone();
             c.http.listen = "127.0.0.1:0".into();
-            rt.block_on(serve::start(Arc::new(c), db.to_owned(), None, None, None))
+            rt.block_on(start(Arc::new(c)))
                 .map_err(anyhow::Error::msg)?
         }
     };
-    println!("\nweb view: {}  (Ctrl-C to stop)", serve::url(&cfg, bound));
+    println!("\nweb view: {}  (Ctrl-C to stop)", url(&cfg, bound));
     println!("  city token:  {city}");
     if let Some((name, t)) = county_token {
         println!("  {name} token: {t}");
     }
-    rt.block_on(shutdown_signal());
+    rt.block_on(async {
+        shutdown_signal().await;
+        daemon.shutdown().await;
+    });
     Ok(())
 }

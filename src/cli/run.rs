@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::daemon::{HttpParts, Supervisor};
 use crate::ingest::health::Health;
 use crate::ingest::mqtt::RunError;
 
@@ -87,14 +88,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     hooks.reload = reload.clone();
+    let daemon = Supervisor::new();
     if !cfg.http.listen.is_empty() {
-        let started = rt.block_on(super::serve::start(
-            Arc::clone(&cfg),
-            db.clone(),
-            Some(Arc::clone(&health)),
-            gateway_metrics.clone(),
+        let parts = HttpParts {
+            health: Some(Arc::clone(&health)),
+            gateway: gateway_metrics.clone(),
             reload,
-        ));
+        };
+        let started = rt.block_on(daemon.start_http(Arc::clone(&cfg), db.clone(), parts));
         if let Err(e) = started {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(WILL_NOT_START));
@@ -103,16 +104,19 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = gateway_metrics {
         let (subscribed, ready) = tokio::sync::oneshot::channel();
         hooks.subscribed = Some(subscribed);
-        if let Err(code) = start_gateway(&rt, &cfg, &db, ready, metrics) {
+        if let Err(code) = start_gateway(&rt, &daemon, &cfg, &db, ready, metrics) {
+            rt.block_on(daemon.shutdown());
             return Ok(code);
         }
     }
-    let result = rt.block_on(crate::ingest::mqtt::run_with(
-        cfg,
-        &db,
-        shutdown_signal(),
-        hooks,
-    ));
+    // SIGTERM: the gateway stops taking frames, ingest commits and acknowledges, then the
+    // listeners close (see `crate::daemon`).
+    let result = rt.block_on(async {
+        let shutdown = daemon.stop_inputs_after(shutdown_signal());
+        let result = crate::ingest::mqtt::run_with(cfg, &db, shutdown, hooks).await;
+        daemon.shutdown().await;
+        result
+    });
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e @ (RunError::Locked(_) | RunError::Client(_))) => {
@@ -124,12 +128,11 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `[gateway] enabled`: the field-terminal gateway in this process, on the daemon's broker and
-/// store, until the same signal stops both. It takes terminals once the daemon has subscribed
-/// (`ready`): on a broker that has not seen the daemon's session yet, a reading published
-/// earlier would match no subscription and be dropped after its terminal was confirmed. A
-/// refusal (no stations, a listener that cannot bind) is the exit code to end with.
+/// store, under the daemon's supervisor. It takes terminals once the daemon has subscribed
+/// (`ready`). A refusal (no stations, a listener that cannot bind) is the exit code to end with.
 fn start_gateway(
     rt: &tokio::runtime::Runtime,
+    daemon: &Supervisor,
     cfg: &Arc<crate::config::Config>,
     db: &std::path::Path,
     ready: tokio::sync::oneshot::Receiver<()>,
@@ -149,14 +152,7 @@ fn start_gateway(
         broker: cfg.mqtt.url.clone(),
         db: db.to_path_buf(),
     };
-    let cfg = Arc::clone(cfg);
-    rt.spawn(async move {
-        if ready.await.is_err() {
-            return;
-        }
-        if let Err(e) = server::serve(cfg, opts, listeners, metrics, shutdown_signal()).await {
-            tracing::error!(error = %e, "the field-terminal gateway stopped; the daemon goes on");
-        }
-    });
+    let _in_runtime = rt.enter();
+    daemon.start_gateway(Arc::clone(cfg), opts, listeners, metrics, ready);
     Ok(())
 }

@@ -2,8 +2,6 @@
 //! reporting machine, a copy of the store, the demo). `gwmon run` serves the same pages on its
 //! own listener.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,9 +9,7 @@ use clap::Args;
 
 use super::Common;
 use super::common::{DAEMON_WORKERS, runtime, shutdown_signal};
-use crate::config::Config;
-use crate::http::Serve;
-use crate::ingest::health::Health;
+use crate::daemon::{HttpParts, Supervisor, url};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -53,67 +49,21 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = runtime(Some(DAEMON_WORKERS))?;
     let cfg = Arc::new(cfg);
-    let started = rt.block_on(start(Arc::clone(&cfg), db, None, None, None));
-    let addr = match started {
-        Ok(addr) => addr,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(WILL_NOT_START));
-        }
-    };
-    println!("serving {}", url(&cfg, addr));
-    rt.block_on(shutdown_signal());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The URL of the listener at `addr`.
-pub fn url(cfg: &Config, addr: SocketAddr) -> String {
-    let scheme = if cfg.http.cert_file.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{addr}/")
-}
-
-/// Binds `[http] listen`, loads its TLS files, and serves in a task of the current runtime:
-/// the bound address, or what stopped it (in words an operator can act on).
-pub async fn start(
-    cfg: Arc<Config>,
-    db: PathBuf,
-    health: Option<Arc<Health>>,
-    gateway: Option<Arc<crate::gateway::metrics::Metrics>>,
-    reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
-) -> Result<SocketAddr, String> {
-    crate::http::read_metrics_token(&cfg)?;
-    let tls = match (&cfg.http.cert_file, &cfg.http.key_file) {
-        (Some(cert), Some(key)) => {
-            Some(crate::http::load_tls(cert, key).map_err(|e| e.to_string())?)
-        }
-        _ => None,
-    };
-    let listener = tokio::net::TcpListener::bind(&cfg.http.listen)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on {} ({e}): set [http] listen (or --http) to a free address, or \"\" for none",
-                cfg.http.listen
-            )
-        })?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %addr, tls = tls.is_some(), "serving the web view");
-    let serve = Serve {
-        cfg,
-        reload,
-        db,
-        health,
-        gateway,
-        tls,
-    };
-    tokio::spawn(async move {
-        if let Err(e) = crate::http::serve(listener, serve).await {
-            tracing::error!(error = %e, "the web listener stopped");
-        }
-    });
-    Ok(addr)
+    rt.block_on(async {
+        let daemon = Supervisor::new();
+        let started = daemon
+            .start_http(Arc::clone(&cfg), db, HttpParts::default())
+            .await;
+        let addr = match started {
+            Ok(addr) => addr,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(WILL_NOT_START));
+            }
+        };
+        println!("serving {}", url(&cfg, addr));
+        shutdown_signal().await;
+        daemon.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -35,6 +35,7 @@ use jiff::civil::DateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
+use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use super::admission::{RateBucket, Refusal, Slots, fd_budget};
@@ -906,6 +907,7 @@ pub async fn serve(
         );
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let connections = TaskTracker::new();
     let mut tasks = Vec::new();
     for (listener, accept) in listeners {
         let addr = listener
@@ -918,14 +920,22 @@ pub async fn serve(
             accept,
             Arc::clone(&shared),
             stop_rx.clone(),
+            connections.clone(),
         )));
     }
     shutdown.await;
-    info!("gateway stopping");
+    info!(
+        "gateway stopping: no new terminals; the frames being handled are published and answered"
+    );
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
     }
+    // Each connection finishes the frame it is handling (its readings acknowledged by the
+    // broker, its reply sent) and closes.
+    connections.close();
+    connections.wait().await;
+    info!("gateway stopped");
     Ok(())
 }
 
@@ -934,6 +944,7 @@ async fn accept_loop(
     accept: ListenProtocol,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    connections: TaskTracker,
 ) {
     loop {
         // Near the open-file limit, stop accepting until a connection closes: waiting
@@ -991,7 +1002,7 @@ async fn accept_loop(
         shared.metrics.connections(shared.slots.open());
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             connection(&shared, sock, peer, accept, stop).await;
             drop(slot);
             shared.metrics.connections(shared.slots.open());

@@ -10,7 +10,10 @@
 //!   from the moment the connection waits for one, which covers a new connection that sends
 //!   nothing, a head sent a byte at a time, and a kept-alive connection between requests.
 //!
-//! Each connection is served by hyper's HTTP/1.1 connection on a task of its own.
+//! Each connection is served by hyper's HTTP/1.1 connection on a task of its own. When the
+//! shutdown token is cancelled the listener stops accepting, each connection finishes the
+//! request it is answering and closes (hyper's graceful shutdown), and [`serve`] returns once
+//! they have, or after [`DRAIN`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +28,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::Service;
 use tracing::{debug, warn};
 
@@ -55,12 +60,44 @@ impl Limits {
     }
 }
 
-/// Accepts connections on `listener` until the runtime stops.
+/// How long [`serve`] waits at shutdown for the connections' requests to be answered.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// Accepts connections on `listener` until `shutdown` is cancelled, then waits for the open
+/// connections to finish their requests (at most [`DRAIN`]).
 pub async fn serve(
+    listener: TcpListener,
+    app: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let connections = TaskTracker::new();
+    tokio::select! {
+        r = accept_loop(listener, app, tls, limits, &connections, &shutdown) => r?,
+        _ = shutdown.cancelled() => {}
+    }
+    connections.close();
+    if tokio::time::timeout(DRAIN, connections.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            open = connections.len(),
+            "web listener: connections still open {} s after shutdown were dropped",
+            DRAIN.as_secs()
+        );
+    }
+    Ok(())
+}
+
+async fn accept_loop(
     listener: TcpListener,
     mut app: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
+    connections: &TaskTracker,
+    shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let slots = Slots::new(limits.max_connections, limits.max_per_address);
@@ -118,12 +155,13 @@ pub async fn serve(
         let Ok(service) = app.call(peer).await;
         let acceptor = acceptor.clone();
         let closed = Arc::clone(&closed);
-        tokio::spawn(async move {
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
             match acceptor {
-                None => connection(tcp, service, peer, limits).await,
+                None => connection(tcp, service, peer, limits, shutdown).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(limits.tls_handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => connection(stream, service, peer, limits).await,
+                        Ok(Ok(stream)) => connection(stream, service, peer, limits, shutdown).await,
                         Ok(Err(e)) => debug!(peer = %peer, error = %e, "TLS handshake failed"),
                         Err(_) => debug!(peer = %peer, "TLS handshake not finished in time"),
                     }
@@ -135,16 +173,29 @@ pub async fn serve(
     }
 }
 
-/// Serves HTTP/1.1 on one connection until it closes or times out.
-async fn connection<S>(stream: S, service: Svc, peer: SocketAddr, limits: Limits)
-where
+/// Serves HTTP/1.1 on one connection until it closes or times out; once `shutdown` is
+/// cancelled, until the request it is answering has its response.
+async fn connection<S>(
+    stream: S,
+    service: Svc,
+    peer: SocketAddr,
+    limits: Limits,
+    shutdown: CancellationToken,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let result = http1::Builder::new()
+    let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-        .await;
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
     if let Err(e) = result {
         debug!(peer = %peer, error = %e, "connection ended");
     }

@@ -217,8 +217,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 /// Seconds a 503 asks the client to wait.
 const RETRY_AFTER_S: &str = "5";
 
-/// Serves on `listener` until the runtime stops.
-pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
+/// Serves on `listener` until `shutdown` is cancelled and the open connections have their
+/// answers.
+pub async fn serve(
+    listener: TcpListener,
+    s: Serve,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
     let metrics_token = read_metrics_token(&s.cfg).map_err(std::io::Error::other)?;
     let state = Arc::new(AppState {
         metrics_token,
@@ -246,5 +251,5 @@ pub async fn serve(listener: TcpListener, s: Serve) -> std::io::Result<()> {
     }
     let limits = listener::Limits::of(&state.cfg());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    listener::serve(listener, app, s.tls, limits).await
+    listener::serve(listener, app, s.tls, limits, shutdown).await
 }

@@ -194,6 +194,30 @@ fn sl651_report(station: &str, serial: u16, observed: DateTime, depth_cm: u32) -
     }
 }
 
+/// Reads until one frame arrives (its bytes), or `None` at the deadline or when the gateway
+/// closed the connection.
+fn reply_or_closed(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut framer = Framer::new(ListenProtocol::Auto, 4112);
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => {
+                framer.push(&buf[..n]);
+                while let Some(item) = framer.next_item() {
+                    if let Item::Frame(_, f) = item {
+                        return Some(f);
+                    }
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// Reads until one frame arrives (its bytes), or `None` at the deadline.
 fn read_reply(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
     let mut framer = Framer::new(ListenProtocol::Auto, 4112);
@@ -657,6 +681,112 @@ fn the_gateway_runs_inside_the_daemon_when_enabled() {
         text.contains("gwmon_gateway_frames_total{")
             && text.contains("gwmon_readings_stored_total"),
         "{text}"
+    );
+}
+
+/// SIGTERM while a terminal reports and MQTT messages arrive: the daemon's supervisor stops the
+/// gateway first (the frame being handled is still published and confirmed), then ingest commits
+/// and acknowledges, then the web listener closes. Nothing received is lost: once the daemon is
+/// back, every frame the terminal had confirmed and every message published is stored, once
+/// (what the daemon had not acknowledged stayed with the broker).
+#[test]
+fn sigterm_stops_input_then_commits_then_closes_the_listener_and_loses_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let broker = Broker::start(BrokerKind::Production);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &broker.url(), "gw-it-order", "gw");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("enabled = false", "enabled = true")
+        .replace("0.0.0.0:9651", "127.0.0.1:0");
+    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
+    let db = dir.path().join("gwmon.db");
+    let log = dir.path().join("daemon.log");
+    let mut d = Daemon::start(&cfg, &db, &log);
+    wait_until("the gateway", Duration::from_secs(20), || {
+        d.log_text().contains("gateway listening")
+    });
+    let port = listening_port(&d.log_text());
+    // The terminal reports a new minute as soon as the last one is confirmed, until the
+    // gateway closes its connection: the times it had confirmed.
+    let confirmed = Arc::new(AtomicUsize::new(0));
+    let terminal = {
+        let confirmed = Arc::clone(&confirmed);
+        std::thread::spawn(move || {
+            let clock = gwmon::domain::time::LocalClock::new("Asia/Shanghai").unwrap();
+            let first = (gwmon::domain::time::now_ts() / 60 - 5000) * 60;
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let mut done = Vec::new();
+            for serial in 1..4000u16 {
+                let ts = first + 60 * i64::from(serial);
+                let frame = sl651_report("1401210001", serial, clock.local(ts), 900).encode();
+                if c.write_all(&frame).is_err() {
+                    break;
+                }
+                match reply_or_closed(&mut c, Duration::from_secs(10)) {
+                    Some(reply) if sl651_confirm(&reply).0 == serial => {
+                        done.push(ts);
+                        confirmed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    _ => break,
+                }
+            }
+            done
+        })
+    };
+    let (county, id) = intakes(1).remove(0);
+    let topic = format!("gw/{county}/meter/{id}");
+    let lines: Vec<String> = (0..3000)
+        .map(|h| {
+            format!(
+                "{{\"ts\":{},\"total_m3\":{}}}",
+                1_767_196_800 + 3600 * h,
+                10 * h
+            )
+        })
+        .collect();
+    let mut publisher = publish_lines(broker.port, &topic, &lines);
+    wait_until(
+        "reports confirmed and messages stored",
+        Duration::from_secs(30),
+        || {
+            confirmed.load(Ordering::SeqCst) >= 20
+                && query_i64(&db, "SELECT count(*) FROM meter_readings") >= 100
+        },
+    );
+    let status = d.terminate();
+    assert!(status.success(), "{status:?}\n{}", d.log_text());
+    let done = terminal.join().unwrap();
+    assert!(done.len() >= 20, "{} confirmed", done.len());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // In order: the gateway stops, ingest commits and acknowledges, the listener closes.
+    let at = |what: &str| {
+        text.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in the log:\n{text}"))
+    };
+    assert!(at("gateway stopped") < at("gwmon stopped:"), "{text}");
+    assert!(at("gwmon stopped:") < at("web listener closed"), "{text}");
+    // What the daemon had received is committed; what it had not stays with the broker: once it
+    // is back, every confirmed report and every published message is stored, each once.
+    assert!(publisher.wait().unwrap().success(), "mosquitto_pub failed");
+    let _back = Daemon::start(&cfg, &db, &dir.path().join("again.log"));
+    let missing = || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut st = conn
+            .prepare("SELECT count(*) FROM level_readings WHERE well_id = 'W-QX-01' AND ts = ?1")
+            .unwrap();
+        done.iter()
+            .filter(|ts| st.query_row([ts], |r| r.get::<_, i64>(0)).unwrap() != 1)
+            .count()
+    };
+    wait_until(
+        "every message and report stored",
+        Duration::from_secs(60),
+        || query_i64(&db, "SELECT count(*) FROM meter_readings") == 3000 && missing() == 0,
     );
 }
 
