@@ -64,6 +64,9 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A broker on a port of its own. The port is picked free, but another process may take it
+    /// before Mosquitto binds it (Mosquitto cannot listen on port 0 and say which port it got):
+    /// then Mosquitto exits saying so, and another port is tried.
     pub fn start(kind: BrokerKind) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let mut b = Broker {
@@ -72,15 +75,30 @@ impl Broker {
             dir,
             kind,
         };
-        b.spawn();
-        b
+        for _ in 0..5 {
+            if b.try_spawn() {
+                return b;
+            }
+            b.port = free_port();
+        }
+        panic!("mosquitto could not listen on five free ports in a row");
     }
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
 
+    /// Starts Mosquitto on this broker's port; panics if it does not come up.
     fn spawn(&mut self) {
+        assert!(
+            self.try_spawn(),
+            "mosquitto could not listen on {}",
+            self.port
+        );
+    }
+
+    /// Starts Mosquitto on this broker's port: false if it exits instead (the port is taken).
+    fn try_spawn(&mut self) -> bool {
         let shipped = std::fs::read_to_string(Path::new(REPO).join("config/mosquitto.conf"))
             .expect("config/mosquitto.conf");
         let mut conf = String::new();
@@ -130,11 +148,26 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto not installed: run .ci/run or apt-get install mosquitto");
+        let log = self.dir.path().join("mosquitto.log");
+        let running = || {
+            std::fs::read_to_string(&log)
+                .map(|t| t.matches(" running").count())
+                .unwrap_or(0)
+        };
+        let before = running();
         self.child = Some(child);
-        let port = self.port;
+        let mut exited = false;
         wait_until("mosquitto to listen", Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            exited || running() > before
         });
+        if exited {
+            self.child = None;
+        }
+        !exited
     }
 
     /// Stops the broker cleanly (SIGTERM: it saves its persistence file).
