@@ -23,10 +23,12 @@
 pub mod admission;
 pub mod conflicts;
 pub mod crc;
+mod decode;
 pub mod frame;
 pub mod map;
 pub mod metrics;
 pub mod publish;
+mod reports;
 pub mod server;
 pub mod sl651;
 pub mod stream;
