@@ -127,6 +127,12 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
     let row = |item: &str, status: &str, detail: &str| CriterionRow {
         item: item.to_owned(),
         status: status.to_owned(),
+        kind: match status {
+            "有风险" => VerdictKind::AtRisk,
+            "数据不足" => VerdictKind::InsufficientData,
+            "达标" => VerdictKind::Ready,
+            _ => VerdictKind::NotReady,
+        },
         detail: detail.to_owned(),
     };
     let mut failing = vec![

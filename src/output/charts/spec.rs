@@ -228,6 +228,8 @@ pub struct CriterionRow {
     pub item: String,
     /// The result in words, e.g. `不达标`, `有风险`.
     pub status: String,
+    /// The result as the table colours and marks it.
+    pub kind: VerdictKind,
     /// Why, in full: the table wraps it, never cuts it.
     pub detail: String,
 }

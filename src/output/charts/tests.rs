@@ -161,6 +161,7 @@ fn absurd_input_neither_panics_nor_hangs() {
         CriterionRow {
             item: "很长的项目".repeat(10),
             status: "不达标".repeat(5),
+            kind: VerdictKind::NotReady,
             detail: "很长的未达标说明".repeat(40),
         };
         5

@@ -210,6 +210,12 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
             .map(|x| CriterionRow {
                 item: x.label().to_owned(),
                 status: x.status.label().to_owned(),
+                kind: match x.status {
+                    Status::Pass => VerdictKind::Ready,
+                    Status::AtRisk => VerdictKind::AtRisk,
+                    Status::Fail => VerdictKind::NotReady,
+                    Status::InsufficientData => VerdictKind::InsufficientData,
+                },
                 detail: x.detail.clone(),
             })
             .collect(),
