@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
@@ -41,6 +42,22 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// The grant of an API request, or the error response.
+/// The grant of an API request: without a valid bearer token, a JSON error saying why.
+pub struct ApiGrant(pub Grant);
+
+#[axum::async_trait]
+impl FromRequestParts<Arc<AppState>> for ApiGrant {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        s: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = super::peer_of(parts);
+        grant(s, peer, &parts.headers).await.map(ApiGrant)
+    }
+}
+
 async fn grant(s: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Grant, Response> {
     let client = auth::client(s, peer, headers);
     auth::authorize(s, client, headers).await.map_err(|d| match d {
@@ -79,14 +96,9 @@ fn json<T: Serialize>(value: &T) -> Response {
 /// `GET /api/v1/status`.
 pub async fn status(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiGrant(g): ApiGrant,
     Query(q): Query<AsOf>,
 ) -> Response {
-    let g = match grant(&s, peer, &headers).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
     let as_of = match as_of(&s, q.as_of.as_deref()) {
         Ok(d) => d,
         Err(r) => return error(r.status(), r.en()),
@@ -178,15 +190,10 @@ pub struct Daily {
 /// `GET /api/v1/counties/{code}/daily`.
 pub async fn daily(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApiGrant(g): ApiGrant,
     Path(code): Path<String>,
     Query(q): Query<DailyQuery>,
 ) -> Response {
-    let g = match grant(&s, peer, &headers).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
     let code = match county_of(&s, g, &code) {
         Ok(c) => c,
         Err(r) => return error(r.status(), r.en()),

@@ -214,6 +214,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         ))
 }
 
+/// The address a request came from (the listener adds it to every connection's requests);
+/// unspecified if it is missing, which only a test harness without one would do.
+fn peer_of(parts: &axum::http::request::Parts) -> SocketAddr {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0)
+}
+
 /// Seconds a 503 asks the client to wait.
 const RETRY_AFTER_S: &str = "5";
 
