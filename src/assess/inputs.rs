@@ -14,7 +14,7 @@ use crate::analysis::expected::{Expected, MonthRecord, expected};
 use crate::config::Config;
 use crate::config::registry::Intake;
 use crate::domain::MonthlyPoints;
-use crate::store::{StoreError, coverage, query};
+use crate::store::{StoreError, devices, levels, volumes};
 
 /// The store's figures for one as-of date.
 pub struct Inputs<'a> {
@@ -34,19 +34,19 @@ pub struct Inputs<'a> {
     /// Monthly mean levels from the trend window's start to the as-of date.
     pub levels: MonthlyPoints<f64>,
     /// Meter gaps too long to spread, ending in last year or this year up to the as-of date.
-    pub long_gaps: Vec<query::LongGap>,
+    pub long_gaps: Vec<devices::LongGap>,
     /// Each intake's withdrawal in the base year (`[assessment] base_year`), for 压采量.
     pub base_year: HashMap<String, Vol>,
     /// Volume flagged as implausible per intake and year, last year and this year to the as-of
     /// date.
     pub flagged: HashMap<(String, i16), f64>,
     /// Imported electricity of users below the duty (以电折水): (first day, last day, kWh).
-    pub electricity: query::Electricity,
+    pub electricity: volumes::Electricity,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
 /// the same rows, in the same order; reported days only for months with any.
-fn month_records(m: &coverage::MonthlyFigures) -> HashMap<String, Vec<MonthRecord>> {
+fn month_records(m: &volumes::MonthlyFigures) -> HashMap<String, Vec<MonthRecord>> {
     m.volumes
         .iter()
         .map(|(id, vols)| {
@@ -77,8 +77,8 @@ fn last_reports<'a>(
     as_of: Date,
 ) -> Result<HashMap<&'a str, i64>, StoreError> {
     let until = cfg.clock.day_end(as_of);
-    let mut last = query::last_readings(conn, intakes.iter().copied(), until)?;
-    for (id, day) in query::last_metered_days(conn, intakes.iter().copied(), as_of)? {
+    let mut last = devices::last_readings(conn, intakes.iter().copied(), until)?;
+    for (id, day) in volumes::last_metered_days(conn, intakes.iter().copied(), as_of)? {
         let ts = cfg.clock.day_end(day) - 1;
         let e = last.entry(id).or_insert(ts);
         *e = (*e).max(ts);
@@ -96,25 +96,25 @@ impl<'a> Inputs<'a> {
         // From the year before last: what last year's months were expected to hold is read
         // from the year before them.
         let from = Date::new(w.year - 2, 1, 1).unwrap_or(as_of);
-        let months = coverage::monthly_figures(conn, &intakes, from, as_of)?;
+        let months = volumes::monthly_figures(conn, &intakes, from, as_of)?;
         let records = month_records(&months);
         Ok(Inputs {
-            sums: query::intake_window_sums(conn, intakes.iter().copied(), &w)?,
+            sums: volumes::intake_window_sums(conn, intakes.iter().copied(), &w)?,
             monthly: months.volumes,
             records,
             reported: months.reported_days,
-            first_day: coverage::first_days(conn, &intakes, as_of)?,
+            first_day: volumes::first_days(conn, &intakes, as_of)?,
             last_meter: last_reports(cfg, conn, &intakes, as_of)?,
-            last_level: coverage::last_level_readings(conn, &wells, until)?,
-            levels: coverage::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
-            base_year: query::year_totals(conn, &intakes, cfg.assessment.base_year)?,
-            electricity: query::electricity(conn, Date::new(w.year - 1, 1, 1).unwrap_or(as_of))?,
-            flagged: query::flagged_by_year(
+            last_level: levels::last_level_readings(conn, &wells, until)?,
+            levels: levels::monthly_levels(conn, &wells, cfg.assessment.window_start, as_of)?,
+            base_year: volumes::year_totals(conn, &intakes, cfg.assessment.base_year)?,
+            electricity: volumes::electricity(conn, Date::new(w.year - 1, 1, 1).unwrap_or(as_of))?,
+            flagged: volumes::flagged_by_year(
                 conn,
                 Date::new(w.year - 1, 1, 1).unwrap_or(as_of),
                 as_of,
             )?,
-            long_gaps: query::long_gaps(
+            long_gaps: devices::long_gaps(
                 conn,
                 cfg.clock
                     .day_start(Date::new(w.year - 1, 1, 1).unwrap_or(as_of)),

@@ -9,7 +9,7 @@ use super::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::analysis::accounting::Vol;
 use crate::config::Config;
 use crate::domain::{CountyCode, MonthlyPoints};
-use crate::store::{StoreError, coverage, query};
+use crate::store::{StoreError, volumes};
 
 /// One report: the status document as of `as_of` with the series of the selected counties.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub fn report_model(
     let doc = super::status(cfg, conn, as_of)?;
     let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap_or(as_of);
     let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
-    let monthly = coverage::monthly_volumes(conn, &intakes, base, as_of)?;
+    let monthly = volumes::monthly_volumes(conn, &intakes, base, as_of)?;
     let last_year_start = Date::new(doc.year - 1, 1, 1).unwrap_or(as_of);
     let counties = doc
         .counties
@@ -70,7 +70,7 @@ pub fn report_model(
                 .map(|i| i.id.as_str());
             Ok(CountyModel {
                 code: c.code,
-                daily_m3: query::daily_volume_sums(conn, intakes, last_year_start, as_of)?,
+                daily_m3: volumes::daily_volume_sums(conn, intakes, last_year_start, as_of)?,
             })
         })
         .collect::<Result<_, StoreError>>()?;

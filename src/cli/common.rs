@@ -125,10 +125,12 @@ pub(super) fn unregistered_devices(cfg: &Config, db: &Path) -> anyhow::Result<Ve
     let conn = crate::store::open_ro(db)?;
     let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
     let wells: Vec<&str> = cfg.registry.wells.iter().map(|w| w.id.as_str()).collect();
-    Ok(crate::store::query::unregistered(&conn, &intakes, &wells)?
-        .iter()
-        .map(|u| u.describe())
-        .collect())
+    Ok(
+        crate::store::devices::unregistered(&conn, &intakes, &wells)?
+            .iter()
+            .map(|u| u.describe())
+            .collect(),
+    )
 }
 
 /// Config, as-of date and county filter of `status` and `report`.

@@ -153,7 +153,7 @@ fn electricity(
         let row = bill(cfg, f(i), f(p), f(k));
         match row {
             Ok((id, a, b, kwh)) => {
-                crate::store::query::put_electricity(&conn, &id, a, b, kwh)?;
+                crate::store::volumes::put_electricity(&conn, &id, a, b, kwh)?;
                 stored += 1;
             }
             Err(e) => refused.push(format!("{} line {line}: {e}", file.display())),

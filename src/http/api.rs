@@ -292,9 +292,9 @@ fn daily_series(
         .filter(|w| w.county == code)
         .map(|w| w.id.clone())
         .collect();
-    let volumes = crate::store::query::daily_county_volumes(&conn, &intakes, from, to)
+    let volumes = crate::store::volumes::daily_county_volumes(&conn, &intakes, from, to)
         .map_err(|e| e.to_string())?;
-    let levels = crate::store::query::daily_well_levels(&conn, &wells, from, to)
+    let levels = crate::store::levels::daily_well_levels(&conn, &wells, from, to)
         .map_err(|e| e.to_string())?;
     let mut days: BTreeMap<Date, Day> = BTreeMap::new();
     let blank = |d: Date| Day {

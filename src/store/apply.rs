@@ -19,7 +19,7 @@ use crate::domain::{
     REJECTIONS_KEPT, Reading, RejectCode, Rejection,
 };
 
-use super::rollup::{self, Frontiers, Touched};
+use super::volume_rollup::{self, Frontiers, Touched};
 use super::{StoreError, StoreSettings};
 
 /// What became of one message (or imported row) once its batch was committed.
@@ -83,7 +83,14 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        rollup::enter_replacement(&tx, &self.settings, &mut self.frontier, intake, swap, now)?;
+        volume_rollup::enter_replacement(
+            &tx,
+            &self.settings,
+            &mut self.frontier,
+            intake,
+            swap,
+            now,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -195,10 +202,10 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        rollup::load_frontiers(&tx, &self.settings, &mut self.frontier, batch)?;
+        volume_rollup::load_frontiers(&tx, &self.settings, &mut self.frontier, batch)?;
         let (outcomes, touched) =
             insert_batch(&tx, &self.settings.clock, batch, received_at, source)?;
-        rollup::roll_up(&tx, &self.settings, &mut self.frontier, touched)?;
+        volume_rollup::roll_up(&tx, &self.settings, &mut self.frontier, touched)?;
         tx.commit()?;
         Ok(outcomes)
     }

@@ -157,3 +157,137 @@ pub fn quarantine_summary(
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The latest meter reading of each listed intake at or before `until` (epoch seconds).
+pub fn last_readings<'a>(
+    conn: &Connection,
+    intakes: impl IntoIterator<Item = &'a str>,
+    until: i64,
+) -> Result<HashMap<&'a str, i64>, StoreError> {
+    let ids: Vec<&'a str> = intakes.into_iter().collect();
+    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let mut st = conn.prepare_cached(
+        "SELECT i.key, (SELECT max(ts) FROM meter_readings WHERE intake_id = i.value AND ts < ?2)
+         FROM json_each(?1) AS i",
+    )?;
+    let rows = st.query_map(params![ids_json, until], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        if let (k, Some(ts)) = row?
+            && let Some(id) = usize::try_from(k).ok().and_then(|k| ids.get(k))
+        {
+            out.insert(*id, ts);
+        }
+    }
+    Ok(out)
+}
+
+/// A meter gap longer than the spread limit, whose volume lands on no day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LongGap {
+    pub intake_id: String,
+    pub start: i64,
+    pub end: i64,
+    pub volume_m3: f64,
+}
+
+/// The `long_gap` events revealed by a reading at or before `until` whose gap reaches past `from`
+/// (epoch seconds), oldest first.
+pub fn long_gaps(conn: &Connection, from: i64, until: i64) -> Result<Vec<LongGap>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT intake_id, prev_ts, ts, volume_m3 FROM meter_events
+         WHERE kind = 'long_gap' AND ts < ?2 AND ts > ?1 ORDER BY ts",
+    )?;
+    let rows = st.query_map(params![from, until], |r| {
+        Ok(LongGap {
+            intake_id: r.get(0)?,
+            start: r.get(1)?,
+            end: r.get(2)?,
+            volume_m3: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A device with stored data that the registry no longer lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unregistered {
+    /// `intake` or `well`.
+    pub kind: &'static str,
+    pub id: String,
+    /// Raw readings held (meter totals or levels), and imported daily volumes for an intake.
+    pub readings: i64,
+    pub daily_volumes: i64,
+}
+
+/// The devices with data in the store that are not among `intakes` and `wells`: found from the
+/// monthly rollups (a few rows per device), then counted by their own index ranges.
+pub fn unregistered(
+    conn: &Connection,
+    intakes: &[&str],
+    wells: &[&str],
+) -> Result<Vec<Unregistered>, StoreError> {
+    let json = |ids: &[&str]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut out = Vec::new();
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT m.intake_id,
+           (SELECT count(*) FROM meter_readings WHERE intake_id = m.intake_id),
+           (SELECT count(*) FROM daily_volume WHERE intake_id = m.intake_id AND source = 'import')
+         FROM monthly_volume AS m
+         WHERE m.intake_id NOT IN (SELECT value FROM json_each(?1))
+         ORDER BY m.intake_id",
+    )?;
+    for row in st.query_map([json(intakes)], |r| {
+        Ok(Unregistered {
+            kind: "intake",
+            id: r.get(0)?,
+            readings: r.get(1)?,
+            daily_volumes: r.get(2)?,
+        })
+    })? {
+        out.push(row?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT m.well_id,
+           (SELECT count(*) FROM level_readings WHERE well_id = m.well_id)
+         FROM monthly_level AS m
+         WHERE m.well_id NOT IN (SELECT value FROM json_each(?1))
+         ORDER BY m.well_id",
+    )?;
+    for row in st.query_map([json(wells)], |r| {
+        Ok(Unregistered {
+            kind: "well",
+            id: r.get(0)?,
+            readings: r.get(1)?,
+            daily_volumes: 0,
+        })
+    })? {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+impl Unregistered {
+    /// What an operator reads: the device, what the store holds of it, and what to do.
+    pub fn describe(&self) -> String {
+        let held = if self.kind == "intake" {
+            format!(
+                "{} meter readings and {} imported daily volumes",
+                self.readings, self.daily_volumes
+            )
+        } else {
+            format!("{} level readings", self.readings)
+        };
+        let fix = if self.kind == "intake" {
+            "keep its row in intakes.csv with active_to set to the day it was sealed or left (past years then keep its withdrawal); deleting the row drops its data from every figure"
+        } else {
+            "keep its row in wells.csv (a well that is no longer read simply goes silent); deleting the row drops its record from every trend"
+        };
+        format!(
+            "{} {} is not in the registry but the store holds {held}: {fix}",
+            self.kind, self.id
+        )
+    }
+}

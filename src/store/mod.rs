@@ -6,9 +6,11 @@
 //! rules) comes in one [`StoreSettings`].
 //!
 //! Files: `apply` inserts raw readings under idempotent keys (a redelivery is a no-op, the same
-//! key with another value is quarantined as a conflict); `rollup` keeps the daily, monthly and
-//! running yearly tables current in the same transaction; `migrate` versions the schema; `query`
-//! holds the read side; `retention` prunes the quarantine table; `tokens` keeps the web view's
+//! key with another value is quarantined as a conflict); `volume_rollup` and `level_rollup` keep
+//! the daily, monthly and running yearly tables current in the same transaction; `migrate`
+//! versions the schema; the read side is by subject — `volumes`, `levels`, `devices` (last
+//! readings, long gaps, quarantine, devices the registry does not know); `retention` prunes the
+//! quarantine table; `tokens` keeps the web view's
 //! access tokens; `frames` is the gateway's raw archive of terminal frames, with its own writer
 //! thread and retention.
 //!
@@ -20,16 +22,16 @@
 
 pub(crate) mod apply;
 pub mod backup;
-pub mod coverage;
 pub mod devices;
 pub mod frames;
 mod level_rollup;
+pub mod levels;
 mod migrate;
-pub mod query;
 pub mod retention;
-mod rollup;
 mod settings;
 pub mod tokens;
+mod volume_rollup;
+pub mod volumes;
 pub mod writer;
 
 use std::path::Path;

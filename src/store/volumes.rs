@@ -1,5 +1,8 @@
-//! Read-side queries for status and reports. Each figure is a handful of index lookups per
-//! device (running yearly sums, monthly rollups), never a scan of the daily history.
+//! The read side on volumes, cut at the as-of date: running yearly sums and window sums per
+//! intake, the days each intake reported and when its data begins, monthly volumes (complete
+//! months from the monthly rollup, the as-of month summed from at most 31 daily rows), daily
+//! county sums, estimated and flagged volumes, electricity. Each figure is a handful of index
+//! lookups per intake, never a scan of the daily history.
 
 use std::collections::HashMap;
 
@@ -8,8 +11,8 @@ use rusqlite::{Connection, params};
 
 use super::StoreError;
 use crate::analysis::accounting::{Vol, WindowSums, Windows, window_sums};
-
-pub use crate::domain::MonthlyPoints;
+use crate::domain::MonthlyPoints;
+use crate::domain::time::{month_key, parse_month_key};
 
 /// The running yearly sums of many intakes at `day`: for each, the latest daily row on or
 /// before `day` in `day`'s year (intakes with none are absent). One statement for all intakes:
@@ -97,32 +100,6 @@ pub fn intake_window_sums<'a>(
             (id, sums)
         })
         .collect())
-}
-
-/// The latest meter reading of each listed intake at or before `until` (epoch seconds).
-pub fn last_readings<'a>(
-    conn: &Connection,
-    intakes: impl IntoIterator<Item = &'a str>,
-    until: i64,
-) -> Result<HashMap<&'a str, i64>, StoreError> {
-    let ids: Vec<&'a str> = intakes.into_iter().collect();
-    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
-        "SELECT i.key, (SELECT max(ts) FROM meter_readings WHERE intake_id = i.value AND ts < ?2)
-         FROM json_each(?1) AS i",
-    )?;
-    let rows = st.query_map(params![ids_json, until], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-    })?;
-    let mut out = HashMap::new();
-    for row in rows {
-        if let (k, Some(ts)) = row?
-            && let Some(id) = usize::try_from(k).ok().and_then(|k| ids.get(k))
-        {
-            out.insert(*id, ts);
-        }
-    }
-    Ok(out)
 }
 
 /// The last day on or before `until` each of `intakes` has an imported, metered daily volume
@@ -220,33 +197,6 @@ pub fn put_electricity(
     Ok(())
 }
 
-/// A meter gap longer than the spread limit, whose volume lands on no day.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LongGap {
-    pub intake_id: String,
-    pub start: i64,
-    pub end: i64,
-    pub volume_m3: f64,
-}
-
-/// The `long_gap` events revealed by a reading at or before `until` whose gap reaches past `from`
-/// (epoch seconds), oldest first.
-pub fn long_gaps(conn: &Connection, from: i64, until: i64) -> Result<Vec<LongGap>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT intake_id, prev_ts, ts, volume_m3 FROM meter_events
-         WHERE kind = 'long_gap' AND ts < ?2 AND ts > ?1 ORDER BY ts",
-    )?;
-    let rows = st.query_map(params![from, until], |r| {
-        Ok(LongGap {
-            intake_id: r.get(0)?,
-            start: r.get(1)?,
-            end: r.get(2)?,
-            volume_m3: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// One day's withdrawal of a group of intakes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DayVolume {
@@ -296,37 +246,6 @@ pub fn daily_county_volumes(
     Ok(out)
 }
 
-/// Daily mean levels `(well, day, level_m)` of the listed wells from `from` to `to`
-/// (inclusive), by well and day.
-pub fn daily_well_levels(
-    conn: &Connection,
-    wells: &[String],
-    from: Date,
-    to: Date,
-) -> Result<Vec<(String, Date, f64)>, StoreError> {
-    let ids_json = serde_json::to_string(wells).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
-        "SELECT d.well_id, d.day, d.mean_level_m FROM json_each(?1) AS i
-         JOIN daily_level AS d ON d.well_id = i.value AND d.day >= ?2 AND d.day <= ?3
-         ORDER BY d.well_id, d.day",
-    )?;
-    let rows = st.query_map(params![ids_json, from.to_string(), to.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, f64>(2)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (well, day, level) = row?;
-        if let Ok(day) = day.parse::<Date>() {
-            out.push((well, day, level));
-        }
-    }
-    Ok(out)
-}
-
 /// The daily volumes of the listed intakes summed by day, from `from` to `to` (inclusive), in
 /// date order. Days on which none of them has a row are absent.
 pub fn daily_volume_sums<'a>(
@@ -342,83 +261,173 @@ pub fn daily_volume_sums<'a>(
         .collect())
 }
 
-/// A device with stored data that the registry no longer lists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unregistered {
-    /// `intake` or `well`.
-    pub kind: &'static str,
-    pub id: String,
-    /// Raw readings held (meter totals or levels), and imported daily volumes for an intake.
-    pub readings: i64,
-    pub daily_volumes: i64,
+/// The listed ids as a JSON array, for `json_each`: one statement for all devices, an index
+/// seek each inside SQLite.
+pub(super) fn ids_json(ids: &[&str]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
-/// The devices with data in the store that are not among `intakes` and `wells`: found from the
-/// monthly rollups (a few rows per device), then counted by their own index ranges.
-pub fn unregistered(
+/// The first day with a daily volume of each listed intake, on or before `as_of`.
+pub fn first_days(
     conn: &Connection,
     intakes: &[&str],
-    wells: &[&str],
-) -> Result<Vec<Unregistered>, StoreError> {
-    let json = |ids: &[&str]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    let mut out = Vec::new();
+    as_of: Date,
+) -> Result<HashMap<String, Date>, StoreError> {
     let mut st = conn.prepare_cached(
-        "SELECT DISTINCT m.intake_id,
-           (SELECT count(*) FROM meter_readings WHERE intake_id = m.intake_id),
-           (SELECT count(*) FROM daily_volume WHERE intake_id = m.intake_id AND source = 'import')
-         FROM monthly_volume AS m
-         WHERE m.intake_id NOT IN (SELECT value FROM json_each(?1))
-         ORDER BY m.intake_id",
+        "SELECT i.value, (SELECT min(day) FROM daily_volume WHERE intake_id = i.value AND day <= ?2)
+         FROM json_each(?1) AS i",
     )?;
-    for row in st.query_map([json(intakes)], |r| {
-        Ok(Unregistered {
-            kind: "intake",
-            id: r.get(0)?,
-            readings: r.get(1)?,
-            daily_volumes: r.get(2)?,
-        })
-    })? {
-        out.push(row?);
-    }
-    let mut st = conn.prepare_cached(
-        "SELECT DISTINCT m.well_id,
-           (SELECT count(*) FROM level_readings WHERE well_id = m.well_id)
-         FROM monthly_level AS m
-         WHERE m.well_id NOT IN (SELECT value FROM json_each(?1))
-         ORDER BY m.well_id",
-    )?;
-    for row in st.query_map([json(wells)], |r| {
-        Ok(Unregistered {
-            kind: "well",
-            id: r.get(0)?,
-            readings: r.get(1)?,
-            daily_volumes: 0,
-        })
-    })? {
-        out.push(row?);
+    let rows = st.query_map(params![ids_json(intakes), as_of.to_string()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        if let (id, Some(day)) = row?
+            && let Ok(d) = day.parse()
+        {
+            out.insert(id, d);
+        }
     }
     Ok(out)
 }
 
-impl Unregistered {
-    /// What an operator reads: the device, what the store holds of it, and what to do.
-    pub fn describe(&self) -> String {
-        let held = if self.kind == "intake" {
-            format!(
-                "{} meter readings and {} imported daily volumes",
-                self.readings, self.daily_volumes
-            )
-        } else {
-            format!("{} level readings", self.readings)
-        };
-        let fix = if self.kind == "intake" {
-            "keep its row in intakes.csv with active_to set to the day it was sealed or left (past years then keep its withdrawal); deleting the row drops its data from every figure"
-        } else {
-            "keep its row in wells.csv (a well that is no longer read simply goes silent); deleting the row drops its record from every trend"
-        };
-        format!(
-            "{} {} is not in the registry but the store holds {held}: {fix}",
-            self.kind, self.id
-        )
+/// Monthly figures of each listed intake from `from`'s month to `as_of`'s, the as-of month
+/// summed only up to `as_of`: the volume, and the days on which the intake reported (a day not
+/// wholly estimated). Months without a row, and months without a reported day, are absent from
+/// their map.
+pub struct MonthlyFigures {
+    pub volumes: MonthlyPoints<Vol>,
+    pub reported_days: MonthlyPoints<u32>,
+    /// Days with any volume, measured or estimated (a gap's days included), per month with a
+    /// row: the days an imputation must not count again.
+    pub covered_days: MonthlyPoints<u32>,
+}
+
+/// [`MonthlyFigures`] of the listed intakes: one pass over their monthly rollups (an index range
+/// per intake) and one over the as-of month's daily rows. Rows are gathered by the intake's
+/// position in `intakes`, so no id is copied per row.
+pub fn monthly_figures(
+    conn: &Connection,
+    intakes: &[&str],
+    from: Date,
+    as_of: Date,
+) -> Result<MonthlyFigures, StoreError> {
+    type Row = (i16, i8, Vol, u32, u32);
+    let mut by_intake: Vec<Vec<Row>> = vec![Vec::new(); intakes.len()];
+    let ids = ids_json(intakes);
+    fn gather(
+        st: &mut rusqlite::CachedStatement<'_>,
+        args: &[&dyn rusqlite::ToSql],
+        by_intake: &mut [Vec<Row>],
+    ) -> Result<(), StoreError> {
+        let mut rows = st.query(args)?;
+        while let Some(r) = rows.next()? {
+            let k = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
+            let Some((y, m)) = parse_month_key(r.get_ref(1)?.as_str().unwrap_or_default()) else {
+                continue;
+            };
+            if let Some(v) = by_intake.get_mut(k) {
+                v.push((
+                    y,
+                    m,
+                    Vol {
+                        m3: r.get(2)?,
+                        estimated_m3: r.get(3)?,
+                    },
+                    r.get(4)?,
+                    r.get(5)?,
+                ));
+            }
+        }
+        Ok(())
     }
+    // Complete months, and the as-of month whole where nothing is stored after `as_of` (the live
+    // case: the rollup row is then the partial month).
+    let month_end = as_of.last_of_month();
+    let mut after = conn.prepare_cached(
+        "SELECT i.value FROM json_each(?1) AS i
+         WHERE EXISTS (SELECT 1 FROM daily_volume
+                       WHERE intake_id = i.value AND day > ?2 AND day <= ?3)",
+    )?;
+    let later: Vec<String> = after
+        .query_map(
+            rusqlite::params![ids, as_of.to_string(), month_end.to_string()],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let mut whole = conn.prepare_cached(
+        "SELECT i.key, m.month, m.volume_m3, m.estimated_m3, m.reported_days, m.days
+         FROM json_each(?1) AS i
+         JOIN monthly_volume AS m ON m.intake_id = i.value AND m.month >= ?2 AND m.month <= ?3",
+    )?;
+    gather(
+        &mut whole,
+        rusqlite::params![ids, month_key(from), month_key(as_of)],
+        &mut by_intake,
+    )?;
+    if !later.is_empty() {
+        // Intakes with days after `as_of` in its month: that month summed from the daily rows.
+        let (y, m) = (as_of.year(), as_of.month());
+        let is_later: std::collections::HashSet<&str> = later.iter().map(String::as_str).collect();
+        for (id, rows) in intakes.iter().zip(by_intake.iter_mut()) {
+            if is_later.contains(id) {
+                rows.retain(|r| (r.0, r.1) != (y, m));
+            }
+        }
+        let mut partial = conn.prepare_cached(
+            "SELECT i.key, ?4, sum(d.volume_m3), sum(d.estimated_m3), sum(d.measured_s > 0), count(*)
+             FROM json_each(?1) AS i
+             JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
+             WHERE i.value IN (SELECT value FROM json_each(?5))
+             GROUP BY i.key",
+        )?;
+        gather(
+            &mut partial,
+            rusqlite::params![
+                ids,
+                as_of.first_of_month().max(from).to_string(),
+                as_of.to_string(),
+                month_key(as_of),
+                serde_json::to_string(&later).unwrap_or_else(|_| "[]".into())
+            ],
+            &mut by_intake,
+        )?;
+    }
+    let mut out = MonthlyFigures {
+        volumes: HashMap::new(),
+        reported_days: HashMap::new(),
+        covered_days: HashMap::new(),
+    };
+    for (id, rows) in intakes.iter().zip(by_intake) {
+        if rows.is_empty() {
+            continue;
+        }
+        let reported: Vec<(i16, i8, u32)> = rows
+            .iter()
+            .filter(|r| r.3 > 0)
+            .map(|&(y, m, _, n, _)| (y, m, n))
+            .collect();
+        if !reported.is_empty() {
+            out.reported_days.insert((*id).to_string(), reported);
+        }
+        out.covered_days.insert(
+            (*id).to_string(),
+            rows.iter().map(|&(y, m, _, _, c)| (y, m, c)).collect(),
+        );
+        out.volumes.insert(
+            (*id).to_string(),
+            rows.into_iter().map(|(y, m, v, _, _)| (y, m, v)).collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// Monthly volumes of the listed intakes (see [`monthly_figures`]).
+pub fn monthly_volumes(
+    conn: &Connection,
+    intakes: &[&str],
+    from: Date,
+    as_of: Date,
+) -> Result<MonthlyPoints<Vol>, StoreError> {
+    Ok(monthly_figures(conn, intakes, from, as_of)?.volumes)
 }
