@@ -15,6 +15,13 @@ use super::trend::{
     MkResult, Trend, correlated_seasonal_test, hamed_rao_test, seasonal_sens_slope, seasonal_test,
 };
 
+mod bulletin;
+mod screen;
+
+pub use bulletin::{Bulletin, BulletinClass, bulletin};
+pub use screen::screen_outliers;
+use screen::{deseasonalise, find_steps};
+
 /// Months from `start` to `end` inclusive (both as first-of-month or any day in the month).
 pub fn months_between(start: Date, end: Date) -> usize {
     let a = i32::from(start.year()) * 12 + i32::from(start.month()) - 1;
@@ -204,113 +211,6 @@ pub struct Step {
 pub fn month_label(start: Date, i: usize) -> String {
     let m = i32::from(start.year()) * 12 + i32::from(start.month()) - 1 + i as i32;
     format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
-}
-
-/// Median of the finite values (NaN if none).
-fn median(v: &mut Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Each calendar month's median over the record, and the series with it taken off.
-fn deseasonalise(series: &[f64], start: Date) -> ([f64; 12], Vec<f64>) {
-    let off = start.month() as usize - 1;
-    let mut med = [f64::NAN; 12];
-    for (m, slot) in med.iter_mut().enumerate() {
-        let mut v: Vec<f64> = series
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| (i + off) % 12 == m)
-            .map(|(_, x)| *x)
-            .collect();
-        *slot = median(&mut v);
-    }
-    let d = series
-        .iter()
-        .enumerate()
-        .map(|(i, x)| x - med[(i + off) % 12])
-        .collect();
-    (med, d)
-}
-
-/// The smallest MAD the outlier screen works with, m: a record that hardly moves is not made
-/// to flag centimetres.
-const MAD_FLOOR_M: f64 = 0.1;
-
-/// Months whose deseasonalised level lies more than `k` MADs from the median of the 13 months
-/// around it (a Hampel filter; at least 5 of them with data).
-pub fn screen_outliers(series: &[f64], start: Date, k: f64) -> Vec<FlaggedMonth> {
-    if k.is_nan() || k <= 0.0 {
-        return Vec::new();
-    }
-    let (season, d) = deseasonalise(series, start);
-    let off = start.month() as usize - 1;
-    let mut out = Vec::new();
-    for i in 0..d.len() {
-        if !d[i].is_finite() {
-            continue;
-        }
-        let mut w: Vec<f64> = d[i.saturating_sub(6)..(i + 7).min(d.len())].to_vec();
-        w.retain(|x| x.is_finite());
-        if w.len() < 5 {
-            continue;
-        }
-        let med = median(&mut w.clone());
-        let mut dev: Vec<f64> = w.iter().map(|x| (x - med).abs()).collect();
-        let mad = median(&mut dev).max(MAD_FLOOR_M);
-        if (d[i] - med).abs() > k * mad {
-            out.push(FlaggedMonth {
-                month: month_label(start, i),
-                level_m: series[i],
-                expected_m: med + season[(i + off) % 12],
-            });
-        }
-    }
-    out
-}
-
-/// Lasting jumps between consecutive months: the change from the month before differs from the
-/// usual change between those two calendar months (the median over the other years) by more
-/// than `step_m`, and the deseasonalised months after differ from those before by more than
-/// half that. Returns each jump's month index and size.
-fn find_steps(series: &[f64], start: Date, step_m: f64) -> Vec<(usize, f64)> {
-    if step_m.is_nan() || step_m <= 0.0 {
-        return Vec::new();
-    }
-    let off = start.month() as usize - 1;
-    let diff = |i: usize| series[i] - series[i - 1];
-    let (_, d) = deseasonalise(series, start);
-    (1..series.len())
-        .filter_map(|i| {
-            let change = diff(i);
-            if !change.is_finite() {
-                return None;
-            }
-            let mut usual: Vec<f64> = (1..series.len())
-                .filter(|&j| j != i && (j + off) % 12 == (i + off) % 12)
-                .map(diff)
-                .collect();
-            let usual = median(&mut usual);
-            let jump = change - if usual.is_finite() { usual } else { 0.0 };
-            if jump.abs() <= step_m {
-                return None;
-            }
-            let mut before: Vec<f64> = d[i.saturating_sub(6)..i].to_vec();
-            let mut after: Vec<f64> = d[i..(i + 6).min(d.len())].to_vec();
-            let (b, a) = (median(&mut before), median(&mut after));
-            (before.len() >= 3 && after.len() >= 3 && (a - b).abs() > step_m / 2.0)
-                .then_some((i, jump))
-        })
-        .collect()
 }
 
 /// The series with everything outside `range` missing.
@@ -637,79 +537,6 @@ impl WellTrend {
             })
             .collect()
     }
-}
-
-/// 公报 class of a year-on-year change of depth to water.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BulletinClass {
-    /// Depth decreased by more than the band: the water table rose.
-    Rising,
-    Stable,
-    /// Depth increased by more than the band.
-    Falling,
-}
-
-impl BulletinClass {
-    /// From a change of depth (m, + = deeper) and the ± band (m).
-    pub fn of(depth_change_m: f64, band_m: f64) -> Self {
-        if depth_change_m < -band_m {
-            BulletinClass::Rising
-        } else if depth_change_m > band_m {
-            BulletinClass::Falling
-        } else {
-            BulletinClass::Stable
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            BulletinClass::Rising => "上升",
-            BulletinClass::Stable => "稳定",
-            BulletinClass::Falling => "下降",
-        }
-    }
-}
-
-/// A well's year-end figure as a 公报 gives it: the depth to water in the last month with data
-/// of the last complete year, and its change against the same month a year before.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Bulletin {
-    pub year: i16,
-    pub month: i8,
-    pub depth_m: f64,
-    /// Change of depth against the same month of the year before, m (+ = deeper = falling).
-    pub depth_change_m: Option<f64>,
-    pub class: Option<BulletinClass>,
-    pub class_label: Option<&'static str>,
-}
-
-/// The 公报 figure of a monthly level series (screened), with the ground elevation in force in
-/// a month (`ground_m(year, month)`) that turns its level into a depth, and the ± band of 稳定.
-pub fn bulletin(
-    series: &[f64],
-    start: Date,
-    as_of: Date,
-    ground_m: impl Fn(i16, i8) -> f64,
-    band_m: f64,
-) -> Option<Bulletin> {
-    let year = last_complete_year(as_of);
-    let (month, level) = year_months(series, start, year).last().copied()?;
-    let before = year_months(series, start, year - 1)
-        .into_iter()
-        .find(|(m, _)| *m == month)
-        .map(|(_, x)| x);
-    let depth_m = ground_m(year, month) - level;
-    let depth_change_m = before.map(|b| depth_m - (ground_m(year - 1, month) - b));
-    let class = depth_change_m.map(|c| BulletinClass::of(c, band_m));
-    Some(Bulletin {
-        year,
-        month,
-        depth_m,
-        depth_change_m,
-        class,
-        class_label: class.map(BulletinClass::label),
-    })
 }
 
 /// A county's mean level series from its wells' monthly series (same start and length): each
