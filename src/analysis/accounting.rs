@@ -12,32 +12,32 @@ use crate::domain::{CountyCode, QuotaRule, QuotaVersion};
 
 /// A volume and the part of it that is estimated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct Vol {
+pub struct VolumeWithEstimate {
     pub m3: f64,
     pub estimated_m3: f64,
 }
 
-impl std::ops::AddAssign for Vol {
-    fn add_assign(&mut self, o: Vol) {
+impl std::ops::AddAssign for VolumeWithEstimate {
+    fn add_assign(&mut self, o: VolumeWithEstimate) {
         self.m3 += o.m3;
         self.estimated_m3 += o.estimated_m3;
     }
 }
 
-impl std::ops::Sub for Vol {
-    type Output = Vol;
-    fn sub(self, o: Vol) -> Vol {
-        Vol {
+impl std::ops::Sub for VolumeWithEstimate {
+    type Output = VolumeWithEstimate;
+    fn sub(self, o: VolumeWithEstimate) -> VolumeWithEstimate {
+        VolumeWithEstimate {
             m3: self.m3 - o.m3,
             estimated_m3: self.estimated_m3 - o.estimated_m3,
         }
     }
 }
 
-impl std::ops::Add for Vol {
-    type Output = Vol;
-    fn add(self, o: Vol) -> Vol {
-        Vol {
+impl std::ops::Add for VolumeWithEstimate {
+    type Output = VolumeWithEstimate;
+    fn add(self, o: VolumeWithEstimate) -> VolumeWithEstimate {
+        VolumeWithEstimate {
             m3: self.m3 + o.m3,
             estimated_m3: self.estimated_m3 + o.estimated_m3,
         }
@@ -48,19 +48,19 @@ impl std::ops::Add for Vol {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct WindowSums {
     /// 1 January of the year to the as-of date.
-    pub ytd: Vol,
+    pub ytd: VolumeWithEstimate,
     /// The whole previous calendar year.
-    pub last_year: Vol,
+    pub last_year: VolumeWithEstimate,
     /// The previous year from 1 January to the as-of date's calendar day.
-    pub last_year_to_date: Vol,
+    pub last_year_to_date: VolumeWithEstimate,
     /// The 12 months ending on the as-of date.
-    pub rolling_12m: Vol,
+    pub rolling_12m: VolumeWithEstimate,
     /// The 90 days ending on the as-of date.
-    pub last_90d: Vol,
+    pub last_90d: VolumeWithEstimate,
     /// `ytd` and `last_year_to_date` over the calendar days both years have (without a 29
     /// February the other year lacks): what the seasonal ratio compares.
-    pub ytd_same_days: Vol,
-    pub last_year_same_days: Vol,
+    pub ytd_same_days: VolumeWithEstimate,
+    pub last_year_same_days: VolumeWithEstimate,
 }
 
 impl std::ops::AddAssign for WindowSums {
@@ -153,15 +153,15 @@ pub fn days_in_year(year: i16) -> i64 {
 
 /// Builds window sums from year-to-date running sums (what the store keeps per day):
 /// `cum(d)` is the sum from 1 January of `d`'s year to `d`.
-pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> Vol) -> WindowSums {
+pub fn window_sums(w: &Windows, mut cum: impl FnMut(Date) -> VolumeWithEstimate) -> WindowSums {
     let ytd = cum(w.as_of);
     let ly_same = cum(w.same_day_last_year);
     let ly_total = cum(w.last_year_end);
     let rolling = ytd + (ly_total - ly_same);
     // A 29 February in one year's part of the comparison has no counterpart in the other.
-    let leap_day = |d: Date, cum: &mut dyn FnMut(Date) -> Vol| {
+    let leap_day = |d: Date, cum: &mut dyn FnMut(Date) -> VolumeWithEstimate| {
         d.yesterday()
-            .map_or(Vol::default(), |before| cum(d) - cum(before))
+            .map_or(VolumeWithEstimate::default(), |before| cum(d) - cum(before))
     };
     let ytd_same_days = match Windows::leap_day_by(w.year, w.as_of) {
         Some(d) if w.same_day_last_year.month() != 2 || w.same_day_last_year.day() != 29 => {
@@ -534,8 +534,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn v(m3: f64) -> Vol {
-        Vol {
+    fn v(m3: f64) -> VolumeWithEstimate {
+        VolumeWithEstimate {
             m3,
             estimated_m3: 0.0,
         }
@@ -589,7 +589,7 @@ mod tests {
 
     /// Daily running sums of two years at 10 m³ a day in 2027 and 12 m³ a day in 2028 (a leap
     /// year), 20 m³ on 29 February 2028.
-    fn leap_cum(d: Date) -> Vol {
+    fn leap_cum(d: Date) -> VolumeWithEstimate {
         let day = i64::from(d.day_of_year());
         let m3 = match d.year() {
             2027 => 10.0 * day as f64,

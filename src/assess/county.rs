@@ -10,7 +10,8 @@ use super::doc::{
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, only, source_label};
 use crate::analysis::accounting::{
-    ProjectionParams, Vol, county_quota_for_year, days_between, days_in_year, project,
+    ProjectionParams, VolumeWithEstimate, county_quota_for_year, days_between, days_in_year,
+    project,
 };
 use crate::analysis::expected::Expected;
 use crate::analysis::levels::{self, TrendParams};
@@ -401,19 +402,23 @@ pub(super) fn county_status(
     months.extend(inputs.months_reported(&ly.quota));
     months.sort_unstable();
     months.dedup();
-    let year_figures =
-        |set: &YearSet<'_>, year: i16, vol: Vol, e: &Expected, unmetered: f64, quota| YearFigures {
-            year,
-            withdrawal_m3: vol.m3,
-            estimated_m3: vol.estimated_m3,
-            imputed_m3: e.imputed_m3,
-            unmetered_m3: unmetered,
-            quota_m3: quota,
-            has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
-            completeness: inputs.completeness(&set.obliged_quota, &set.quota, year, e),
-            long_gap_m3: inputs.long_gap_m3(&set.quota, year, &cfg.clock),
-            flagged_m3: inputs.flagged_m3(&set.quota, year),
-        };
+    let year_figures = |set: &YearSet<'_>,
+                        year: i16,
+                        vol: VolumeWithEstimate,
+                        e: &Expected,
+                        unmetered: f64,
+                        quota| YearFigures {
+        year,
+        withdrawal_m3: vol.m3,
+        estimated_m3: vol.estimated_m3,
+        imputed_m3: e.imputed_m3,
+        unmetered_m3: unmetered,
+        quota_m3: quota,
+        has_data: vol.m3 - e.imputed_m3 - unmetered > 0.0 || months.iter().any(|m| m.0 == year),
+        completeness: inputs.completeness(&set.obliged_quota, &set.quota, year, e),
+        long_gap_m3: inputs.long_gap_m3(&set.quota, year, &cfg.clock),
+        flagged_m3: inputs.flagged_m3(&set.quota, year),
+    };
     // Months numbered consecutively; the 12 months ending with the as-of month.
     let month_no = |y: i16, m: i8| i32::from(y) * 12 + i32::from(m);
     let as_of_month = month_no(w.year, w.as_of.month());

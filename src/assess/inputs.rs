@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use rusqlite::Connection;
 
 use crate::analysis::accounting::{
-    Completeness, ProjectionInput, Vol, WindowSums, Windows, complete_months, days_between,
+    Completeness, ProjectionInput, VolumeWithEstimate, WindowSums, Windows, complete_months,
+    days_between,
 };
 use crate::analysis::expected::{Expected, MonthRecord, expected};
 use crate::config::Config;
@@ -21,7 +22,7 @@ pub struct Inputs<'a> {
     pub w: Windows,
     pub sums: HashMap<&'a str, WindowSums>,
     /// Monthly volumes since 1 January of last year, the as-of month to the as-of date.
-    pub monthly: MonthlyPoints<Vol>,
+    pub monthly: MonthlyPoints<VolumeWithEstimate>,
     /// Reported days per intake and month, over the same months.
     pub reported: MonthlyPoints<u32>,
     /// Each intake's monthly records for [`expected`]: volume, reported days, days with volume.
@@ -36,7 +37,7 @@ pub struct Inputs<'a> {
     /// Meter gaps too long to spread, ending in last year or this year up to the as-of date.
     pub long_gaps: Vec<devices::LongGap>,
     /// Each intake's withdrawal in the base year (`[assessment] base_year`), for 压采量.
-    pub base_year: HashMap<String, Vol>,
+    pub base_year: HashMap<String, VolumeWithEstimate>,
     /// Volume flagged as implausible per intake and year, last year and this year to the as-of
     /// date.
     pub flagged: HashMap<(String, i16), f64>,

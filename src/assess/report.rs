@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use rusqlite::Connection;
 
 use super::{CountyStatus, StatusDoc, counts_for_county_quota};
-use crate::analysis::accounting::Vol;
+use crate::analysis::accounting::VolumeWithEstimate;
 use crate::config::Config;
 use crate::domain::{CountyCode, MonthlyPoints};
 use crate::store::{StoreError, volumes};
@@ -21,7 +21,7 @@ pub struct ReportModel {
     pub base: Date,
     /// Monthly volumes of every registered intake from `base` to `as_of` (the as-of month holds
     /// only its days up to `as_of`).
-    pub monthly: MonthlyPoints<Vol>,
+    pub monthly: MonthlyPoints<VolumeWithEstimate>,
     /// The counties the report is for, in the document's order.
     pub counties: Vec<CountyModel>,
 }

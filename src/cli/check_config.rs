@@ -25,7 +25,7 @@ pub fn exec(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("invalid configuration:\n{}", startup.join("\n"));
                 return Ok(ExitCode::from(INVALID_CONFIG));
             }
-            print!("{}", crate::output::text::config_summary(&cfg));
+            print!("{}", crate::output::terminal::config_summary(&cfg));
             // Valid but open to forgery: said, not refused (a bureau may add passwords later).
             for w in cfg.stations.warnings() {
                 eprintln!("warning: {w}");

@@ -139,12 +139,20 @@ pub(super) fn evaluation(
     as_of: Option<&str>,
     year: Option<i16>,
     county: Option<&str>,
-) -> anyhow::Result<(Config, jiff::civil::Date, Option<CountyCode>)> {
+) -> anyhow::Result<Evaluation> {
     let cfg = common.config()?;
     let today = cfg.clock.day_of(now_ts());
     let as_of = resolve_as_of(as_of, year, today)?;
     let county = county.map(|c| resolve_county(&cfg, c)).transpose()?;
-    Ok((cfg, as_of, county))
+    Ok(Evaluation { cfg, as_of, county })
+}
+
+/// What `status` and `report` evaluate: the configuration, the as-of date, and the one county
+/// asked for (`None`: all of them).
+pub(super) struct Evaluation {
+    pub cfg: Config,
+    pub as_of: jiff::civil::Date,
+    pub county: Option<CountyCode>,
 }
 
 /// Why a command-line value was refused.

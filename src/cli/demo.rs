@@ -50,7 +50,10 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
         today,
         now,
     ))?;
-    print!("{}", crate::output::text::status_table(&s.report.status));
+    print!(
+        "{}",
+        crate::output::terminal::status_table(&s.report.status)
+    );
     println!(
         "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
         s.messages, s.readings, s.meter_events, s.quarantined, s.seconds

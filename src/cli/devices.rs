@@ -46,7 +46,7 @@ pub fn exec(args: DevicesArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        print!("{}", crate::output::text::devices_table(&rows, &cfg));
+        print!("{}", crate::output::terminal::devices_table(&rows, &cfg));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -84,7 +84,11 @@ pub fn exec_quarantine(args: QuarantineArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!(
             "{}",
-            crate::output::text::quarantine_table(&groups, &cfg.clock, &cfg.clock.format(since))
+            crate::output::terminal::quarantine_table(
+                &groups,
+                &cfg.clock,
+                &cfg.clock.format(since)
+            )
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::Common;
-use super::common::evaluation;
+use super::common::{Evaluation, evaluation};
 use crate::output::report::{CsvForm, Options};
 use crate::report::report_with;
 
@@ -47,7 +47,7 @@ pub struct ReportArgs {
 /// Writes the bundle into `--out` and says where to open it.
 pub fn exec(args: ReportArgs) -> anyhow::Result<ExitCode> {
     // `--all` only stands for "no --county": clap makes the two exclusive.
-    let (cfg, as_of, county) = evaluation(
+    let Evaluation { cfg, as_of, county } = evaluation(
         &args.common,
         args.as_of.as_deref(),
         args.year,

@@ -66,7 +66,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         .gateway
         .enabled
         .then(|| Arc::new(crate::gateway::metrics::Metrics::new()));
-    let mut hooks = crate::ingest::mqtt::Hooks {
+    let mut wiring = crate::ingest::mqtt::Wiring {
         health: Some(Arc::clone(&health)),
         ..Default::default()
     };
@@ -87,7 +87,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    hooks.reload = reload.clone();
+    wiring.reload = reload.clone();
     let daemon = Supervisor::new();
     if !cfg.http.listen.is_empty() {
         let parts = HttpParts {
@@ -103,7 +103,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(metrics) = gateway_metrics {
         let (subscribed, ready) = tokio::sync::oneshot::channel();
-        hooks.subscribed = Some(subscribed);
+        wiring.subscribed = Some(subscribed);
         if let Err(code) = start_gateway(&rt, &daemon, &cfg, &db, ready, metrics) {
             rt.block_on(daemon.shutdown());
             return Ok(code);
@@ -113,7 +113,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     // listeners close (see `crate::daemon`).
     let result = rt.block_on(async {
         let shutdown = daemon.stop_inputs_after(shutdown_signal());
-        let result = crate::ingest::mqtt::run_with(cfg, &db, shutdown, hooks).await;
+        let result = crate::ingest::mqtt::run_with(cfg, &db, shutdown, wiring).await;
         daemon.shutdown().await;
         result
     });

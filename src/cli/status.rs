@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Common;
-use super::common::evaluation;
+use super::common::{Evaluation, evaluation};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -27,7 +27,7 @@ pub struct StatusArgs {
 
 /// Evaluates the store as of the chosen day and prints the result.
 pub fn exec(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, as_of, county) = evaluation(
+    let Evaluation { cfg, as_of, county } = evaluation(
         &args.common,
         args.as_of.as_deref(),
         args.year,
@@ -39,7 +39,7 @@ pub fn exec(args: StatusArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", crate::output::text::status_table(&doc));
+        print!("{}", crate::output::terminal::status_table(&doc));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -105,7 +105,7 @@ pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             print!(
                 "{}",
-                crate::output::text::table(
+                crate::output::terminal::table(
                     &["id", "scope", "note", "created", "last used", "revoked"],
                     &rows,
                     &[true, false, false, false, false, false],

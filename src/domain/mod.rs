@@ -1,6 +1,6 @@
 //! Domain types at the bottom of the crate: county codes, the registry's enumerations, readings
 //! and quarantine records, quota versions, wells' level targets and plausible depths, local
-//! days, the retry [`Backoff`], and [`text`], which makes device-supplied text safe to log and store. Every other layer
+//! days, the retry [`Backoff`], and [`sanitize`], which makes device-supplied text safe to log and store. Every other layer
 //! builds on these; they depend on nothing else in the crate.
 
 pub mod backoff;
@@ -8,7 +8,7 @@ pub mod county;
 pub mod kinds;
 pub mod quota;
 pub mod reading;
-pub mod text;
+pub mod sanitize;
 pub mod time;
 pub mod volume;
 pub mod well;

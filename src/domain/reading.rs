@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::text;
+use super::sanitize;
 
 /// One accepted measurement.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,7 +100,7 @@ impl Rejection {
     /// [`QUARANTINE_REASON_MAX`] bytes.
     pub fn new(code: RejectCode, message: impl Into<String>) -> Self {
         let message = message.into();
-        let message = match text::for_store(&message, QUARANTINE_REASON_MAX) {
+        let message = match sanitize::for_store(&message, QUARANTINE_REASON_MAX) {
             Cow::Borrowed(_) => message,
             Cow::Owned(safe) => safe,
         };
@@ -132,7 +132,7 @@ const REASONS_QUOTED: usize = 3;
 /// A topic as stored and shown: control and bidi characters escaped, at most
 /// [`QUARANTINE_ORIGIN_MAX`] bytes, ending in `…(N bytes)` when cut.
 pub fn origin(topic: &str) -> String {
-    text::for_store(topic, QUARANTINE_ORIGIN_MAX).into_owned()
+    sanitize::for_store(topic, QUARANTINE_ORIGIN_MAX).into_owned()
 }
 
 /// What one message (or one imported row) became.
@@ -187,7 +187,7 @@ pub fn summarise<'r>(
     if refused as usize > shown.len() {
         reason.push_str("; …");
     }
-    text::for_store(&reason, QUARANTINE_REASON_MAX).into_owned()
+    sanitize::for_store(&reason, QUARANTINE_REASON_MAX).into_owned()
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl LocalClock {
         }
         // The string comes from a device: quoted in messages and logs, so made safe and short.
         Err(TsError::Unparsable(
-            super::text::for_log(s, SHOWN_TS_CHARS).into_owned(),
+            super::sanitize::for_log(s, SHOWN_TS_CHARS).into_owned(),
         ))
     }
 

@@ -18,7 +18,7 @@
 //!   file-descriptor budget.
 //! - [`conflicts`] — whether a report contradicts a stored reading (then it is not confirmed).
 //!
-//! Every frame is also kept raw for replay, in the store: [`crate::store::frames`].
+//! Every frame is also kept raw for replay, in the store: [`crate::store::frame_archive`].
 
 pub mod admission;
 pub mod conflicts;

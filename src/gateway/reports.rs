@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::config::stations::{Protocol, Reply, StationAddr};
 use crate::domain::time::now_ts;
 use crate::ingest::warn_limit::WarnLimit;
-use crate::store::frames::{Archive, Row};
+use crate::store::frame_archive::{Archive, Row};
 
 use super::decode::{Decoded, confirm, decode, station_of, station_refusal};
 

@@ -51,7 +51,7 @@ use crate::domain::time::now_ts;
 use crate::ingest::warn_limit::WarnLimit;
 use crate::mqtt::ClientError;
 use crate::store::StoreError;
-use crate::store::frames::{self as archive, Archive};
+use crate::store::frame_archive::{self as archive, Archive};
 
 pub use super::decode::confirm;
 use super::decode::{Decoded, decode};

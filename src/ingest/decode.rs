@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::config::registry::Registry;
 use crate::domain::CountyCode;
 use crate::domain::reading::origin;
-use crate::domain::text::{for_log, for_store};
+use crate::domain::sanitize::{for_log, for_store};
 use crate::domain::time::LocalClock;
 use crate::domain::{
     Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, Quarantined, Reading, RejectCode,

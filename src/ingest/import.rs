@@ -389,7 +389,7 @@ fn cell_problem(obj: &Map<String, Value>, origin: &str) -> Option<String> {
             Some(Value::String(s)) => {
                 return Some(format!(
                     "column {key} = '{}' ({origin}) is not a number: expected {what}, digits only, e.g. 12345.6",
-                    crate::domain::text::for_log(s, 40)
+                    crate::domain::sanitize::for_log(s, 40)
                 ));
             }
             Some(Value::Null) if key == "total_m3" => {

@@ -14,7 +14,7 @@ use std::hash::Hash;
 use tracing::warn;
 
 use crate::domain::reading::summarise;
-use crate::domain::text::for_log;
+use crate::domain::sanitize::for_log;
 use crate::domain::{Decoded, QUARANTINE_ORIGIN_MAX, QUARANTINE_REASON_MAX, RejectCode};
 
 /// Default interval between lines for one (topic, reason), seconds.

@@ -1,4 +1,4 @@
-//! What people read: terminal tables (`text`), charts (`charts`) and the report (`report`),
+//! What people read: terminal tables (`terminal`), charts (`charts`) and the report (`report`),
 //! rendered into a [`Bundle`] of files in memory. Everything here draws from the status document
 //! and the report model of [`crate::assess`]; nothing here opens the store, touches the file
 //! system or reads the clock.
@@ -6,6 +6,6 @@
 pub mod bundle;
 pub mod charts;
 pub mod report;
-pub mod text;
+pub mod terminal;
 
 pub use bundle::Bundle;

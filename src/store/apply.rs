@@ -13,7 +13,7 @@ use rusqlite::{
 };
 
 use crate::domain::reading::summarise;
-use crate::domain::text::for_store;
+use crate::domain::sanitize::for_store;
 use crate::domain::{
     Decoded, LocalClock, QUARANTINE_ORIGIN_MAX, QUARANTINE_PAYLOAD_MAX, Quarantined,
     REJECTIONS_KEPT, Reading, RejectCode, Rejection,

@@ -11,7 +11,7 @@
 //! versions the schema; the read side is by subject — `volumes`, `levels`, `devices` (last
 //! readings, long gaps, quarantine, devices the registry does not know); `retention` prunes the
 //! quarantine table; `tokens` keeps the web view's
-//! access tokens; `frames` is the gateway's raw archive of terminal frames, with its own writer
+//! access tokens; `frame_archive` is the gateway's raw archive of terminal frames, with its own writer
 //! thread and retention.
 //!
 //! The schema is versioned with `PRAGMA user_version` through numbered migrations ([`migrate`]).
@@ -23,7 +23,7 @@
 pub(crate) mod apply;
 pub mod backup;
 pub mod devices;
-pub mod frames;
+pub mod frame_archive;
 mod level_rollup;
 pub mod levels;
 mod migrate;

@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use crate::analysis::accounting::{Vol, WindowSums, Windows, window_sums};
+use crate::analysis::accounting::{VolumeWithEstimate, WindowSums, Windows, window_sums};
 use crate::domain::MonthlyPoints;
 use crate::domain::time::{month_key, parse_month_key};
 
@@ -21,7 +21,7 @@ fn cum_at_all(
     conn: &Connection,
     ids_json: &str,
     day: Date,
-) -> Result<HashMap<String, Vol>, rusqlite::Error> {
+) -> Result<HashMap<String, VolumeWithEstimate>, rusqlite::Error> {
     let mut st = conn.prepare_cached(
         "SELECT d.intake_id, d.cum_year_m3, d.cum_year_est_m3
          FROM json_each(?1) AS i
@@ -38,7 +38,7 @@ fn cum_at_all(
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                Vol {
+                VolumeWithEstimate {
                     m3: r.get(1)?,
                     estimated_m3: r.get(2)?,
                 },
@@ -53,7 +53,7 @@ pub fn year_totals(
     conn: &Connection,
     intakes: &[&str],
     year: i16,
-) -> Result<HashMap<String, Vol>, StoreError> {
+) -> Result<HashMap<String, VolumeWithEstimate>, StoreError> {
     let ids_json = serde_json::to_string(intakes).unwrap_or_else(|_| "[]".into());
     let Ok(end) = Date::new(year, 12, 31) else {
         return Ok(HashMap::new());
@@ -70,7 +70,7 @@ pub fn intake_window_sums<'a>(
     let ids: Vec<&'a str> = intakes.into_iter().collect();
     let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
     // The handful of dates the windows need, each looked up once for all intakes.
-    let mut at: HashMap<Date, HashMap<String, Vol>> = HashMap::new();
+    let mut at: HashMap<Date, HashMap<String, VolumeWithEstimate>> = HashMap::new();
     let mut err = None;
     window_sums(w, |d| {
         if let std::collections::hash_map::Entry::Vacant(slot) = at.entry(d) {
@@ -81,7 +81,7 @@ pub fn intake_window_sums<'a>(
                 Err(e) => err = Some(e),
             }
         }
-        Vol::default()
+        VolumeWithEstimate::default()
     });
     if let Some(e) = err {
         return Err(e.into());
@@ -296,7 +296,7 @@ pub fn first_days(
 /// wholly estimated). Months without a row, and months without a reported day, are absent from
 /// their map.
 pub struct MonthlyFigures {
-    pub volumes: MonthlyPoints<Vol>,
+    pub volumes: MonthlyPoints<VolumeWithEstimate>,
     pub reported_days: MonthlyPoints<u32>,
     /// Days with any volume, measured or estimated (a gap's days included), per month with a
     /// row: the days an imputation must not count again.
@@ -312,7 +312,7 @@ pub fn monthly_figures(
     from: Date,
     as_of: Date,
 ) -> Result<MonthlyFigures, StoreError> {
-    type Row = (i16, i8, Vol, u32, u32);
+    type Row = (i16, i8, VolumeWithEstimate, u32, u32);
     let mut by_intake: Vec<Vec<Row>> = vec![Vec::new(); intakes.len()];
     let ids = ids_json(intakes);
     fn gather(
@@ -330,7 +330,7 @@ pub fn monthly_figures(
                 v.push((
                     y,
                     m,
-                    Vol {
+                    VolumeWithEstimate {
                         m3: r.get(2)?,
                         estimated_m3: r.get(3)?,
                     },
@@ -428,6 +428,6 @@ pub fn monthly_volumes(
     intakes: &[&str],
     from: Date,
     as_of: Date,
-) -> Result<MonthlyPoints<Vol>, StoreError> {
+) -> Result<MonthlyPoints<VolumeWithEstimate>, StoreError> {
     Ok(monthly_figures(conn, intakes, from, as_of)?.volumes)
 }

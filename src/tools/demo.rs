@@ -441,7 +441,7 @@ pub async fn run(
     let daemon = {
         let cfg = Arc::clone(&cfg);
         let db = db.clone();
-        let hooks = crate::ingest::mqtt::Hooks {
+        let wiring = crate::ingest::mqtt::Wiring {
             subscribed: Some(sub_tx),
             progress: Some(Arc::clone(&progress)),
             ..Default::default()
@@ -453,7 +453,7 @@ pub async fn run(
                 async {
                     let _ = stop_rx.await;
                 },
-                hooks,
+                wiring,
             )
             .await
         })

@@ -19,9 +19,9 @@ use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, limit_text, trim_decimal, wan};
 use super::furniture::{LegendItem, Swatch, legend, limit_line, note_center, page, watermark};
+use super::layout::{boxed_text, dims, measure, pixel};
 use super::spec::{BudgetBar, CityOverview, CountyK, Sanitize};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{boxed_text, dims, measure, pixel};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 2000);

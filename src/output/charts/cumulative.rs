@@ -17,9 +17,9 @@ use super::format::{fixed, trim_decimal, wan};
 use super::furniture::{
     LegendItem, Swatch, legend, limit_line, note_box, note_center, page, watermark,
 };
+use super::layout::{Placer, boxed_text, dims, halo_text, ink_box, measure, pixel, y_label_area};
 use super::spec::{CumulativeWithdrawal, DayValue, QuotaStep, Sanitize, Ymd};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{Placer, boxed_text, dims, halo_text, ink_box, measure, pixel, y_label_area};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);

@@ -10,9 +10,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::ChartError;
+use super::layout::{dims, measure, wrap};
 use super::spec::ChartMeta;
 use super::style::{MARGIN, colour, size, stroke, text, text_at};
-use super::text::{dims, measure, wrap};
 
 /// Draws background, title, optional subtitle, the example marking and the footer; returns the area
 /// left for the plot(s).

@@ -21,9 +21,9 @@ use super::axes::{Ticked, runs, time_ticks, value_range};
 use super::fonts;
 use super::format::{fixed, signed, time_label, trim_decimal};
 use super::furniture::{LegendItem, Swatch, legend, note_center, page, watermark};
+use super::layout::{dims, pixel, text_width};
 use super::spec::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
 use super::style::{WIDTH, colour, size, stroke, text, text_at};
-use super::text::{dims, pixel, text_width};
 
 /// Panels per row.
 const COLS: usize = 3;

@@ -8,15 +8,15 @@
 //! - [`spec`]: the input structs, plain numbers and strings; the caller fills them.
 //! - [`fonts`]: the embedded font and its registration with plotters (the only place).
 //! - shared by all charts: `style` (canvas width, text sizes, line widths, colours, mesh style),
-//!   `text` (measuring and wrapping text, boxed labels, pixel geometry), `furniture` (title,
+//!   `layout` (measuring and wrapping text, boxed labels, pixel geometry), `furniture` (title,
 //!   footer, legend, `示例数据` badge and watermark, notes for missing data, hatching, limit lines),
 //!   `format` (万/亿 m³, decimals, signed slopes, time labels) and `axes` (value ranges, nice and
 //!   time ticks, gaps in series).
 //! - one file per chart: `readiness` (1), `cumulative` (2), `monthly` (3), `hydrograph` (4,
 //!   paged small multiples), `city` (5), `source` (6, withdrawal by source); each exposes a
 //!   `draw_*` function that draws on any plotters backend.
-//! - labels are placed with collision checks (`text::Placer`) and lines wrap by the Chinese
-//!   line-breaking rules (`text::break_units`); [`layout_problems`] lists overlapping or clipped
+//! - labels are placed with collision checks (`layout::Placer`) and lines wrap by the Chinese
+//!   line-breaking rules (`layout::break_units`); [`layout_problems`] lists overlapping or clipped
 //!   text of a rendered chart, from the same font metrics the layout uses.
 //! - [`render`]: PNG/SVG output — [`render_all`] gives the bytes of `stem.png` and `stem.svg`.
 //! - `samples` (tests only): made-up inputs for every chart in every data situation, shared with
@@ -50,11 +50,11 @@ mod cumulative;
 mod format;
 mod furniture;
 mod hydrograph;
+mod layout;
 mod monthly;
 mod readiness;
 mod source;
 mod style;
-mod text;
 
 #[cfg(test)]
 mod samples;
@@ -64,6 +64,7 @@ mod tests;
 pub use city::draw_city_overview;
 pub use cumulative::draw_cumulative;
 pub use hydrograph::draw_hydrographs;
+pub use layout::PxRect;
 pub use monthly::draw_monthly;
 pub use readiness::draw_exit_readiness;
 pub use render::{
@@ -77,4 +78,3 @@ pub use spec::{
     MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries,
     WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
 };
-pub use text::PxRect;

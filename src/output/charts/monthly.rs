@@ -13,9 +13,9 @@ use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, trim_decimal};
 use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
+use super::layout::{halo_text, pixel, y_label_area};
 use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths, Ymd};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{halo_text, pixel, y_label_area};
 use plotters::style::text_anchor::{HPos, VPos};
 
 /// Canvas size in px.

@@ -21,11 +21,11 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
 };
 
+use super::layout::{PxRect, ink_box_raw};
 use super::spec::{
     CityOverview, CumulativeWithdrawal, ExitReadiness, Hydrographs, MonthlyWithdrawal,
     WithdrawalBySource,
 };
-use super::text::{PxRect, ink_box_raw};
 use super::{city, cumulative, fonts, hydrograph, monthly, readiness, source};
 
 /// Why a chart could not be produced.

@@ -17,9 +17,9 @@ use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, wan};
 use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
+use super::layout::{Placer, PxRect, dims, halo_text, pixel, text_width, wrap_with, y_label_area};
 use super::spec::{Sanitize, WithdrawalBySource};
 use super::style::{colour, size, stroke, style_mesh, text_at};
-use super::text::{Placer, PxRect, dims, halo_text, pixel, text_width, wrap_with, y_label_area};
 
 /// Canvas size in px.
 pub(crate) const SIZE: (u32, u32) = (super::style::WIDTH, 1500);

@@ -4,11 +4,11 @@
 //! Output files go to a fresh temporary directory, never into the repository. Sample files and
 //! timings come from `examples/chart_samples.rs`.
 
+use super::layout::{break_units, wrap_with};
 use super::readiness::{gap_text, requirement_text, verdict_mark};
 use super::render::{ChartKind, layout_problems, render_all, render_png, render_rgb, render_svg};
 use super::samples::{CASES, COUNTIES, Case, Models, many_wells, monthly_levels, trend};
 use super::spec::*;
-use super::text::{break_units, wrap_with};
 
 /// The text content of every `<text>` element, unescaped.
 fn svg_texts(svg: &str) -> Vec<String> {

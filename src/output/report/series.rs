@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
-use crate::analysis::accounting::Vol;
+use crate::analysis::accounting::VolumeWithEstimate;
 use crate::analysis::levels::{Direction, WellTrend};
 use crate::domain::MonthlyPoints;
 use crate::output::charts::{
@@ -31,7 +31,7 @@ fn mid_month(d: Date) -> Date {
 /// absent, so that "no data" stays distinct from zero.
 pub fn month_sums<'a>(
     intakes: impl IntoIterator<Item = &'a str>,
-    monthly: &MonthlyPoints<Vol>,
+    monthly: &MonthlyPoints<VolumeWithEstimate>,
 ) -> MonthSums {
     let mut by_month = MonthSums::new();
     for id in intakes {
@@ -170,8 +170,8 @@ mod tests {
         Date::new(y, m, day).unwrap()
     }
 
-    fn vol(m3: f64) -> Vol {
-        Vol {
+    fn vol(m3: f64) -> VolumeWithEstimate {
+        VolumeWithEstimate {
             m3,
             estimated_m3: 0.0,
         }

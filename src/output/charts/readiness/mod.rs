@@ -23,14 +23,14 @@ use super::format::{fixed, signed, trim_decimal, wan};
 use super::furniture::{
     LegendItem, Swatch, hatched_rect, legend, limit_line, note_box, note_center, page, watermark,
 };
+use super::layout::{
+    Placer, PxRect, dims, halo_text, ink_box, pixel, text_width, wrap_with, y_title,
+};
 use super::spec::{
     CriterionRow, CurrentYear, ExitReadiness, LevelKind, Sanitize, Trend, VerdictKind, YearQuota,
     Ymd,
 };
 use super::style::{MARGIN, WIDTH, colour, size, stroke, style_mesh, text_at};
-use super::text::{
-    Placer, PxRect, dims, halo_text, ink_box, pixel, text_width, wrap_with, y_title,
-};
 
 mod levels;
 mod table;

@@ -352,7 +352,7 @@ pub fn quarantine_table(
                 g.rows.to_string(),
                 g.elements.to_string(),
                 clock.format(g.last_received_at),
-                crate::domain::text::for_log(&g.last_reason, 120).into_owned(),
+                crate::domain::sanitize::for_log(&g.last_reason, 120).into_owned(),
             ]
         })
         .collect();
