@@ -7,5 +7,6 @@ pub mod bundle;
 pub mod charts;
 pub mod report;
 pub mod terminal;
+pub mod wording;
 
 pub use bundle::Bundle;

@@ -1,5 +1,6 @@
 //! Terminal tables in Chinese: padding by display width (a Chinese character takes two columns).
 
+use crate::output::wording;
 use std::fmt::Write;
 
 use unicode_width::UnicodeWidthStr;
@@ -138,7 +139,7 @@ pub fn status_table(doc: &StatusDoc) -> String {
             level,
             c.metering
                 .coverage
-                .map_or("—".into(), |v| format!("{:.0}%", v * 100.0)),
+                .map_or(wording::DASH.into(), |v| wording::percent(v, 0)),
             c.verdict_label.to_string(),
             exit,
         ]);

@@ -1,6 +1,7 @@
 //! A county's page and the downloads of its report folder: one file, or all of them as a zip.
 
 use super::*;
+use crate::output::wording;
 
 /// A chart of the county page: its inline SVG and download links.
 struct Chart {
@@ -193,7 +194,7 @@ fn county_page<'a>(
         coverage: c
             .metering
             .coverage
-            .map_or("—".into(), |x| format!("{:.0}%", x * 100.0)),
+            .map_or(wording::DASH.into(), |x| wording::percent(x, 0)),
         self_assessment: deadline_text(d.self_assessment.as_deref(), &h.self_assessment),
         exit: deadline_text(d.exit.as_deref(), &h.exit),
         h,

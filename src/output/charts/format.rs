@@ -1,51 +1,7 @@
-//! Numbers and dates as the charts print them: volumes in 万 m³ and 亿 m³, decimals without
-//! trailing zeros or `-0`, signed slopes, axis labels of one form per axis, and time tick labels.
+//! Numbers and dates as the charts print them: the formatters of [`crate::output::wording`]
+//! (volumes, decimals, signs), and the time tick labels that only charts have.
 
-pub(crate) use crate::domain::volume::wan;
-
-/// Formats a number with at most `decimals` decimals, dropping trailing zeros and `-0`.
-pub(crate) fn trim_decimal(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return "—".to_owned();
-    }
-    let s = format!("{v:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    };
-    if s == "-0" { "0".to_owned() } else { s }
-}
-
-/// A limit as the plan writes it: 亿 m³ from 1亿 up when that is exact to 0.01亿, else 万 m³.
-pub(crate) fn limit_text(m3: f64) -> String {
-    let yi = m3 / 1e8;
-    if yi >= 1.0 && (yi * 100.0 - (yi * 100.0).round()).abs() < 1e-6 {
-        format!("{}亿 m³", trim_decimal(yi, 2))
-    } else {
-        format!("{}万 m³", wan(m3))
-    }
-}
-
-/// A slope or change with its sign: `+0.45`, `-0.29`, `0` (at most `decimals` decimals).
-pub(crate) fn signed(v: f64, decimals: usize) -> String {
-    let s = trim_decimal(v, decimals);
-    if v > 0.0 && s != "0" {
-        format!("+{s}")
-    } else {
-        s
-    }
-}
-
-/// A number with exactly `decimals` decimals (axis labels), `-0` shown as `0`.
-pub(crate) fn fixed(v: f64, decimals: usize) -> String {
-    let s = format!("{v:.decimals$}");
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-        s[1..].to_owned()
-    } else {
-        s
-    }
-}
+pub(crate) use crate::output::wording::{fixed, limit_text, signed, trim_decimal, wan};
 
 /// Label of a time tick made by [`time_ticks`](super::axes::time_ticks): `2026` or `2026-07`.
 pub(crate) fn time_label(v: f64, monthly: bool) -> String {

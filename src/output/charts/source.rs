@@ -33,10 +33,18 @@ const SOURCE_COLOURS: [RGBColor; 4] = [
     colour::OI_ORANGE,
 ];
 
-/// The groundwater reduction against the base year, in words: `地下水压采量：2025 年比基准年 2020 年
-/// 减少 123.4 万 m³（-8.1%）`, with the projected year's figure appended; `None` without
-/// groundwater data in the base year and a later year.
-pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<String> {
+/// The groundwater reduction against the base year.
+pub(crate) struct Reduction {
+    /// In words: `地下水压采量：2025 年比基准年 2020 年减少 123.4 万 m³（-8.1%）`, with the
+    /// projected year's figure appended.
+    pub text: String,
+    /// Groundwater went up in a year the text names.
+    pub increased: bool,
+}
+
+/// The groundwater reduction against the base year; `None` without groundwater data in the base
+/// year and a later year.
+pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<Reduction> {
     let gw = m.sources.iter().find(|s| s.groundwater)?;
     let at = |year: i32| {
         m.years
@@ -46,6 +54,7 @@ pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<String> {
             .filter(|v| v.is_finite())
     };
     let base = at(m.base_year).filter(|b| *b > 0.0)?;
+    let increased = std::cell::Cell::new(false);
     let change = |year: i32| {
         at(year).map(|v| {
             let d = base - v;
@@ -53,6 +62,7 @@ pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<String> {
             if d >= 0.0 {
                 format!("减少 {} 万 m³（-{}%）", wan(d), fixed(pct, 1))
             } else {
+                increased.set(true);
                 format!("增加 {} 万 m³（+{}%）", wan(-d), fixed(-pct, 1))
             }
         })
@@ -92,7 +102,10 @@ pub(crate) fn reduction_text(m: &WithdrawalBySource) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    Some(format!("地下水压采量：{}", parts.join("；")))
+    Some(Reduction {
+        text: format!("地下水压采量：{}", parts.join("；")),
+        increased: increased.get(),
+    })
 }
 
 /// Draws chart 6 on `root`, any plotters backend of 2400 × 1500 px
@@ -109,8 +122,8 @@ pub fn draw_by_source<DB: DrawingBackend>(
     // The reduction is the figure the reader came for: a headline in the text size, green when
     // groundwater came down, vermillion when it went up.
     let (headline, c) = match &reduction {
-        Some(r) if r.contains("增加") => (r.clone(), colour::NOT_READY),
-        Some(r) => (r.clone(), colour::READY),
+        Some(r) if r.increased => (r.text.clone(), colour::NOT_READY),
+        Some(r) => (r.text.clone(), colour::READY),
         None => (
             format!(
                 "基准年 {} 年无地下水取水量数据，压采量无法计算",

@@ -7,6 +7,7 @@
 //! - a missing value is `f64::NAN` (or any non-finite value): it is skipped, never drawn as zero;
 //! - dates are local calendar days ([`Ymd`]); the charts never read the clock.
 
+use crate::output::wording::DeadlineKind;
 use std::fmt;
 
 /// A calendar day (proleptic Gregorian), as the caller's local-day accounting knows it.
@@ -172,11 +173,10 @@ pub struct CurrentYear {
     pub quota_m3: f64,
 }
 
-/// A dated milestone drawn as a vertical marker, e.g. `自评估 2026-06-30`.
+/// A deadline drawn as a vertical marker, e.g. `自评估 2026-06-30`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deadline {
-    /// Short Chinese label; the date is appended on the chart.
-    pub label: String,
+    pub kind: DeadlineKind,
     /// The day.
     pub date: Ymd,
 }
@@ -185,7 +185,7 @@ impl Deadline {
     /// The self-assessment report deadline (`自评估`).
     pub fn self_assessment(date: Ymd) -> Self {
         Self {
-            label: "自评估".to_owned(),
+            kind: DeadlineKind::SelfAssessment,
             date,
         }
     }
@@ -193,9 +193,14 @@ impl Deadline {
     /// The approved-exit deadline (`退出`).
     pub fn exit(date: Ymd) -> Self {
         Self {
-            label: "退出".to_owned(),
+            kind: DeadlineKind::Exit,
             date,
         }
+    }
+
+    /// The short word the chart marks it with; the date is appended on the chart.
+    pub fn label(&self) -> &'static str {
+        self.kind.short()
     }
 }
 

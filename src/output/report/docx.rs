@@ -10,6 +10,7 @@
 //! the as-of date as their created and modified time, the zip entries docx-rs's fixed date, and
 //! every id is numbered within the document, so two runs give the same file.
 
+use crate::output::wording;
 use docx_rs::{
     AlignmentType, DocumentChild, Docx, PageMargin, Paragraph, Pic, Run, RunFonts, Shading, Table,
     TableCell, TableCellContent, TableChild, TableRow, TableRowChild, WidthType,
@@ -289,7 +290,7 @@ fn build(
         m.obligated,
         m.reporting,
         m.coverage
-            .map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
+            .map_or(wording::DASH.into(), |v| wording::percent(v, 1))
     ))));
     if m.silent.is_empty() {
         d = d.add_paragraph(Paragraph::new().add_run(text("无未按时上报的计量设施。")));
@@ -382,7 +383,7 @@ fn verdict_colour(v: Verdict) -> &'static str {
 
 /// `v` with `decimals` decimals, or "—".
 fn fixed(v: Option<f64>, decimals: usize) -> String {
-    v.map_or("—".into(), |v| format!("{v:.decimals$}"))
+    wording::or_dash(v, |v| wording::fixed(v, decimals))
 }
 
 /// A numbered caption ("表2 期限") above a table with a shaded header row; `columns` are

@@ -2,6 +2,7 @@
 //! The text lives in the template; the helpers here format the figures it prints, so that a
 //! missing figure reads "—" the same way in every table.
 
+use crate::output::wording;
 use askama::Template;
 
 use super::ReportError;
@@ -118,7 +119,7 @@ fn wan(m3: &f64) -> String {
 
 /// [`wan`], or "—" without a figure.
 fn wan_or_dash(m3: &Option<f64>) -> String {
-    m3.map_or("—".into(), volume::wan)
+    wording::or_dash(*m3, volume::wan)
 }
 
 /// A threshold in whole 万 m³ ("5").
@@ -128,31 +129,27 @@ fn wan_whole(m3: &f64) -> String {
 
 /// `v` with `decimals` decimals.
 fn fixed(v: &f64, decimals: usize) -> String {
-    format!("{v:.decimals$}")
+    wording::fixed(*v, decimals)
 }
 
 /// [`fixed`], or "—" without a figure.
 fn fixed_or_dash(v: &Option<f64>, decimals: usize) -> String {
-    v.map_or("—".into(), |v| fixed(&v, decimals))
+    wording::or_dash(*v, |v| wording::fixed(v, decimals))
 }
 
 /// With its sign: `+0.70`, `-0.20`.
 fn signed(v: &f64, decimals: usize) -> String {
-    if v.is_finite() {
-        format!("{:+.*}", decimals, v + 0.0)
-    } else {
-        "—".into()
-    }
+    wording::signed_fixed(*v, decimals)
 }
 
 /// [`signed`], or "—" without a figure.
 fn signed_or_dash(v: &Option<f64>, decimals: usize) -> String {
-    v.as_ref().map_or("—".into(), |x| signed(x, decimals))
+    wording::or_dash(*v, |v| wording::signed_fixed(v, decimals))
 }
 
 /// A share (0.92) as a percentage with `decimals` decimals ("92%").
 fn percent(share: &f64, decimals: usize) -> String {
-    format!("{:.decimals$}%", share * 100.0)
+    wording::percent(*share, decimals)
 }
 
 /// k with the digits of its band, or "—".
@@ -167,7 +164,7 @@ fn reported(c: &Completeness) -> String {
 
 /// [`percent`], or "—" without a figure.
 fn percent_or_dash(share: &Option<f64>, decimals: usize) -> String {
-    share.map_or("—".into(), |v| percent(&v, decimals))
+    wording::or_dash(*share, |v| wording::percent(v, decimals))
 }
 
 /// The decisive test of a well, as `Z / p`, or what decided it.

@@ -657,7 +657,7 @@ fn deadline_labels<DB: DrawingBackend>(
     for d in sorted {
         let (ax, _) = da.map_coordinate(&(d.date.fractional_year(), 0.0));
         let x = ax - sx;
-        let label = format!("{} {}", d.label, d.date);
+        let label = format!("{} {}", d.label(), d.date);
         let mut candidates = Vec::new();
         for row in [0, 1] {
             let y = sh - 6 - row * row_h;
