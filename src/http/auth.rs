@@ -7,13 +7,16 @@
 //! per client address; past [`MAX_FAILURES`] in [`FAILURE_WINDOW`] the address is refused (429)
 //! until the window has passed. Tokens are never logged.
 
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::headers::HeaderMapExt;
+use axum_extra::headers::authorization::{Authorization, Bearer};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 
 use super::AppState;
 use crate::domain::time::now_ts;
@@ -49,31 +52,14 @@ pub enum Denied {
 
 /// The token a request carries: the bearer header first, then the session cookie.
 pub fn presented(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let v = v.trim();
-        if let Some(t) = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some(t.trim().to_owned());
-        }
-    }
-    cookie(headers, COOKIE)
-}
-
-/// The value of cookie `name`.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    let bearer = headers
+        .typed_get::<Authorization<Bearer>>()
+        .map(|a| a.token().trim().to_owned());
+    bearer.or_else(|| {
+        CookieJar::from_headers(headers)
+            .get(COOKIE)
+            .map(|c| c.value().to_owned())
+    })
 }
 
 /// The client's address: the peer, or behind a proxy (`[http] behind_proxy`) the address the
@@ -267,24 +253,33 @@ impl TouchLog {
     }
 }
 
+/// The session cookie holding `value`: for the whole site, out of scripts' reach, never sent
+/// from another site, over TLS only when the site is served over TLS.
+fn session(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build()
+}
+
 /// The `Set-Cookie` value that keeps `token` for the browser session.
 pub fn session_cookie(token: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    )
+    session(token.to_owned(), secure).to_string()
 }
 
 /// The `Set-Cookie` value that removes the session.
 pub fn cleared_cookie(secure: bool) -> String {
-    format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+    let mut c = session(String::new(), secure);
+    c.make_removal();
+    c.to_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     #[test]
@@ -317,6 +312,29 @@ mod tests {
         assert_eq!(presented(&h).as_deref(), Some("gw_abc"));
         h.insert(header::AUTHORIZATION, "Bearer gw_def".parse().unwrap());
         assert_eq!(presented(&h).as_deref(), Some("gw_def"));
+    }
+
+    /// The session cookie is the site's, out of scripts' reach, never sent cross-site, Secure
+    /// under TLS; clearing it expires it.
+    #[test]
+    fn the_session_cookie_is_strict_and_cleared_by_expiry() {
+        let c = session_cookie("gw_abc", false);
+        for part in [
+            "gwmon_session=gw_abc",
+            "Path=/",
+            "HttpOnly",
+            "SameSite=Strict",
+        ] {
+            assert!(c.contains(part), "{c}");
+        }
+        assert!(!c.contains("Secure"), "{c}");
+        assert!(session_cookie("gw_abc", true).contains("Secure"));
+        let gone = cleared_cookie(true);
+        assert!(gone.starts_with("gwmon_session=;"), "{gone}");
+        assert!(
+            gone.contains("Max-Age=0") && gone.contains("Secure"),
+            "{gone}"
+        );
     }
 
     #[test]
