@@ -8,6 +8,7 @@
 //! Without the cargo feature `embedded-broker` there is no in-process broker, and the demo needs
 //! `--broker URL`.
 
+use crate::daemon::Supervisor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -286,6 +287,7 @@ async fn forget_session(url: &str, client_id: &str) {
 /// the demo's broker. Each terminal goes on from its device's last stored reading, a minute
 /// apart, so that its readings extend the fleet's rather than contradict them.
 async fn field_terminals(
+    parts: &Supervisor,
     cfg: &Arc<Config>,
     db: &Path,
     now: i64,
@@ -307,21 +309,21 @@ async fn field_terminals(
         .0
         .local_addr()
         .map_err(|e| DemoError::Terminals(e.to_string()))?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let opts = server::GatewayOptions {
         listen: Vec::new(),
         broker: cfg.mqtt.url.clone(),
         db: db.to_path_buf(),
     };
-    let gateway = tokio::spawn(server::serve(
+    // The daemon has subscribed already: the gateway may take terminals at once.
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    let _ = ready_tx.send(());
+    parts.start_gateway(
         Arc::clone(cfg),
         opts,
         listeners,
         Arc::new(crate::gateway::metrics::Metrics::new()),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+        ready,
+    );
     let conn = crate::store::open_ro(db)?;
     let mut last_ts = 0;
     let mut runs = Vec::new();
@@ -383,10 +385,8 @@ async fn field_terminals(
         total.confirmed += r.confirmed;
         total.readings += r.readings;
     }
-    let _ = stop_tx.send(());
-    if let Ok(Err(e)) = gateway.await {
-        return Err(e.into());
-    }
+    // The gateway stops taking frames; the ones it handled are published and confirmed.
+    parts.stop_inputs_after(async {}).await;
     Ok(total)
 }
 
@@ -438,25 +438,21 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (sub_tx, sub_rx) = tokio::sync::oneshot::channel::<()>();
     let progress = Arc::new(Progress::default());
+    // The daemon and the gateway under one supervisor, stopped in its order: the gateway's
+    // input first, then ingest commits and acknowledges.
+    let parts = Supervisor::new();
     let daemon = {
         let cfg = Arc::clone(&cfg);
         let db = db.clone();
+        let shutdown = parts.stop_inputs_after(async {
+            let _ = stop_rx.await;
+        });
         let wiring = crate::ingest::mqtt::Wiring {
             subscribed: Some(sub_tx),
             progress: Some(Arc::clone(&progress)),
             ..Default::default()
         };
-        tokio::spawn(async move {
-            crate::ingest::mqtt::run_with(
-                cfg,
-                &db,
-                async {
-                    let _ = stop_rx.await;
-                },
-                wiring,
-            )
-            .await
-        })
+        tokio::spawn(async move { crate::ingest::mqtt::run_with(cfg, &db, shutdown, wiring).await })
     };
     if sub_rx.await.is_err() {
         return Err(match daemon.await {
@@ -539,7 +535,7 @@ pub async fn run(
     let _ = client.disconnect().await;
     let _ = poll.await;
     // Field terminals through the gateway, then their readings committed.
-    let field = field_terminals(&cfg, &db, now).await?;
+    let field = field_terminals(&parts, &cfg, &db, now).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while stored() < want + field.readings as i64 {
         if Instant::now() > deadline {
@@ -560,6 +556,7 @@ pub async fn run(
         }
         Err(e) => return Err(DemoError::Publish("daemon".into(), e.to_string())),
     }
+    parts.shutdown().await;
 
     // On a broker of the user's, end the demo daemon's persistent session so the broker does
     // not go on queueing every reading for a subscriber that will never come back.
