@@ -209,32 +209,10 @@ pub async fn daily(
         }
     };
     let today = s.cfg().clock.day_of(now_ts());
-    let to = match q.to.as_deref().filter(|t| !t.is_empty()) {
-        None => today,
-        Some(t) => match parse_date(t, "to") {
-            Ok(d) => d.min(today),
-            Err(e) => return error(StatusCode::BAD_REQUEST, e),
-        },
+    let (from, to) = match daily_range(&q, today) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let from = match q.from.as_deref().filter(|t| !t.is_empty()) {
-        None => Date::new(to.year(), 1, 1).unwrap_or(to),
-        Some(t) => match parse_date(t, "from") {
-            Ok(d) => d,
-            Err(e) => return error(StatusCode::BAD_REQUEST, e),
-        },
-    };
-    if from > to {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("from {from} is after to {to}"),
-        );
-    }
-    if to.since(from).map_or(true, |span| span.get_days() > 3660) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("from {from} to {to} is more than ten years: ask for a shorter range"),
-        );
-    }
     let cfg = s.cfg();
     let db = s.db.clone();
     let built = s
@@ -268,6 +246,28 @@ pub async fn daily(
     } else {
         json(daily.as_ref())
     }
+}
+
+/// The days `?from=&to=` ask for: `to` by default today and never later, `from` by default the
+/// first of `to`'s year; at most ten years. The error says what to change.
+fn daily_range(q: &DailyQuery, today: Date) -> Result<(Date, Date), String> {
+    let to = match q.to.as_deref().filter(|t| !t.is_empty()) {
+        None => today,
+        Some(t) => parse_date(t, "to")?.min(today),
+    };
+    let from = match q.from.as_deref().filter(|t| !t.is_empty()) {
+        None => Date::new(to.year(), 1, 1).unwrap_or(to),
+        Some(t) => parse_date(t, "from")?,
+    };
+    if from > to {
+        return Err(format!("from {from} is after to {to}"));
+    }
+    if to.since(from).map_or(true, |span| span.get_days() > 3660) {
+        return Err(format!(
+            "from {from} to {to} is more than ten years: ask for a shorter range"
+        ));
+    }
+    Ok((from, to))
 }
 
 fn daily_series(

@@ -263,73 +263,15 @@ pub async fn run_with(
     };
     let (writer_done_tx, mut writer_done_rx) =
         tokio::sync::oneshot::channel::<Result<WriterStats, WriterError>>();
-    // The writer's share of a reload: the counter rules and plausible flows.
-    let settings_reload = reload.clone().map(|mut rx| {
-        let (tx, settings_rx) = tokio::sync::watch::channel(StoreSettings::from_config(&cfg));
-        tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let settings = StoreSettings::from_config(&rx.borrow_and_update());
-                if tx.send(settings).is_err() {
-                    break;
-                }
-            }
-        });
-        settings_rx
-    });
-    let writer_progress = Arc::clone(&progress);
-    let writer_health = Arc::clone(&health);
-    let writer = std::thread::Builder::new()
-        .name("gwmon-writer".into())
-        .spawn(move || {
-            let mut last_log = Instant::now();
-            let mut logged = WriterStats::default();
-            let p = writer_progress;
-            let h = writer_health;
-            let result = run_writer(
-                store,
-                wrx,
-                WriterSetup {
-                    limits,
-                    source: "mqtt",
-                    paused_since: h.paused_since(),
-                    origin: |publish: &Publish| publish.topic.clone(),
-                    reload: settings_reload,
-                },
-                |done, stats| {
-                    p.messages.store(stats.messages, Ordering::Relaxed);
-                    p.stored.store(stats.stored, Ordering::Relaxed);
-                    p.rejected.store(stats.rejected, Ordering::Relaxed);
-                    h.committed(
-                        crate::domain::time::now_ts(),
-                        stats.last_commit_s,
-                        stats.last_batch_readings as usize,
-                        done.len(),
-                    );
-                    for (publish, o) in &done {
-                        let refused = (o.rejected > 0)
-                            .then(|| o.reasons.first().map_or("conflict", |r| r.code.as_str()));
-                        let level = publish.topic.contains("/level/");
-                        h.outcome(level, o.stored, o.duplicates, refused);
-                    }
-                    let publishes = done.into_iter().map(|(p, _)| p).collect();
-                    let _ = ack_tx.send(publishes);
-                    if last_log.elapsed() >= PROGRESS_EVERY {
-                        info!(
-                            stored = stats.stored - logged.stored,
-                            duplicates = stats.duplicates - logged.duplicates,
-                            quarantined = stats.rejected - logged.rejected,
-                            batches = stats.batches - logged.batches,
-                            seconds = last_log.elapsed().as_secs(),
-                            "ingest progress"
-                        );
-                        logged = *stats;
-                        last_log = Instant::now();
-                    }
-                },
-            );
-            let _ = writer_done_tx.send(result);
-        })
-        .map_err(|_| RunError::WriterLost)?;
+    let writer = spawn_writer(
+        store,
+        wrx,
+        (limits, writer_settings(&cfg, reload.clone())),
+        Arc::clone(&progress),
+        Arc::clone(&health),
+        ack_tx,
+        writer_done_tx,
+    )?;
 
     let acker = {
         let client = client.clone();
@@ -372,28 +314,7 @@ pub async fn run_with(
     // a known cause, which a restart cannot fix) is no longer pinged for, so systemd restarts
     // the daemon and the broker redelivers what was not acknowledged.
     health.set_writer_stall(Duration::from_secs(cfg.ingest.writer_stall_s.max(1)));
-    let watchdog = {
-        let mut usec = 0;
-        let health = Arc::clone(&health);
-        sd_notify::watchdog_enabled(false, &mut usec).then(|| {
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_micros(usec / 2));
-                let mut warned = false;
-                loop {
-                    tick.tick().await;
-                    if health.writer_stalled(crate::domain::time::now_ts()) {
-                        if !warned {
-                            error!("the writer has stalled with messages waiting: no longer pinging the watchdog, so systemd restarts gwmon");
-                            warned = true;
-                        }
-                        continue;
-                    }
-                    warned = false;
-                    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-                }
-            })
-        })
-    };
+    let watchdog = watchdog(&health);
 
     // The writer reports its end through the oneshot; if it panicked, the sender is dropped.
     let lost = |r: Result<Result<WriterStats, WriterError>, _>| match r {
@@ -407,33 +328,187 @@ pub async fn run_with(
         r = &mut writer_done_rx => writer_result = Some(lost(r)),
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-    // Close the feed: the poll loop forwards nothing more (what it already forwarded, including
-    // what it read before a connection loss, is ahead of the Stop in the writer's queue).
-    if let Some(wtx) = feed.accepting.lock().await.take() {
-        let _ = wtx.send(WriterMsg::Stop).await;
-    }
+    let running = Running {
+        client,
+        feed,
+        writer,
+        acker,
+        poller,
+        heartbeat,
+        watchdog,
+        health,
+    };
     let result = match writer_result {
         Some(r) => r,
-        None => lost(writer_done_rx.await),
+        None => {
+            running.close_feed().await;
+            lost(writer_done_rx.await)
+        }
     };
-    let _ = writer.join();
-    let fatal = result.is_err();
-    if !fatal {
-        // All committed publishes are queued for acking; queue the DISCONNECT after them.
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, acker).await;
+    running.stop(result).await
+}
+
+/// The daemon's running parts, stopped in order by [`Running::stop`].
+struct Running {
+    client: AsyncClient,
+    feed: Arc<WriterInlet>,
+    writer: std::thread::JoinHandle<()>,
+    acker: tokio::task::JoinHandle<()>,
+    poller: tokio::task::JoinHandle<bool>,
+    heartbeat: tokio::task::JoinHandle<()>,
+    watchdog: Option<tokio::task::JoinHandle<()>>,
+    health: Arc<Health>,
+}
+
+impl Running {
+    /// Closes the feed: the poll loop forwards nothing more (what it already forwarded,
+    /// including what it read before a connection loss, is ahead of the Stop in the writer's
+    /// queue).
+    async fn close_feed(&self) {
+        if let Some(wtx) = self.feed.accepting.lock().await.take() {
+            let _ = wtx.send(WriterMsg::Stop).await;
+        }
     }
-    let connected = health.is_connected();
-    feed.stopping_flag.store(true, Ordering::SeqCst);
-    feed.stopping.notify_one();
-    let _ = client.try_disconnect();
-    let clean = matches!(
-        tokio::time::timeout(SHUTDOWN_GRACE, poller).await,
-        Ok(Ok(true))
-    );
-    heartbeat.abort();
-    if let Some(w) = watchdog {
-        w.abort();
+
+    /// Once the writer has ended with `result`: acknowledges what it committed, disconnects,
+    /// and says how it ended.
+    async fn stop(self, result: Result<WriterStats, RunError>) -> Result<WriterStats, RunError> {
+        self.close_feed().await;
+        let _ = self.writer.join();
+        if result.is_ok() {
+            // All committed publishes are queued for acking; queue the DISCONNECT after them.
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.acker).await;
+        }
+        let connected = self.health.is_connected();
+        self.feed.stopping_flag.store(true, Ordering::SeqCst);
+        self.feed.stopping.notify_one();
+        let _ = self.client.try_disconnect();
+        let clean = matches!(
+            tokio::time::timeout(SHUTDOWN_GRACE, self.poller).await,
+            Ok(Ok(true))
+        );
+        self.heartbeat.abort();
+        if let Some(w) = self.watchdog {
+            w.abort();
+        }
+        stopped(result, clean, connected)
     }
+}
+
+/// The writer's share of a reload (SIGHUP): the counter rules and plausible flows.
+fn writer_settings(
+    cfg: &Config,
+    reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
+) -> Option<tokio::sync::watch::Receiver<StoreSettings>> {
+    reload.map(|mut rx| {
+        let (tx, settings_rx) = tokio::sync::watch::channel(StoreSettings::from_config(cfg));
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let settings = StoreSettings::from_config(&rx.borrow_and_update());
+                if tx.send(settings).is_err() {
+                    break;
+                }
+            }
+        });
+        settings_rx
+    })
+}
+
+/// The writer on a thread of its own: it commits batches, keeps the running totals and the
+/// health current, hands each committed batch's publishes to the acker, and reports its end.
+fn spawn_writer(
+    store: crate::store::Store,
+    wrx: mpsc::Receiver<WriterMsg<Publish>>,
+    (limits, reload): (
+        BatchLimits,
+        Option<tokio::sync::watch::Receiver<StoreSettings>>,
+    ),
+    p: Arc<Progress>,
+    h: Arc<Health>,
+    ack_tx: mpsc::UnboundedSender<Vec<Publish>>,
+    writer_done_tx: tokio::sync::oneshot::Sender<Result<WriterStats, WriterError>>,
+) -> Result<std::thread::JoinHandle<()>, RunError> {
+    std::thread::Builder::new()
+        .name("gwmon-writer".into())
+        .spawn(move || {
+            let mut last_log = Instant::now();
+            let mut logged = WriterStats::default();
+            let setup = WriterSetup {
+                limits,
+                source: "mqtt",
+                paused_since: h.paused_since(),
+                origin: |publish: &Publish| publish.topic.clone(),
+                reload,
+            };
+            let result = run_writer(store, wrx, setup, |done, stats| {
+                p.messages.store(stats.messages, Ordering::Relaxed);
+                p.stored.store(stats.stored, Ordering::Relaxed);
+                p.rejected.store(stats.rejected, Ordering::Relaxed);
+                h.committed(
+                    crate::domain::time::now_ts(),
+                    stats.last_commit_s,
+                    stats.last_batch_readings as usize,
+                    done.len(),
+                );
+                for (publish, o) in &done {
+                    let refused = (o.rejected > 0)
+                        .then(|| o.reasons.first().map_or("conflict", |r| r.code.as_str()));
+                    let level = publish.topic.contains("/level/");
+                    h.outcome(level, o.stored, o.duplicates, refused);
+                }
+                let publishes = done.into_iter().map(|(p, _)| p).collect();
+                let _ = ack_tx.send(publishes);
+                if last_log.elapsed() >= PROGRESS_EVERY {
+                    info!(
+                        stored = stats.stored - logged.stored,
+                        duplicates = stats.duplicates - logged.duplicates,
+                        quarantined = stats.rejected - logged.rejected,
+                        batches = stats.batches - logged.batches,
+                        seconds = last_log.elapsed().as_secs(),
+                        "ingest progress"
+                    );
+                    logged = *stats;
+                    last_log = Instant::now();
+                }
+            });
+            let _ = writer_done_tx.send(result);
+        })
+        .map_err(|_| RunError::WriterLost)
+}
+
+/// Under systemd's watchdog: a ping at half the interval while the writer is not stalled with
+/// messages waiting (not paused for a known cause, which a restart cannot fix); a stalled
+/// writer is no longer pinged for, so systemd restarts the daemon and the broker redelivers
+/// what was not acknowledged. `None` without a watchdog.
+fn watchdog(health: &Arc<Health>) -> Option<tokio::task::JoinHandle<()>> {
+    let mut usec = 0;
+    let health = Arc::clone(health);
+    sd_notify::watchdog_enabled(false, &mut usec).then(|| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_micros(usec / 2));
+            let mut warned = false;
+            loop {
+                tick.tick().await;
+                if health.writer_stalled(crate::domain::time::now_ts()) {
+                    if !warned {
+                        error!("the writer has stalled with messages waiting: no longer pinging the watchdog, so systemd restarts gwmon");
+                        warned = true;
+                    }
+                    continue;
+                }
+                warned = false;
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            }
+        })
+    })
+}
+
+/// The daemon's last word: what it committed and whether the broker took every acknowledgement.
+fn stopped(
+    result: Result<WriterStats, RunError>,
+    clean: bool,
+    connected: bool,
+) -> Result<WriterStats, RunError> {
     match result {
         Ok(stats) => {
             let acks = if clean {
