@@ -133,21 +133,7 @@ async fn accept_loop(
         let slot = match slots.take(peer.ip()) {
             Ok(s) => s,
             Err(r) => {
-                if refused_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                    refused_logged = Some(std::time::Instant::now());
-                    let why = match r {
-                        Refusal::Total => format!(
-                            "[http] max_connections = {} are open",
-                            limits.max_connections
-                        ),
-                        Refusal::PerAddress => format!(
-                            "[http] max_connections_per_address = {} are open from {}",
-                            limits.max_per_address,
-                            peer.ip()
-                        ),
-                    };
-                    warn!(peer = %peer, "web listener: connection closed at once: {why} (logged once a minute)");
-                }
+                refused(r, peer, &limits, &mut refused_logged);
                 drop(tcp);
                 continue;
             }
@@ -171,6 +157,27 @@ async fn accept_loop(
             closed.notify_waiters();
         });
     }
+}
+
+/// Says, once a minute at most, that a connection from `peer` was closed at once and which
+/// limit closed it.
+fn refused(r: Refusal, peer: SocketAddr, limits: &Limits, logged: &mut Option<std::time::Instant>) {
+    if logged.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+        return;
+    }
+    *logged = Some(std::time::Instant::now());
+    let why = match r {
+        Refusal::Total => format!(
+            "[http] max_connections = {} are open",
+            limits.max_connections
+        ),
+        Refusal::PerAddress => format!(
+            "[http] max_connections_per_address = {} are open from {}",
+            limits.max_per_address,
+            peer.ip()
+        ),
+    };
+    warn!(peer = %peer, "web listener: connection closed at once: {why} (logged once a minute)");
 }
 
 /// Serves HTTP/1.1 on one connection until it closes or times out; once `shutdown` is
