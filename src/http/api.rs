@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{self, Denied};
-use super::cache::Key;
+use super::cache::{BuildError, Key};
 use super::pages::{AsOf, as_of, county_of};
 use crate::assess::counts_for_county_quota;
 use crate::domain::time::{now_ts, parse_date};
@@ -105,13 +105,13 @@ pub async fn status(
     };
     let doc = match s.cache.doc(&s.cfg(), &s.db, as_of, g.id).await {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let scope = g.scope;
     let body = s
         .cache
         .computed(&s.db, Key::StatusBody(as_of, scope), g.id, move || {
-            let mut value = serde_json::to_value(doc.as_ref()).map_err(|e| e.to_string())?;
+            let mut value = serde_json::to_value(doc.as_ref())?;
             if let Scope::County(code) = scope {
                 let name = doc
                     .counties
@@ -120,7 +120,7 @@ pub async fn status(
                     .map(|c| c.name.as_str());
                 scope_to_county(&mut value, code, name);
             }
-            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+            Ok(serde_json::to_string_pretty(&value)?)
         })
         .await;
     match body {
@@ -129,7 +129,7 @@ pub async fn status(
             b.as_ref().clone(),
         )
             .into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 
@@ -223,7 +223,7 @@ pub async fn daily(
         .await;
     let daily = match built {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     if csv {
         match daily_csv(&daily) {
@@ -276,8 +276,8 @@ fn daily_series(
     code: crate::domain::CountyCode,
     from: Date,
     to: Date,
-) -> Result<Daily, String> {
-    let conn = crate::store::open_ro(db).map_err(|e| e.to_string())?;
+) -> Result<Daily, BuildError> {
+    let conn = crate::store::open_ro(db)?;
     let intakes: Vec<&str> = cfg
         .registry
         .intakes
@@ -292,10 +292,8 @@ fn daily_series(
         .filter(|w| w.county == code)
         .map(|w| w.id.clone())
         .collect();
-    let volumes = crate::store::volumes::daily_county_volumes(&conn, &intakes, from, to)
-        .map_err(|e| e.to_string())?;
-    let levels = crate::store::levels::daily_well_levels(&conn, &wells, from, to)
-        .map_err(|e| e.to_string())?;
+    let volumes = crate::store::volumes::daily_county_volumes(&conn, &intakes, from, to)?;
+    let levels = crate::store::levels::daily_well_levels(&conn, &wells, from, to)?;
     let mut days: BTreeMap<Date, Day> = BTreeMap::new();
     let blank = |d: Date| Day {
         date: d.to_string(),

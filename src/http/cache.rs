@@ -26,7 +26,8 @@ use crate::assess::{StatusDoc, report_model};
 use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::output::Bundle;
-use crate::output::report::{self, Options};
+use crate::output::report::{self, Options, ReportError};
+use crate::store::StoreError;
 use crate::store::tokens::Scope;
 
 /// The bytes the cache holds at most: a county bundle is 3–8 MB, so this keeps every county of
@@ -46,6 +47,29 @@ pub struct Built {
 /// The error of a request refused because too many builds wait: the pages answer 503 with
 /// Retry-After.
 pub const BUSY: &str = "too many pages are being prepared: try again in a few seconds";
+
+/// Why a page's figures could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Too many builds wait ([`BUSY`]).
+    #[error("{BUSY}")]
+    Busy,
+    #[error("cannot read the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot render the report: {0}")]
+    Report(#[from] ReportError),
+    #[error("cannot render the page: {0}")]
+    Template(#[from] askama::Error),
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The build's task ended without a value (it panicked).
+    #[error("building the page's figures failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the cache held another kind of value under {0}")]
+    WrongKind(String),
+    #[error("{0}")]
+    Other(String),
+}
 
 /// Builds waiting or running, in all and per owner.
 #[derive(Default)]
@@ -178,17 +202,18 @@ impl Cache {
     }
 
     /// The store's change counter: it moves whenever another connection commits.
-    fn version(&self, db: &Path) -> Result<i64, String> {
+    fn version(&self, db: &Path) -> Result<i64, BuildError> {
         let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());
-        if w.is_none() {
-            *w = Some(crate::store::open_ro(db).map_err(|e| e.to_string())?);
+        let conn = match w.take() {
+            Some(c) => c,
+            None => crate::store::open_ro(db)?,
+        };
+        let v = conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0));
+        // A connection that failed is opened again next time.
+        if v.is_ok() {
+            *w = Some(conn);
         }
-        let conn = w.as_ref().ok_or("no connection")?;
-        conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
-            .map_err(|e| {
-                *w = None;
-                e.to_string()
-            })
+        Ok(v.map_err(StoreError::from)?)
     }
 
     fn lookup(&self, key: Key, version: i64) -> Option<Value> {
@@ -206,11 +231,11 @@ impl Cache {
     }
 
     /// A place in the build queue for `owner`, or [`BUSY`].
-    fn admit(&self, owner: i64) -> Result<Ticket<'_>, String> {
+    fn admit(&self, owner: i64) -> Result<Ticket<'_>, BuildError> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         let mine = q.by_owner.get(&owner).copied().unwrap_or(0);
         if q.total >= self.max_queue || mine >= self.max_queue_per_owner {
-            return Err(BUSY.to_string());
+            return Err(BuildError::Busy);
         }
         q.total += 1;
         *q.by_owner.entry(owner).or_default() += 1;
@@ -225,12 +250,12 @@ impl Cache {
         key: Key,
         owner: i64,
         build: F,
-    ) -> Result<Arc<T>, String>
+    ) -> Result<Arc<T>, BuildError>
     where
         T: Cached,
-        F: FnOnce() -> Result<T, String> + Send + 'static,
+        F: FnOnce() -> Result<T, BuildError> + Send + 'static,
     {
-        let wrong = || format!("the cache held another kind of value under {key:?}");
+        let wrong = || BuildError::WrongKind(format!("{key:?}"));
         let version = self.version(db)?;
         if let Some(v) = self.lookup(key, version) {
             return T::unwrap(v).ok_or_else(wrong);
@@ -241,9 +266,7 @@ impl Cache {
         if let Some(v) = self.lookup(key, version) {
             return T::unwrap(v).ok_or_else(wrong);
         }
-        let value = tokio::task::spawn_blocking(build)
-            .await
-            .map_err(|e| format!("building the page's figures failed: {e}"))??;
+        let value = tokio::task::spawn_blocking(build).await??;
         let value = Arc::new(value);
         self.insert(key, T::wrap(Arc::clone(&value)), version);
         Ok(value)
@@ -256,11 +279,11 @@ impl Cache {
         db: &Path,
         as_of: Date,
         owner: i64,
-    ) -> Result<Arc<StatusDoc>, String> {
+    ) -> Result<Arc<StatusDoc>, BuildError> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         self.computed(db, Key::Doc(as_of), owner, move || {
-            let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
-            crate::assess::status(&cfg, &conn, as_of).map_err(|e| e.to_string())
+            let conn = crate::store::open_ro(&path)?;
+            Ok(crate::assess::status(&cfg, &conn, as_of)?)
         })
         .await
     }
@@ -274,15 +297,14 @@ impl Cache {
         code: CountyCode,
         as_of: Date,
         owner: i64,
-    ) -> Result<Arc<Built>, String> {
+    ) -> Result<Arc<Built>, BuildError> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         self.computed(db, Key::County(code, as_of), owner, move || {
             let model = {
-                let conn = crate::store::open_ro(&path).map_err(|e| e.to_string())?;
-                report_model(&cfg, &conn, as_of, Some(code)).map_err(|e| e.to_string())?
+                let conn = crate::store::open_ro(&path)?;
+                report_model(&cfg, &conn, as_of, Some(code))?
             };
-            let bundle = report::render_counties(&cfg, &model, Options::default())
-                .map_err(|e| e.to_string())?;
+            let bundle = report::render_counties(&cfg, &model, Options::default())?;
             Ok(Built {
                 bundle,
                 doc: Arc::new(model.doc),
@@ -298,11 +320,10 @@ impl Cache {
         db: &Path,
         as_of: Date,
         owner: i64,
-    ) -> Result<Arc<Built>, String> {
+    ) -> Result<Arc<Built>, BuildError> {
         let doc = self.doc(cfg, db, as_of, owner).await?;
         self.computed(db, Key::City(as_of), owner, move || {
-            let bundle =
-                report::city(&doc, as_of, report::CsvForm::default()).map_err(|e| e.to_string())?;
+            let bundle = report::city(&doc, as_of, report::CsvForm::default())?;
             Ok(Built { bundle, doc })
         })
         .await
@@ -378,9 +399,9 @@ mod tests {
         let cache = Cache::new(&cfg);
         let a1 = cache.admit(1).unwrap();
         let _a2 = cache.admit(1).unwrap();
-        assert_eq!(cache.admit(1).err().as_deref(), Some(BUSY));
+        assert!(matches!(cache.admit(1), Err(BuildError::Busy)));
         let _b1 = cache.admit(2).unwrap();
-        assert_eq!(cache.admit(3).err().as_deref(), Some(BUSY));
+        assert!(matches!(cache.admit(3), Err(BuildError::Busy)));
         drop(a1);
         let _c1 = cache.admit(3).unwrap();
     }

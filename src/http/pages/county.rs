@@ -1,6 +1,7 @@
 //! A county's page and the downloads of its report folder: one file, or all of them as a zip.
 
 use super::*;
+use crate::http::cache::BuildError;
 use crate::output::wording;
 
 /// A chart of the county page: its inline SVG and download links.
@@ -114,10 +115,10 @@ pub async fn county(
                     .counties
                     .iter()
                     .find(|c| c.code == code)
-                    .ok_or_else(|| format!("no county {code} in the status document"))?;
-                county_page(&built, c, grant, as_of, today)
-                    .render()
-                    .map_err(|e| format!("page template failed: {e}"))
+                    .ok_or_else(|| {
+                        BuildError::Other(format!("no county {code} in the status document"))
+                    })?;
+                Ok(county_page(&built, c, grant, as_of, today).render()?)
             },
         )
         .await;
@@ -127,7 +128,7 @@ pub async fn county(
             p.as_ref().clone(),
         )
             .into_response(),
-        Err(e) => PageError::new(StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+        Err(e) => PageError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
 }
 
