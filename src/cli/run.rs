@@ -71,22 +71,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     // Reloads (SIGHUP) reach the ingest path and the web view alike.
-    let reload = match hangup {
-        Ok(hup) => {
-            let (tx, rx) = tokio::sync::watch::channel(Arc::clone(&cfg));
-            let common = args.common.clone();
-            rt.spawn(super::reload::on_hangup(
-                hup,
-                move || common.load_config(),
-                tx,
-            ));
-            Some(rx)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot take SIGHUP: reloading the configuration needs a restart");
-            None
-        }
-    };
+    let reload = reloads(&rt, hangup, &args.common, &cfg);
     wiring.reload = reload.clone();
     let daemon = Supervisor::new();
     if !cfg.http.listen.is_empty() {
@@ -124,6 +109,32 @@ pub fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(WILL_NOT_START))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The configurations a SIGHUP loads, from `cfg` on; `None` (with a warning) when SIGHUP
+/// cannot be taken.
+fn reloads(
+    rt: &tokio::runtime::Runtime,
+    hangup: std::io::Result<tokio::signal::unix::Signal>,
+    common: &Common,
+    cfg: &Arc<crate::config::Config>,
+) -> Option<tokio::sync::watch::Receiver<Arc<crate::config::Config>>> {
+    match hangup {
+        Ok(hup) => {
+            let (tx, rx) = tokio::sync::watch::channel(Arc::clone(cfg));
+            let common = common.clone();
+            rt.spawn(super::reload::on_hangup(
+                hup,
+                move || common.load_config(),
+                tx,
+            ));
+            Some(rx)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take SIGHUP: reloading the configuration needs a restart");
+            None
+        }
     }
 }
 

@@ -127,6 +127,13 @@ pub fn apply(file: &str, text: &str, registry: &mut Registry) -> Result<(), Regi
     if !problems.is_empty() {
         return Err(RegistryError(problems));
     }
+    add_datums(registry, versions);
+    Ok(())
+}
+
+/// Adds each well's dated datums in date order: a figure a row leaves empty carries over from
+/// the datum before it; the well's ground elevation becomes the latest.
+fn add_datums(registry: &mut Registry, versions: BTreeMap<String, BTreeMap<Date, Row>>) {
     for (id, dated) in versions {
         let Some(well) = registry.well_mut(&id) else {
             continue;
@@ -142,7 +149,6 @@ pub fn apply(file: &str, text: &str, registry: &mut Registry) -> Result<(), Regi
         }
         well.ground_elevation_m = current.ground_elevation_m;
     }
-    Ok(())
 }
 
 #[cfg(test)]

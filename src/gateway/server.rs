@@ -182,23 +182,7 @@ pub async fn serve(
         started: std::time::Instant::now(),
         cfg,
     });
-    let open = shared.cfg.stations.warnings().len();
-    if open > 0 {
-        warn!(
-            stations = open,
-            "{open} sl651 stations have no password in {}: anyone who reaches the gateway can report for them (`gwmon check-config` lists them)",
-            shared.cfg.stations.source
-        );
-    }
-    if let Some(budget) = shared.fd_budget
-        && budget < shared.cfg.gateway.max_connections
-    {
-        info!(
-            budget,
-            max_connections = shared.cfg.gateway.max_connections,
-            "the open-file limit leaves room for fewer terminal connections than [gateway] max_connections: raise it (ulimit -n, LimitNOFILE)"
-        );
-    }
+    warn_at_start(&shared);
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = TaskTracker::new();
     let mut tasks = Vec::new();
@@ -230,6 +214,28 @@ pub async fn serve(
     connections.wait().await;
     info!("gateway stopped");
     Ok(())
+}
+
+/// What an operator should know when the gateway starts: stations anyone could report for, and
+/// an open-file limit lower than the connections allowed.
+fn warn_at_start(shared: &Gateway) {
+    let open = shared.cfg.stations.warnings().len();
+    if open > 0 {
+        warn!(
+            stations = open,
+            "{open} sl651 stations have no password in {}: anyone who reaches the gateway can report for them (`gwmon check-config` lists them)",
+            shared.cfg.stations.source
+        );
+    }
+    if let Some(budget) = shared.fd_budget
+        && budget < shared.cfg.gateway.max_connections
+    {
+        info!(
+            budget,
+            max_connections = shared.cfg.gateway.max_connections,
+            "the open-file limit leaves room for fewer terminal connections than [gateway] max_connections: raise it (ulimit -n, LimitNOFILE)"
+        );
+    }
 }
 
 async fn accept_loop(
