@@ -4,8 +4,9 @@
 use jiff::civil::Date;
 
 use super::doc::{
-    AquiferBulletin, AquiferSeries, CountyStatus, DeadlineState, Deadlines, GroupFigures, Metering,
-    PermitExcess, Permits, Reduction, ReductionPart, SilentIntake, WellStatus,
+    AquiferBulletin, AquiferSeries, CountyStatus, DeadlineState, DeadlineStatus, Deadlines,
+    GroupFigures, Metering, PermitExcess, Permits, Reduction, ReductionPart, SilentIntake,
+    WellStatus,
 };
 use super::inputs::Inputs;
 use super::{counts_for_county_quota, group_figures, only, source_label};
@@ -42,20 +43,19 @@ fn deadline_state(
 }
 
 pub(super) fn deadlines(c: &County, as_of: Date) -> Deadlines {
-    let (sa_state, sa_late) = deadline_state(c.self_assessment, c.self_assessment_met, as_of);
-    let (exit_state, exit_late) = deadline_state(c.exit, c.exit_met, as_of);
-    let known = |m: Option<Date>| m.filter(|m| *m <= as_of).map(|d| d.to_string());
+    let status = |date: Option<Date>, met: Option<Date>| {
+        let (state, days_late) = deadline_state(date, met, as_of);
+        DeadlineStatus {
+            date: date.map(|d| d.to_string()),
+            days_to: date.map(|d| days_between(as_of, d)),
+            state,
+            met: met.filter(|m| *m <= as_of).map(|d| d.to_string()),
+            days_late,
+        }
+    };
     Deadlines {
-        self_assessment: c.self_assessment.map(|d| d.to_string()),
-        exit: c.exit.map(|d| d.to_string()),
-        days_to_self_assessment: c.self_assessment.map(|d| days_between(as_of, d)),
-        days_to_exit: c.exit.map(|d| days_between(as_of, d)),
-        self_assessment_state: sa_state,
-        exit_state,
-        self_assessment_met: known(c.self_assessment_met),
-        exit_met: known(c.exit_met),
-        self_assessment_days_late: sa_late,
-        exit_days_late: exit_late,
+        self_assessment: status(c.self_assessment, c.self_assessment_met),
+        exit: status(c.exit, c.exit_met),
     }
 }
 

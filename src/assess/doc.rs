@@ -8,7 +8,7 @@ use crate::analysis::levels::{Bulletin, BulletinClass, WellTrend};
 use crate::analysis::verdict::{
     AquiferLevel, Criterion, KBands, TargetCheck, Verdict, YearFigures,
 };
-use crate::domain::CountyCode;
+use crate::domain::{CountyCode, DeadlineKind};
 use crate::store::Counts;
 
 /// Figures of a group of intakes (a budget, an aquifer type, a source).
@@ -73,21 +73,59 @@ pub enum DeadlineState {
     MetLate,
 }
 
+/// Where a county stands against one of its deadlines as of the as-of date.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeadlineStatus {
+    /// The deadline (`None`: not in this batch of the plan).
+    pub date: Option<String>,
+    /// Days from the as-of date to it (negative once passed).
+    pub days_to: Option<i64>,
+    pub state: Option<DeadlineState>,
+    /// The day it was met, when that day is on or before the as-of date.
+    pub met: Option<String>,
+    /// Days after the deadline it was met (only for `met_late`).
+    pub days_late: Option<i64>,
+}
+
 /// The deadlines and where the county stands against them as of the as-of date. A date of
 /// meeting a deadline that lies after the as-of date is not known yet on it, so it is left out.
-#[derive(Clone, Debug, Serialize)]
+///
+/// In the status document the two are written flat, as they always have been:
+/// `self_assessment`, `exit`, `days_to_self_assessment`, `days_to_exit`, `…_state`, `…_met`,
+/// `…_days_late`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deadlines {
-    pub self_assessment: Option<String>,
-    pub exit: Option<String>,
-    pub days_to_self_assessment: Option<i64>,
-    pub days_to_exit: Option<i64>,
-    pub self_assessment_state: Option<DeadlineState>,
-    pub exit_state: Option<DeadlineState>,
-    pub self_assessment_met: Option<String>,
-    pub exit_met: Option<String>,
-    /// Days after the deadline it was met (only for `met_late`).
-    pub self_assessment_days_late: Option<i64>,
-    pub exit_days_late: Option<i64>,
+    pub self_assessment: DeadlineStatus,
+    pub exit: DeadlineStatus,
+}
+
+impl Deadlines {
+    /// Where the county stands against deadline `kind`.
+    pub fn of(&self, kind: DeadlineKind) -> &DeadlineStatus {
+        match kind {
+            DeadlineKind::SelfAssessment => &self.self_assessment,
+            DeadlineKind::Exit => &self.exit,
+        }
+    }
+}
+
+impl Serialize for Deadlines {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (a, e) = (&self.self_assessment, &self.exit);
+        let mut m = s.serialize_struct("Deadlines", 10)?;
+        m.serialize_field("self_assessment", &a.date)?;
+        m.serialize_field("exit", &e.date)?;
+        m.serialize_field("days_to_self_assessment", &a.days_to)?;
+        m.serialize_field("days_to_exit", &e.days_to)?;
+        m.serialize_field("self_assessment_state", &a.state)?;
+        m.serialize_field("exit_state", &e.state)?;
+        m.serialize_field("self_assessment_met", &a.met)?;
+        m.serialize_field("exit_met", &e.met)?;
+        m.serialize_field("self_assessment_days_late", &a.days_late)?;
+        m.serialize_field("exit_days_late", &e.days_late)?;
+        m.end()
+    }
 }
 
 /// Metering coverage.

@@ -36,3 +36,16 @@ impl serde::Serialize for CountyCode {
         s.collect_str(self)
     }
 }
+
+/// One of a county's two deadlines in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeadlineKind {
+    /// The self-assessment report (自评估).
+    SelfAssessment,
+    /// The approved exit from the list (退出).
+    Exit,
+}
+
+impl DeadlineKind {
+    pub const BOTH: [DeadlineKind; 2] = [DeadlineKind::SelfAssessment, DeadlineKind::Exit];
+}

@@ -14,7 +14,7 @@ pub mod volume;
 pub mod well;
 
 pub use backoff::Backoff;
-pub use county::CountyCode;
+pub use county::{CountyCode, DeadlineKind};
 pub use kinds::{Aquifer, Budget, Sector, Source};
 pub use quota::{QuotaRule, QuotaVersion};
 pub use reading::{

@@ -118,11 +118,11 @@ pub fn status_table(doc: &StatusDoc) -> String {
             declining,
             judged
         );
-        let exit = match (c.deadlines.days_to_exit, c.deadlines.exit_state) {
+        let exit = match (c.deadlines.exit.days_to, c.deadlines.exit.state) {
             (_, Some(DeadlineState::Met)) => "已退出".to_string(),
             (_, Some(DeadlineState::MetLate)) => format!(
                 "已退出(逾期{}天)",
-                c.deadlines.exit_days_late.unwrap_or_default()
+                c.deadlines.exit.days_late.unwrap_or_default()
             ),
             (Some(d), Some(DeadlineState::Passed)) => format!("已逾期{}天", -d),
             (Some(d), _) => d.to_string(),

@@ -78,14 +78,7 @@ pub fn limit_text(m3: f64) -> String {
     }
 }
 
-/// One of a county's two deadlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeadlineKind {
-    /// The self-assessment report (自评估).
-    SelfAssessment,
-    /// The approved exit from the list (退出).
-    Exit,
-}
+pub use crate::domain::DeadlineKind;
 
 impl DeadlineKind {
     /// The short word a chart marks the deadline with.

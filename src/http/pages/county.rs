@@ -196,8 +196,8 @@ fn county_page<'a>(
             .metering
             .coverage
             .map_or(wording::DASH.into(), |x| wording::percent(x, 0)),
-        self_assessment: deadline_text(d.self_assessment.as_deref(), &h.self_assessment),
-        exit: deadline_text(d.exit.as_deref(), &h.exit),
+        self_assessment: deadline_text(d.self_assessment.date.as_deref(), &h.self_assessment),
+        exit: deadline_text(d.exit.date.as_deref(), &h.exit),
         h,
         criteria: c
             .criteria

@@ -164,12 +164,15 @@ fn build(
         vec![
             vec![
                 "提交自评估报告".into(),
-                dl.self_assessment.clone().unwrap_or_else(|| "—".into()),
+                dl.self_assessment
+                    .date
+                    .clone()
+                    .unwrap_or_else(|| "—".into()),
                 sa_progress,
             ],
             vec![
                 "完成退出".into(),
-                dl.exit.clone().unwrap_or_else(|| "—".into()),
+                dl.exit.date.clone().unwrap_or_else(|| "—".into()),
                 exit_progress,
             ],
         ],

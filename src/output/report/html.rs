@@ -161,8 +161,8 @@ fn days_to_next_deadline(c: &CountyStatus) -> Option<i64> {
         _ => days,
     };
     [
-        pending(d.days_to_self_assessment, d.self_assessment_state),
-        pending(d.days_to_exit, d.exit_state),
+        pending(d.self_assessment.days_to, d.self_assessment.state),
+        pending(d.exit.days_to, d.exit.state),
     ]
     .into_iter()
     .flatten()
@@ -276,30 +276,30 @@ mod tests {
     fn counties_are_listed_by_the_nearest_pending_deadline_then_the_gravest_verdict() {
         let doc = counties(|i, c| {
             let d = &mut c.deadlines;
-            (d.days_to_self_assessment, d.self_assessment_state) = (None, None);
-            (d.days_to_exit, d.exit_state) = (None, None);
+            (d.self_assessment.days_to, d.self_assessment.state) = (None, None);
+            (d.exit.days_to, d.exit.state) = (None, None);
             c.verdict = Verdict::Ready;
             match i {
                 // Overdue, but met: it does not count.
                 0 => {
-                    d.days_to_self_assessment = Some(-300);
-                    d.self_assessment_state = Some(DeadlineState::Met);
+                    d.self_assessment.days_to = Some(-300);
+                    d.self_assessment.state = Some(DeadlineState::Met);
                 }
                 1 => {
-                    d.days_to_exit = Some(200);
-                    d.exit_state = Some(DeadlineState::Upcoming);
+                    d.exit.days_to = Some(200);
+                    d.exit.state = Some(DeadlineState::Upcoming);
                     c.verdict = Verdict::AtRisk;
                 }
                 2 => {
-                    d.days_to_exit = Some(200);
-                    d.exit_state = Some(DeadlineState::Upcoming);
+                    d.exit.days_to = Some(200);
+                    d.exit.state = Some(DeadlineState::Upcoming);
                     c.verdict = Verdict::NotReady;
                 }
                 3 => {
-                    d.days_to_self_assessment = Some(-10);
-                    d.self_assessment_state = Some(DeadlineState::Passed);
-                    d.days_to_exit = Some(400);
-                    d.exit_state = Some(DeadlineState::Upcoming);
+                    d.self_assessment.days_to = Some(-10);
+                    d.self_assessment.state = Some(DeadlineState::Passed);
+                    d.exit.days_to = Some(400);
+                    d.exit.state = Some(DeadlineState::Upcoming);
                 }
                 4 => c.verdict = Verdict::InsufficientData,
                 _ => {}

@@ -9,7 +9,7 @@ use super::ReportError;
 use crate::analysis::accounting::Completeness;
 use crate::analysis::levels::WellTrend;
 use crate::assess::{
-    CountyStatus, DeadlineState, Deadlines, GroupFigures, PermitExcess, StatusDoc,
+    CountyStatus, DeadlineState, DeadlineStatus, Deadlines, GroupFigures, PermitExcess, StatusDoc,
 };
 use crate::config::{AssessmentConfig, Config, MeteringConfig};
 use crate::domain::volume::{self, Volume};
@@ -73,31 +73,14 @@ pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String,
 
 /// Where a county's self-assessment and exit deadlines stand, in the words of [`days_text`].
 pub fn progress(d: &Deadlines) -> (String, String) {
-    (
-        days_text(
-            d.days_to_self_assessment,
-            d.self_assessment_state,
-            d.self_assessment_met.as_deref(),
-            d.self_assessment_days_late,
-        ),
-        days_text(
-            d.days_to_exit,
-            d.exit_state,
-            d.exit_met.as_deref(),
-            d.exit_days_late,
-        ),
-    )
+    (days_text(&d.self_assessment), days_text(&d.exit))
 }
 
 /// Where a deadline stands, as the summary and index.html state it: met (on which day, and how
 /// late), days overdue, days left, or not in this batch of the plan.
-fn days_text(
-    days: Option<i64>,
-    state: Option<DeadlineState>,
-    met: Option<&str>,
-    days_late: Option<i64>,
-) -> String {
-    match (days, state) {
+fn days_text(d: &DeadlineStatus) -> String {
+    let (met, days_late) = (d.met.as_deref(), d.days_late);
+    match (d.days_to, d.state) {
         (_, Some(DeadlineState::Met)) => format!("已完成（{}）", met.unwrap_or("")),
         (_, Some(DeadlineState::MetLate)) => format!(
             "已完成（{}，逾期 {} 天）",
@@ -184,6 +167,15 @@ mod tests {
 
     #[test]
     fn deadline_progress_reads_as_the_plan_words_it() {
+        let days_text = |days_to, state, met: Option<&str>, days_late| {
+            super::days_text(&DeadlineStatus {
+                date: None,
+                days_to,
+                state,
+                met: met.map(str::to_owned),
+                days_late,
+            })
+        };
         let met = Some(DeadlineState::Met);
         assert_eq!(
             days_text(Some(-3), met, Some("2026-05-01"), None),
