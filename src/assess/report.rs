@@ -3,13 +3,14 @@
 //! a value and never opens the store.
 
 use jiff::civil::Date;
+use rayon::prelude::*;
 use rusqlite::Connection;
 
 use super::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::analysis::accounting::VolumeWithEstimate;
 use crate::config::Config;
 use crate::domain::{CountyCode, MonthlyPoints};
-use crate::store::{StoreError, volumes};
+use crate::store::{StoreError, open_ro, volumes};
 
 /// One report: the status document as of `as_of` with the series of the selected counties.
 #[derive(Debug, Clone)]
@@ -57,23 +58,48 @@ pub fn report_model(
     let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
     let monthly = volumes::monthly_volumes(conn, &intakes, base, as_of)?;
     let last_year_start = Date::new(doc.year - 1, 1, 1).unwrap_or(as_of);
-    let counties = doc
+    let codes: Vec<CountyCode> = doc
         .counties
         .iter()
-        .filter(|c| only.is_none_or(|o| o == c.code))
-        .map(|c| {
-            let intakes = cfg
-                .registry
-                .intakes
-                .iter()
-                .filter(|i| i.county == c.code && counts_for_county_quota(i))
-                .map(|i| i.id.as_str());
-            Ok(CountyModel {
-                code: c.code,
-                daily_m3: volumes::daily_volume_sums(conn, intakes, last_year_start, as_of)?,
-            })
+        .map(|c| c.code)
+        .filter(|c| only.is_none_or(|o| o == *c))
+        .collect();
+    let county = |conn: &Connection, code: CountyCode| {
+        let intakes = cfg
+            .registry
+            .intakes
+            .iter()
+            .filter(|i| i.county == code && counts_for_county_quota(i))
+            .map(|i| i.id.as_str());
+        Ok(CountyModel {
+            code,
+            daily_m3: volumes::daily_volume_sums(conn, intakes, last_year_start, as_of)?,
         })
-        .collect::<Result<_, StoreError>>()?;
+    };
+    // Each county's daily sums read a year and more of its intakes' days: on a store file, the
+    // counties are read on rayon's pool, a read-only connection per worker.
+    let counties = match conn.path().filter(|p| !p.is_empty()) {
+        Some(path) if codes.len() > 1 => {
+            let path = std::path::PathBuf::from(path);
+            codes
+                .par_iter()
+                .map_init(
+                    || open_ro(&path),
+                    |worker, &code| match worker {
+                        Ok(c) => county(c, code),
+                        Err(e) => Err(StoreError::Runtime(format!(
+                            "cannot open {} to read: {e}",
+                            path.display()
+                        ))),
+                    },
+                )
+                .collect::<Result<_, StoreError>>()?
+        }
+        _ => codes
+            .iter()
+            .map(|&code| county(conn, code))
+            .collect::<Result<_, StoreError>>()?,
+    };
     Ok(ReportModel {
         doc,
         as_of,
