@@ -17,7 +17,7 @@ mod report;
 pub use doc::*;
 #[cfg(test)]
 pub use report::testing;
-pub use report::{CountyModel, ReportModel, report_model};
+pub use report::{CountyModel, ReportModel, report_model, report_model_for};
 
 use jiff::civil::Date;
 use rusqlite::Connection;

@@ -54,8 +54,28 @@ pub fn report_model(
     only: Option<CountyCode>,
 ) -> Result<ReportModel, StoreError> {
     let doc = super::status(cfg, conn, as_of)?;
+    report_model_for(cfg, conn, doc, as_of, only)
+}
+
+/// [`report_model`] on a status document already made for `as_of` (the web view keeps one per
+/// date): only the series are read.
+pub fn report_model_for(
+    cfg: &Config,
+    conn: &Connection,
+    doc: StatusDoc,
+    as_of: Date,
+    only: Option<CountyCode>,
+) -> Result<ReportModel, StoreError> {
     let base = Date::new(cfg.assessment.base_year.min(as_of.year() - 2), 1, 1).unwrap_or(as_of);
-    let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
+    // The monthly volumes of the intakes of the counties reported on (every county's charts
+    // draw only its own intakes).
+    let intakes: Vec<&str> = cfg
+        .registry
+        .intakes
+        .iter()
+        .filter(|i| only.is_none_or(|o| o == i.county))
+        .map(|i| i.id.as_str())
+        .collect();
     let monthly = volumes::monthly_volumes(conn, &intakes, base, as_of)?;
     let last_year_start = Date::new(doc.year - 1, 1, 1).unwrap_or(as_of);
     let codes: Vec<CountyCode> = doc

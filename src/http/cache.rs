@@ -22,7 +22,7 @@ use jiff::civil::Date;
 use rusqlite::Connection;
 
 use super::api::Daily;
-use crate::assess::{StatusDoc, report_model};
+use crate::assess::{StatusDoc, report_model_for};
 use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::output::Bundle;
@@ -298,11 +298,13 @@ impl Cache {
         as_of: Date,
         owner: i64,
     ) -> Result<Arc<Built>, BuildError> {
+        // The status document of the date, shared with the other pages of that date.
+        let doc = self.doc(cfg, db, as_of, owner).await?;
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         self.computed(db, Key::County(code, as_of), owner, move || {
             let model = {
                 let conn = crate::store::open_ro(&path)?;
-                report_model(&cfg, &conn, as_of, Some(code))?
+                report_model_for(&cfg, &conn, (*doc).clone(), as_of, Some(code))?
             };
             let bundle = report::render_counties(&cfg, &model, Options::default())?;
             Ok(Built {
