@@ -10,7 +10,6 @@
 //! Errors are JSON `{"error": "..."}` with 400 (a bad parameter), 401 (no token, or a wrong or
 //! revoked one; `WWW-Authenticate: Bearer`), 403 (another county), 404, 429 or 503.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,9 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{self, Denied};
-use super::cache::{BuildError, Key};
+use super::cache::Key;
+use super::daily::{daily_csv, daily_series};
 use super::pages::{AsOf, as_of, county_of};
-use crate::assess::counts_for_county_quota;
 use crate::domain::time::{now_ts, parse_date};
 use crate::store::tokens::{Grant, Scope};
 
@@ -41,7 +40,6 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     r
 }
 
-/// The grant of an API request, or the error response.
 /// The grant of an API request: without a valid bearer token, a JSON error saying why.
 pub struct ApiGrant(pub Grant);
 
@@ -58,6 +56,7 @@ impl FromRequestParts<Arc<AppState>> for ApiGrant {
     }
 }
 
+/// The grant of an API request, or the error response.
 async fn grant(s: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Grant, Response> {
     let client = auth::client(s, peer, headers);
     auth::authorize(s, client, headers).await.map_err(|d| match d {
@@ -160,33 +159,6 @@ pub struct DailyQuery {
     format: Option<String>,
 }
 
-/// One day of a county.
-#[derive(Debug, Serialize)]
-pub struct Day {
-    date: String,
-    /// Withdrawal of the intakes that count towards the county's quota, m³ (absent: none of them
-    /// has a figure for the day).
-    volume_m3: Option<f64>,
-    /// Of which estimated (interpolated across gaps), m³.
-    estimated_m3: Option<f64>,
-    /// Intakes with a figure for the day.
-    intakes: u32,
-    /// Daily mean level of each well with readings that day, m above datum.
-    level_m: BTreeMap<String, f64>,
-}
-
-/// A county's daily series as the API serves it.
-#[derive(Debug, Serialize)]
-pub struct Daily {
-    county: String,
-    name: String,
-    from: String,
-    to: String,
-    /// The county's wells, in the order of the CSV's level columns.
-    wells: Vec<String>,
-    days: Vec<Day>,
-}
-
 /// `GET /api/v1/counties/{code}/daily`.
 pub async fn daily(
     State(s): State<Arc<AppState>>,
@@ -218,7 +190,7 @@ pub async fn daily(
     let built = s
         .cache
         .computed(&s.db, Key::Daily(code, from, to), g.id, move || {
-            daily_series(&cfg, &db, code, from, to)
+            Ok(daily_series(&cfg, &db, code, from, to)?)
         })
         .await;
     let daily = match built {
@@ -268,92 +240,6 @@ fn daily_range(q: &DailyQuery, today: Date) -> Result<(Date, Date), String> {
         ));
     }
     Ok((from, to))
-}
-
-fn daily_series(
-    cfg: &crate::config::Config,
-    db: &std::path::Path,
-    code: crate::domain::CountyCode,
-    from: Date,
-    to: Date,
-) -> Result<Daily, BuildError> {
-    let conn = crate::store::open_ro(db)?;
-    let intakes: Vec<&str> = cfg
-        .registry
-        .intakes
-        .iter()
-        .filter(|i| i.county == code && counts_for_county_quota(i))
-        .map(|i| i.id.as_str())
-        .collect();
-    let wells: Vec<String> = cfg
-        .registry
-        .wells
-        .iter()
-        .filter(|w| w.county == code)
-        .map(|w| w.id.clone())
-        .collect();
-    let volumes = crate::store::volumes::daily_county_volumes(&conn, &intakes, from, to)?;
-    let levels = crate::store::levels::daily_well_levels(&conn, &wells, from, to)?;
-    let mut days: BTreeMap<Date, Day> = BTreeMap::new();
-    let blank = |d: Date| Day {
-        date: d.to_string(),
-        volume_m3: None,
-        estimated_m3: None,
-        intakes: 0,
-        level_m: BTreeMap::new(),
-    };
-    for v in volumes {
-        let day = days.entry(v.day).or_insert_with(|| blank(v.day));
-        day.volume_m3 = Some(v.volume_m3);
-        day.estimated_m3 = Some(v.estimated_m3);
-        day.intakes = v.intakes;
-    }
-    for (well, d, level) in levels {
-        days.entry(d)
-            .or_insert_with(|| blank(d))
-            .level_m
-            .insert(well, level);
-    }
-    let name = cfg
-        .counties
-        .iter()
-        .find(|c| c.code == code)
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
-    Ok(Daily {
-        county: code.to_string(),
-        name,
-        from: from.to_string(),
-        to: to.to_string(),
-        wells,
-        days: days.into_values().collect(),
-    })
-}
-
-/// The daily series as CSV: one row a day, one level column a well.
-fn daily_csv(d: &Daily) -> Result<String, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut head = vec![
-        "date".to_owned(),
-        "volume_m3".to_owned(),
-        "estimated_m3".to_owned(),
-        "intakes".to_owned(),
-    ];
-    head.extend(d.wells.iter().map(|id| format!("level_m:{id}")));
-    w.write_record(&head).map_err(|e| e.to_string())?;
-    let num = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.3}"));
-    for day in &d.days {
-        let mut row = vec![
-            day.date.clone(),
-            num(day.volume_m3),
-            num(day.estimated_m3),
-            day.intakes.to_string(),
-        ];
-        row.extend(d.wells.iter().map(|id| num(day.level_m.get(id).copied())));
-        w.write_record(&row).map_err(|e| e.to_string())?;
-    }
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

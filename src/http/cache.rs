@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use jiff::civil::Date;
 use rusqlite::Connection;
 
-use super::api::Daily;
+use super::daily::Daily;
 use crate::assess::{StatusDoc, report_model_for};
 use crate::config::Config;
 use crate::domain::CountyCode;

@@ -19,6 +19,7 @@
 mod api;
 mod auth;
 mod cache;
+mod daily;
 mod listener;
 mod ops;
 mod pages;
