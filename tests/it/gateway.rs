@@ -218,29 +218,6 @@ fn reply_or_closed(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
     None
 }
 
-/// Reads until one frame arrives (its bytes), or `None` at the deadline.
-fn read_reply(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
-    let mut framer = Framer::new(ListenProtocol::Auto, 4112);
-    let deadline = Instant::now() + within;
-    let mut buf = [0u8; 512];
-    while Instant::now() < deadline {
-        match s.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => {
-                framer.push(&buf[..n]);
-                while let Some(item) = framer.next_item() {
-                    if let Item::Frame(_, f) = item {
-                        return Some(f);
-                    }
-                }
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    None
-}
-
 /// Asserts that no byte is waiting on the socket (after the gateway has decided, per the
 /// archive, not to confirm).
 fn assert_nothing_to_read(s: &mut TcpStream) {
@@ -265,7 +242,7 @@ fn frames_over_tcp_become_rows_and_are_confirmed() {
     let report = sl651_report("1401210001", 41, local_minutes_ago(30), 1520);
     c.write_all(b"+REG:861234567890\r\n").unwrap();
     c.write_all(&report.encode()).unwrap();
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply), (41, sl651::EOT));
     wait_until("the depth row", Duration::from_secs(20), || {
         s.depth_rows("W-QX-01") == 1
@@ -282,7 +259,7 @@ fn frames_over_tcp_become_rows_and_are_confirmed() {
     for p in report.encode_parts(3) {
         c.write_all(&p).unwrap();
     }
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     let env = sl651::envelope(&reply).unwrap();
     assert_eq!(
         env.packet,
@@ -302,7 +279,7 @@ fn frames_over_tcp_become_rows_and_are_confirmed() {
         time: local_minutes_ago(10),
     };
     c.write_all(&r.encode()).unwrap();
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     let expected_station = [0x14, 0x01, 0x21, 0x01, 0x00];
     assert_eq!(reply[..3], [0x68, 0x08, 0x68]);
     assert_eq!(reply[4..9], expected_station);
@@ -343,7 +320,7 @@ fn junk_and_a_bad_crc_are_skipped_and_an_unknown_station_changes_nothing() {
     c.write_all(&burst).unwrap();
     // Frames of a connection are handled in order: the good frame's confirm comes after the
     // others were decided, and it is the only reply.
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply).0, 5);
     assert_nothing_to_read(&mut c);
     wait_until("the depth row", Duration::from_secs(20), || {
@@ -419,7 +396,7 @@ fn no_confirm_without_the_broker_and_the_resend_lands_exactly_once() {
     // The terminal's retry is confirmed; a retry after a lost confirm is confirmed again.
     for attempt in 0..2 {
         c.write_all(&frame).unwrap();
-        let reply = read_reply(&mut c, Duration::from_secs(20))
+        let reply = reply_or_closed(&mut c, Duration::from_secs(20))
             .unwrap_or_else(|| panic!("no confirm for attempt {attempt}"));
         assert_eq!(sl651_confirm(&reply).0, 77);
     }
@@ -599,7 +576,8 @@ fn the_confirm_waits_for_the_puback_and_none_comes_without_it() {
     // The broker holds the PUBACK: the gateway cannot have confirmed.
     assert_nothing_to_read(&mut c);
     held.acks.send(pkid).unwrap();
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("the confirm after the PUBACK");
+    let reply =
+        reply_or_closed(&mut c, Duration::from_secs(20)).expect("the confirm after the PUBACK");
     assert_eq!(sl651_confirm(&reply), (3, sl651::EOT));
     // A PUBACK that never comes: no confirm, and the archive says why.
     c.write_all(&sl651_report("1401210001", 4, local_minutes_ago(4), 1011).encode())
@@ -655,7 +633,7 @@ fn the_gateway_runs_inside_the_daemon_when_enabled() {
         .unwrap();
     c.write_all(&sl651_report("1401210001", 12, local_minutes_ago(3), 905).encode())
         .unwrap();
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply), (12, sl651::EOT));
     wait_until("the depth row", Duration::from_secs(20), || {
         query_i64(
@@ -796,12 +774,12 @@ fn a_station_that_reconnects_replaces_its_old_connection() {
     let mut old = s.gateway.connect();
     old.write_all(&sl651_report("1401210001", 1, local_minutes_ago(9), 1100).encode())
         .unwrap();
-    assert!(read_reply(&mut old, Duration::from_secs(20)).is_some());
+    assert!(reply_or_closed(&mut old, Duration::from_secs(20)).is_some());
     // The link dropped without a FIN; the terminal dials again.
     let mut new = s.gateway.connect();
     new.write_all(&sl651_report("1401210001", 2, local_minutes_ago(8), 1101).encode())
         .unwrap();
-    assert!(read_reply(&mut new, Duration::from_secs(20)).is_some());
+    assert!(reply_or_closed(&mut new, Duration::from_secs(20)).is_some());
     // The gateway closes the old connection.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut buf = [0u8; 16];

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use gwmon::gateway::sl651;
 
 use super::{
-    Gateway, STATIONS, Setup, assert_nothing_to_read, local_minutes_ago, read_reply, sl651_confirm,
-    sl651_report,
+    Gateway, STATIONS, Setup, assert_nothing_to_read, local_minutes_ago, reply_or_closed,
+    sl651_confirm, sl651_report,
 };
 use crate::support::*;
 
@@ -94,7 +94,7 @@ fn a_link_frame_from_another_connection_does_not_take_the_station_over() {
     real.write_all(&sl651_report("1401210001", 1, local_minutes_ago(9), 1100).encode())
         .unwrap();
     assert_eq!(
-        sl651_confirm(&read_reply(&mut real, Duration::from_secs(20)).expect("a confirm")).0,
+        sl651_confirm(&reply_or_closed(&mut real, Duration::from_secs(20)).expect("a confirm")).0,
         1
     );
     // The attacker copied a link-maintenance frame, password and all, off the wire.
@@ -111,7 +111,7 @@ fn a_link_frame_from_another_connection_does_not_take_the_station_over() {
     // The real terminal's session holds: its next report is confirmed on the same connection.
     real.write_all(&sl651_report("1401210001", 3, local_minutes_ago(7), 1101).encode())
         .unwrap();
-    let reply = read_reply(&mut real, Duration::from_secs(20))
+    let reply = reply_or_closed(&mut real, Duration::from_secs(20))
         .expect("a confirm on the real terminal's connection");
     assert_eq!(sl651_confirm(&reply).0, 3);
     wait_until("both readings", Duration::from_secs(20), || {
@@ -138,7 +138,7 @@ fn a_wrong_password_is_refused_and_archived() {
     // refusal was the password, nothing else.
     c.write_all(&sl651_report("1401210001", 6, local_minutes_ago(30), 1234).encode())
         .unwrap();
-    let reply = read_reply(&mut c, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut c, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply).0, 6);
     wait_until("the real reading", Duration::from_secs(20), || {
         s.depth_rows("W-QX-01") == 1
@@ -180,7 +180,7 @@ fn a_forged_report_from_a_disallowed_address_is_refused() {
     let mut real = connect_from("127.0.0.2", s.gateway.port);
     real.write_all(&sl651_report("1401210002", 8, local_minutes_ago(15), 2210).encode())
         .unwrap();
-    let reply = read_reply(&mut real, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut real, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply), (8, sl651::ESC));
     wait_until("the real reading", Duration::from_secs(20), || {
         s.depth_rows("W-QX-02") == 1
@@ -207,7 +207,7 @@ fn a_report_conflicting_with_a_stored_reading_is_not_confirmed() {
     forger
         .write_all(&sl651_report("1401210001", 20, at, 4000).encode())
         .unwrap();
-    assert!(read_reply(&mut forger, Duration::from_secs(20)).is_some());
+    assert!(reply_or_closed(&mut forger, Duration::from_secs(20)).is_some());
     wait_until("the forged reading stored", Duration::from_secs(20), || {
         s.depth_rows("W-QX-01") == 1
     });
@@ -235,7 +235,7 @@ fn a_report_conflicting_with_a_stored_reading_is_not_confirmed() {
     forger
         .write_all(&sl651_report("1401210001", 20, at, 4000).encode())
         .unwrap();
-    assert!(read_reply(&mut forger, Duration::from_secs(20)).is_some());
+    assert!(reply_or_closed(&mut forger, Duration::from_secs(20)).is_some());
     assert_eq!(s.depth_rows("W-QX-01"), 1);
 }
 
@@ -270,7 +270,7 @@ fn one_address_cannot_take_every_connection_slot() {
     let mut real = connect_from("127.0.0.2", port);
     real.write_all(&sl651_report("1401210002", 9, local_minutes_ago(12), 2300).encode())
         .unwrap();
-    let reply = read_reply(&mut real, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut real, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply).0, 9);
     wait_until("the real reading", Duration::from_secs(20), || {
         s.depth_rows("W-QX-02") == 1
@@ -287,7 +287,7 @@ fn a_trickle_of_bytes_does_not_keep_a_connection_open() {
     // A whole frame first: the idle time counts from it.
     c.write_all(&sl651_report("1401210001", 30, local_minutes_ago(3), 1000).encode())
         .unwrap();
-    assert!(read_reply(&mut c, Duration::from_secs(20)).is_some());
+    assert!(reply_or_closed(&mut c, Duration::from_secs(20)).is_some());
     let last_frame = Instant::now();
     // Then one byte a second, never a frame: each would have restarted a timer counted from
     // the last byte. The pace is the attack's, not a wait for the gateway.
@@ -410,7 +410,7 @@ fn accepting_pauses_near_the_open_file_limit_and_resumes_when_a_connection_close
     assert_nothing_to_read(&mut real);
     // One connection closes: the gateway accepts the waiting terminal and confirms.
     drop(idle.pop());
-    let reply = read_reply(&mut real, Duration::from_secs(20)).expect("a confirm");
+    let reply = reply_or_closed(&mut real, Duration::from_secs(20)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply).0, 40);
     let text = g.log_text();
     assert!(!text.contains("accept failed"), "{text}");

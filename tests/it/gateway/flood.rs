@@ -9,7 +9,7 @@ use std::time::Duration;
 use gwmon::gateway::crc::crc16_modbus;
 
 use super::auth::{GUARDED, connect_from, setup};
-use super::{Setup, local_minutes_ago, read_reply, sl651_confirm, sl651_report};
+use super::{Setup, local_minutes_ago, reply_or_closed, sl651_confirm, sl651_report};
 use crate::support::*;
 
 /// An uplink SL 651 frame for `station` (10 hex digits) with `body` after STX, or after SYN and
@@ -39,7 +39,7 @@ fn raw_sl651(station: &str, body: &[u8], packet: Option<(u16, u16)>, bad_crc: bo
 fn report_and_confirm(c: &mut TcpStream, serial: u16, minutes_ago: i64) {
     c.write_all(&sl651_report("1401210001", serial, local_minutes_ago(minutes_ago), 1000).encode())
         .unwrap();
-    let reply = read_reply(c, Duration::from_secs(60)).expect("a confirm");
+    let reply = reply_or_closed(c, Duration::from_secs(60)).expect("a confirm");
     assert_eq!(sl651_confirm(&reply).0, serial);
 }
 
