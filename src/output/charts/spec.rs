@@ -217,6 +217,32 @@ pub enum VerdictKind {
     InsufficientData,
 }
 
+impl From<crate::analysis::verdict::Verdict> for VerdictKind {
+    fn from(v: crate::analysis::verdict::Verdict) -> Self {
+        use crate::analysis::verdict::Verdict;
+        match v {
+            Verdict::Ready => VerdictKind::Ready,
+            Verdict::AtRisk => VerdictKind::AtRisk,
+            Verdict::NotReady => VerdictKind::NotReady,
+            Verdict::InsufficientData => VerdictKind::InsufficientData,
+        }
+    }
+}
+
+/// A criterion's state as the charts colour and mark it: a pass as a ready county, a failure as
+/// one not ready.
+impl From<crate::analysis::verdict::Status> for VerdictKind {
+    fn from(s: crate::analysis::verdict::Status) -> Self {
+        use crate::analysis::verdict::Status;
+        match s {
+            Status::Pass => VerdictKind::Ready,
+            Status::AtRisk => VerdictKind::AtRisk,
+            Status::Fail => VerdictKind::NotReady,
+            Status::InsufficientData => VerdictKind::InsufficientData,
+        }
+    }
+}
+
 /// A quota in force in a year still to come (the plan fixes them up to the exit year).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct YearQuota {

@@ -7,14 +7,14 @@ use jiff::civil::Date;
 use super::series::{self, MonthSums};
 use super::{ReportError, csv, meta, summary};
 use crate::analysis::accounting::{county_quota_for_year, quota_steps};
-use crate::analysis::verdict::{Status, Verdict};
+use crate::analysis::verdict::Status;
 use crate::assess::{CountyModel, CountyStatus, ReportModel, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
 use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
     self, AquiferLevels, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear,
-    Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, VerdictKind,
-    WellSeries, WithdrawalBySource, YearQuota,
+    Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, WellSeries,
+    WithdrawalBySource, YearQuota,
 };
 
 /// What every county's bundle of one run reads: the same for all counties.
@@ -197,12 +197,7 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
             })
             .collect(),
         verdict: c.verdict_label.to_string(),
-        verdict_kind: match c.verdict {
-            Verdict::Ready => VerdictKind::Ready,
-            Verdict::AtRisk => VerdictKind::AtRisk,
-            Verdict::NotReady => VerdictKind::NotReady,
-            Verdict::InsufficientData => VerdictKind::InsufficientData,
-        },
+        verdict_kind: c.verdict.into(),
         failing: c
             .criteria
             .iter()
@@ -210,12 +205,7 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
             .map(|x| CriterionRow {
                 item: x.label().to_owned(),
                 status: x.status.label().to_owned(),
-                kind: match x.status {
-                    Status::Pass => VerdictKind::Ready,
-                    Status::AtRisk => VerdictKind::AtRisk,
-                    Status::Fail => VerdictKind::NotReady,
-                    Status::InsufficientData => VerdictKind::InsufficientData,
-                },
+                kind: x.status.into(),
                 detail: x.detail.clone(),
             })
             .collect(),
