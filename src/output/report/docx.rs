@@ -12,8 +12,9 @@
 
 use crate::output::wording;
 use docx_rs::{
-    AlignmentType, DocumentChild, Docx, PageMargin, Paragraph, Pic, Run, RunFonts, Shading, Table,
-    TableCell, TableCellContent, TableChild, TableRow, TableRowChild, WidthType,
+    AlignmentType, DocumentChild, Docx, Footer, PageMargin, PageNum, Paragraph, Pic, Run, RunFonts,
+    Shading, Style, StyleType, Table, TableCell, TableCellContent, TableChild, TableRow,
+    TableRowChild, WidthType,
 };
 use jiff::civil::Date;
 
@@ -85,6 +86,8 @@ fn build(
         )
         .default_fonts(fonts())
         .default_size(BODY_SIZE)
+        .add_style(heading_style())
+        .footer(page_footer())
         .created_at(&stamp)
         .updated_at(&stamp);
 
@@ -367,9 +370,37 @@ fn text(s: &str) -> Run {
     Run::new().add_text(s).fonts(fonts())
 }
 
-/// A section heading, kept with what follows it.
+/// The style id of the section headings: Word's own "heading 1", so the navigation pane and a
+/// table of contents find them.
+const HEADING_STYLE: &str = "Heading1";
+
+/// "heading 1" in the document's fonts: 四号, bold, outline level 1, kept with what follows.
+fn heading_style() -> Style {
+    Style::new(HEADING_STYLE, StyleType::Paragraph)
+        .name("heading 1")
+        .based_on("Normal")
+        .next("Normal")
+        .outline_lvl(0)
+        .bold()
+        .size(HEADING_SIZE)
+        .fonts(fonts())
+}
+
+/// The footer of every page: its number, centred.
+fn page_footer() -> Footer {
+    Footer::new().add_paragraph(
+        Paragraph::new()
+            .align(AlignmentType::Center)
+            .add_run(text("第 ").size(SMALL_SIZE))
+            .add_page_num(PageNum::new())
+            .add_run(text(" 页").size(SMALL_SIZE)),
+    )
+}
+
+/// A section heading in the heading style, kept with what follows it.
 fn heading(s: &str) -> Paragraph {
     Paragraph::new()
+        .style(HEADING_STYLE)
         .keep_next(true)
         .add_run(text(s).bold().size(HEADING_SIZE))
 }
@@ -557,6 +588,34 @@ mod tests {
             assert!(xml.contains(table), "{table}");
         }
         assert!(xml.contains(r#"w:eastAsia="宋体""#), "Chinese in 宋体");
+        // Section headings in Word's heading 1 (outline level 1), so the navigation pane and
+        // a table of contents find them.
+        let styles = entries
+            .iter()
+            .find(|(n, _)| n == "word/styles.xml")
+            .map(|(_, b)| String::from_utf8(b.clone()).unwrap())
+            .expect("word/styles.xml");
+        assert!(
+            styles.contains(r#"w:styleId="Heading1""#)
+                && styles.contains(r#"<w:name w:val="heading 1" />"#)
+                && styles.contains(r#"<w:outlineLvl w:val="0" />"#),
+            "{styles}"
+        );
+        assert!(
+            xml.matches(r#"<w:pStyle w:val="Heading1" />"#).count() >= 3,
+            "the sections use the heading style"
+        );
+        // Page numbers in the footer of every page: a PAGE field.
+        let footer = entries
+            .iter()
+            .find(|(n, _)| n.starts_with("word/footer") && n.ends_with(".xml"))
+            .map(|(_, b)| String::from_utf8(b.clone()).unwrap())
+            .expect("a footer part");
+        assert!(footer.contains("PAGE"), "{footer}");
+        assert!(
+            xml.contains("<w:footerReference"),
+            "the section uses the footer"
+        );
     }
 
     #[test]
