@@ -105,10 +105,7 @@ fn build(
         .add_paragraph(
             Paragraph::new()
                 .align(AlignmentType::Center)
-                .add_run(text(&format!(
-                    "数据截至 {}（{} 年）· 由 gwmon 生成",
-                    doc.as_of, doc.year
-                ))),
+                .add_run(text(&format!("数据截至 {}（{} 年）", doc.as_of, doc.year))),
         );
     if doc.example_data {
         d = d.add_paragraph(
@@ -559,6 +556,10 @@ mod tests {
             .map(|(_, b)| String::from_utf8(b.clone()).unwrap())
             .expect("word/document.xml");
         assert!(xml.contains(&c.name), "the county's name");
+        assert!(
+            !xml.contains("gwmon"),
+            "no tool name in the appendix's text"
+        );
         assert!(xml.contains(c.verdict_label), "the verdict");
         let captions = [
             "图1 退出准备度",
