@@ -320,7 +320,38 @@ fn build(
     let mut bytes = Vec::new();
     d.pack(std::io::Cursor::new(&mut bytes))
         .map_err(|e| e.to_string())?;
-    Ok(bytes)
+    repeat_header_rows(&bytes)
+}
+
+/// The package with every table's header row marked to repeat at the top of each page the
+/// table runs onto (`w:tblHeader`, which docx-rs does not write). The header rows are the only
+/// rows without properties of their own: body rows are all marked `cantSplit`. Entries keep
+/// their order, names and the package's fixed date, so the bytes stay deterministic.
+fn repeat_header_rows(package: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    const HEADER_ROW: &str = "<w:tr><w:trPr />";
+    const REPEATED: &str = "<w:tr><w:trPr><w:tblHeader /></w:trPr>";
+    let mut input =
+        zip::ZipArchive::new(std::io::Cursor::new(package)).map_err(|e| e.to_string())?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for i in 0..input.len() {
+        let mut entry = input.by_index(i).map_err(|e| e.to_string())?;
+        let name = entry.name().to_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
+        if name == "word/document.xml" {
+            let xml = String::from_utf8(data).map_err(|e| e.to_string())?;
+            data = xml.replace(HEADER_ROW, REPEATED).into_bytes();
+        }
+        out.start_file(name, opts).map_err(|e| e.to_string())?;
+        out.write_all(&data).map_err(|e| e.to_string())?;
+    }
+    out.finish()
+        .map(|c| c.into_inner())
+        .map_err(|e| e.to_string())
 }
 
 /// Numbers the paragraphs 1, 2, … in document order. docx-rs gives each new paragraph the next
