@@ -360,7 +360,22 @@ fn the_county_bundle_downloads_one_file_or_all_of_them() {
     );
     assert_eq!(code, 200, "{}", text(&body));
     assert!(header(&h, "content-type").contains("wordprocessingml"));
-    assert!(header(&h, "content-disposition").contains("filename*=UTF-8''"));
+    // Saved as 清徐县_自评估图表_<as-of>.docx.
+    let saved: String = format!("清徐县_自评估图表_{AS_OF}.docx")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    assert!(
+        header(&h, "content-disposition").contains(&format!("filename*=UTF-8''{saved}")),
+        "{}",
+        header(&h, "content-disposition")
+    );
     assert_eq!(&body[..2], b"PK");
     let (code, _, body) = get(
         &server.url(&format!("/county/{QINGXU}/files/readiness.csv{q}")),

@@ -271,6 +271,16 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// The name a file of a county's folder is saved under: the county and the as-of date around
+/// its own name, so that downloads of several counties and dates can sit in one folder
+/// (`清徐县_自评估图表_2026-06-30.docx`).
+fn download_name(county: &str, file: &str, as_of: &str) -> String {
+    match file.rsplit_once('.') {
+        Some((stem, ext)) => format!("{county}_{stem}_{as_of}.{ext}"),
+        None => format!("{county}_{file}_{as_of}"),
+    }
+}
+
 /// `Content-Disposition` for a download named `name` (RFC 6266, UTF-8 file names).
 fn attachment(name: &str) -> String {
     let ascii: String = name
@@ -355,7 +365,7 @@ pub async fn county_file(
     let disposition = if name.ends_with(".svg") || name.ends_with(".png") {
         "inline".to_owned()
     } else {
-        attachment(&name)
+        attachment(&download_name(&c.name, &name, &built.doc.as_of))
     };
     (
         [
@@ -382,7 +392,7 @@ pub async fn county_zip(
         return not_found().await;
     };
     let folder = county_dir(c);
-    let name = format!("{folder}-{}.zip", built.doc.as_of);
+    let name = download_name(&c.name, "自评估图表及数据.zip", &built.doc.as_of);
     let zipped = tokio::task::spawn_blocking(move || zip_folder(&built.bundle, &folder)).await;
     match zipped {
         Ok(Ok(bytes)) => (
@@ -429,6 +439,18 @@ mod tests {
         assert!(out.contains("&lt;x&gt;"));
         assert!(!out.contains("<?xml"));
         assert_eq!(inline_svg(b"not a chart"), "");
+    }
+
+    #[test]
+    fn downloads_carry_the_county_and_the_date() {
+        assert_eq!(
+            download_name("清徐县", "自评估图表.docx", "2026-06-30"),
+            "清徐县_自评估图表_2026-06-30.docx"
+        );
+        assert_eq!(
+            download_name("清徐县", "readiness.csv", "2026-06-30"),
+            "清徐县_readiness_2026-06-30.csv"
+        );
     }
 
     #[test]
