@@ -8,7 +8,7 @@ use crate::analysis::levels::{Bulletin, BulletinClass, WellTrend};
 use crate::analysis::verdict::{
     AquiferLevel, Criterion, KBands, TargetCheck, Verdict, YearFigures,
 };
-use crate::domain::{CountyCode, DeadlineKind};
+use crate::domain::CountyCode;
 use crate::store::Counts;
 
 /// Figures of a group of intakes (a budget, an aquifer type, a source).
@@ -97,16 +97,6 @@ pub struct DeadlineStatus {
 pub struct Deadlines {
     pub self_assessment: DeadlineStatus,
     pub exit: DeadlineStatus,
-}
-
-impl Deadlines {
-    /// Where the county stands against deadline `kind`.
-    pub fn of(&self, kind: DeadlineKind) -> &DeadlineStatus {
-        match kind {
-            DeadlineKind::SelfAssessment => &self.self_assessment,
-            DeadlineKind::Exit => &self.exit,
-        }
-    }
 }
 
 impl Serialize for Deadlines {

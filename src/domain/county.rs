@@ -45,7 +45,3 @@ pub enum DeadlineKind {
     /// The approved exit from the list (退出).
     Exit,
 }
-
-impl DeadlineKind {
-    pub const BOTH: [DeadlineKind; 2] = [DeadlineKind::SelfAssessment, DeadlineKind::Exit];
-}

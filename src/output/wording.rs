@@ -88,14 +88,6 @@ impl DeadlineKind {
             DeadlineKind::Exit => "退出",
         }
     }
-
-    /// The deadline's name in a sentence or a table.
-    pub fn name(self) -> &'static str {
-        match self {
-            DeadlineKind::SelfAssessment => "自评估报告",
-            DeadlineKind::Exit => "退出",
-        }
-    }
 }
 
 #[cfg(test)]
