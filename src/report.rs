@@ -109,6 +109,43 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
+/// System fonts tried, in order, for characters the embedded chart font lacks (Debian's
+/// fonts-noto-cjk, face 2 = Simplified Chinese; fonts-wqy-zenhei; fonts-arphic-uming).
+const SYSTEM_FALLBACK_FONTS: [(&str, u32); 4] = [
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
+];
+
+/// Points the charts' fallback font at `[report] fallback_font`, or at the first system CJK font
+/// that exists. The file is read only when a chart first draws a character outside the
+/// embedded font (GB18030 level 1); a configured file that cannot be read is logged then.
+pub fn use_fallback_font(cfg: &crate::config::ReportConfig) {
+    let chosen: Option<(PathBuf, u32)> = match &cfg.fallback_font {
+        Some(p) => Some((p.clone(), cfg.fallback_font_index)),
+        None => SYSTEM_FALLBACK_FONTS
+            .iter()
+            .find(|(p, _)| Path::new(p).exists())
+            .map(|&(p, i)| (PathBuf::from(p), i)),
+    };
+    let Some((path, index)) = chosen else {
+        return;
+    };
+    crate::output::charts::fonts::set_fallback_source(Box::new(move || {
+        match std::fs::read(&path) {
+            Ok(bytes) => Some((bytes, index)),
+            Err(e) => {
+                tracing::warn!(
+                    "the fallback chart font {} could not be read ({e}): characters outside GB18030 level 1 are drawn as boxes; fix [report] fallback_font",
+                    path.display()
+                );
+                None
+            }
+        }
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

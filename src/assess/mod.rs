@@ -39,12 +39,7 @@ pub fn counts_for_county_quota(i: &Intake) -> bool {
 }
 
 fn source_label(s: Source) -> &'static str {
-    match s {
-        Source::Groundwater => "地下水",
-        Source::Surface => "地表水",
-        Source::Reclaimed => "再生水",
-        Source::Mine => "矿井疏干水",
-    }
+    s.label()
 }
 
 /// Figures of a group of intakes, projected as one.

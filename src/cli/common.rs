@@ -42,6 +42,7 @@ impl Common {
     pub fn load_config(&self) -> Result<Config, ConfigError> {
         let cfg = self.load_config_only()?;
         super::logtime::set_zone(cfg.clock.name());
+        crate::report::use_fallback_font(&cfg.report);
         Ok(cfg)
     }
 

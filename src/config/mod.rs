@@ -30,8 +30,8 @@ mod validate;
 pub use self::error::{ConfigError, line_at};
 pub use self::raw::{
     AssessmentConfig, Budgets, GatewayConfig, HttpConfig, IngestConfig, ListenConfig,
-    ListenProtocol, MeteringConfig, MqttConfig, QuarantineConfig, StoreConfig, TimeConfig,
-    TlsConfig,
+    ListenProtocol, MeteringConfig, MqttConfig, QuarantineConfig, ReportConfig, StoreConfig,
+    TimeConfig, TlsConfig,
 };
 use self::registry::Registry;
 use self::stations::Stations;
@@ -74,6 +74,7 @@ pub struct Config {
     pub metering: MeteringConfig,
     pub assessment: AssessmentConfig,
     pub gateway: GatewayConfig,
+    pub report: ReportConfig,
     pub budgets: Budgets,
     pub counties: Vec<County>,
     /// Sorted by `effective_from`.

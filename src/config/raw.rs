@@ -72,12 +72,32 @@ pub(super) struct RawConfig {
     pub(super) assessment: AssessmentConfig,
     #[serde(default)]
     pub(super) gateway: GatewayConfig,
+    #[serde(default)]
+    pub(super) report: ReportConfig,
     pub(super) registry: RegistryConfig,
     pub(super) budgets: Budgets,
     #[serde(rename = "county")]
     pub(super) counties: Vec<toml::Spanned<RawCounty>>,
     #[serde(rename = "quota_version")]
     pub(super) quota_versions: Vec<toml::Spanned<RawQuotaVersion>>,
+}
+
+/// `[report]`: who the Word documents are by, and the font that draws what the embedded chart
+/// font cannot.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// 编制单位: the Word documents' author (their metadata and the sign-off block). Empty: the
+    /// metadata carries no author and the block is left blank to fill in.
+    #[serde(default)]
+    pub author: String,
+    /// A font file (TTF, OTF or TTC, face 0 unless `fallback_font_index`) that draws the
+    /// characters the embedded chart font lacks (it covers GB18030 level 1). Unset: the first of
+    /// the usual system CJK fonts that exists (Noto Sans CJK, WenQuanYi).
+    #[serde(default)]
+    pub fallback_font: Option<PathBuf>,
+    #[serde(default)]
+    pub fallback_font_index: u32,
 }
 
 /// `[mqtt]`: the broker connection.

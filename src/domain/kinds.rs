@@ -92,6 +92,16 @@ impl Aquifer {
 }
 
 impl Source {
+    /// Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Groundwater => "地下水",
+            Source::Surface => "地表水",
+            Source::Reclaimed => "再生水",
+            Source::Mine => "矿井疏干水",
+        }
+    }
+
     /// All values, in declaration order.
     pub const ALL: &'static [Source] = Source::VARIANTS;
 

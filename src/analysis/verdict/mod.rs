@@ -249,7 +249,7 @@ pub fn metering(obligated: usize, reporting: usize, t: &Thresholds) -> Criterion
             Status::Fail
         },
         detail: format!(
-            "应在线计量 {obligated} 处，正常上报 {reporting} 处，覆盖率 {:.1}%（要求 ≥ {:.0}%，≥ {:.0}% 为有风险）",
+            "应在线计量 {obligated} 处，按时上报 {reporting} 处，覆盖率 {:.1}%（要求 ≥ {:.0}%，≥ {:.0}% 为有风险）",
             cov * 100.0,
             t.min_metering_coverage * 100.0,
             (t.min_metering_coverage - t.metering_at_risk_band) * 100.0

@@ -282,7 +282,7 @@ pub fn quantity(f: &QuantityFacts, t: &Thresholds) -> Criterion {
         if y.has_data && y.flagged_m3 > 0.0 {
             status = status.max(Status::AtRisk);
             notes.push(format!(
-                "{}年取水量中 {} 为超出最大流量的可疑跳变（已计入取水量，待核查；meter_events 中 kind = spike。若为换表或表具翻新，用 gwmon meter replace 登记旧表末读数和新表起始读数）",
+                "{}年取水量中 {} 为超出最大流量的可疑跳变（已计入取水量，待核查；如系换表或表具翻新，应登记旧表末读数和新表起始读数后重新计算）",
                 y.year,
                 Volume::from_m3(y.flagged_m3)
             ));

@@ -101,6 +101,7 @@ pub(super) fn build(
         clock,
         ingest: raw.ingest,
         http: raw.http,
+        report: raw.report,
         quarantine: raw.quarantine,
         metering: raw.metering,
         assessment: raw.assessment,

@@ -22,11 +22,45 @@ use super::ChartError;
 pub const FAMILY: &str = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Microsoft YaHei, \
                           PingFang SC, WenQuanYi Micro Hei, SimHei, sans-serif";
 
-/// The embedded font: Noto Sans CJK SC Regular subset to ASCII, Latin-1, GB2312 and chart symbols.
+/// The embedded font: Noto Sans CJK SC Regular subset to ASCII, Latin-1, GB18030 level 1 (every
+/// GBK character and the CJK Unified Ideographs with Extension A) and chart symbols.
 pub static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-gwmon-subset.otf");
 
 static REGISTERED: OnceLock<bool> = OnceLock::new();
 static PARSED: OnceLock<Option<ab_glyph::FontRef<'static>>> = OnceLock::new();
+/// Where the fallback font comes from: called once, the first time a chart needs a character
+/// the embedded font lacks. Returns the file's bytes and the face index.
+pub type FallbackSource = Box<dyn Fn() -> Option<(Vec<u8>, u32)> + Send + Sync>;
+
+static FALLBACK_SOURCE: OnceLock<FallbackSource> = OnceLock::new();
+static FALLBACK: OnceLock<Option<ab_glyph::FontVec>> = OnceLock::new();
+
+/// Names where the font that draws, in PNG charts, the characters the embedded font has no glyph
+/// for comes from. Once per process (a second call is ignored and returns false). The font is
+/// read only when a chart first needs it, so a process that never meets such a character pays
+/// nothing; this module itself touches no files.
+pub fn set_fallback_source(source: FallbackSource) -> bool {
+    FALLBACK_SOURCE.set(source).is_ok()
+}
+
+/// The fallback font, loaded on first use; `None` without a source or when the source gives
+/// nothing ab_glyph can read.
+pub(crate) fn fallback() -> Option<&'static ab_glyph::FontVec> {
+    // Without a source yet, nothing is cached: a source set later still counts.
+    let source = FALLBACK_SOURCE.get()?;
+    FALLBACK
+        .get_or_init(|| {
+            let (bytes, index) = source()?;
+            match ab_glyph::FontVec::try_from_vec_and_index(bytes, index) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!("the fallback chart font could not be read ({e}): characters outside GB18030 level 1 are drawn as boxes; set [report] fallback_font to a TTF, OTF or TTC file");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
 
 /// The embedded font parsed once, for drawing glyphs directly (see `render::GlyphFix`).
 pub(crate) fn font() -> Option<&'static ab_glyph::FontRef<'static>> {
@@ -46,11 +80,20 @@ pub fn register() -> Result<(), ChartError> {
     if ok { Ok(()) } else { Err(ChartError::Font) }
 }
 
-/// Characters of `text` that the embedded font has no glyph for (rendered as empty boxes).
+/// Characters of `text` that neither the embedded font nor the fallback font has a glyph for
+/// (rendered as empty boxes).
 ///
 /// Control characters are ignored. A caller that passes free text into a chart (a verdict, a
 /// criterion, a well id) can check it with this before rendering an official report.
 pub fn missing_glyphs(text: &str) -> Vec<char> {
+    use ab_glyph::Font;
+    let mut missing = missing_glyphs_in_embedded(text);
+    missing.retain(|c| fallback().is_none_or(|f| f.glyph_id(*c).0 == 0));
+    missing
+}
+
+/// Characters of `text` the embedded font alone has no glyph for, sorted, once each.
+pub fn missing_glyphs_in_embedded(text: &str) -> Vec<char> {
     use ab_glyph::Font;
     let Some(font) = font() else {
         return text.chars().filter(|c| !c.is_control()).collect();
@@ -98,7 +141,14 @@ mod tests {
 
     #[test]
     fn reports_missing_glyphs() {
-        // U+1F600 (emoji) is outside the subset.
+        // U+1F600 (emoji) is in neither the subset nor any CJK fallback.
         assert_eq!(missing_glyphs("水\u{1F600}"), vec!['\u{1F600}']);
+    }
+
+    #[test]
+    fn covers_names_outside_gb2312() {
+        // Given names outside GB2312 that appear on well and intake names (GBK / GB18030 level 1),
+        // and a CJK Extension A character.
+        assert_eq!(missing_glyphs("昇 喆 镕 玥 珺 堃 㙟"), Vec::<char>::new());
     }
 }

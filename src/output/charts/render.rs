@@ -478,17 +478,32 @@ impl<B: DrawingBackend> DrawingBackend for GlyphFix<B> {
         );
         let size = style.size() as f32;
         let scaled = font.as_scaled(size);
+        // plotters' size is the embedded font's ascent − descent; a fallback glyph is drawn at
+        // the same em size.
+        let em = size * font.units_per_em().unwrap_or(1000.0) / font.height_unscaled();
+        let fallback = fonts::fallback();
         let mut pen = 0f32;
         let mut prev = None;
         for c in text.chars() {
             let id = scaled.glyph_id(c);
-            if let Some(p) = prev {
-                pen += scaled.kern(p, id);
-            }
-            prev = Some(id);
-            let glyph = id.with_scale_and_position(size, ab_glyph::point(pen, 0.0));
-            pen += scaled.h_advance(id);
-            let Some(outline) = font.outline_glyph(glyph) else {
+            let from_fallback = fallback.filter(|f| id.0 == 0 && f.glyph_id(c).0 != 0);
+            let outline = if let Some(f) = from_fallback {
+                let f_size = em * f.height_unscaled() / f.units_per_em().unwrap_or(1000.0);
+                let f_id = f.glyph_id(c);
+                prev = None;
+                let glyph = f_id.with_scale_and_position(f_size, ab_glyph::point(pen, 0.0));
+                pen += f.as_scaled(f_size).h_advance(f_id);
+                f.outline_glyph(glyph)
+            } else {
+                if let Some(p) = prev {
+                    pen += scaled.kern(p, id);
+                }
+                prev = Some(id);
+                let glyph = id.with_scale_and_position(size, ab_glyph::point(pen, 0.0));
+                pen += scaled.h_advance(id);
+                font.outline_glyph(glyph)
+            };
+            let Some(outline) = outline else {
                 continue;
             };
             let bounds = outline.px_bounds();

@@ -625,3 +625,67 @@ fn city_ranking_prints_the_k_it_is_given() {
         "the status document's digits are printed"
     );
 }
+
+/// `text` drawn through the PNG path at 40 px on a 64 px square: the packed RGB pixels.
+fn draw_glyph(text: &str) -> Vec<u8> {
+    use super::render::GlyphFix;
+    use plotters::prelude::*;
+    let mut buf = vec![255u8; 64 * 64 * 3];
+    {
+        let root = GlyphFix(BitMapBackend::with_buffer(&mut buf, (64, 64))).into_drawing_area();
+        let style = TextStyle::from((super::fonts::FAMILY, 40).into_font()).color(&BLACK);
+        root.draw_text(text, &style, (4, 4)).unwrap();
+        root.present().unwrap();
+    }
+    buf
+}
+
+/// Every character of `names` is drawn with ink and is not the empty box of a missing glyph.
+fn assert_drawn(names: &str) {
+    super::fonts::register().unwrap();
+    let missing = draw_glyph("\u{E000}");
+    for c in names.chars().filter(|c| !c.is_whitespace()) {
+        let px = draw_glyph(&c.to_string());
+        let ink = px.chunks(3).filter(|p| p[0] < 128).count();
+        assert!(
+            ink > 30,
+            "{c} (U+{:04X}) is blank: {ink} dark pixels",
+            c as u32
+        );
+        assert!(
+            px != missing,
+            "{c} (U+{:04X}) is drawn as the missing-glyph box",
+            c as u32
+        );
+    }
+}
+
+#[test]
+fn names_outside_gb2312_are_drawn_with_their_own_glyphs() {
+    // Given names of well owners and villages outside GB2312 (GBK, GB18030 level 1), one of CJK
+    // Extension A, and GB2312 for comparison: all in the embedded font.
+    assert_drawn("昇 喆 镕 玥 珺 堃 㙟 清徐");
+}
+
+#[test]
+fn characters_beyond_the_embedded_font_come_from_the_fallback_font() {
+    // 𠮷 (U+20BB7, CJK Extension B) is outside GB18030 level 1 and the embedded subset; Debian's
+    // fonts-noto-cjk has it. `.ci/run` installs that package.
+    const NOTO: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+    if !std::path::Path::new(NOTO).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{NOTO} is missing: install fonts-noto-cjk"
+        );
+        eprintln!("skipped: {NOTO} is missing (apt-get install fonts-noto-cjk)");
+        return;
+    }
+    assert_eq!(
+        super::fonts::missing_glyphs_in_embedded("𠮷"),
+        vec!['𠮷'],
+        "the character is outside the embedded font"
+    );
+    super::fonts::set_fallback_source(Box::new(|| Some((std::fs::read(NOTO).ok()?, 2))));
+    assert_drawn("𠮷");
+    assert!(super::fonts::missing_glyphs("𠮷").is_empty());
+}

@@ -5,7 +5,7 @@
 use jiff::civil::Date;
 
 use super::series::{self, MonthSums};
-use super::{ReportError, csv, meta, summary};
+use super::{ReportError, csv, docx, meta, summary};
 use crate::analysis::accounting::{county_quota_for_year, quota_steps};
 use crate::analysis::verdict::Status;
 use crate::assess::{CountyModel, CountyStatus, ReportModel, StatusDoc, counts_for_county_quota};
@@ -14,7 +14,7 @@ use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
     self, AquiferLevels, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear,
     Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, WellSeries,
-    WithdrawalBySource, YearQuota,
+    WithdrawalBySource, YearQuota, YearWithdrawal,
 };
 
 /// What every county's bundle of one run reads: the same for all counties.
@@ -76,18 +76,11 @@ pub(super) fn files_with(
     model: &CountyModel,
     render: Render<'_>,
 ) -> Result<Files, ReportError> {
-    let intakes = run
-        .cfg
-        .registry
-        .intakes
-        .iter()
-        .filter(|i| i.county == c.code && counts_for_county_quota(i))
-        .map(|i| i.id.as_str());
     let county = County {
         c,
         model,
         render,
-        by_month: series::month_sums(intakes, &run.model.monthly),
+        by_month: by_month(run, c),
     };
     let mut files = readiness(run, &county)?;
     files.extend(cumulative(run, &county)?);
@@ -103,6 +96,61 @@ pub(super) fn files_with(
         summary::render(run.cfg, run.doc, c)?.into_bytes(),
     ));
     Ok(files)
+}
+
+/// Monthly withdrawal of the intakes that count towards county `c`'s quota.
+fn by_month(run: &Run<'_>, c: &CountyStatus) -> MonthSums {
+    let intakes = run
+        .cfg
+        .registry
+        .intakes
+        .iter()
+        .filter(|i| i.county == c.code && counts_for_county_quota(i))
+        .map(|i| i.id.as_str());
+    series::month_sums(intakes, &run.model.monthly)
+}
+
+/// Each complete year from the base year against its quota, as the readiness chart draws it.
+fn annual(run: &Run<'_>, c: &CountyStatus, by_month: &MonthSums) -> Vec<YearWithdrawal> {
+    let cfg = run.cfg;
+    series::annual_history(
+        by_month,
+        run.base.year(),
+        run.doc.year,
+        c.last_year_m3,
+        |y| county_quota_for_year(&cfg.quota_versions, c.code, y, cfg.assessment.quota_rule),
+    )
+}
+
+/// What county `c`'s Word appendix needs beyond its status: the author, the thresholds, the
+/// annual history and the county's own intakes in force on the as-of date.
+pub fn appendix<'r>(run: &Run<'r>, c: &CountyStatus) -> docx::Extra<'r> {
+    let cfg = run.cfg;
+    let intakes = cfg
+        .registry
+        .intakes
+        .iter()
+        .filter(|i| i.county == c.code && i.budget == Budget::County && i.active_on(run.as_of))
+        .map(|i| docx::NetworkIntake {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            source: i.source.label(),
+            aquifer: if i.source == Source::Groundwater {
+                i.aquifer.label()
+            } else {
+                "—"
+            },
+            permit_m3: i.permit_m3_per_year,
+            duty: i.metering_duty,
+        })
+        .collect();
+    docx::Extra {
+        author: &cfg.report.author,
+        assessment: &cfg.assessment,
+        metering: &cfg.metering,
+        years: annual(run, c, &by_month(run, c)),
+        intakes,
+    }
 }
 
 /// The chart files (stem, without `.png`/`.svg`) of county `c`'s folder in reading order, with
@@ -141,9 +189,7 @@ impl Run<'_> {
 /// the county's mean level with its trend, and the verdict with what fails.
 fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     let (cfg, c, year) = (run.cfg, k.c, run.doc.year);
-    let years = series::annual_history(&k.by_month, run.base.year(), year, c.last_year_m3, |y| {
-        county_quota_for_year(&cfg.quota_versions, c.code, y, cfg.assessment.quota_rule)
-    });
+    let years = annual(run, c, &k.by_month);
     let county_cfg = cfg.county(c.code);
     let deadlines = [
         county_cfg

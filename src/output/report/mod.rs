@@ -33,6 +33,7 @@ mod csv;
 mod docx;
 mod figures;
 mod html;
+mod permits;
 mod series;
 mod summary;
 
@@ -44,6 +45,7 @@ use rayon::prelude::*;
 pub use county::chart_files;
 pub use figures::{Figure, charts_in};
 pub use html::{Headline, by_urgency, reasons, verdict_class};
+pub use permits::{PermitRow, permit_rows};
 pub use summary::progress;
 
 use self::county::{Files, Run};
@@ -123,7 +125,8 @@ pub fn render_counties(
     let counties: Vec<(&CountyStatus, &CountyModel)> = model.selected().collect();
     let per_county = each_county(&counties, |c, m| {
         let mut files = county::files(&run, c, m)?;
-        let docx = docx::render(&model.doc, c, model.as_of, &files)?;
+        let extra = county::appendix(&run, c);
+        let docx = docx::render(&model.doc, c, model.as_of, &files, &extra)?;
         files.push((DOCX_NAME.to_owned(), docx));
         Ok(files)
     })?;
