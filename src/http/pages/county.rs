@@ -12,12 +12,16 @@ struct Chart {
     links: Vec<(String, &'static str)>,
 }
 
-/// A row of the intakes tables.
+/// A row of the permit table: the Word document's rows, in its order.
 struct IntakeRow<'a> {
     p: &'a PermitExcess,
+    state: String,
+    class: &'static str,
     permit: String,
+    last_year: String,
     ytd: String,
     projected: String,
+    excess: String,
 }
 
 struct WellRow<'a> {
@@ -55,9 +59,7 @@ struct CountyPage<'a> {
     exit: String,
     criteria: Vec<(&'static str, &'static str, &'static str, &'a str)>,
     charts: Vec<Chart>,
-    over: Vec<IntakeRow<'a>>,
-    projected_over: Vec<IntakeRow<'a>>,
-    unpermitted: Vec<IntakeRow<'a>>,
+    permits: Vec<IntakeRow<'a>>,
     wells: Vec<WellRow<'a>>,
     downloads: Vec<(String, String)>,
 }
@@ -71,17 +73,25 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
-fn intake_rows(list: &[PermitExcess]) -> Vec<IntakeRow<'_>> {
-    list.iter()
-        .map(|p| IntakeRow {
-            p,
-            permit: if p.permit_m3 > 0.0 {
-                wan(p.permit_m3)
-            } else {
-                "无取水许可".into()
-            },
-            ytd: wan(p.ytd_m3),
-            projected: wan(p.projected_m3),
+fn intake_rows(c: &CountyStatus) -> Vec<IntakeRow<'_>> {
+    crate::output::report::permit_rows(c)
+        .into_iter()
+        .map(|r| {
+            let p = r.p;
+            IntakeRow {
+                p,
+                state: r.state(),
+                class: r.class(),
+                permit: if p.permit_m3 > 0.0 {
+                    wan(p.permit_m3)
+                } else {
+                    "无证".into()
+                },
+                last_year: wan(p.last_year_m3),
+                ytd: wan(p.ytd_m3),
+                projected: wan(p.projected_m3),
+                excess: r.projected_excess_m3().map_or(wording::DASH.into(), wan),
+            }
         })
         .collect()
 }
@@ -212,9 +222,7 @@ fn county_page<'a>(
             })
             .collect(),
         charts,
-        over: intake_rows(&c.permits.over),
-        projected_over: intake_rows(&c.permits.projected_over),
-        unpermitted: intake_rows(&c.permits.unpermitted),
+        permits: intake_rows(c),
         wells: c
             .wells
             .iter()

@@ -52,7 +52,7 @@ pub(crate) fn page<DB: DrawingBackend>(
         footer.push_str(&meta.source);
         footer.push_str(" · ");
     }
-    footer.push_str(&format!("数据截至 {} · gwmon", meta.as_of));
+    footer.push_str(&format!("数据截至 {}", meta.as_of));
     if meta.example {
         footer.push_str(" · 示例数据，非正式统计");
     }
@@ -171,6 +171,8 @@ pub(crate) enum Swatch {
     LineSquare(RGBColor),
     /// A dashed line.
     Dashed(RGBColor),
+    /// A dotted line (a trend extended past the data).
+    Dotted(RGBColor),
     /// A filled box.
     Bar(RGBColor),
     /// A light box hatched in the colour (a projection).
@@ -304,6 +306,14 @@ fn draw_swatch<DB: DrawingBackend>(
                 vec![(x, cy), (x1, cy)],
                 18,
                 10,
+                c.stroke_width(stroke::TREND),
+            ))?;
+        }
+        Swatch::Dotted(c) => {
+            area.draw(&DashedPathElement::new(
+                vec![(x, cy), (x1, cy)],
+                4,
+                12,
                 c.stroke_width(stroke::TREND),
             ))?;
         }

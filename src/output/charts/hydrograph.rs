@@ -31,10 +31,10 @@ const COLS: usize = 3;
 const PANEL_H: u32 = 560;
 /// Height of the page around the panels: title, subtitle, legend, footer.
 const FRAME_H: u32 = 560;
-/// Text sizes inside a panel: smaller than the house sizes, still ≈ 6.5 pt printed.
-const PANEL_TITLE: f64 = 44.0;
-const PANEL_TEXT: f64 = 40.0;
-const PANEL_TICK: f64 = 38.0;
+/// Text sizes inside a panel: the house label size, 7 pt when the chart is printed 16 cm wide.
+const PANEL_TITLE: f64 = 48.0;
+const PANEL_TEXT: f64 = 46.0;
+const PANEL_TICK: f64 = 46.0;
 
 /// Canvas size in px: as many rows as the page's panels need.
 pub(crate) fn size(m: &Hydrographs) -> (u32, u32) {
@@ -310,7 +310,7 @@ fn panel<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(&plot)
         .margin_right(30)
         .margin_top(24)
-        .x_label_area_size(64)
+        .x_label_area_size(76)
         .y_label_area_size(150)
         .build_cartesian_2d(Ticked::new(x_lo..x_hi, ticks), y_axis)?;
     let fx = |v: &f64| time_label(*v, monthly);
@@ -323,6 +323,8 @@ fn panel<DB: DrawingBackend>(
         .max_light_lines(0)
         .axis_style(colour::AXIS.stroke_width(stroke::AXIS))
         .set_all_tick_mark_size(8)
+        // Longer ticks below push the year labels clear of the lowest level label.
+        .set_tick_mark_size(LabelAreaPosition::Bottom, 14)
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
         .draw()?;

@@ -120,6 +120,17 @@ pub struct TextBox {
     pub rect: PxRect,
     /// Faint text meant to lie under everything else (the `示例数据` watermark).
     pub faint: bool,
+    /// The size plotters was given, px: the embedded font's ascent − descent (1.24 em).
+    pub size_px: f64,
+}
+
+impl TextBox {
+    /// The text's point size when the chart is printed `width_cm` wide on a canvas `canvas_px`
+    /// wide (the em, not plotters' size: 1 em = size ÷ 1.24).
+    pub fn points_at(&self, width_cm: f64, canvas_px: u32) -> f64 {
+        let em_cm = self.size_px / 1.24 * width_cm / f64::from(canvas_px);
+        em_cm / 2.54 * 72.0
+    }
 }
 
 /// Every piece of text the chart draws, with its box: what layout checks run on. Drawn on the SVG
@@ -277,6 +288,7 @@ impl<B: DrawingBackend> DrawingBackend for Recorder<B> {
                 text: text.to_owned(),
                 rect,
                 faint: style.color().alpha < 0.5,
+                size_px: style.size(),
             });
         }
         self.inner.draw_text(text, style, pos)

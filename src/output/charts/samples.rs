@@ -244,6 +244,7 @@ fn readiness(case: Case, example: bool) -> ExitReadiness {
                 label: "浅层孔隙水".to_owned(),
                 levels,
                 trend: tr,
+                status: "不达标".to_owned(),
             }]
         },
         verdict: if case == Case::Empty {

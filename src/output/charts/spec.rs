@@ -272,8 +272,13 @@ pub struct AquiferLevels {
     pub label: String,
     /// Monthly means of the aquifer's wells (level or depth, as `level_kind` says).
     pub levels: Vec<DatedValue>,
-    /// Trend of `levels`, extended on the chart to the last deadline.
+    /// The aquifer's decisive trend: its rate (the mean annual change of its judged wells, the
+    /// figure the verdict uses) through the middle of `levels`. Drawn dashed over the data and
+    /// dotted from the last month to the exit deadline, when there is one. `None` when no well
+    /// of the aquifer has enough data to be judged: no line is drawn.
     pub trend: Option<Trend>,
+    /// The aquifer's level criterion as the status document words it (不达标, 有风险, …).
+    pub status: String,
 }
 
 /// Chart 1, exit readiness of one county: withdrawal against quota by year (top panel) and the

@@ -108,7 +108,10 @@ fn missing_data_is_noted_on_the_chart() {
     let m = Models::new(Case::ZerosAndNan, false);
     let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
     assert!(svg.contains("取水量均为 0") && svg.contains("无数据"));
-    assert!(svg.contains("未给出趋势结果"), "NaN trend is not drawn");
+    assert!(
+        svg.contains("无参评井，不给出趋势线"),
+        "NaN trend is not drawn"
+    );
     let svg = render_svg(ChartKind::Monthly(&m.monthly)).expect("render");
     assert!(svg.contains("各月取水量均为 0"));
     let svg = render_svg(ChartKind::CityOverview(&m.city)).expect("render");
@@ -156,6 +159,7 @@ fn absurd_input_neither_panics_nor_hangs() {
             },
             TrendDirection::Rising,
         )),
+        status: "有风险".to_owned(),
     });
     m.readiness.failing = vec![
         CriterionRow {
@@ -226,7 +230,9 @@ fn content_follows_the_data() {
         "Mann–Kendall",
         "水位 (m)",
         "1985国家高程基准",
-        "Sen 趋势线：-0.29 m/a，水位下降（延至退出期限）",
+        "月均水位（浅层孔隙水）：决定性年变幅 -0.29 m/a，不达标",
+        "趋势线（决定性年变幅）",
+        "延至退出期限",
         "预测 1192",
         "取水量（万 m³）",
     ] {
@@ -688,4 +694,48 @@ fn characters_beyond_the_embedded_font_come_from_the_fallback_font() {
     super::fonts::set_fallback_source(Box::new(|| Some((std::fs::read(NOTO).ok()?, 2))));
     assert_drawn("𠮷");
     assert!(super::fonts::missing_glyphs("𠮷").is_empty());
+}
+
+#[test]
+fn no_chart_text_is_below_7_points_at_16_cm() {
+    let mut small = Vec::new();
+    for case in CASES {
+        let models = Models::new(case, true);
+        for (name, chart) in models.charts() {
+            let (w, _) = chart.size();
+            for b in super::render::text_boxes(chart).unwrap() {
+                let pt = b.points_at(16.0, w);
+                if !b.faint && !b.text.trim().is_empty() && pt < 6.95 {
+                    small.push(format!("{name} {case:?}: '{}' at {pt:.1} pt", b.text));
+                }
+            }
+        }
+    }
+    small.dedup();
+    assert!(
+        small.is_empty(),
+        "{} texts below 7 pt:\n{}",
+        small.len(),
+        small.join("\n")
+    );
+}
+
+#[test]
+fn the_level_trend_is_extended_only_to_a_deadline_the_county_has() {
+    let mut m = Models::new(Case::Full, false);
+    let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
+    assert!(svg.contains("延至退出期限"));
+    m.readiness.deadlines.clear();
+    let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
+    assert!(
+        !svg.contains("延至退出期限") && !svg.contains("退出期限"),
+        "no deadline"
+    );
+    assert!(svg.contains("趋势线（决定性年变幅）"));
+    // Without a judged well there is no line at all.
+    for a in &mut m.readiness.levels {
+        a.trend = None;
+    }
+    let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
+    assert!(!svg.contains("趋势线（决定性年变幅）") && svg.contains("数据不足，无趋势线"));
 }

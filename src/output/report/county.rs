@@ -236,10 +236,19 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
         level_kind: LevelKind::Level,
         levels: levels
             .iter()
-            .map(|(a, points)| AquiferLevels {
-                label: a.aquifer_label.to_owned(),
-                levels: series::dated(points),
-                trend: series::trend_line(&a.trend, start),
+            .map(|(a, points)| {
+                let level = c.level_by_aquifer.iter().find(|l| l.aquifer == a.aquifer);
+                AquiferLevels {
+                    label: a.aquifer_label.to_owned(),
+                    levels: series::dated(points),
+                    trend: level
+                        .and_then(|l| l.mean_annual_change_m)
+                        .and_then(|v| series::decisive_line(&a.trend, start, points, v)),
+                    status: level
+                        .map_or(Status::InsufficientData, |l| l.status)
+                        .label()
+                        .to_owned(),
+                }
             })
             .collect(),
         verdict: c.verdict_label.to_string(),

@@ -414,7 +414,7 @@ fn methods(a: &mut Appendix, doc: &StatusDoc, c: &CountyStatus, extra: &Extra<'_
             doc.quota_rule.label()
         ),
         format!(
-            "水位趋势：按含水层分别判断，不同含水层的井不合并为一条曲线。每眼井自 {} 起的月均{}，先以 Hampel 滤波剔除异常月（{} 倍 MAD），识别大于 {} m 的基准突变；决定性检验为经序列相关校正的季节 Mann–Kendall 检验（Hirsch–Slack，显著性水平 α = {}），资料不足 4 个完整年时用近 {} 年窗口的修正 Mann–Kendall 检验。含水层的决定性速率为参评井年均变幅的平均值，单井 Sen 斜率仅作描述。参评井须有 {} 年以上资料、月完整率不低于 {}，且近 {} 个月内有数据。",
+            "水位趋势：按含水层分别判断，不同含水层的井不合并为一条曲线。每眼井自 {} 起的月均{}，先以 Hampel 滤波剔除异常月（{} 倍 MAD），识别大于 {} m 的基准突变；决定性检验为经序列相关校正的季节 Mann–Kendall 检验（Hirsch–Slack，显著性水平 α = {}），资料不足 4 个完整年时用近 {} 年窗口的修正 Mann–Kendall 检验。含水层的决定性年变幅为参评井年均变幅的平均值，单井 Sen 斜率仅作描述。参评井须有 {} 年以上资料、月完整率不低于 {}，且近 {} 个月内有数据。",
             doc.trend_window_start,
             doc.level_basis
                 .split_once(": ")
@@ -597,13 +597,13 @@ fn levels(a: &mut Appendix, c: &CountyStatus) {
         return;
     }
     a.table(
-        "各含水层水位判据（决定性速率为参评井年均变幅的平均值，负值为水位下降）",
+        "各含水层水位判据（决定性年变幅为参评井年均变幅的平均值，负值为水位下降）",
         &[
             col("含水层"),
             col("监测井"),
             col("参评井"),
             col("显著下降"),
-            col("决定性速率（m/a）"),
+            col("决定性年变幅（m/a）"),
             col("状态"),
         ],
         c.level_by_aquifer
@@ -615,7 +615,7 @@ fn levels(a: &mut Appendix, c: &CountyStatus) {
                     Cell::from(l.judged.to_string()),
                     Cell::from(l.declining.to_string()),
                     Cell::from(wording::or_dash(l.mean_annual_change_m, |v| {
-                        wording::signed_fixed(v, 3)
+                        wording::signed_fixed(v, 2)
                     })),
                     alert(l.status.label().to_owned(), l.status == Status::Fail),
                 ]

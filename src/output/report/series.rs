@@ -162,6 +162,37 @@ pub fn trend_line(t: &WellTrend, start: Date) -> Option<Trend> {
     })
 }
 
+/// The aquifer's decisive line: `rate_m_per_year` (the verdict's rate) through the series' Sen
+/// line at the middle of its data, so the line sits on the data whatever the two slopes.
+pub fn decisive_line(
+    t: &WellTrend,
+    start: Date,
+    points: &[(Date, f64)],
+    rate_m_per_year: f64,
+) -> Option<Trend> {
+    let sen = trend_line(t, start)?;
+    let (first, last) = (points.first()?.0, points.last()?.0);
+    let mid_date = first
+        .checked_add(jiff::Span::new().days((last - first).get_days() / 2))
+        .ok()?;
+    let mid = ymd(mid_date).fractional_year();
+    let [(_, at_mid), _] = sen.segment(mid, mid);
+    Some(Trend {
+        slope_m_per_year: rate_m_per_year,
+        anchor: DatedValue {
+            date: ymd(mid_date),
+            value: at_mid,
+        },
+        direction: if rate_m_per_year < 0.0 {
+            TrendDirection::Falling
+        } else if rate_m_per_year > 0.0 {
+            TrendDirection::Rising
+        } else {
+            TrendDirection::Stable
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,17 +33,15 @@ struct Summary<'a> {
     wells_sufficient: usize,
     /// Intakes without a permit, over it, projected over it, and over it last year, each
     /// with its state.
-    permits: Vec<(&'a PermitExcess, &'static str)>,
+    permits: Vec<(&'a PermitExcess, String)>,
 }
 
 /// The summary of county `c`.
 pub fn render(cfg: &Config, doc: &StatusDoc, c: &CountyStatus) -> Result<String, ReportError> {
     let (self_assessment_progress, exit_progress) = progress(&c.deadlines);
-    let p = &c.permits;
-    let permits = (p.unpermitted.iter().map(|e| (e, "无证取水")))
-        .chain(p.over.iter().map(|e| (e, "已超许可")))
-        .chain(p.projected_over.iter().map(|e| (e, "预计超许可")))
-        .chain(p.over_last_year.iter().map(|e| (e, "上年超许可")))
+    let permits = super::permit_rows(c)
+        .into_iter()
+        .map(|r| (r.p, r.state()))
         .collect();
     Summary {
         doc,

@@ -10,6 +10,7 @@ struct Drawn {
     line: RGBColor,
     trend_colour: RGBColor,
     label: String,
+    status: String,
 }
 
 pub(super) fn level_panel<DB: DrawingBackend>(
@@ -71,14 +72,23 @@ pub(super) fn level_panel<DB: DrawingBackend>(
                 line,
                 trend_colour,
                 label: a.label.clone(),
+                status: a.status.clone(),
             }
         })
         .collect();
     let any_points = drawn.iter().any(|d| !d.points.is_empty());
-    // From each series' first measurement to the exit deadline.
-    let segment = |d: &Drawn| {
-        let start = d.points.first().map_or(end, |p| p.0).min(end);
-        d.trend.map(|t| t.segment(start, end))
+    // The decisive line over each series' own data, and, dotted, from its last month to the exit
+    // deadline (only when the county has one).
+    let has_deadline = !m.deadlines.is_empty();
+    let over_data = |d: &Drawn| {
+        let (first, last) = (d.points.first()?.0, d.points.last()?.0);
+        d.trend.map(|t| t.segment(first, last))
+    };
+    let extended = |d: &Drawn| {
+        let last = d.points.last()?.0;
+        (has_deadline && end > last)
+            .then_some(d.trend?)
+            .map(|t| t.segment(last, end))
     };
 
     // The datum makes the level title too long for one rotated line on this panel.
@@ -101,36 +111,45 @@ pub(super) fn level_panel<DB: DrawingBackend>(
         if d.points.is_empty() {
             continue;
         }
-        if relative {
-            let t = d.trend.map_or("无趋势结果".to_owned(), |t| {
-                format!(
-                    "{} m/a，水位{}",
-                    signed(t.slope_m_per_year, 3),
-                    t.direction.label()
-                )
+        let rate = d
+            .trend
+            .map_or(format!("{}，数据不足，无趋势线", d.status), |t| {
+                let v = match m.level_kind {
+                    // The line runs in depth; the rate is the level's.
+                    LevelKind::Depth => -t.slope_m_per_year,
+                    LevelKind::Level => t.slope_m_per_year,
+                };
+                format!("决定性年变幅 {} m/a，{}", signed(v, 2), d.status)
             });
-            items.push(LegendItem::new(
-                Swatch::LineDot(d.line),
-                format!("{}（{t}）", d.label),
-            ));
+        let name = if relative {
+            d.label.clone()
         } else {
-            items.push(LegendItem::new(
-                Swatch::LineDot(d.line),
-                format!("{what}（{}）", d.label),
-            ));
-            if let Some(t) = d.trend {
-                items.push(LegendItem::new(
-                    Swatch::Dashed(d.trend_colour),
-                    trend_text(&t, m.level_kind),
-                ));
-            }
-        }
-    }
-    if relative && drawn.iter().any(|d| d.trend.is_some()) {
+            format!("{what}（{}）", d.label)
+        };
         items.push(LegendItem::new(
-            Swatch::Dashed(colour::TEXT),
-            "Sen 趋势线（延至退出期限）",
+            Swatch::LineDot(d.line),
+            format!("{name}：{rate}"),
         ));
+    }
+    if drawn.iter().any(|d| d.trend.is_some()) {
+        items.push(LegendItem::new(
+            Swatch::Dashed(if relative {
+                colour::TEXT
+            } else {
+                colour::TREND
+            }),
+            "趋势线（决定性年变幅）",
+        ));
+        if has_deadline && drawn.iter().any(|d| extended(d).is_some()) {
+            items.push(LegendItem::new(
+                Swatch::Dotted(if relative {
+                    colour::TEXT
+                } else {
+                    colour::TREND
+                }),
+                "延至退出期限",
+            ));
+        }
     }
     if items.is_empty() {
         items.push(LegendItem::new(
@@ -144,7 +163,11 @@ pub(super) fn level_panel<DB: DrawingBackend>(
         .iter()
         .flat_map(|d| d.points.iter().map(|p| p.1))
         .collect();
-    for seg in drawn.iter().filter_map(segment) {
+    for seg in drawn
+        .iter()
+        .filter_map(over_data)
+        .chain(drawn.iter().filter_map(extended))
+    {
         ys.extend([seg[0].1, seg[1].1]);
     }
     let (lo, hi) = value_range(ys, 0.12, false);
@@ -159,7 +182,7 @@ pub(super) fn level_panel<DB: DrawingBackend>(
     } else {
         (Ticked::new(y_range, Vec::new()), 0)
     };
-    let chart = time_chart(&plot, years, y_axis, None)?;
+    let chart = time_chart(&plot, years, years.first_days(), y_axis, None)?;
     let da = chart.plotting_area();
     y_title(&plot, da.get_pixel_range().1, &y_lines)?;
     year_separators(da, years, lo, hi)?;
@@ -183,7 +206,7 @@ pub(super) fn level_panel<DB: DrawingBackend>(
                 da.draw(&Circle::new(*p, 8, d.line.filled()))?;
             }
         }
-        if let Some(seg) = segment(d) {
+        if let Some(seg) = over_data(d) {
             da.draw(&DashedPathElement::new(
                 seg.to_vec(),
                 24,
@@ -191,29 +214,22 @@ pub(super) fn level_panel<DB: DrawingBackend>(
                 d.trend_colour.stroke_width(stroke::TREND),
             ))?;
         }
+        if let Some(seg) = extended(d) {
+            da.draw(&DashedPathElement::new(
+                seg.to_vec(),
+                4,
+                12,
+                d.trend_colour.stroke_width(stroke::TREND),
+            ))?;
+        }
     }
     if drawn.iter().all(|d| d.trend.is_none()) {
         let (w, _) = dims(&pa);
-        note_box(&pa, "未给出趋势结果", (w / 2, 60))?;
+        note_box(&pa, "无参评井，不给出趋势线", (w / 2, 60))?;
     }
     if total == 1 {
         let (w, h) = dims(&pa);
         note_box(&pa, "仅 1 个月数据，不足以判断趋势", (w / 2, h - 60))?;
     }
     Ok(())
-}
-
-/// Legend text of a trend: slope with sign and unit, and the level's direction in words.
-fn trend_text(t: &Trend, kind: LevelKind) -> String {
-    let slope = signed(t.slope_m_per_year, 3);
-    match kind {
-        LevelKind::Level => format!(
-            "Sen 趋势线：{slope} m/a，水位{}（延至退出期限）",
-            t.direction.label()
-        ),
-        LevelKind::Depth => format!(
-            "Sen 趋势线：埋深 {slope} m/a，水位{}（延至退出期限）",
-            t.direction.label()
-        ),
-    }
 }

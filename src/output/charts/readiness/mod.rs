@@ -97,6 +97,11 @@ impl Years {
         (self.first..=self.last).contains(&year)
     }
 
+    /// Tick positions on 1 January, labelled with their year, as hydrographs have them.
+    fn first_days(&self) -> Vec<f64> {
+        self.ticks().into_iter().map(f64::floor).collect()
+    }
+
     /// Tick positions (mid-year) for the year labels.
     fn ticks(&self) -> Vec<f64> {
         let step = if self.last - self.first >= 14 { 2 } else { 1 };
@@ -339,7 +344,7 @@ fn withdrawal_panel<DB: DrawingBackend>(
     // Headroom above the tallest bar for a value label.
     let y_max = data_max * 1.2;
     let y_axis = Ticked::nice(0f64..y_max, 6);
-    let chart = time_chart(&plot, years, y_axis, Some("取水量（万 m³）"))?;
+    let chart = time_chart(&plot, years, years.ticks(), y_axis, Some("取水量（万 m³）"))?;
     let da = chart.plotting_area();
     year_separators(da, years, 0.0, y_max)?;
     deadline_lines(da, m, 0.0, y_max)?;
@@ -350,7 +355,7 @@ fn withdrawal_panel<DB: DrawingBackend>(
     let px = |x: f64, y: f64| pixel(da, &(x, y));
     let mut placer = Placer::new(pw, ph);
     let label = |c: RGBColor, v: VPos| text_at(size::LABEL, c, HPos::Center, v);
-    let missing_style = text_at(size::LABEL - 6.0, colour::MUTED, HPos::Center, VPos::Bottom);
+    let missing_style = text_at(size::LABEL, colour::MUTED, HPos::Center, VPos::Bottom);
 
     // The quota line: one step per year at its own value, joined by risers.
     let mut path: Vec<(f64, f64)> = Vec::new();
@@ -562,6 +567,7 @@ type TimeArea<DB> = DrawingArea<DB, Cartesian2d<Ticked, Ticked>>;
 fn time_chart<'a, DB: DrawingBackend>(
     plot: &'a DrawingArea<DB, Shift>,
     years: &Years,
+    x_ticks: Vec<f64>,
     (y_axis, y_dec): (Ticked, usize),
     y_desc: Option<&str>,
 ) -> Result<ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>, ChartError> {
@@ -569,7 +575,7 @@ fn time_chart<'a, DB: DrawingBackend>(
         .margin_right(RIGHT_MARGIN)
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::new(years.range(), years.ticks()), y_axis)?;
+        .build_cartesian_2d(Ticked::new(years.range(), x_ticks), y_axis)?;
     let fy = |v: &f64| fixed(*v, y_dec);
     let mut mesh = chart.configure_mesh();
     style_mesh(&mut mesh)
