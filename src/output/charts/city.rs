@@ -18,7 +18,9 @@ use super::ChartError;
 use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, limit_text, trim_decimal, wan};
-use super::furniture::{LegendItem, Swatch, legend, limit_line, note_center, page, watermark};
+use super::furniture::{
+    Fill, LegendItem, Swatch, legend, limit_line, note_center, page, patterned_rect, watermark,
+};
 use super::layout::{boxed_text, dims, measure, pixel};
 use super::spec::{BudgetBar, CityOverview, CountyK, Sanitize};
 use super::style::{colour, size, stroke, style_mesh, text_at};
@@ -257,16 +259,35 @@ fn budget_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The colour and fill of a county's bar: the verdict's bands (达标, 有风险, 超指标), told apart
+/// in greyscale by the fill (outlined, striped, solid).
+fn band(m: &CityOverview, k: f64) -> (RGBColor, Fill) {
+    if k > m.k_limit {
+        (colour::NOT_READY, Fill::Solid)
+    } else if k > m.k_at_risk {
+        (colour::AT_RISK, Fill::Striped)
+    } else {
+        (colour::READY, Fill::Outlined)
+    }
+}
+
 fn ranking_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     m: &CityOverview,
 ) -> Result<(), ChartError> {
+    let (at_risk, limit) = (trim_decimal(m.k_at_risk, 2), trim_decimal(m.k_limit, 2));
+    let [ready, risk, over] =
+        [0.0, (m.k_at_risk + m.k_limit) / 2.0, m.k_limit + 1.0].map(|k| band(m, k));
     let plot = legend(
         area,
         &[
-            LegendItem::new(Swatch::Bar(colour::UNDER), "k ≤ 1"),
-            LegendItem::new(Swatch::Bar(colour::OVER), "k > 1（超采）"),
-            LegendItem::new(Swatch::Dashed(colour::LIMIT), "k = 1"),
+            LegendItem::new(ready.1.swatch(ready.0), format!("k ≤ {at_risk} 达标")),
+            LegendItem::new(
+                risk.1.swatch(risk.0),
+                format!("{at_risk} < k ≤ {limit} 有风险"),
+            ),
+            LegendItem::new(over.1.swatch(over.0), format!("k > {limit} 超指标")),
+            LegendItem::new(Swatch::Dashed(colour::LIMIT), format!("k = {limit}")),
         ],
     )?;
     let rows = ranked(&m.counties);
@@ -295,16 +316,12 @@ fn ranking_panel<DB: DrawingBackend>(
     for (i, (_, k)) in rows.iter().enumerate() {
         if let Some(k) = k {
             let y = n - 1.0 - i as f64;
-            let c = if *k > 1.0 {
-                colour::OVER
-            } else {
-                colour::UNDER
-            };
-            da.draw(&Rectangle::new([(0.0, y + 0.2), (*k, y + 0.8)], c.filled()))?;
+            let (c, fill) = band(m, *k);
+            patterned_rect(&pa, px(0.0, y + 0.2), px(*k, y + 0.8), c, fill)?;
         }
     }
     da.draw(&DashedPathElement::new(
-        vec![(1.0, 0.0), (1.0, n)],
+        vec![(m.k_limit, 0.0), (m.k_limit, n)],
         22,
         12,
         colour::LIMIT.stroke_width(stroke::LIMIT - 1),
@@ -315,7 +332,7 @@ fn ranking_panel<DB: DrawingBackend>(
             Some(k) => {
                 let (x, cy) = px(*k, y + 0.5);
                 let text = c.k_text.clone().unwrap_or_else(|| fixed(*k, 2));
-                let c = if *k > 1.0 {
+                let c = if *k > m.k_limit {
                     colour::LIMIT
                 } else {
                     colour::TEXT
@@ -338,9 +355,9 @@ fn ranking_panel<DB: DrawingBackend>(
             }
         }
     }
-    let (x1, top) = px(1.0, n);
+    let (x1, top) = px(m.k_limit, n);
     pa.draw(&Text::new(
-        "k = 1",
+        format!("k = {limit}"),
         (x1, top - 10),
         text_at(size::LABEL, colour::LIMIT, HPos::Center, VPos::Bottom),
     ))?;
@@ -382,6 +399,8 @@ mod tests {
                 limit_m3: limits[2],
             },
             counties: Vec::new(),
+            k_at_risk: 0.95,
+            k_limit: 1.0,
         }
     }
 

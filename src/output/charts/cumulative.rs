@@ -93,6 +93,14 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         .map(|p| p / 1e4)
         .filter(|_| !this.is_empty());
 
+    // The annual quota k is judged against: each step weighted by the days it is in force — the
+    // accounting's figure. With one step it is that step's quota.
+    let covered: f64 = quota.iter().map(|q| q.1 - q.0).sum();
+    let q_year = (covered >= days - 1.0)
+        .then(|| quota.iter().map(|q| (q.1 - q.0) * q.2).sum::<f64>() / covered)
+        .filter(|q| q.is_finite());
+    let prorated = q_year.filter(|_| quota.len() > 1);
+
     let mut items = Vec::new();
     let as_of = m.meta.as_of;
     items.push(LegendItem::new(
@@ -116,6 +124,12 @@ pub fn draw_cumulative<DB: DrawingBackend>(
     if !quota.is_empty() {
         items.push(LegendItem::new(Swatch::Line(colour::LIMIT), "年度管控指标"));
     }
+    if let Some(q) = prorated {
+        items.push(LegendItem::new(
+            Swatch::Dashed(colour::LIMIT),
+            format!("按天数折算的全年指标 {}（k 所用）", trim_decimal(q, 1)),
+        ));
+    }
     let plot = legend(&body, &items)?;
 
     let values = this
@@ -123,6 +137,7 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         .chain(&last)
         .map(|p| p.1)
         .chain(quota.iter().map(|q| q.2))
+        .chain(prorated)
         .chain(projection);
     let (_, data_max) = value_range(values, 0.0, true);
     let y_max = data_max * 1.12;
@@ -188,16 +203,16 @@ pub fn draw_cumulative<DB: DrawingBackend>(
         }
     }
 
-    // This year as a thick line, then last year over it, thinner and lighter with a marker at
-    // each month end: where the two run together both stay visible. Both start from zero.
-    if !this.is_empty() {
-        let mut line = vec![(0.0, 0.0)];
-        line.extend(this.iter().copied());
-        da.draw(&PathElement::new(
-            line,
-            colour::CURRENT.stroke_width(stroke::DATA + 4),
+    if let Some(q) = prorated {
+        da.draw(&DashedPathElement::new(
+            vec![(0.0, q), (days, q)],
+            30,
+            16,
+            colour::LIMIT.stroke_width(stroke::TREND),
         ))?;
     }
+    // Last year first, thinner and lighter with a marker at each month end, then this year as
+    // a thick line over it: the current year is what the reader looks for. Both start from zero.
     if !last.is_empty() {
         let mut line = vec![(0.0, 0.0)];
         line.extend(last.iter().copied());
@@ -218,6 +233,14 @@ pub fn draw_cumulative<DB: DrawingBackend>(
                 ))?;
             }
         }
+    }
+    if !this.is_empty() {
+        let mut line = vec![(0.0, 0.0)];
+        line.extend(this.iter().copied());
+        da.draw(&PathElement::new(
+            line,
+            colour::CURRENT.stroke_width(stroke::DATA + 2),
+        ))?;
     }
     if let Some(&(d, v)) = this.last() {
         if let Some(p) = projection {

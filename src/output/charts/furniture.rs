@@ -177,6 +177,10 @@ pub(crate) enum Swatch {
     Bar(RGBColor),
     /// A light box hatched in the colour (a projection).
     Hatched(RGBColor),
+    /// A white box with horizontal stripes in the colour (an earlier year's bars).
+    Striped(RGBColor),
+    /// A white box outlined in the colour (the earliest year's bars).
+    Outlined(RGBColor),
 }
 
 /// One legend entry.
@@ -326,7 +330,62 @@ fn draw_swatch<DB: DrawingBackend>(
         Swatch::Hatched(c) => {
             hatched_rect(area, (x, cy - half), (x1, cy + half), c)?;
         }
+        Swatch::Striped(c) => {
+            patterned_rect(area, (x, cy - half), (x1, cy + half), c, Fill::Striped)?;
+        }
+        Swatch::Outlined(c) => {
+            patterned_rect(area, (x, cy - half), (x1, cy + half), c, Fill::Outlined)?;
+        }
     }
+    Ok(())
+}
+
+/// How a bar is filled, so that bars of one colour family stay apart in a greyscale print.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Fill {
+    Solid,
+    /// White with horizontal stripes in the colour, outlined.
+    Striped,
+    /// White, outlined in the colour.
+    Outlined,
+}
+
+impl Fill {
+    /// The legend swatch of a bar in colour `c` filled so.
+    pub(crate) fn swatch(self, c: RGBColor) -> Swatch {
+        match self {
+            Fill::Solid => Swatch::Bar(c),
+            Fill::Striped => Swatch::Striped(c),
+            Fill::Outlined => Swatch::Outlined(c),
+        }
+    }
+}
+
+/// A bar in `c` filled as `fill` (pixel coordinates of `area`).
+pub(crate) fn patterned_rect<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+    c: RGBColor,
+    fill: Fill,
+) -> Result<(), ChartError> {
+    let (w, h) = dims(area);
+    let cx = |x: i32| x.clamp(-4, w.saturating_add(4));
+    let cy = |y: i32| y.clamp(-4, h.saturating_add(4));
+    let (x0, x1) = (cx(x0.min(x1)), cx(x0.max(x1)));
+    let (y0, y1) = (cy(y0.min(y1)), cy(y0.max(y1)));
+    if fill == Fill::Solid {
+        area.draw(&Rectangle::new([(x0, y0), (x1, y1)], c.filled()))?;
+        return Ok(());
+    }
+    area.draw(&Rectangle::new([(x0, y0), (x1, y1)], WHITE.filled()))?;
+    if fill == Fill::Striped {
+        const SPACING: usize = 12;
+        for y in (y0 + 6..y1).rev().step_by(SPACING) {
+            area.draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(4)))?;
+        }
+    }
+    area.draw(&Rectangle::new([(x0, y0), (x1, y1)], c.stroke_width(4)))?;
     Ok(())
 }
 

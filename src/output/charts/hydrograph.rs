@@ -161,7 +161,7 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
         }
     }
     let group_of = |w: &WellSeries| groups.iter().position(|g| *g == w.group).unwrap_or(0);
-    let series_colour = |g: usize| colour::SERIES[g % colour::SERIES.len()];
+    let series_colour = |g: usize| colour::aquifer(groups[g], g);
 
     let mut items: Vec<LegendItem> = Vec::new();
     let mut on_page: Vec<usize> = wells.iter().map(|w| group_of(w)).collect();

@@ -12,7 +12,9 @@ use super::ChartError;
 use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, trim_decimal};
-use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
+use super::furniture::{
+    Fill, LegendItem, Swatch, hatched_rect, legend, note_center, page, patterned_rect, watermark,
+};
 use super::layout::{halo_text, pixel, y_label_area};
 use super::spec::{MonthlyWithdrawal, Sanitize, YearMonths, Ymd};
 use super::style::{colour, size, stroke, style_mesh, text_at};
@@ -93,10 +95,19 @@ pub fn draw_monthly<DB: DrawingBackend>(
                 .iter()
                 .any(|y| y.year == *year && y.months_m3[*month].is_finite())
         });
+    // The latest year solid, the one before striped, the earliest outlined: the years stay apart
+    // in a greyscale print as well as by colour.
+    let fills: Vec<Fill> = (0..years.len())
+        .map(|i| match years.len() - 1 - i {
+            0 => Fill::Solid,
+            1 => Fill::Striped,
+            _ => Fill::Outlined,
+        })
+        .collect();
     let mut items: Vec<LegendItem> = years
         .iter()
-        .zip(&colours)
-        .map(|(y, c)| LegendItem::new(Swatch::Bar(*c), year_text(y)))
+        .zip(colours.iter().zip(&fills))
+        .map(|(y, (c, f))| LegendItem::new(f.swatch(*c), year_text(y)))
         .collect();
     if let (Some((_, month)), Some(c)) = (partial, colours.last()) {
         items.push(LegendItem::new(
@@ -147,7 +158,7 @@ pub fn draw_monthly<DB: DrawingBackend>(
     let n = years.len().max(1) as f64;
     let group = 0.8;
     let bar = group / n;
-    for (i, (y, c)) in years.iter().zip(&colours).enumerate() {
+    for (i, ((y, c), fill)) in years.iter().zip(&colours).zip(&fills).enumerate() {
         for (month, v) in y.months_m3.iter().enumerate() {
             if !v.is_finite() {
                 continue;
@@ -170,7 +181,7 @@ pub fn draw_monthly<DB: DrawingBackend>(
                     &text_at(size::LABEL, colour::TEXT, HPos::Center, VPos::Bottom),
                 )?;
             } else {
-                da.draw(&Rectangle::new([a, b], c.filled()))?;
+                patterned_rect(&pa, pixel(da, &a), pixel(da, &b), *c, *fill)?;
             }
         }
     }

@@ -498,6 +498,8 @@ fn city(case: Case, example: bool) -> CityOverview {
             limit_m3: 1.5e8,
         },
         counties,
+        k_at_risk: 0.95,
+        k_limit: 1.0,
     };
     match case {
         Case::Full | Case::NoLevels => {}

@@ -513,6 +513,10 @@ pub struct CityOverview {
     pub total: BudgetBar,
     /// Counties to rank by k.
     pub counties: Vec<CountyK>,
+    /// The verdict's k bands the bars are coloured by: k ≤ `k_at_risk` meets the quota, up to
+    /// `k_limit` is at risk, above it over.
+    pub k_at_risk: f64,
+    pub k_limit: f64,
 }
 
 /// Largest magnitude accepted as data; anything larger (or non-finite) is treated as missing.

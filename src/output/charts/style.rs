@@ -84,6 +84,17 @@ pub(crate) mod colour {
         OI_SKY,
         RGBColor(0x00, 0x00, 0x00),
     ];
+
+    /// The colour of a series of aquifer type `label` (浅层孔隙水, …): the same in every
+    /// county's charts, whichever types a county has. A group that is no aquifer type takes
+    /// the colours after them, by its position `n`.
+    pub fn aquifer(label: &str, n: usize) -> RGBColor {
+        let types = crate::domain::Aquifer::ALL;
+        match types.iter().position(|a| a.label() == label) {
+            Some(i) => SERIES[i % SERIES.len()],
+            None => SERIES[(types.len() + n) % SERIES.len()],
+        }
+    }
 }
 
 /// A text style in the embedded font (any colour, with alpha).

@@ -739,3 +739,52 @@ fn the_level_trend_is_extended_only_to_a_deadline_the_county_has() {
     let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
     assert!(!svg.contains("趋势线（决定性年变幅）") && svg.contains("数据不足，无趋势线"));
 }
+
+#[test]
+fn an_aquifer_type_has_one_colour_whatever_else_a_county_has() {
+    use super::style::colour;
+    // 岩溶水 is the only type of one county, the third of another: the same colour in both.
+    assert_eq!(colour::aquifer("岩溶水", 0), colour::aquifer("岩溶水", 2));
+    assert_ne!(
+        colour::aquifer("岩溶水", 0),
+        colour::aquifer("浅层孔隙水", 0)
+    );
+    // A group that is no aquifer type does not take a type's colour.
+    let types =
+        ["浅层孔隙水", "深层承压水", "岩溶水", "山丘区裂隙水"].map(|t| colour::aquifer(t, 0));
+    assert!(!types.contains(&colour::aquifer("监测井", 0)));
+}
+
+#[test]
+fn the_cumulative_chart_shows_the_quota_k_uses_and_this_year_on_top() {
+    let m = Models::new(Case::QuotaChange, false);
+    let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
+    // 1200 for 181 days, 1120 from 1 July for 184: (181 × 1200 + 184 × 1120) ÷ 365.
+    assert!(
+        svg.contains("按天数折算的全年指标 1159.7（k 所用）"),
+        "the day-weighted quota"
+    );
+    // This year's curve is drawn after (over) last year's.
+    let last = svg.find("stroke=\"#E69F00\"").expect("last year's curve");
+    let this = svg.rfind("stroke=\"#1F4E79\"").expect("this year's curve");
+    assert!(this > last, "this year is drawn over last year");
+    let one = Models::new(Case::Full, false);
+    let svg = render_svg(ChartKind::Cumulative(&one.cumulative)).expect("render");
+    assert!(
+        !svg.contains("按天数折算"),
+        "one quota all year: nothing to weigh"
+    );
+}
+
+#[test]
+fn the_city_ranking_follows_the_verdict_bands() {
+    let m = Models::new(Case::Full, false);
+    let svg = render_svg(ChartKind::CityOverview(&m.city)).expect("render");
+    for band in ["k ≤ 0.95 达标", "0.95 &lt; k ≤ 1 有风险", "k &gt; 1 超指标"] {
+        assert!(svg.contains(band), "{band}");
+    }
+    assert!(
+        !svg.contains("超采"),
+        "k above 1 is over the quota, not 超采 itself"
+    );
+}

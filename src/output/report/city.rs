@@ -58,5 +58,7 @@ fn overview(doc: &StatusDoc, as_of: Date) -> CityOverview {
                 k_text: c.k.map(|k| doc.fmt_k(Some(k))),
             })
             .collect(),
+        k_at_risk: doc.k_bands.at_risk,
+        k_limit: doc.k_bands.limit,
     }
 }

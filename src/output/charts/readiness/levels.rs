@@ -61,7 +61,7 @@ pub(super) fn level_panel<DB: DrawingBackend>(
                 }
             }
             let (line, trend_colour) = if relative {
-                let c = colour::SERIES[i % colour::SERIES.len()];
+                let c = colour::aquifer(&a.label, i);
                 (c, c)
             } else {
                 (colour::LEVEL, colour::TREND)

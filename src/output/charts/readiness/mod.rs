@@ -61,6 +61,9 @@ struct Years {
     last: i32,
 }
 
+/// What marks a value over its quota besides red.
+const OVER_MARK: &str = "▲";
+
 impl Years {
     fn of(m: &ExitReadiness) -> Self {
         let mut years: Vec<i32> = m.years.iter().map(|y| y.year).collect();
@@ -320,7 +323,7 @@ fn withdrawal_panel<DB: DrawingBackend>(
     }
     items.push(LegendItem::new(
         Swatch::Line(colour::LIMIT),
-        "管控指标（k = 1，逐年；超指标的数值标红）",
+        "管控指标（k = 1，逐年；超指标的数值标红并加 ▲）",
     ));
     let with_legend = legend(area, &items)?;
     // A strip above the plot for the deadline labels, so they never sit on the data.
@@ -396,7 +399,9 @@ fn withdrawal_panel<DB: DrawingBackend>(
         let (lx, top) = px(x + 0.5, v);
         let (_, base) = px(x + 0.5, 0.0);
         let mut candidates = vec![((lx, top - 10), label(c, VPos::Bottom))];
-        if base - top > (size::LABEL * 2.2) as i32 {
+        // An over-quota value stays red (never white inside its bar) and carries ▲, which a
+        // greyscale print keeps.
+        if !over && base - top > (size::LABEL * 2.2) as i32 {
             candidates.push(((lx, top + 14), label(WHITE, VPos::Top)));
             candidates.push(((lx, top + 44), label(WHITE, VPos::Top)));
         }
@@ -404,7 +409,12 @@ fn withdrawal_panel<DB: DrawingBackend>(
             let (_, qy) = px(x + 0.5, q);
             candidates.push(((lx, qy.min(top) - 14), label(c, VPos::Bottom)));
         }
-        place_label(&pa, &mut placer, &wan(y.withdrawal_m3), candidates)?;
+        let text = if over {
+            format!("{OVER_MARK}{}", wan(y.withdrawal_m3))
+        } else {
+            wan(y.withdrawal_m3)
+        };
+        place_label(&pa, &mut placer, &text, candidates)?;
     }
     // Past years inside the window without data are marked, not left silently empty.
     let current_year = m.current.map_or(m.meta.as_of.year, |c| c.year);
@@ -483,7 +493,11 @@ fn withdrawal_panel<DB: DrawingBackend>(
             place_label(
                 &pa,
                 &mut placer,
-                &format!("预测 {}", wan(c.projected_m3)),
+                &format!(
+                    "{}预测 {}",
+                    if over { OVER_MARK } else { "" },
+                    wan(c.projected_m3)
+                ),
                 candidates,
             )?;
         }
