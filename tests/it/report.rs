@@ -151,7 +151,11 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
         let last_ty = cum.iter().rfind(|r| r[0] == "本年").unwrap();
         // The curve is what the meters reported; the silent days of obliged meters and the
         // users without a meter are estimated on top of it, shown apart.
-        let v: f64 = last_ty[2].parse().unwrap();
+        let v: f64 = last_ty[3].parse().unwrap();
+        // The same figure in 万 m³ beside it, and the day as a date of this year.
+        let wan: f64 = last_ty[4].parse().unwrap();
+        assert!((wan - v / 1e4).abs() < 0.000_06, "{wan} vs {v}");
+        assert!(last_ty[1].starts_with("2026-"), "{last_ty:?}");
         let reported = c["ytd_m3"].as_f64().unwrap()
             - c["ytd_imputed_m3"].as_f64().unwrap()
             - c["ytd_unmetered_m3"].as_f64().unwrap();
@@ -194,7 +198,7 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
     // The CSVs are for Excel: a byte-order mark, then Chinese headers with units.
     let monthly = std::fs::read(qx.join("monthly.csv")).unwrap();
     assert!(
-        monthly.starts_with("\u{feff}年份,月份,取水量（m³）\n".as_bytes()),
+        monthly.starts_with("\u{feff}年份,月份,取水量（m³）,取水量（万 m³）\n".as_bytes()),
         "{:?}",
         String::from_utf8_lossy(&monthly[..40])
     );
@@ -305,10 +309,19 @@ fn one_month_of_data_and_no_level_data_still_render_with_notes() {
     assert!(qx.join("readiness.png").exists());
     assert!(!one.join("140105-小店区").exists());
     for (file, header) in [
-        ("readiness.csv", "year,kind,withdrawal_m3,quota_m3\n"),
-        ("monthly.csv", "year,month,withdrawal_m3\n"),
+        (
+            "readiness.csv",
+            "year,kind,withdrawal_m3,quota_m3,withdrawal_wan_m3,quota_wan_m3\n",
+        ),
+        (
+            "monthly.csv",
+            "year,month,withdrawal_m3,withdrawal_wan_m3\n",
+        ),
         ("hydrographs.csv", "well_id,month,mean_level_m\n"),
-        ("cumulative.csv", "series,day_of_year,cumulative_m3\n"),
+        (
+            "cumulative.csv",
+            "series,date,day_of_year,cumulative_m3,cumulative_wan_m3\n",
+        ),
     ] {
         let bytes = std::fs::read(qx.join(file)).unwrap();
         assert!(bytes.starts_with(header.as_bytes()), "{file}");
@@ -316,7 +329,7 @@ fn one_month_of_data_and_no_level_data_still_render_with_notes() {
     assert!(
         std::fs::read(one.join("city/city.csv"))
             .unwrap()
-            .starts_with(b"item,name,projected_m3,limit_m3,k\n")
+            .starts_with(b"item,name,projected_m3,limit_m3,k,projected_wan_m3,limit_wan_m3\n")
     );
     let rows = csv_rows(&qx.join("readiness.csv"));
     assert!(rows.iter().any(|r| r[1] == "year_to_date"), "{rows:?}");

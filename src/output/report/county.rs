@@ -278,6 +278,11 @@ fn readiness(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
                 .map(|(a, points)| csv::AquiferRows {
                     aquifer: a.aquifer_label,
                     points,
+                    decisive_m_per_year: c
+                        .level_by_aquifer
+                        .iter()
+                        .find(|l| l.aquifer == a.aquifer)
+                        .and_then(|l| l.mean_annual_change_m),
                     sen_slope_m_per_year: a.trend.sen_slope_m_per_year,
                     sen_intercept_m: a.trend.sen_intercept_m,
                 })
@@ -313,6 +318,7 @@ fn cumulative(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
         csv::to_bytes(run.csv, |w| {
             csv::cumulative(
                 w,
+                year,
                 &chart.this_year,
                 &chart.last_year,
                 &chart.quota_steps,

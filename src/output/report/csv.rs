@@ -88,6 +88,15 @@ fn num(v: f64) -> String {
     }
 }
 
+/// A volume in 万 m³ as the CSVs print it beside the m³: four decimals (1 m³), or empty.
+fn wan_num(m3: f64) -> String {
+    if m3.is_finite() {
+        format!("{:.4}", m3 / 1e4)
+    } else {
+        String::new()
+    }
+}
+
 /// [`num`] of an optional figure.
 fn opt_num(v: Option<f64>) -> String {
     v.map_or(String::new(), num)
@@ -116,6 +125,7 @@ const MONTH: Word = ("month", "月份");
 const MEAN_LEVEL: Word = ("mean_level_m", "月均水位（m）");
 const YEAR_TO_DATE: Word = ("year_to_date", "本年累计");
 const PROJECTED: Word = ("projected", "年末预测");
+const WITHDRAWAL_WAN: Word = ("withdrawal_wan_m3", "取水量（万 m³）");
 
 /// `readiness.csv`: the annual bars, then this year to date and projected, each with its quota.
 pub fn readiness<W: Write>(
@@ -128,6 +138,8 @@ pub fn readiness<W: Write>(
         ("kind", "类别"),
         ("withdrawal_m3", "取水量（m³）"),
         ("quota_m3", "管控指标（m³）"),
+        WITHDRAWAL_WAN,
+        ("quota_wan_m3", "管控指标（万 m³）"),
     ])?;
     for y in years {
         let kind = w.label(("actual", "实际"));
@@ -136,6 +148,8 @@ pub fn readiness<W: Write>(
             kind,
             num(y.withdrawal_m3),
             num(y.quota_m3),
+            wan_num(y.withdrawal_m3),
+            wan_num(y.quota_m3),
         ])?;
     }
     for (kind, m3) in [
@@ -148,6 +162,8 @@ pub fn readiness<W: Write>(
             kind,
             num(m3),
             num(current.quota_m3),
+            wan_num(m3),
+            wan_num(current.quota_m3),
         ])?;
     }
     Ok(())
@@ -162,6 +178,7 @@ pub fn readiness_levels<W: Write>(
         ("aquifer", "含水层"),
         MONTH,
         MEAN_LEVEL,
+        ("decisive_change_m_per_year", "决定性年变幅（m/a）"),
         ("sen_slope_m_per_year", "Sen 斜率（m/a，描述性）"),
         ("sen_intercept_m", "Sen 截距（m）"),
     ])?;
@@ -171,6 +188,7 @@ pub fn readiness_levels<W: Write>(
                 a.aquifer.to_string(),
                 month_key(*month),
                 num(*level),
+                opt_num(a.decisive_m_per_year),
                 opt_num(a.sen_slope_m_per_year),
                 opt_num(a.sen_intercept_m),
             ])?;
@@ -184,6 +202,9 @@ pub struct AquiferRows<'a> {
     /// The aquifer's name.
     pub aquifer: &'a str,
     pub points: &'a [(Date, f64)],
+    /// The aquifer's decisive rate (the verdict's, the chart's line); `None` without a judged
+    /// well.
+    pub decisive_m_per_year: Option<f64>,
     pub sen_slope_m_per_year: Option<f64>,
     pub sen_intercept_m: Option<f64>,
 }
@@ -191,6 +212,7 @@ pub struct AquiferRows<'a> {
 /// `cumulative.csv`: both cumulative curves, the quota's steps and the projected year end.
 pub fn cumulative<W: Write>(
     w: &mut Sheet<W>,
+    year: i16,
     this_year: &[DayValue],
     last_year: &[DayValue],
     steps: &[QuotaStep],
@@ -198,32 +220,72 @@ pub fn cumulative<W: Write>(
 ) -> Result<(), csv::Error> {
     w.header([
         ("series", "系列"),
+        ("date", "日期"),
         ("day_of_year", "年内第几天"),
         ("cumulative_m3", "累计取水量（m³）"),
+        ("cumulative_wan_m3", "累计取水量（万 m³）"),
     ])?;
-    for (name, curve) in [
-        (("this_year", "本年"), this_year),
-        (("last_year", "上年"), last_year),
+    // The day a row stands for, in the curve's own year.
+    let date = |y: i16, day: u16| {
+        jiff::civil::Date::new(y, 1, 1)
+            .ok()
+            .and_then(|d| {
+                d.checked_add(jiff::Span::new().days(i64::from(day) - 1))
+                    .ok()
+            })
+            .map_or(String::new(), |d| d.to_string())
+    };
+    for (name, y, curve) in [
+        (("this_year", "本年"), year, this_year),
+        (("last_year", "上年"), year - 1, last_year),
     ] {
         for dv in curve {
             let name = w.label(name);
-            w.row([name, dv.day.to_string(), num(dv.value_m3)])?;
+            w.row([
+                name,
+                date(y, dv.day),
+                dv.day.to_string(),
+                num(dv.value_m3),
+                wan_num(dv.value_m3),
+            ])?;
         }
     }
     for s in steps {
         let name = w.label(("quota", "管控指标"));
-        w.row([name, s.from_day.to_string(), num(s.quota_m3)])?;
+        w.row([
+            name,
+            date(year, s.from_day),
+            s.from_day.to_string(),
+            num(s.quota_m3),
+            wan_num(s.quota_m3),
+        ])?;
     }
     let name = w.label(("projected_year_end", "年末预测"));
-    w.row([name, "365".into(), num(projected_m3)])
+    let last_day = if jiff::civil::Date::new(year, 12, 31).is_ok_and(|d| d.day_of_year() == 366) {
+        366
+    } else {
+        365
+    };
+    w.row([
+        name,
+        date(year, last_day),
+        last_day.to_string(),
+        num(projected_m3),
+        wan_num(projected_m3),
+    ])
 }
 
 /// `monthly.csv`: twelve rows per year.
 pub fn monthly<W: Write>(w: &mut Sheet<W>, years: &[YearMonths]) -> Result<(), csv::Error> {
-    w.header([YEAR, MONTH, ("withdrawal_m3", "取水量（m³）")])?;
+    w.header([
+        YEAR,
+        MONTH,
+        ("withdrawal_m3", "取水量（m³）"),
+        WITHDRAWAL_WAN,
+    ])?;
     for ym in years {
         for (month, v) in (1..).zip(ym.months_m3) {
-            w.row([ym.year.to_string(), month.to_string(), num(v)])?;
+            w.row([ym.year.to_string(), month.to_string(), num(v), wan_num(v)])?;
         }
     }
     Ok(())
@@ -239,6 +301,7 @@ pub fn sources<W: Write>(
         ("source", "水源"),
         ("withdrawal_m3", "取水量（m³）"),
         ("basis", "口径"),
+        WITHDRAWAL_WAN,
     ])?;
     for s in &chart.sources {
         // The plain form names the source as the registry does.
@@ -259,7 +322,13 @@ pub fn sources<W: Write>(
             } else {
                 w.label(("actual", "实际"))
             };
-            w.row([year.to_string(), source.clone(), num(*v), basis])?;
+            w.row([
+                year.to_string(),
+                source.clone(),
+                num(*v),
+                basis,
+                wan_num(*v),
+            ])?;
         }
     }
     Ok(())
@@ -346,6 +415,8 @@ pub fn city<'a, W: Write>(
         ("projected_m3", "年末预测取水量（m³）"),
         ("limit_m3", "管控指标（m³）"),
         ("k", "k（预测 ÷ 指标）"),
+        ("projected_wan_m3", "年末预测取水量（万 m³）"),
+        ("limit_wan_m3", "管控指标（万 m³）"),
     ])?;
     for b in budgets {
         let item = w.label(("budget", "预算"));
@@ -355,6 +426,8 @@ pub fn city<'a, W: Write>(
             num(b.withdrawal_m3),
             num(b.limit_m3),
             num(b.withdrawal_m3 / b.limit_m3),
+            wan_num(b.withdrawal_m3),
+            wan_num(b.limit_m3),
         ])?;
     }
     for c in counties {
@@ -365,6 +438,8 @@ pub fn city<'a, W: Write>(
             num(c.withdrawal_m3),
             num(c.quota_m3),
             num(c.withdrawal_m3 / c.quota_m3),
+            wan_num(c.withdrawal_m3),
+            wan_num(c.quota_m3),
         ])?;
     }
     Ok(())
@@ -415,11 +490,11 @@ mod tests {
         };
         assert_eq!(
             text(|w| readiness(w, &years, &current)),
-            "year,kind,withdrawal_m3,quota_m3\n\
-             2024,actual,1234.500,2000.000\n\
-             2025,actual,,\n\
-             2026,year_to_date,100.000,1800.000\n\
-             2026,projected,1500.000,1800.000\n"
+            "year,kind,withdrawal_m3,quota_m3,withdrawal_wan_m3,quota_wan_m3\n\
+             2024,actual,1234.500,2000.000,0.1235,0.2000\n\
+             2025,actual,,,,\n\
+             2026,year_to_date,100.000,1800.000,0.0100,0.1800\n\
+             2026,projected,1500.000,1800.000,0.1500,0.1800\n"
         );
     }
 
@@ -431,22 +506,24 @@ mod tests {
             AquiferRows {
                 aquifer: "浅层孔隙水",
                 points: &shallow,
+                decisive_m_per_year: Some(-0.31),
                 sen_slope_m_per_year: Some(-0.25),
                 sen_intercept_m: None,
             },
             AquiferRows {
                 aquifer: "岩溶水",
                 points: &karst,
+                decisive_m_per_year: None,
                 sen_slope_m_per_year: None,
                 sen_intercept_m: Some(913.0),
             },
         ];
         assert_eq!(
             text(|w| readiness_levels(w, &rows)),
-            "aquifer,month,mean_level_m,sen_slope_m_per_year,sen_intercept_m\n\
-             浅层孔隙水,2025-12,801.234,-0.250,\n\
-             浅层孔隙水,2026-01,800.500,-0.250,\n\
-             岩溶水,2026-01,912.000,,913.000\n"
+            "aquifer,month,mean_level_m,decisive_change_m_per_year,sen_slope_m_per_year,sen_intercept_m\n\
+             浅层孔隙水,2025-12,801.234,-0.310,-0.250,\n\
+             浅层孔隙水,2026-01,800.500,-0.310,-0.250,\n\
+             岩溶水,2026-01,912.000,,,913.000\n"
         );
     }
 
@@ -471,13 +548,13 @@ mod tests {
             quota_m3: 3650.0,
         }];
         assert_eq!(
-            text(|w| cumulative(w, &ty, &ly, &steps, 3000.0)),
-            "series,day_of_year,cumulative_m3\n\
-             this_year,1,10.000\n\
-             last_year,1,5.000\n\
-             last_year,2,12.500\n\
-             quota,1,3650.000\n\
-             projected_year_end,365,3000.000\n"
+            text(|w| cumulative(w, 2026, &ty, &ly, &steps, 3000.0)),
+            "series,date,day_of_year,cumulative_m3,cumulative_wan_m3\n\
+             this_year,2026-01-01,1,10.000,0.0010\n\
+             last_year,2025-01-01,1,5.000,0.0005\n\
+             last_year,2025-01-02,2,12.500,0.0013\n\
+             quota,2026-01-01,1,3650.000,0.3650\n\
+             projected_year_end,2026-12-31,365,3000.000,0.3000\n"
         );
     }
 
@@ -499,9 +576,13 @@ mod tests {
         assert_eq!(lines.len(), 13);
         assert_eq!(
             lines[..3],
-            ["year,month,withdrawal_m3", "2026,1,7.000", "2026,2,"]
+            [
+                "year,month,withdrawal_m3,withdrawal_wan_m3",
+                "2026,1,7.000,0.0007",
+                "2026,2,,"
+            ]
         );
-        assert_eq!(lines[12], "2026,12,8.250");
+        assert_eq!(lines[12], "2026,12,8.250,0.0008");
     }
 
     #[test]
@@ -539,10 +620,10 @@ mod tests {
         }];
         assert_eq!(
             text(|w| city(w, &budgets, &counties)),
-            "item,name,projected_m3,limit_m3,k\n\
-             budget,县区,90.000,100.000,0.900\n\
-             budget,全市合计,,200.000,\n\
-             county,清徐县,30.000,,\n"
+            "item,name,projected_m3,limit_m3,k,projected_wan_m3,limit_wan_m3\n\
+             budget,县区,90.000,100.000,0.900,0.0090,0.0100\n\
+             budget,全市合计,,200.000,,,0.0200\n\
+             county,清徐县,30.000,,,0.0030,\n"
         );
     }
 
@@ -572,11 +653,11 @@ mod tests {
         };
         assert_eq!(
             text_in(CsvForm::Plain, |w| sources(w, &chart)),
-            "year,source,withdrawal_m3,basis\n2025,groundwater,10.000,actual\n2026,groundwater,12.500,projected\n"
+            "year,source,withdrawal_m3,basis,withdrawal_wan_m3\n2025,groundwater,10.000,actual,0.0010\n2026,groundwater,12.500,projected,0.0013\n"
         );
         assert_eq!(
             text_in(CsvForm::Excel, |w| sources(w, &chart)),
-            "年份,水源,取水量（m³）,口径\n2025,地下水,10.000,实际\n2026,地下水,12.500,年末预测\n"
+            "年份,水源,取水量（m³）,口径,取水量（万 m³）\n2025,地下水,10.000,实际,0.0010\n2026,地下水,12.500,年末预测,0.0013\n"
         );
     }
 
@@ -595,10 +676,10 @@ mod tests {
         };
         assert_eq!(
             text_in(CsvForm::Excel, |w| readiness(w, &years, &current)),
-            "年份,类别,取水量（m³）,管控指标（m³）\n\
-             2025,实际,1234.500,2000.000\n\
-             2026,本年累计,100.000,1800.000\n\
-             2026,年末预测,1500.000,1800.000\n"
+            "年份,类别,取水量（m³）,管控指标（m³）,取水量（万 m³）,管控指标（万 m³）\n\
+             2025,实际,1234.500,2000.000,0.1235,0.2000\n\
+             2026,本年累计,100.000,1800.000,0.0100,0.1800\n\
+             2026,年末预测,1500.000,1800.000,0.1500,0.1800\n"
         );
         let months = YearMonths {
             year: 2026,
@@ -606,7 +687,7 @@ mod tests {
         };
         let out = text_in(CsvForm::Excel, |w| monthly(w, &[months]));
         assert!(
-            out.starts_with("年份,月份,取水量（m³）\n2026,1,1.000\n"),
+            out.starts_with("年份,月份,取水量（m³）,取水量（万 m³）\n2026,1,1.000,0.0001\n"),
             "{out}"
         );
         let a = [(d(2026, 3), 790.0)];
@@ -628,9 +709,9 @@ mod tests {
         assert!(
             String::from_utf8(excel[BOM.len()..].to_vec())
                 .unwrap()
-                .starts_with("年份,月份,取水量（m³）\n")
+                .starts_with("年份,月份,取水量（m³）,取水量（万 m³）\n")
         );
-        assert!(plain.starts_with(b"year,month,withdrawal_m3\n"));
+        assert!(plain.starts_with(b"year,month,withdrawal_m3,withdrawal_wan_m3\n"));
         // Excel's rows are the plain form's numbers.
         let rows = |b: &[u8]| -> Vec<String> {
             String::from_utf8(b.to_vec())
