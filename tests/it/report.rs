@@ -160,6 +160,57 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
             - c["ytd_imputed_m3"].as_f64().unwrap()
             - c["ytd_unmetered_m3"].as_f64().unwrap();
         assert!((v - reported).abs() < 0.01, "{v} vs {reported}");
+        // The Word appendix, the summary and the readiness chart print the same figures: the
+        // headline volumes in 万 m³, each aquifer's decisive rate, one permit row per intake.
+        let word = docx_text(&cdir.join("自评估图表.docx"));
+        let summary = std::fs::read_to_string(cdir.join("summary.md")).unwrap();
+        let chart = std::fs::read_to_string(cdir.join("readiness.svg")).unwrap();
+        let wan = |key: &str| gwmon::domain::volume::wan(c[key].as_f64().unwrap());
+        for (what, key) in [("本年累计", "ytd_m3"), ("年末预测", "projected_m3")] {
+            let figure = format!("{what} {} 万 m³", wan(key));
+            assert!(word.contains(&figure), "Word lacks {figure}");
+        }
+        for l in c["level_by_aquifer"].as_array().unwrap() {
+            let Some(v) = l["mean_annual_change_m"].as_f64() else {
+                continue;
+            };
+            let rate = format!("{v:+.2}");
+            let label = l["aquifer_label"].as_str().unwrap();
+            assert!(word.contains(&rate), "Word lacks {label} {rate}");
+            assert!(summary.contains(&rate), "summary lacks {label} {rate}");
+            assert!(
+                chart.contains(&format!("{label}：决定性年变幅 {rate} m/a")),
+                "chart lacks {label} {rate}"
+            );
+            assert!(
+                l["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("v = {rate} m/a")),
+                "the criterion's text has {label} {rate}"
+            );
+            let levels = csv_rows(&cdir.join("readiness_levels.csv"));
+            let row = levels.iter().find(|r| r[0] == label).unwrap();
+            assert!(
+                (row[3].parse::<f64>().unwrap() - v).abs() < 0.0006,
+                "{row:?}"
+            );
+        }
+        let permits = &word[word.find("七、取水许可").unwrap()..word.find("八、在线计量").unwrap()];
+        let mut ids: Vec<&str> = ["unpermitted", "over", "projected_over", "over_last_year"]
+            .iter()
+            .flat_map(|k| c["permits"][k].as_array().unwrap())
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            assert_eq!(
+                permits.matches(id).count(),
+                1,
+                "{id}: one row in the permit table"
+            );
+        }
         // Hydrograph rows are the wells' monthly means.
         let hyd = csv_rows(&cdir.join("hydrographs.csv"));
         let months: usize = c["wells"]
@@ -333,6 +384,34 @@ fn one_month_of_data_and_no_level_data_still_render_with_notes() {
     );
     let rows = csv_rows(&qx.join("readiness.csv"));
     assert!(rows.iter().any(|r| r[1] == "year_to_date"), "{rows:?}");
+}
+
+/// The text of a Word document's body: every `<w:t>` in order, paragraphs on their own lines.
+fn docx_text(path: &Path) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    let mut out = String::new();
+    for part in xml.split("<w:t") {
+        let body = part.strip_prefix('>').or_else(|| {
+            part.find('>')
+                .map(|i| &part[i + 1..])
+                .filter(|_| part.starts_with(' '))
+        });
+        if let Some(body) = body
+            && let Some(end) = body.find("</w:t>")
+        {
+            out.push_str(&body[..end]);
+        }
+        if part.contains("</w:p>") {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Runs `cmd` with a deadline (a converter that hangs must not hang the suite): its output, or

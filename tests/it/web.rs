@@ -278,6 +278,36 @@ fn the_api_gives_the_figures_of_status_json() {
         .find(|c| c["code"] == QINGXU)
         .unwrap();
 
+    // The county page prints the status document's figures, and its permit table has the Word
+    // document's rows: one per intake, every state it is in.
+    let (code, _, body) = get(
+        &server.url(&format!("/county/{QINGXU}?as_of={AS_OF}")),
+        Some(&qingxu),
+    );
+    assert_eq!(code, 200);
+    let page = text(&body);
+    for key in ["ytd_m3", "projected_m3"] {
+        let figure = gwmon::domain::volume::wan(county[key].as_f64().unwrap());
+        assert!(page.contains(&figure), "{key} {figure}");
+    }
+    let table =
+        &page[page.find("<h2>超许可与无证取水</h2>").unwrap()..page.find("<h2>监测井").unwrap()];
+    let mut ids: Vec<&str> = ["unpermitted", "over", "projected_over", "over_last_year"]
+        .iter()
+        .flat_map(|k| county["permits"][k].as_array().unwrap())
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        table.matches("<tr>").count(),
+        ids.len() + 1,
+        "a header and a row per intake"
+    );
+    for id in ids {
+        assert_eq!(table.matches(&format!("<td>{id}</td>")).count(), 1, "{id}");
+    }
+
     // Daily volumes from 1 January sum to the year-to-date withdrawal of the status document.
     let daily = format!("/api/v1/counties/{QINGXU}/daily?from=2026-01-01&to={AS_OF}");
     let (code, h, body) = get(&server.url(&daily), Some(&qingxu));
