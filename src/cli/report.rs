@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// Hydrographs as depth to water (埋深) on an inverted axis, instead of level above the datum.
     #[arg(long)]
     pub depth: bool,
+    /// County charts without their title line, for a document whose numbered captions carry
+    /// it (the Word appendix's do: 图1 退出准备度 …). The 示例数据 label and the footer stay.
+    #[arg(long)]
+    pub no_chart_titles: bool,
 }
 
 /// Writes the bundle into `--out` and says where to open it.
@@ -61,6 +65,7 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<ExitCode> {
             CsvForm::Excel
         },
         depth: args.depth,
+        untitled: args.no_chart_titles,
     };
     let r = report_with(
         &cfg,

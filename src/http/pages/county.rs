@@ -194,7 +194,6 @@ fn county_page<'a>(
             .map(|n| (format!("/county/{}/files/{n}{query}", c.code), n)),
     );
     let h = Headline::of(doc, c);
-    let d = &c.deadlines;
     CountyPage {
         scope: Some(scope_label(grant.scope, doc)),
         doc,
@@ -206,8 +205,8 @@ fn county_page<'a>(
             .metering
             .coverage
             .map_or(wording::DASH.into(), |x| wording::percent(x, 0)),
-        self_assessment: deadline_text(d.self_assessment.date.as_deref(), &h.self_assessment),
-        exit: deadline_text(d.exit.date.as_deref(), &h.exit),
+        self_assessment: h.self_assessment.clone(),
+        exit: h.exit.clone(),
         h,
         criteria: c
             .criteria
@@ -257,13 +256,6 @@ fn county_page<'a>(
             })
             .collect(),
         downloads,
-    }
-}
-
-fn deadline_text(date: Option<&str>, days: &str) -> String {
-    match date {
-        Some(d) => format!("{d}（{days}）"),
-        None => days.to_owned(),
     }
 }
 

@@ -379,6 +379,7 @@ mod tests {
                 as_of: Ymd::new(2026, 11, 28),
                 source: String::new(),
                 example: false,
+                untitled: false,
             },
             basis: "2026 年末预测".into(),
             budgets: vec![

@@ -24,10 +24,20 @@ pub(crate) fn page<DB: DrawingBackend>(
 ) -> Result<DrawingArea<DB, Shift>, ChartError> {
     root.fill(&WHITE)?;
     let (w, h) = dims(root);
-    let title_style = text_at(size::TITLE, colour::TEXT, HPos::Left, VPos::Top);
-    let full_title = format!("{} {}", meta.place, title);
-    root.draw(&Text::new(full_title, (MARGIN, MARGIN - 8), title_style))?;
-    let mut top = MARGIN - 8 + (size::TITLE * 1.02) as i32;
+    let mut top = if meta.untitled {
+        // The example label sits where the title would: what follows starts below it.
+        MARGIN - 8
+            + if meta.example {
+                (size::BADGE * 1.5) as i32
+            } else {
+                0
+            }
+    } else {
+        let title_style = text_at(size::TITLE, colour::TEXT, HPos::Left, VPos::Top);
+        let full_title = format!("{} {}", meta.place, title);
+        root.draw(&Text::new(full_title, (MARGIN, MARGIN - 8), title_style))?;
+        MARGIN - 8 + (size::TITLE * 1.02) as i32
+    };
     if let Some(sub) = subtitle.filter(|s| !s.is_empty()) {
         let style = text_at(size::SUBTITLE, colour::MUTED, HPos::Left, VPos::Top);
         for line in wrap(root, sub, &style, w - 2 * MARGIN - 420) {

@@ -54,6 +54,7 @@ fn meta(place: &str, example: bool) -> ChartMeta {
         as_of: AS_OF,
         source: "取水在线计量、地下水监测井".to_owned(),
         example,
+        untitled: false,
     }
 }
 

@@ -86,6 +86,9 @@ pub struct ChartMeta {
     /// The data or quotas are examples (示例值), not official figures: every chart then shows
     /// `示例数据` as a boxed label and a watermark.
     pub example: bool,
+    /// Drawn without the title line, for a document whose numbered caption carries it; the
+    /// subtitle, the `示例数据` label and the footer stay.
+    pub untitled: bool,
 }
 
 /// A value on a given day (a level, a depth, or a monthly mean dated at its 15th).

@@ -788,3 +788,32 @@ fn the_city_ranking_follows_the_verdict_bands() {
         "k above 1 is over the quota, not 超采 itself"
     );
 }
+
+#[test]
+fn charts_without_their_title_keep_the_example_label_and_footer_and_lay_out_cleanly() {
+    for case in CASES {
+        let mut m = Models::new(case, true);
+        m.readiness.meta.untitled = true;
+        m.cumulative.meta.untitled = true;
+        m.monthly.meta.untitled = true;
+        m.hydro_level.meta.untitled = true;
+        for (name, chart) in [
+            ("readiness", ChartKind::ExitReadiness(&m.readiness)),
+            ("cumulative", ChartKind::Cumulative(&m.cumulative)),
+            ("monthly", ChartKind::Monthly(&m.monthly)),
+            ("hydrograph", ChartKind::Hydrographs(&m.hydro_level)),
+        ] {
+            let svg = render_svg(chart).unwrap();
+            assert!(!svg.contains("清徐县 "), "{name} {case:?}: no title");
+            assert!(
+                svg.contains("示例数据") && svg.contains("数据截至 2026-11-28"),
+                "{name} {case:?}"
+            );
+            assert_eq!(
+                layout_problems(chart).unwrap(),
+                Vec::<String>::new(),
+                "{name} {case:?}"
+            );
+        }
+    }
+}

@@ -28,18 +28,21 @@ pub struct Run<'a> {
     pub csv: csv::CsvForm,
     /// Hydrographs as depth to water (埋深) instead of level.
     pub depth: bool,
+    /// Charts without their title line.
+    pub untitled: bool,
 }
 
 impl<'a> Run<'a> {
-    pub fn new(cfg: &'a Config, model: &'a ReportModel, csv: csv::CsvForm, depth: bool) -> Self {
+    pub fn new(cfg: &'a Config, model: &'a ReportModel, options: super::Options) -> Self {
         Run {
             cfg,
             model,
             doc: &model.doc,
             base: model.base,
             as_of: model.as_of,
-            csv,
-            depth,
+            csv: options.csv,
+            depth: options.depth,
+            untitled: options.untitled,
         }
     }
 }
@@ -181,7 +184,10 @@ fn hydrograph_stem(page: usize) -> String {
 
 impl Run<'_> {
     fn meta(&self, c: &CountyStatus) -> ChartMeta {
-        meta(&c.name, self.doc, self.as_of)
+        ChartMeta {
+            untitled: self.untitled,
+            ..meta(&c.name, self.doc, self.as_of)
+        }
     }
 }
 
@@ -537,7 +543,7 @@ mod tests {
             "2026-11-27".parse().unwrap(),
             "2026-11-28".parse().unwrap(),
         );
-        let run = Run::new(&cfg, &model, csv::CsvForm::Excel, false);
+        let run = Run::new(&cfg, &model, super::super::Options::default());
         let problems = Mutex::new(Vec::new());
         let wells_drawn = Mutex::new(Vec::new());
         let check = |chart: ChartKind<'_>, stem: &str| -> Result<Files, ReportError> {

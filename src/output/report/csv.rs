@@ -640,6 +640,7 @@ mod tests {
                 },
                 source: String::new(),
                 example: false,
+                untitled: false,
             },
             years: vec![2025, 2026],
             sources: vec![SourceSeries {

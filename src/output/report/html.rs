@@ -64,6 +64,9 @@ pub struct Headline {
     pub k: String,
     pub self_assessment: String,
     pub exit: String,
+    /// The CSS class of each deadline's cell: `overdue` once it passed unmet, else empty.
+    pub self_assessment_class: &'static str,
+    pub exit_class: &'static str,
     /// The criteria the county does not pass, with their state ("水量（不达标）").
     pub reasons: String,
 }
@@ -71,16 +74,37 @@ pub struct Headline {
 impl Headline {
     pub fn of(doc: &StatusDoc, c: &CountyStatus) -> Self {
         let (self_assessment, exit) = progress(&c.deadlines);
+        let class = |d: &crate::assess::DeadlineStatus| {
+            if d.state == Some(crate::assess::DeadlineState::Passed) {
+                "overdue"
+            } else {
+                ""
+            }
+        };
         Headline {
+            self_assessment_class: class(&c.deadlines.self_assessment),
+            exit_class: class(&c.deadlines.exit),
             class: verdict_class(c.verdict),
             quota: c.quota_m3.map_or("—".into(), wan),
             ytd: wan(c.ytd_m3),
             projected: wan(c.projected_m3),
             k: doc.fmt_k(c.k),
-            self_assessment,
-            exit,
+            self_assessment: dated(
+                c.deadlines.self_assessment.date.as_deref(),
+                &self_assessment,
+            ),
+            exit: dated(c.deadlines.exit.date.as_deref(), &exit),
             reasons: reasons(c),
         }
+    }
+}
+
+/// A deadline with where the county stands: "2026-06-30（已逾期 153 天）", or the standing
+/// alone for a county the plan gives no date.
+fn dated(date: Option<&str>, standing: &str) -> String {
+    match date {
+        Some(d) => format!("{d}（{standing}）"),
+        None => standing.to_owned(),
     }
 }
 

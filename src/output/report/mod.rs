@@ -82,6 +82,9 @@ pub struct Options {
     pub csv: CsvForm,
     /// Hydrographs as depth to water (埋深, on an inverted axis) instead of level.
     pub depth: bool,
+    /// Charts without their title line: the Word document's captions and index.html's headings
+    /// carry it.
+    pub untitled: bool,
 }
 
 /// The Word document in each county folder.
@@ -95,6 +98,7 @@ fn meta(place: &str, doc: &StatusDoc, as_of: Date) -> ChartMeta {
         as_of: series::ymd(as_of),
         source: SOURCE.to_string(),
         example: doc.example_data,
+        untitled: false,
     }
 }
 
@@ -121,7 +125,7 @@ pub fn render_counties(
     model: &ReportModel,
     options: Options,
 ) -> Result<Bundle, ReportError> {
-    let run = Run::new(cfg, model, options.csv, options.depth);
+    let run = Run::new(cfg, model, options);
     let counties: Vec<(&CountyStatus, &CountyModel)> = model.selected().collect();
     let per_county = each_county(&counties, |c, m| {
         let mut files = county::files(&run, c, m)?;
