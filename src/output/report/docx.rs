@@ -533,7 +533,16 @@ fn withdrawal(a: &mut Appendix, doc: &StatusDoc, c: &CountyStatus, extra: &Extra
                 Cell::from(finite_wan(y.withdrawal_m3)),
                 Cell::from(finite_wan(y.quota_m3)),
                 alert(doc.fmt_k(k), over),
-                Cell::from("全年"),
+                Cell::from(if i32::from(doc.year) - 1 == y.year {
+                    format!(
+                        "全年；含缺测估算 {}、未按时上报补齐 {}、未计量取水户估算 {}",
+                        wan(c.last_year_estimated_m3),
+                        wan(c.last_year_imputed_m3),
+                        wan(c.last_year_unmetered_m3)
+                    )
+                } else {
+                    "全年；计量取水口合计".to_owned()
+                }),
             ]
         })
         .collect();
@@ -566,7 +575,7 @@ fn withdrawal(a: &mut Appendix, doc: &StatusDoc, c: &CountyStatus, extra: &Extra
         None => a.text("压采量：基准年无取水数据，无法计算。"),
         Some(r) => a.table(
             &format!(
-                "压采量（{} 年对比基准年 {} 年，万 m³）",
+                "压采量（{} 年对比基准年 {} 年，本县指标内计量取水口口径，不含未计量取水户估算，万 m³）",
                 r.year, r.base_year
             ),
             &[wrap("项目"), col("水量")],
