@@ -265,7 +265,9 @@ fn panel<DB: DrawingBackend>(
         second.push(group.to_owned());
     }
     second.extend(trend_text(w, kind, &pts));
-    if let Some(t) = w.target_m {
+    if let Some(note) = &w.target_note {
+        second.push(note.clone());
+    } else if let Some(t) = w.target_m {
         second.push(format!("目标 {} m", trim_decimal(t, 2)));
     }
     // The second line drops its least important parts rather than run into the next panel.

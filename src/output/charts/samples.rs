@@ -410,6 +410,9 @@ fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hy
                     LevelKind::Level => 757.5,
                     LevelKind::Depth => 45.0,
                 }),
+                // The sample's target is a 埋深 target: on the level chart it names both.
+                target_note: (i == 0 && kind == LevelKind::Level)
+                    .then(|| "埋深目标 45.00 m（水位 757.50 m）".to_owned()),
                 // The second well has a screened month and a new measuring point.
                 outliers: if i == 1 {
                     vec![DatedValue {

@@ -391,6 +391,9 @@ pub struct WellSeries {
     pub trend: Option<Trend>,
     /// The well's level target in the series' kind (a level for a level series), if it has one.
     pub target_m: Option<f64>,
+    /// The target as the registry sets it, when that is the other kind: a 埋深 target on a level
+    /// series is printed "埋深目标 59.00 m（水位 760.12 m）", never as an elevation alone.
+    pub target_note: Option<String>,
     /// Months screened out as outliers (in the series' kind): marked, not joined to the line.
     pub outliers: Vec<DatedValue>,
     /// Where the record jumps (a datum or measuring-point change): a marked vertical line.

@@ -192,6 +192,7 @@ fn absurd_input_neither_panics_nor_hangs() {
             points: monthly_levels((2020, 1), 3, 700.0 + i as f64, 0.1, i),
             trend: None,
             target_m: Some(f64::NAN),
+            target_note: None,
             outliers: vec![DatedValue {
                 date: Ymd::new(2020, 2, 15),
                 value: f64::INFINITY,
@@ -240,6 +241,8 @@ fn content_follows_the_data() {
     }
     let svg = render_svg(ChartKind::Hydrographs(&m.hydro_level)).expect("render");
     assert!(svg.contains("水位 (m，1985国家高程基准)"));
+    // A 埋深 target drawn on the level axis says both.
+    assert!(svg.contains("埋深目标 45.00 m（水位 757.50 m）"));
     // The second well's screened month and step are marked, and the legend says what they are.
     assert!(
         svg.contains("异常值（不计入均值、趋势和目标）")

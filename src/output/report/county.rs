@@ -407,6 +407,18 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
                 points: series::dated(&as_depth(&w.id, p)),
                 trend: trend(&w.id, series::trend_line(&w.trend, start)),
                 target_m: w.target.as_ref().and_then(|t| target(&w.id, t)),
+                target_note: w.target.as_ref().and_then(|t| {
+                    let drawn = target(&w.id, t)?;
+                    let (set, shown) = match t.kind {
+                        TargetKind::Depth => ("埋深目标", "水位"),
+                        TargetKind::Level => ("水位目标", "埋深"),
+                    };
+                    Some(if (t.kind == TargetKind::Depth) == run.depth {
+                        format!("{set} {:.2} m", t.target_m)
+                    } else {
+                        format!("{set} {:.2} m（{shown} {drawn:.2} m）", t.target_m)
+                    })
+                }),
                 outliers: {
                     let months: Vec<(Date, f64)> = w
                         .trend
