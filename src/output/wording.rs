@@ -54,6 +54,26 @@ pub fn signed_fixed(v: f64, decimals: usize) -> String {
     }
 }
 
+/// A local time `2026-11-30 14:05:09` as a document prints it, to the minute: `2026-11-30
+/// 14:05`. Anything else is returned as it is.
+pub fn minutes(t: &str) -> &str {
+    match t.char_indices().filter(|(_, c)| *c == ':').nth(1) {
+        Some((i, _)) => &t[..i],
+        None => t,
+    }
+}
+
+/// A p-value as a report prints it: three decimals, `< 0.001` below that (never `0.000`).
+pub fn p_value(p: f64) -> String {
+    if !p.is_finite() {
+        DASH.to_owned()
+    } else if p < 0.001 {
+        "< 0.001".to_owned()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// A share (0.92) as a percentage with `decimals` decimals: `92%`.
 pub fn percent(share: f64, decimals: usize) -> String {
     if share.is_finite() {
@@ -114,5 +134,10 @@ mod tests {
         assert_eq!(or_dash(None::<f64>, |v| fixed(v, 1)), DASH);
         assert_eq!(or_dash(Some(2.0), |v| fixed(v, 1)), "2.0");
         assert_eq!(DeadlineKind::Exit.short(), "退出");
+        assert_eq!(p_value(0.000_02), "< 0.001");
+        assert_eq!(p_value(0.0449), "0.045");
+        assert_eq!(p_value(f64::NAN), DASH);
+        assert_eq!(minutes("2026-11-30 14:05:09"), "2026-11-30 14:05");
+        assert_eq!(minutes("2026-11-30"), "2026-11-30");
     }
 }

@@ -244,9 +244,9 @@ fn county_page<'a>(
                     decisive_p: if t.decided_by == "recent_window" {
                         "近期窗口".into()
                     } else {
-                        t.corr_p.map_or("—".into(), |x| format!("{x:.3}"))
+                        wording::or_dash(t.corr_p, wording::p_value)
                     },
-                    p: t.mk_p.map_or("—".into(), |x| format!("{x:.3}")),
+                    p: wording::or_dash(t.mk_p, wording::p_value),
                     recent: t.recent_label(),
                     months: format!("{}/{}", t.n_months, t.window_months),
                     years: format!("{:.1}", t.years_of_data),

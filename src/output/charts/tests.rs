@@ -97,7 +97,7 @@ fn missing_data_is_noted_on_the_chart() {
     let m = Models::new(Case::Empty, false);
     let svg = render_svg(ChartKind::ExitReadiness(&m.readiness)).expect("render");
     assert!(svg.contains("无取水量数据") && svg.contains("无水位监测数据"));
-    assert!(svg.contains("未达标项：无") && svg.contains("？ 结论未给出"));
+    assert!(svg.contains("未达标或有风险的判据：无") && svg.contains("？ 结论未给出"));
     let svg = render_svg(ChartKind::Cumulative(&m.cumulative)).expect("render");
     assert!(svg.contains("本年无取水量数据") && svg.contains("未设定管控指标"));
     let svg = render_svg(ChartKind::Monthly(&m.monthly)).expect("render");
@@ -227,7 +227,7 @@ fn content_follows_the_data() {
         "× 尚不具备退出条件",
         "2026 年预测 1192.0 万 m³，指标 1200 万 m³，低于指标 8.0 万 m³（-0.7%）",
         "2027 年需控制在 1150 万 m³ 以内，需压减 42.0 万 m³（3.5%）",
-        "未达标项",
+        "判据",
         "Mann–Kendall",
         "水位 (m)",
         "1985国家高程基准",

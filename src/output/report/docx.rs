@@ -497,7 +497,9 @@ fn network(a: &mut Appendix, c: &CountyStatus, extra: &Extra<'_>) {
                     (true, None) => "按时上报".to_owned(),
                     (true, Some(s)) => format!(
                         "未按时上报（最后数据 {}）",
-                        s.last_reading.as_deref().map_or("无", short_time)
+                        s.last_reading
+                            .as_deref()
+                            .map_or("从未上报", wording::minutes)
                     ),
                 };
                 let late = state.starts_with("未按时");
@@ -734,7 +736,9 @@ fn metering(a: &mut Appendix, c: &CountyStatus) {
                 row![
                     x.id.clone(),
                     x.name.clone(),
-                    x.last_reading.as_deref().map_or("无", short_time),
+                    x.last_reading
+                        .as_deref()
+                        .map_or("从未上报", wording::minutes),
                 ]
             })
             .collect(),
@@ -753,14 +757,6 @@ fn sign_off(a: &mut Appendix, author: &str) {
         "日期：＿＿＿＿年＿＿月＿＿日".to_owned(),
     ] {
         a.para(Paragraph::new().keep_next(true).add_run(text(&line)));
-    }
-}
-
-/// `2026-11-30 14:05:09` as `2026-11-30 14:05`: no seconds in a document.
-fn short_time(t: &str) -> &str {
-    match t.char_indices().filter(|(_, c)| *c == ':').nth(1) {
-        Some((i, _)) => &t[..i],
-        None => t,
     }
 }
 

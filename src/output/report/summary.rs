@@ -113,6 +113,11 @@ fn fixed(v: &f64, decimals: usize) -> String {
     wording::fixed(*v, decimals)
 }
 
+/// A p-value ([`wording::p_value`]), or "—" without one.
+fn p_or_dash(p: &Option<f64>) -> String {
+    wording::or_dash(*p, wording::p_value)
+}
+
 /// [`fixed`], or "—" without a figure.
 fn fixed_or_dash(v: &Option<f64>, decimals: usize) -> String {
     wording::or_dash(*v, |v| wording::fixed(v, decimals))
@@ -154,7 +159,7 @@ fn decisive(t: &WellTrend) -> String {
         return format!("近期窗口（完整年份 {} 年）", t.corr_years);
     }
     match (t.corr_z, t.corr_p) {
-        (Some(z), Some(p)) => format!("{z:.3} / {p:.4}"),
+        (Some(z), Some(p)) => format!("{z:.3} / {}", wording::p_value(p)),
         _ => format!("—（完整年份 {} 年）", t.corr_years),
     }
 }

@@ -44,7 +44,7 @@ pub(super) fn table_layout(failing: &[CriterionRow], width: i32) -> Table {
     let item_w = failing
         .iter()
         .map(|r| w(&r.item))
-        .chain([w("未达标项")])
+        .chain([w("判据")])
         .max()
         .unwrap_or(0)
         .min(width / 4)
@@ -96,7 +96,7 @@ pub(super) fn criteria_table<DB: DrawingBackend>(
     ))?;
     if failing.is_empty() {
         area.draw(&Text::new(
-            "未达标项：无",
+            "未达标或有风险的判据：无",
             (TABLE_PAD, 6 + TABLE_PAD + 10),
             style(colour::TEXT),
         ))?;
@@ -107,7 +107,7 @@ pub(super) fn criteria_table<DB: DrawingBackend>(
         [(0, y), (w, y + t.header_h)],
         RGBColor(0xF2, 0xF2, 0xF2).filled(),
     ))?;
-    for (i, head) in ["未达标项", "结果", "说明"].iter().enumerate() {
+    for (i, head) in ["判据", "结果", "说明"].iter().enumerate() {
         area.draw(&Text::new(
             *head,
             (t.cols[i] + TABLE_PAD, y + TABLE_PAD + 10),
