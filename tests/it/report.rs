@@ -196,6 +196,22 @@ fn full_bundle_with_numbers_equal_to_status_and_byte_identical_reruns() {
                 "{row:?}"
             );
         }
+        // The 公报 table: each aquifer's mean year-end depth and change, as status has them.
+        for b in c["bulletin_by_aquifer"].as_array().unwrap() {
+            let label = b["aquifer_label"].as_str().unwrap();
+            let depth = format!("{:.2}", b["mean_depth_m"].as_f64().unwrap());
+            let change = format!("{:+.2}", b["mean_depth_change_m"].as_f64().unwrap());
+            let row = word
+                .lines()
+                .skip_while(|l| !l.starts_with(&format!("{label}（")))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                row.contains(&depth) && row.contains(&change),
+                "{label}: {row}"
+            );
+        }
         let permits = &word[word.find("七、取水许可").unwrap()..word.find("八、在线计量").unwrap()];
         let mut ids: Vec<&str> = ["unpermitted", "over", "projected_over", "over_last_year"]
             .iter()

@@ -290,8 +290,8 @@ fn the_api_gives_the_figures_of_status_json() {
         let figure = gwmon::domain::volume::wan(county[key].as_f64().unwrap());
         assert!(page.contains(&figure), "{key} {figure}");
     }
-    let table =
-        &page[page.find("<h2>超许可与无证取水</h2>").unwrap()..page.find("<h2>监测井").unwrap()];
+    let table = &page
+        [page.find("<h2>超许可与无证取水</h2>").unwrap()..page.find("<h2>年末地下水埋深").unwrap()];
     let mut ids: Vec<&str> = ["unpermitted", "over", "projected_over", "over_last_year"]
         .iter()
         .flat_map(|k| county["permits"][k].as_array().unwrap())
@@ -306,6 +306,11 @@ fn the_api_gives_the_figures_of_status_json() {
     );
     for id in ids {
         assert_eq!(table.matches(&format!("<td>{id}</td>")).count(), 1, "{id}");
+    }
+    // The 公报 table: each aquifer's mean year-end depth, as status has it.
+    for b in county["bulletin_by_aquifer"].as_array().unwrap() {
+        let depth = format!("<td>{:.2}</td>", b["mean_depth_m"].as_f64().unwrap());
+        assert!(page.contains(&depth), "{depth}");
     }
 
     // Daily volumes from 1 January sum to the year-to-date withdrawal of the status document.

@@ -60,6 +60,7 @@ struct CountyPage<'a> {
     criteria: Vec<(&'static str, &'static str, &'static str, &'a str)>,
     charts: Vec<Chart>,
     permits: Vec<IntakeRow<'a>>,
+    bulletin: Vec<crate::output::report::BulletinRow>,
     wells: Vec<WellRow<'a>>,
     downloads: Vec<(String, String)>,
 }
@@ -222,6 +223,7 @@ fn county_page<'a>(
             .collect(),
         charts,
         permits: intake_rows(c),
+        bulletin: crate::output::report::bulletin_rows(c),
         wells: c
             .wells
             .iter()

@@ -18,6 +18,7 @@ use docx_rs::{
 };
 use jiff::civil::Date;
 
+use super::bulletin::bulletin_rows;
 use super::figures::{self, Figure};
 use super::html::reasons;
 use super::permits::permit_rows;
@@ -633,26 +634,17 @@ fn levels(a: &mut Appendix, c: &CountyStatus) {
             })
             .collect(),
     );
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    for b in &c.bulletin_by_aquifer {
-        rows.push(vec![
-            Cell::from(format!("{}（{} 眼平均）", b.aquifer_label, b.wells)),
-            Cell::from(b.year.to_string()),
-            Cell::from(wording::fixed(b.mean_depth_m, 2)),
-            Cell::from(wording::signed_fixed(b.mean_depth_change_m, 2)),
-            Cell::from(b.class_label),
-        ]);
-        for w in c.wells.iter().filter(|w| w.aquifer == b.aquifer) {
-            let Some(wb) = &w.bulletin else { continue };
-            rows.push(row![
-                format!("　{} {}", w.id, w.name),
-                format!("{}-{:02}", wb.year, wb.month),
-                wording::fixed(wb.depth_m, 2),
-                wording::or_dash(wb.depth_change_m, |v| wording::signed_fixed(v, 2)),
-                wb.class_label.unwrap_or(wording::DASH),
-            ]);
-        }
-    }
+    let rows: Vec<Vec<Cell>> = bulletin_rows(c)
+        .into_iter()
+        .map(|r| {
+            let label = if r.well {
+                format!("　{}", r.label)
+            } else {
+                r.label
+            };
+            row![label, r.when, r.depth_m, r.change_m, r.class]
+        })
+        .collect();
     if rows.is_empty() {
         a.text("无可比的年末埋深。");
     } else {

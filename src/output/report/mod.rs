@@ -27,6 +27,7 @@
 //!
 //! The templates are compiled into the binary (askama), so no run parses one.
 
+mod bulletin;
 mod city;
 mod county;
 mod csv;
@@ -42,6 +43,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use jiff::civil::Date;
 use rayon::prelude::*;
 
+pub use bulletin::{BulletinRow, bulletin_rows};
 pub use county::chart_files;
 pub use figures::{Figure, charts_in};
 pub use html::{Headline, by_urgency, reasons, verdict_class};
