@@ -103,6 +103,7 @@ pub(super) fn permits(inputs: &Inputs<'_>, intakes: &[&Intake], p: &ProjectionPa
         let e = PermitExcess {
             id: i.id.clone(),
             name: i.name.clone(),
+            source: i.source.label(),
             permit_m3: i.permit_m3_per_year.max(0.0),
             ytd_m3: s.ytd.m3,
             projected_m3: projected,

@@ -141,6 +141,8 @@ pub struct SilentIntake {
 pub struct PermitExcess {
     pub id: String,
     pub name: String,
+    /// The water source in Chinese (地下水, 地表水, …).
+    pub source: &'static str,
     /// 0 when the intake has no permit.
     pub permit_m3: f64,
     pub ytd_m3: f64,

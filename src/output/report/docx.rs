@@ -675,6 +675,7 @@ fn permits(a: &mut Appendix, c: &CountyStatus) {
         &[
             col("取水口"),
             wrap("名称"),
+            col("水源"),
             col("许可水量"),
             col("上年"),
             col("本年累计"),
@@ -688,6 +689,7 @@ fn permits(a: &mut Appendix, c: &CountyStatus) {
                 vec![
                     Cell::from(p.id.clone()),
                     Cell::from(p.name.clone()),
+                    Cell::from(p.source),
                     Cell::from(if p.permit_m3 > 0.0 {
                         wan(p.permit_m3)
                     } else {

@@ -70,6 +70,7 @@ mod tests {
         PermitExcess {
             id: id.into(),
             name: format!("{id} 井"),
+            source: "地下水",
             permit_m3: permit,
             ytd_m3: projected * 0.9,
             projected_m3: projected,
