@@ -371,6 +371,22 @@ impl Fill {
     }
 }
 
+/// The corners of a rectangle ordered (top left, bottom right) and clamped to a few pixels
+/// around `area`, so pattern loops are bounded whatever the coordinates.
+fn clamped<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+) -> ((i32, i32), (i32, i32)) {
+    let (w, h) = dims(area);
+    let cx = |x: i32| x.clamp(-4, w.saturating_add(4));
+    let cy = |y: i32| y.clamp(-4, h.saturating_add(4));
+    (
+        (cx(x0.min(x1)), cy(y0.min(y1))),
+        (cx(x0.max(x1)), cy(y0.max(y1))),
+    )
+}
+
 /// A bar in `c` filled as `fill` (pixel coordinates of `area`).
 pub(crate) fn patterned_rect<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -379,11 +395,7 @@ pub(crate) fn patterned_rect<DB: DrawingBackend>(
     c: RGBColor,
     fill: Fill,
 ) -> Result<(), ChartError> {
-    let (w, h) = dims(area);
-    let cx = |x: i32| x.clamp(-4, w.saturating_add(4));
-    let cy = |y: i32| y.clamp(-4, h.saturating_add(4));
-    let (x0, x1) = (cx(x0.min(x1)), cx(x0.max(x1)));
-    let (y0, y1) = (cy(y0.min(y1)), cy(y0.max(y1)));
+    let ((x0, y0), (x1, y1)) = clamped(area, (x0, y0), (x1, y1));
     if fill == Fill::Solid {
         area.draw(&Rectangle::new([(x0, y0), (x1, y1)], c.filled()))?;
         return Ok(());
@@ -408,11 +420,7 @@ pub(crate) fn hatched_rect<DB: DrawingBackend>(
     c: RGBColor,
 ) -> Result<(), ChartError> {
     // Clamped to the area, so the hatching loop is bounded whatever the coordinates.
-    let (w, h) = dims(area);
-    let cx = |x: i32| x.clamp(-4, w.saturating_add(4));
-    let cy = |y: i32| y.clamp(-4, h.saturating_add(4));
-    let (x0, x1) = (cx(x0.min(x1)), cx(x0.max(x1)));
-    let (y0, y1) = (cy(y0.min(y1)), cy(y0.max(y1)));
+    let ((x0, y0), (x1, y1)) = clamped(area, (x0, y0), (x1, y1));
     area.draw(&Rectangle::new([(x0, y0), (x1, y1)], c.mix(0.15).filled()))?;
     const SPACING: i32 = 18;
     // Lines x + y = k, bottom-left to top-right, clipped to the rectangle.
