@@ -5,5 +5,6 @@ pub mod accounting;
 pub mod counter;
 pub mod expected;
 pub mod levels;
+pub mod plan;
 pub mod trend;
 pub mod verdict;

@@ -50,6 +50,11 @@ pub struct Intake {
     /// 以电折水: m³ pumped per kWh, for a user below the metering duty whose electricity is
     /// imported (`gwmon import --kind electricity`); its withdrawal is then estimated from it.
     pub m3_per_kwh: Option<f64>,
+    /// The intake lies inside the public supply network's coverage: a 自备井 there is to be
+    /// closed (任务66).
+    pub supply_covered: bool,
+    /// The day its closure is planned for, if it is.
+    pub closure_planned: Option<Date>,
 }
 
 impl Intake {
@@ -144,6 +149,8 @@ const INTAKE_COLUMNS: &[&str] = &[
     "active_from",
     "active_to",
     "m3_per_kwh",
+    "supply_covered",
+    "closure_planned",
 ];
 
 /// The columns of wells.csv, as error messages list them.
@@ -180,6 +187,10 @@ struct RawIntake {
     active_to: String,
     #[serde(default)]
     m3_per_kwh: String,
+    #[serde(default)]
+    supply_covered: String,
+    #[serde(default)]
+    closure_planned: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -396,8 +407,10 @@ impl RegistryParams<'_> {
             "max_flow_m3_per_h",
             self.max_flow(&r.max_flow_m3_per_h),
         );
+        let supply_covered = p.check(line, "supply_covered", key_unit(&r.supply_covered));
         let key_unit = p.check(line, "key_unit", key_unit(&r.key_unit));
         let m3_per_kwh = p.check(line, "m3_per_kwh", m3_per_kwh(&r.m3_per_kwh));
+        let closure_planned = p.check(line, "closure_planned", optional_date(&r.closure_planned));
         // Every field is checked (and each problem recorded) before the first missing one ends
         // the row.
         let (source, sector, permit, key_unit) = (source?, sector?, permit?, key_unit?);
@@ -416,6 +429,8 @@ impl RegistryParams<'_> {
             active_from: active_from?,
             active_to: active_to?,
             m3_per_kwh: m3_per_kwh?,
+            supply_covered: supply_covered?,
+            closure_planned: closure_planned?,
         })
     }
 
@@ -771,6 +786,33 @@ pub(crate) mod tests {
     fn wells(rows: &str) -> Result<Registry, String> {
         let intakes = format!("{HEAD}A,a,140121,county,shallow,groundwater,industry,50000,,no\n");
         parse_both(&intakes, &format!("{TARGET_HEAD}{rows}")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn closure_candidates_are_read_and_bad_values_named() {
+        let head = "intake_id,name,county_code,budget,aquifer,source,sector,permit_m3_per_year,max_flow_m3_per_h,key_unit,active_from,active_to,m3_per_kwh,supply_covered,closure_planned\n";
+        let r = parse(&format!(
+            "{head}A,a,140121,county,shallow,groundwater,industry,50000,,no,,,,yes,2027-03-31\nB,b,140121,county,shallow,groundwater,industry,50000,,no,,,,,\n"
+        ))
+        .unwrap();
+        let a = r.intake("A").unwrap();
+        assert!(a.supply_covered);
+        assert_eq!(a.closure_planned, Some("2027-03-31".parse().unwrap()));
+        let b = r.intake("B").unwrap();
+        assert!(!b.supply_covered && b.closure_planned.is_none());
+        let e = parse(&format!(
+            "{head}A,a,140121,county,shallow,groundwater,industry,50000,,no,,,,maybe,2027-13-01\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 2, field supply_covered: 'maybe': expected yes|no"),
+            "{e}"
+        );
+        assert!(
+            e.contains("line 2, field closure_planned: '2027-13-01' is not a date"),
+            "{e}"
+        );
     }
 
     #[test]
