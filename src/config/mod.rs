@@ -22,6 +22,7 @@ use jiff::civil::Date;
 pub mod csv_file;
 pub mod datums;
 mod error;
+pub mod projects;
 mod raw;
 pub mod registry;
 pub mod stations;
@@ -48,6 +49,8 @@ pub const EMBEDDED_INTAKES: &str = include_str!("../../config/intakes.csv");
 pub const EMBEDDED_WELLS: &str = include_str!("../../config/wells.csv");
 /// The shipped example mapping of field terminals to devices.
 pub const EMBEDDED_STATIONS: &str = include_str!("../../config/stations.csv");
+/// The shipped projects.csv (the action plan's projects, example volumes).
+pub const EMBEDDED_PROJECTS: &str = include_str!("../../config/projects.csv");
 
 /// A county-level division and its deadlines.
 #[derive(Debug, Clone)]
@@ -80,6 +83,8 @@ pub struct Config {
     /// Sorted by `effective_from`.
     pub quota_versions: Vec<QuotaVersion>,
     pub registry: Registry,
+    /// The measures of `gwmon plan` (projects.csv; none when `[registry] projects` is unset).
+    pub projects: Vec<projects::Project>,
     /// The field terminals of the gateway (stations.csv; none when the file is absent).
     pub stations: Stations,
     /// The registry is marked as example data.
@@ -118,6 +123,7 @@ impl Config {
                 "intakes.csv" => EMBEDDED_INTAKES,
                 "wells.csv" => EMBEDDED_WELLS,
                 "stations.csv" => EMBEDDED_STATIONS,
+                "projects.csv" => EMBEDDED_PROJECTS,
                 _ => {
                     return Err(ConfigError::Invalid {
                         file: "<embedded>/taiyuan.toml".into(),
@@ -206,6 +212,13 @@ mod tests {
         assert_eq!(c.counties.len(), 10);
         assert!(c.has_example_data());
         assert!(c.registry.intakes.len() >= 200);
+        // The action plan's projects (任务40) ship with the example registry.
+        assert!(
+            c.projects
+                .iter()
+                .any(|p| p.name == "清徐县地下水置换晋祠泉保护治理工程")
+        );
+        assert!(c.registry.intakes.iter().any(|i| i.supply_covered));
     }
 
     fn with(text: &str) -> Result<Config, ConfigError> {
@@ -216,6 +229,7 @@ mod tests {
                 match name {
                     "intakes.csv" => EMBEDDED_INTAKES.to_string(),
                     "stations.csv" => EMBEDDED_STATIONS.to_string(),
+                    "projects.csv" => EMBEDDED_PROJECTS.to_string(),
                     _ => EMBEDDED_WELLS.to_string(),
                 },
             ))

@@ -587,6 +587,9 @@ pub(super) struct RegistryConfig {
     /// Dated datum versions of the wells (datums.csv); none when not named.
     #[serde(default)]
     pub(super) datums: Option<PathBuf>,
+    /// The measures of `gwmon plan` (projects.csv); none when not named.
+    #[serde(default)]
+    pub(super) projects: Option<PathBuf>,
     #[serde(default)]
     pub(super) example: bool,
 }

@@ -90,6 +90,7 @@ pub(super) fn build(
     let registry = checks.registry(&raw, &counties, clock.is_some(), &read);
     checks.gateway(&raw.gateway);
     let stations = checks.stations(&raw.gateway, registry.as_ref(), &read);
+    let projects = checks.projects(&raw, &counties, registry.as_ref(), &read);
     checks.finish()?;
     let (Some(clock), Some(registry), Some(stations)) = (clock, registry, stations) else {
         unreachable!("a missing clock, registry or stations file is reported as an error above")
@@ -111,6 +112,7 @@ pub(super) fn build(
         quota_versions,
         registry,
         stations,
+        projects,
         registry_example: raw.registry.example,
     })
 }
@@ -282,6 +284,32 @@ impl Checks<'_> {
                 self.errors.extend(ri.err());
                 self.errors.extend(rw.err());
                 None
+            }
+        }
+    }
+
+    /// projects.csv, when `[registry] projects` names it, checked against the registry once that
+    /// parsed.
+    fn projects(
+        &mut self,
+        raw: &RawConfig,
+        counties: &[County],
+        registry: Option<&Registry>,
+        read: &impl Fn(&Path) -> Result<(String, String), ConfigError>,
+    ) -> Vec<super::projects::Project> {
+        let (Some(path), Some(registry)) = (&raw.registry.projects, registry) else {
+            return Vec::new();
+        };
+        match read(path) {
+            Ok((file, text)) => {
+                let codes: Vec<CountyCode> = counties.iter().map(|c| c.code).collect();
+                super::projects::parse(&file, &text, registry, &codes)
+                    .map_err(|e| self.errors.push(e.into()))
+                    .unwrap_or_default()
+            }
+            Err(e) => {
+                self.errors.push(e);
+                Vec::new()
             }
         }
     }
