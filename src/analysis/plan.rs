@@ -81,9 +81,11 @@ pub struct Plan {
     pub measures: Vec<Measure>,
     /// Covered 自备井 not yet planned, largest last-year withdrawal first.
     pub candidates: Vec<Candidate>,
-    /// The largest gap of any year after the measures, m³ (0: the measures suffice).
-    pub worst_gap_m3: f64,
-    /// What would remain of that gap if every candidate were closed too, m³.
+    /// The exit year's gap after the measures, m³ (0: the measures suffice). The year the
+    /// county must pass in; this year's gap, with the year nearly gone, is in `years`.
+    pub exit_gap_m3: f64,
+    /// What would remain of it if every candidate were closed too (before the exit year, so
+    /// each for a whole year), m³.
     pub gap_after_candidates_m3: f64,
 }
 
@@ -177,15 +179,15 @@ pub fn plan(input: &PlanInput, quota: impl Fn(i16) -> Option<f64>) -> Plan {
             }
         })
         .collect();
-    let worst_gap_m3 = years.iter().filter_map(|y| y.gap_m3).fold(0.0f64, f64::max);
+    let exit_gap_m3 = years.last().and_then(|y| y.gap_m3).unwrap_or(0.0);
     Plan {
         pass_k: input.pass_k,
         exit_year: input.exit_year,
         years,
         measures: input.measures.clone(),
         candidates,
-        worst_gap_m3,
-        gap_after_candidates_m3: (worst_gap_m3 - total).max(0.0),
+        exit_gap_m3,
+        gap_after_candidates_m3: (exit_gap_m3 - total).max(0.0),
     }
 }
 
@@ -229,11 +231,11 @@ mod tests {
         let cut: Vec<f64> = p.years.iter().map(|y| y.cut_needed_m3.unwrap()).collect();
         assert!((cut[0] - 122_5000.0).abs() < 1e-6, "{cut:?}");
         assert!((cut[1] - 151_0000.0).abs() < 1e-6, "{cut:?}");
-        assert_eq!(p.worst_gap_m3, 151_0000.0);
+        assert_eq!(p.exit_gap_m3, 151_0000.0);
         // A county already within the threshold needs nothing.
         let p = plan(&input(Vec::new(), Vec::new()), |_| Some(2000_0000.0));
         assert!(p.years.iter().all(|y| y.cut_needed_m3 == Some(0.0)));
-        assert_eq!(p.worst_gap_m3, 0.0);
+        assert_eq!(p.exit_gap_m3, 0.0);
         // Without a quota there is no figure to cut to.
         let p = plan(&input(Vec::new(), Vec::new()), |_| None);
         assert!(
@@ -279,7 +281,7 @@ mod tests {
         // Cut 151万 both years; the closure delivers nothing in 2026 and 100万 in 2027.
         assert_eq!(p.years[0].gap_m3, Some(151_0000.0));
         assert!((p.years[1].gap_m3.unwrap() - 51_0000.0).abs() < 1e-6);
-        assert_eq!(p.worst_gap_m3, 151_0000.0);
+        assert!((p.exit_gap_m3 - 51_0000.0).abs() < 1e-6);
         let ids: Vec<&str> = p.candidates.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -288,7 +290,15 @@ mod tests {
         );
         let cum: Vec<f64> = p.candidates.iter().map(|c| c.cumulative_m3).collect();
         assert_eq!(cum, [40_0000.0, 60_0000.0, 80_0000.0]);
-        // 151万 − 80万: the candidates cannot close the worst year's gap alone.
+        // 51万 − 80万: closing the candidates would close the exit year's gap.
+        assert_eq!(p.gap_after_candidates_m3, 0.0);
+        // Without the closure they could not: 151万 − 80万 remain.
+        let again: Vec<(String, String, f64)> = p
+            .candidates
+            .iter()
+            .map(|c| (c.id.clone(), c.name.clone(), c.last_year_m3))
+            .collect();
+        let p = plan(&input(Vec::new(), again), |_| Some(1420_0000.0));
         assert!((p.gap_after_candidates_m3 - 71_0000.0).abs() < 1e-6);
     }
 }

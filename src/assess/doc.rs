@@ -258,6 +258,9 @@ pub struct CountyStatus {
     pub by_source: Vec<GroupFigures>,
     /// 压采量 against the base year; `None` without base-year data.
     pub reduction: Option<Reduction>,
+    /// The way out: the cut each year to the exit year needs, what planned closures and
+    /// projects deliver, the gap, and the candidate 自备井; `None` without an exit deadline.
+    pub plan: Option<crate::analysis::plan::Plan>,
     /// The county's level series, one per aquifer type with wells: never one line across
     /// aquifers.
     pub level_series: Vec<AquiferSeries>,

@@ -12,6 +12,7 @@ mod county;
 pub mod devices;
 mod doc;
 mod inputs;
+mod plan;
 mod report;
 
 pub use doc::*;

@@ -13,6 +13,7 @@ mod gateway;
 mod import;
 pub mod logtime;
 mod meter;
+mod plan;
 mod reload;
 mod report;
 mod run;
@@ -34,6 +35,7 @@ pub use devices::{DevicesArgs, QuarantineArgs};
 pub use gateway::{GatewayArgs, GatewayCommand, ReplayArgs};
 pub use import::ImportArgs;
 pub use meter::MeterArgs;
+pub use plan::PlanArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
 pub use serve::ServeArgs;
@@ -58,6 +60,9 @@ pub enum Command {
     Run(RunArgs),
     /// Withdrawals, level trends and the exit-readiness verdict per county.
     Status(StatusArgs),
+    /// The way out per county: the cut each year to the exit year needs, what planned closures
+    /// and projects deliver, the gap, and the 自备井 inside the supply coverage to close next.
+    Plan(PlanArgs),
     /// Write the self-assessment bundle: charts (PNG + SVG), their CSVs, summary.md per county,
     /// and index.html.
     Report(ReportArgs),
@@ -99,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::exec(args),
         Command::Run(args) => run::exec(args),
         Command::Status(args) => status::exec(args),
+        Command::Plan(args) => plan::exec(args),
         Command::Report(args) => report::exec(args),
         Command::Import(args) => import::exec(args),
         Command::Meter(args) => meter::exec(args),

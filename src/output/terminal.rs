@@ -370,3 +370,110 @@ pub fn quarantine_table(
     );
     out
 }
+
+/// The plans of the counties of `doc` as text: per year the cut needed, what the measures
+/// deliver and the gap; the measures; the candidates with the cumulative cut.
+pub fn plan_text(doc: &StatusDoc) -> String {
+    use crate::analysis::plan::MeasureKind;
+    let w = |v: f64| crate::domain::volume::wan(v);
+    let opt = |v: Option<f64>| v.map_or_else(|| super::wording::DASH.to_owned(), w);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "退出路径（万 m³）  截至 {}{}",
+        doc.as_of,
+        if doc.example_data {
+            "  【示例数据：指标、名录与项目水量为示例值】"
+        } else {
+            ""
+        }
+    );
+    for c in &doc.counties {
+        let _ = writeln!(s);
+        let Some(p) = &c.plan else {
+            let _ = writeln!(s, "{}（{}）：规划未列入本批次，无退出期限", c.name, c.code);
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "{}（{}）  退出年份 {}  达标要求 k ≤ {}",
+            c.name,
+            c.code,
+            p.exit_year,
+            super::wording::trim_decimal(p.pass_k, 2)
+        );
+        let _ = writeln!(
+            s,
+            "  {:<6}{:>10}{:>12}{:>12}{:>10}{:>10}{:>10}",
+            "年份", "管控指标", "允许取水", "本年预测", "需压减", "措施可减", "缺口"
+        );
+        for y in &p.years {
+            let _ = writeln!(
+                s,
+                "  {:<8}{:>12}{:>14}{:>14}{:>13}{:>14}{:>12}",
+                y.year,
+                opt(y.quota_m3),
+                opt(y.allowed_m3),
+                w(y.baseline_m3),
+                opt(y.cut_needed_m3),
+                w(y.delivered_m3),
+                opt(y.gap_m3)
+            );
+        }
+        if p.measures.is_empty() {
+            let _ = writeln!(s, "  措施：无已计划的关停或项目");
+        } else {
+            let _ = writeln!(s, "  措施：");
+            for m in &p.measures {
+                let kind = match m.kind {
+                    MeasureKind::Closure => "关停",
+                    MeasureKind::Substitution => "水源置换",
+                    MeasureKind::Saving => "节水压采",
+                };
+                let _ = writeln!(
+                    s,
+                    "    {}  {kind}  {}  {} 万 m³/年（{}）",
+                    m.from,
+                    m.name,
+                    w(m.annual_m3),
+                    if m.measured { "已实施" } else { "计划" }
+                );
+            }
+        }
+        if !p.candidates.is_empty() {
+            let _ = writeln!(s, "  供水管网覆盖内尚未计划关停的自备井（按上年取水量）：");
+            for k in &p.candidates {
+                let _ = writeln!(
+                    s,
+                    "    {}  {}  上年 {}  累计 {}",
+                    k.id,
+                    k.name,
+                    w(k.last_year_m3),
+                    w(k.cumulative_m3)
+                );
+            }
+        }
+        let verdict = if p.exit_gap_m3 <= 0.0 {
+            if p.years.iter().all(|y| y.cut_needed_m3 == Some(0.0)) {
+                "无需压减：按本年预测各年 k 均达标".to_owned()
+            } else {
+                format!("已计划的措施足以在 {} 年达标", p.exit_year)
+            }
+        } else if p.gap_after_candidates_m3 <= 0.0 {
+            format!(
+                "{} 年缺口 {} 万 m³：关停上列候选自备井可以补足",
+                p.exit_year,
+                w(p.exit_gap_m3)
+            )
+        } else {
+            format!(
+                "{} 年缺口 {} 万 m³：关停全部候选自备井后仍差 {} 万 m³，需另行安排水源置换或压采",
+                p.exit_year,
+                w(p.exit_gap_m3),
+                w(p.gap_after_candidates_m3)
+            )
+        };
+        let _ = writeln!(s, "  结论：{verdict}");
+    }
+    s
+}

@@ -202,6 +202,8 @@ pub fn synthetic_config(
             let text = match name {
                 "wells.csv" => w.clone(),
                 "intakes.csv" => i.clone(),
+                // No projects: the synthetic intakes are not the ones projects.csv names.
+                "projects.csv" => crate::config::projects::PROJECT_COLUMNS.join(",") + "\n",
                 // No field terminals: the stations file is absent, as on a site without them.
                 _ => {
                     return Err(crate::config::ConfigError::Read {

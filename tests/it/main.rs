@@ -9,6 +9,7 @@ mod gateway;
 mod import;
 mod ingest;
 mod ops;
+mod plan;
 mod quarantine;
 mod reload;
 mod report;

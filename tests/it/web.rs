@@ -540,6 +540,7 @@ fn a_hostile_registry_name_is_shown_as_text() {
     assert!(replaced);
     std::fs::write(dir.path().join("wells.csv"), wells + "\n").unwrap();
     std::fs::copy(cfgdir.join("intakes.csv"), dir.path().join("intakes.csv")).unwrap();
+    std::fs::copy(cfgdir.join("projects.csv"), dir.path().join("projects.csv")).unwrap();
     std::fs::copy(cfgdir.join("taiyuan.toml"), dir.path().join("gwmon.toml")).unwrap();
     let config = dir.path().join("gwmon.toml");
     let db = simulated_store_for(&config, dir.path(), "2024-01-01", AS_OF);
