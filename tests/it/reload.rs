@@ -56,7 +56,7 @@ fn sighup_reloads_the_registry_and_an_invalid_one_is_refused() {
     // Registered, then reloaded: accepted.
     let mut csv = std::fs::read_to_string(&intakes).unwrap();
     csv.push_str(
-        "QX-NEW-1,新登记自备井,140121,county,shallow,groundwater,industry,60000,30,no,,\n",
+        "QX-NEW-1,新登记自备井,140121,county,shallow,groundwater,industry,60000,30,no,,,,\n",
     );
     std::fs::write(&intakes, &csv).unwrap();
     hangup(pid);
@@ -71,7 +71,7 @@ fn sighup_reloads_the_registry_and_an_invalid_one_is_refused() {
     // An invalid registry is refused with an ERROR; the daemon keeps running on the last good one.
     std::fs::write(
         &intakes,
-        format!("{csv}QX-BAD,坏行,140199,county,shallow,groundwater,industry,60000,30,no,,\n"),
+        format!("{csv}QX-BAD,坏行,140199,county,shallow,groundwater,industry,60000,30,no,,,,\n"),
     )
     .unwrap();
     hangup(pid);

@@ -613,7 +613,7 @@ fn the_listener_speaks_tls_with_the_configured_certificate() {
             &format!("key_file = \"{}\"", key.display()),
         );
     let cfgdir = Path::new(REPO).join("config");
-    for f in ["intakes.csv", "wells.csv"] {
+    for f in ["intakes.csv", "wells.csv", "projects.csv"] {
         std::fs::copy(cfgdir.join(f), dir.path().join(f)).unwrap();
     }
     let config = dir.path().join("gwmon.toml");

@@ -18,7 +18,7 @@ fn config_with(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
         text = text.replace(from, to);
     }
     let cfgdir = Path::new(REPO).join("config");
-    for f in ["intakes.csv", "wells.csv"] {
+    for f in ["intakes.csv", "wells.csv", "projects.csv"] {
         std::fs::copy(cfgdir.join(f), dir.join(f)).unwrap();
     }
     let config = dir.join("gwmon.toml");
