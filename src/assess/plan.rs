@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use super::inputs::Inputs;
 use crate::analysis::accounting::county_quota_for_year;
 use crate::analysis::plan::{Measure, MeasureKind, Plan, PlanInput, plan};
-use crate::config::projects::ProjectKind;
+use crate::config::projects::{ProjectKind, ProjectStatus};
 use crate::config::{Config, County};
 use crate::domain::{Budget, Source};
 
@@ -35,13 +35,19 @@ pub(super) fn county_plan(
         .filter(|p| p.county == c.code)
         .flat_map(|p| p.intakes.iter().map(String::as_str))
         .collect();
+    // A measure not yet done whose day has passed has not delivered (the meters would show it):
+    // it counts from tomorrow, never back to its planned day.
+    let tomorrow = as_of.tomorrow().ok()?;
+    let pending = |day: Date| if day <= as_of { tomorrow } else { day };
     let mut measures: Vec<Measure> = Vec::new();
     for i in cfg.registry.intakes.iter().filter(own) {
         // Sealed this year or later (the registry's active_to), or planned (closure_planned):
         // the intake's last complete year is what its closure takes off.
         let (from, measured) = match (i.active_to, i.closure_planned) {
             (Some(to), _) if to >= this_year_start => (to.tomorrow().ok()?, to < as_of),
-            (None, Some(planned)) if !in_projects.contains(&i.id.as_str()) => (planned, false),
+            (None, Some(planned)) if !in_projects.contains(&i.id.as_str()) => {
+                (pending(planned), false)
+            }
             _ => continue,
         };
         measures.push(Measure {
@@ -61,8 +67,11 @@ pub(super) fn county_plan(
                 ProjectKind::Saving => MeasureKind::Saving,
             },
             annual_m3: p.annual_m3,
-            from: p.done.unwrap_or(p.start),
-            measured: false,
+            from: match p.done {
+                Some(done) => done,
+                None => pending(p.start),
+            },
+            measured: p.status == ProjectStatus::Done,
         });
     }
     measures.sort_by(|a, b| a.from.cmp(&b.from).then(a.name.cmp(&b.name)));

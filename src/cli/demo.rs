@@ -54,6 +54,19 @@ pub fn exec(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "{}",
         crate::output::terminal::status_table(&s.report.status)
     );
+    // The way out of the counties whose exit is due first (`gwmon plan` gives every county's).
+    let mut first = s.report.status.clone();
+    let due = first
+        .counties
+        .iter()
+        .filter_map(|c| c.deadlines.exit.date.clone())
+        .min();
+    first
+        .counties
+        .retain(|c| due.is_some() && c.deadlines.exit.date == due);
+    if !first.counties.is_empty() {
+        print!("\n{}", crate::output::terminal::plan_text(&first));
+    }
     println!(
         "\n{} messages published, {} readings stored, {} meter resets/replacements handled, {} inputs quarantined with reasons — {:.1} s.",
         s.messages, s.readings, s.meter_events, s.quarantined, s.seconds
