@@ -148,6 +148,20 @@ pub(super) fn evaluation(
     Ok(Evaluation { cfg, as_of, county })
 }
 
+/// The status document of the store as of the chosen day, of the one county asked for or all.
+pub(super) fn evaluated_status(
+    common: &Common,
+    as_of: Option<&str>,
+    year: Option<i16>,
+    county: Option<&str>,
+) -> anyhow::Result<crate::assess::StatusDoc> {
+    let Evaluation { cfg, as_of, county } = evaluation(common, as_of, year, county)?;
+    let conn = crate::store::open_ro(&common.db_path(&cfg))?;
+    let mut doc = crate::assess::status(&cfg, &conn, as_of)?;
+    crate::assess::filter_county(&mut doc, county);
+    Ok(doc)
+}
+
 /// What `status` and `report` evaluate: the configuration, the as-of date, and the one county
 /// asked for (`None`: all of them).
 pub(super) struct Evaluation {

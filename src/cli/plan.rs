@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Common;
-use super::common::{Evaluation, evaluation};
+use super::common::evaluated_status;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -26,15 +26,12 @@ pub struct PlanArgs {
 
 /// Evaluates the store as of the chosen day and prints each county's plan.
 pub fn exec(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let Evaluation { cfg, as_of, county } = evaluation(
+    let doc = evaluated_status(
         &args.common,
         args.as_of.as_deref(),
         None,
         args.county.as_deref(),
     )?;
-    let conn = crate::store::open_ro(&args.common.db_path(&cfg))?;
-    let mut doc = crate::assess::status(&cfg, &conn, as_of)?;
-    crate::assess::filter_county(&mut doc, county);
     if args.json {
         let plans: Vec<serde_json::Value> = doc
             .counties

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Common;
-use super::common::{Evaluation, evaluation};
+use super::common::evaluated_status;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -27,15 +27,12 @@ pub struct StatusArgs {
 
 /// Evaluates the store as of the chosen day and prints the result.
 pub fn exec(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let Evaluation { cfg, as_of, county } = evaluation(
+    let doc = evaluated_status(
         &args.common,
         args.as_of.as_deref(),
         args.year,
         args.county.as_deref(),
     )?;
-    let conn = crate::store::open_ro(&args.common.db_path(&cfg))?;
-    let mut doc = crate::assess::status(&cfg, &conn, as_of)?;
-    crate::assess::filter_county(&mut doc, county);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
