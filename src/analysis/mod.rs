@@ -6,5 +6,6 @@ pub mod counter;
 pub mod expected;
 pub mod levels;
 pub mod plan;
+pub mod springs;
 pub mod trend;
 pub mod verdict;

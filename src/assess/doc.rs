@@ -324,6 +324,8 @@ pub struct StatusDoc {
     pub level_basis: &'static str,
     pub trend_window_start: String,
     pub city: City,
+    /// The karst springs of `[[springs]]`: margin above the outlet, trend, reflow.
+    pub springs: Vec<crate::analysis::springs::SpringStatus>,
     pub counties: Vec<CountyStatus>,
     pub ingest: Ingest,
 }

@@ -77,6 +77,41 @@ fn group_figures(
     }
 }
 
+/// The springs of `[[springs]]` from their wells' monthly levels (every well of the registry is
+/// in some county's status).
+fn springs(
+    cfg: &Config,
+    counties: &[CountyStatus],
+    as_of: Date,
+    p: &TrendParams,
+) -> Vec<crate::analysis::springs::SpringStatus> {
+    use crate::analysis::springs::{SpringInput, spring_status};
+    let level = |id: &str| {
+        counties
+            .iter()
+            .flat_map(|c| &c.wells)
+            .find(|w| w.id == id)
+            .map(|w| w.monthly_level_m.as_slice())
+    };
+    cfg.springs
+        .iter()
+        .map(|s| {
+            let input = SpringInput {
+                name: &s.name,
+                outlet_m: s.outlet_m,
+                reflow_by: s.reflow_by,
+                example: s.example,
+                wells: s
+                    .wells
+                    .iter()
+                    .map(|id| (id.as_str(), level(id).unwrap_or(&[])))
+                    .collect(),
+            };
+            spring_status(&input, cfg.assessment.window_start, as_of, p)
+        })
+        .collect()
+}
+
 fn params(cfg: &Config) -> Params {
     let a = &cfg.assessment;
     Params {
@@ -322,6 +357,7 @@ pub fn status(cfg: &Config, conn: &Connection, as_of: Date) -> Result<StatusDoc,
         level_basis: "level_m: 水位（m，高程基准以上；上升 = 水位回升）",
         trend_window_start: cfg.assessment.window_start.to_string(),
         city: city(cfg, &inputs, &counties, &params.projection),
+        springs: springs(cfg, &counties, as_of, &params.trend),
         counties,
         ingest: store::counts(conn)?,
     })

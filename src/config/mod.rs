@@ -31,8 +31,8 @@ mod validate;
 pub use self::error::{ConfigError, line_at};
 pub use self::raw::{
     AssessmentConfig, Budgets, GatewayConfig, HttpConfig, IngestConfig, ListenConfig,
-    ListenProtocol, MeteringConfig, MqttConfig, QuarantineConfig, ReportConfig, StoreConfig,
-    TimeConfig, TlsConfig,
+    ListenProtocol, MeteringConfig, MqttConfig, QuarantineConfig, ReportConfig, Spring,
+    StoreConfig, TimeConfig, TlsConfig,
 };
 use self::registry::Registry;
 use self::stations::Stations;
@@ -85,6 +85,8 @@ pub struct Config {
     pub registry: Registry,
     /// The measures of `gwmon plan` (projects.csv; none when `[registry] projects` is unset).
     pub projects: Vec<projects::Project>,
+    /// The karst springs watched for reflow (`[[springs]]`).
+    pub springs: Vec<Spring>,
     /// The field terminals of the gateway (stations.csv; none when the file is absent).
     pub stations: Stations,
     /// The registry is marked as example data.
@@ -219,6 +221,31 @@ mod tests {
                 .any(|p| p.name == "清徐县地下水置换晋祠泉保护治理工程")
         );
         assert!(c.registry.intakes.iter().any(|i| i.supply_covered));
+    }
+
+    #[test]
+    fn a_spring_is_represented_by_karst_wells_of_the_registry() {
+        let c = Config::embedded().unwrap();
+        assert_eq!(c.springs.len(), 2);
+        assert_eq!(c.springs[0].name, "晋祠泉");
+        assert_eq!(c.springs[0].outlet_m, 802.59);
+        assert_eq!(c.springs[1].reflow_by, Some(2030));
+        for (wells, want) in [
+            (
+                "[\"W-QX-01\"]",
+                "'W-QX-01' screens 浅层孔隙水, not karst water",
+            ),
+            ("[\"W-NOPE\"]", "'W-NOPE' is not a well in wells.csv"),
+            ("[]", "wells is empty"),
+        ] {
+            let text =
+                EMBEDDED_CONFIG.replace("wells = [\"W-JY-01\"]", &format!("wells = {wells}"));
+            let e = with(&text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("[[springs]] 晋祠泉: {want}")) || e.contains(want),
+                "{e}"
+            );
+        }
     }
 
     fn with(text: &str) -> Result<Config, ConfigError> {

@@ -80,6 +80,25 @@ pub(super) struct RawConfig {
     pub(super) counties: Vec<toml::Spanned<RawCounty>>,
     #[serde(rename = "quota_version")]
     pub(super) quota_versions: Vec<toml::Spanned<RawQuotaVersion>>,
+    #[serde(default, rename = "springs")]
+    pub(super) springs: Vec<Spring>,
+}
+
+/// `[[springs]]`: a karst spring whose recovery the plan watches (任务42–43).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spring {
+    pub name: String,
+    /// The outlet's elevation, m above the wells' datum.
+    pub outlet_m: f64,
+    /// The karst monitoring wells that represent it (wells.csv ids).
+    pub wells: Vec<String>,
+    /// The year it should flow again by, if the plan sets one (兰村泉: 2030).
+    #[serde(default)]
+    pub reflow_by: Option<i16>,
+    /// The outlet elevation or the wells are example values (示例值).
+    #[serde(default)]
+    pub example: bool,
 }
 
 /// `[report]`: who the Word documents are by, and the font that draws what the embedded chart

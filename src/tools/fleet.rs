@@ -194,27 +194,28 @@ pub fn synthetic_config(
 ) -> Result<crate::config::Config, crate::config::ConfigError> {
     let base = crate::config::Config::embedded()?;
     let (i, w) = synthetic_registry(&base.registry, n_intakes, n_wells);
-    crate::config::Config::from_parts(
-        "<synthetic>/taiyuan.toml",
-        crate::config::EMBEDDED_CONFIG,
-        |p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            let text = match name {
-                "wells.csv" => w.clone(),
-                "intakes.csv" => i.clone(),
-                // No projects: the synthetic intakes are not the ones projects.csv names.
-                "projects.csv" => crate::config::projects::PROJECT_COLUMNS.join(",") + "\n",
-                // No field terminals: the stations file is absent, as on a site without them.
-                _ => {
-                    return Err(crate::config::ConfigError::Read {
-                        path: format!("<synthetic>/{name}").into(),
-                        source: std::io::ErrorKind::NotFound.into(),
-                    });
-                }
-            };
-            Ok((format!("<synthetic>/{name}"), text))
-        },
-    )
+    // The springs name wells of the shipped registry, which the synthetic one does not have.
+    let text = crate::config::EMBEDDED_CONFIG
+        .split("\n[[springs]]")
+        .next()
+        .unwrap_or(crate::config::EMBEDDED_CONFIG);
+    crate::config::Config::from_parts("<synthetic>/taiyuan.toml", text, |p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let text = match name {
+            "wells.csv" => w.clone(),
+            "intakes.csv" => i.clone(),
+            // No projects: the synthetic intakes are not the ones projects.csv names.
+            "projects.csv" => crate::config::projects::PROJECT_COLUMNS.join(",") + "\n",
+            // No field terminals: the stations file is absent, as on a site without them.
+            _ => {
+                return Err(crate::config::ConfigError::Read {
+                    path: format!("<synthetic>/{name}").into(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
+            }
+        };
+        Ok((format!("<synthetic>/{name}"), text))
+    })
 }
 
 /// True when an intake's meter is silent in the simulation (about one in thirteen).

@@ -91,6 +91,7 @@ pub(super) fn build(
     checks.gateway(&raw.gateway);
     let stations = checks.stations(&raw.gateway, registry.as_ref(), &read);
     let projects = checks.projects(&raw, &counties, registry.as_ref(), &read);
+    checks.springs(&raw.springs, registry.as_ref());
     checks.finish()?;
     let (Some(clock), Some(registry), Some(stations)) = (clock, registry, stations) else {
         unreachable!("a missing clock, registry or stations file is reported as an error above")
@@ -113,6 +114,7 @@ pub(super) fn build(
         registry,
         stations,
         projects,
+        springs: raw.springs,
         registry_example: raw.registry.example,
     })
 }
@@ -284,6 +286,41 @@ impl Checks<'_> {
                 self.errors.extend(ri.err());
                 self.errors.extend(rw.err());
                 None
+            }
+        }
+    }
+
+    /// `[[springs]]`: an outlet elevation a datum can give, and karst wells of the registry.
+    fn springs(&mut self, springs: &[super::Spring], registry: Option<&Registry>) {
+        for s in springs {
+            if !(s.outlet_m.is_finite() && (-500.0..9000.0).contains(&s.outlet_m)) {
+                self.invalid(
+                    None,
+                    format!(
+                        "[[springs]] {}: outlet_m = {}: expected the outlet's elevation in m above the wells' datum, e.g. 802.59",
+                        s.name, s.outlet_m
+                    ),
+                );
+            }
+            if s.wells.is_empty() {
+                self.invalid(
+                    None,
+                    format!("[[springs]] {}: wells is empty: name the karst monitoring wells that represent the spring", s.name),
+                );
+            }
+            let Some(registry) = registry else { continue };
+            for id in &s.wells {
+                match registry.well(id) {
+                    None => self.invalid(
+                        None,
+                        format!("[[springs]] {}: '{id}' is not a well in wells.csv: list it there, or correct the id", s.name),
+                    ),
+                    Some(w) if w.aquifer != crate::domain::Aquifer::Karst => self.invalid(
+                        None,
+                        format!("[[springs]] {}: '{id}' screens {}, not karst water: a spring is represented by karst wells", s.name, w.aquifer.label()),
+                    ),
+                    Some(_) => {}
+                }
             }
         }
     }
