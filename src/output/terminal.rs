@@ -453,26 +453,7 @@ pub fn plan_text(doc: &StatusDoc) -> String {
                 );
             }
         }
-        let verdict = if p.exit_gap_m3 <= 0.0 {
-            if p.years.iter().all(|y| y.cut_needed_m3 == Some(0.0)) {
-                "无需压减：按本年预测各年 k 均达标".to_owned()
-            } else {
-                format!("已计划的措施足以在 {} 年达标", p.exit_year)
-            }
-        } else if p.gap_after_candidates_m3 <= 0.0 {
-            format!(
-                "{} 年缺口 {} 万 m³：关停上列候选自备井可以补足",
-                p.exit_year,
-                w(p.exit_gap_m3)
-            )
-        } else {
-            format!(
-                "{} 年缺口 {} 万 m³：关停全部候选自备井后仍差 {} 万 m³，需另行安排水源置换或压采",
-                p.exit_year,
-                w(p.exit_gap_m3),
-                w(p.gap_after_candidates_m3)
-            )
-        };
+        let verdict = super::report::way_out::conclusion(p);
         let _ = writeln!(s, "  结论：{verdict}");
     }
     s

@@ -121,4 +121,39 @@ fn the_plan_gives_the_cut_the_measures_the_gap_and_the_candidates() {
         text.contains("清徐县地下水置换晋祠泉保护治理工程"),
         "{text}"
     );
+    let conclusion = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("结论："))
+        .unwrap()
+        .to_owned();
+    // The Word appendix prints the same plan in its own section.
+    let out = dir.path().join("report");
+    let (code, _, err) = gwmon(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2026-11-27",
+        "--county",
+        "140121",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let docx = std::fs::File::open(out.join("140121-清徐县/自评估图表.docx")).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut zip::ZipArchive::new(docx)
+            .unwrap()
+            .by_name("word/document.xml")
+            .unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(xml.contains("九、退出路径"), "the plan's section");
+    assert!(
+        xml.contains(&format!("结论：{conclusion}。")),
+        "{conclusion}"
+    );
+    assert!(xml.contains("清徐县地下水置换晋祠泉保护治理工程"));
 }

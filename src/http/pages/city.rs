@@ -30,6 +30,8 @@ struct CityPage<'a> {
     rows: Vec<CityRow<'a>>,
     chart: String,
     query: String,
+    /// The springs: the rows the report prints.
+    springs: Vec<[String; 7]>,
 }
 
 /// `/city?as_of=` (city tokens only).
@@ -103,6 +105,7 @@ pub async fn city(
         rows,
         chart,
         query,
+        springs: crate::output::report::way_out::spring_rows(&doc.springs),
     };
     html(page.render())
 }

@@ -12,6 +12,14 @@ struct Chart {
     links: Vec<(String, &'static str)>,
 }
 
+/// The plan as the page prints it: the Word document's rows.
+struct PlanRows {
+    years: Vec<[String; 7]>,
+    measures: Vec<[String; 5]>,
+    candidates: Vec<[String; 4]>,
+    conclusion: String,
+}
+
 /// A row of the permit table: the Word document's rows, in its order.
 struct IntakeRow<'a> {
     p: &'a PermitExcess,
@@ -61,6 +69,8 @@ struct CountyPage<'a> {
     charts: Vec<Chart>,
     permits: Vec<IntakeRow<'a>>,
     bulletin: Vec<crate::output::report::BulletinRow>,
+    /// The way out: years, measures, candidates, conclusion (none without an exit deadline).
+    plan: Option<PlanRows>,
     wells: Vec<WellRow<'a>>,
     downloads: Vec<(String, String)>,
 }
@@ -224,6 +234,15 @@ fn county_page<'a>(
         charts,
         permits: intake_rows(c),
         bulletin: crate::output::report::bulletin_rows(c),
+        plan: c.plan.as_ref().map(|p| {
+            use crate::output::report::way_out;
+            PlanRows {
+                years: way_out::year_rows(p),
+                measures: way_out::measure_rows(p),
+                candidates: way_out::candidate_rows(p),
+                conclusion: way_out::conclusion(p),
+            }
+        }),
         wells: c
             .wells
             .iter()

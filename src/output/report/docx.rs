@@ -315,6 +315,7 @@ fn build(
 
     permits(&mut a, c);
     metering(&mut a, c);
+    way_out(&mut a, c);
     sign_off(&mut a, extra.author);
 
     let mut d = a.d;
@@ -737,6 +738,66 @@ fn metering(a: &mut Appendix, c: &CountyStatus) {
             })
             .collect(),
     );
+}
+
+/// 九、退出路径: the cut each year to the exit year needs, the measures, the gap and the
+/// 自备井 to close next (only for a county with an exit deadline).
+fn way_out(a: &mut Appendix, c: &CountyStatus) {
+    use super::way_out::{candidate_rows, conclusion, measure_rows, year_rows};
+    let Some(p) = &c.plan else { return };
+    a.heading("九、退出路径");
+    a.text(&format!(
+        "按本年年末预测不变，各年取水量须降至管控指标 × {}（k 达标要求）以内。措施自实施之日起计；本年此前已实施的措施已体现在计量数据中。",
+        wording::trim_decimal(p.pass_k, 2)
+    ));
+    a.table(
+        "各年需压减量与措施效果（万 m³）",
+        &[
+            col("年份"),
+            col("管控指标"),
+            col("允许取水"),
+            col("本年预测"),
+            col("需压减"),
+            col("措施可减"),
+            col("缺口"),
+        ],
+        year_rows(p)
+            .into_iter()
+            .map(|r| r.map(Cell::from).into_iter().collect())
+            .collect(),
+    );
+    if !p.measures.is_empty() {
+        a.table(
+            "关停与水源置换等措施",
+            &[
+                col("起始日"),
+                col("类别"),
+                wrap("名称"),
+                col("万 m³/年"),
+                col("状态"),
+            ],
+            measure_rows(p)
+                .into_iter()
+                .map(|r| r.map(Cell::from).into_iter().collect())
+                .collect(),
+        );
+    }
+    if !p.candidates.is_empty() {
+        a.table(
+            "供水管网覆盖内尚未计划关停的自备井（按上年取水量，万 m³）",
+            &[
+                col("取水口"),
+                wrap("名称"),
+                col("上年取水量"),
+                col("累计压减"),
+            ],
+            candidate_rows(p)
+                .into_iter()
+                .map(|r| r.map(Cell::from).into_iter().collect())
+                .collect(),
+        );
+    }
+    a.text(&format!("结论：{}。", conclusion(p)));
 }
 
 /// The block the county fills in and signs: 编制单位 (the configured author or a blank),

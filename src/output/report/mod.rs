@@ -37,6 +37,7 @@ mod html;
 mod permits;
 mod series;
 mod summary;
+pub mod way_out;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
