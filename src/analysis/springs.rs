@@ -133,24 +133,10 @@ pub fn spring_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::levels::tests::params;
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
-    }
-
-    /// The shipped thresholds.
-    fn params() -> TrendParams {
-        TrendParams {
-            alpha: 0.05,
-            min_years: 3.0,
-            min_completeness: 0.7,
-            recent_months: 12,
-            min_months_per_year: 6,
-            recent_years: 3,
-            outlier_mad_k: 5.0,
-            step_m: 3.0,
-            ended_months: 24,
-        }
     }
 
     /// Monthly levels from January 2020 for `months` months: `base` rising `per_year` m a year,

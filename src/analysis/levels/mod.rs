@@ -577,13 +577,15 @@ pub fn county_series(wells: &[Vec<f64>]) -> Vec<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
     }
-    fn params() -> TrendParams {
+    /// The shipped thresholds, for the tests of this module and of those that judge series
+    /// the way wells are judged.
+    pub(crate) fn params() -> TrendParams {
         TrendParams {
             alpha: 0.05,
             min_years: 3.0,

@@ -330,7 +330,7 @@ pub fn assess(f: &CountyFacts, t: &Thresholds) -> (Vec<Criterion>, Verdict) {
 pub(crate) mod tests {
     use super::*;
     use crate::analysis::accounting::{Completeness, Method, Projection};
-    use crate::analysis::levels::{TrendParams, WellTrend, well_trend};
+    use crate::analysis::levels::{WellTrend, well_trend};
 
     /// A six-year well (2020–2025) whose level moves `slope` m/a, judged as of the end of 2025.
     pub(crate) fn well(slope: f64) -> WellTrend {
@@ -341,17 +341,7 @@ pub(crate) mod tests {
             &s,
             "2020-01-01".parse().unwrap(),
             "2025-12-31".parse().unwrap(),
-            &TrendParams {
-                alpha: 0.05,
-                min_years: 3.0,
-                min_completeness: 0.7,
-                recent_months: 12,
-                min_months_per_year: 6,
-                recent_years: 3,
-                outlier_mad_k: 5.0,
-                step_m: 3.0,
-                ended_months: 24,
-            },
+            &crate::analysis::levels::tests::params(),
         )
     }
 
