@@ -290,8 +290,9 @@ fn the_api_gives_the_figures_of_status_json() {
         let figure = gwmon::domain::volume::wan(county[key].as_f64().unwrap());
         assert!(page.contains(&figure), "{key} {figure}");
     }
-    let table = &page
-        [page.find("<h2>超许可与无证取水</h2>").unwrap()..page.find("<h2>年末地下水埋深").unwrap()];
+    // The permit section: from its heading to the next one.
+    let start = page.find("<h2>超许可与无证取水</h2>").unwrap() + 1;
+    let table = &page[start..start + page[start..].find("<h2>").unwrap()];
     let mut ids: Vec<&str> = ["unpermitted", "over", "projected_over", "over_last_year"]
         .iter()
         .flat_map(|k| county["permits"][k].as_array().unwrap())
