@@ -61,8 +61,8 @@ pub struct PlanYear {
     pub quota_m3: Option<f64>,
     /// What k at the pass threshold allows: quota × threshold.
     pub allowed_m3: Option<f64>,
-    /// This year's projection, held.
-    pub baseline_m3: f64,
+    /// This year's projection, held; `None` without data this year.
+    pub baseline_m3: Option<f64>,
     /// How much the withdrawal must come down for k to pass: never negative.
     pub cut_needed_m3: Option<f64>,
     /// What the measures deliver that year.
@@ -95,8 +95,9 @@ pub struct PlanInput {
     /// The as-of date: this year is its year.
     pub as_of: Date,
     pub exit_year: i16,
-    /// This year's projected withdrawal, m³.
-    pub projected_m3: f64,
+    /// This year's projected withdrawal, m³; `None` without data this year (nothing to plan
+    /// from: no cut is computed, never a cut of zero).
+    pub projected_m3: Option<f64>,
     pub pass_k: f64,
     pub measures: Vec<Measure>,
     /// Covered intakes not planned for closure: (id, name, last year's withdrawal).
@@ -148,7 +149,9 @@ pub fn plan(input: &PlanInput, quota: impl Fn(i16) -> Option<f64>) -> Plan {
                 .iter()
                 .map(|m| delivered(m, input.as_of, year))
                 .sum();
-            let cut_needed_m3 = allowed_m3.map(|a| (input.projected_m3 - a).max(0.0));
+            let cut_needed_m3 = allowed_m3
+                .zip(input.projected_m3)
+                .map(|(a, p)| (p - a).max(0.0));
             PlanYear {
                 year,
                 quota_m3,
@@ -213,7 +216,7 @@ mod tests {
         PlanInput {
             as_of: d("2026-06-30"),
             exit_year: 2027,
-            projected_m3: 1500_0000.0,
+            projected_m3: Some(1500_0000.0),
             pass_k: 0.95,
             measures,
             candidates,
@@ -236,6 +239,15 @@ mod tests {
         let p = plan(&input(Vec::new(), Vec::new()), |_| Some(2000_0000.0));
         assert!(p.years.iter().all(|y| y.cut_needed_m3 == Some(0.0)));
         assert_eq!(p.exit_gap_m3, 0.0);
+        // Without data this year there is nothing to cut from: no figure, never a cut of zero.
+        let mut no_data = input(Vec::new(), Vec::new());
+        no_data.projected_m3 = None;
+        let p = plan(&no_data, |_| Some(1420_0000.0));
+        assert!(
+            p.years
+                .iter()
+                .all(|y| y.cut_needed_m3.is_none() && y.gap_m3.is_none())
+        );
         // Without a quota there is no figure to cut to.
         let p = plan(&input(Vec::new(), Vec::new()), |_| None);
         assert!(

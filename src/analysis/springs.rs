@@ -95,8 +95,13 @@ pub fn spring_status(
         .filter(|v| v.is_finite() && **v > s.outlet_m)
         .count();
     let rate = trend.sen_slope_m_per_year.filter(|r| r.is_finite());
+    // Only a record with recent data says where the spring stands now: an old margin is
+    // reported with its month, never taken as today's.
+    let current = trend.recent;
     let reaches_outlet_year = match (margin_m, rate) {
-        (Some(m), Some(r)) if m < 0.0 && r > 0.0 && trend.direction == Direction::Rising => {
+        (Some(m), Some(r))
+            if current && m < 0.0 && r > 0.0 && trend.direction == Direction::Rising =>
+        {
             let last_x = last.map_or(0.0, |i| {
                 f64::from(start.year()) + (f64::from(start.month()) - 0.5 + i as f64) / 12.0
             });
@@ -105,7 +110,7 @@ pub fn spring_status(
         }
         _ => None,
     };
-    let above = margin_m.is_some_and(|m| m > 0.0);
+    let above = current && margin_m.is_some_and(|m| m > 0.0);
     let on_track = s.reflow_by.and_then(|by| {
         if above {
             Some(true)
@@ -206,6 +211,30 @@ mod tests {
         };
         let st = spring_status(&s, d("2025-01-01"), d("2026-12-31"), &params());
         assert_eq!((st.months_with_data_12, st.months_above_12), (11, 11));
+        assert!(!st.stable_reflow);
+    }
+
+    #[test]
+    fn an_old_margin_above_the_outlet_is_not_taken_as_reflow_today() {
+        // Above the outlet through 2023, then no data: as of the end of 2026 the spring is not
+        // "on track" on the strength of three-year-old readings.
+        let levels: Vec<f64> = (0..84)
+            .map(|i| if i < 48 { 810.0 } else { f64::NAN })
+            .collect();
+        let s = SpringInput {
+            name: "晋祠泉",
+            outlet_m: 802.59,
+            reflow_by: Some(2030),
+            example: false,
+            wells: vec![("W-1", &levels)],
+        };
+        let st = spring_status(&s, d("2020-01-01"), d("2026-12-31"), &params());
+        assert_eq!(st.latest_month.as_deref(), Some("2023-12"));
+        assert!(
+            st.margin_m.unwrap() > 0.0,
+            "the old margin is reported with its month"
+        );
+        assert_eq!(st.on_track, None);
         assert!(!st.stable_reflow);
     }
 

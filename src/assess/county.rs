@@ -557,7 +557,16 @@ pub(super) fn county_status(
     };
     let (criteria, verdict) = assess(&facts, &params.thresholds);
     CountyStatus {
-        plan: super::plan::county_plan(cfg, c, inputs, projection.projected_m3),
+        plan: super::plan::county_plan(
+            cfg,
+            c,
+            inputs,
+            facts
+                .quantity
+                .this_year
+                .has_data
+                .then_some(projection.projected_m3),
+        ),
         reduction: reduction(cfg, c, inputs, &ly),
         code: c.code,
         name: c.name.clone(),

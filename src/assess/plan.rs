@@ -10,13 +10,14 @@ use crate::config::projects::{ProjectKind, ProjectStatus};
 use crate::config::{Config, County};
 use crate::domain::{Budget, Source};
 
-/// The plan of county `c`, whose year-end projection is `projected_m3`; `None` for a county
+/// The plan of county `c`, whose year-end projection is `projected_m3` (`None` without data this
+/// year); `None` for a county
 /// the action plan gives no exit deadline.
 pub(super) fn county_plan(
     cfg: &Config,
     c: &County,
     inputs: &Inputs<'_>,
-    projected_m3: f64,
+    projected_m3: Option<f64>,
 ) -> Option<Plan> {
     let exit = c.exit?;
     let as_of = inputs.w.as_of;
@@ -44,10 +45,9 @@ pub(super) fn county_plan(
         // Sealed this year or later (the registry's active_to), or planned (closure_planned):
         // the intake's last complete year is what its closure takes off.
         let (from, measured) = match (i.active_to, i.closure_planned) {
+            _ if in_projects.contains(&i.id.as_str()) => continue,
             (Some(to), _) if to >= this_year_start => (to.tomorrow().ok()?, to < as_of),
-            (None, Some(planned)) if !in_projects.contains(&i.id.as_str()) => {
-                (pending(planned), false)
-            }
+            (None, Some(planned)) => (pending(planned), false),
             _ => continue,
         };
         measures.push(Measure {

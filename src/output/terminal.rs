@@ -414,7 +414,7 @@ pub fn plan_text(doc: &StatusDoc) -> String {
                 y.year,
                 opt(y.quota_m3),
                 opt(y.allowed_m3),
-                w(y.baseline_m3),
+                opt(y.baseline_m3),
                 opt(y.cut_needed_m3),
                 w(y.delivered_m3),
                 opt(y.gap_m3)

@@ -131,14 +131,14 @@ impl Appendix {
     }
 
     /// A chart at print width with its numbered caption below, kept on its page.
-    fn figure(&mut self, f: &Figure, png: &[u8], n: usize) -> Result<(), String> {
+    fn figure(&mut self, f: &Figure, png: &[u8]) -> Result<(), String> {
         let (w, h) = png_size(png).map_err(|e| format!("{}: {e}", f.file))?;
         let height = (u64::from(CHART_W_EMU) * u64::from(h) / u64::from(w.max(1))) as u32;
         // Numbered within the document: docx-rs would take the next number of a process-wide
         // counter, which depends on the order the counties' workers ran in.
         let pic = Pic::new_with_dimensions(png.to_vec(), w, h)
             .size(CHART_W_EMU, height)
-            .id(format!("rIdImage{n}"));
+            .id(format!("rIdImage{}", self.figures + 1));
         self.figures += 1;
         self.para(
             Paragraph::new()
@@ -309,8 +309,8 @@ fn build(
     if charts.is_empty() {
         a.text("（本县无图表）");
     }
-    for (n, (f, png)) in (1..).zip(charts) {
-        a.figure(f, png, n)?;
+    for (f, png) in charts {
+        a.figure(f, png)?;
     }
 
     permits(&mut a, c);

@@ -19,7 +19,7 @@ pub fn year_rows(p: &Plan) -> Vec<[String; 7]> {
                 y.year.to_string(),
                 opt_wan(y.quota_m3),
                 opt_wan(y.allowed_m3),
-                wan(y.baseline_m3),
+                opt_wan(y.baseline_m3),
                 opt_wan(y.cut_needed_m3),
                 wan(y.delivered_m3),
                 opt_wan(y.gap_m3),
@@ -66,7 +66,15 @@ pub fn candidate_rows(p: &Plan) -> Vec<[String; 4]> {
 
 /// What the plan comes to, in a sentence.
 pub fn conclusion(p: &Plan) -> String {
-    if p.exit_gap_m3 <= 0.0 {
+    let exit = p.years.last();
+    if exit.is_none_or(|y| y.cut_needed_m3.is_none()) {
+        let why = if exit.is_some_and(|y| y.quota_m3.is_none()) {
+            "未设定退出年份的管控指标"
+        } else {
+            "本年无取水量数据"
+        };
+        format!("无法计算需压减量：{why}")
+    } else if p.exit_gap_m3 <= 0.0 {
         if p.years.iter().all(|y| y.cut_needed_m3 == Some(0.0)) {
             "无需压减：按本年预测各年 k 均达标".to_owned()
         } else {
@@ -99,6 +107,7 @@ pub fn spring_rows(springs: &[SpringStatus]) -> Vec<[String; 7]> {
                 s.name.clone()
             };
             let reach = match (s.margin_m, s.reaches_outlet_year) {
+                (_, _) if !s.trend.recent => "近期无资料，无法判断".to_owned(),
                 (Some(m), _) if m > 0.0 => "已出流".to_owned(),
                 (_, Some(y)) => match s.reflow_by {
                     Some(by) if y > by => format!("{y} 年（晚于目标 {by} 年）"),
@@ -131,4 +140,42 @@ pub fn spring_rows(springs: &[SpringStatus]) -> Vec<[String; 7]> {
             ]
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::plan::{PlanInput, plan};
+
+    fn plan_of(projected_m3: Option<f64>, quota: Option<f64>) -> Plan {
+        let input = PlanInput {
+            as_of: "2026-11-30".parse().unwrap(),
+            exit_year: 2027,
+            projected_m3,
+            pass_k: 0.95,
+            measures: Vec::new(),
+            candidates: Vec::new(),
+        };
+        plan(&input, |_| quota)
+    }
+
+    #[test]
+    fn a_plan_without_data_or_quota_says_it_cannot_be_computed() {
+        assert_eq!(
+            conclusion(&plan_of(None, Some(1000_0000.0))),
+            "无法计算需压减量：本年无取水量数据"
+        );
+        assert_eq!(
+            conclusion(&plan_of(Some(900_0000.0), None)),
+            "无法计算需压减量：未设定退出年份的管控指标"
+        );
+        assert_eq!(
+            conclusion(&plan_of(Some(900_0000.0), Some(1000_0000.0))),
+            "无需压减：按本年预测各年 k 均达标"
+        );
+        assert_eq!(
+            year_rows(&plan_of(None, Some(1000_0000.0)))[0][3],
+            wording::DASH
+        );
+    }
 }
