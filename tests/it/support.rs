@@ -157,7 +157,9 @@ impl Broker {
         let before = running();
         self.child = Some(child);
         let mut exited = false;
-        wait_until("mosquitto to listen", Duration::from_secs(10), || {
+        // A deadline, not a measure: with the whole suite running on two cores a broker has
+        // been seen to take more than 10 s to log that it is running.
+        wait_until("mosquitto to listen", Duration::from_secs(30), || {
             exited = self
                 .child
                 .as_mut()
