@@ -35,6 +35,108 @@ pub struct Measure {
     pub from: Date,
     /// Whether its effect is measured (done and seen in the meters) or only planned.
     pub measured: bool,
+    /// How its volume is known.
+    pub evidence: Evidence,
+}
+
+/// How a measure's volume is known: progress is measured, not declared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Evidence {
+    /// Not done: the volume it is planned to take off (declared, or for a closure the intake's
+    /// last complete year).
+    Planned,
+    /// A closure whose meters have been silent or at zero since the seal: it takes off the
+    /// intake's last complete year. `after_m3` is what they counted since (at most the tolerance).
+    Sealed { after_m3: f64 },
+    /// A substitution seen in the meters: the named intakes over `months` whole months after it
+    /// was done (`after_m3`) against the same months a year before its start (`before_m3`).
+    Measured {
+        months: u32,
+        before_m3: f64,
+        after_m3: f64,
+    },
+    /// Done, but the meters do not show it (why): it counts as planned, from tomorrow, or not at
+    /// all where its effect is already in the meters' figures.
+    Unconfirmed { reason: String },
+}
+
+/// The volume a meter may count after a seal and still be "at zero", m³ (a display's last
+/// digit, a test run of the pump before the seal was set).
+pub const SEALED_TOLERANCE_M3: f64 = 1.0;
+
+/// One month of the intakes a measure names, summed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MonthVolume {
+    pub year: i16,
+    pub month: i8,
+    pub m3: f64,
+    /// Every named intake reported on enough of the month's days to compare it.
+    pub complete: bool,
+}
+
+/// The measured effect of a substitution that began on `start` and was done on `done`: each
+/// whole month after `done` up to the last month complete on `as_of`, against the same month a
+/// year before, when that month ended before `start` and both months are complete. `None` when
+/// no month can be compared yet.
+pub fn measured_drop(
+    months: &[MonthVolume],
+    start: Date,
+    done: Date,
+    as_of: Date,
+) -> Option<Evidence> {
+    let next = |(y, m): (i16, i8)| if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let prev = |(y, m): (i16, i8)| if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    let first = if done.day() == 1 {
+        (done.year(), done.month())
+    } else {
+        next((done.year(), done.month()))
+    };
+    let last = if as_of.day() == as_of.days_in_month() {
+        (as_of.year(), as_of.month())
+    } else {
+        prev((as_of.year(), as_of.month()))
+    };
+    let find = |ym: (i16, i8)| {
+        months
+            .iter()
+            .find(|v| (v.year, v.month) == ym && v.complete && v.m3.is_finite())
+            .map(|v| v.m3)
+    };
+    let start_month = (start.year(), start.month());
+    let (mut n, mut before, mut after) = (0u32, 0.0, 0.0);
+    let mut ym = first;
+    while ym <= last {
+        let year_before = (ym.0 - 1, ym.1);
+        if year_before < start_month
+            && let (Some(b), Some(a)) = (find(year_before), find(ym))
+        {
+            n += 1;
+            before += b;
+            after += a;
+        }
+        ym = next(ym);
+    }
+    (n > 0).then_some(Evidence::Measured {
+        months: n,
+        before_m3: before,
+        after_m3: after,
+    })
+}
+
+impl Evidence {
+    /// The annual volume a measured substitution takes off: the monthly drop × 12 (never below
+    /// zero); `None` for any other evidence.
+    pub fn measured_annual_m3(&self) -> Option<f64> {
+        match self {
+            Evidence::Measured {
+                months,
+                before_m3,
+                after_m3,
+            } if *months > 0 => Some(((before_m3 - after_m3) * 12.0 / f64::from(*months)).max(0.0)),
+            _ => None,
+        }
+    }
 }
 
 /// A date as `YYYY-MM-DD` in JSON.
@@ -209,6 +311,7 @@ mod tests {
             annual_m3: annual,
             from: d(from),
             measured: false,
+            evidence: Evidence::Planned,
         }
     }
 
@@ -278,6 +381,65 @@ mod tests {
             delivered(&closure("x", -5.0, "2026-10-01"), d("2026-06-30"), 2027),
             0.0
         );
+    }
+
+    fn month(year: i16, month: i8, m3: f64) -> MonthVolume {
+        MonthVolume {
+            year,
+            month,
+            m3,
+            complete: true,
+        }
+    }
+
+    #[test]
+    fn a_substitution_is_measured_against_the_same_months_before_its_start() {
+        // 10万 m³ a month in 2025; the substitution began 1 March 2026 and was done on
+        // 15 March: April to October 2026 (November is not complete on 20 November) drew
+        // 6万 a month.
+        let mut months: Vec<MonthVolume> = (1..=12).map(|m| month(2025, m, 10_0000.0)).collect();
+        months.extend((1..=3).map(|m| month(2026, m, 9_0000.0)));
+        months.extend((4..=11).map(|m| month(2026, m, 6_0000.0)));
+        let e = measured_drop(&months, d("2026-03-01"), d("2026-03-15"), d("2026-11-20")).unwrap();
+        assert_eq!(
+            e,
+            Evidence::Measured {
+                months: 7,
+                before_m3: 70_0000.0,
+                after_m3: 42_0000.0
+            }
+        );
+        // 4万 a month less: 48万 a year.
+        assert!((e.measured_annual_m3().unwrap() - 48_0000.0).abs() < 1e-6);
+        // On 30 November, November is complete too.
+        let e = measured_drop(&months, d("2026-03-01"), d("2026-03-15"), d("2026-11-30")).unwrap();
+        assert!(matches!(e, Evidence::Measured { months: 8, .. }));
+        // An incomplete month on either side is left out of both sums.
+        months[5].complete = false; // June 2025
+        months[12 + 8].complete = false; // September 2026
+        let e = measured_drop(&months, d("2026-03-01"), d("2026-03-15"), d("2026-11-20")).unwrap();
+        assert_eq!(
+            e,
+            Evidence::Measured {
+                months: 5,
+                before_m3: 50_0000.0,
+                after_m3: 30_0000.0
+            }
+        );
+        // A month a year before that is not wholly before the start is no baseline: a project
+        // begun in July 2025 and done in March 2026 compares only against January to June 2025,
+        // and April to June 2026 have such months.
+        let e = measured_drop(&months, d("2025-07-01"), d("2026-03-15"), d("2026-11-20")).unwrap();
+        assert!(matches!(e, Evidence::Measured { months: 2, .. }), "{e:?}");
+        // Done this month: nothing to compare yet.
+        assert_eq!(
+            measured_drop(&months, d("2026-11-01"), d("2026-11-10"), d("2026-11-20")),
+            None
+        );
+        // More water after than before: measured, and it takes nothing off.
+        let up = [month(2025, 5, 5.0), month(2026, 5, 8.0)];
+        let e = measured_drop(&up, d("2026-01-01"), d("2026-04-30"), d("2026-06-10")).unwrap();
+        assert_eq!(e.measured_annual_m3(), Some(0.0));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::analysis::accounting::{
     days_between,
 };
 use crate::analysis::expected::{Expected, MonthRecord, expected};
+use crate::analysis::plan::MonthVolume;
 use crate::config::Config;
 use crate::config::registry::Intake;
 use crate::domain::MonthlyPoints;
@@ -43,6 +44,10 @@ pub struct Inputs<'a> {
     pub flagged: HashMap<(String, i16), f64>,
     /// Imported electricity of users below the duty (以电折水): (first day, last day, kWh).
     pub electricity: volumes::Electricity,
+    /// What the meter of each intake sealed since 1 January of last year (its `active_to`
+    /// before the as-of date) counted after the seal, m³: a closure counts only with its meter
+    /// silent or at zero.
+    pub after_seal: HashMap<String, f64>,
 }
 
 /// The monthly figures of each intake as [`MonthRecord`]s. Volumes and covered days come from
@@ -99,7 +104,18 @@ impl<'a> Inputs<'a> {
         let from = Date::new(w.year - 2, 1, 1).unwrap_or(as_of);
         let months = volumes::monthly_figures(conn, &intakes, from, as_of)?;
         let records = month_records(&months);
+        let since = Date::new(w.year - 1, 1, 1).unwrap_or(as_of);
+        let mut after_seal = HashMap::new();
+        for i in &reg.intakes {
+            if let Some(to) = i.active_to.filter(|t| *t >= since && *t < as_of)
+                && let Ok(next) = to.tomorrow()
+            {
+                let days = volumes::daily_volume_sums(conn, [i.id.as_str()], next, as_of)?;
+                after_seal.insert(i.id.clone(), days.iter().map(|d| d.1).sum());
+            }
+        }
         Ok(Inputs {
+            after_seal,
             sums: volumes::intake_window_sums(conn, intakes.iter().copied(), &w)?,
             monthly: months.volumes,
             records,
@@ -231,6 +247,42 @@ impl<'a> Inputs<'a> {
             }
         }
         m
+    }
+
+    /// Each month of the loaded months of a set of intakes, summed, with whether every one of
+    /// them reported on at least `share` of its days (or was sealed before the month began).
+    pub fn month_volumes(&self, intakes: &[&Intake], share: f64) -> Vec<MonthVolume> {
+        let mut months: Vec<(i16, i8)> = intakes
+            .iter()
+            .flat_map(|i| self.records.get(&i.id).map(Vec::as_slice).unwrap_or(&[]))
+            .map(|r| (r.0, r.1))
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        months
+            .into_iter()
+            .filter_map(|(year, month)| {
+                let first = Date::new(year, month, 1).ok()?;
+                let days = f64::from(first.days_in_month());
+                let mut m3 = 0.0;
+                let mut complete = true;
+                for i in intakes {
+                    let r = self
+                        .records
+                        .get(&i.id)
+                        .and_then(|rs| rs.iter().find(|r| (r.0, r.1) == (year, month)));
+                    m3 += r.map_or(0.0, |r| r.2);
+                    let sealed = i.active_to.is_some_and(|t| t < first);
+                    complete &= sealed || r.is_some_and(|r| f64::from(r.3) >= share * days);
+                }
+                Some(MonthVolume {
+                    year,
+                    month,
+                    m3,
+                    complete,
+                })
+            })
+            .collect()
     }
 
     /// The months `(year, month)` in which any of the intakes reported.

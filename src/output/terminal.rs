@@ -374,7 +374,6 @@ pub fn quarantine_table(
 /// The plans of the counties of `doc` as text: per year the cut needed, what the measures
 /// deliver and the gap; the measures; the candidates with the cumulative cut.
 pub fn plan_text(doc: &StatusDoc) -> String {
-    use crate::analysis::plan::MeasureKind;
     let w = |v: f64| crate::domain::volume::wan(v);
     let opt = |v: Option<f64>| v.map_or_else(|| super::wording::DASH.to_owned(), w);
     let mut s = String::new();
@@ -424,19 +423,10 @@ pub fn plan_text(doc: &StatusDoc) -> String {
             let _ = writeln!(s, "  措施：无已计划的关停或项目");
         } else {
             let _ = writeln!(s, "  措施：");
-            for m in &p.measures {
-                let kind = match m.kind {
-                    MeasureKind::Closure => "关停",
-                    MeasureKind::Substitution => "水源置换",
-                    MeasureKind::Saving => "节水压采",
-                };
+            for [from, kind, name, annual, basis] in super::report::way_out::measure_rows(p) {
                 let _ = writeln!(
                     s,
-                    "    {}  {kind}  {}  {} 万 m³/年（{}）",
-                    m.from,
-                    m.name,
-                    w(m.annual_m3),
-                    if m.measured { "已实施" } else { "计划" }
+                    "    {from}  {kind}  {name}  {annual} 万 m³/年（{basis}）"
                 );
             }
         }

@@ -774,7 +774,7 @@ fn way_out(a: &mut Appendix, c: &CountyStatus) {
                 col("类别"),
                 wrap("名称"),
                 col("万 m³/年"),
-                col("状态"),
+                wrap("依据"),
             ],
             measure_rows(p)
                 .into_iter()

@@ -1,7 +1,7 @@
 //! The way out and the springs as rows: what the Word document, the web pages and the terminal
 //! print of a county's plan and of the springs, worded once.
 
-use crate::analysis::plan::{MeasureKind, Plan};
+use crate::analysis::plan::{Evidence, MeasureKind, Plan};
 use crate::analysis::springs::SpringStatus;
 use crate::domain::volume::wan;
 use crate::output::wording;
@@ -28,7 +28,7 @@ pub fn year_rows(p: &Plan) -> Vec<[String; 7]> {
         .collect()
 }
 
-/// The measures: 起始日, 类别, 名称, 万 m³/年, 状态.
+/// The measures: 起始日, 类别, 名称, 万 m³/年, 依据.
 pub fn measure_rows(p: &Plan) -> Vec<[String; 5]> {
     p.measures
         .iter()
@@ -43,10 +43,29 @@ pub fn measure_rows(p: &Plan) -> Vec<[String; 5]> {
                 kind.to_owned(),
                 m.name.clone(),
                 wan(m.annual_m3),
-                if m.measured { "已实施" } else { "计划" }.to_owned(),
+                basis(&m.evidence),
             ]
         })
         .collect()
+}
+
+/// How a measure's volume is known, in words: planned, sealed with the meter at zero, measured
+/// over so many months, or done but not seen in the meters (why).
+pub fn basis(e: &Evidence) -> String {
+    match e {
+        Evidence::Planned => "计划（申报量）".to_owned(),
+        Evidence::Sealed { .. } => "已封停，表计停报或为零（上年实测量）".to_owned(),
+        Evidence::Measured {
+            months,
+            before_m3,
+            after_m3,
+        } => format!(
+            "实测：{months} 个整月 {} 万 m³，开工前同期 {} 万 m³",
+            wan(*after_m3),
+            wan(*before_m3)
+        ),
+        Evidence::Unconfirmed { reason } => format!("未核实：{reason}"),
+    }
 }
 
 /// The candidates: 取水口, 名称, 上年取水量, 累计压减 (万 m³).
