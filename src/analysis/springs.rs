@@ -50,6 +50,13 @@ pub struct SpringStatus {
     /// Whether that year is no later than `reflow_by` (`None` without a target, or when the
     /// spring is not rising and not above).
     pub on_track: Option<bool>,
+    /// The spring's monthly series, the first day of each month with data and its level, m:
+    /// what a chart draws (not in the JSON; `trend` carries its figures).
+    #[serde(skip)]
+    pub monthly_m: Vec<(Date, f64)>,
+    /// The first month of the series the trend was fitted on (its intercept's month).
+    #[serde(skip)]
+    pub series_start: Date,
 }
 
 /// The spring's monthly series: each month the mean of its wells with data.
@@ -132,7 +139,23 @@ pub fn spring_status(
         reaches_outlet_year,
         reflow_by: s.reflow_by,
         on_track,
+        monthly_m: series
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .filter_map(|(i, v)| Some((month_start(start, i)?, *v)))
+            .collect(),
+        series_start: start,
     }
+}
+
+/// The first day of the month `i` months after `start`'s.
+fn month_start(start: Date, i: usize) -> Option<Date> {
+    let months = i64::try_from(i).ok()?;
+    start
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(months))
+        .ok()
 }
 
 #[cfg(test)]

@@ -446,5 +446,16 @@ pub fn plan_text(doc: &StatusDoc) -> String {
         let verdict = super::report::way_out::conclusion(p);
         let _ = writeln!(s, "  结论：{verdict}");
     }
+    if !doc.springs.is_empty() {
+        let _ = writeln!(s, "\n岩溶大泉（任务42–43）：代表井月均水位对泉口高程");
+        for [name, outlet, month, margin, above, trend, reach] in
+            super::report::way_out::spring_rows(&doc.springs)
+        {
+            let _ = writeln!(
+                s,
+                "  {name}  泉口 {outlet} m  {month} 与泉口差 {margin} m  近 12 月高于泉口 {above}  趋势 {trend} m/a  复流：{reach}"
+            );
+        }
+    }
     s
 }

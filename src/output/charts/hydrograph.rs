@@ -22,7 +22,7 @@ use super::fonts;
 use super::format::{fixed, signed, time_label, trim_decimal};
 use super::furniture::{LegendItem, Swatch, legend, note_center, page, watermark};
 use super::layout::{dims, pixel, text_width};
-use super::spec::{Hydrographs, LevelKind, Sanitize, Trend, WellSeries};
+use super::spec::{Hydrographs, LevelKind, Sanitize, Subject, Trend, WellSeries};
 use super::style::{WIDTH, colour, size, stroke, text, text_at};
 
 /// Panels per row.
@@ -36,10 +36,19 @@ const PANEL_TITLE: f64 = 48.0;
 const PANEL_TEXT: f64 = 46.0;
 const PANEL_TICK: f64 = 46.0;
 
+/// Panels per row of chart `m`: springs (a handful, each a city-level figure) get the full
+/// width each.
+fn cols(m: &Hydrographs) -> usize {
+    match m.subject {
+        Subject::Springs => 1,
+        Subject::Wells => COLS,
+    }
+}
+
 /// Canvas size in px: as many rows as the page's panels need.
 pub(crate) fn size(m: &Hydrographs) -> (u32, u32) {
     let n = m.page_wells(m.page).len().max(1);
-    let rows = n.div_ceil(COLS) as u32;
+    let rows = n.div_ceil(cols(m)) as u32;
     (WIDTH, FRAME_H + rows * PANEL_H)
 }
 
@@ -132,20 +141,32 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     fonts::register()?;
     let m = &m.sanitized();
-    let (title, what) = match m.kind {
-        LevelKind::Level => ("监测井地下水水位过程线", "水位 (m，1985国家高程基准)"),
-        LevelKind::Depth => ("监测井地下水埋深过程线", "埋深 (m，坐标向下增大)"),
+    let springs = m.subject == Subject::Springs;
+    let (title, what) = match (m.subject, m.kind) {
+        (Subject::Springs, _) => (
+            "岩溶大泉：泉域岩溶水位与泉口高程",
+            "代表井月均水位 (m，1985国家高程基准)",
+        ),
+        (_, LevelKind::Level) => ("监测井地下水水位过程线", "水位 (m，1985国家高程基准)"),
+        (_, LevelKind::Depth) => ("监测井地下水埋深过程线", "埋深 (m，坐标向下增大)"),
     };
     let pages = m.pages();
     let page_no = m.page.min(pages - 1);
     let wells = m.page_wells(page_no);
     let all: Vec<(&WellSeries, Vec<(f64, f64)>)> = m.wells.iter().map(|w| (w, points(w))).collect();
     let has_data = all.iter().any(|(_, p)| !p.is_empty());
-    let mut subtitle = format!(
-        "第 {}/{pages} 页，共 {} 眼井；纵轴：{what}，每井独立刻度",
-        page_no + 1,
-        m.wells.len()
-    );
+    let mut subtitle = if springs {
+        format!(
+            "共 {} 处泉；纵轴：{what}，每泉独立刻度；水位高于泉口即复流",
+            m.wells.len()
+        )
+    } else {
+        format!(
+            "第 {}/{pages} 页，共 {} 眼井；纵轴：{what}，每井独立刻度",
+            page_no + 1,
+            m.wells.len()
+        )
+    };
     if has_data && all.iter().all(|(_, p)| p.len() <= 1) {
         subtitle.push_str("；每井仅 1 个数据点，不足以判断趋势");
     } else if !has_data && !m.wells.is_empty() {
@@ -168,7 +189,12 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
     on_page.dedup();
     for g in &on_page {
         let label = if groups[*g].is_empty() {
-            "监测井".to_owned()
+            if springs {
+                "泉域岩溶水位"
+            } else {
+                "监测井"
+            }
+            .to_owned()
         } else {
             groups[*g].to_owned()
         };
@@ -183,7 +209,11 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
     if wells.iter().any(|w| w.target_m.is_some()) {
         items.push(LegendItem::new(
             Swatch::Dashed(colour::LIMIT),
-            "水位控制目标",
+            if springs {
+                "泉口高程"
+            } else {
+                "水位控制目标"
+            },
         ));
     }
     if wells.iter().any(|w| !w.outliers.is_empty()) {
@@ -224,8 +254,8 @@ pub fn draw_hydrographs<DB: DrawingBackend>(
         return Ok(());
     }
     watermark(&grid, m.meta.example)?;
-    let rows = wells.len().div_ceil(COLS);
-    let cells = grid.split_evenly((rows, COLS));
+    let rows = wells.len().div_ceil(cols(m));
+    let cells = grid.split_evenly((rows, cols(m)));
     for (cell, w) in cells.iter().zip(&wells) {
         let g = group_of(w);
         panel(

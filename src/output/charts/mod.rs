@@ -55,6 +55,7 @@ mod monthly;
 mod readiness;
 mod source;
 mod style;
+mod way_out;
 
 #[cfg(test)]
 mod samples;
@@ -75,6 +76,6 @@ pub use source::draw_by_source;
 pub use spec::{
     AquiferLevels, BudgetBar, ChartMeta, CityOverview, CountyK, CriterionRow, CumulativeWithdrawal,
     CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs, LevelKind,
-    MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind, WellSeries,
-    WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
+    MonthlyWithdrawal, QuotaStep, SourceSeries, Subject, Trend, TrendDirection, VerdictKind,
+    WayOut, WayStep, WellSeries, WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
 };

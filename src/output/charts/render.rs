@@ -23,10 +23,10 @@ use plotters_backend::{
 
 use super::layout::{PxRect, ink_box_raw};
 use super::spec::{
-    CityOverview, CumulativeWithdrawal, ExitReadiness, Hydrographs, MonthlyWithdrawal,
+    CityOverview, CumulativeWithdrawal, ExitReadiness, Hydrographs, MonthlyWithdrawal, WayOut,
     WithdrawalBySource,
 };
-use super::{city, cumulative, fonts, hydrograph, monthly, readiness, source};
+use super::{city, cumulative, fonts, hydrograph, monthly, readiness, source, way_out};
 
 /// Why a chart could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,9 @@ pub enum ChartKind<'a> {
     CityOverview(&'a CityOverview),
     /// Chart 6: withdrawal by water source and year, with the reduction against the base year.
     BySource(&'a WithdrawalBySource),
+    /// Chart 7: the way out, from this year's projection through the measures to the exit
+    /// year's allowed withdrawal.
+    WayOut(&'a WayOut),
 }
 
 impl ChartKind<'_> {
@@ -78,6 +81,7 @@ impl ChartKind<'_> {
             ChartKind::Hydrographs(m) => hydrograph::size(m),
             ChartKind::CityOverview(_) => city::SIZE,
             ChartKind::BySource(_) => source::SIZE,
+            ChartKind::WayOut(m) => way_out::size(m),
         }
     }
 
@@ -93,6 +97,7 @@ impl ChartKind<'_> {
             ChartKind::Hydrographs(m) => hydrograph::draw_hydrographs(m, root),
             ChartKind::CityOverview(m) => city::draw_city_overview(m, root),
             ChartKind::BySource(m) => source::draw_by_source(m, root),
+            ChartKind::WayOut(m) => way_out::draw_way_out(m, root),
         }
     }
 }

@@ -9,8 +9,9 @@
 use super::{
     AquiferLevels, BudgetBar, ChartKind, ChartMeta, CityOverview, CountyK, CriterionRow,
     CumulativeWithdrawal, CurrentYear, DatedValue, DayValue, Deadline, ExitReadiness, Hydrographs,
-    LevelKind, MonthlyWithdrawal, QuotaStep, SourceSeries, Trend, TrendDirection, VerdictKind,
-    WellSeries, WithdrawalBySource, YearMonths, YearQuota, YearWithdrawal, Ymd,
+    LevelKind, MonthlyWithdrawal, QuotaStep, SourceSeries, Subject, Trend, TrendDirection,
+    VerdictKind, WayOut, WayStep, WellSeries, WithdrawalBySource, YearMonths, YearQuota,
+    YearWithdrawal, Ymd,
 };
 
 const AS_OF: Ymd = Ymd::new(2026, 11, 28);
@@ -435,6 +436,7 @@ fn hydrographs(case: Case, kind: LevelKind, n_wells: usize, example: bool) -> Hy
         kind,
         wells,
         page: 0,
+        subject: Subject::Wells,
     };
     match case {
         Case::Full | Case::QuotaChange => {}
@@ -588,6 +590,104 @@ fn by_source(case: Case, example: bool) -> WithdrawalBySource {
     m
 }
 
+fn way_out(case: Case, example: bool) -> WayOut {
+    let step = |label: &str, wan: f64, measured: bool| WayStep {
+        label: label.to_owned(),
+        m3: wan * 1e4,
+        measured,
+    };
+    let mut m = WayOut {
+        meta: meta("清徐县", example),
+        this_year: 2026,
+        exit_year: 2027,
+        projected_m3: 1615.0e4,
+        steps: vec![
+            step(
+                "关停：QX-0003 清徐县马峪乡某某建材有限公司2号井",
+                18.25,
+                true,
+            ),
+            step("水源置换：清徐县地下水置换晋祠泉保护治理工程", 240.0, false),
+            step("关停：清徐县城区自备井关停（第一批）", 40.0, false),
+        ],
+        candidates: Some((12, 96.4e4)),
+        quota_m3: 1420.0e4,
+        allowed_m3: 1349.0e4,
+        pass_k: 0.95,
+        conclusion: "计划措施在 2027 年可减 298.3 万 m³，仍差 0 万 m³……".to_owned(),
+    };
+    match case {
+        Case::Full => {}
+        Case::NoLevels => m.candidates = None,
+        Case::OneMonth => {
+            m.steps = (0..12)
+                .map(|i| {
+                    step(
+                        &format!("关停：QX-{i:04} 某某很长名称的企业自备井"),
+                        5.0 + i as f64,
+                        i % 3 == 0,
+                    )
+                })
+                .collect();
+        }
+        Case::QuotaChange => m.allowed_m3 = 1700.0e4,
+        Case::ZerosAndNan => {
+            m.steps[0].m3 = f64::NAN;
+            m.steps[1].m3 = 0.0;
+            m.quota_m3 = f64::NAN;
+        }
+        Case::Empty => {
+            m.projected_m3 = f64::NAN;
+            m.steps.clear();
+            m.candidates = None;
+        }
+    }
+    m
+}
+
+/// The two karst springs as the city's spring panels.
+fn springs(case: Case, example: bool) -> Hydrographs {
+    let spring = |name: &str, wells: &str, base: f64, outlet: f64| WellSeries {
+        id: name.to_owned(),
+        name: format!("代表井 {wells}"),
+        group: String::new(),
+        points: monthly_levels((2020, 1), 83, base, 1.1, name.len()),
+        trend: Some(trend(
+            1.1,
+            DatedValue {
+                date: Ymd::new(2023, 6, 15),
+                value: base + 2.0,
+            },
+            TrendDirection::Rising,
+        )),
+        target_m: Some(outlet),
+        target_note: Some(format!(
+            "泉口 {outlet:.2} m · 复流：2029 年（目标 2030 年）"
+        )),
+        outliers: Vec::new(),
+        steps: Vec::new(),
+    };
+    let mut m = Hydrographs {
+        meta: meta("太原市", example),
+        kind: LevelKind::Level,
+        wells: vec![
+            spring("晋祠泉", "W-JY-01", 796.0, 802.59),
+            spring("兰村泉", "W-JCP-01、W-JCP-04", 795.0, 801.0),
+        ],
+        page: 0,
+        subject: Subject::Springs,
+    };
+    match case {
+        Case::Empty => m.wells.clear(),
+        Case::ZerosAndNan => m.wells[0]
+            .points
+            .iter_mut()
+            .for_each(|p| p.value = f64::NAN),
+        _ => {}
+    }
+    m
+}
+
 /// Owned models of every chart for one case.
 pub(crate) struct Models {
     pub(crate) readiness: ExitReadiness,
@@ -599,6 +699,8 @@ pub(crate) struct Models {
     pub(crate) hydro_pages: Hydrographs,
     pub(crate) city: CityOverview,
     pub(crate) by_source: WithdrawalBySource,
+    pub(crate) way_out: WayOut,
+    pub(crate) springs: Hydrographs,
 }
 
 impl Models {
@@ -612,6 +714,8 @@ impl Models {
             hydro_pages: many_wells(case, 30, example, 1),
             city: city(case, example),
             by_source: by_source(case, example),
+            way_out: way_out(case, example),
+            springs: springs(case, example),
         }
     }
 
@@ -634,6 +738,8 @@ impl Models {
             ),
             ("city", ChartKind::CityOverview(&self.city)),
             ("by-source", ChartKind::BySource(&self.by_source)),
+            ("way-out", ChartKind::WayOut(&self.way_out)),
+            ("springs", ChartKind::Hydrographs(&self.springs)),
         ]
     }
 }

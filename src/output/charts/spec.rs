@@ -413,6 +413,17 @@ pub struct Hydrographs {
     pub wells: Vec<WellSeries>,
     /// Which page to draw, 0-based; see [`Hydrographs::pages`].
     pub page: usize,
+    /// What the panels are: monitoring wells, or karst springs (the mean level of each
+    /// spring's wells against its outlet, given as the target).
+    pub subject: Subject,
+}
+
+/// What a hydrograph chart's panels show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Subject {
+    #[default]
+    Wells,
+    Springs,
 }
 
 impl Hydrographs {
@@ -476,6 +487,40 @@ pub struct WithdrawalBySource {
     /// What made the last complete year's reduction, when known: `(year, sealed wells,
     /// transfers to public supply, the rest)` in m³.
     pub reduction_parts: Option<(i32, f64, f64, f64)>,
+}
+
+/// Chart 7, the way out: this year's projection, held, through what each closure and project
+/// takes off in the exit year, to the exit year's allowed withdrawal (quota × the pass k), and
+/// what closing the remaining candidate 自备井 would add.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WayOut {
+    /// Title, footer, example flag.
+    pub meta: ChartMeta,
+    pub this_year: i32,
+    pub exit_year: i32,
+    /// This year's year-end projection, m³; non-finite: no data this year, nothing to plan from.
+    pub projected_m3: f64,
+    /// The measures that take something off the exit year, in their order.
+    pub steps: Vec<WayStep>,
+    /// The candidate 自备井 (count, their last-year total m³), when any.
+    pub candidates: Option<(usize, f64)>,
+    /// The exit year's quota and what k at the pass threshold allows, m³; non-finite: none set.
+    pub quota_m3: f64,
+    pub allowed_m3: f64,
+    pub pass_k: f64,
+    /// The plan's conclusion in a sentence: the chart's headline.
+    pub conclusion: String,
+}
+
+/// One measure's bar on the way out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WayStep {
+    /// Its name as printed beside the bar.
+    pub label: String,
+    /// What it takes off the exit year, m³.
+    pub m3: f64,
+    /// Seen in the meters (solid), or planned (outlined).
+    pub measured: bool,
 }
 
 /// A withdrawal against its limit, e.g. 太原供水集团 against 7602万 m³.
@@ -641,6 +686,20 @@ impl Sanitize for MonthlyWithdrawal {
                 *v = clean(*v);
             }
         }
+        m
+    }
+}
+
+impl Sanitize for WayOut {
+    fn sanitized(&self) -> Self {
+        let mut m = self.clone();
+        m.projected_m3 = clean(m.projected_m3);
+        m.quota_m3 = clean(m.quota_m3);
+        m.allowed_m3 = clean(m.allowed_m3);
+        m.steps.retain(|s| s.m3.is_finite() && s.m3 > 0.0);
+        m.candidates = m
+            .candidates
+            .filter(|c| c.0 > 0 && c.1.is_finite() && c.1 > 0.0);
         m
     }
 }

@@ -5,7 +5,12 @@ use jiff::civil::Date;
 use super::county::Files;
 use super::{ReportError, csv, meta};
 use crate::assess::StatusDoc;
-use crate::output::charts::{self, BudgetBar, ChartKind, CityOverview, CountyK};
+use jiff::ToSpan;
+
+use super::series;
+use crate::output::charts::{
+    self, BudgetBar, ChartKind, CityOverview, CountyK, Hydrographs, LevelKind, Subject, WellSeries,
+};
 
 /// The budget bars, in the order the chart draws them; the city total is drawn apart.
 const BUDGETS: [&str; 2] = ["supply_group", "counties"];
@@ -22,7 +27,52 @@ pub fn files(doc: &StatusDoc, as_of: Date, form: csv::CsvForm) -> Result<Files, 
         )
     })?;
     files.push(("city.csv".into(), csv));
+    if !doc.springs.is_empty() {
+        files.extend(charts::render_all(
+            ChartKind::Hydrographs(&springs(doc, as_of)),
+            "springs",
+        )?);
+    }
     Ok(files)
+}
+
+/// The karst springs as hydrograph panels: each spring's mean level (its wells' monthly mean)
+/// with its Sen trend against the outlet's elevation, where reflow begins.
+fn springs(doc: &StatusDoc, as_of: Date) -> Hydrographs {
+    Hydrographs {
+        meta: meta("太原市", doc, as_of),
+        kind: LevelKind::Level,
+        subject: Subject::Springs,
+        page: 0,
+        wells: doc
+            .springs
+            .iter()
+            .map(|s| WellSeries {
+                id: if s.example {
+                    format!("{}（示例值）", s.name)
+                } else {
+                    s.name.clone()
+                },
+                name: format!("代表井 {}", s.wells.join("、")),
+                group: String::new(),
+                points: series::dated(
+                    &s.monthly_m
+                        .iter()
+                        .map(|(d, v)| (d.first_of_month().saturating_add(14.days()), *v))
+                        .collect::<Vec<_>>(),
+                ),
+                trend: series::trend_line(&s.trend, s.series_start),
+                target_m: Some(s.outlet_m),
+                target_note: Some(format!(
+                    "泉口 {:.2} m · 复流：{}",
+                    s.outlet_m,
+                    super::way_out::spring_outlook(s)
+                )),
+                outliers: Vec::new(),
+                steps: Vec::new(),
+            })
+            .collect(),
+    }
 }
 
 /// The chart's figures: each budget's and county's projected year-end withdrawal against its

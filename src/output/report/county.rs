@@ -7,14 +7,15 @@ use jiff::civil::Date;
 use super::series::{self, MonthSums};
 use super::{ReportError, csv, docx, meta, summary};
 use crate::analysis::accounting::{county_quota_for_year, quota_steps};
+use crate::analysis::plan::delivered;
 use crate::analysis::verdict::Status;
 use crate::assess::{CountyModel, CountyStatus, ReportModel, StatusDoc, counts_for_county_quota};
 use crate::config::Config;
 use crate::domain::{Budget, Source, TargetKind};
 use crate::output::charts::{
     self, AquiferLevels, ChartKind, ChartMeta, CriterionRow, CumulativeWithdrawal, CurrentYear,
-    Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, WellSeries,
-    WithdrawalBySource, YearQuota, YearWithdrawal,
+    Deadline, ExitReadiness, Hydrographs, LevelKind, MonthlyWithdrawal, SourceSeries, Subject,
+    WayOut, WayStep, WellSeries, WithdrawalBySource, YearQuota, YearWithdrawal,
 };
 
 /// What every county's bundle of one run reads: the same for all counties.
@@ -90,6 +91,7 @@ pub(super) fn files_with(
     files.extend(monthly(run, &county)?);
     files.extend(hydrographs(run, &county)?);
     files.extend(by_source(run, &county)?);
+    files.extend(way_out(run, &county)?);
     files.push((
         "bulletin.csv".into(),
         csv::to_bytes(run.csv, |w| csv::bulletin(w, c))?,
@@ -166,6 +168,9 @@ pub fn chart_files(c: &CountyStatus) -> Vec<(String, &'static str)> {
     ];
     files.extend((0..hydrograph_pages(c)).map(|p| (hydrograph_stem(p), "监测井水位过程线")));
     files.push(("sources".to_owned(), "分水源取水量"));
+    if c.plan.is_some() {
+        files.push(("plan".to_owned(), "退出路径"));
+    }
     files
 }
 
@@ -389,6 +394,7 @@ fn hydrographs(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
         (t, _) => t,
     };
     let mut chart = Hydrographs {
+        subject: Subject::Wells,
         meta: run.meta(k.c),
         kind: if run.depth {
             LevelKind::Depth
@@ -590,4 +596,41 @@ mod tests {
             );
         }
     }
+}
+
+/// The way out (a county with an exit deadline only): this year's projection, held, through
+/// what each measure takes off the exit year, to the exit year's allowed withdrawal, and the
+/// candidate 自备井 when the measures leave a gap.
+fn way_out(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
+    let Some(p) = &k.c.plan else {
+        return Ok(Vec::new());
+    };
+    let exit = p.years.last();
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let chart = WayOut {
+        meta: run.meta(k.c),
+        this_year: i32::from(run.doc.year),
+        exit_year: i32::from(p.exit_year),
+        projected_m3: nan(exit.and_then(|y| y.baseline_m3)),
+        steps: p
+            .measures
+            .iter()
+            .map(|m| WayStep {
+                label: format!("{}：{}", super::way_out::kind_label(m.kind), m.name),
+                m3: delivered(m, run.as_of, p.exit_year),
+                measured: m.measured,
+            })
+            .filter(|s| s.m3 > 0.0)
+            .collect(),
+        candidates: p
+            .candidates
+            .last()
+            .filter(|_| p.exit_gap_m3 > 0.0)
+            .map(|c| (p.candidates.len(), c.cumulative_m3)),
+        quota_m3: nan(exit.and_then(|y| y.quota_m3)),
+        allowed_m3: nan(exit.and_then(|y| y.allowed_m3)),
+        pass_k: p.pass_k,
+        conclusion: super::way_out::conclusion(p),
+    };
+    (k.render)(ChartKind::WayOut(&chart), "plan")
 }

@@ -6,7 +6,7 @@
 //! stem a generic title after them.
 
 /// Chart titles by file stem, in the order the charts are numbered.
-const TITLES: [(&str, &str); 5] = [
+const TITLES: [(&str, &str); 6] = [
     (
         "readiness",
         "退出准备度：年取水量与管控指标、分含水层水位趋势",
@@ -15,6 +15,7 @@ const TITLES: [(&str, &str); 5] = [
     ("monthly", "近三年逐月取水量"),
     ("hydrographs", "监测井水位过程线"),
     ("sources", "按水源分取水量"),
+    ("plan", "退出路径：本年预测、各项措施与退出年允许取水量"),
 ];
 
 /// One chart of a folder.

@@ -33,20 +33,24 @@ pub fn measure_rows(p: &Plan) -> Vec<[String; 5]> {
     p.measures
         .iter()
         .map(|m| {
-            let kind = match m.kind {
-                MeasureKind::Closure => "关停",
-                MeasureKind::Substitution => "水源置换",
-                MeasureKind::Saving => "节水压采",
-            };
             [
                 m.from.to_string(),
-                kind.to_owned(),
+                kind_label(m.kind).to_owned(),
                 m.name.clone(),
                 wan(m.annual_m3),
                 basis(&m.evidence),
             ]
         })
         .collect()
+}
+
+/// A measure's kind in words.
+pub fn kind_label(k: MeasureKind) -> &'static str {
+    match k {
+        MeasureKind::Closure => "关停",
+        MeasureKind::Substitution => "水源置换",
+        MeasureKind::Saving => "节水压采",
+    }
 }
 
 /// How a measure's volume is known, in words: planned, sealed with the meter at zero, measured
@@ -125,16 +129,6 @@ pub fn spring_rows(springs: &[SpringStatus]) -> Vec<[String; 7]> {
             } else {
                 s.name.clone()
             };
-            let reach = match (s.margin_m, s.reaches_outlet_year) {
-                (_, _) if !s.trend.recent => "近期无资料，无法判断".to_owned(),
-                (Some(m), _) if m > 0.0 => "已出流".to_owned(),
-                (_, Some(y)) => match s.reflow_by {
-                    Some(by) if y > by => format!("{y} 年（晚于目标 {by} 年）"),
-                    Some(by) => format!("{y} 年（目标 {by} 年）"),
-                    None => format!("{y} 年"),
-                },
-                _ => "水位未回升，无法预计".to_owned(),
-            };
             [
                 name,
                 wording::fixed(s.outlet_m, 2),
@@ -155,10 +149,25 @@ pub fn spring_rows(springs: &[SpringStatus]) -> Vec<[String; 7]> {
                 wording::or_dash(s.trend.sen_slope_m_per_year, |v| {
                     wording::signed_fixed(v, 2)
                 }),
-                reach,
+                spring_outlook(s),
             ]
         })
         .collect()
+}
+
+/// When the spring flows again, in words: already, the year its trend reaches the outlet
+/// (against its target), or why that cannot be said.
+pub fn spring_outlook(s: &SpringStatus) -> String {
+    match (s.margin_m, s.reaches_outlet_year) {
+        (_, _) if !s.trend.recent => "近期无资料，无法判断".to_owned(),
+        (Some(m), _) if m > 0.0 => "已出流".to_owned(),
+        (_, Some(y)) => match s.reflow_by {
+            Some(by) if y > by => format!("{y} 年（晚于目标 {by} 年）"),
+            Some(by) => format!("{y} 年（目标 {by} 年）"),
+            None => format!("{y} 年"),
+        },
+        _ => "水位未回升，无法预计".to_owned(),
+    }
 }
 
 #[cfg(test)]
