@@ -542,6 +542,43 @@ fn by_source(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
     Ok(files)
 }
 
+/// The way out (a county with an exit deadline only): this year's projection, held, through
+/// what each measure takes off the exit year, to the exit year's allowed withdrawal, and the
+/// candidate 自备井 when the measures leave a gap.
+fn way_out(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
+    let Some(p) = &k.c.plan else {
+        return Ok(Vec::new());
+    };
+    let exit = p.years.last();
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let chart = WayOut {
+        meta: run.meta(k.c),
+        this_year: i32::from(run.doc.year),
+        exit_year: i32::from(p.exit_year),
+        projected_m3: nan(exit.and_then(|y| y.baseline_m3)),
+        steps: p
+            .measures
+            .iter()
+            .map(|m| WayStep {
+                label: format!("{}：{}", super::way_out::kind_label(m.kind), m.name),
+                m3: delivered(m, run.as_of, p.exit_year),
+                measured: m.measured,
+            })
+            .filter(|s| s.m3 > 0.0)
+            .collect(),
+        candidates: p
+            .candidates
+            .last()
+            .filter(|_| p.exit_gap_m3 > 0.0)
+            .map(|c| (p.candidates.len(), c.cumulative_m3)),
+        quota_m3: nan(exit.and_then(|y| y.quota_m3)),
+        allowed_m3: nan(exit.and_then(|y| y.allowed_m3)),
+        pass_k: p.pass_k,
+        conclusion: super::way_out::conclusion(p),
+    };
+    (k.render)(ChartKind::WayOut(&chart), "plan")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -596,41 +633,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The way out (a county with an exit deadline only): this year's projection, held, through
-/// what each measure takes off the exit year, to the exit year's allowed withdrawal, and the
-/// candidate 自备井 when the measures leave a gap.
-fn way_out(run: &Run<'_>, k: &County<'_>) -> Result<Files, ReportError> {
-    let Some(p) = &k.c.plan else {
-        return Ok(Vec::new());
-    };
-    let exit = p.years.last();
-    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
-    let chart = WayOut {
-        meta: run.meta(k.c),
-        this_year: i32::from(run.doc.year),
-        exit_year: i32::from(p.exit_year),
-        projected_m3: nan(exit.and_then(|y| y.baseline_m3)),
-        steps: p
-            .measures
-            .iter()
-            .map(|m| WayStep {
-                label: format!("{}：{}", super::way_out::kind_label(m.kind), m.name),
-                m3: delivered(m, run.as_of, p.exit_year),
-                measured: m.measured,
-            })
-            .filter(|s| s.m3 > 0.0)
-            .collect(),
-        candidates: p
-            .candidates
-            .last()
-            .filter(|_| p.exit_gap_m3 > 0.0)
-            .map(|c| (p.candidates.len(), c.cumulative_m3)),
-        quota_m3: nan(exit.and_then(|y| y.quota_m3)),
-        allowed_m3: nan(exit.and_then(|y| y.allowed_m3)),
-        pass_k: p.pass_k,
-        conclusion: super::way_out::conclusion(p),
-    };
-    (k.render)(ChartKind::WayOut(&chart), "plan")
 }
