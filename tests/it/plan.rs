@@ -151,6 +151,36 @@ fn the_plan_gives_the_cut_the_measures_the_gap_and_the_candidates() {
     )
     .unwrap();
     assert!(xml.contains("九、退出路径"), "the plan's section");
+    // The way-out chart: its bars name the measures that take something off the exit year, its
+    // headline is the plan's conclusion; the Word document embeds it.
+    let svg = std::fs::read_to_string(out.join("140121-清徐县/plan.svg")).unwrap();
+    assert!(svg.contains(&format!("结论：{conclusion}")), "headline");
+    assert!(
+        svg.contains("水源置换：清徐县地下水置换"),
+        "a measure's bar"
+    );
+    assert!(svg.contains("2027 年措施后") && svg.contains("2027 年允许取水量"));
+    assert!(xml.contains("退出路径：本年预测、各项措施与退出年允许取水量"));
+    // The city folder has the springs, each against its outlet.
+    let springs = std::fs::read_to_string(out.join("city/springs.svg")).unwrap();
+    for s in ["晋祠泉", "兰村泉", "泉口 802.59 m"] {
+        assert!(springs.contains(s), "{s}");
+    }
+    // A county the action plan sets no exit deadline has no way-out chart.
+    let (code, _, err) = gwmon(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2026-11-27",
+        "--county",
+        "140105",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.join("140105-小店区/sources.png").exists());
+    assert!(!out.join("140105-小店区/plan.png").exists());
     assert!(
         xml.contains(&format!("结论：{conclusion}。")),
         "{conclusion}"
