@@ -128,18 +128,21 @@ fn the_plan_gives_the_cut_the_measures_the_gap_and_the_candidates() {
         .to_owned();
     // The Word appendix prints the same plan in its own section.
     let out = dir.path().join("report");
-    let (code, _, err) = gwmon(&[
-        "report",
-        "--db",
-        db,
-        "--as-of",
-        "2026-11-27",
-        "--county",
-        "140121",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let report = |county: &str| {
+        let (code, _, err) = gwmon(&[
+            "report",
+            "--db",
+            db,
+            "--as-of",
+            "2026-11-27",
+            "--county",
+            county,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    };
+    report("140121");
     let docx = std::fs::File::open(out.join("140121-清徐县/自评估图表.docx")).unwrap();
     let mut xml = String::new();
     std::io::Read::read_to_string(
@@ -167,18 +170,7 @@ fn the_plan_gives_the_cut_the_measures_the_gap_and_the_candidates() {
         assert!(springs.contains(s), "{s}");
     }
     // A county the action plan sets no exit deadline has no way-out chart.
-    let (code, _, err) = gwmon(&[
-        "report",
-        "--db",
-        db,
-        "--as-of",
-        "2026-11-27",
-        "--county",
-        "140105",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    report("140105");
     assert!(out.join("140105-小店区/sources.png").exists());
     assert!(!out.join("140105-小店区/plan.png").exists());
     assert!(

@@ -14,6 +14,27 @@ use super::layout::{dims, measure, wrap};
 use super::spec::ChartMeta;
 use super::style::{MARGIN, colour, size, stroke, text, text_at};
 
+/// A headline in the note size and colour `c`, wrapped across the top of `area`; returns the
+/// area below it.
+pub(crate) fn headline<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &str,
+    c: RGBColor,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    let (w, _) = dims(area);
+    let style = text_at(size::NOTE, c, HPos::Left, VPos::Top);
+    let line_h = (size::NOTE * 1.05) as i32;
+    let lines = super::layout::wrap_with(s, w, |x| super::layout::text_width(x, size::NOTE));
+    for (i, line) in lines.iter().enumerate() {
+        area.draw(&Text::new(
+            line.clone(),
+            (0, i as i32 * line_h),
+            style.clone(),
+        ))?;
+    }
+    Ok(area.margin((lines.len() as i32 * line_h + 16) as u32, 0, 0, 0))
+}
+
 /// Draws background, title, optional subtitle, the example marking and the footer; returns the area
 /// left for the plot(s).
 pub(crate) fn page<DB: DrawingBackend>(

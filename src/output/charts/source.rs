@@ -16,8 +16,10 @@ use super::ChartError;
 use super::axes::{Ticked, value_range};
 use super::fonts;
 use super::format::{fixed, wan};
-use super::furniture::{LegendItem, Swatch, hatched_rect, legend, note_center, page, watermark};
-use super::layout::{Placer, PxRect, dims, halo_text, pixel, text_width, wrap_with, y_label_area};
+use super::furniture::{
+    LegendItem, Swatch, hatched_rect, headline, legend, note_center, page, watermark,
+};
+use super::layout::{Placer, PxRect, dims, halo_text, pixel, y_label_area};
 use super::spec::{Sanitize, WithdrawalBySource};
 use super::style::{colour, size, stroke, style_mesh, text_at};
 
@@ -121,7 +123,7 @@ pub fn draw_by_source<DB: DrawingBackend>(
     let body = page(root, &m.meta, "分水源取水量", None)?;
     // The reduction is the figure the reader came for: a headline in the text size, green when
     // groundwater came down, vermillion when it went up.
-    let (headline, c) = match &reduction {
+    let (headline_text, c) = match &reduction {
         Some(r) if r.increased => (r.text.clone(), colour::NOT_READY),
         Some(r) => (r.text.clone(), colour::READY),
         None => (
@@ -132,18 +134,7 @@ pub fn draw_by_source<DB: DrawingBackend>(
             colour::MUTED,
         ),
     };
-    let (bw, _) = dims(&body);
-    let style = text_at(size::NOTE, c, HPos::Left, VPos::Top);
-    let line_h = (size::NOTE * 1.05) as i32;
-    let lines = wrap_with(&headline, bw, |s| text_width(s, size::NOTE));
-    for (i, line) in lines.iter().enumerate() {
-        body.draw(&Text::new(
-            line.clone(),
-            (0, i as i32 * line_h),
-            style.clone(),
-        ))?;
-    }
-    let body = body.margin((lines.len() as i32 * line_h + 16) as u32, 0, 0, 0);
+    let body = headline(&body, &headline_text, c)?;
 
     let mut items: Vec<LegendItem> = m
         .sources

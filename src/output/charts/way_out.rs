@@ -17,9 +17,10 @@ use super::axes::Ticked;
 use super::fonts;
 use super::format::{trim_decimal, wan};
 use super::furniture::{
-    Fill, LegendItem, Swatch, hatched_rect, legend, note_center, page, patterned_rect, watermark,
+    Fill, LegendItem, Swatch, hatched_rect, headline, legend, note_center, page, patterned_rect,
+    watermark,
 };
-use super::layout::{Placer, PxRect, dims, halo_text, pixel, text_width, wrap_with};
+use super::layout::{Placer, PxRect, dims, halo_text, pixel, text_width};
 use super::spec::{Sanitize, WayOut};
 use super::style::{colour, size, stroke, style_mesh, text_at};
 
@@ -174,20 +175,7 @@ pub fn draw_way_out<DB: DrawingBackend>(
         (Some(_), true) => colour::NOT_READY,
         _ => colour::MUTED,
     };
-    let (bw, _) = dims(&body);
-    let style = text_at(size::NOTE, c, HPos::Left, VPos::Top);
-    let line_h = (size::NOTE * 1.05) as i32;
-    let lines = wrap_with(&format!("结论：{}", m.conclusion), bw, |s| {
-        text_width(s, size::NOTE)
-    });
-    for (i, line) in lines.iter().enumerate() {
-        body.draw(&Text::new(
-            line.clone(),
-            (0, i as i32 * line_h),
-            style.clone(),
-        ))?;
-    }
-    let body = body.margin((lines.len() as i32 * line_h + 16) as u32, 0, 0, 0);
+    let body = headline(&body, &format!("结论：{}", m.conclusion), c)?;
 
     let mut items = vec![LegendItem::new(
         Swatch::Hatched(colour::CURRENT),
