@@ -43,9 +43,9 @@ pub struct Measure {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "basis", rename_all = "snake_case")]
 pub enum Evidence {
-    /// Not done: the volume it is planned to take off (declared, or for a closure the intake's
-    /// last complete year).
-    Planned,
+    /// Not done: the volume it is planned to take off — `declared` in projects.csv, or for a
+    /// closure the registry plans, the intake's last complete year as measured.
+    Planned { declared: bool },
     /// A closure whose meters have been silent or at zero since the seal: it takes off the
     /// intake's last complete year. `after_m3` is what they counted since (at most the tolerance).
     Sealed { after_m3: f64 },
@@ -311,7 +311,7 @@ mod tests {
             annual_m3: annual,
             from: d(from),
             measured: false,
-            evidence: Evidence::Planned,
+            evidence: Evidence::Planned { declared: false },
         }
     }
 

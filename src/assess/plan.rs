@@ -73,8 +73,10 @@ pub(super) fn county_plan(
                 e @ Evidence::Sealed { .. } => (to.tomorrow().ok()?, e),
                 e => (tomorrow, e),
             },
-            (Some(to), _) if to >= as_of => (to.tomorrow().ok()?, Evidence::Planned),
-            (None, Some(planned)) => (pending(planned), Evidence::Planned),
+            (Some(to), _) if to >= as_of => {
+                (to.tomorrow().ok()?, Evidence::Planned { declared: false })
+            }
+            (None, Some(planned)) => (pending(planned), Evidence::Planned { declared: false }),
             _ => continue,
         };
         measures.push(Measure {
@@ -98,7 +100,11 @@ pub(super) fn county_plan(
             ProjectKind::Substitution => MeasureKind::Substitution,
             ProjectKind::Saving => MeasureKind::Saving,
         };
-        let planned = (p.annual_m3, pending(p.start), Evidence::Planned);
+        let planned = (
+            p.annual_m3,
+            pending(p.start),
+            Evidence::Planned { declared: true },
+        );
         let (annual_m3, from, evidence) = match (p.status, p.done) {
             (ProjectStatus::Done, Some(done)) => match kind {
                 // Every intake it names sealed with its meter silent since: their last year.

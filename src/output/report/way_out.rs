@@ -57,7 +57,8 @@ pub fn kind_label(k: MeasureKind) -> &'static str {
 /// over so many months, or done but not seen in the meters (why).
 pub fn basis(e: &Evidence) -> String {
     match e {
-        Evidence::Planned => "计划（申报量）".to_owned(),
+        Evidence::Planned { declared: true } => "计划（申报量）".to_owned(),
+        Evidence::Planned { declared: false } => "计划（按上年实测量）".to_owned(),
         Evidence::Sealed { .. } => "已封停，表计停报或为零（上年实测量）".to_owned(),
         Evidence::Measured {
             months,
