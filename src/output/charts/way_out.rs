@@ -41,14 +41,29 @@ pub(crate) fn size(m: &WayOut) -> (u32, u32) {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
-    /// A withdrawal from zero: the projection, what remains.
-    Total,
+    /// This year's projection, from zero.
+    Projection,
+    /// What remains after the measures, from zero.
+    AfterMeasures,
+    /// What would remain after the candidates too, from zero.
+    AfterCandidates,
     /// A measure seen in the meters.
     Measured,
     /// A measure planned.
     Planned,
     /// The candidate 自备井.
     Candidates,
+}
+
+impl Kind {
+    /// A withdrawal drawn from zero, labelled as it is; the others are what a measure takes
+    /// off, labelled with a minus.
+    fn total(self) -> bool {
+        matches!(
+            self,
+            Kind::Projection | Kind::AfterMeasures | Kind::AfterCandidates
+        )
+    }
 }
 
 struct Row {
@@ -69,7 +84,7 @@ fn rows(m: &WayOut) -> Vec<Row> {
         label: format!("{} 年年末预测（维持不变）", m.this_year),
         lo: 0.0,
         hi: p,
-        kind: Kind::Total,
+        kind: Kind::Projection,
     }];
     let mut run = p;
     let (shown, rest) = if m.steps.len() > MAX_STEPS {
@@ -114,7 +129,7 @@ fn rows(m: &WayOut) -> Vec<Row> {
         label: format!("{} 年措施后", m.exit_year),
         lo: 0.0,
         hi: run,
-        kind: Kind::Total,
+        kind: Kind::AfterMeasures,
     });
     if let Some((n, v)) = m.candidates {
         step(
@@ -128,7 +143,7 @@ fn rows(m: &WayOut) -> Vec<Row> {
             label: "候选全部关停后".to_owned(),
             lo: 0.0,
             hi: run,
-            kind: Kind::Total,
+            kind: Kind::AfterCandidates,
         });
     }
     out
@@ -162,13 +177,9 @@ pub fn draw_way_out<DB: DrawingBackend>(
     let body = page(root, &m.meta, "退出路径", Some(&subtitle))?;
     let rows = rows(m);
     let allowed = m.allowed_m3 / 1e4;
-    let remains = |label_prefix: &str| {
-        rows.iter()
-            .find(|r| r.kind == Kind::Total && r.label.starts_with(label_prefix))
-            .map(|r| r.hi)
-    };
-    let after = remains(&format!("{} 年措施后", m.exit_year));
-    let after_all = remains("候选全部关停后");
+    let remains = |kind: Kind| rows.iter().find(|r| r.kind == kind).map(|r| r.hi);
+    let after = remains(Kind::AfterMeasures);
+    let after_all = remains(Kind::AfterCandidates);
     let c = match (after, allowed.is_finite()) {
         (Some(a), true) if a <= allowed => colour::READY,
         (Some(_), true) if after_all.is_some_and(|a| a <= allowed) => colour::AT_RISK,
@@ -270,8 +281,8 @@ pub fn draw_way_out<DB: DrawingBackend>(
         let a = pixel(da, &(r.lo, y0));
         let b = pixel(da, &(r.hi, y1));
         match r.kind {
-            Kind::Total if i == 0 => hatched_rect(&pa, a, b, colour::CURRENT)?,
-            Kind::Total => {
+            Kind::Projection => hatched_rect(&pa, a, b, colour::CURRENT)?,
+            Kind::AfterMeasures | Kind::AfterCandidates => {
                 let over = allowed.is_finite() && r.hi > allowed;
                 let c = if over { colour::OVER } else { colour::UNDER };
                 patterned_rect(&pa, a, b, c, Fill::Solid)?;
@@ -303,16 +314,17 @@ pub fn draw_way_out<DB: DrawingBackend>(
     // Each bar's figure to the right of its end: a total as it is, a measure as what it takes
     // off.
     for (i, r) in rows.iter().enumerate() {
-        let text = match r.kind {
-            Kind::Total => wan(r.hi * 1e4),
-            _ => format!("−{}", wan((r.hi - r.lo) * 1e4)),
+        let text = if r.kind.total() {
+            wan(r.hi * 1e4)
+        } else {
+            format!("−{}", wan((r.hi - r.lo) * 1e4))
         };
         let (x, y) = pixel(da, &(r.hi, i as f64 + 0.5));
         let right = text_at(size::LABEL, colour::TEXT, HPos::Left, VPos::Center);
         let inside = text_at(size::LABEL, colour::TEXT, HPos::Right, VPos::Center);
         let (xl, _) = pixel(da, &(r.lo, i as f64 + 0.5));
         let mut candidates = vec![((x + 14, y), right.clone())];
-        if r.kind != Kind::Total {
+        if !r.kind.total() {
             candidates.push(((xl - 14, y), inside));
         }
         candidates.push(((x + 14, y - 30), right));
