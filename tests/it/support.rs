@@ -164,7 +164,11 @@ impl Broker {
                 .child
                 .as_mut()
                 .is_some_and(|c| c.try_wait().ok().flatten().is_some());
-            exited || running() > before
+            // Listening shows in the log, or directly as a port that accepts (the log is
+            // written through a buffer that has lagged behind under load).
+            exited
+                || running() > before
+                || std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
         });
         if exited {
             self.child = None;
