@@ -13,6 +13,7 @@ mod gateway;
 mod import;
 pub mod logtime;
 mod meter;
+mod migrate_store;
 mod plan;
 mod reload;
 mod report;
@@ -35,6 +36,7 @@ pub use devices::{DevicesArgs, QuarantineArgs};
 pub use gateway::{GatewayArgs, GatewayCommand, ReplayArgs};
 pub use import::ImportArgs;
 pub use meter::MeterArgs;
+pub use migrate_store::MigrateStoreArgs;
 pub use plan::PlanArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -87,6 +89,9 @@ pub enum Command {
     /// An online, consistent copy of the store beside the running daemon, checked before it
     /// is put in place (a plain copy of a live store is not a backup).
     Backup(BackupArgs),
+    /// Copy a SQLite store into an empty PostgreSQL store and check the copy: rows per table,
+    /// each county's withdrawal per year.
+    MigrateStore(MigrateStoreArgs),
     /// Print the shell completion script (bash, zsh, fish, …).
     Completions(CompletionsArgs),
     /// Write the manual pages (gwmon.1 and one per command).
@@ -113,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(args) => devices::exec_quarantine(args),
         Command::CheckConfig(args) => check_config::exec(args),
         Command::Backup(args) => backup::exec(args),
+        Command::MigrateStore(args) => migrate_store::exec(args),
         Command::Completions(args) => completions::exec_completions(args),
         Command::Man(args) => completions::exec_man(args),
         Command::Serve(args) => serve::exec(args),

@@ -27,6 +27,7 @@ pub mod frame_archive;
 mod level_rollup;
 pub mod levels;
 mod migrate;
+pub mod pg;
 pub mod retention;
 mod settings;
 pub mod tokens;

@@ -9,6 +9,7 @@ mod gateway;
 mod import;
 mod ingest;
 mod ops;
+mod pg;
 mod plan;
 mod quarantine;
 mod reload;
