@@ -8,9 +8,13 @@
 
 use std::borrow::Cow;
 
-use rusqlite::{
-    CachedStatement, Connection, Params, Row, Statement, Transaction, TransactionBehavior, params,
-};
+use std::collections::BTreeSet;
+
+#[cfg(test)]
+use rusqlite::Connection;
+
+use super::sql::{Db, Dialect, Row, Sql, SqlExt, Val};
+use crate::vals;
 
 use crate::domain::reading::summarise;
 use crate::domain::sanitize::for_store;
@@ -37,7 +41,7 @@ pub struct Outcome {
 
 /// The writer's side of the database.
 pub struct Store {
-    pub(super) conn: Connection,
+    pub(super) conn: Db,
     pub(super) settings: StoreSettings,
     /// Per-intake counter state at the frontier, so that readings arriving in time order (the
     /// live case) are applied as increments instead of recomputing their days from the table.
@@ -50,9 +54,9 @@ pub struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(conn: Connection, settings: StoreSettings) -> Self {
+    pub(crate) fn new(conn: impl Into<Db>, settings: StoreSettings) -> Self {
         Self {
-            conn,
+            conn: conn.into(),
             settings,
             frontier: Frontiers::new(),
             data_version: -1,
@@ -67,9 +71,23 @@ impl Store {
         self.frontier.clear();
     }
 
-    /// The underlying connection (for queries on the writer's thread, e.g. in tests).
-    pub fn conn(&self) -> &Connection {
+    /// The store's connection, for queries on the writer's thread.
+    pub fn sql(&self) -> &dyn Sql {
         &self.conn
+    }
+
+    /// The SQLite connection (tests read the tables through it).
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn.sqlite().expect("a SQLite store")
+    }
+
+    #[cfg(test)]
+    fn conn_mut(&mut self) -> &mut Connection {
+        match &mut self.conn {
+            Db::Lite(c) => c,
+            Db::Pg(_) => panic!("a SQLite store"),
+        }
     }
 
     /// Records a meter replacement entered by hand for `intake` (which must be registered) and
@@ -80,19 +98,16 @@ impl Store {
         swap: crate::analysis::counter::Swap,
         now: i64,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        volume_rollup::enter_replacement(
-            &tx,
-            &self.settings,
-            &mut self.frontier,
-            intake,
-            swap,
-            now,
-        )?;
-        tx.commit()?;
-        Ok(())
+        let Self {
+            conn,
+            settings,
+            frontier,
+            ..
+        } = self;
+        conn.in_transaction(|tx| {
+            lock_devices(tx, [intake])?;
+            volume_rollup::enter_replacement(tx, settings, frontier, intake, swap, now)
+        })
     }
 
     /// Applies a batch in one transaction. `source` is stored with each reading (`mqtt`,
@@ -103,12 +118,17 @@ impl Store {
         received_at: i64,
         source: &str,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "data_version", |r| r.get(0))?;
-        if version != self.data_version {
-            self.frontier.clear();
-            self.data_version = version;
+        match self.conn.sqlite() {
+            Some(c) => {
+                let version: i64 = c.pragma_query_value(None, "data_version", |r| r.get(0))?;
+                if version != self.data_version {
+                    self.frontier.clear();
+                    self.data_version = version;
+                }
+            }
+            // Other daemons write the same devices: a frontier is read afresh in each batch,
+            // under the devices' locks.
+            None => self.frontier.clear(),
         }
         let result = self.apply_in_transaction(batch, received_at, source);
         if result.is_err() {
@@ -173,14 +193,13 @@ impl Store {
             rejection,
         };
         let elements = d.elements();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut raw = RawInserts::prepare(&tx, received_at, "store")?;
-            raw.quarantine(&[Cow::Borrowed(&q)], elements, elements)?;
-        }
-        tx.commit()?;
+        self.conn.in_transaction(|tx| {
+            RawInserts::new(tx, received_at, "store").quarantine(
+                &[Cow::Borrowed(&q)],
+                elements,
+                elements,
+            )
+        })?;
         Ok(Outcome {
             stored: 0,
             duplicates: 0,
@@ -195,32 +214,60 @@ impl Store {
         received_at: i64,
         source: &str,
     ) -> Result<Vec<Outcome>, StoreError> {
-        // Immediate: the write lock is taken before the first read. A deferred transaction that
-        // reads first fails at once with SQLITE_BUSY when another connection (an import beside
-        // the daemon) committed in between — the busy timeout does not cover that upgrade — while
-        // an immediate one waits for the lock like any other writer.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        volume_rollup::load_frontiers(&tx, &self.settings, &mut self.frontier, batch)?;
-        let (outcomes, touched) =
-            insert_batch(&tx, &self.settings.clock, batch, received_at, source)?;
-        volume_rollup::roll_up(&tx, &self.settings, &mut self.frontier, touched)?;
-        tx.commit()?;
-        Ok(outcomes)
+        // SQLite's transaction is immediate (see [`SqlExt::begin`]); PostgreSQL's holds a lock
+        // per device, so that daemons sharing the load apply one device's readings one batch
+        // at a time, as a single daemon would.
+        let Self {
+            conn,
+            settings,
+            frontier,
+            ..
+        } = self;
+        conn.in_transaction(|tx| {
+            lock_devices(
+                tx,
+                batch
+                    .iter()
+                    .flat_map(|d| d.readings.iter().map(Reading::device_id)),
+            )?;
+            volume_rollup::load_frontiers(tx, settings, frontier, batch)?;
+            let (outcomes, touched) =
+                insert_batch(tx, &settings.clock, batch, received_at, source)?;
+            volume_rollup::roll_up(tx, settings, frontier, touched)?;
+            Ok(outcomes)
+        })
     }
+}
+
+/// On PostgreSQL, takes a transaction-scoped advisory lock per device, in one order (no two
+/// daemons can deadlock on them). SQLite's write lock already serialises everything.
+pub(super) fn lock_devices<'a>(
+    tx: &dyn Sql,
+    devices: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    if tx.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    let ids: BTreeSet<&str> = devices.into_iter().collect();
+    for id in ids {
+        tx.exec(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))",
+            vals![id],
+        )?;
+    }
+    Ok(())
 }
 
 /// Inserts the batch's raw readings and quarantine records. Returns each message's outcome and
 /// what the stored readings touch.
 fn insert_batch<'a>(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     clock: &LocalClock,
     batch: &[&'a Decoded],
     received_at: i64,
     source: &str,
 ) -> Result<(Vec<Outcome>, Touched<'a>), StoreError> {
-    let mut raw = RawInserts::prepare(tx, received_at, source)?;
+    let mut raw = RawInserts::new(tx, received_at, source);
     let mut touched = Touched::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     for &d in batch {
@@ -267,56 +314,33 @@ enum Landing {
     Conflict(String),
 }
 
-/// The batch's insert statements.
+const INS_METER: &str = "INSERT INTO meter_readings (intake_id, ts, total_m3, received_at, source) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+const GET_METER: &str = "SELECT total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts = ?2";
+const INS_LEVEL: &str = "INSERT INTO level_readings (well_id, ts, depth_m, level_m, received_at, source, sent, sent_m) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING";
+const GET_LEVEL: &str = "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2";
+const INS_DAILY: &str = "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source) VALUES (?1, ?2, ?3, ?4, 0, 86400, ?5, 'import') ON CONFLICT DO NOTHING";
+const GET_DAILY: &str = "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2";
+/// An imported row refused again (the same file imported twice) keeps its one row: its origin
+/// names the file and line.
+const INS_QUARANTINE_ONCE: &str = "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+     WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?2 AND reason = ?5)";
+const INS_QUARANTINE: &str = "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The batch's raw inserts (the connection keeps their statements prepared).
 struct RawInserts<'t, 's> {
-    ins_meter: CachedStatement<'t>,
-    get_meter: CachedStatement<'t>,
-    ins_level: CachedStatement<'t>,
-    get_level: CachedStatement<'t>,
-    ins_daily: CachedStatement<'t>,
-    get_daily: CachedStatement<'t>,
-    ins_quarantine: CachedStatement<'t>,
+    tx: &'t dyn Sql,
     received_at: i64,
     source: &'s str,
 }
 
 impl<'t, 's> RawInserts<'t, 's> {
-    fn prepare(
-        tx: &'t Transaction<'_>,
-        received_at: i64,
-        source: &'s str,
-    ) -> Result<Self, StoreError> {
-        Ok(Self {
-            ins_meter: tx.prepare_cached(
-                "INSERT OR IGNORE INTO meter_readings (intake_id, ts, total_m3, received_at, source) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?,
-            get_meter: tx.prepare_cached(
-                "SELECT total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts = ?2",
-            )?,
-            ins_level: tx.prepare_cached(
-                "INSERT OR IGNORE INTO level_readings (well_id, ts, depth_m, level_m, received_at, source, sent, sent_m) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?,
-            get_level: tx.prepare_cached(
-                "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2",
-            )?,
-            ins_daily: tx.prepare_cached(
-                "INSERT OR IGNORE INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source) VALUES (?1, ?2, ?3, ?4, 0, 86400, ?5, 'import')",
-            )?,
-            get_daily: tx.prepare_cached(
-                "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2",
-            )?,
-            // An imported row refused again (the same file imported twice) keeps its one row:
-            // its origin names the file and line.
-            ins_quarantine: tx.prepare_cached(if source == "import" {
-                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                 WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?2 AND reason = ?5)"
-            } else {
-                "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            })?,
+    fn new(tx: &'t dyn Sql, received_at: i64, source: &'s str) -> Self {
+        Self {
+            tx,
             received_at,
             source,
-        })
+        }
     }
 
     /// Writes a message's one quarantine row, if anything of it was refused: `kept` are its first
@@ -344,31 +368,39 @@ impl<'t, 's> RawInserts<'t, 's> {
                 Cow::Owned(joined)
             }
         };
-        self.ins_quarantine.execute(params![
-            self.received_at,
-            for_store(&first.origin, QUARANTINE_ORIGIN_MAX),
-            payload,
-            first.rejection.code.as_str(),
-            summarise(kept.iter().map(|q| &q.rejection), refused, elements),
-            refused
-        ])?;
+        let origin = for_store(&first.origin, QUARANTINE_ORIGIN_MAX);
+        let reason = summarise(kept.iter().map(|q| &q.rejection), refused, elements);
+        self.tx.exec(
+            if self.source == "import" {
+                INS_QUARANTINE_ONCE
+            } else {
+                INS_QUARANTINE
+            },
+            vals![
+                self.received_at,
+                origin.as_ref(),
+                payload.as_ref(),
+                first.rejection.code.as_str(),
+                &reason,
+                refused
+            ],
+        )?;
         Ok(())
     }
 
     /// Inserts one reading under its idempotent key (device and time, or intake and day).
     fn insert(&mut self, r: &Reading, clock: &LocalClock) -> Result<Landing, StoreError> {
-        let (at, source) = (self.received_at, self.source);
+        let (at, source, tx) = (self.received_at, self.source, self.tx);
         match r {
             Reading::Meter {
                 intake_id,
                 ts,
                 total_m3,
             } => insert_or_compare(
-                &mut self.ins_meter,
-                params![intake_id, ts, total_m3, at, source],
-                &mut self.get_meter,
-                params![intake_id, ts],
-                |row| row.get::<_, f64>(0),
+                tx,
+                (INS_METER, vals![intake_id, ts, total_m3, at, source]),
+                (GET_METER, vals![intake_id, ts]),
+                |row| row.get::<f64>(0),
                 |&old| same(old, *total_m3),
                 |old| {
                     format!(
@@ -384,20 +416,22 @@ impl<'t, 's> RawInserts<'t, 's> {
                 level_m,
                 sent,
             } => insert_or_compare(
-                &mut self.ins_level,
-                params![
-                    well_id,
-                    ts,
-                    depth_m,
-                    level_m,
-                    at,
-                    source,
-                    sent.parts().0,
-                    sent.parts().1
-                ],
-                &mut self.get_level,
-                params![well_id, ts],
-                |row| Ok((row.get::<_, f64>(0)?, row.get::<_, f64>(1)?)),
+                tx,
+                (
+                    INS_LEVEL,
+                    vals![
+                        well_id,
+                        ts,
+                        depth_m,
+                        level_m,
+                        at,
+                        source,
+                        sent.parts().0,
+                        sent.parts().1
+                    ],
+                ),
+                (GET_LEVEL, vals![well_id, ts]),
+                |row| Ok((row.get::<f64>(0)?, row.get::<f64>(1)?)),
                 |&(od, ol)| same(od, *depth_m) && same(ol, *level_m),
                 |(od, ol)| {
                     format!(
@@ -420,11 +454,13 @@ impl<'t, 's> RawInserts<'t, 's> {
                     (0.0, 86_400)
                 };
                 insert_or_compare(
-                    &mut self.ins_daily,
-                    params![intake_id, day_s, volume_m3, est, measured_s],
-                    &mut self.get_daily,
-                    params![intake_id, day_s],
-                    |row| Ok((row.get::<_, f64>(0)?, row.get::<_, String>(1)?)),
+                    tx,
+                    (
+                        INS_DAILY,
+                        vals![intake_id, &day_s, volume_m3, est, measured_s],
+                    ),
+                    (GET_DAILY, vals![intake_id, &day_s]),
+                    |row| Ok((row.get::<f64>(0)?, row.get::<String>(1)?)),
                     |(old, src)| src == "import" && same(*old, *volume_m3),
                     |(old, src)| {
                         format!(
@@ -442,21 +478,20 @@ impl<'t, 's> RawInserts<'t, 's> {
     }
 }
 
-/// Inserts `row` unless its key is taken; then reads the stored value by `key` and compares: the
-/// same value is a duplicate, another value a conflict described by `describe`.
+/// Inserts a row unless its key is taken; then reads the stored value by its key and compares:
+/// the same value is a duplicate, another value a conflict described by `describe`.
 fn insert_or_compare<T>(
-    insert: &mut Statement<'_>,
-    row: impl Params,
-    select: &mut Statement<'_>,
-    key: impl Params,
-    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    tx: &dyn Sql,
+    (insert, row): (&str, &[Val<'_>]),
+    (select, key): (&str, &[Val<'_>]),
+    read: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
     unchanged: impl FnOnce(&T) -> bool,
     describe: impl FnOnce(T) -> String,
 ) -> Result<Landing, StoreError> {
-    if insert.execute(row)? == 1 {
+    if tx.exec(insert, row)? == 1 {
         return Ok(Landing::Stored);
     }
-    let stored = select.query_row(key, read)?;
+    let stored = tx.one(select, key, read)?;
     Ok(if unchanged(&stored) {
         Landing::Duplicate
     } else {
@@ -508,6 +543,7 @@ pub(crate) mod tests {
     use std::sync::mpsc;
 
     use super::*;
+    use rusqlite::TransactionBehavior;
     use crate::domain::time::LocalClock;
     use crate::store::{Durability, open_rw};
 
@@ -852,7 +888,7 @@ pub(crate) mod tests {
         // waiting for the lock and keeps it waiting until the other writer has committed.
         let waiting = events.clone();
         store
-            .conn
+            .conn_mut()
             .busy_handler(Some(move |attempt: i32| {
                 if attempt == 0 {
                     // Errors here mean the test already failed on the other side.

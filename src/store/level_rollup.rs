@@ -5,9 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use jiff::civil::Date;
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::StoreError;
+use super::sql::{Sql, SqlExt};
+use crate::vals;
 use crate::domain::time::month_key;
 use crate::domain::{Datum, LocalClock, Sent};
 
@@ -36,7 +37,7 @@ fn fingerprint(datums: &[Datum]) -> String {
 /// that changed. Readings stored before the store kept what was sent keep their figures.
 /// Returns how many readings changed.
 pub(super) fn rederive(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     clock: &LocalClock,
     datums: &HashMap<String, Vec<Datum>>,
 ) -> Result<usize, StoreError> {
@@ -46,28 +47,19 @@ pub(super) fn rederive(
     wells.sort_by_key(|w| w.0);
     for (well, versions) in wells {
         let fp = fingerprint(versions);
-        let stored: Option<String> = tx
-            .query_row(
-                "SELECT fingerprint FROM level_datums WHERE well_id = ?1",
-                [well],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let stored: Option<String> = tx.opt(
+            "SELECT fingerprint FROM level_datums WHERE well_id = ?1",
+            vals![well],
+            |r| r.get(0),
+        )?;
         if stored.as_deref() == Some(fp.as_str()) {
             continue;
         }
-        let rows: Vec<StoredLevel> = {
-            let mut st = tx.prepare_cached(
-                "SELECT ts, sent, sent_m, depth_m, level_m FROM level_readings
-                 WHERE well_id = ?1 AND sent IN ('depth', 'level')",
-            )?;
-            st.query_map([well], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<Result<_, _>>()?
-        };
-        let mut upd = tx.prepare_cached(
-            "UPDATE level_readings SET depth_m = ?3, level_m = ?4 WHERE well_id = ?1 AND ts = ?2",
+        let rows: Vec<StoredLevel> = tx.rows(
+            "SELECT ts, sent, sent_m, depth_m, level_m FROM level_readings
+             WHERE well_id = ?1 AND sent IN ('depth', 'level')",
+            vals![well],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
         for (ts, kind, value, depth, level) in rows {
             let Some(sent) = Sent::from_parts(kind.as_deref(), value) else {
@@ -78,15 +70,18 @@ pub(super) fn rederive(
                 continue;
             };
             if (d - depth).abs() > 1e-9 || (l - level).abs() > 1e-9 {
-                upd.execute(params![well, ts, d, l])?;
+                tx.exec(
+                    "UPDATE level_readings SET depth_m = ?3, level_m = ?4 WHERE well_id = ?1 AND ts = ?2",
+                    vals![well, ts, d, l],
+                )?;
                 touched.insert((well.as_str(), day));
                 changed += 1;
             }
         }
-        tx.execute(
+        tx.exec(
             "INSERT INTO level_datums (well_id, fingerprint) VALUES (?1, ?2)
              ON CONFLICT (well_id) DO UPDATE SET fingerprint = excluded.fingerprint",
-            params![well, fp],
+            vals![well, &fp],
         )?;
     }
     roll_up_levels(tx, clock, touched)?;
@@ -95,41 +90,42 @@ pub(super) fn rederive(
 
 /// Recomputes the daily and monthly level statistics of the touched wells and days.
 pub(super) fn roll_up_levels(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     clock: &LocalClock,
     touched: BTreeSet<(&str, Date)>,
 ) -> Result<(), StoreError> {
     if touched.is_empty() {
         return Ok(());
     }
-    let mut upd = tx.prepare_cached(
+    let mut months = BTreeSet::new();
+    for (well, day) in touched {
+        tx.exec(
         "INSERT INTO daily_level (well_id, day, mean_level_m, min_level_m, max_level_m, mean_depth_m, n)
          SELECT ?1, ?2, avg(level_m), min(level_m), max(level_m), avg(depth_m), count(*)
          FROM level_readings WHERE well_id = ?1 AND ts >= ?3 AND ts < ?4
          ON CONFLICT (well_id, day) DO UPDATE SET
            mean_level_m = excluded.mean_level_m, min_level_m = excluded.min_level_m,
            max_level_m = excluded.max_level_m, mean_depth_m = excluded.mean_depth_m, n = excluded.n",
-    )?;
-    let mut months = BTreeSet::new();
-    for (well, day) in touched {
-        upd.execute(params![
-            well,
-            day.to_string(),
-            clock.day_start(day),
-            clock.day_end(day)
-        ])?;
+            vals![
+                well,
+                &day.to_string(),
+                clock.day_start(day),
+                clock.day_end(day)
+            ],
+        )?;
         months.insert((well, month_key(day)));
     }
-    let mut m = tx.prepare_cached(
-        "INSERT INTO monthly_level (well_id, month, mean_level_m, mean_depth_m, days)
-         SELECT ?1, ?2, avg(mean_level_m), avg(mean_depth_m), count(*)
-         FROM daily_level WHERE well_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
-         ON CONFLICT (well_id, month) DO UPDATE SET
-           mean_level_m = excluded.mean_level_m, mean_depth_m = excluded.mean_depth_m,
-           days = excluded.days",
-    )?;
     for (well, month) in months {
-        m.execute(params![well, month])?;
+        let (first, last) = (format!("{month}-01"), format!("{month}-31"));
+        tx.exec(
+            "INSERT INTO monthly_level (well_id, month, mean_level_m, mean_depth_m, days)
+             SELECT ?1, ?2, avg(mean_level_m), avg(mean_depth_m), count(*)
+             FROM daily_level WHERE well_id = ?1 AND day >= ?3 AND day <= ?4
+             ON CONFLICT (well_id, month) DO UPDATE SET
+               mean_level_m = excluded.mean_level_m, mean_depth_m = excluded.mean_depth_m,
+               days = excluded.days",
+            vals![well, &month, &first, &last],
+        )?;
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ mod migrate;
 pub mod pg;
 pub mod retention;
 mod settings;
+pub mod sql;
 pub mod tokens;
 mod volume_rollup;
 pub mod volumes;
@@ -38,6 +39,8 @@ pub mod writer;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
+
+use sql::SqlExt;
 
 pub use apply::{Outcome, Store};
 pub use migrate::SCHEMA_VERSION;
@@ -71,6 +74,8 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", pg_detail(.0))]
+    Pg(#[from] postgres::Error),
     #[error("cannot start the writer's timer: {0}")]
     Runtime(String),
 }
@@ -82,7 +87,7 @@ impl StoreError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         let sql = match self {
             StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return true,
-            StoreError::Folder { .. } => return false,
+            StoreError::Folder { .. } | StoreError::Pg(_) => return false,
             StoreError::Open { source, .. } | StoreError::Migration { source, .. } => source,
             StoreError::Sql(e) => e,
         };
@@ -104,6 +109,7 @@ impl StoreError {
         };
         let sql = match self {
             StoreError::Folder { .. } => return true,
+            StoreError::Pg(e) => return pg_transient(e),
             StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return false,
             StoreError::Open { .. } => return !self.is_fatal(),
             StoreError::Migration { source, .. } | StoreError::Sql(source) => source,
@@ -138,6 +144,9 @@ impl StoreError {
             StoreError::Folder { .. } => {
                 return "the store's folder cannot be created: check the path and its permissions";
             }
+            StoreError::Pg(_) => {
+                return "PostgreSQL cannot be reached or is busy: check that the server runs and accepts this user; gwmon reconnects by itself";
+            }
             _ => None,
         };
         match code {
@@ -164,6 +173,38 @@ impl StoreError {
                 source,
             },
             MigrateError::Sql(e) => StoreError::Sql(e),
+        }
+    }
+}
+
+/// A PostgreSQL error with the server's message, detail and hint where it sent them.
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; hint: {h}"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+/// True for PostgreSQL errors time can fix: a lost connection, a server shutting down or out of
+/// connections or disk, a serialisation failure or a deadlock (the transaction is retried whole).
+fn pg_transient(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    match e.code() {
+        None => e.is_closed() || e.as_db_error().is_none(),
+        Some(c) => {
+            let class = &c.code()[..2];
+            // 08 connection, 53 resources, 57 operator intervention (shutdown), 40 rollbacks.
+            matches!(class, "08" | "53" | "57" | "40")
+                || *c == SqlState::LOCK_NOT_AVAILABLE
         }
     }
 }
@@ -349,9 +390,11 @@ impl Store {
     /// Derives stored levels again where a well's datum history changed since (see
     /// `level_rollup::rederive`); returns how many readings changed.
     pub fn rederive_levels(&mut self) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
-        let n = level_rollup::rederive(&tx, &self.settings.clock, &self.settings.datums)?;
-        tx.commit()?;
+        let Self { conn, settings, .. } = self;
+        let n = conn.in_transaction(|tx| {
+            apply::lock_devices(tx, settings.datums.keys().map(String::as_str))?;
+            level_rollup::rederive(tx, &settings.clock, &settings.datums)
+        })?;
         if n > 0 {
             tracing::info!(
                 readings = n,
@@ -363,7 +406,10 @@ impl Store {
 
     /// How long a write waits for another connection's lock before the store refuses it.
     pub fn set_busy_timeout(&self, d: std::time::Duration) -> Result<(), StoreError> {
-        Ok(self.conn().busy_timeout(d)?)
+        if let Some(c) = self.conn.sqlite() {
+            c.busy_timeout(d)?;
+        }
+        Ok(())
     }
 }
 

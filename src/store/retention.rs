@@ -7,10 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior};
+#[cfg(test)]
+use rusqlite::Connection;
 use tracing::{info, warn};
 
+use super::sql::{Sql, SqlExt, Val};
 use super::{Store, StoreError};
+use crate::vals;
 use crate::config::QuarantineConfig;
 
 /// Rows deleted per transaction.
@@ -23,7 +26,7 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
 /// Deletes quarantine rows received before `now − max_age_days`, then the oldest rows beyond
 /// `max_rows`. Returns how many rows were deleted.
 pub fn prune_quarantine(
-    conn: &mut Connection,
+    conn: &dyn Sql,
     now: i64,
     settings: &QuarantineConfig,
 ) -> Result<u64, StoreError> {
@@ -33,15 +36,15 @@ pub fn prune_quarantine(
         let n = in_chunk(
             conn,
             "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
-            (cutoff, CHUNK_ROWS),
+            vals![cutoff, CHUNK_ROWS],
         )?;
-        deleted += n as u64;
-        if (n as i64) < CHUNK_ROWS {
+        deleted += n;
+        if n < CHUNK_ROWS as u64 {
             break;
         }
     }
     loop {
-        let rows: i64 = conn.query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))?;
+        let rows: i64 = conn.value("SELECT count(*) FROM quarantine", &[])?;
         let excess = rows - settings.max_rows;
         if excess <= 0 {
             break;
@@ -49,9 +52,9 @@ pub fn prune_quarantine(
         let n = in_chunk(
             conn,
             "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine ORDER BY received_at, id LIMIT ?1)",
-            [excess.min(CHUNK_ROWS)],
+            vals![excess.min(CHUNK_ROWS)],
         )?;
-        deleted += n as u64;
+        deleted += n;
         if n == 0 {
             break;
         }
@@ -60,15 +63,8 @@ pub fn prune_quarantine(
 }
 
 /// Runs one delete in its own immediate transaction.
-fn in_chunk(
-    conn: &mut Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<usize, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let n = tx.execute(sql, params)?;
-    tx.commit()?;
-    Ok(n)
+fn in_chunk(conn: &dyn Sql, sql: &str, params: &[Val<'_>]) -> Result<u64, StoreError> {
+    conn.in_transaction(|tx| tx.exec(sql, params))
 }
 
 /// When the writer last pruned.
@@ -93,10 +89,10 @@ impl Store {
             return;
         }
         self.pruned.checkpointed = Some(Instant::now());
-        if let Err(e) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-        {
+        let Some(conn) = self.conn.sqlite() else {
+            return;
+        };
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             warn!(error = %e, "could not checkpoint the store's WAL; will try again");
         }
     }
@@ -110,7 +106,7 @@ impl Store {
         }
         self.pruned.last = Some(Instant::now());
         let now = crate::domain::time::now_ts();
-        match prune_quarantine(&mut self.conn, now, &self.settings.quarantine) {
+        match prune_quarantine(&self.conn, now, &self.settings.quarantine) {
             Ok(0) => {}
             Ok(n) => info!(
                 rows = n,
@@ -212,7 +208,7 @@ mod tests {
         let wal = || std::fs::metadata(dir.path().join("gwmon.db-wal")).map_or(0, |m| m.len());
         // A burst larger than the limit in one transaction: the WAL grows past it.
         store
-            .conn
+            .conn()
             .execute_batch(
                 "CREATE TABLE filler (b BLOB);
                  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
@@ -226,7 +222,7 @@ mod tests {
         );
         store.checkpoint_if_due();
         store
-            .conn
+            .conn()
             .execute_batch("DELETE FROM filler WHERE rowid = 1")
             .unwrap();
         assert!(

@@ -6,14 +6,14 @@ use super::*;
 
 /// Reads an intake's frontier: its last reading, the rate of its last interval, its last daily row.
 pub(super) fn load_frontier(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     intake: &str,
 ) -> Result<Frontier, StoreError> {
     let mut last_two = points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 ORDER BY ts DESC LIMIT 2",
-        params![intake],
+        vals![intake],
     )?;
     last_two.reverse();
     let rate = match last_two.as_slice() {
@@ -21,19 +21,19 @@ pub(super) fn load_frontier(
         _ => None,
     };
     let row = tx
-        .prepare_cached(
+        .opt(
             "SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
              WHERE intake_id = ?1 ORDER BY day DESC LIMIT 1",
+            vals![intake],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<f64>(1)?,
+                    r.get::<f64>(2)?,
+                    r.get::<String>(3)?,
+                ))
+            },
         )?
-        .query_row(params![intake], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, f64>(1)?,
-                r.get::<_, f64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .optional()?
         .and_then(|(d, c, e, s)| d.parse::<Date>().ok().map(|d| (d, c, e, s == "meter")));
     Ok(Frontier {
         last: last_two.last().copied(),
@@ -57,7 +57,7 @@ pub(super) fn appends(f: &Frontier, points: &[Point], clock: &LocalClock) -> boo
 /// The incremental path: intervals from the frontier through the new points, their shares
 /// added to the daily rows (new rows continue the running yearly sums) and to the months.
 pub(super) fn append_meter(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     intake: &str,
     f: &mut Frontier,
@@ -91,36 +91,29 @@ fn advance(f: &mut Frontier, new: &[Point], p: &CounterParams) -> Vec<Interval> 
 /// updated in place, later days are new rows continuing the running yearly sums. Returns what
 /// the months gain: the sums and the number of new days.
 fn add_to_days(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     f: &mut Frontier,
     days: &BTreeMap<Date, DayAcc>,
 ) -> Result<BTreeMap<String, MonthAdd>, StoreError> {
-    let mut add_existing = tx.prepare_cached(
-        "UPDATE daily_volume SET volume_m3 = volume_m3 + ?3, estimated_m3 = estimated_m3 + ?4,
-           flagged_m3 = flagged_m3 + ?5, covered_s = covered_s + ?6, measured_s = measured_s + ?7,
-           cum_year_m3 = cum_year_m3 + ?3, cum_year_est_m3 = cum_year_est_m3 + ?4
-         WHERE intake_id = ?1 AND day = ?2 RETURNING measured_s",
-    )?;
-    let mut insert_new = tx.prepare_cached(
-        "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source, cum_year_m3, cum_year_est_m3)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, 'meter', ?7, ?8)",
-    )?;
     let mut months: BTreeMap<String, MonthAdd> = BTreeMap::new();
     for (day, a) in days {
         let (is_new, newly_reported) = match f.row {
             Some((row_day, cum, est, _)) if row_day == *day => {
-                let measured: i64 = add_existing.query_row(
-                    params![
+                let measured: i64 = tx.value(
+                    "UPDATE daily_volume SET volume_m3 = volume_m3 + ?3, estimated_m3 = estimated_m3 + ?4,
+                       flagged_m3 = flagged_m3 + ?5, covered_s = covered_s + ?6, measured_s = measured_s + ?7,
+                       cum_year_m3 = cum_year_m3 + ?3, cum_year_est_m3 = cum_year_est_m3 + ?4
+                     WHERE intake_id = ?1 AND day = ?2 RETURNING measured_s",
+                    vals![
                         intake,
-                        day.to_string(),
+                        &day.to_string(),
                         a.volume,
                         a.estimated,
                         a.flagged,
                         a.covered,
                         a.measured
                     ],
-                    |r| r.get(0),
                 )?;
                 f.row = Some((row_day, cum + a.volume, est + a.estimated, true));
                 // Reported now, and not before this batch's share.
@@ -131,17 +124,21 @@ fn add_to_days(
                     Some((d, c, e, _)) if d.year() == day.year() => (c + a.volume, e + a.estimated),
                     _ => (a.volume, a.estimated),
                 };
-                insert_new.execute(params![
-                    intake,
-                    day.to_string(),
-                    a.volume,
-                    a.estimated,
-                    a.flagged,
-                    a.covered,
-                    cum,
-                    est,
-                    a.measured
-                ])?;
+                tx.exec(
+                    "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source, cum_year_m3, cum_year_est_m3)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, 'meter', ?7, ?8)",
+                    vals![
+                        intake,
+                        &day.to_string(),
+                        a.volume,
+                        a.estimated,
+                        a.flagged,
+                        a.covered,
+                        cum,
+                        est,
+                        a.measured
+                    ],
+                )?;
                 f.row = Some((*day, cum, est, true));
                 (true, a.measured > 0)
             }
@@ -166,28 +163,29 @@ struct MonthAdd {
 
 /// Adds month sums (and new days) to an intake's monthly rows.
 fn add_to_months(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     months: &BTreeMap<String, MonthAdd>,
 ) -> Result<(), StoreError> {
-    let mut up = tx.prepare_cached(
-        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (intake_id, month) DO UPDATE SET
-           volume_m3 = volume_m3 + excluded.volume_m3, estimated_m3 = estimated_m3 + excluded.estimated_m3,
-           flagged_m3 = flagged_m3 + excluded.flagged_m3, days = days + excluded.days,
-           reported_days = reported_days + excluded.reported_days",
-    )?;
     for (month, m) in months {
-        up.execute(params![
-            intake,
-            month,
-            m.sums.volume,
-            m.sums.estimated,
-            m.sums.flagged,
-            m.new_days,
-            m.new_reported
-        ])?;
+        tx.exec(
+            "INSERT INTO monthly_volume AS mv (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (intake_id, month) DO UPDATE SET
+               volume_m3 = mv.volume_m3 + excluded.volume_m3,
+               estimated_m3 = mv.estimated_m3 + excluded.estimated_m3,
+               flagged_m3 = mv.flagged_m3 + excluded.flagged_m3, days = mv.days + excluded.days,
+               reported_days = mv.reported_days + excluded.reported_days",
+            vals![
+                intake,
+                month,
+                m.sums.volume,
+                m.sums.estimated,
+                m.sums.flagged,
+                m.new_days,
+                m.new_reported
+            ],
+        )?;
     }
     Ok(())
 }

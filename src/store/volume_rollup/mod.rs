@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::civil::Date;
-use rusqlite::{OptionalExtension, Transaction, params};
+use super::sql::{Sql, SqlExt};
+use crate::vals;
 
 use crate::analysis::counter::{
     CounterParams, DayShare, Interval, IntervalKind, Point, Swap, apportion, interval,
@@ -86,7 +87,7 @@ impl<'a> Touched<'a> {
 /// Reads the frontier of each intake in the batch that has none cached, before the batch's
 /// readings land.
 pub(super) fn load_frontiers(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     cache: &mut Frontiers,
     batch: &[&Decoded],
@@ -106,16 +107,14 @@ pub(super) fn load_frontiers(
 
 /// Brings every table derived from the touched readings up to date.
 pub(super) fn roll_up(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     cache: &mut Frontiers,
     touched: Touched<'_>,
 ) -> Result<(), StoreError> {
     // Replacements entered by hand are rare: looked up per intake only when there are any.
     let any_swaps = !touched.meters.is_empty()
-        && tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM meter_replacements)")?
-            .query_row([], |r| r.get::<_, bool>(0))?;
+        && tx.value::<bool>("SELECT EXISTS (SELECT 1 FROM meter_replacements)", &[])?;
     for (intake, points) in touched.meters {
         let swaps = if any_swaps {
             swaps_of(tx, intake)?
@@ -134,7 +133,7 @@ pub(super) fn roll_up(
 /// recomputing around each cluster of them, so that one late reading years back does not
 /// recompute everything since.
 fn roll_up_meter(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     cache: &mut Frontiers,
     intake: &str,
@@ -163,49 +162,43 @@ fn roll_up_meter(
 }
 
 /// The replacements entered by hand for `intake`, in time order.
-fn swaps_of(tx: &Transaction<'_>, intake: &str) -> Result<Vec<Swap>, StoreError> {
-    let mut st = tx.prepare_cached(
+fn swaps_of(tx: &dyn Sql, intake: &str) -> Result<Vec<Swap>, StoreError> {
+    tx.rows(
         "SELECT at, old_final, new_start FROM meter_replacements WHERE intake_id = ?1 ORDER BY at",
-    )?;
-    let rows = st.query_map(params![intake], |r| {
-        Ok(Swap {
-            at: r.get(0)?,
-            old_final: r.get(1)?,
-            new_start: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        vals![intake],
+        |r| {
+            Ok(Swap {
+                at: r.get(0)?,
+                old_final: r.get(1)?,
+                new_start: r.get(2)?,
+            })
+        },
+    )
 }
 
 /// Records a replacement entered by hand and recomputes the days around it.
 pub(super) fn enter_replacement(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     cache: &mut Frontiers,
     intake: &str,
     swap: Swap,
     now: i64,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
+    tx.exec(
         "INSERT INTO meter_replacements (intake_id, at, old_final, new_start, entered_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (intake_id, at) DO UPDATE SET old_final = excluded.old_final,
            new_start = excluded.new_start, entered_at = excluded.entered_at",
-    )?
-    .execute(params![
-        intake,
-        swap.at,
-        swap.old_final,
-        swap.new_start,
-        now
-    ])?;
+        vals![intake, swap.at, swap.old_final, swap.new_start, now],
+    )?;
     cache.remove(intake);
     recompute_range(tx, settings, intake, swap.at, swap.at)
 }
 
 /// Recomputes the days around readings in `[t0, t1]`, then the sums that run on from them.
 fn recompute_range(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     intake: &str,
     t0: i64,
@@ -267,34 +260,27 @@ fn day_sums(
 /// `[d0, d1]` changed: running sums from `d0` to the end of `d1`'s year, month sums for the months
 /// of `[d0, d1]`.
 fn roll_up_volume(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     d0: Date,
     d1: Date,
 ) -> Result<(), StoreError> {
     let year_start = |d: Date| format!("{:04}-01-01", d.year());
+    let (d0s, y0) = (d0.to_string(), year_start(d0));
     let (mut cum, mut cum_est): (f64, f64) = tx
-        .prepare_cached(
+        .opt(
             "SELECT cum_year_m3, cum_year_est_m3 FROM daily_volume
              WHERE intake_id = ?1 AND day < ?2 AND day >= ?3 ORDER BY day DESC LIMIT 1",
+            vals![intake, &d0s, &y0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?
-        .query_row(params![intake, d0.to_string(), year_start(d0)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
         .unwrap_or((0.0, 0.0));
-    let rows: Vec<(String, f64, f64, f64, f64)> = tx
-        .prepare_cached(
-            "SELECT day, volume_m3, estimated_m3, cum_year_m3, cum_year_est_m3 FROM daily_volume
-             WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
-        )?
-        .query_map(
-            params![intake, d0.to_string(), format!("{:04}-12-31", d1.year())],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )?
-        .collect::<Result<_, _>>()?;
-    let mut upd = tx.prepare_cached(
-        "UPDATE daily_volume SET cum_year_m3 = ?3, cum_year_est_m3 = ?4 WHERE intake_id = ?1 AND day = ?2",
+    let y1 = format!("{:04}-12-31", d1.year());
+    let rows: Vec<(String, f64, f64, f64, f64)> = tx.rows(
+        "SELECT day, volume_m3, estimated_m3, cum_year_m3, cum_year_est_m3 FROM daily_volume
+         WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+        vals![intake, &d0s, &y1],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     let mut year = d0.year();
     for (day, v, e, old, old_e) in rows {
@@ -307,31 +293,37 @@ fn roll_up_volume(
         cum += v;
         cum_est += e;
         if old != cum || old_e != cum_est {
-            upd.execute(params![intake, day, cum, cum_est])?;
+            tx.exec(
+                "UPDATE daily_volume SET cum_year_m3 = ?3, cum_year_est_m3 = ?4 WHERE intake_id = ?1 AND day = ?2",
+                vals![intake, &day, cum, cum_est],
+            )?;
         }
     }
     // A month can be left without daily rows (its readings all removed, or older stores whose
     // long gaps were on no day). Such a month gets no row (the aggregate of no rows is one row of
     // NULLs, which the table refuses), and a row it had is removed.
-    let mut m = tx.prepare_cached(
-        "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
-         SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*), sum(measured_s > 0)
-         FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31'
-         HAVING count(*) > 0
-         ON CONFLICT (intake_id, month) DO UPDATE SET
-           volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
-           flagged_m3 = excluded.flagged_m3, days = excluded.days,
-           reported_days = excluded.reported_days",
-    )?;
-    let mut empty = tx.prepare_cached(
-        "DELETE FROM monthly_volume WHERE intake_id = ?1 AND month = ?2 AND NOT EXISTS
-           (SELECT 1 FROM daily_volume WHERE intake_id = ?1 AND day >= ?2 || '-01' AND day <= ?2 || '-31')",
-    )?;
     let mut month = d0.first_of_month();
     while month <= d1 {
         let key = month_key(month);
-        if m.execute(params![intake, key])? == 0 {
-            empty.execute(params![intake, key])?;
+        let (first, last) = (format!("{key}-01"), format!("{key}-31"));
+        let written = tx.exec(
+            "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
+             SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*),
+                    sum(CASE WHEN measured_s > 0 THEN 1 ELSE 0 END)
+             FROM daily_volume WHERE intake_id = ?1 AND day >= ?3 AND day <= ?4
+             HAVING count(*) > 0
+             ON CONFLICT (intake_id, month) DO UPDATE SET
+               volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+               flagged_m3 = excluded.flagged_m3, days = excluded.days,
+               reported_days = excluded.reported_days",
+            vals![intake, &key, &first, &last],
+        )?;
+        if written == 0 {
+            tx.exec(
+                "DELETE FROM monthly_volume WHERE intake_id = ?1 AND month = ?2 AND NOT EXISTS
+                   (SELECT 1 FROM daily_volume WHERE intake_id = ?1 AND day >= ?3 AND day <= ?4)",
+                vals![intake, &key, &first, &last],
+            )?;
         }
         match month.checked_add(jiff::ToSpan::month(1)) {
             Ok(next) => month = next,
@@ -343,27 +335,30 @@ fn roll_up_volume(
 
 /// Records the counter events (resets, replacements, jitter, spikes) of `ivs`.
 fn record_events(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     ivs: &[Interval],
     p: &CounterParams,
 ) -> Result<(), StoreError> {
-    let mut ev = tx.prepare_cached(
-        "INSERT OR REPLACE INTO meter_events (intake_id, ts, kind, prev_ts, prev_total, total, volume_m3, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     for iv in ivs {
-        let mut record = |kind: &str, detail: String| {
-            ev.execute(params![
-                intake,
-                iv.end,
-                kind,
-                iv.start,
-                iv.start_total,
-                iv.end_total,
-                iv.volume_m3,
-                detail
-            ])
+        let record = |kind: &str, detail: String| {
+            tx.exec(
+                "INSERT INTO meter_events (intake_id, ts, kind, prev_ts, prev_total, total, volume_m3, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (intake_id, ts, kind) DO UPDATE SET prev_ts = excluded.prev_ts,
+                   prev_total = excluded.prev_total, total = excluded.total,
+                   volume_m3 = excluded.volume_m3, detail = excluded.detail",
+                vals![
+                    intake,
+                    iv.end,
+                    kind,
+                    iv.start,
+                    iv.start_total,
+                    iv.end_total,
+                    iv.volume_m3,
+                    &detail
+                ],
+            )
         };
         if let Some(kind) = iv.kind.event_name() {
             let detail = match iv.kind {
@@ -409,26 +404,20 @@ fn record_events(
     Ok(())
 }
 
-fn points(
-    tx: &Transaction<'_>,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<Point>, StoreError> {
-    let mut st = tx.prepare_cached(sql)?;
-    let rows = st.query_map(args, |r| {
+fn points(tx: &dyn Sql, sql: &str, args: &[super::sql::Val<'_>]) -> Result<Vec<Point>, StoreError> {
+    tx.rows(sql, args, |r| {
         Ok(Point {
             ts: r.get(0)?,
             total_m3: r.get(1)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 /// Recomputes `daily_volume` and `meter_events` of one intake for every day whose volume can
 /// change because readings with timestamps in `[t0, t1]` were inserted. Returns the first and
 /// last day written.
 fn recompute_meter(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     settings: &StoreSettings,
     intake: &str,
     t0: i64,
@@ -453,8 +442,10 @@ fn recompute_meter(
     // Events of the recomputed intervals replace whatever was recorded for them before.
     let lo = ivs.first().map_or(0, |iv| iv.end);
     let hi = ivs.last().map_or(0, |iv| iv.end);
-    tx.prepare_cached("DELETE FROM meter_events WHERE intake_id = ?1 AND ts BETWEEN ?2 AND ?3")?
-        .execute(params![intake, lo, hi])?;
+    tx.exec(
+        "DELETE FROM meter_events WHERE intake_id = ?1 AND ts BETWEEN ?2 AND ?3",
+        vals![intake, lo, hi],
+    )?;
     record_events(tx, intake, &ivs, &p)?;
     Ok(days
         .keys()
@@ -466,32 +457,29 @@ fn recompute_meter(
 /// The local days whose volume readings in `[t0, t1]` can change: from the reading before `t0`
 /// to the second reading after `t1` (a replacement's estimate depends on the interval before it).
 fn affected_days(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     clock: &LocalClock,
     intake: &str,
     t0: i64,
     t1: i64,
 ) -> Result<(Date, Date), StoreError> {
-    let before: Option<i64> = tx
-        .prepare_cached(
-            "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1",
-        )?
-        .query_row(params![intake, t0], |r| r.get(0))
-        .optional()?;
-    let after: Option<i64> = tx
-        .prepare_cached(
-            "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1 OFFSET 1",
-        )?
-        .query_row(params![intake, t1], |r| r.get(0))
-        .optional()?;
+    let before: Option<i64> = tx.opt(
+        "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1",
+        vals![intake, t0],
+        |r| r.get(0),
+    )?;
+    let after: Option<i64> = tx.opt(
+        "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1 OFFSET 1",
+        vals![intake, t1],
+        |r| r.get(0),
+    )?;
     let after = match after {
         Some(a) => Some(a),
-        None => tx
-            .prepare_cached(
-                "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1",
-            )?
-            .query_row(params![intake, t1], |r| r.get(0))
-            .optional()?,
+        None => tx.opt(
+            "SELECT ts FROM meter_readings WHERE intake_id = ?1 AND ts > ?2 ORDER BY ts LIMIT 1",
+            vals![intake, t1],
+            |r| r.get(0),
+        )?,
     };
     let first_day = clock.day_of(before.unwrap_or(t0));
     let last_day = clock.day_of(after.unwrap_or(t1) - 1).max(first_day);
@@ -501,7 +489,7 @@ fn affected_days(
 /// The readings that make the intervals of the window `[s, e)`: two before it (the interval into
 /// the window and its predecessor's rate), all inside, and the first at or after its end.
 fn window_points(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     s: i64,
     e: i64,
@@ -509,47 +497,47 @@ fn window_points(
     let mut pts = points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 2",
-        params![intake, s],
+        vals![intake, s],
     )?;
     pts.reverse();
     pts.extend(points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-        params![intake, s, e],
+        vals![intake, s, e],
     )?);
     pts.extend(points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1",
-        params![intake, e],
+        vals![intake, e],
     )?);
     Ok(pts)
 }
 
 /// Writes recomputed meter-derived daily rows (an imported day is never overwritten).
 fn write_days(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     intake: &str,
     days: &BTreeMap<Date, DayAcc>,
 ) -> Result<(), StoreError> {
-    let mut up = tx.prepare_cached(
-        "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'meter')
-         ON CONFLICT (intake_id, day) DO UPDATE SET
-           volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
-           flagged_m3 = excluded.flagged_m3, covered_s = excluded.covered_s,
-           measured_s = excluded.measured_s
-         WHERE daily_volume.source = 'meter'",
-    )?;
     for (day, d) in days {
-        up.execute(params![
-            intake,
-            day.to_string(),
-            d.volume,
-            d.estimated,
-            d.flagged,
-            d.covered,
-            d.measured
-        ])?;
+        tx.exec(
+            "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'meter')
+             ON CONFLICT (intake_id, day) DO UPDATE SET
+               volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+               flagged_m3 = excluded.flagged_m3, covered_s = excluded.covered_s,
+               measured_s = excluded.measured_s
+             WHERE daily_volume.source = 'meter'",
+            vals![
+                intake,
+                &day.to_string(),
+                d.volume,
+                d.estimated,
+                d.flagged,
+                d.covered,
+                d.measured
+            ],
+        )?;
     }
     Ok(())
 }
