@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::domain::CountyCode;
 use crate::output::Bundle;
 use crate::output::report::{Options, ReportError, render};
-use crate::store::{StoreError, open_ro};
+use crate::store::StoreError;
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ pub fn report_with(
     options: Options,
 ) -> Result<ReportOutput, WriteError> {
     let model: ReportModel = {
-        let conn = open_ro(db)?;
+        let conn = crate::store::open_read(db)?;
         report_model(cfg, &conn, as_of, only)?
     };
     let bundle = render(cfg, &model, options)?;
@@ -149,6 +149,7 @@ pub fn use_fallback_font(cfg: &crate::config::ReportConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::open_ro;
     use crate::output::report::county_dir;
     use crate::store::{Durability, open_rw};
 

@@ -1,7 +1,7 @@
 //! Every registered meter and well with what it last sent: the inventory operators chase silent
 //! devices with (`gwmon devices`).
 
-use rusqlite::Connection;
+use crate::store::sql::Sql;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -70,7 +70,7 @@ pub struct DeviceStatus {
 /// registry order. "Today" is the local day that `until` falls in.
 pub fn inventory(
     cfg: &Config,
-    conn: &Connection,
+    conn: &dyn Sql,
     until: i64,
 ) -> Result<Vec<DeviceStatus>, StoreError> {
     let day_start = cfg.clock.day_start(cfg.clock.day_of(until - 1));

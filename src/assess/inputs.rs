@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
-use rusqlite::Connection;
+use crate::store::sql::Sql;
 
 use crate::analysis::accounting::{
     Completeness, ProjectionInput, VolumeWithEstimate, WindowSums, Windows, complete_months,
@@ -78,7 +78,7 @@ fn month_records(m: &volumes::MonthlyFigures) -> HashMap<String, Vec<MonthRecord
 /// imported metered daily volume for, whichever is later.
 fn last_reports<'a>(
     cfg: &Config,
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&'a str],
     as_of: Date,
 ) -> Result<HashMap<&'a str, i64>, StoreError> {
@@ -93,7 +93,7 @@ fn last_reports<'a>(
 }
 
 impl<'a> Inputs<'a> {
-    pub fn load(cfg: &'a Config, conn: &Connection, as_of: Date) -> Result<Self, StoreError> {
+    pub fn load(cfg: &'a Config, conn: &dyn Sql, as_of: Date) -> Result<Self, StoreError> {
         let w = Windows::new(as_of);
         let reg = &cfg.registry;
         let intakes: Vec<&'a str> = reg.intakes.iter().map(|i| i.id.as_str()).collect();

@@ -21,7 +21,7 @@ pub use report::testing;
 pub use report::{CountyModel, ReportModel, report_model, report_model_for};
 
 use jiff::civil::Date;
-use rusqlite::Connection;
+use crate::store::sql::Sql;
 
 use self::county::{Params, county_status};
 use self::inputs::Inputs;
@@ -313,7 +313,7 @@ fn warnings(cfg: &Config, inputs: &Inputs<'_>, as_of: Date) -> Vec<String> {
 }
 
 /// Computes the status document as of `as_of` from the store behind `conn`.
-pub fn status(cfg: &Config, conn: &Connection, as_of: Date) -> Result<StatusDoc, StoreError> {
+pub fn status(cfg: &Config, conn: &dyn Sql, as_of: Date) -> Result<StatusDoc, StoreError> {
     let inputs = Inputs::load(cfg, conn, as_of)?;
     let params = params(cfg);
     let counties: Vec<CountyStatus> = cfg

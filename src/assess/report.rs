@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 use rayon::prelude::*;
-use rusqlite::Connection;
+use crate::store::sql::Sql;
 
 use super::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::analysis::accounting::VolumeWithEstimate;
@@ -49,7 +49,7 @@ impl ReportModel {
 /// The report model of `only` (or every county) as of `as_of`.
 pub fn report_model(
     cfg: &Config,
-    conn: &Connection,
+    conn: &dyn Sql,
     as_of: Date,
     only: Option<CountyCode>,
 ) -> Result<ReportModel, StoreError> {
@@ -61,7 +61,7 @@ pub fn report_model(
 /// date): only the series are read.
 pub fn report_model_for(
     cfg: &Config,
-    conn: &Connection,
+    conn: &dyn Sql,
     doc: StatusDoc,
     as_of: Date,
     only: Option<CountyCode>,
@@ -84,7 +84,7 @@ pub fn report_model_for(
         .map(|c| c.code)
         .filter(|c| only.is_none_or(|o| o == *c))
         .collect();
-    let county = |conn: &Connection, code: CountyCode| {
+    let county = |conn: &dyn Sql, code: CountyCode| {
         let intakes = cfg
             .registry
             .intakes
@@ -98,7 +98,7 @@ pub fn report_model_for(
     };
     // Each county's daily sums read a year and more of its intakes' days: on a store file, the
     // counties are read on rayon's pool, a read-only connection per worker.
-    let counties = match conn.path().filter(|p| !p.is_empty()) {
+    let counties = match conn.file() {
         Some(path) if codes.len() > 1 => {
             let path = std::path::PathBuf::from(path);
             codes
@@ -106,7 +106,7 @@ pub fn report_model_for(
                 .map_init(
                     || open_ro(&path),
                     |worker, &code| match worker {
-                        Ok(c) => county(c, code),
+                        Ok(c) => county(&*c, code),
                         Err(e) => Err(StoreError::Runtime(format!(
                             "cannot open {} to read: {e}",
                             path.display()

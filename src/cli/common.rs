@@ -18,7 +18,8 @@ pub struct Common {
     /// config/taiyuan.toml, else the installed /etc/gwmon/taiyuan.toml, else its built-in copy.
     #[arg(long, value_name = "FILE", global = true, env = "GWMON_CONFIG")]
     pub config: Option<PathBuf>,
-    /// SQLite database (overrides [store] path).
+    /// The store: a SQLite file, or a PostgreSQL URL postgres://USER@HOST:PORT/DATABASE
+    /// (overrides [store] path and url).
     #[arg(long, value_name = "PATH", global = true, env = "GWMON_DB")]
     pub db: Option<PathBuf>,
 }
@@ -80,7 +81,10 @@ impl Common {
 
     /// The store: `--db`, else `[store] path`.
     pub fn db_path(&self, cfg: &Config) -> PathBuf {
-        self.db.clone().unwrap_or_else(|| cfg.store.path.clone())
+        self.db.clone().unwrap_or_else(|| match &cfg.store.url {
+            Some(url) => PathBuf::from(url),
+            None => cfg.store.path.clone(),
+        })
     }
 }
 
@@ -120,10 +124,10 @@ fn user_name(uid: u32) -> Option<String> {
 /// The devices the store at `db` holds data of that the registry no longer lists, each said in
 /// an operator's words (none when the store does not exist yet).
 pub(super) fn unregistered_devices(cfg: &Config, db: &Path) -> anyhow::Result<Vec<String>> {
-    if !db.exists() {
+    if !crate::store::exists(db) {
         return Ok(Vec::new());
     }
-    let conn = crate::store::open_ro(db)?;
+    let conn = crate::store::open_read(db)?;
     let intakes: Vec<&str> = cfg.registry.intakes.iter().map(|i| i.id.as_str()).collect();
     let wells: Vec<&str> = cfg.registry.wells.iter().map(|w| w.id.as_str()).collect();
     Ok(
@@ -156,7 +160,7 @@ pub(super) fn evaluated_status(
     county: Option<&str>,
 ) -> anyhow::Result<crate::assess::StatusDoc> {
     let Evaluation { cfg, as_of, county } = evaluation(common, as_of, year, county)?;
-    let conn = crate::store::open_ro(&common.db_path(&cfg))?;
+    let conn = crate::store::open_read(&common.db_path(&cfg))?;
     let mut doc = crate::assess::status(&cfg, &conn, as_of)?;
     crate::assess::filter_county(&mut doc, county);
     Ok(doc)

@@ -37,7 +37,7 @@ pub fn exec(args: DevicesArgs) -> anyhow::Result<ExitCode> {
         .map(|c| resolve_county(&cfg, c))
         .transpose()?;
     let until = cut(&cfg, args.as_of.as_deref())?;
-    let conn = crate::store::open_ro(&args.common.db_path(&cfg))?;
+    let conn = crate::store::open_read(&args.common.db_path(&cfg))?;
     let rows: Vec<_> = inventory(&cfg, &conn, until)?
         .into_iter()
         .filter(|d| county.is_none_or(|c| d.county == c))
@@ -76,7 +76,7 @@ pub fn exec_quarantine(args: QuarantineArgs) -> anyhow::Result<ExitCode> {
             .day_start(crate::domain::time::parse_date(s, "--since").map_err(super::ArgError)?),
         None => now - 7 * 86_400,
     };
-    let conn = crate::store::open_ro(&args.common.db_path(&cfg))?;
+    let conn = crate::store::open_read(&args.common.db_path(&cfg))?;
     let groups =
         crate::store::devices::quarantine_summary(&conn, since, now + 1, args.reason.as_deref())?;
     if args.json {

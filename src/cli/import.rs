@@ -146,7 +146,7 @@ fn electricity(
 ) -> anyhow::Result<ExitCode> {
     let (rows, [i, p, k]) =
         crate::ingest::import::read_table(file, ["intake_id", "period", "kwh"])?;
-    let conn = crate::store::open_rw(db, crate::store::Durability::Normal)?;
+    let conn = crate::store::open_write(db, crate::store::Durability::Normal)?;
     let (mut stored, mut refused) = (0usize, Vec::new());
     for (line, r) in rows {
         let f = |c: usize| r.get(c).unwrap_or("");

@@ -9,7 +9,7 @@ use super::Common;
 use super::common::resolve_county;
 use crate::domain::time::now_ts;
 use crate::store::tokens::{self, Scope};
-use crate::store::{Durability, open_rw};
+use crate::store::Durability;
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
@@ -50,7 +50,7 @@ pub enum TokenAction {
 pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.common.config()?;
     let db = args.common.db_path(&cfg);
-    if !db.exists() {
+    if !crate::store::exists(&db) {
         eprintln!(
             "error: no store at {}: pass the daemon's store with --db (or GWMON_DB), or run `gwmon run` or `gwmon import` first",
             db.display()
@@ -61,7 +61,7 @@ pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::from(2));
     }
-    let conn = open_rw(&db, Durability::Full)?;
+    let conn = crate::store::open_write(&db, Durability::Full)?;
     let now = now_ts();
     match args.action {
         TokenAction::Add { county, city, note } => {

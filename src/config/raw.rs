@@ -146,6 +146,10 @@ pub struct MqttConfig {
     /// Run an in-process broker on the URL's address (for a county without a broker).
     #[serde(default)]
     pub embedded_broker: bool,
+    /// Subscribe as `$share/<group>/…`: the daemons of one group, on one PostgreSQL store, share
+    /// the messages between them (each message goes to one of them).
+    #[serde(default)]
+    pub shared_group: Option<String>,
 }
 
 /// `[mqtt.tls]`: used when the URL scheme is `mqtts`.
@@ -163,11 +167,15 @@ pub struct TlsConfig {
     pub client_key_file: Option<PathBuf>,
 }
 
-/// `[store]`: the SQLite database.
+/// `[store]`: the SQLite database, or a PostgreSQL store.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
+    /// The SQLite database (the embedded default).
     pub path: PathBuf,
+    /// `postgres://USER@HOST:PORT/DATABASE`: the store is PostgreSQL and `path` is not used.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `[time]`.

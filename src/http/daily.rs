@@ -44,7 +44,7 @@ pub(super) fn daily_series(
     from: Date,
     to: Date,
 ) -> Result<Daily, StoreError> {
-    let conn = crate::store::open_ro(db)?;
+    let conn = crate::store::open_read(db)?;
     let intakes: Vec<&str> = cfg
         .registry
         .intakes

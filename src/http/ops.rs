@@ -106,7 +106,7 @@ async fn metrics_text(s: Arc<AppState>) -> impl IntoResponse {
 /// Counts silent and never-reported obliged meters and wells per county and kind into the gauges; false when
 /// the store could not be read (the previous counts stay).
 fn count_silent(cfg: &Config, db: &std::path::Path, health: &Health) -> bool {
-    let Ok(conn) = crate::store::open_ro(db) else {
+    let Ok(conn) = crate::store::open_read(db) else {
         return false;
     };
     let Ok(devices) = inventory(cfg, &conn, now_ts()) else {

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
 
 use super::StoreError;
+use super::sql::{Sql, SqlExt};
+use crate::vals;
 
 /// A device's latest reading at or before the cut, and its readings since a given time.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,24 +25,23 @@ fn ids_json(ids: &[&str]) -> String {
 }
 
 fn last_seen(
-    conn: &Connection,
+    conn: &dyn Sql,
     sql: &str,
     ids: &[&str],
     since: i64,
     until: i64,
 ) -> Result<HashMap<String, LastSeen>, StoreError> {
-    let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map(params![ids_json(ids), since, until], |r| {
+    let rows = conn.rows(sql, vals![&ids_json(ids), since, until], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<i64>>(1)?,
-            r.get::<_, Option<f64>>(2)?,
-            r.get::<_, i64>(3)?,
+            r.get::<String>(0)?,
+            r.get::<Option<i64>>(1)?,
+            r.get::<Option<f64>>(2)?,
+            r.get::<i64>(3)?,
         ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
-        if let (id, Some(ts), Some(value), n) = row? {
+        if let (id, Some(ts), Some(value), n) = row {
             out.insert(
                 id,
                 LastSeen {
@@ -58,7 +58,7 @@ fn last_seen(
 /// The latest meter reading of each listed intake before `until`, with its readings from
 /// `since` on.
 pub fn meters(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     since: i64,
     until: i64,
@@ -79,7 +79,7 @@ pub fn meters(
 /// The latest level reading of each listed well before `until` (its depth to water), with its
 /// readings from `since` on.
 pub fn wells(
-    conn: &Connection,
+    conn: &dyn Sql,
     wells: &[&str],
     since: i64,
     until: i64,
@@ -99,16 +99,17 @@ pub fn wells(
 
 /// Quarantine rows received in `[since, until)` per origin (topic, or `import:<file> line <n>`).
 pub fn quarantined_by_origin(
-    conn: &Connection,
+    conn: &dyn Sql,
     since: i64,
     until: i64,
 ) -> Result<HashMap<String, i64>, StoreError> {
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT origin, count(*) FROM quarantine
          WHERE received_at >= ?1 AND received_at < ?2 GROUP BY origin",
+        vals![since, until],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let rows = st.query_map(params![since, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }
 
 /// One line of the quarantine summary: a reason code and an origin, how often, since when.
@@ -129,22 +130,22 @@ pub struct QuarantineGroup {
 /// The quarantine grouped by reason and origin, for rows received in `[since, until)` and, when
 /// given, of one reason code; most rows first.
 pub fn quarantine_summary(
-    conn: &Connection,
+    conn: &dyn Sql,
     since: i64,
     until: i64,
     reason: Option<&str>,
 ) -> Result<Vec<QuarantineGroup>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT reason_code, origin, count(*), sum(elements), min(received_at), max(received_at),
+    conn.rows(
+        "SELECT reason_code, origin, count(*), CAST(sum(elements) AS BIGINT), min(received_at), max(received_at),
                 (SELECT reason FROM quarantine AS q2
                  WHERE q2.origin = q.origin AND q2.reason_code = q.reason_code
                  ORDER BY q2.received_at DESC, q2.id DESC LIMIT 1)
          FROM quarantine AS q
-         WHERE received_at >= ?1 AND received_at < ?2 AND (?3 IS NULL OR reason_code = ?3)
+         WHERE received_at >= ?1 AND received_at < ?2 AND (CAST(?3 AS TEXT) IS NULL OR reason_code = ?3)
          GROUP BY reason_code, origin
          ORDER BY count(*) DESC, reason_code, origin",
-    )?;
-    let rows = st.query_map(params![since, until, reason], |r| {
+        vals![since, until, reason],
+        |r| {
         Ok(QuarantineGroup {
             reason_code: r.get(0)?,
             origin: r.get(1)?,
@@ -154,28 +155,26 @@ pub fn quarantine_summary(
             last_received_at: r.get(5)?,
             last_reason: r.get(6)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 /// The latest meter reading of each listed intake at or before `until` (epoch seconds).
 pub fn last_readings<'a>(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: impl IntoIterator<Item = &'a str>,
     until: i64,
 ) -> Result<HashMap<&'a str, i64>, StoreError> {
     let ids: Vec<&'a str> = intakes.into_iter().collect();
     let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT i.key, (SELECT max(ts) FROM meter_readings WHERE intake_id = i.value AND ts < ?2)
          FROM json_each(?1) AS i",
+        vals![&ids_json, until],
+        |r| Ok((r.get::<i64>(0)?, r.get::<Option<i64>>(1)?)),
     )?;
-    let rows = st.query_map(params![ids_json, until], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-    })?;
     let mut out = HashMap::new();
     for row in rows {
-        if let (k, Some(ts)) = row?
+        if let (k, Some(ts)) = row
             && let Some(id) = usize::try_from(k).ok().and_then(|k| ids.get(k))
         {
             out.insert(*id, ts);
@@ -195,20 +194,19 @@ pub struct LongGap {
 
 /// The `long_gap` events revealed by a reading at or before `until` whose gap reaches past `from`
 /// (epoch seconds), oldest first.
-pub fn long_gaps(conn: &Connection, from: i64, until: i64) -> Result<Vec<LongGap>, StoreError> {
-    let mut st = conn.prepare_cached(
+pub fn long_gaps(conn: &dyn Sql, from: i64, until: i64) -> Result<Vec<LongGap>, StoreError> {
+    conn.rows(
         "SELECT intake_id, prev_ts, ts, volume_m3 FROM meter_events
          WHERE kind = 'long_gap' AND ts < ?2 AND ts > ?1 ORDER BY ts",
-    )?;
-    let rows = st.query_map(params![from, until], |r| {
+        vals![from, until],
+        |r| {
         Ok(LongGap {
             intake_id: r.get(0)?,
             start: r.get(1)?,
             end: r.get(2)?,
             volume_m3: r.get(3)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 /// A device with stored data that the registry no longer lists.
@@ -225,47 +223,44 @@ pub struct Unregistered {
 /// The devices with data in the store that are not among `intakes` and `wells`: found from the
 /// monthly rollups (a few rows per device), then counted by their own index ranges.
 pub fn unregistered(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     wells: &[&str],
 ) -> Result<Vec<Unregistered>, StoreError> {
     let json = |ids: &[&str]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    let mut out = Vec::new();
-    let mut st = conn.prepare_cached(
+    let mut out = conn.rows(
         "SELECT DISTINCT m.intake_id,
            (SELECT count(*) FROM meter_readings WHERE intake_id = m.intake_id),
            (SELECT count(*) FROM daily_volume WHERE intake_id = m.intake_id AND source = 'import')
          FROM monthly_volume AS m
          WHERE m.intake_id NOT IN (SELECT value FROM json_each(?1))
          ORDER BY m.intake_id",
+        vals![&json(intakes)],
+        |r| {
+            Ok(Unregistered {
+                kind: "intake",
+                id: r.get(0)?,
+                readings: r.get(1)?,
+                daily_volumes: r.get(2)?,
+            })
+        },
     )?;
-    for row in st.query_map([json(intakes)], |r| {
-        Ok(Unregistered {
-            kind: "intake",
-            id: r.get(0)?,
-            readings: r.get(1)?,
-            daily_volumes: r.get(2)?,
-        })
-    })? {
-        out.push(row?);
-    }
-    let mut st = conn.prepare_cached(
+    out.extend(conn.rows(
         "SELECT DISTINCT m.well_id,
            (SELECT count(*) FROM level_readings WHERE well_id = m.well_id)
          FROM monthly_level AS m
          WHERE m.well_id NOT IN (SELECT value FROM json_each(?1))
          ORDER BY m.well_id",
-    )?;
-    for row in st.query_map([json(wells)], |r| {
-        Ok(Unregistered {
-            kind: "well",
-            id: r.get(0)?,
-            readings: r.get(1)?,
-            daily_volumes: 0,
-        })
-    })? {
-        out.push(row?);
-    }
+        vals![&json(wells)],
+        |r| {
+            Ok(Unregistered {
+                kind: "well",
+                id: r.get(0)?,
+                readings: r.get(1)?,
+                daily_volumes: 0,
+            })
+        },
+    )?);
     Ok(out)
 }
 

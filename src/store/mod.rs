@@ -36,7 +36,7 @@ mod volume_rollup;
 pub mod volumes;
 pub mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -78,6 +78,8 @@ pub enum StoreError {
     Pg(#[from] postgres::Error),
     #[error("cannot start the writer's timer: {0}")]
     Runtime(String),
+    #[error("{0}")]
+    PgOpen(#[from] pg::PgError),
 }
 
 impl StoreError {
@@ -87,6 +89,7 @@ impl StoreError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         let sql = match self {
             StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return true,
+            StoreError::PgOpen(e) => return matches!(e, pg::PgError::Newer(_)),
             StoreError::Folder { .. } | StoreError::Pg(_) => return false,
             StoreError::Open { source, .. } | StoreError::Migration { source, .. } => source,
             StoreError::Sql(e) => e,
@@ -110,6 +113,9 @@ impl StoreError {
         let sql = match self {
             StoreError::Folder { .. } => return true,
             StoreError::Pg(e) => return pg_transient(e),
+            StoreError::PgOpen(pg::PgError::Connect { .. }) => return true,
+            StoreError::PgOpen(pg::PgError::Pg(e)) => return pg_transient(e),
+            StoreError::PgOpen(_) => return false,
             StoreError::NewerSchema { .. } | StoreError::Runtime(_) => return false,
             StoreError::Open { .. } => return !self.is_fatal(),
             StoreError::Migration { source, .. } | StoreError::Sql(source) => source,
@@ -144,7 +150,7 @@ impl StoreError {
             StoreError::Folder { .. } => {
                 return "the store's folder cannot be created: check the path and its permissions";
             }
-            StoreError::Pg(_) => {
+            StoreError::Pg(_) | StoreError::PgOpen(_) => {
                 return "PostgreSQL cannot be reached or is busy: check that the server runs and accepts this user; gwmon reconnects by itself";
             }
             _ => None,
@@ -227,6 +233,48 @@ pub enum Durability {
     Normal,
 }
 
+/// The PostgreSQL URL when `db` names one (`postgres://…` or `postgresql://…`, from `[store] url`,
+/// `--db` or `GWMON_DB`); `None` for a SQLite file.
+pub fn postgres_url(db: &Path) -> Option<&str> {
+    let s = db.to_str()?;
+    (s.starts_with("postgres://") || s.starts_with("postgresql://")).then_some(s)
+}
+
+/// The store at `db` as an operator reads it in messages: a path, or a URL without its password.
+pub fn describe(db: &Path) -> String {
+    match postgres_url(db) {
+        Some(url) => pg::redact(url),
+        None => db.display().to_string(),
+    }
+}
+
+/// Connects to a PostgreSQL store and brings its schema up to date.
+pub fn open_pg(url: &str) -> Result<sql::PgConn, StoreError> {
+    Ok(sql::PgConn::new(pg::open(url)?))
+}
+
+/// True when there is a store at `db` to read: a SQLite file that exists, or any PostgreSQL URL
+/// (opening it says whether it can be reached).
+pub fn exists(db: &Path) -> bool {
+    postgres_url(db).is_some() || db.exists()
+}
+
+/// Opens the store at `db` for reading, whichever backend it is on.
+pub fn open_read(db: &Path) -> Result<sql::Db, StoreError> {
+    Ok(match postgres_url(db) {
+        Some(url) => sql::Db::Pg(open_pg(url)?),
+        None => sql::Db::Lite(open_ro(db)?),
+    })
+}
+
+/// Opens (creating if needed) the store at `db` for writing, whichever backend it is on.
+pub fn open_write(db: &Path, durability: Durability) -> Result<sql::Db, StoreError> {
+    Ok(match postgres_url(db) {
+        Some(url) => sql::Db::Pg(open_pg(url)?),
+        None => sql::Db::Lite(open_rw(db, durability)?),
+    })
+}
+
 /// Opens (creating if needed) the database read-write and brings its schema up to date.
 pub fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let p = path.display().to_string();
@@ -306,7 +354,7 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
 /// operating system releases it when the process ends, however it ends).
 #[derive(Debug)]
 pub struct StoreLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
     pub path: std::path::PathBuf,
 }
 
@@ -332,6 +380,13 @@ pub enum LockError {
 /// `import`, do not take it: they run beside the daemon.
 pub fn lock_store(db: &Path) -> Result<StoreLock, LockError> {
     use std::io::{Read, Seek, Write};
+    // Daemons on one PostgreSQL store share the load: each device is serialised in the database.
+    if postgres_url(db).is_some() {
+        return Ok(StoreLock {
+            _file: None,
+            path: PathBuf::new(),
+        });
+    }
     let mut name = db.as_os_str().to_owned();
     name.push(".lock");
     let path = std::path::PathBuf::from(name);
@@ -372,7 +427,10 @@ pub fn lock_store(db: &Path) -> Result<StoreLock, LockError> {
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;
     writeln!(file, "{}", std::process::id()).map_err(io)?;
-    Ok(StoreLock { _file: file, path })
+    Ok(StoreLock {
+        _file: Some(file),
+        path,
+    })
 }
 
 /// Opens the writer's store.
@@ -381,7 +439,7 @@ pub fn open_store(
     path: &Path,
     durability: Durability,
 ) -> Result<Store, StoreError> {
-    let mut store = Store::new(open_rw(path, durability)?, settings);
+    let mut store = Store::new(open_write(path, durability)?, settings);
     store.rederive_levels()?;
     Ok(store)
 }
@@ -422,8 +480,8 @@ pub struct Counts {
 }
 
 /// Counts rows of the raw tables.
-pub fn counts(conn: &Connection) -> Result<Counts, StoreError> {
-    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+pub fn counts(conn: &dyn sql::Sql) -> Result<Counts, StoreError> {
+    let one = |sql: &str| conn.value::<i64>(sql, &[]);
     Ok(Counts {
         meter_readings: one("SELECT count(*) FROM meter_readings")?,
         level_readings: one("SELECT count(*) FROM level_readings")?,

@@ -120,10 +120,19 @@ pub fn open(url: &str) -> Result<Client, PgError> {
 /// store written by a newer gwmon is refused.
 pub fn migrate(client: &mut Client) -> Result<i64, PgError> {
     // The server's notices (a table that already exists) are no news to an operator.
+    // Daemons starting together migrate one after the other (a session lock: released by the
+    // server if this process dies mid-way).
     client.batch_execute(
         "SET client_min_messages = warning;
+         SELECT pg_advisory_lock(7402351);
          CREATE TABLE IF NOT EXISTS gwmon_schema (version BIGINT NOT NULL)",
     )?;
+    let result = migrate_locked(client);
+    client.batch_execute("SELECT pg_advisory_unlock(7402351)")?;
+    result
+}
+
+fn migrate_locked(client: &mut Client) -> Result<i64, PgError> {
     let version: i64 = client
         .query_one("SELECT coalesce(max(version), 0) FROM gwmon_schema", &[])?
         .get(0);

@@ -263,6 +263,10 @@ pub trait Sql {
     ) -> Result<(), StoreError>;
     /// Runs statements without parameters (`BEGIN`, `COMMIT`, DDL).
     fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// The SQLite store's file, where other connections to it can be opened (parallel readers).
+    fn file(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The helpers every connection has on top of [`Sql`].
@@ -381,6 +385,10 @@ impl Sql for rusqlite::Connection {
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(self.execute_batch(sql)?)
     }
+
+    fn file(&self) -> Option<&str> {
+        self.path().filter(|p| !p.is_empty())
+    }
 }
 
 impl Sql for rusqlite::Transaction<'_> {
@@ -426,7 +434,7 @@ impl PgConn {
         if let Some(st) = self.prepared.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client.borrow_mut().prepare(&dollar_placeholders(sql))?;
+        let st = self.client.borrow_mut().prepare(&to_postgres(sql))?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_string(), st.clone());
@@ -525,6 +533,58 @@ impl Sql for Db {
             Db::Pg(c) => c.batch(sql),
         }
     }
+    fn file(&self) -> Option<&str> {
+        self.sqlite().and_then(|c| c.file())
+    }
+}
+
+/// A statement as PostgreSQL reads it. The store's SQL is SQLite's where the two agree; the few
+/// places they do not are written SQLite's way and translated here, in one place:
+/// - `json_each(?N) AS a` (the list of ids a query runs over, passed as one JSON array) becomes
+///   `jsonb_array_elements_text(…) WITH ORDINALITY`, and `a.key` (the 0-based position) `a.ord - 1`;
+///   a bare `json_each(?N)` in `IN (SELECT value FROM …)` becomes the same function;
+/// - `INDEXED BY name` (a hint for SQLite's planner) is dropped;
+/// - placeholders become `$N` ([`dollar_placeholders`]).
+pub fn to_postgres(sql: &str) -> String {
+    let mut s = sql.to_string();
+    while let Some(at) = s.find("INDEXED BY ") {
+        let rest = &s[at + "INDEXED BY ".len()..];
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let end = at + "INDEXED BY ".len() + name_len;
+        s.replace_range(at..end, "");
+    }
+    let mut aliases = Vec::new();
+    let mut from = 0;
+    while let Some(found) = s[from..].find("json_each(") {
+        let at = from + found;
+        let Some(close) = s[at..].find(')').map(|c| at + c) else {
+            break;
+        };
+        let param = s[at + "json_each(".len()..close].to_string();
+        let list = format!("jsonb_array_elements_text(CAST(CAST({param} AS TEXT) AS jsonb))");
+        let after = &s[close + 1..];
+        let replacement;
+        let mut end = close + 1;
+        if let Some(alias_part) = after.strip_prefix(" AS ") {
+            let len = alias_part
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(alias_part.len());
+            let alias = alias_part[..len].to_string();
+            end += " AS ".len() + len;
+            replacement = format!("{list} WITH ORDINALITY AS {alias}(value, ord)");
+            aliases.push(alias);
+        } else {
+            replacement = format!("{list} AS je(value)");
+        }
+        s.replace_range(at..end, &replacement);
+        from = at + replacement.len();
+    }
+    for a in aliases {
+        s = s.replace(&format!("{a}.key"), &format!("({a}.ord - 1)"));
+    }
+    dollar_placeholders(&s)
 }
 
 /// SQLite's `?N` (and bare `?`) placeholders as PostgreSQL's `$N`, leaving quoted text alone.
@@ -565,6 +625,18 @@ mod tests {
         assert_eq!(
             dollar_placeholders("SELECT a FROM t WHERE x = ?1 AND y = '?' AND z IN (?, ?12)"),
             "SELECT a FROM t WHERE x = $1 AND y = '?' AND z IN ($1, $12)"
+        );
+    }
+
+    #[test]
+    fn sqlite_only_phrases_become_postgresql() {
+        assert_eq!(
+            to_postgres(
+                "SELECT i.key, (SELECT max(day) FROM daily_volume INDEXED BY daily_volume_imported WHERE intake_id = i.value)
+                 FROM json_each(?1) AS i WHERE i.value IN (SELECT value FROM json_each(?5))"
+            ),
+            "SELECT (i.ord - 1), (SELECT max(day) FROM daily_volume  WHERE intake_id = i.value)
+                 FROM jsonb_array_elements_text(CAST(CAST($1 AS TEXT) AS jsonb)) WITH ORDINALITY AS i(value, ord) WHERE i.value IN (SELECT value FROM jsonb_array_elements_text(CAST(CAST($5 AS TEXT) AS jsonb)) AS je(value))"
         );
     }
 

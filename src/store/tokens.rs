@@ -9,10 +9,11 @@ use std::fmt;
 
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::{Connection, OptionalExtension, params};
 use subtle::ConstantTimeEq;
 
 use super::StoreError;
+use super::sql::{Sql, SqlExt};
+use crate::vals;
 use crate::domain::CountyCode;
 
 /// Who a token lets in: one county, or the city (every county and the city's budgets).
@@ -94,37 +95,37 @@ pub fn hash(token: &str) -> [u8; 32] {
 
 /// Stores a new token for `scope` and returns `(id, token)`: the only time the token is seen.
 pub fn add(
-    conn: &Connection,
+    conn: &dyn Sql,
     scope: Scope,
     note: &str,
     now: i64,
 ) -> Result<(i64, String), StoreError> {
     let token = generate()?;
-    conn.execute(
-        "INSERT INTO access_tokens (scope, sha256, note, created) VALUES (?1, ?2, ?3, ?4)",
-        params![scope.to_string(), hash(&token).as_slice(), note, now],
+    let id = conn.value(
+        "INSERT INTO access_tokens (scope, sha256, note, created) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        vals![&scope.to_string(), hash(&token).as_slice(), note, now],
     )?;
-    Ok((conn.last_insert_rowid(), token))
+    Ok((id, token))
 }
 
 /// Every token, oldest first. Rows whose scope this build does not know are left out.
-pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
-    let mut st = conn.prepare(
+pub fn list(conn: &dyn Sql) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = conn.rows(
         "SELECT id, scope, note, created, last_used, revoked FROM access_tokens ORDER BY id",
+        &[],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<Option<i64>>(4)?,
+                r.get::<Option<i64>>(5)?,
+            ))
+        },
     )?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-            r.get::<_, Option<i64>>(5)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (id, scope, note, created, last_used, revoked) = row?;
+    for (id, scope, note, created, last_used, revoked) in rows {
         if let Some(scope) = Scope::parse(&scope) {
             out.push(TokenInfo {
                 id,
@@ -141,38 +142,39 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
 
 /// Revokes token `id` from `now` on. Returns false when there is no such token; revoking a
 /// revoked token keeps its first revocation time.
-pub fn revoke(conn: &Connection, id: i64, now: i64) -> Result<bool, StoreError> {
-    let exists: Option<i64> = conn
-        .query_row("SELECT id FROM access_tokens WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
+pub fn revoke(conn: &dyn Sql, id: i64, now: i64) -> Result<bool, StoreError> {
+    let exists: Option<i64> = conn.opt(
+        "SELECT id FROM access_tokens WHERE id = ?1",
+        vals![id],
+        |r| r.get(0),
+    )?;
     if exists.is_none() {
         return Ok(false);
     }
-    conn.execute(
+    conn.exec(
         "UPDATE access_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
-        params![id, now],
+        vals![id, now],
     )?;
     Ok(true)
 }
 
 /// The grant of `token` when it is a live (not revoked) token of the store. Every live hash is
 /// compared, each in constant time, whatever matched before.
-pub fn check(conn: &Connection, token: &str) -> Result<Option<Grant>, StoreError> {
+pub fn check(conn: &dyn Sql, token: &str) -> Result<Option<Grant>, StoreError> {
     let presented = hash(token);
-    let mut st =
-        conn.prepare_cached("SELECT id, scope, sha256 FROM access_tokens WHERE revoked IS NULL")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-        ))
-    })?;
+    let rows = conn.rows(
+        "SELECT id, scope, sha256 FROM access_tokens WHERE revoked IS NULL",
+        &[],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Vec<u8>>(2)?,
+            ))
+        },
+    )?;
     let mut found = None;
-    for row in rows {
-        let (id, scope, stored) = row?;
+    for (id, scope, stored) in rows {
         let equal: bool = stored.as_slice().ct_eq(presented.as_slice()).into();
         if equal && found.is_none() {
             found = Scope::parse(&scope).map(|scope| Grant { id, scope });
@@ -182,10 +184,10 @@ pub fn check(conn: &Connection, token: &str) -> Result<Option<Grant>, StoreError
 }
 
 /// Records that token `id` was used at `now`.
-pub fn touch(conn: &Connection, id: i64, now: i64) -> Result<(), StoreError> {
-    conn.execute(
+pub fn touch(conn: &dyn Sql, id: i64, now: i64) -> Result<(), StoreError> {
+    conn.exec(
         "UPDATE access_tokens SET last_used = ?2 WHERE id = ?1",
-        params![id, now],
+        vals![id, now],
     )?;
     Ok(())
 }
@@ -193,6 +195,7 @@ pub fn touch(conn: &Connection, id: i64, now: i64) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
     use crate::store::{Durability, open_rw};
 
     fn store() -> (tempfile::TempDir, Connection) {

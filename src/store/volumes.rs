@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 
 use jiff::civil::Date;
-use rusqlite::{Connection, params};
 
 use super::StoreError;
+use super::sql::{Sql, SqlExt};
+use crate::vals;
 use crate::analysis::accounting::{VolumeWithEstimate, WindowSums, Windows, window_sums};
 use crate::domain::MonthlyPoints;
 use crate::domain::time::{month_key, parse_month_key};
@@ -18,26 +19,24 @@ use crate::domain::time::{month_key, parse_month_key};
 /// before `day` in `day`'s year (intakes with none are absent). One statement for all intakes:
 /// two index seeks each inside SQLite, instead of a round trip per intake.
 fn cum_at_all(
-    conn: &Connection,
+    conn: &dyn Sql,
     ids_json: &str,
     day: Date,
-) -> Result<HashMap<String, VolumeWithEstimate>, rusqlite::Error> {
-    let mut st = conn.prepare_cached(
+) -> Result<HashMap<String, VolumeWithEstimate>, StoreError> {
+    let rows = conn.rows(
         "SELECT d.intake_id, d.cum_year_m3, d.cum_year_est_m3
          FROM json_each(?1) AS i
          JOIN daily_volume AS d ON d.intake_id = i.value AND d.day = (
              SELECT max(day) FROM daily_volume
              WHERE intake_id = i.value AND day <= ?2 AND day >= ?3)",
-    )?;
-    let rows = st.query_map(
-        params![
+        vals![
             ids_json,
-            day.to_string(),
-            format!("{:04}-01-01", day.year())
+            &day.to_string(),
+            &format!("{:04}-01-01", day.year())
         ],
         |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<String>(0)?,
                 VolumeWithEstimate {
                     m3: r.get(1)?,
                     estimated_m3: r.get(2)?,
@@ -45,12 +44,12 @@ fn cum_at_all(
             ))
         },
     )?;
-    rows.collect()
+    Ok(rows.into_iter().collect())
 }
 
 /// Each listed intake's withdrawal in calendar year `year` (from its running yearly sums).
 pub fn year_totals(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     year: i16,
 ) -> Result<HashMap<String, VolumeWithEstimate>, StoreError> {
@@ -63,7 +62,7 @@ pub fn year_totals(
 
 /// Window sums of every listed intake as of `w.as_of`.
 pub fn intake_window_sums<'a>(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: impl IntoIterator<Item = &'a str>,
     w: &Windows,
 ) -> Result<HashMap<&'a str, WindowSums>, StoreError> {
@@ -84,7 +83,7 @@ pub fn intake_window_sums<'a>(
         VolumeWithEstimate::default()
     });
     if let Some(e) = err {
-        return Err(e.into());
+        return Err(e);
     }
     let empty = HashMap::new();
     Ok(ids
@@ -105,24 +104,23 @@ pub fn intake_window_sums<'a>(
 /// The last day on or before `until` each of `intakes` has an imported, metered daily volume
 /// (an intake whose meter is read as daily figures reports that way).
 pub fn last_metered_days<'a>(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: impl IntoIterator<Item = &'a str>,
     until: Date,
 ) -> Result<HashMap<&'a str, Date>, StoreError> {
     let ids: Vec<&'a str> = intakes.into_iter().collect();
     let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT i.key, (SELECT max(day) FROM daily_volume INDEXED BY daily_volume_imported
                           WHERE intake_id = i.value AND day <= ?2
                           AND source = 'import' AND measured_s > 0)
          FROM json_each(?1) AS i",
+        vals![&ids_json, &until.to_string()],
+        |r| Ok((r.get::<i64>(0)?, r.get::<Option<String>>(1)?)),
     )?;
-    let rows = st.query_map(params![ids_json, until.to_string()], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
     let mut out = HashMap::new();
     for row in rows {
-        if let (k, Some(day)) = row?
+        if let (k, Some(day)) = row
             && let Some(id) = usize::try_from(k).ok().and_then(|k| ids.get(k))
             && let Ok(d) = day.parse::<Date>()
         {
@@ -135,44 +133,43 @@ pub fn last_metered_days<'a>(
 /// Volume flagged as implausible (a flow above the intake's maximum: a counter jump, a meter
 /// refurbished or replaced starting higher) per intake and year, on days from `from` to `to`.
 pub fn flagged_by_year(
-    conn: &Connection,
+    conn: &dyn Sql,
     from: Date,
     to: Date,
 ) -> Result<HashMap<(String, i16), f64>, StoreError> {
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT intake_id, CAST(substr(day, 1, 4) AS INTEGER), sum(flagged_m3)
          FROM daily_volume INDEXED BY daily_volume_flagged
          WHERE day >= ?1 AND day <= ?2 AND flagged_m3 > 0 GROUP BY 1, 2",
+        vals![&from.to_string(), &to.to_string()],
+        |r| {
+            let year = i16::try_from(r.get::<i64>(1)?).unwrap_or(i16::MAX);
+            Ok(((r.get::<String>(0)?, year), r.get::<f64>(2)?))
+        },
     )?;
-    let rows = st.query_map(params![from.to_string(), to.to_string()], |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, i16>(1)?),
-            r.get::<_, f64>(2)?,
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }
 
 /// Periods of imported electricity per intake: (first day, last day, kWh).
 pub type Electricity = HashMap<String, Vec<(Date, Date, f64)>>;
 
 /// Imported electricity per intake, periods ending on or after `from`.
-pub fn electricity(conn: &Connection, from: Date) -> Result<Electricity, StoreError> {
-    let mut st = conn.prepare_cached(
+pub fn electricity(conn: &dyn Sql, from: Date) -> Result<Electricity, StoreError> {
+    let rows = conn.rows(
         "SELECT intake_id, period_start, period_end, kwh FROM electricity WHERE period_end >= ?1
          ORDER BY intake_id, period_start",
+        vals![&from.to_string()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<f64>(3)?,
+            ))
+        },
     )?;
-    let rows = st.query_map(params![from.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, f64>(3)?,
-        ))
-    })?;
     let mut out = Electricity::new();
-    for row in rows {
-        let (id, s, e, kwh) = row?;
+    for (id, s, e, kwh) in rows {
         if let (Ok(s), Ok(e)) = (s.parse::<Date>(), e.parse::<Date>()) {
             out.entry(id).or_default().push((s, e, kwh));
         }
@@ -182,18 +179,18 @@ pub fn electricity(conn: &Connection, from: Date) -> Result<Electricity, StoreEr
 
 /// Records one period of an intake's electricity (a period imported again replaces it).
 pub fn put_electricity(
-    conn: &Connection,
+    conn: &dyn Sql,
     intake: &str,
     start: Date,
     end: Date,
     kwh: f64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
+    conn.exec(
         "INSERT INTO electricity (intake_id, period_start, period_end, kwh) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (intake_id, period_start) DO UPDATE SET period_end = excluded.period_end,
            kwh = excluded.kwh",
-    )?
-    .execute(params![intake, start.to_string(), end.to_string(), kwh])?;
+        vals![intake, &start.to_string(), &end.to_string(), kwh],
+    )?;
     Ok(())
 }
 
@@ -211,28 +208,28 @@ pub struct DayVolume {
 /// date order, with the estimated part and the number of intakes of each day. Days on which
 /// none of them has a row are absent.
 pub fn daily_county_volumes(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     from: Date,
     to: Date,
 ) -> Result<Vec<DayVolume>, StoreError> {
     let ids_json = serde_json::to_string(intakes).unwrap_or_else(|_| "[]".into());
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT d.day, sum(d.volume_m3), sum(d.estimated_m3), count(*) FROM json_each(?1) AS i
          JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
          GROUP BY d.day ORDER BY d.day",
+        vals![&ids_json, &from.to_string(), &to.to_string()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<f64>(1)?,
+                r.get::<f64>(2)?,
+                r.get::<u32>(3)?,
+            ))
+        },
     )?;
-    let rows = st.query_map(params![ids_json, from.to_string(), to.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, f64>(1)?,
-            r.get::<_, f64>(2)?,
-            r.get::<_, u32>(3)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (day, volume_m3, estimated_m3, intakes) = row?;
+    for (day, volume_m3, estimated_m3, intakes) in rows {
         // The store writes days as YYYY-MM-DD; a row that is not one cannot be placed on a day.
         if let Ok(day) = day.parse::<Date>() {
             out.push(DayVolume {
@@ -249,7 +246,7 @@ pub fn daily_county_volumes(
 /// The daily volumes of the listed intakes summed by day, from `from` to `to` (inclusive), in
 /// date order. Days on which none of them has a row are absent.
 pub fn daily_volume_sums<'a>(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: impl IntoIterator<Item = &'a str>,
     from: Date,
     to: Date,
@@ -269,20 +266,19 @@ pub(super) fn ids_json(ids: &[&str]) -> String {
 
 /// The first day with a daily volume of each listed intake, on or before `as_of`.
 pub fn first_days(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     as_of: Date,
 ) -> Result<HashMap<String, Date>, StoreError> {
-    let mut st = conn.prepare_cached(
+    let rows = conn.rows(
         "SELECT i.value, (SELECT min(day) FROM daily_volume WHERE intake_id = i.value AND day <= ?2)
          FROM json_each(?1) AS i",
+        vals![&ids_json(intakes), &as_of.to_string()],
+        |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?)),
     )?;
-    let rows = st.query_map(params![ids_json(intakes), as_of.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
     let mut out = HashMap::new();
     for row in rows {
-        if let (id, Some(day)) = row?
+        if let (id, Some(day)) = row
             && let Ok(d) = day.parse()
         {
             out.insert(id, d);
@@ -307,7 +303,7 @@ pub struct MonthlyFigures {
 /// per intake) and one over the as-of month's daily rows. Rows are gathered by the intake's
 /// position in `intakes`, so no id is copied per row.
 pub fn monthly_figures(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     from: Date,
     as_of: Date,
@@ -315,16 +311,14 @@ pub fn monthly_figures(
     type Row = (i16, i8, VolumeWithEstimate, u32, u32);
     let mut by_intake: Vec<Vec<Row>> = vec![Vec::new(); intakes.len()];
     let ids = ids_json(intakes);
-    fn gather(
-        st: &mut rusqlite::CachedStatement<'_>,
-        args: &[&dyn rusqlite::ToSql],
-        by_intake: &mut [Vec<Row>],
-    ) -> Result<(), StoreError> {
-        let mut rows = st.query(args)?;
-        while let Some(r) = rows.next()? {
-            let k = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
-            let Some((y, m)) = parse_month_key(r.get_ref(1)?.as_str().unwrap_or_default()) else {
-                continue;
+    let gather = |sql: &str,
+                  args: &[super::sql::Val<'_>],
+                  by_intake: &mut [Vec<Row>]|
+     -> Result<(), StoreError> {
+        conn.each(sql, args, &mut |r| {
+            let k = usize::try_from(r.get::<i64>(0)?).unwrap_or(usize::MAX);
+            let Some((y, m)) = parse_month_key(&r.get::<String>(1)?) else {
+                return Ok(());
             };
             if let Some(v) = by_intake.get_mut(k) {
                 v.push((
@@ -338,31 +332,24 @@ pub fn monthly_figures(
                     r.get(5)?,
                 ));
             }
-        }
-        Ok(())
-    }
+            Ok(())
+        })
+    };
     // Complete months, and the as-of month whole where nothing is stored after `as_of` (the live
     // case: the rollup row is then the partial month).
     let month_end = as_of.last_of_month();
-    let mut after = conn.prepare_cached(
+    let later: Vec<String> = conn.rows(
         "SELECT i.value FROM json_each(?1) AS i
          WHERE EXISTS (SELECT 1 FROM daily_volume
                        WHERE intake_id = i.value AND day > ?2 AND day <= ?3)",
+        vals![&ids, &as_of.to_string(), &month_end.to_string()],
+        |r| r.get(0),
     )?;
-    let later: Vec<String> = after
-        .query_map(
-            rusqlite::params![ids, as_of.to_string(), month_end.to_string()],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
-    let mut whole = conn.prepare_cached(
+    gather(
         "SELECT i.key, m.month, m.volume_m3, m.estimated_m3, m.reported_days, m.days
          FROM json_each(?1) AS i
          JOIN monthly_volume AS m ON m.intake_id = i.value AND m.month >= ?2 AND m.month <= ?3",
-    )?;
-    gather(
-        &mut whole,
-        rusqlite::params![ids, month_key(from), month_key(as_of)],
+        vals![&ids, &month_key(from), &month_key(as_of)],
         &mut by_intake,
     )?;
     if !later.is_empty() {
@@ -374,21 +361,19 @@ pub fn monthly_figures(
                 rows.retain(|r| (r.0, r.1) != (y, m));
             }
         }
-        let mut partial = conn.prepare_cached(
-            "SELECT i.key, ?4, sum(d.volume_m3), sum(d.estimated_m3), sum(d.measured_s > 0), count(*)
+        gather(
+            "SELECT i.key, CAST(?4 AS TEXT), sum(d.volume_m3), sum(d.estimated_m3),
+                    sum(CASE WHEN d.measured_s > 0 THEN 1 ELSE 0 END), count(*)
              FROM json_each(?1) AS i
              JOIN daily_volume AS d ON d.intake_id = i.value AND d.day >= ?2 AND d.day <= ?3
              WHERE i.value IN (SELECT value FROM json_each(?5))
              GROUP BY i.key",
-        )?;
-        gather(
-            &mut partial,
-            rusqlite::params![
-                ids,
-                as_of.first_of_month().max(from).to_string(),
-                as_of.to_string(),
-                month_key(as_of),
-                serde_json::to_string(&later).unwrap_or_else(|_| "[]".into())
+            vals![
+                &ids,
+                &as_of.first_of_month().max(from).to_string(),
+                &as_of.to_string(),
+                &month_key(as_of),
+                &serde_json::to_string(&later).unwrap_or_else(|_| "[]".into())
             ],
             &mut by_intake,
         )?;
@@ -424,7 +409,7 @@ pub fn monthly_figures(
 
 /// Monthly volumes of the listed intakes (see [`monthly_figures`]).
 pub fn monthly_volumes(
-    conn: &Connection,
+    conn: &dyn Sql,
     intakes: &[&str],
     from: Date,
     as_of: Date,

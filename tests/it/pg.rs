@@ -131,3 +131,86 @@ fn a_sqlite_store_is_copied_into_postgresql_exactly_and_checked() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// `status --json` of the store at `db` (a path or a URL) as of `as_of`, without what differs by
+/// backend or run (the store's row counts are compared separately).
+fn status_json(db: &str, as_of: &str) -> serde_json::Value {
+    let (code, out, err) = gwmon(&["status", "--db", db, "--as-of", as_of, "--json"]);
+    assert_eq!(code, 0, "status on {db}: {err}");
+    let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("generated_at");
+    }
+    v
+}
+
+/// The paths where two JSON values differ, with both values.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                let p = format!("{path}.{k}");
+                match y.get(k) {
+                    Some(w) => differences(v, w, &p, out),
+                    None => out.push(format!("{p}: only in the first")),
+                }
+            }
+            for k in y.keys().filter(|k| !x.contains_key(*k)) {
+                out.push(format!("{path}.{k}: only in the second"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                differences(v, w, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_same_history_on_either_backend_gives_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = simulated_store_between(dir.path(), "2025-06-01", "2026-11-27");
+    let schema = Schema::new("same");
+    let url = schema.url();
+    // The same simulation, written by the store's writer straight into PostgreSQL.
+    let cfg = std::sync::Arc::new(
+        gwmon::config::Config::load(&std::path::Path::new(REPO).join("config/taiyuan.toml"))
+            .unwrap(),
+    );
+    let mut store = gwmon::store::open_store(
+        gwmon::store::StoreSettings::from_config(&cfg),
+        std::path::Path::new(&url),
+        gwmon::store::Durability::Normal,
+    )
+    .unwrap();
+    gwmon::tools::fleet::populate(
+        &mut store,
+        &cfg,
+        42,
+        "2025-06-01".parse().unwrap(),
+        "2026-11-27".parse().unwrap(),
+        5,
+    )
+    .unwrap();
+    drop(store);
+    for as_of in ["2026-11-27", "2026-06-30"] {
+        let a = status_json(db.to_str().unwrap(), as_of);
+        let b = status_json(&url, as_of);
+        let mut diffs = Vec::new();
+        differences(&a, &b, "", &mut diffs);
+        assert!(
+            diffs.is_empty(),
+            "status as of {as_of}: SQLite and PostgreSQL differ at {} places, first: {:#?}",
+            diffs.len(),
+            &diffs[..diffs.len().min(12)]
+        );
+    }
+    let (code, out, err) = gwmon(&["devices", "--db", &url, "--as-of", "2026-11-27"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, sqlite_out, _) = gwmon(&["devices", "--db", db.to_str().unwrap(), "--as-of", "2026-11-27"]);
+    assert_eq!(out, sqlite_out);
+}

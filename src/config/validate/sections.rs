@@ -215,6 +215,16 @@ impl Checks<'_> {
                 ),
             );
         }
+        if let Some(g) = &mqtt.shared_group
+            && (g.is_empty() || g.contains(['+', '#', '/']))
+        {
+            self.invalid(
+                None,
+                format!(
+                    "[mqtt] shared_group '{g}': expected one topic level without wildcards or '/', e.g. gwmon (or leave it out: one daemon takes every message)"
+                ),
+            );
+        }
     }
 
     /// `[gateway]`: listeners and limits (the stations file is read by [`Checks::stations`]).

@@ -120,9 +120,14 @@ async fn start_embedded(_cfg: &Config) -> Result<std::convert::Infallible, RunEr
     ))
 }
 
-/// The topic filters gwmon subscribes to.
-pub fn topic_filters(prefix: &str) -> [String; 2] {
-    [format!("{prefix}/+/meter/+"), format!("{prefix}/+/level/+")]
+/// The topic filters gwmon subscribes to: as a member of `shared_group` when one is set
+/// (`$share/<group>/<filter>`, MQTT 5 and Mosquitto's and EMQX's MQTT 3.1.1 alike).
+pub fn topic_filters(prefix: &str, shared_group: Option<&str>) -> [String; 2] {
+    let share = shared_group.map_or(String::new(), |g| format!("$share/{g}/"));
+    [
+        format!("{share}{prefix}/+/meter/+"),
+        format!("{share}{prefix}/+/level/+"),
+    ]
 }
 
 /// Runs the ingest daemon until `shutdown` resolves (then stops taking messages, commits and acks

@@ -96,7 +96,7 @@ pub(super) async fn poll_loop(
     mut reload: Option<tokio::sync::watch::Receiver<Arc<Config>>>,
 ) -> bool {
     let mut reconnect = Reconnect::new(Duration::from_secs(cfg.mqtt.reconnect_max_s.max(1)));
-    let filters = topic_filters(&cfg.mqtt.topic_prefix);
+    let filters = topic_filters(&cfg.mqtt.topic_prefix, cfg.mqtt.shared_group.as_deref());
     let mut warnings = QuarantineWarnings::default();
     // Decoding follows the latest configuration (a SIGHUP reload); the connection settings stay
     // those the daemon started with.
