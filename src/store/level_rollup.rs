@@ -97,35 +97,78 @@ pub(super) fn roll_up_levels(
     if touched.is_empty() {
         return Ok(());
     }
+    // The statistics are computed here, in time order, not by SQL's avg(): SQLite and
+    // PostgreSQL sum floating point differently, and the stored means must be the same bits on
+    // both (a trend test's ties depend on them).
     let mut months = BTreeSet::new();
     for (well, day) in touched {
-        tx.exec(
-        "INSERT INTO daily_level (well_id, day, mean_level_m, min_level_m, max_level_m, mean_depth_m, n)
-         SELECT ?1, ?2, avg(level_m), min(level_m), max(level_m), avg(depth_m), count(*)
-         FROM level_readings WHERE well_id = ?1 AND ts >= ?3 AND ts < ?4
-         ON CONFLICT (well_id, day) DO UPDATE SET
-           mean_level_m = excluded.mean_level_m, min_level_m = excluded.min_level_m,
-           max_level_m = excluded.max_level_m, mean_depth_m = excluded.mean_depth_m, n = excluded.n",
-            vals![
-                well,
-                &day.to_string(),
-                clock.day_start(day),
-                clock.day_end(day)
-            ],
+        let rows: Vec<(f64, f64)> = tx.rows(
+            "SELECT level_m, depth_m FROM level_readings
+             WHERE well_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+            vals![well, clock.day_start(day), clock.day_end(day)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let day_s = day.to_string();
+        match mean_min_max(rows.iter().map(|r| r.0)) {
+            Some((mean, min, max)) => {
+                let depth = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+                tx.exec(
+                    "INSERT INTO daily_level (well_id, day, mean_level_m, min_level_m, max_level_m, mean_depth_m, n)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (well_id, day) DO UPDATE SET
+                       mean_level_m = excluded.mean_level_m, min_level_m = excluded.min_level_m,
+                       max_level_m = excluded.max_level_m, mean_depth_m = excluded.mean_depth_m,
+                       n = excluded.n",
+                    vals![well, &day_s, mean, min, max, depth, rows.len()],
+                )?;
+            }
+            None => {
+                tx.exec(
+                    "DELETE FROM daily_level WHERE well_id = ?1 AND day = ?2",
+                    vals![well, &day_s],
+                )?;
+            }
+        }
         months.insert((well, month_key(day)));
     }
     for (well, month) in months {
         let (first, last) = (format!("{month}-01"), format!("{month}-31"));
+        let days: Vec<(f64, f64)> = tx.rows(
+            "SELECT mean_level_m, mean_depth_m FROM daily_level
+             WHERE well_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+            vals![well, &first, &last],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if days.is_empty() {
+            tx.exec(
+                "DELETE FROM monthly_level WHERE well_id = ?1 AND month = ?2",
+                vals![well, &month],
+            )?;
+            continue;
+        }
+        let n = days.len() as f64;
+        let level = days.iter().map(|d| d.0).sum::<f64>() / n;
+        let depth = days.iter().map(|d| d.1).sum::<f64>() / n;
         tx.exec(
             "INSERT INTO monthly_level (well_id, month, mean_level_m, mean_depth_m, days)
-             SELECT ?1, ?2, avg(mean_level_m), avg(mean_depth_m), count(*)
-             FROM daily_level WHERE well_id = ?1 AND day >= ?3 AND day <= ?4
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (well_id, month) DO UPDATE SET
                mean_level_m = excluded.mean_level_m, mean_depth_m = excluded.mean_depth_m,
                days = excluded.days",
-            vals![well, &month, &first, &last],
+            vals![well, &month, level, depth, days.len()],
         )?;
     }
     Ok(())
+}
+
+/// Mean, minimum and maximum of `xs`, summed in the order given; `None` when empty.
+pub(super) fn mean_min_max(xs: impl Iterator<Item = f64>) -> Option<(f64, f64, f64)> {
+    let (mut n, mut sum, mut min, mut max) = (0usize, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+    for x in xs {
+        n += 1;
+        sum += x;
+        min = min.min(x);
+        max = max.max(x);
+    }
+    (n > 0).then(|| (sum / n as f64, min, max))
 }

@@ -61,18 +61,24 @@ pub fn monthly_levels(
         vals![&month_key(from), &month_key(as_of)],
         level,
     )?;
-    rows.extend(conn.rows(
-        "SELECT i.value, CAST(?4 AS TEXT), avg(d.mean_level_m) FROM json_each(?1) AS i
+    // The as-of month's mean of its daily means, averaged here in day order (as the monthly
+    // rollup does) rather than by SQL's avg(), which the two backends round differently.
+    let days: Vec<(String, f64)> = conn.rows(
+        "SELECT d.well_id, d.mean_level_m FROM json_each(?1) AS i
          JOIN daily_level AS d ON d.well_id = i.value AND d.day >= ?2 AND d.day <= ?3
-         GROUP BY i.value",
+         ORDER BY d.well_id, d.day",
         vals![
             &ids_json(wells),
             &as_of.first_of_month().max(from).to_string(),
-            &as_of.to_string(),
-            &month_key(as_of)
+            &as_of.to_string()
         ],
-        level,
-    )?);
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let key = month_key(as_of);
+    for group in days.chunk_by(|a, b| a.0 == b.0) {
+        let mean = group.iter().map(|d| d.1).sum::<f64>() / group.len() as f64;
+        rows.push((group[0].0.clone(), key.clone(), mean));
+    }
     for (id, month, x) in rows {
         if let Some((y, m)) = parse_month_key(&month) {
             out.entry(id).or_default().push((y, m, x));

@@ -306,23 +306,34 @@ fn roll_up_volume(
     while month <= d1 {
         let key = month_key(month);
         let (first, last) = (format!("{key}-01"), format!("{key}-31"));
-        let written = tx.exec(
-            "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
-             SELECT ?1, ?2, sum(volume_m3), sum(estimated_m3), sum(flagged_m3), count(*),
-                    sum(CASE WHEN measured_s > 0 THEN 1 ELSE 0 END)
-             FROM daily_volume WHERE intake_id = ?1 AND day >= ?3 AND day <= ?4
-             HAVING count(*) > 0
-             ON CONFLICT (intake_id, month) DO UPDATE SET
-               volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
-               flagged_m3 = excluded.flagged_m3, days = excluded.days,
-               reported_days = excluded.reported_days",
-            vals![intake, &key, &first, &last],
+        // Summed here in day order, not by SQL's sum(): the two backends round differently.
+        let days: Vec<(f64, f64, f64, i64)> = tx.rows(
+            "SELECT volume_m3, estimated_m3, flagged_m3, measured_s FROM daily_volume
+             WHERE intake_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+            vals![intake, &first, &last],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        if written == 0 {
+        if days.is_empty() {
             tx.exec(
-                "DELETE FROM monthly_volume WHERE intake_id = ?1 AND month = ?2 AND NOT EXISTS
-                   (SELECT 1 FROM daily_volume WHERE intake_id = ?1 AND day >= ?3 AND day <= ?4)",
-                vals![intake, &key, &first, &last],
+                "DELETE FROM monthly_volume WHERE intake_id = ?1 AND month = ?2",
+                vals![intake, &key],
+            )?;
+        } else {
+            let (mut v, mut e, mut f, mut reported) = (0.0, 0.0, 0.0, 0i64);
+            for d in &days {
+                v += d.0;
+                e += d.1;
+                f += d.2;
+                reported += i64::from(d.3 > 0);
+            }
+            tx.exec(
+                "INSERT INTO monthly_volume (intake_id, month, volume_m3, estimated_m3, flagged_m3, days, reported_days)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (intake_id, month) DO UPDATE SET
+                   volume_m3 = excluded.volume_m3, estimated_m3 = excluded.estimated_m3,
+                   flagged_m3 = excluded.flagged_m3, days = excluded.days,
+                   reported_days = excluded.reported_days",
+                vals![intake, &key, v, e, f, days.len(), reported],
             )?;
         }
         match month.checked_add(jiff::ToSpan::month(1)) {
