@@ -149,8 +149,8 @@ pub fn use_fallback_font(cfg: &crate::config::ReportConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::open_ro;
     use crate::output::report::county_dir;
+    use crate::store::open_ro;
     use crate::store::{Durability, open_rw};
 
     const AS_OF: &str = "2026-11-30";

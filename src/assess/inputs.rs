@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::store::sql::Sql;
 use jiff::ToSpan;
 use jiff::civil::Date;
-use crate::store::sql::Sql;
 
 use crate::analysis::accounting::{
     Completeness, ProjectionInput, VolumeWithEstimate, WindowSums, Windows, complete_months,

@@ -20,8 +20,8 @@ pub use doc::*;
 pub use report::testing;
 pub use report::{CountyModel, ReportModel, report_model, report_model_for};
 
-use jiff::civil::Date;
 use crate::store::sql::Sql;
+use jiff::civil::Date;
 
 use self::county::{Params, county_status};
 use self::inputs::Inputs;

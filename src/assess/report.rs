@@ -2,9 +2,9 @@
 //! tables and CSVs need beyond it — read from the store here and only here, so `output` renders
 //! a value and never opens the store.
 
+use crate::store::sql::Sql;
 use jiff::civil::Date;
 use rayon::prelude::*;
-use crate::store::sql::Sql;
 
 use super::{CountyStatus, StatusDoc, counts_for_county_quota};
 use crate::analysis::accounting::VolumeWithEstimate;

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use super::Common;
 use super::common::resolve_county;
 use crate::domain::time::now_ts;
-use crate::store::tokens::{self, Scope};
 use crate::store::Durability;
+use crate::store::tokens::{self, Scope};
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {

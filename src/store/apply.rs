@@ -317,12 +317,15 @@ enum Landing {
 const INS_METER: &str = "INSERT INTO meter_readings (intake_id, ts, total_m3, received_at, source) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 const GET_METER: &str = "SELECT total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts = ?2";
 const INS_LEVEL: &str = "INSERT INTO level_readings (well_id, ts, depth_m, level_m, received_at, source, sent, sent_m) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING";
-const GET_LEVEL: &str = "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2";
+const GET_LEVEL: &str =
+    "SELECT depth_m, level_m FROM level_readings WHERE well_id = ?1 AND ts = ?2";
 const INS_DAILY: &str = "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source) VALUES (?1, ?2, ?3, ?4, 0, 86400, ?5, 'import') ON CONFLICT DO NOTHING";
-const GET_DAILY: &str = "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2";
+const GET_DAILY: &str =
+    "SELECT volume_m3, source FROM daily_volume WHERE intake_id = ?1 AND day = ?2";
 /// An imported row refused again (the same file imported twice) keeps its one row: its origin
 /// names the file and line.
-const INS_QUARANTINE_ONCE: &str = "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements)
+const INS_QUARANTINE_ONCE: &str =
+    "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements)
      SELECT ?1, ?2, ?3, ?4, ?5, ?6
      WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?2 AND reason = ?5)";
 const INS_QUARANTINE: &str = "INSERT INTO quarantine (received_at, origin, payload, reason_code, reason, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -543,9 +546,9 @@ pub(crate) mod tests {
     use std::sync::mpsc;
 
     use super::*;
-    use rusqlite::TransactionBehavior;
     use crate::domain::time::LocalClock;
     use crate::store::{Durability, open_rw};
+    use rusqlite::TransactionBehavior;
 
     /// 2026-03-01 08:00 in Asia/Shanghai.
     const T0: i64 = 1_772_323_200;

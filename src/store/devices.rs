@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-
 use super::StoreError;
 use super::sql::{Sql, SqlExt};
 use crate::vals;
@@ -200,13 +199,14 @@ pub fn long_gaps(conn: &dyn Sql, from: i64, until: i64) -> Result<Vec<LongGap>, 
          WHERE kind = 'long_gap' AND ts < ?2 AND ts > ?1 ORDER BY ts",
         vals![from, until],
         |r| {
-        Ok(LongGap {
-            intake_id: r.get(0)?,
-            start: r.get(1)?,
-            end: r.get(2)?,
-            volume_m3: r.get(3)?,
-        })
-    })
+            Ok(LongGap {
+                intake_id: r.get(0)?,
+                start: r.get(1)?,
+                end: r.get(2)?,
+                volume_m3: r.get(3)?,
+            })
+        },
+    )
 }
 
 /// A device with stored data that the registry no longer lists.

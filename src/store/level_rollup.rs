@@ -8,9 +8,9 @@ use jiff::civil::Date;
 
 use super::StoreError;
 use super::sql::{Sql, SqlExt};
-use crate::vals;
 use crate::domain::time::month_key;
 use crate::domain::{Datum, LocalClock, Sent};
+use crate::vals;
 
 /// A stored level reading: time, what was sent (kind and value), depth and level.
 type StoredLevel = (i64, Option<String>, Option<f64>, f64, f64);

@@ -8,10 +8,10 @@ use jiff::civil::Date;
 
 use super::StoreError;
 use super::sql::{Row, Sql, SqlExt};
-use crate::vals;
 use super::volumes::ids_json;
 use crate::domain::MonthlyPoints;
 use crate::domain::time::{month_key, parse_month_key};
+use crate::vals;
 
 /// Daily mean levels `(well, day, level_m)` of the listed wells from `from` to `to`
 /// (inclusive), by well and day.
@@ -27,13 +27,7 @@ pub fn daily_well_levels(
          JOIN daily_level AS d ON d.well_id = i.value AND d.day >= ?2 AND d.day <= ?3
          ORDER BY d.well_id, d.day",
         vals![&ids_json, &from.to_string(), &to.to_string()],
-        |r| {
-            Ok((
-                r.get::<String>(0)?,
-                r.get::<String>(1)?,
-                r.get::<f64>(2)?,
-            ))
-        },
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<f64>(2)?)),
     )?;
     let mut out = Vec::new();
     for (well, day, level) in rows {

@@ -209,8 +209,7 @@ fn pg_transient(e: &postgres::Error) -> bool {
         Some(c) => {
             let class = &c.code()[..2];
             // 08 connection, 53 resources, 57 operator intervention (shutdown), 40 rollbacks.
-            matches!(class, "08" | "53" | "57" | "40")
-                || *c == SqlState::LOCK_NOT_AVAILABLE
+            matches!(class, "08" | "53" | "57" | "40") || *c == SqlState::LOCK_NOT_AVAILABLE
         }
     }
 }
@@ -262,7 +261,7 @@ pub fn exists(db: &Path) -> bool {
 /// Opens the store at `db` for reading, whichever backend it is on.
 pub fn open_read(db: &Path) -> Result<sql::Db, StoreError> {
     Ok(match postgres_url(db) {
-        Some(url) => sql::Db::Pg(open_pg(url)?),
+        Some(url) => open_pg(url)?.into(),
         None => sql::Db::Lite(open_ro(db)?),
     })
 }
@@ -270,7 +269,7 @@ pub fn open_read(db: &Path) -> Result<sql::Db, StoreError> {
 /// Opens (creating if needed) the store at `db` for writing, whichever backend it is on.
 pub fn open_write(db: &Path, durability: Durability) -> Result<sql::Db, StoreError> {
     Ok(match postgres_url(db) {
-        Some(url) => sql::Db::Pg(open_pg(url)?),
+        Some(url) => open_pg(url)?.into(),
         None => sql::Db::Lite(open_rw(db, durability)?),
     })
 }

@@ -13,8 +13,8 @@ use tracing::{info, warn};
 
 use super::sql::{Sql, SqlExt, Val};
 use super::{Store, StoreError};
-use crate::vals;
 use crate::config::QuarantineConfig;
+use crate::vals;
 
 /// Rows deleted per transaction.
 pub const CHUNK_ROWS: i64 = 10_000;
@@ -163,32 +163,29 @@ mod tests {
 
     #[test]
     fn rows_older_than_the_age_limit_go() {
-        let mut conn = store_with(&[0, 10, 89, 90, 91, 400]);
-        let n = prune_quarantine(&mut conn, NOW, &settings(90, 100)).unwrap();
+        let conn = store_with(&[0, 10, 89, 90, 91, 400]);
+        let n = prune_quarantine(&conn, NOW, &settings(90, 100)).unwrap();
         assert_eq!(n, 2);
         assert_eq!(ages(&conn), [0, 10, 89, 90]);
     }
 
     #[test]
     fn the_newest_rows_are_kept_up_to_the_row_limit() {
-        let mut conn = store_with(&[5, 1, 3, 2, 4, 0]);
-        let n = prune_quarantine(&mut conn, NOW, &settings(90, 4)).unwrap();
+        let conn = store_with(&[5, 1, 3, 2, 4, 0]);
+        let n = prune_quarantine(&conn, NOW, &settings(90, 4)).unwrap();
         assert_eq!(n, 2);
         assert_eq!(ages(&conn), [0, 1, 2, 3]);
-        assert_eq!(
-            prune_quarantine(&mut conn, NOW, &settings(90, 4)).unwrap(),
-            0
-        );
+        assert_eq!(prune_quarantine(&conn, NOW, &settings(90, 4)).unwrap(), 0);
     }
 
     #[test]
     fn a_large_backlog_is_deleted_in_chunks() {
         let n_rows = 2 * CHUNK_ROWS + 17;
-        let mut conn = store_with(&vec![100; n_rows as usize]);
+        let conn = store_with(&vec![100; n_rows as usize]);
         conn.execute_batch("INSERT INTO quarantine (received_at, origin, payload, reason_code, reason) SELECT received_at + 99 * 86400, origin, payload, reason_code, reason FROM quarantine")
             .unwrap();
         // Half too old, half recent; of the recent half, the row limit keeps 5.
-        let n = prune_quarantine(&mut conn, NOW, &settings(90, 5)).unwrap();
+        let n = prune_quarantine(&conn, NOW, &settings(90, 5)).unwrap();
         assert_eq!(n as i64, 2 * n_rows - 5);
         assert_eq!(ages(&conn), [1, 1, 1, 1, 1]);
     }

@@ -478,7 +478,7 @@ impl Sql for PgConn {
 /// A store connection of either backend, owned.
 pub enum Db {
     Lite(rusqlite::Connection),
-    Pg(PgConn),
+    Pg(Box<PgConn>),
 }
 
 impl From<rusqlite::Connection> for Db {
@@ -489,7 +489,7 @@ impl From<rusqlite::Connection> for Db {
 
 impl From<PgConn> for Db {
     fn from(c: PgConn) -> Self {
-        Db::Pg(c)
+        Db::Pg(Box::new(c))
     }
 }
 

@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 
 use super::StoreError;
 use super::sql::{Sql, SqlExt};
-use crate::vals;
 use crate::domain::CountyCode;
+use crate::vals;
 
 /// Who a token lets in: one county, or the city (every county and the city's budgets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,13 +165,7 @@ pub fn check(conn: &dyn Sql, token: &str) -> Result<Option<Grant>, StoreError> {
     let rows = conn.rows(
         "SELECT id, scope, sha256 FROM access_tokens WHERE revoked IS NULL",
         &[],
-        |r| {
-            Ok((
-                r.get::<i64>(0)?,
-                r.get::<String>(1)?,
-                r.get::<Vec<u8>>(2)?,
-            ))
-        },
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Vec<u8>>(2)?)),
     )?;
     let mut found = None;
     for (id, scope, stored) in rows {
@@ -195,8 +189,8 @@ pub fn touch(conn: &dyn Sql, id: i64, now: i64) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
     use crate::store::{Durability, open_rw};
+    use rusqlite::Connection;
 
     fn store() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();

@@ -10,10 +10,10 @@ use jiff::civil::Date;
 
 use super::StoreError;
 use super::sql::{Sql, SqlExt};
-use crate::vals;
 use crate::analysis::accounting::{VolumeWithEstimate, WindowSums, Windows, window_sums};
 use crate::domain::MonthlyPoints;
 use crate::domain::time::{month_key, parse_month_key};
+use crate::vals;
 
 /// The running yearly sums of many intakes at `day`: for each, the latest daily row on or
 /// before `day` in `day`'s year (intakes with none are absent). One statement for all intakes:
@@ -57,7 +57,7 @@ pub fn year_totals(
     let Ok(end) = Date::new(year, 12, 31) else {
         return Ok(HashMap::new());
     };
-    Ok(cum_at_all(conn, &ids_json, end)?)
+    cum_at_all(conn, &ids_json, end)
 }
 
 /// Window sums of every listed intake as of `w.as_of`.

@@ -146,8 +146,30 @@ fn status_json(db: &str, as_of: &str) -> serde_json::Value {
 
 /// The paths where two JSON values differ, with both values.
 fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    differences_within(a, b, path, 0.0, out);
+}
+
+/// [`differences`], numbers equal within a relative `tolerance` (sums taken in another order).
+fn differences_within(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    path: &str,
+    tolerance: f64,
+    out: &mut Vec<String>,
+) {
     use serde_json::Value;
+    let differences =
+        |a, b, p: &str, out: &mut Vec<String>| differences_within(a, b, p, tolerance, out);
     match (a, b) {
+        (Value::Number(x), Value::Number(y)) if tolerance > 0.0 => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            if (x - y).abs() > tolerance * x.abs().max(y.abs()).max(1.0) {
+                out.push(format!("{path}: {x} vs {y}"));
+            }
+        }
         (Value::Object(x), Value::Object(y)) => {
             for (k, v) in x {
                 let p = format!("{path}.{k}");
@@ -211,6 +233,175 @@ fn the_same_history_on_either_backend_gives_the_same_figures() {
     }
     let (code, out, err) = gwmon(&["devices", "--db", &url, "--as-of", "2026-11-27"]);
     assert_eq!(code, 0, "{err}");
-    let (_, sqlite_out, _) = gwmon(&["devices", "--db", db.to_str().unwrap(), "--as-of", "2026-11-27"]);
+    let (_, sqlite_out, _) = gwmon(&[
+        "devices",
+        "--db",
+        db.to_str().unwrap(),
+        "--as-of",
+        "2026-11-27",
+    ]);
     assert_eq!(out, sqlite_out);
+}
+
+/// Rows of a PostgreSQL query's first column as i64.
+fn pg_i64(url: &str, sql: &str) -> i64 {
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.query_one(sql, &[]))
+        .map(|r| r.get::<_, i64>(0))
+        .unwrap_or(-1)
+}
+
+/// A daemon's config in `dir`: the shipped one on `broker`, as member `client_id` of the shared
+/// group `group` when one is given.
+fn member_config(
+    dir: &std::path::Path,
+    broker: &str,
+    client_id: &str,
+    group: Option<&str>,
+) -> std::path::PathBuf {
+    let cfg = write_config(dir, broker, client_id, "gw");
+    if let Some(g) = group {
+        let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+            "topic_prefix = \"gw\"",
+            &format!("topic_prefix = \"gw\"\nshared_group = \"{g}\""),
+            1,
+        );
+        std::fs::write(&cfg, text).unwrap();
+    }
+    cfg
+}
+
+/// Two daemons in one shared group on one PostgreSQL store, a third alone on SQLite subscribed to
+/// the same topics as the reference. 20,000 QoS 1 readings from 200 meters, with counter resets
+/// and late readings; one member is killed (SIGKILL) mid-stream and started again. Every reading
+/// the broker acknowledged is stored once, and the county figures equal the single daemon's.
+#[test]
+fn two_daemons_sharing_the_load_survive_a_sigkill_and_agree_with_one() {
+    const DEVICES: usize = 200;
+    const PER_DEVICE: i64 = 100;
+    const TS0: i64 = 1_767_196_800; // 2026-01-01T00:00:00+08:00
+    let broker = Broker::start(BrokerKind::Production);
+    let schema = Schema::new("share");
+    let url = schema.url();
+    let pg_db = std::path::PathBuf::from(&url);
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let cfg_a = member_config(dirs[0].path(), &broker.url(), "gwmon-a", Some("gwmon"));
+    let cfg_b = member_config(dirs[1].path(), &broker.url(), "gwmon-b", Some("gwmon"));
+    let cfg_ref = member_config(dirs[2].path(), &broker.url(), "gwmon-ref", None);
+    let sqlite_db = dirs[2].path().join("gwmon.db");
+    let mut a = Daemon::start(&cfg_a, &pg_db, &dirs[0].path().join("a.log"));
+    let mut b = Daemon::start(&cfg_b, &pg_db, &dirs[1].path().join("b.log"));
+    let mut reference = Daemon::start(&cfg_ref, &sqlite_db, &dirs[2].path().join("ref.log"));
+    for d in [&a, &b, &reference] {
+        wait_until("subscriptions", std::time::Duration::from_secs(20), || {
+            d.log_text().contains("subscribed")
+        });
+    }
+    assert!(
+        a.log_text().contains("$share/gwmon/gw/+/meter/+"),
+        "{}",
+        a.log_text()
+    );
+
+    // Hourly totals; every tenth meter is reset to zero half-way, and on every tenth (another
+    // one) a reading from the first day arrives after all the others.
+    let mut publishers = Vec::new();
+    for (k, (county, id)) in intakes(DEVICES).into_iter().enumerate() {
+        let mut total = 1000.0 + k as f64;
+        let mut lines = Vec::new();
+        for h in 0..PER_DEVICE {
+            total = if k % 10 == 0 && h == 50 {
+                3.0
+            } else {
+                total + 5.0 + ((k as i64 * 7 + h * 13) % 11) as f64
+            };
+            lines.push(format!(
+                "{{\"ts\":{},\"total_m3\":{total}}}",
+                TS0 + 3600 * h
+            ));
+        }
+        if k % 10 == 1 {
+            let late = lines.remove(20);
+            lines.push(late);
+        }
+        publishers.push(publish_lines(
+            broker.port,
+            &format!("gw/{county}/meter/{id}"),
+            &lines,
+        ));
+        if publishers.len() >= 40 {
+            for mut p in publishers.drain(..) {
+                assert!(p.wait().unwrap().success(), "mosquitto_pub failed");
+            }
+        }
+    }
+    let stored = || pg_i64(&url, "SELECT count(*) FROM meter_readings");
+    wait_until(
+        "5,000 readings in PostgreSQL",
+        std::time::Duration::from_secs(120),
+        || stored() >= 5000,
+    );
+    a.kill9();
+    let at_kill = stored();
+    // The other member goes on alone.
+    wait_until(
+        "the surviving member to store more",
+        std::time::Duration::from_secs(60),
+        || stored() >= at_kill + 1000,
+    );
+    a.restart();
+    for mut p in publishers {
+        assert!(p.wait().unwrap().success(), "mosquitto_pub failed");
+    }
+    let total = DEVICES as i64 * PER_DEVICE;
+    wait_until(
+        "all readings in PostgreSQL",
+        std::time::Duration::from_secs(180),
+        || stored() >= total,
+    );
+    wait_until(
+        "all readings in the reference",
+        std::time::Duration::from_secs(180),
+        || query_i64(&sqlite_db, "SELECT count(*) FROM meter_readings") >= total,
+    );
+    for d in [&mut a, &mut b, &mut reference] {
+        assert_eq!(d.terminate().code(), Some(0));
+    }
+    eprintln!("failover: member a killed at {at_kill} stored readings");
+    assert!(
+        at_kill < total,
+        "the kill came before the end of the stream"
+    );
+    assert_eq!(stored(), total, "every reading stored once");
+    assert_eq!(
+        query_i64(&sqlite_db, "SELECT count(*) FROM meter_readings"),
+        total
+    );
+    assert_eq!(
+        pg_i64(
+            &url,
+            "SELECT count(*) FROM meter_events WHERE kind = 'reset'"
+        ),
+        query_i64(
+            &sqlite_db,
+            "SELECT count(*) FROM meter_events WHERE kind = 'reset'"
+        ),
+    );
+    assert!(
+        pg_i64(
+            &url,
+            "SELECT count(*) FROM meter_events WHERE kind = 'reset'"
+        ) >= (DEVICES / 10) as i64,
+        "the resets were seen"
+    );
+    let a_ = status_json(sqlite_db.to_str().unwrap(), "2026-01-06");
+    let b_ = status_json(&url, "2026-01-06");
+    let mut diffs = Vec::new();
+    differences_within(&a_, &b_, "", 1e-9, &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "status differs between the shared PostgreSQL store and the single SQLite daemon at {} places, first: {:#?}",
+        diffs.len(),
+        &diffs[..diffs.len().min(12)]
+    );
 }

@@ -195,7 +195,7 @@ fn a_hostile_message_is_one_row_and_device_text_cannot_forge_log_lines() {
 fn quarantine_retention_prunes_old_rows_and_keeps_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("gwmon.db");
-    let mut conn = gwmon::store::open_rw(&db, gwmon::store::Durability::Normal).unwrap();
+    let conn = gwmon::store::open_rw(&db, gwmon::store::Durability::Normal).unwrap();
     let now = 1_772_323_200;
     for age_days in 0..200 {
         conn.execute(
@@ -208,7 +208,7 @@ fn quarantine_retention_prunes_old_rows_and_keeps_the_newest() {
         max_age_days: 90,
         max_rows: 50,
     };
-    let pruned = gwmon::store::retention::prune_quarantine(&mut conn, now, &settings).unwrap();
+    let pruned = gwmon::store::retention::prune_quarantine(&conn, now, &settings).unwrap();
     assert_eq!(pruned, 150);
     let (n, oldest): (i64, i64) = conn
         .query_row(

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use jiff::civil::Date;
 use super::sql::{Sql, SqlExt};
 use crate::vals;
+use jiff::civil::Date;
 
 use crate::analysis::counter::{
     CounterParams, DayShare, Interval, IntervalKind, Point, Swap, apportion, interval,
@@ -259,12 +259,7 @@ fn day_sums(
 /// Brings `cum_year_*` and `monthly_volume` of one intake up to date after its daily rows in
 /// `[d0, d1]` changed: running sums from `d0` to the end of `d1`'s year, month sums for the months
 /// of `[d0, d1]`.
-fn roll_up_volume(
-    tx: &dyn Sql,
-    intake: &str,
-    d0: Date,
-    d1: Date,
-) -> Result<(), StoreError> {
+fn roll_up_volume(tx: &dyn Sql, intake: &str, d0: Date, d1: Date) -> Result<(), StoreError> {
     let year_start = |d: Date| format!("{:04}-01-01", d.year());
     let (d0s, y0) = (d0.to_string(), year_start(d0));
     let (mut cum, mut cum_est): (f64, f64) = tx
@@ -499,12 +494,7 @@ fn affected_days(
 
 /// The readings that make the intervals of the window `[s, e)`: two before it (the interval into
 /// the window and its predecessor's rate), all inside, and the first at or after its end.
-fn window_points(
-    tx: &dyn Sql,
-    intake: &str,
-    s: i64,
-    e: i64,
-) -> Result<Vec<Point>, StoreError> {
+fn window_points(tx: &dyn Sql, intake: &str, s: i64, e: i64) -> Result<Vec<Point>, StoreError> {
     let mut pts = points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 2",
@@ -525,11 +515,7 @@ fn window_points(
 }
 
 /// Writes recomputed meter-derived daily rows (an imported day is never overwritten).
-fn write_days(
-    tx: &dyn Sql,
-    intake: &str,
-    days: &BTreeMap<Date, DayAcc>,
-) -> Result<(), StoreError> {
+fn write_days(tx: &dyn Sql, intake: &str, days: &BTreeMap<Date, DayAcc>) -> Result<(), StoreError> {
     for (day, d) in days {
         tx.exec(
             "INSERT INTO daily_volume (intake_id, day, volume_m3, estimated_m3, flagged_m3, covered_s, measured_s, source)
