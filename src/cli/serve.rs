@@ -40,10 +40,10 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(WILL_NOT_START));
     }
     let db = args.common.db_path(&cfg);
-    if !db.exists() {
+    if !crate::store::exists(&db) {
         eprintln!(
             "error: no store at {}: run `gwmon run` or `gwmon import` first, or pass --db",
-            db.display()
+            crate::store::describe(&db)
         );
         return Ok(ExitCode::from(WILL_NOT_START));
     }

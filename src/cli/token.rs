@@ -53,7 +53,7 @@ pub fn exec(args: TokenArgs) -> anyhow::Result<ExitCode> {
     if !crate::store::exists(&db) {
         eprintln!(
             "error: no store at {}: pass the daemon's store with --db (or GWMON_DB), or run `gwmon run` or `gwmon import` first",
-            db.display()
+            crate::store::describe(&db)
         );
         return Ok(ExitCode::from(1));
     }

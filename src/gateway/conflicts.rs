@@ -13,11 +13,11 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::map::Point;
 use crate::config::stations::{DeviceKind, Quantity};
 use crate::store::StoreError;
+use crate::store::sql::{Db, Sql, SqlExt};
+use crate::vals;
 
 /// A reading of a report that the store holds another value for.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,14 +30,14 @@ pub struct Conflict {
 /// A read-only connection to the store, opened on first use.
 #[derive(Default)]
 pub struct Lookup {
-    conn: Option<Connection>,
+    conn: Option<Db>,
 }
 
 impl Lookup {
     /// The readings of `points` that conflict with stored readings.
     pub fn conflicts(&mut self, db: &Path, points: &[Point]) -> Result<Vec<Conflict>, StoreError> {
         if self.conn.is_none() {
-            self.conn = Some(crate::store::open_ro(db)?);
+            self.conn = Some(crate::store::open_read(db)?);
         }
         let Some(conn) = self.conn.as_ref() else {
             return Ok(Vec::new());
@@ -47,11 +47,11 @@ impl Lookup {
             // Open again next time: the file may have been replaced (a restore).
             self.conn = None;
         }
-        Ok(result?)
+        result
     }
 }
 
-fn conflicts(conn: &Connection, points: &[Point]) -> rusqlite::Result<Vec<Conflict>> {
+fn conflicts(conn: &dyn Sql, points: &[Point]) -> Result<Vec<Conflict>, StoreError> {
     let mut out = Vec::new();
     for p in points {
         // Only the quantity the terminal sent is compared: the daemon derives the other one
@@ -67,10 +67,7 @@ fn conflicts(conn: &Connection, points: &[Point]) -> rusqlite::Result<Vec<Confli
                 "SELECT depth_m FROM level_readings WHERE well_id = ?1 AND ts = ?2"
             }
         };
-        let stored: Option<f64> = conn
-            .prepare_cached(sql)?
-            .query_row(params![p.device_id, p.ts], |r| r.get(0))
-            .optional()?;
+        let stored: Option<f64> = conn.opt(sql, vals![&p.device_id, p.ts], |r| r.get(0))?;
         if let Some(stored) = stored
             && !crate::store::apply::same(stored, p.value)
         {

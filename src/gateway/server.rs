@@ -444,7 +444,7 @@ pub async fn replay(
     since: i64,
 ) -> Result<ReplayReport, GatewayError> {
     let rows = {
-        let conn = crate::store::open_ro(db)?;
+        let conn = crate::store::open_read(db)?;
         archive::frames_of(&conn, &station.to_string(), since)?
     };
     let publisher = publisher(&cfg, broker)?;

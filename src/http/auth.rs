@@ -149,8 +149,8 @@ pub async fn verify(state: &AppState, client: IpAddr, token: String) -> Result<G
     match found {
         Ok(Some(grant)) => {
             if state.touched.due(grant.id, Instant::now()) {
-                let db = state.db.clone();
-                tokio::task::spawn_blocking(move || touch(&db, grant.id));
+                let (db, readers) = (state.db.clone(), std::sync::Arc::clone(&state.readers));
+                tokio::task::spawn_blocking(move || touch(&db, &readers, grant.id));
             }
             Ok(grant)
         }
@@ -176,7 +176,14 @@ fn check(readers: &super::Readers, token: &str) -> Result<Option<Grant>, String>
 
 /// Writes a token's last use; a store that cannot be written (a read-only copy on a reporting
 /// machine) only loses the time.
-fn touch(db: &Path, id: i64) {
+fn touch(db: &Path, readers: &super::Readers, id: i64) {
+    // A PostgreSQL store's connections can write: one of the readers' records it.
+    if crate::store::postgres_url(db).is_some() {
+        if let Err(e) = readers.with(|conn| tokens::touch(conn, id, now_ts())) {
+            tracing::debug!(token = id, error = %e, "could not record a token's last use");
+        }
+        return;
+    }
     let result = rusqlite::Connection::open(db).and_then(|conn| {
         conn.busy_timeout(Duration::from_secs(2))?;
         Ok(conn)

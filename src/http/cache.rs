@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::civil::Date;
-use rusqlite::Connection;
 
 use super::daily::Daily;
 use crate::assess::{StatusDoc, report_model_for};
@@ -169,7 +168,7 @@ pub struct Cache {
     max_age: Duration,
     entries: moka::sync::Cache<Key, Entry>,
     /// The connection whose `data_version` tells whether another connection wrote.
-    watch: Mutex<Option<Connection>>,
+    watch: Arc<Mutex<Option<crate::store::sql::Db>>>,
     building: tokio::sync::Mutex<()>,
     queue: Mutex<Queue>,
     max_queue: usize,
@@ -188,7 +187,7 @@ impl Cache {
                 .max_capacity(bytes)
                 .weigher(|_, e: &Entry| e.value.weight())
                 .build(),
-            watch: Mutex::new(None),
+            watch: Arc::new(Mutex::new(None)),
             building: tokio::sync::Mutex::new(()),
             queue: Mutex::new(Queue::default()),
             max_queue: cfg.http.build_queue,
@@ -201,19 +200,24 @@ impl Cache {
         self.entries.invalidate_all();
     }
 
-    /// The store's change counter: it moves whenever another connection commits.
-    fn version(&self, db: &Path) -> Result<i64, BuildError> {
-        let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());
-        let conn = match w.take() {
-            Some(c) => c,
-            None => crate::store::open_ro(db)?,
+    /// The store's change counter: it moves whenever another connection commits. Read on a
+    /// blocking thread (PostgreSQL's client blocks, and must not run on the runtime's workers).
+    async fn version(&self, db: &Path) -> Result<i64, BuildError> {
+        let (watch, db) = (Arc::clone(&self.watch), db.to_owned());
+        let read = move || -> Result<i64, BuildError> {
+            let mut w = watch.lock().unwrap_or_else(|p| p.into_inner());
+            let conn = match w.take() {
+                Some(c) => c,
+                None => crate::store::open_read(&db)?,
+            };
+            let v = crate::store::data_version(&conn);
+            // A connection that failed is opened again next time.
+            if v.is_ok() {
+                *w = Some(conn);
+            }
+            Ok(v?)
         };
-        let v = conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0));
-        // A connection that failed is opened again next time.
-        if v.is_ok() {
-            *w = Some(conn);
-        }
-        Ok(v.map_err(StoreError::from)?)
+        tokio::task::spawn_blocking(read).await?
     }
 
     fn lookup(&self, key: Key, version: i64) -> Option<Value> {
@@ -256,7 +260,7 @@ impl Cache {
         F: FnOnce() -> Result<T, BuildError> + Send + 'static,
     {
         let wrong = || BuildError::WrongKind(format!("{key:?}"));
-        let version = self.version(db)?;
+        let version = self.version(db).await?;
         if let Some(v) = self.lookup(key, version) {
             return T::unwrap(v).ok_or_else(wrong);
         }
@@ -282,7 +286,7 @@ impl Cache {
     ) -> Result<Arc<StatusDoc>, BuildError> {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         self.computed(db, Key::Doc(as_of), owner, move || {
-            let conn = crate::store::open_ro(&path)?;
+            let conn = crate::store::open_read(&path)?;
             Ok(crate::assess::status(&cfg, &conn, as_of)?)
         })
         .await
@@ -303,7 +307,7 @@ impl Cache {
         let (cfg, path) = (Arc::clone(cfg), db.to_owned());
         self.computed(db, Key::County(code, as_of), owner, move || {
             let model = {
-                let conn = crate::store::open_ro(&path)?;
+                let conn = crate::store::open_read(&path)?;
                 report_model_for(&cfg, &conn, (*doc).clone(), as_of, Some(code))?
             };
             let bundle = report::render_counties(&cfg, &model, Options::default())?;

@@ -121,7 +121,7 @@ pub struct Serve {
 /// [`Readers::IDLE`] are kept).
 pub(crate) struct Readers {
     db: PathBuf,
-    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+    idle: std::sync::Mutex<Vec<crate::store::sql::Db>>,
 }
 
 impl Readers {
@@ -137,12 +137,12 @@ impl Readers {
     /// Runs `f` on an idle connection or a new one (blocking: call from a blocking thread).
     pub fn with<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, crate::store::StoreError>,
+        f: impl FnOnce(&dyn crate::store::sql::Sql) -> Result<T, crate::store::StoreError>,
     ) -> Result<T, crate::store::StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {
             Some(c) => c,
-            None => crate::store::open_ro(&self.db)?,
+            None => crate::store::open_read(&self.db)?,
         };
         let out = f(&conn);
         if out.is_ok() {

@@ -20,6 +20,10 @@ use super::{Counts, SCHEMA_VERSION, StoreError, counts, open_ro};
 pub enum BackupError {
     #[error("{0} exists already: give another file, or --force to replace it")]
     Exists(PathBuf),
+    #[error(
+        "the store is PostgreSQL ({0}): back it up with PostgreSQL's own tools, e.g. `pg_dump --format=custom --file=gwmon.dump DATABASE` (or the bureau's base backups and WAL archive); `gwmon backup` copies a SQLite store"
+    )]
+    Postgres(String),
     #[error("cannot write the backup beside {path}: {source}")]
     Io {
         path: PathBuf,
@@ -53,6 +57,9 @@ pub struct BackupReport {
 
 /// Copies the store at `src` to `dest` (replacing it only with `force`) and checks the copy.
 pub fn backup(src: &Path, dest: &Path, force: bool) -> Result<BackupReport, BackupError> {
+    if super::postgres_url(src).is_some() {
+        return Err(BackupError::Postgres(super::describe(src)));
+    }
     if dest.exists() && !force {
         return Err(BackupError::Exists(dest.to_path_buf()));
     }

@@ -21,10 +21,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior, params};
 use tracing::{info, warn};
 
-use super::{Durability, StoreError, open_rw};
+use super::sql::{Db, Sql, SqlExt};
+use super::{Durability, StoreError, open_write};
+use crate::vals;
 
 /// Rows waiting for the archive thread at most.
 pub const QUEUE: usize = 20_000;
@@ -92,20 +93,41 @@ impl Archive {
     /// Opens the store at `db` (creating and migrating it if needed) and starts the thread,
     /// which keeps rows `max_age_days` and at most `max_bytes`.
     pub fn start(db: &Path, max_age_days: i64, max_bytes: u64) -> Result<Archive, StoreError> {
-        let conn = open_rw(db, Durability::Normal)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The connection is opened, used and closed on the archive's own thread: PostgreSQL's
+        // blocking client must not run on the gateway's async workers.
+        let open = |db: &Path| -> Result<(Db, u64), StoreError> {
+            let conn = open_write(db, Durability::Normal)?;
+            if let Some(c) = conn.sqlite() {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+            }
+            let bytes = size(&conn)?;
+            Ok((conn, bytes))
+        };
         let stats = Arc::new(ArchiveStats::default());
-        stats.bytes.store(size(&conn)?, Ordering::Relaxed);
         let (tx, rx) = sync_channel(QUEUE);
+        let (ready_tx, ready) = sync_channel(1);
         let limits = Limits {
             max_age_days,
             max_bytes,
         };
         let thread_stats = Arc::clone(&stats);
+        let db = db.to_path_buf();
         std::thread::Builder::new()
             .name("gateway-archive".into())
-            .spawn(move || writer(conn, rx, limits, &thread_stats))
+            .spawn(move || match open(&db) {
+                Ok((conn, bytes)) => {
+                    thread_stats.bytes.store(bytes, Ordering::Relaxed);
+                    let _ = ready_tx.send(Ok(()));
+                    writer(conn, rx, limits, &thread_stats);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
             .map_err(|e| StoreError::Runtime(e.to_string()))?;
+        ready
+            .recv()
+            .map_err(|e| StoreError::Runtime(format!("the archive's thread ended: {e}")))??;
         Ok(Archive { tx, stats })
     }
 
@@ -131,35 +153,34 @@ struct Limits {
 }
 
 /// The archive's size as [`Row::size`] counts it.
-pub fn size(conn: &Connection) -> Result<u64, rusqlite::Error> {
-    let n: i64 = conn.query_row(
-        &format!("SELECT coalesce(sum({ROW_SIZE_SQL}), 0) FROM gateway_frames"),
-        [],
-        |r| r.get(0),
+pub fn size(conn: &dyn Sql) -> Result<u64, StoreError> {
+    let n: i64 = conn.value(
+        &format!("SELECT CAST(coalesce(sum({ROW_SIZE_SQL}), 0) AS BIGINT) FROM gateway_frames"),
+        &[],
     )?;
     Ok(n.max(0) as u64)
 }
 
 /// Deletes the oldest rows until the archive holds at most `target` bytes, given that it holds
 /// `size` now; returns (rows deleted, the size after).
-pub fn evict(
-    conn: &mut Connection,
-    mut size: u64,
-    target: u64,
-) -> Result<(u64, u64), rusqlite::Error> {
+pub fn evict(conn: &dyn Sql, mut size: u64, target: u64) -> Result<(u64, u64), StoreError> {
     let mut rows = 0u64;
     while size > target {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        conn.begin()?;
         // The oldest rows, as many as free enough (at most a chunk at a time).
-        let oldest: Vec<(i64, i64)> = {
-            let mut st = tx.prepare_cached(&format!(
-                "SELECT id, {ROW_SIZE_SQL} FROM gateway_frames ORDER BY id LIMIT ?1"
-            ))?;
-            st.query_map([EVICT_CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?
+        let oldest: Vec<(i64, i64)> = match conn.rows(
+            &format!("SELECT id, {ROW_SIZE_SQL} FROM gateway_frames ORDER BY id LIMIT ?1"),
+            vals![EVICT_CHUNK],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ) {
+            Ok(rows) => rows,
+            Err(e) => {
+                conn.rollback();
+                return Err(e);
+            }
         };
         if oldest.is_empty() {
-            tx.commit()?;
+            conn.commit()?;
             return Ok((rows, 0));
         }
         let mut freed = 0u64;
@@ -173,15 +194,18 @@ pub fn evict(
             last = *id;
             n += 1;
         }
-        tx.execute("DELETE FROM gateway_frames WHERE id <= ?1", [last])?;
-        tx.commit()?;
+        if let Err(e) = conn.exec("DELETE FROM gateway_frames WHERE id <= ?1", vals![last]) {
+            conn.rollback();
+            return Err(e);
+        }
+        conn.commit()?;
         rows += n;
         size = size.saturating_sub(freed);
     }
     Ok((rows, size))
 }
 
-fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &ArchiveStats) {
+fn writer(conn: Db, rx: Receiver<Row>, limits: Limits, stats: &ArchiveStats) {
     let max_age_days = limits.max_age_days;
     let mut pruned: Option<Instant> = None;
     let mut failures_logged: Option<Instant> = None;
@@ -207,7 +231,7 @@ fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &Archi
             // Room for the batch and a tenth of the bound, so that eviction is not run for
             // every batch once the archive is full.
             let target = (limits.max_bytes - batch).saturating_sub(limits.max_bytes / 10);
-            match evict(&mut conn, held, target) {
+            match evict(&conn, held, target) {
                 Ok((n, after)) => {
                     stats.evicted.fetch_add(n, Ordering::Relaxed);
                     stats.bytes.store(after, Ordering::Relaxed);
@@ -221,7 +245,7 @@ fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &Archi
                 }
             }
         }
-        match insert(&mut conn, &rows) {
+        match insert(&conn, &rows) {
             Ok(()) => {
                 stats.bytes.fetch_add(batch, Ordering::Relaxed);
             }
@@ -233,7 +257,7 @@ fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &Archi
         }
         if pruned.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             pruned = Some(Instant::now());
-            match prune(&mut conn, crate::domain::time::now_ts(), max_age_days) {
+            match prune(&conn, crate::domain::time::now_ts(), max_age_days) {
                 Ok(0) => {}
                 Ok(n) => {
                     info!(rows = n, max_age_days, "gateway archive pruned");
@@ -250,39 +274,38 @@ fn writer(mut conn: Connection, rx: Receiver<Row>, limits: Limits, stats: &Archi
 }
 
 /// Inserts rows in one immediate transaction.
-pub fn insert(conn: &mut Connection, rows: &[Row]) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO gateway_frames (received_at, peer, protocol, station, hex, outcome, repeats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
+pub fn insert(conn: &dyn Sql, rows: &[Row]) -> Result<(), StoreError> {
+    conn.in_transaction(|tx| {
         for r in rows {
-            st.execute(params![
-                r.received_at,
-                r.peer,
-                r.protocol,
-                r.station,
-                r.hex,
-                r.outcome,
-                r.repeats
-            ])?;
+            tx.exec(
+                "INSERT INTO gateway_frames (received_at, peer, protocol, station, hex, outcome, repeats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                vals![
+                    r.received_at,
+                    &r.peer,
+                    &r.protocol,
+                    &r.station,
+                    &r.hex,
+                    &r.outcome,
+                    r.repeats
+                ],
+            )?;
         }
-    }
-    tx.commit()
+        Ok(())
+    })
 }
 
 /// Deletes rows received before `now − max_age_days`, in chunks; returns how many.
-pub fn prune(conn: &mut Connection, now: i64, max_age_days: i64) -> Result<u64, rusqlite::Error> {
+pub fn prune(conn: &dyn Sql, now: i64, max_age_days: i64) -> Result<u64, StoreError> {
     let cutoff = now.saturating_sub(max_age_days.saturating_mul(86_400));
     let mut deleted = 0u64;
     loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "DELETE FROM gateway_frames WHERE id IN (SELECT id FROM gateway_frames WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
-            params![cutoff, PRUNE_CHUNK],
-        )?;
-        tx.commit()?;
-        deleted += n as u64;
+        let n = conn.in_transaction(|tx| {
+            tx.exec(
+                "DELETE FROM gateway_frames WHERE id IN (SELECT id FROM gateway_frames WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
+                vals![cutoff, PRUNE_CHUNK],
+            )
+        })?;
+        deleted += n;
         if (n as i64) < PRUNE_CHUNK {
             return Ok(deleted);
         }
@@ -290,15 +313,11 @@ pub fn prune(conn: &mut Connection, now: i64, max_age_days: i64) -> Result<u64, 
 }
 
 /// A station's archived frames received at or after `since`, oldest first.
-pub fn frames_of(
-    conn: &Connection,
-    station: &str,
-    since: i64,
-) -> Result<Vec<Row>, rusqlite::Error> {
-    let mut st = conn.prepare(
+pub fn frames_of(conn: &dyn Sql, station: &str, since: i64) -> Result<Vec<Row>, StoreError> {
+    conn.rows(
         "SELECT received_at, peer, protocol, station, hex, outcome, repeats FROM gateway_frames WHERE station = ?1 AND received_at >= ?2 ORDER BY received_at, id",
-    )?;
-    st.query_map(params![station, since], |r| {
+        vals![station, since],
+        |r| {
         Ok(Row {
             received_at: r.get(0)?,
             peer: r.get(1)?,
@@ -308,13 +327,15 @@ pub fn frames_of(
             outcome: r.get(5)?,
             repeats: r.get(6)?,
         })
-    })?
-    .collect()
+    },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::open_rw;
+    use rusqlite::Connection;
 
     const NOW: i64 = 1_772_323_200;
 
@@ -338,9 +359,9 @@ mod tests {
 
     #[test]
     fn rows_are_kept_found_by_station_and_pruned_by_age() {
-        let (_dir, mut conn) = store();
+        let (_dir, conn) = store();
         insert(
-            &mut conn,
+            &conn,
             &[row(100, "A"), row(5, "A"), row(1, "B"), row(0, "A")],
         )
         .unwrap();
@@ -349,7 +370,7 @@ mod tests {
             a.iter().map(|r| r.received_at).collect::<Vec<_>>(),
             [NOW - 5 * 86_400, NOW]
         );
-        assert_eq!(prune(&mut conn, NOW, 90).unwrap(), 1);
+        assert_eq!(prune(&conn, NOW, 90).unwrap(), 1);
         assert_eq!(frames_of(&conn, "A", 0).unwrap().len(), 2);
     }
 
@@ -375,13 +396,13 @@ mod tests {
 
     #[test]
     fn the_archive_stays_within_its_bound_oldest_rows_first() {
-        let (_dir, mut conn) = store();
+        let (_dir, conn) = store();
         let rows: Vec<Row> = (0..100).map(|i| row(100 - i, "A")).collect();
-        insert(&mut conn, &rows).unwrap();
+        insert(&conn, &rows).unwrap();
         let held = size(&conn).unwrap();
         assert_eq!(held, rows.iter().map(Row::size).sum::<u64>());
         let one = rows[0].size();
-        let (n, after) = evict(&mut conn, held, 40 * one).unwrap();
+        let (n, after) = evict(&conn, held, 40 * one).unwrap();
         assert_eq!(n, 60);
         assert_eq!(after, 40 * one);
         assert_eq!(size(&conn).unwrap(), after);

@@ -252,6 +252,20 @@ pub fn open_pg(url: &str) -> Result<sql::PgConn, StoreError> {
     Ok(sql::PgConn::new(pg::open(url)?))
 }
 
+/// A number that moves whenever the store may have changed since it was last read through
+/// `conn`: SQLite's `data_version` (another connection committed); on PostgreSQL the next
+/// transaction id the server will assign (any write anywhere on the server moves it, so a cache
+/// keyed on it is rebuilt at worst too often, never too rarely).
+pub fn data_version(conn: &sql::Db) -> Result<i64, StoreError> {
+    match conn {
+        sql::Db::Lite(c) => Ok(c.pragma_query_value(None, "data_version", |r| r.get(0))?),
+        sql::Db::Pg(_) => conn.value(
+            "SELECT CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS TEXT) AS BIGINT)",
+            &[],
+        ),
+    }
+}
+
 /// True when there is a store at `db` to read: a SQLite file that exists, or any PostgreSQL URL
 /// (opening it says whether it can be reached).
 pub fn exists(db: &Path) -> bool {

@@ -413,32 +413,49 @@ impl Sql for rusqlite::Transaction<'_> {
 
 /// A PostgreSQL connection with its prepared statements, for one thread.
 pub struct PgConn {
-    client: RefCell<postgres::Client>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    client: RefCell<Option<postgres::Client>>,
     prepared: RefCell<HashMap<String, postgres::Statement>>,
 }
 
 impl PgConn {
     pub fn new(client: postgres::Client) -> Self {
         Self {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             prepared: RefCell::new(HashMap::new()),
         }
     }
 
     /// The client itself, for what the store does only on PostgreSQL (COPY, the catalogue).
     pub fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut()
+                .expect("a PostgreSQL connection is used only until it is dropped")
+        })
     }
 
     fn statement(&self, sql: &str) -> Result<postgres::Statement, StoreError> {
         if let Some(st) = self.prepared.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client.borrow_mut().prepare(&to_postgres(sql))?;
+        let st = self.client().prepare(&to_postgres(sql))?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_string(), st.clone());
         Ok(st)
+    }
+}
+
+impl Drop for PgConn {
+    /// The blocking client runs a runtime of its own to close the connection, which cannot be
+    /// done on a thread that drives async tasks (a web view's or gateway's worker): there it is
+    /// closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
+        }
     }
 }
 
@@ -453,7 +470,7 @@ impl Sql for PgConn {
 
     fn exec(&self, sql: &str, params: &[Val<'_>]) -> Result<u64, StoreError> {
         let st = self.statement(sql)?;
-        Ok(self.client.borrow_mut().execute(&st, &pg_params(params))?)
+        Ok(self.client().execute(&st, &pg_params(params))?)
     }
 
     fn each(
@@ -463,7 +480,7 @@ impl Sql for PgConn {
         f: &mut dyn FnMut(&Row<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let st = self.statement(sql)?;
-        let rows = self.client.borrow_mut().query(&st, &pg_params(params))?;
+        let rows = self.client().query(&st, &pg_params(params))?;
         for r in &rows {
             f(&Row::Pg(r))?;
         }
@@ -471,7 +488,7 @@ impl Sql for PgConn {
     }
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        Ok(self.client().batch_execute(sql)?)
     }
 }
 

@@ -192,20 +192,16 @@ fn differences_within(
     }
 }
 
-#[test]
-fn the_same_history_on_either_backend_gives_the_same_figures() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = simulated_store_between(dir.path(), "2025-06-01", "2026-11-27");
-    let schema = Schema::new("same");
-    let url = schema.url();
-    // The same simulation, written by the store's writer straight into PostgreSQL.
+/// Writes the simulated history of the shipped registry between two days into the store at
+/// `url` through the store's own writer, as `simulated_store_between` does for SQLite.
+fn populate(url: &str, from: &str, to: &str) {
     let cfg = std::sync::Arc::new(
         gwmon::config::Config::load(&std::path::Path::new(REPO).join("config/taiyuan.toml"))
             .unwrap(),
     );
     let mut store = gwmon::store::open_store(
         gwmon::store::StoreSettings::from_config(&cfg),
-        std::path::Path::new(&url),
+        std::path::Path::new(url),
         gwmon::store::Durability::Normal,
     )
     .unwrap();
@@ -213,12 +209,20 @@ fn the_same_history_on_either_backend_gives_the_same_figures() {
         &mut store,
         &cfg,
         42,
-        "2025-06-01".parse().unwrap(),
-        "2026-11-27".parse().unwrap(),
+        from.parse().unwrap(),
+        to.parse().unwrap(),
         5,
     )
     .unwrap();
-    drop(store);
+}
+
+#[test]
+fn the_same_history_on_either_backend_gives_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = simulated_store_between(dir.path(), "2025-06-01", "2026-11-27");
+    let schema = Schema::new("same");
+    let url = schema.url();
+    populate(&url, "2025-06-01", "2026-11-27");
     for as_of in ["2026-11-27", "2026-06-30"] {
         let a = status_json(db.to_str().unwrap(), as_of);
         let b = status_json(&url, as_of);
@@ -404,4 +408,163 @@ fn two_daemons_sharing_the_load_survive_a_sigkill_and_agree_with_one() {
         diffs.len(),
         &diffs[..diffs.len().min(12)]
     );
+}
+
+/// GET `url` with a bearer token: (status, body).
+fn get(url: &str, token: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let code = resp.status().as_u16();
+    (code, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// A `gwmon serve` on a free port: the child and its base URL.
+fn serve(db: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(GWMON)
+        .args(["serve", "--http", "127.0.0.1:0", "--db", db])
+        .current_dir(REPO)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("serving ")
+        .unwrap_or_else(|| panic!("expected `serving URL`, got {first:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (child, base)
+}
+
+/// The commands an operator and a county run, on a PostgreSQL store: tokens, two web views on
+/// the same store (a revocation holds on both), status, report, plan, devices, quarantine,
+/// import; backup refuses with what to use instead.
+#[test]
+fn every_command_runs_on_postgresql() {
+    let schema = Schema::new("cmds");
+    let url = schema.url();
+    populate(&url, "2024-01-01", "2026-11-27");
+
+    // Tokens.
+    let (code, out, err) = gwmon(&[
+        "token", "--db", &url, "add", "--county", "140121", "--note", "pg",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let token = out.lines().last().unwrap().to_owned();
+    let id: String = err.split_whitespace().nth(1).unwrap().to_owned();
+    let (code, out, _) = gwmon(&["token", "--db", &url, "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("140121") && out.contains("pg"), "{out}");
+
+    // Two web views on the one store.
+    let (mut one, base1) = serve(&url);
+    let (mut two, base2) = serve(&url);
+    for base in [&base1, &base2] {
+        let (code, body) = get(&format!("{base}/api/v1/status?as_of=2026-11-27"), &token);
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("\"140121\""), "{body}");
+        let (code, body) = get(&format!("{base}/county/140121?as_of=2026-11-27"), &token);
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("清徐县"));
+    }
+    let (code, _, err) = gwmon(&["token", "--db", &url, "revoke", &id]);
+    assert_eq!(code, 0, "{err}");
+    for base in [&base1, &base2] {
+        let (code, _) = get(&format!("{base}/api/v1/status"), &token);
+        assert_eq!(code, 401, "a revoked token is refused by every web view");
+    }
+    let _ = (one.kill(), two.kill(), one.wait(), two.wait());
+    let used: i64 = schema
+        .client()
+        .query_one(
+            "SELECT count(*) FROM access_tokens WHERE last_used IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(used, 1, "the web view records a token's use in PostgreSQL");
+
+    // Reading commands.
+    let out_dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = gwmon(&[
+        "report",
+        "--db",
+        &url,
+        "--as-of",
+        "2026-11-27",
+        "--county",
+        "140121",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out_dir.path().join("index.html").exists());
+    for args in [
+        vec!["plan", "--db", &url, "--as-of", "2026-11-27"],
+        vec!["devices", "--db", &url, "--as-of", "2026-11-27"],
+        vec!["quarantine", "--db", &url],
+    ] {
+        let (code, out, err) = gwmon(&args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+
+    // Import: a late meter reading, and a row the registry does not know.
+    let (_, intake) = intakes(1).remove(0);
+    let file = out_dir.path().join("late.csv");
+    std::fs::write(
+        &file,
+        format!("intake_id,ts,total_m3\n{intake},2023-06-01 00:00,5\nNOPE,2023-06-01 00:00,1\n"),
+    )
+    .unwrap();
+    let (code, out, err) = gwmon(&[
+        "import",
+        "--kind",
+        "meter",
+        "--db",
+        &url,
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "one row stored, one refused: {out}{err}");
+    let mut c = schema.client();
+    let stored: i64 = c
+        .query_one(
+            "SELECT count(*) FROM meter_readings WHERE intake_id = $1 AND ts = 1685548800 AND total_m3 = 5",
+            &[&intake],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
+    let quarantined: i64 = c
+        .query_one("SELECT count(*) FROM quarantine", &[])
+        .unwrap()
+        .get(0);
+    assert!(quarantined >= 1);
+    let (code, out, _) = gwmon(&["quarantine", "--db", &url, "--since", "2020-01-01"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("NOPE") || out.contains("unknown"), "{out}");
+
+    // Backup is SQLite's; PostgreSQL has its own tools.
+    let (code, _, err) = gwmon(&[
+        "backup",
+        "--db",
+        &url,
+        out_dir.path().join("b.db").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("pg_dump"), "{err}");
 }

@@ -251,7 +251,7 @@ pub async fn run_with(
     info!(
         broker = %cfg.mqtt.url,
         client_id = %cfg.mqtt.client_id,
-        db = %db_path.display(),
+        db = %crate::store::describe(db_path),
         intakes = cfg.registry.intakes.len(),
         wells = cfg.registry.wells.len(),
         "gwmon starting"
