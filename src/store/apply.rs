@@ -604,25 +604,31 @@ pub(crate) mod tests {
         store.apply(&[&d], T0 + 10, "mqtt").unwrap().remove(0)
     }
 
-    fn one<T: rusqlite::types::FromSql>(store: &Store, sql: &str) -> T {
-        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    fn one<T: crate::store::sql::Col>(store: &Store, sql: &str) -> T {
+        store.sql().value(sql, &[]).unwrap()
     }
 
     /// The quarantine rows as (origin, payload, reason_code, reason).
     fn quarantine(store: &Store) -> Vec<(String, String, String, String)> {
-        let mut st = store
-            .conn()
-            .prepare("SELECT origin, CAST(payload AS TEXT), reason_code, reason FROM quarantine ORDER BY id")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
+        store
+            .sql()
+            .rows(
+                "SELECT origin, payload, reason_code, reason FROM quarantine ORDER BY id",
+                &[],
+                |r| {
+                    let payload: Vec<u8> = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        String::from_utf8_lossy(&payload).into_owned(),
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
+                },
+            )
             .unwrap()
     }
 
-    #[test]
-    fn a_new_meter_total_is_stored_with_its_receipt() {
-        let mut store = memory_store();
+    fn a_new_meter_total_is_stored_with_its_receipt(mut store: Store) {
         let out = apply_one(&mut store, meter(T0, 100.0));
         assert_eq!(
             out,
@@ -632,10 +638,10 @@ pub(crate) mod tests {
             }
         );
         let row: (f64, i64, String) = store
-            .conn()
-            .query_row(
+            .sql()
+            .one(
                 "SELECT total_m3, received_at, source FROM meter_readings WHERE intake_id = 'QX-1' AND ts = ?1",
-                [T0],
+                vals![T0],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
@@ -643,9 +649,7 @@ pub(crate) mod tests {
         assert!(quarantine(&store).is_empty());
     }
 
-    #[test]
-    fn a_resent_meter_total_is_a_duplicate_and_changes_nothing() {
-        let mut store = memory_store();
+    fn a_resent_meter_total_is_a_duplicate_and_changes_nothing(mut store: Store) {
         apply_one(&mut store, meter(T0, 100.0));
         apply_one(&mut store, meter(T0 + 3600, 110.0));
         let volume: f64 = one(&store, "SELECT sum(volume_m3) FROM daily_volume");
@@ -670,9 +674,7 @@ pub(crate) mod tests {
         assert!(quarantine(&store).is_empty());
     }
 
-    #[test]
-    fn a_different_meter_total_for_a_stored_key_is_quarantined_as_a_conflict() {
-        let mut store = memory_store();
+    fn a_different_meter_total_for_a_stored_key_is_quarantined_as_a_conflict(mut store: Store) {
         apply_one(&mut store, meter(T0, 100.0));
         apply_one(&mut store, meter(T0 + 3600, 110.0));
         let out = apply_one(&mut store, meter(T0 + 3600, 150.0));
@@ -706,9 +708,7 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn a_new_level_reading_is_stored_and_rolled_up() {
-        let mut store = memory_store();
+    fn a_new_level_reading_is_stored_and_rolled_up(mut store: Store) {
         let out = apply_one(&mut store, level(T0, 42.5, 757.5));
         assert_eq!(out.stored, 1);
         assert_eq!(
@@ -734,9 +734,7 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn a_resent_level_reading_is_a_duplicate() {
-        let mut store = memory_store();
+    fn a_resent_level_reading_is_a_duplicate(mut store: Store) {
         apply_one(&mut store, level(T0, 42.5, 757.5));
         let out = apply_one(&mut store, level(T0, 42.5, 757.5));
         assert_eq!(
@@ -751,9 +749,7 @@ pub(crate) mod tests {
         assert!(quarantine(&store).is_empty());
     }
 
-    #[test]
-    fn a_different_level_for_a_stored_key_is_quarantined_as_a_conflict() {
-        let mut store = memory_store();
+    fn a_different_level_for_a_stored_key_is_quarantined_as_a_conflict(mut store: Store) {
         apply_one(&mut store, level(T0, 42.5, 757.5));
         // Depth agrees, level does not: still a conflict.
         let out = apply_one(&mut store, level(T0, 42.5, 758.0));
@@ -775,9 +771,9 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn an_imported_day_over_a_metered_day_is_a_conflict_and_a_repeat_import_a_duplicate() {
-        let mut store = memory_store();
+    fn an_imported_day_over_a_metered_day_is_a_conflict_and_a_repeat_import_a_duplicate(
+        mut store: Store,
+    ) {
         apply_one(&mut store, meter(T0, 100.0));
         apply_one(&mut store, meter(T0 + 3600, 110.0));
         let day = |d: &str, v: f64| Reading::DailyVolume {
@@ -806,9 +802,7 @@ pub(crate) mod tests {
 
     /// A message with several refusals, decoding's and conflicts, is one quarantine row that
     /// counts them and quotes the first.
-    #[test]
-    fn a_message_with_many_refusals_is_one_row() {
-        let mut store = memory_store();
+    fn a_message_with_many_refusals_is_one_row(mut store: Store) {
         apply_one(&mut store, meter(T0, 100.0));
         let bad = |i: u32| Quarantined {
             origin: "gw/140121/meter/QX-1".into(),
@@ -826,11 +820,20 @@ pub(crate) mod tests {
         assert_eq!((out.stored, out.rejected), (1, 8));
         assert_eq!(out.reasons.len(), REJECTIONS_KEPT);
         let row: (String, String, String, String, i64) = store
-            .conn()
-            .query_row(
-                "SELECT origin, CAST(payload AS TEXT), reason_code, reason, elements FROM quarantine",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            .sql()
+            .one(
+                "SELECT origin, payload, reason_code, reason, elements FROM quarantine",
+                &[],
+                |r| {
+                    let payload: Vec<u8> = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        String::from_utf8_lossy(&payload).into_owned(),
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                },
             )
             .unwrap();
         assert_eq!(
@@ -848,10 +851,10 @@ pub(crate) mod tests {
         let out = store.apply(&[&d], T0 + 20, "mqtt").unwrap().remove(0);
         assert_eq!(out.rejected, 2);
         let (n, elements, reason): (i64, i64, String) = store
-            .conn()
-            .query_row(
+            .sql()
+            .one(
                 "SELECT count(*), max(elements), (SELECT reason FROM quarantine ORDER BY id DESC LIMIT 1) FROM quarantine",
-                [],
+                &[],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
@@ -861,6 +864,36 @@ pub(crate) mod tests {
             "{reason}"
         );
     }
+
+    /// The tests above on each backend: SQLite in memory, and a PostgreSQL schema of their own.
+    macro_rules! on_both_backends {
+        ($($name:ident),* $(,)?) => {
+            mod on_sqlite {
+                $(#[test]
+                fn $name() {
+                    super::$name(super::memory_store());
+                })*
+            }
+            mod on_postgresql {
+                $(#[test]
+                fn $name() {
+                    let schema = crate::store::sql::testing::PgSchema::new();
+                    super::$name(super::Store::new(schema.conn(), super::settings()));
+                })*
+            }
+        };
+    }
+
+    on_both_backends!(
+        a_new_meter_total_is_stored_with_its_receipt,
+        a_resent_meter_total_is_a_duplicate_and_changes_nothing,
+        a_different_meter_total_for_a_stored_key_is_quarantined_as_a_conflict,
+        a_new_level_reading_is_stored_and_rolled_up,
+        a_resent_level_reading_is_a_duplicate,
+        a_different_level_for_a_stored_key_is_quarantined_as_a_conflict,
+        an_imported_day_over_a_metered_day_is_a_conflict_and_a_repeat_import_a_duplicate,
+        a_message_with_many_refusals_is_one_row,
+    );
 
     /// Regression: a deferred write transaction that read first got SQLITE_BUSY at once when
     /// another connection wrote in between, without waiting for the busy timeout.

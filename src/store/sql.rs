@@ -633,6 +633,61 @@ pub fn dollar_placeholders(sql: &str) -> String {
     out
 }
 
+/// PostgreSQL stores for the store's own tests: a schema of its own in the development
+/// machine's database (`GWMON_TEST_PG`, else postgres://postgres@127.0.0.1:5432/test), dropped
+/// with the value.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    pub(crate) struct PgSchema {
+        base: String,
+        name: String,
+    }
+
+    impl PgSchema {
+        pub(crate) fn new() -> PgSchema {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let base = std::env::var("GWMON_TEST_PG")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let name = format!(
+                "gwmon_ut_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let mut c = postgres::Client::connect(&base, postgres::NoTls).expect(
+                "PostgreSQL at GWMON_TEST_PG or 127.0.0.1:5432 (database test): run .ci/run to install and start it",
+            );
+            c.batch_execute(&format!(
+                "SET client_min_messages = warning; DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
+            .unwrap();
+            PgSchema { base, name }
+        }
+
+        pub(crate) fn url(&self) -> String {
+            let sep = if self.base.contains('?') { '&' } else { '?' };
+            format!("{}{sep}options=-csearch_path%3D{}", self.base, self.name)
+        }
+
+        /// A writer's connection to the schema, migrated.
+        pub(crate) fn conn(&self) -> super::PgConn {
+            crate::store::open_pg(&self.url()).unwrap()
+        }
+    }
+
+    impl Drop for PgSchema {
+        fn drop(&mut self) {
+            if let Ok(mut c) = postgres::Client::connect(&self.base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!(
+                    "SET client_min_messages = warning; DROP SCHEMA IF EXISTS {} CASCADE",
+                    self.name
+                ));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,9 +714,24 @@ mod tests {
 
     #[test]
     fn sqlite_runs_through_the_common_interface() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.batch("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER, x REAL, b BLOB)")
-            .unwrap();
+        common_interface(&rusqlite::Connection::open_in_memory().unwrap());
+    }
+
+    #[test]
+    fn postgresql_runs_through_the_common_interface() {
+        let schema = testing::PgSchema::new();
+        common_interface(&schema.conn());
+    }
+
+    /// Types, transactions and reads through [`Sql`], on either backend.
+    fn common_interface(conn: &dyn Sql) {
+        conn.batch(match conn.dialect() {
+            Dialect::Sqlite => "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER, x REAL, b BLOB)",
+            Dialect::Postgres => {
+                "CREATE TABLE t (k TEXT PRIMARY KEY, n BIGINT, x DOUBLE PRECISION, b BYTEA)"
+            }
+        })
+        .unwrap();
         let k = String::from("a");
         conn.in_transaction(|c| {
             c.exec(

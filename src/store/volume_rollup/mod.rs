@@ -722,11 +722,25 @@ mod tests {
         })
     }
 
+    /// A fresh store: SQLite in memory, or a PostgreSQL schema of its own (kept while the
+    /// returned guard lives).
+    fn fresh(pg: bool) -> (Store, Option<crate::store::sql::testing::PgSchema>) {
+        if pg {
+            let schema = crate::store::sql::testing::PgSchema::new();
+            (Store::new(schema.conn(), settings()), Some(schema))
+        } else {
+            let mut conn = Connection::open_in_memory().unwrap();
+            crate::store::migrate::to_latest(&mut conn).unwrap();
+            (Store::new(conn, settings()), None)
+        }
+    }
+
     /// Feeds the readings to a fresh store in the arrival's messages and batches.
-    fn ingest(arrival: &Arrival) -> Store {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate::to_latest(&mut conn).unwrap();
-        let mut store = Store::new(conn, settings());
+    fn ingest(
+        arrival: &Arrival,
+        pg: bool,
+    ) -> (Store, Option<crate::store::sql::testing::PgSchema>) {
+        let (mut store, guard) = fresh(pg);
         let mut messages: Vec<Decoded> = Vec::new();
         let mut rest = arrival.readings.as_slice();
         for &size in arrival.per_message.iter().cycle() {
@@ -758,7 +772,7 @@ mod tests {
             assert!(out.iter().all(|o| o.rejected == 0), "{out:?}");
             rest = later;
         }
-        store
+        (store, guard)
     }
 
     /// One intake's daily row: volume, estimated, flagged, covered seconds, the running yearly
@@ -806,14 +820,11 @@ mod tests {
     }
 
     fn stored_days(store: &Store, intake: &str) -> BTreeMap<String, DayRow> {
-        let mut st = store
-            .conn()
-            .prepare(
+        store.sql().rows(
                 "SELECT day, volume_m3, estimated_m3, flagged_m3, covered_s, cum_year_m3, cum_year_est_m3, measured_s
                  FROM daily_volume WHERE intake_id = ?1",
-            )
-            .unwrap();
-        st.query_map([intake], |r| {
+            vals![intake],
+            |r| {
             Ok((
                 r.get(0)?,
                 (
@@ -828,27 +839,27 @@ mod tests {
             ))
         })
         .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        .into_iter()
+        .collect()
     }
 
     fn stored_months(store: &Store, intake: &str) -> BTreeMap<String, MonthRow> {
-        let mut st = store
-            .conn()
-            .prepare(
+        store
+            .sql()
+            .rows(
                 "SELECT month, volume_m3, estimated_m3, flagged_m3, days, reported_days
                  FROM monthly_volume WHERE intake_id = ?1",
+                vals![intake],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                    ))
+                },
             )
-            .unwrap();
-        st.query_map([intake], |r| {
-            Ok((
-                r.get(0)?,
-                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     /// Equal up to the rounding of sums added in another order.
@@ -856,8 +867,8 @@ mod tests {
         (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
     }
 
-    fn check(arrival: &Arrival) -> Result<(), TestCaseError> {
-        let store = ingest(arrival);
+    fn check(arrival: &Arrival, pg: bool) -> Result<(), TestCaseError> {
+        let (store, _guard) = ingest(arrival, pg);
         let settings = settings();
         for (i, intake) in INTAKES.iter().enumerate() {
             let (days, months) = from_scratch(&settings, intake, &arrival.series[i]);
@@ -943,8 +954,10 @@ mod tests {
             per_message: vec![1],
             per_batch: vec![1],
         };
-        check(&arrival).unwrap();
-        let store = ingest(&arrival);
+        for pg in [false, true] {
+            check(&arrival, pg).unwrap();
+        }
+        let (store, _) = ingest(&arrival, false);
         let months = stored_months(&store, "QX-1");
         assert_eq!(
             months.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -981,7 +994,18 @@ mod tests {
         /// volumes are those of the whole history computed at once.
         #[test]
         fn rollups_equal_a_recompute_from_the_raw_readings(arrival in arrival()) {
-            check(&arrival)?;
+            check(&arrival, false)?;
+        }
+    }
+
+    proptest! {
+        // Each case migrates a schema of its own: fewer cases than on SQLite.
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        /// The same on PostgreSQL.
+        #[test]
+        fn rollups_equal_a_recompute_on_postgresql(arrival in arrival()) {
+            check(&arrival, true)?;
         }
     }
 }
