@@ -27,6 +27,9 @@
 //! `GWMON_BENCH_RTUS` (5,000), `GWMON_BENCH_RTU_PERIOD_S` (60: one report a minute; a smaller
 //! period compresses time), `GWMON_BENCH_RTU_ROUNDS` (3).
 //!
+//! `pg` runs only when named: drain, steady state and a province-scale `status` on PostgreSQL
+//! beside SQLite in the same run (see `harness/postgres.rs`).
+//!
 //! `hostile` runs only when named: a stranger's floods of the gateway and the web listener,
 //! measured in disk, memory, CPU and descriptors (see `harness/hostile.rs`).
 //!
@@ -42,6 +45,10 @@ use gwmon::store::{Durability, StoreSettings, open_ro, open_store};
 /// Attacks on the listeners, measured (`hostile`).
 #[path = "harness/hostile.rs"]
 mod hostile;
+
+/// PostgreSQL beside SQLite (`pg`).
+#[path = "harness/postgres.rs"]
+mod postgresql;
 
 const AS_OF: &str = "2026-11-27";
 
@@ -1141,6 +1148,10 @@ fn main() {
     // Thousands of sockets and a minute: only when named.
     if args.iter().any(|a| a == "hostile") {
         hostile::bench_hostile(&dir, &mut results);
+    }
+    // Tens of minutes the first time (the province-scale store is built): only when named.
+    if args.iter().any(|a| a == "pg") {
+        postgresql::bench_pg(&dir, &mut results);
     }
     // Ten minutes: only when named (`cargo bench --bench harness -- soak`).
     if args.iter().any(|a| a == "soak") {
