@@ -243,9 +243,7 @@ pub fn bench_pg(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
         let (s, got) = drain(&broker, &work, &backend, nb, 100);
         let batched = got as f64 / s;
         let name = backend.name();
-        println!(
-            "{name}: single readings {single:.0} msg/s; batched {batched:.0} readings/s"
-        );
+        println!("{name}: single readings {single:.0} msg/s; batched {batched:.0} readings/s");
         results.insert(format!("pg_drain_{name}_msg_s"), single.into());
         results.insert(format!("pg_batched_{name}_readings_s"), batched.into());
     }

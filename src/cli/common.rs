@@ -81,6 +81,17 @@ impl Common {
 
     /// The store: `--db`, else `[store] path`.
     pub fn db_path(&self, cfg: &Config) -> PathBuf {
+        if let (Some(db), Some(url)) = (&self.db, &cfg.store.url)
+            && crate::store::postgres_url(db).is_none()
+        {
+            // The packaged services set GWMON_DB to their SQLite store: a PostgreSQL url in
+            // the config alone would be passed over without a word.
+            eprintln!(
+                "note: [store] url = {} is set, but --db or GWMON_DB names the SQLite store {}: using that. Set GWMON_DB to the URL instead (for the services: GWMON_DB=postgres://… in /etc/gwmon/env)",
+                crate::store::pg::redact(url),
+                db.display()
+            );
+        }
         self.db.clone().unwrap_or_else(|| match &cfg.store.url {
             Some(url) => PathBuf::from(url),
             None => cfg.store.path.clone(),

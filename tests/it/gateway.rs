@@ -128,11 +128,16 @@ struct Setup {
 
 impl Setup {
     fn new(client_id: &str) -> Setup {
+        Setup::on(client_id, None)
+    }
+
+    /// On the store at `db` (a PostgreSQL URL), else a SQLite file of its own.
+    fn on(client_id: &str, db: Option<PathBuf>) -> Setup {
         let broker = Broker::start(BrokerKind::Production);
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &broker.url(), client_id, "gw");
         std::fs::write(dir.path().join("stations.csv"), STATIONS).unwrap();
-        let db = dir.path().join("gwmon.db");
+        let db = db.unwrap_or_else(|| dir.path().join("gwmon.db"));
         let daemon = Daemon::start(&cfg, &db, &dir.path().join("daemon.log"));
         wait_until("subscription", Duration::from_secs(20), || {
             daemon.log_text().contains("subscribed")
@@ -236,7 +241,18 @@ fn sl651_confirm(reply: &[u8]) -> (u16, u8) {
 
 #[test]
 fn frames_over_tcp_become_rows_and_are_confirmed() {
-    let s = Setup::new("gw-it-rows");
+    rows_and_confirms(Setup::new("gw-it-rows"));
+}
+
+/// The same with the daemon and the gateway on a PostgreSQL store (its archive and its check
+/// for conflicting readings included).
+#[test]
+fn frames_over_tcp_become_rows_on_postgresql() {
+    let schema = Schema::new("gateway");
+    rows_and_confirms(Setup::on("gw-it-rows-pg", Some(schema.url().into())));
+}
+
+fn rows_and_confirms(s: Setup) {
     let mut c = s.gateway.connect();
     // SL 651, preceded by a DTU's registration text.
     let report = sl651_report("1401210001", 41, local_minutes_ago(30), 1520);

@@ -4,46 +4,6 @@
 
 use crate::support::*;
 
-/// A schema of its own in the test database, dropped at the end.
-struct Schema {
-    base: String,
-    name: String,
-}
-
-impl Schema {
-    fn new(tag: &str) -> Schema {
-        let base = std::env::var("GWMON_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let name = format!("gwmon_it_{tag}_{}", std::process::id());
-        let mut c = postgres::Client::connect(&base, postgres::NoTls).expect(
-            "PostgreSQL on 127.0.0.1:5432 (database test): run .ci/run to install and start it",
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-        ))
-        .unwrap();
-        Schema { base, name }
-    }
-
-    /// The URL whose connections work in this schema.
-    fn url(&self) -> String {
-        let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-csearch_path%3D{}", self.base, self.name)
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
-
 #[test]
 fn a_sqlite_store_is_copied_into_postgresql_exactly_and_checked() {
     let dir = tempfile::tempdir().unwrap();

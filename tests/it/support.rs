@@ -415,11 +415,59 @@ pub fn publish_bytes(port: u16, topic: &str, payload: &[u8]) {
     assert!(st.success(), "mosquitto_pub failed for {topic}");
 }
 
-/// Read-only view of a store that may not exist yet.
+/// Read-only view of a store that may not exist yet: a SQLite file, or a PostgreSQL URL (an
+/// integer result of another width is read as i64).
 pub fn query_i64(db: &Path, sql: &str) -> i64 {
+    if let Some(url) = db.to_str().filter(|s| s.starts_with("postgres")) {
+        return postgres::Client::connect(url, postgres::NoTls)
+            .and_then(|mut c| c.query_one(&format!("SELECT CAST(({sql}) AS BIGINT)"), &[]))
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(-1);
+    }
     Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
         .unwrap_or(-1)
+}
+
+/// A schema of its own in the development machine's PostgreSQL (127.0.0.1:5432, database
+/// `test`, trust auth; `GWMON_TEST_PG` names another), dropped at the end.
+pub struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    pub fn new(tag: &str) -> Schema {
+        let base = std::env::var("GWMON_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("gwmon_it_{tag}_{}", std::process::id());
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).expect(
+            "PostgreSQL on 127.0.0.1:5432 (database test): run .ci/run to install and start it",
+        );
+        c.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))
+        .unwrap();
+        Schema { base, name }
+    }
+
+    /// The URL whose connections work in this schema.
+    pub fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-csearch_path%3D{}", self.base, self.name)
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
 }
 
 /// The first `n` intakes of the shipped registry as (county, id).
