@@ -74,45 +74,60 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Builds (or reuses) the benchmark store; returns its path and the config.
-fn status_store(
+/// The store `name` in `dir`: five years of simulated history up to [`AS_OF`] for `cfg`'s
+/// registry, written by the store's writer unless the file exists (a half-built one is started
+/// again). Returns its path and, when it was built now, the readings written and the seconds.
+fn simulated_store(
     dir: &Path,
-    results: &mut serde_json::Map<String, serde_json::Value>,
-) -> (std::path::PathBuf, Arc<gwmon::config::Config>) {
-    let cfg = Arc::new(gwmon::tools::fleet::synthetic_config(5000, 200).expect("synthetic config"));
-    let db = dir.join("bench-status.db");
+    name: &str,
+    cfg: &gwmon::config::Config,
+) -> (std::path::PathBuf, Option<(u64, f64)>) {
+    let db = dir.join(name);
+    if db.exists() {
+        return (db, None);
+    }
     let as_of: jiff::civil::Date = AS_OF.parse().unwrap();
     let from = as_of
         .checked_sub(jiff::ToSpan::years(5))
         .unwrap()
         .tomorrow()
         .unwrap();
-    if !db.exists() {
-        let partial = dir.join("bench-status.db.partial");
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", partial.display()));
-        }
-        let mut store = open_store(
-            StoreSettings::from_config(&cfg),
-            &partial,
-            Durability::Normal,
-        )
+    let partial = dir.join(format!("{name}.partial"));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", partial.display()));
+    }
+    let mut store = open_store(
+        StoreSettings::from_config(cfg),
+        &partial,
+        Durability::Normal,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let n = gwmon::tools::fleet::populate(&mut store, cfg, 42, from, as_of, 5).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    drop(store);
+    let conn = rusqlite::Connection::open(&partial).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
-        let t = Instant::now();
-        let n = gwmon::tools::fleet::populate(&mut store, &cfg, 42, from, as_of, 5).unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        drop(store);
+    drop(conn);
+    std::fs::rename(&partial, &db).unwrap();
+    (db, Some((n, secs)))
+}
+
+/// Builds (or reuses) the benchmark store; returns its path and the config.
+fn status_store(
+    dir: &Path,
+    results: &mut serde_json::Map<String, serde_json::Value>,
+) -> (std::path::PathBuf, Arc<gwmon::config::Config>) {
+    let cfg = Arc::new(gwmon::tools::fleet::synthetic_config(5000, 200).expect("synthetic config"));
+    let (db, built) = simulated_store(dir, "bench-status.db", &cfg);
+    if let Some((n, secs)) = built {
         println!(
             "built the store: {n} readings in {secs:.1} s ({:.0} readings/s)",
             n as f64 / secs
         );
         results.insert("status_store_build_readings".into(), n.into());
         results.insert("status_store_build_s".into(), secs.into());
-        let conn = rusqlite::Connection::open(&partial).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        drop(conn);
-        std::fs::rename(&partial, &db).unwrap();
     }
     (db, cfg)
 }

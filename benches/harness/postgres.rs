@@ -20,11 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gwmon::store::{Durability, StoreSettings, open_store};
-
 use super::{
-    AS_OF, Daemon, Mosquitto, bench_config, count, cpu_ticks, env_n, ms, publish, status_mb,
-    time_n, wait_for,
+    AS_OF, Daemon, Mosquitto, bench_config, count, cpu_ticks, env_n, ms, publish, simulated_store,
+    status_mb, time_n, wait_for,
 };
 
 fn base_url() -> String {
@@ -173,36 +171,9 @@ fn steady(broker: &Mosquitto, work: &Path, backend: &Backend, secs: u64) -> (f64
 /// The province-scale stores: SQLite written by the store's writer, PostgreSQL its copy.
 fn province(dir: &Path, n: usize) -> (PathBuf, String, Arc<gwmon::config::Config>) {
     let cfg = Arc::new(gwmon::tools::fleet::synthetic_config(n, 1000).expect("synthetic config"));
-    let db = dir.join(format!("bench-province-{n}.db"));
-    let as_of: jiff::civil::Date = AS_OF.parse().unwrap();
-    let from = as_of
-        .checked_sub(jiff::ToSpan::years(5))
-        .unwrap()
-        .tomorrow()
-        .unwrap();
-    if !db.exists() {
-        let partial = dir.join(format!("bench-province-{n}.db.partial"));
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", partial.display()));
-        }
-        let mut store = open_store(
-            StoreSettings::from_config(&cfg),
-            &partial,
-            Durability::Normal,
-        )
-        .unwrap();
-        let t = Instant::now();
-        let rows = gwmon::tools::fleet::populate(&mut store, &cfg, 42, from, as_of, 5).unwrap();
-        drop(store);
-        println!(
-            "built the SQLite province store: {rows} readings in {:.0} s",
-            t.elapsed().as_secs_f64()
-        );
-        let conn = rusqlite::Connection::open(&partial).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        drop(conn);
-        std::fs::rename(&partial, &db).unwrap();
+    let (db, built) = simulated_store(dir, &format!("bench-province-{n}.db"), &cfg);
+    if let Some((rows, secs)) = built {
+        println!("built the SQLite province store: {rows} readings in {secs:.0} s");
     }
     let schema = format!("gwmon_bench_province_{n}");
     let url = schema_url(&schema, false);

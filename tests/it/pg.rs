@@ -3,6 +3,7 @@
 //! value read back bit for bit, and the refusals an operator meets.
 
 use crate::support::*;
+use crate::web::{Server, get, text};
 
 #[test]
 fn a_sqlite_store_is_copied_into_postgresql_exactly_and_checked() {
@@ -152,28 +153,15 @@ fn differences_within(
     }
 }
 
-/// Writes the simulated history of the shipped registry between two days into the store at
-/// `url` through the store's own writer, as `simulated_store_between` does for SQLite.
+/// The simulated history of the shipped registry between two days, written into the
+/// PostgreSQL store at `url`.
 fn populate(url: &str, from: &str, to: &str) {
-    let cfg = std::sync::Arc::new(
-        gwmon::config::Config::load(&std::path::Path::new(REPO).join("config/taiyuan.toml"))
-            .unwrap(),
-    );
-    let mut store = gwmon::store::open_store(
-        gwmon::store::StoreSettings::from_config(&cfg),
+    simulate_into(
+        &std::path::Path::new(REPO).join("config/taiyuan.toml"),
         std::path::Path::new(url),
-        gwmon::store::Durability::Normal,
-    )
-    .unwrap();
-    gwmon::tools::fleet::populate(
-        &mut store,
-        &cfg,
-        42,
-        from.parse().unwrap(),
-        to.parse().unwrap(),
-        5,
-    )
-    .unwrap();
+        from,
+        to,
+    );
 }
 
 #[test]
@@ -370,47 +358,6 @@ fn two_daemons_sharing_the_load_survive_a_sigkill_and_agree_with_one() {
     );
 }
 
-/// GET `url` with a bearer token: (status, body).
-fn get(url: &str, token: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(120)))
-        .build()
-        .into();
-    let mut resp = agent
-        .get(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let code = resp.status().as_u16();
-    (code, resp.body_mut().read_to_string().unwrap_or_default())
-}
-
-/// A `gwmon serve` on a free port: the child and its base URL.
-fn serve(db: &str) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(GWMON)
-        .args(["serve", "--http", "127.0.0.1:0", "--db", db])
-        .current_dir(REPO)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("serving ")
-        .unwrap_or_else(|| panic!("expected `serving URL`, got {first:?}"))
-        .trim_end_matches('/')
-        .to_owned();
-    (child, base)
-}
-
 /// The commands an operator and a county run, on a PostgreSQL store: tokens, two web views on
 /// the same store (a revocation holds on both), status, report, plan, devices, quarantine,
 /// import; backup refuses with what to use instead.
@@ -432,23 +379,25 @@ fn every_command_runs_on_postgresql() {
     assert!(out.contains("140121") && out.contains("pg"), "{out}");
 
     // Two web views on the one store.
-    let (mut one, base1) = serve(&url);
-    let (mut two, base2) = serve(&url);
-    for base in [&base1, &base2] {
-        let (code, body) = get(&format!("{base}/api/v1/status?as_of=2026-11-27"), &token);
-        assert_eq!(code, 200, "{body}");
-        assert!(body.contains("\"140121\""), "{body}");
-        let (code, body) = get(&format!("{base}/county/140121?as_of=2026-11-27"), &token);
-        assert_eq!(code, 200, "{body}");
-        assert!(body.contains("清徐县"));
+    let servers = [
+        Server::start(std::path::Path::new(&url), None),
+        Server::start(std::path::Path::new(&url), None),
+    ];
+    for server in &servers {
+        let (code, _, body) = get(&server.url("/api/v1/status?as_of=2026-11-27"), Some(&token));
+        assert_eq!(code, 200, "{}", text(&body));
+        assert!(text(&body).contains("\"140121\""));
+        let (code, _, body) = get(&server.url("/county/140121?as_of=2026-11-27"), Some(&token));
+        assert_eq!(code, 200, "{}", text(&body));
+        assert!(text(&body).contains("清徐县"));
     }
     let (code, _, err) = gwmon(&["token", "--db", &url, "revoke", &id]);
     assert_eq!(code, 0, "{err}");
-    for base in [&base1, &base2] {
-        let (code, _) = get(&format!("{base}/api/v1/status"), &token);
+    for server in &servers {
+        let (code, _, _) = get(&server.url("/api/v1/status"), Some(&token));
         assert_eq!(code, 401, "a revoked token is refused by every web view");
     }
-    let _ = (one.kill(), two.kill(), one.wait(), two.wait());
+    drop(servers);
     let used: i64 = schema
         .client()
         .query_one(

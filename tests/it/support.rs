@@ -501,11 +501,18 @@ pub fn simulated_store_between(dir: &Path, from: &str, to: &str) -> PathBuf {
 /// A store in `dir` with simulated history between two days (inclusive) for the registry of the
 /// config at `config`.
 pub fn simulated_store_for(config: &Path, dir: &Path, from: &str, to: &str) -> PathBuf {
-    let cfg = std::sync::Arc::new(gwmon::config::Config::load(config).unwrap());
     let db = dir.join("gwmon.db");
+    simulate_into(config, &db, from, to);
+    db
+}
+
+/// Writes simulated history between two days (inclusive) for the registry of the config at
+/// `config` into the store at `db` (a SQLite path or a PostgreSQL URL), through its writer.
+pub fn simulate_into(config: &Path, db: &Path, from: &str, to: &str) {
+    let cfg = std::sync::Arc::new(gwmon::config::Config::load(config).unwrap());
     let mut store = gwmon::store::open_store(
         gwmon::store::StoreSettings::from_config(&cfg),
-        &db,
+        db,
         gwmon::store::Durability::Normal,
     )
     .unwrap();
@@ -518,7 +525,6 @@ pub fn simulated_store_for(config: &Path, dir: &Path, from: &str, to: &str) -> P
         5,
     )
     .unwrap();
-    db
 }
 
 /// Runs the gwmon binary in the repository folder: (exit code, stdout, stderr).

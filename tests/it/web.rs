@@ -44,13 +44,13 @@ fn token(db: &Path, scope: &[&str]) -> (i64, String) {
 }
 
 /// A running `gwmon serve`, killed and reaped on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(db: &Path, config: Option<&Path>) -> Server {
+    pub(crate) fn start(db: &Path, config: Option<&Path>) -> Server {
         let mut cmd = Command::new(GWMON);
         cmd.args(["serve", "--http", "127.0.0.1:0", "--db"]).arg(db);
         if let Some(c) = config {
@@ -76,7 +76,7 @@ impl Server {
         Server { child, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 }
@@ -99,7 +99,7 @@ fn client() -> ureq::Agent {
 }
 
 /// GET with a bearer token (or none): (status, headers, body).
-fn get(url: &str, token: Option<&str>) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+pub(crate) fn get(url: &str, token: Option<&str>) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
     let mut req = client().get(url);
     if let Some(t) = token {
         req = req.header("Authorization", &format!("Bearer {t}"));
@@ -116,7 +116,7 @@ fn get(url: &str, token: Option<&str>) -> (u16, ureq::http::HeaderMap, Vec<u8>) 
     (status, headers, body)
 }
 
-fn text(body: &[u8]) -> String {
+pub(crate) fn text(body: &[u8]) -> String {
     String::from_utf8_lossy(body).into_owned()
 }
 
