@@ -249,12 +249,16 @@ pub(super) fn lock_devices<'a>(
         return Ok(());
     }
     let ids: BTreeSet<&str> = devices.into_iter().collect();
-    for id in ids {
-        tx.exec(
-            "SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))",
-            vals![id],
-        )?;
+    if ids.is_empty() {
+        return Ok(());
     }
+    // One round trip for the whole batch, the locks taken in the ids' order.
+    let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    tx.value::<i64>(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(value, 0)))
+         FROM (SELECT value FROM json_each(?1) ORDER BY value) AS ids",
+        vals![&json],
+    )?;
     Ok(())
 }
 

@@ -194,12 +194,7 @@ pub fn synthetic_config(
 ) -> Result<crate::config::Config, crate::config::ConfigError> {
     let base = crate::config::Config::embedded()?;
     let (i, w) = synthetic_registry(&base.registry, n_intakes, n_wells);
-    // The springs name wells of the shipped registry, which the synthetic one does not have.
-    let text = crate::config::EMBEDDED_CONFIG
-        .split("\n[[springs]]")
-        .next()
-        .unwrap_or(crate::config::EMBEDDED_CONFIG);
-    crate::config::Config::from_parts("<synthetic>/taiyuan.toml", text, |p| {
+    crate::config::Config::from_parts("<synthetic>/taiyuan.toml", synthetic_toml(), |p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let text = match name {
             "wells.csv" => w.clone(),
@@ -250,7 +245,17 @@ pub fn devices(
         .collect())
 }
 
-/// Writes `taiyuan.toml`, `intakes.csv` and `wells.csv` for a synthetic registry into `dir`;
+/// The shipped configuration without its springs: they name wells of the shipped registry,
+/// which a synthetic one does not have.
+fn synthetic_toml() -> &'static str {
+    crate::config::EMBEDDED_CONFIG
+        .split("\n[[springs]]")
+        .next()
+        .unwrap_or(crate::config::EMBEDDED_CONFIG)
+}
+
+/// Writes `taiyuan.toml`, `intakes.csv`, `wells.csv` and an empty `projects.csv` for a synthetic
+/// registry into `dir`;
 /// returns the config path.
 pub fn write_synthetic_config(
     dir: &std::path::Path,
@@ -263,8 +268,13 @@ pub fn write_synthetic_config(
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("intakes.csv"), i)?;
     std::fs::write(dir.join("wells.csv"), w)?;
+    // As in [`synthetic_config`]: no projects, and no springs (they name the shipped wells).
+    std::fs::write(
+        dir.join("projects.csv"),
+        crate::config::projects::PROJECT_COLUMNS.join(",") + "\n",
+    )?;
     let path = dir.join("taiyuan.toml");
-    std::fs::write(&path, crate::config::EMBEDDED_CONFIG)?;
+    std::fs::write(&path, synthetic_toml())?;
     Ok(path)
 }
 
@@ -373,6 +383,16 @@ mod tests {
         let cfg = synthetic_config(50, 5).unwrap();
         assert_eq!(cfg.registry.wells.len(), 5);
         assert!(cfg.registry.intakes.len() >= 50);
+    }
+
+    /// The files the benchmark's daemons read load as they are written.
+    #[test]
+    fn the_written_synthetic_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_synthetic_config(dir.path(), 50, 5).unwrap();
+        let cfg = Config::load(&path).unwrap();
+        assert_eq!(cfg.registry.wells.len(), 5);
+        assert!(cfg.springs.is_empty());
     }
 
     #[test]
