@@ -187,7 +187,6 @@ fn province(dir: &Path, n: usize) -> (PathBuf, String, Arc<gwmon::config::Config
         let t = Instant::now();
         let sqlite = gwmon::store::open_ro(&db).unwrap();
         let copied = gwmon::store::pg::copy_from_sqlite(&sqlite, &mut client).unwrap();
-        client.batch_execute("ANALYZE").unwrap();
         println!(
             "copied the province store into PostgreSQL: {} rows in {:.0} s",
             copied.iter().map(|c| c.1).sum::<u64>(),

@@ -14,7 +14,10 @@ use postgres::{Client, NoTls};
 use rusqlite::types::ValueRef;
 
 /// PostgreSQL's migrations, in order: `PG_MIGRATIONS[0]` is migration 1. Append, never edit.
-const PG_MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_schema.sql")];
+const PG_MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/001_schema.sql"),
+    include_str!("../../migrations/postgres/002_byte_order.sql"),
+];
 
 /// The PostgreSQL schema version this build writes (`gwmon_schema`).
 pub const PG_SCHEMA_VERSION: i64 = PG_MIGRATIONS.len() as i64;
@@ -229,6 +232,11 @@ pub fn copy_from_sqlite(
         ))?;
     }
     tx.commit()?;
+    // Fresh statistics and visibility maps for the planner: without them the first queries on
+    // a bulk-loaded table read every heap page an index points at.
+    for table in TABLES {
+        client.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
+    }
     Ok(copied)
 }
 
