@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use gwmon::store::sql::SqlExt;
+
 use crate::support::*;
 
 const TS0: i64 = 1_767_196_800; // 2026-01-01T00:00:00+08:00
@@ -23,12 +25,26 @@ fn increments(seed: u64, n: usize) -> Vec<u64> {
 
 #[test]
 fn crash_test_sigkill_twice_keeps_every_reading_exactly_once() {
+    crash_test(None);
+}
+
+/// The same with the daemon on a PostgreSQL store.
+#[test]
+fn crash_test_on_postgresql() {
+    let schema = Schema::new("crash");
+    crash_test(Some(schema.url().into()));
+}
+
+/// 20 meters × 1,000 hourly totals, the daemon SIGKILLed twice mid-stream: every reading
+/// stored once and every day's volume exact, on the store at `db` (a SQLite file of its own
+/// when `None`).
+fn crash_test(db: Option<std::path::PathBuf>) {
     const INTAKES: usize = 20;
     const PER_INTAKE: usize = 1000;
     let broker = Broker::start(BrokerKind::Production);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &broker.url(), "gwmon-crash", "gw");
-    let db = dir.path().join("gwmon.db");
+    let db = db.unwrap_or_else(|| dir.path().join("gwmon.db"));
     let mut daemon = Daemon::start(&cfg, &db, &dir.path().join("gwmon.log"));
     wait_until("subscription", Duration::from_secs(10), || {
         daemon.log_text().contains("subscribed")
@@ -85,7 +101,7 @@ fn crash_test_sigkill_twice_keeps_every_reading_exactly_once() {
     assert_eq!(
         query_i64(
             &db,
-            "SELECT count(*) FROM (SELECT intake_id, ts FROM meter_readings GROUP BY 1, 2 HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT intake_id, ts FROM meter_readings GROUP BY 1, 2 HAVING count(*) > 1) AS dup"
         ),
         0
     );
@@ -100,18 +116,17 @@ fn crash_test_sigkill_twice_keeps_every_reading_exactly_once() {
         "no counter events in clean data"
     );
 
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = gwmon::store::open_read(&db).unwrap();
     for (id, series) in &expected {
         // Readings are on the hour, so a local day's volume is the difference of the totals at
         // its two midnights (the 23:00→00:00 interval belongs to the earlier day).
-        let mut st = conn
-            .prepare("SELECT day, volume_m3, estimated_m3 FROM daily_volume WHERE intake_id = ?1 ORDER BY day")
+        let rows: Vec<(String, f64, f64)> = conn
+            .rows(
+                "SELECT day, volume_m3, estimated_m3 FROM daily_volume WHERE intake_id = ?1 ORDER BY day",
+                gwmon::vals![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
-        let rows: Vec<(String, f64, f64)> = st
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
         let days = PER_INTAKE.div_ceil(24);
         assert_eq!(rows.len(), days, "{id}: one row per day covered");
         for (d, (day, vol, est)) in rows.iter().enumerate() {
