@@ -10,36 +10,92 @@ pub(super) fn load_frontier(
     settings: &StoreSettings,
     intake: &str,
 ) -> Result<Frontier, StoreError> {
-    let mut last_two = points(
+    let last_two = points(
         tx,
         "SELECT ts, total_m3 FROM meter_readings WHERE intake_id = ?1 ORDER BY ts DESC LIMIT 2",
         vals![intake],
     )?;
+    let row = tx.opt(
+        "SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
+         WHERE intake_id = ?1 ORDER BY day DESC LIMIT 1",
+        vals![intake],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Ok(frontier_of(settings, intake, last_two, row))
+}
+
+/// The frontiers of `intakes` in two statements, whatever their number: on PostgreSQL, where
+/// each statement is a round trip to the server, instead of two for each intake.
+pub(super) fn load_frontiers_at_once(
+    tx: &dyn Sql,
+    settings: &StoreSettings,
+    intakes: &[&str],
+) -> Result<Vec<Frontier>, StoreError> {
+    let json = serde_json::to_string(intakes).unwrap_or_else(|_| "[]".into());
+    let mut last: Vec<Vec<Point>> = vec![Vec::new(); intakes.len()];
+    tx.each(
+        "SELECT i.key, r.ts, r.total_m3 FROM json_each(?1) AS i
+         CROSS JOIN LATERAL (SELECT ts, total_m3 FROM meter_readings
+                             WHERE intake_id = i.value ORDER BY ts DESC LIMIT 2) AS r
+         ORDER BY i.key, r.ts DESC",
+        vals![&json],
+        &mut |r| {
+            if let Some(v) = usize::try_from(r.get::<i64>(0)?)
+                .ok()
+                .and_then(|k| last.get_mut(k))
+            {
+                v.push(Point {
+                    ts: r.get(1)?,
+                    total_m3: r.get(2)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    let mut rows: Vec<Option<DailyRow>> = vec![None; intakes.len()];
+    tx.each(
+        "SELECT i.key, d.day, d.cum_year_m3, d.cum_year_est_m3, d.source FROM json_each(?1) AS i
+         CROSS JOIN LATERAL (SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
+                             WHERE intake_id = i.value ORDER BY day DESC LIMIT 1) AS d",
+        vals![&json],
+        &mut |r| {
+            if let Some(slot) = usize::try_from(r.get::<i64>(0)?)
+                .ok()
+                .and_then(|k| rows.get_mut(k))
+            {
+                *slot = Some((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+            }
+            Ok(())
+        },
+    )?;
+    Ok(intakes
+        .iter()
+        .zip(last.into_iter().zip(rows))
+        .map(|(intake, (last_two, row))| frontier_of(settings, intake, last_two, row))
+        .collect())
+}
+
+/// An intake's latest daily row as stored: day, running yearly sums, source.
+type DailyRow = (String, f64, f64, String);
+
+/// A frontier from an intake's last two readings (latest first) and its latest daily row.
+fn frontier_of(
+    settings: &StoreSettings,
+    intake: &str,
+    mut last_two: Vec<Point>,
+    row: Option<DailyRow>,
+) -> Frontier {
     last_two.reverse();
     let rate = match last_two.as_slice() {
         [a, b] => rate_for_next(&interval(*a, *b, None, &settings.counter_params(intake))),
         _ => None,
     };
-    let row = tx
-        .opt(
-            "SELECT day, cum_year_m3, cum_year_est_m3, source FROM daily_volume
-             WHERE intake_id = ?1 ORDER BY day DESC LIMIT 1",
-            vals![intake],
-            |r| {
-                Ok((
-                    r.get::<String>(0)?,
-                    r.get::<f64>(1)?,
-                    r.get::<f64>(2)?,
-                    r.get::<String>(3)?,
-                ))
-            },
-        )?
-        .and_then(|(d, c, e, s)| d.parse::<Date>().ok().map(|d| (d, c, e, s == "meter")));
-    Ok(Frontier {
+    let row = row.and_then(|(d, c, e, s)| d.parse::<Date>().ok().map(|d| (d, c, e, s == "meter")));
+    Frontier {
         last: last_two.last().copied(),
         rate,
         row,
-    })
+    }
 }
 
 /// True when `points` (sorted) all lie after the intake's last reading and its daily rows end

@@ -23,7 +23,7 @@ use super::{StoreError, StoreSettings};
 
 mod append;
 
-use append::{append_meter, appends, load_frontier};
+use append::{append_meter, appends, load_frontier, load_frontiers_at_once};
 
 /// Inserted meter readings closer than this are recomputed as one range.
 const CLUSTER_GAP_S: i64 = 2 * 86_400;
@@ -92,6 +92,27 @@ pub(super) fn load_frontiers(
     cache: &mut Frontiers,
     batch: &[&Decoded],
 ) -> Result<(), StoreError> {
+    if tx.dialect() == super::sql::Dialect::Postgres {
+        let mut missing: Vec<&str> = batch
+            .iter()
+            .flat_map(|d| &d.readings)
+            .filter_map(|r| match r {
+                Reading::Meter { intake_id, .. } if !cache.contains_key(intake_id) => {
+                    Some(intake_id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let loaded = load_frontiers_at_once(tx, settings, &missing)?;
+            for (id, f) in missing.into_iter().zip(loaded) {
+                cache.insert(id.to_string(), f);
+            }
+        }
+        return Ok(());
+    }
     for d in batch {
         for r in &d.readings {
             if let Reading::Meter { intake_id, .. } = r
