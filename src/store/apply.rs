@@ -612,6 +612,11 @@ pub(crate) mod tests {
         store.sql().value(sql, &[]).unwrap()
     }
 
+    /// A quarantine payload column as text (BLOB in SQLite, BYTEA in PostgreSQL).
+    fn payload_text(r: &Row<'_>, i: usize) -> Result<String, StoreError> {
+        Ok(String::from_utf8_lossy(&r.get::<Vec<u8>>(i)?).into_owned())
+    }
+
     /// The quarantine rows as (origin, payload, reason_code, reason).
     fn quarantine(store: &Store) -> Vec<(String, String, String, String)> {
         store
@@ -619,15 +624,7 @@ pub(crate) mod tests {
             .rows(
                 "SELECT origin, payload, reason_code, reason FROM quarantine ORDER BY id",
                 &[],
-                |r| {
-                    let payload: Vec<u8> = r.get(1)?;
-                    Ok((
-                        r.get(0)?,
-                        String::from_utf8_lossy(&payload).into_owned(),
-                        r.get(2)?,
-                        r.get(3)?,
-                    ))
-                },
+                |r| Ok((r.get(0)?, payload_text(r, 1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap()
     }
@@ -829,10 +826,9 @@ pub(crate) mod tests {
                 "SELECT origin, payload, reason_code, reason, elements FROM quarantine",
                 &[],
                 |r| {
-                    let payload: Vec<u8> = r.get(1)?;
                     Ok((
                         r.get(0)?,
-                        String::from_utf8_lossy(&payload).into_owned(),
+                        payload_text(r, 1)?,
                         r.get(2)?,
                         r.get(3)?,
                         r.get(4)?,
