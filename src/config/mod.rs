@@ -283,6 +283,33 @@ mod tests {
     }
 
     #[test]
+    fn a_store_url_must_be_postgresql_and_a_shared_group_one_level() {
+        let text = EMBEDDED_CONFIG.replacen(
+            "path = \"var/gwmon.db\"",
+            "path = \"var/gwmon.db\"\nurl = \"mysql://gwmon:secret@db/gwmon\"",
+            1,
+        );
+        let e = with(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("[store] url (mysql): expected a PostgreSQL URL") && !e.contains("secret"),
+            "{e}"
+        );
+        let ok = text.replacen("mysql://", "postgres://", 1);
+        assert_eq!(
+            with(&ok).unwrap().store.url.as_deref(),
+            Some("postgres://gwmon:secret@db/gwmon")
+        );
+        let e = with(&EMBEDDED_CONFIG.replacen(
+            "topic_prefix = \"gw\"",
+            "topic_prefix = \"gw\"\nshared_group = \"a/b\"",
+            1,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[mqtt] shared_group 'a/b'"), "{e}");
+    }
+
+    #[test]
     fn duplicate_quota_versions_are_rejected() {
         let start = EMBEDDED_CONFIG.find("[[quota_version]]").unwrap();
         let dup = format!("{}\n{}", EMBEDDED_CONFIG, &EMBEDDED_CONFIG[start..]);

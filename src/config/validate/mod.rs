@@ -87,6 +87,7 @@ pub(super) fn build(
     checks.metering(&raw.metering);
     checks.assessment(&raw.assessment);
     checks.mqtt(&raw.mqtt);
+    checks.store(&raw.store);
     let registry = checks.registry(&raw, &counties, clock.is_some(), &read);
     checks.gateway(&raw.gateway);
     let stations = checks.stations(&raw.gateway, registry.as_ref(), &read);

@@ -204,6 +204,23 @@ impl Checks<'_> {
         }
     }
 
+    /// `[store]`: a PostgreSQL URL, when one is given, must be one (a mistyped scheme would
+    /// otherwise be taken for a SQLite file name).
+    pub(super) fn store(&mut self, store: &super::super::StoreConfig) {
+        if let Some(url) = &store.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            // Only the scheme is quoted: the rest may hold a password.
+            let scheme = url.split_once("://").map_or("no scheme", |(s, _)| s);
+            self.invalid(
+                None,
+                format!(
+                    "[store] url ({scheme}): expected a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE (or leave url out and give a SQLite file as path)"
+                ),
+            );
+        }
+    }
+
     /// `[mqtt]`: the topic prefix (the URL is checked when connecting).
     pub(super) fn mqtt(&mut self, mqtt: &MqttConfig) {
         let prefix = &mqtt.topic_prefix;
