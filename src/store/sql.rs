@@ -599,9 +599,30 @@ pub fn to_postgres(sql: &str) -> String {
         from = at + replacement.len();
     }
     for a in aliases {
-        s = s.replace(&format!("{a}.key"), &format!("({a}.ord - 1)"));
+        s = replace_column(&s, &format!("{a}.key"), &format!("({a}.ord - 1)"));
     }
     dollar_placeholders(&s)
+}
+
+/// `sql` with every `from` that is a whole reference (not the tail of a longer name, such as
+/// `bi.key` for `i.key`, nor the head of one, such as `i.keys`) written as `to`.
+fn replace_column(sql: &str, from: &str, to: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find(from) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + from.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(ident) || after.is_some_and(ident) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// SQLite's `?N` (and bare `?`) placeholders as PostgreSQL's `$N`, leaving quoted text alone.
@@ -709,6 +730,18 @@ mod tests {
             ),
             "SELECT (i.ord - 1), (SELECT max(day) FROM daily_volume  WHERE intake_id = i.value)
                  FROM jsonb_array_elements_text(CAST(CAST($1 AS TEXT) AS jsonb)) WITH ORDINALITY AS i(value, ord) WHERE i.value IN (SELECT value FROM jsonb_array_elements_text(CAST(CAST($5 AS TEXT) AS jsonb)) AS je(value))"
+        );
+    }
+
+    #[test]
+    fn only_whole_references_to_a_key_are_rewritten() {
+        assert_eq!(
+            replace_column(
+                "SELECT i.key, bi.key, i.keys FROM t",
+                "i.key",
+                "(i.ord - 1)"
+            ),
+            "SELECT (i.ord - 1), bi.key, i.keys FROM t"
         );
     }
 
