@@ -50,6 +50,11 @@ mod hostile;
 #[path = "harness/postgres.rs"]
 mod postgresql;
 
+/// The plain paho-mqtt + sqlite3 subscriber beside gwmon, and publish-to-commit latency
+/// (`ingest`).
+#[path = "harness/plain.rs"]
+mod plain;
+
 const AS_OF: &str = "2026-11-27";
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -495,6 +500,26 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
         "gwmon run: {readings} readings committed in {b_s:.2} s = {b_rate:.0} readings/s (goal ≥ 200,000)"
     );
     results.insert("batched_readings_per_s".into(), b_rate.into());
+    let with_plain = plain::available();
+    if with_plain {
+        for (batch, what, key) in [
+            (false, "plain subscriber", "plain"),
+            (true, "plain subscriber --batch", "plain_batch"),
+        ] {
+            let (p_s, p_readings) =
+                plain::drain(&broker, &work.join(format!("{key}.db")), batch, || {
+                    publish(&broker.url(), &devices, nb, 100, None, None).readings
+                });
+            let p_rate = p_readings as f64 / p_s;
+            let goal = if batch { "" } else { " (goal ≥ 3.5)" };
+            println!(
+                "{what}: {p_readings} readings committed in {p_s:.2} s = {p_rate:.0} readings/s; gwmon / {what} = {:.2}{goal}",
+                b_rate / p_rate
+            );
+            results.insert(format!("batched_{key}_readings_per_s"), p_rate.into());
+            results.insert(format!("batched_ratio_to_{key}"), (b_rate / p_rate).into());
+        }
+    }
 
     let secs = env_n("GWMON_BENCH_STEADY_S", 180);
     println!("== ingest 3: steady state — 5,000 devices at 1,000 msg/s for {secs} s");
@@ -543,6 +568,82 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     results.insert("steady_msg_s".into(), rep.messages_per_s.into());
     results.insert("steady_cpu_percent".into(), cpu.into());
     results.insert("steady_peak_rss_mb".into(), hwm.into());
+    if with_plain {
+        let db = work.join("plain-steady.db");
+        let p = plain::Plain::start(&broker, &db, "plain-steady", false);
+        let (rep, cpu, hwm) = plain::cpu_while(p.pid(), || {
+            let rep = publish(
+                &broker.url(),
+                &devices,
+                0,
+                1,
+                Some(1000.0),
+                Some(Duration::from_secs(secs)),
+            );
+            wait_for("the last readings", Duration::from_secs(60), || {
+                plain::count(&db) as u64 >= rep.readings
+            });
+            rep
+        });
+        p.stop();
+        println!(
+            "plain subscriber: {} messages at {:.0} msg/s; CPU {cpu:.1} % of one core, peak RSS {hwm:.1} MB",
+            rep.messages, rep.messages_per_s
+        );
+        results.insert("steady_plain_cpu_percent".into(), cpu.into());
+        results.insert("steady_plain_peak_rss_mb".into(), hwm.into());
+    }
+
+    let secs = env_n("GWMON_BENCH_LATENCY_S", 30);
+    println!(
+        "== ingest 4: latency — PUBLISH to commit, single-reading messages at 1,000 msg/s for {secs} s, default batch settings"
+    );
+    let cfg = bench_config(&work, &broker.url(), "gwmon-bench-latency");
+    let db = work.join("latency.db");
+    let d = Daemon::start(&cfg, &db, &work.join("latency.log"));
+    let l = plain::latency(
+        &broker,
+        &devices,
+        1000.0,
+        secs,
+        plain::Store::Gwmon(&db),
+        "gwmon",
+    );
+    d.stop();
+    println!(
+        "gwmon: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {} readings seen) (goal p99 < 100 ms)",
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.max),
+        l.seen,
+        l.sent
+    );
+    results.insert("latency_p50_ms".into(), ms(l.p50).into());
+    results.insert("latency_p99_ms".into(), ms(l.p99).into());
+    results.insert("latency_max_ms".into(), ms(l.max).into());
+    if with_plain {
+        let db = work.join("plain-latency.db");
+        let p = plain::Plain::start(&broker, &db, "plain-latency", false);
+        let l = plain::latency(
+            &broker,
+            &devices,
+            1000.0,
+            secs,
+            plain::Store::Plain(&db),
+            "plain",
+        );
+        p.stop();
+        println!(
+            "plain subscriber: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {} readings seen)",
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max),
+            l.seen,
+            l.sent
+        );
+        results.insert("latency_plain_p50_ms".into(), ms(l.p50).into());
+        results.insert("latency_plain_p99_ms".into(), ms(l.p99).into());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

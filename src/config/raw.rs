@@ -18,7 +18,8 @@ const DEFAULT_CLIENT_ID: &str = "gwmon";
 const DEFAULT_KEEP_ALIVE_S: u64 = 30;
 const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 const DEFAULT_BATCH_MAX_READINGS: usize = 5000;
-const DEFAULT_BATCH_MAX_DELAY_MS: u64 = 200;
+const DEFAULT_BATCH_MAX_DELAY_MS: u64 = 60;
+const DEFAULT_BATCH_MIN_DELAY_MS: u64 = 40;
 const DEFAULT_BATCH_QUIET_MS: u64 = 3;
 const DEFAULT_FUTURE_MARGIN_S: i64 = 600;
 const DEFAULT_GAP_HOURS: f64 = 24.0;
@@ -247,6 +248,9 @@ impl Default for HttpConfig {
 pub struct IngestConfig {
     pub batch_max_readings: usize,
     pub batch_max_delay_ms: u64,
+    /// A batch that is not full stays open at least this long; after that it closes as soon as
+    /// `batch_quiet_ms` passes without a message.
+    pub batch_min_delay_ms: u64,
     pub batch_quiet_ms: u64,
     pub max_payload_bytes: usize,
     pub future_margin_s: i64,
@@ -292,6 +296,7 @@ impl Default for IngestConfig {
         Self {
             batch_max_readings: DEFAULT_BATCH_MAX_READINGS,
             batch_max_delay_ms: DEFAULT_BATCH_MAX_DELAY_MS,
+            batch_min_delay_ms: DEFAULT_BATCH_MIN_DELAY_MS,
             batch_quiet_ms: DEFAULT_BATCH_QUIET_MS,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             future_margin_s: DEFAULT_FUTURE_MARGIN_S,

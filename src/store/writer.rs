@@ -37,7 +37,9 @@ pub enum WriterMsg<T> {
 pub struct BatchLimits {
     pub max_readings: usize,
     pub max_delay: Duration,
-    /// A batch also closes when no message has arrived for this long.
+    /// A batch that is not full stays open at least this long ...
+    pub min_delay: Duration,
+    /// ... and then closes as soon as no message has arrived for this long.
     pub quiet: Duration,
 }
 
@@ -149,24 +151,6 @@ impl<T> Inbox<T> {
         }
     }
 
-    /// Waits up to `d` for a message; `None` on timeout or stop.
-    fn recv_timeout(&mut self, rt: &tokio::runtime::Runtime, d: Duration) -> Option<Envelope<T>> {
-        if let Some(e) = self.held.pop_front() {
-            return Some(e);
-        }
-        if self.stop_seen {
-            return None;
-        }
-        match rt.block_on(async { tokio::time::timeout(d, self.rx.recv()).await }) {
-            Ok(Some(WriterMsg::Write(env))) => Some(env),
-            Ok(Some(WriterMsg::Stop) | None) => {
-                self.stop_seen = true;
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
     /// Waits `d` for the store to recover, keeping whatever arrives meanwhile for the next
     /// batches; returns early when told to stop.
     fn hold_for(&mut self, rt: &tokio::runtime::Runtime, d: Duration) {
@@ -246,23 +230,33 @@ pub fn run_writer<T, O: Fn(&T) -> String>(
         let opened = Instant::now();
         let mut readings = weight(&first.decoded);
         batch.push(first);
-        while readings < limits.max_readings {
+        // Everything waiting is taken at once; then the writer sleeps for `quiet` and looks
+        // again, rather than waking for each message: a steady stream costs a wake-up per step,
+        // not per message. Once the batch is `min_delay` old, a step that brought nothing means
+        // the burst has ended (or the broker's in-flight window is full, waiting for acks), so
+        // a steady trickle is committed a few dozen times a second, not once per gap in it.
+        let mut round = 0u32;
+        'fill: loop {
+            let mut took = false;
+            while readings < limits.max_readings {
+                match inbox.try_recv() {
+                    Ok(env) => {
+                        readings += weight(&env.decoded);
+                        batch.push(env);
+                        took = true;
+                    }
+                    Err(true) => break,
+                    Err(false) => break 'fill,
+                }
+            }
             let left = limits.max_delay.saturating_sub(opened.elapsed());
-            if left.is_zero() {
+            let settled = round > 0 && !took && opened.elapsed() >= limits.min_delay;
+            if readings >= limits.max_readings || left.is_zero() || settled {
                 break;
             }
-            let env = match inbox.try_recv() {
-                Ok(env) => env,
-                Err(false) => break,
-                // Nothing waiting: give the broker a moment to deliver the rest of a burst, so
-                // that a steady trickle is committed in batches and not one fsync per message.
-                Err(true) => match inbox.recv_timeout(&rt, limits.quiet.min(left)) {
-                    Some(env) => env,
-                    None => break,
-                },
-            };
-            readings += weight(&env.decoded);
-            batch.push(env);
+            round += 1;
+            let to_min = limits.min_delay.saturating_sub(opened.elapsed());
+            std::thread::sleep(limits.quiet.max(to_min).min(left));
         }
         let started = Instant::now();
         let outcomes = commit_or_wait(

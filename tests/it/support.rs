@@ -251,7 +251,6 @@ pub fn write_config(dir: &Path, broker_url: &str, client_id: &str, prefix: &str)
             "projects = \"projects.csv\"",
             &format!("projects = \"{}/projects.csv\"", cfgdir.display()),
         )
-        .replace("batch_max_delay_ms = 200", "batch_max_delay_ms = 50")
         // Tests run daemons side by side: each listens on a port of its own.
         .replace("listen = \"127.0.0.1:9650\"", "listen = \"127.0.0.1:0\"");
     let p = dir.join("gwmon.toml");

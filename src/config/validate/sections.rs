@@ -23,6 +23,15 @@ impl Checks<'_> {
         if ing.batch_max_readings == 0 {
             self.invalid(None, "[ingest] batch_max_readings must be ≥ 1".into());
         }
+        if ing.batch_min_delay_ms > ing.batch_max_delay_ms {
+            self.invalid(
+                None,
+                format!(
+                    "[ingest] batch_min_delay_ms = {} is longer than batch_max_delay_ms = {}: a batch closes at batch_max_delay_ms at the latest; lower batch_min_delay_ms or raise batch_max_delay_ms",
+                    ing.batch_min_delay_ms, ing.batch_max_delay_ms
+                ),
+            );
+        }
         if !(ing.gap_hours.is_finite() && ing.gap_hours > 0.0) {
             self.invalid(
                 None,

@@ -264,6 +264,7 @@ pub async fn run_with(
     let limits = BatchLimits {
         max_readings: cfg.ingest.batch_max_readings,
         max_delay: Duration::from_millis(cfg.ingest.batch_max_delay_ms),
+        min_delay: Duration::from_millis(cfg.ingest.batch_min_delay_ms),
         quiet: Duration::from_millis(cfg.ingest.batch_quiet_ms),
     };
     let (writer_done_tx, mut writer_done_rx) =
