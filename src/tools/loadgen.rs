@@ -80,10 +80,16 @@ pub fn first_reading_ts(now: i64, planned: Option<u64>, devices: usize, batch: u
     now - (per_device + batch) as i64 * STEP_S - STEP_S
 }
 
+/// The slowest plausible flow of any intake in the shipped and the synthetic registries
+/// (`max_flow_m3_per_h`): simulated meters stay below it, so that no simulated reading is kept
+/// and flagged as a spike, as none would be from a working meter.
+pub const SLOWEST_MAX_FLOW_M3_PER_H: f64 = 15.0;
+
 /// The payload of one message for a device: `batch` consecutive readings starting at reading
-/// number `seq` (totals grow by a device-specific amount per step).
+/// number `seq` (totals grow by a device-specific amount per step: 1/16 to 15/64 m³, at most
+/// 14 m³/h at [`STEP_S`], below [`SLOWEST_MAX_FLOW_M3_PER_H`]).
 pub fn payload(device: usize, seq: u64, batch: usize, start_ts: i64, step_s: i64) -> String {
-    let inc = 1.0 + (device % 17) as f64 * 0.25;
+    let inc = (4 + device % 12) as f64 / 64.0;
     let one = |k: u64| {
         let ts = start_ts + k as i64 * step_s;
         let total = (k as f64 + 1.0) * inc;
@@ -283,6 +289,24 @@ mod tests {
                     "{count} messages, {devices} devices, batch {batch}: {ts}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn simulated_meters_run_below_every_intakes_plausible_flow() {
+        let registry = crate::config::Config::embedded().unwrap().registry;
+        let slowest = registry
+            .intakes
+            .iter()
+            .map(|i| i.max_flow_m3_per_h)
+            .fold(f64::INFINITY, f64::min);
+        assert!(slowest >= SLOWEST_MAX_FLOW_M3_PER_H, "{slowest}");
+        for device in 0..100 {
+            let body: Vec<serde_json::Value> =
+                serde_json::from_str(&payload(device, 7, 2, 1_767_196_800, STEP_S)).unwrap();
+            let step = body[1]["total_m3"].as_f64().unwrap() - body[0]["total_m3"].as_f64().unwrap();
+            let per_h = step * 3600.0 / STEP_S as f64;
+            assert!(per_h > 0.0 && per_h < SLOWEST_MAX_FLOW_M3_PER_H, "{device}: {per_h}");
         }
     }
 }
