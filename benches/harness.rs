@@ -6,8 +6,12 @@
 //! that store; `ingest` — against a real Mosquitto configured as in production: (1) the ceiling,
 //! `mosquitto_sub -q 1` draining N queued single-reading messages versus `gwmon run` draining
 //! (committing and acking) the same N; (2) 100-reading payloads, readings committed per second;
-//! (3) steady state, 5,000 devices at 1,000 msg/s: CPU and peak RSS of the daemon. Sizes:
-//! `GWMON_BENCH_N` (100,000), `GWMON_BENCH_BATCHED_MSGS` (5,000), `GWMON_BENCH_STEADY_S` (180).
+//! (3) steady state, 5,000 devices at 1,000 msg/s: CPU and peak RSS of the daemon; (4) latency
+//! from each reading's PUBLISH to its commit at 1,000 msg/s, p50 and p99. (2)-(4) also run the
+//! plain paho-mqtt + sqlite3 subscriber (`benches/plain_subscriber.py`, needs
+//! `pip install paho-mqtt`; skipped with a note without it) on the same broker and input. Sizes:
+//! `GWMON_BENCH_N` (100,000), `GWMON_BENCH_BATCHED_MSGS` (5,000), `GWMON_BENCH_STEADY_S` (180),
+//! `GWMON_BENCH_LATENCY_S` (30).
 //!
 //! `soak` runs only when named (`cargo bench --bench harness -- soak`, ten minutes): 1,000 msg/s
 //! from one publisher over 4,500 devices against a production Mosquitto that is killed (-9) and

@@ -62,7 +62,11 @@ impl Plain {
         let out = child.stdout.take().unwrap();
         let mut line = String::new();
         std::io::BufReader::new(out).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "subscribed", "the plain subscriber did not subscribe");
+        assert_eq!(
+            line.trim(),
+            "subscribed",
+            "the plain subscriber did not subscribe"
+        );
         Plain { child }
     }
 
@@ -96,7 +100,11 @@ pub fn drain(
     batch: bool,
     publish: impl FnOnce() -> u64,
 ) -> (f64, u64) {
-    let id = if batch { "plain-drain-batch" } else { "plain-drain" };
+    let id = if batch {
+        "plain-drain-batch"
+    } else {
+        "plain-drain"
+    };
     Plain::start(broker, db, id, batch).stop();
     let readings = publish();
     let t = Instant::now();
@@ -169,7 +177,8 @@ pub fn latency(
     let done = Arc::new(AtomicBool::new(false));
 
     let mut mo = MqttOptions::new(format!("latency-pub-{tag}"), "127.0.0.1", broker.port);
-    mo.set_keep_alive(Duration::from_secs(30)).set_inflight(1000);
+    mo.set_keep_alive(Duration::from_secs(30))
+        .set_inflight(1000);
     let (client, mut connection) = Client::new(mo, 10_000);
     let poller = {
         let done = Arc::clone(&done);
@@ -199,9 +208,11 @@ pub fn latency(
             })
             .collect();
         std::thread::spawn(move || {
-            let conn =
-                rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                    .expect("the subscriber's store");
+            let conn = rusqlite::Connection::open_with_flags(
+                &db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .expect("the subscriber's store");
             let mut stmt = conn.prepare(&sql).unwrap();
             let mut lat = Vec::with_capacity(n);
             let mut next = 0usize;
@@ -224,7 +235,8 @@ pub fn latency(
                     stuck_since = Instant::now();
                 } else if stuck_since.elapsed() > Duration::from_secs(30) {
                     break; // a reading that never arrives: counted as missing
-                } else if done.load(Ordering::Relaxed) && next >= published.load(Ordering::Acquire) {
+                } else if done.load(Ordering::Relaxed) && next >= published.load(Ordering::Acquire)
+                {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -243,7 +255,12 @@ pub fn latency(
         let body = format!("{{\"ts\":{ts},\"total_m3\":{}}}", (k / devices.len()) * 10);
         let _ = sent_at[k].set(Instant::now());
         client
-            .publish(format!("gw/{county}/meter/{d}"), QoS::AtLeastOnce, false, body)
+            .publish(
+                format!("gw/{county}/meter/{d}"),
+                QoS::AtLeastOnce,
+                false,
+                body,
+            )
             .unwrap();
         published.store(k + 1, Ordering::Release);
     }

@@ -304,9 +304,13 @@ mod tests {
         for device in 0..100 {
             let body: Vec<serde_json::Value> =
                 serde_json::from_str(&payload(device, 7, 2, 1_767_196_800, STEP_S)).unwrap();
-            let step = body[1]["total_m3"].as_f64().unwrap() - body[0]["total_m3"].as_f64().unwrap();
+            let step =
+                body[1]["total_m3"].as_f64().unwrap() - body[0]["total_m3"].as_f64().unwrap();
             let per_h = step * 3600.0 / STEP_S as f64;
-            assert!(per_h > 0.0 && per_h < SLOWEST_MAX_FLOW_M3_PER_H, "{device}: {per_h}");
+            assert!(
+                per_h > 0.0 && per_h < SLOWEST_MAX_FLOW_M3_PER_H,
+                "{device}: {per_h}"
+            );
         }
     }
 }
