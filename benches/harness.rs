@@ -530,40 +530,7 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     let cfg = bench_config(&work, &broker.url(), "gwmon-bench-steady");
     let db = work.join("steady.db");
     let d = Daemon::start(&cfg, &db, &work.join("steady.log"));
-    let pid = d.pid();
-    let ticks = |pid: u32| -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after = s.rsplit(')').next().unwrap_or("");
-        let f: Vec<&str> = after.split_whitespace().collect();
-        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-    };
-    let hz = 100.0; // USER_HZ on Linux
-    let c0 = ticks(pid);
-    let t0 = Instant::now();
-    let rep = publish(
-        &broker.url(),
-        &devices,
-        0,
-        1,
-        Some(1000.0),
-        Some(Duration::from_secs(secs)),
-    );
-    wait_for("the last readings", Duration::from_secs(60), || {
-        count(&db) as u64 >= rep.readings
-    });
-    let cpu = (ticks(pid) - c0) as f64 / hz / t0.elapsed().as_secs_f64() * 100.0;
-    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0;
+    let (rep, cpu, hwm) = steady(&broker, &devices, secs, d.pid(), || count(&db) as u64);
     d.stop();
     println!(
         "published {} messages at {:.0} msg/s; gwmon CPU {cpu:.1} % of one core, peak RSS {hwm:.1} MB (goals < 5 %, < 50 MB)",
@@ -575,19 +542,8 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
     if with_plain {
         let db = work.join("plain-steady.db");
         let p = plain::Plain::start(&broker, &db, "plain-steady", false);
-        let (rep, cpu, hwm) = plain::cpu_while(p.pid(), || {
-            let rep = publish(
-                &broker.url(),
-                &devices,
-                0,
-                1,
-                Some(1000.0),
-                Some(Duration::from_secs(secs)),
-            );
-            wait_for("the last readings", Duration::from_secs(60), || {
-                plain::count(&db) as u64 >= rep.readings
-            });
-            rep
+        let (rep, cpu, hwm) = steady(&broker, &devices, secs, p.pid(), || {
+            plain::count(&db) as u64
         });
         p.stop();
         println!(
@@ -898,6 +854,40 @@ fn cpu_ticks(pid: u32) -> u64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
         + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// Share of one core (%) and peak RSS (MB) of process `pid` while `f` runs.
+fn cpu_while<R>(pid: u32, f: impl FnOnce() -> R) -> (R, f64, f64) {
+    let c0 = cpu_ticks(pid);
+    let t0 = Instant::now();
+    let r = f();
+    let cpu = (cpu_ticks(pid) - c0) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+    (r, cpu, status_mb(pid, "VmHWM"))
+}
+
+/// The steady state: 5,000 devices' single readings at 1,000 msg/s for `secs`, until `stored`
+/// counts them all; the subscriber `pid`'s share of one core and peak RSS meanwhile.
+fn steady(
+    broker: &Mosquitto,
+    devices: &[(String, String)],
+    secs: u64,
+    pid: u32,
+    stored: impl Fn() -> u64,
+) -> (gwmon::tools::loadgen::LoadReport, f64, f64) {
+    cpu_while(pid, || {
+        let rep = publish(
+            &broker.url(),
+            devices,
+            0,
+            1,
+            Some(1000.0),
+            Some(Duration::from_secs(secs)),
+        );
+        wait_for("the last readings", Duration::from_secs(60), || {
+            stored() >= rep.readings
+        });
+        rep
+    })
 }
 
 /// A `VmHWM`/`VmRSS` figure of a process, MB.

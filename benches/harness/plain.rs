@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Mosquitto, cpu_ticks, status_mb, wait_for};
+use super::{Mosquitto, wait_for};
 
 /// The script's path in the repository.
 fn script() -> PathBuf {
@@ -119,15 +119,6 @@ pub fn drain(
     (secs, readings)
 }
 
-/// Share of one core (%) and peak RSS (MB) of process `pid` while `f` runs.
-pub fn cpu_while<R>(pid: u32, f: impl FnOnce() -> R) -> (R, f64, f64) {
-    let c0 = cpu_ticks(pid);
-    let t0 = Instant::now();
-    let r = f();
-    let cpu = (cpu_ticks(pid) - c0) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
-    (r, cpu, status_mb(pid, "VmHWM"))
-}
-
 /// Publish-to-commit latencies.
 pub struct Latency {
     pub p50: Duration,
@@ -189,7 +180,6 @@ pub fn latency(
                 {
                     return;
                 }
-                let _ = matches!(ev, Ok(Event::Incoming(Packet::PubAck(_))));
             }
         })
     };

@@ -1,8 +1,8 @@
 //! The writer thread: the only owner of the read-write connection in the daemon.
 //!
-//! It takes decoded messages from a channel, groups them into batches (closed by size, by age, or
-//! as soon as nothing more is waiting, so a lone reading is committed at once), commits each batch
-//! in one transaction, and only then hands the batch's tokens (the MQTT publishes) back to be
+//! It takes decoded messages from a channel, groups them into batches (closed by size, by age, or,
+//! once a batch is `min_delay` old, as soon as a short wait brings nothing more: see
+//! [`BatchLimits`]), commits each batch in one transaction, and only then hands the batch's tokens (the MQTT publishes) back to be
 //! acknowledged. SQLite runs here, never on the async runtime.
 
 use std::collections::VecDeque;
