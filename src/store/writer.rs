@@ -2,8 +2,9 @@
 //!
 //! It takes decoded messages from a channel, groups them into batches (closed by size, by age, or,
 //! once a batch is `min_delay` old, as soon as a short wait brings nothing more: see
-//! [`BatchLimits`]), commits each batch in one transaction, and only then hands the batch's tokens (the MQTT publishes) back to be
-//! acknowledged. SQLite runs here, never on the async runtime.
+//! [`BatchLimits`]), commits each batch in one transaction, and only then hands the batch's
+//! tokens (the MQTT publishes) back to be acknowledged. SQLite runs here, never on the async
+//! runtime.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -360,5 +361,75 @@ fn commit_or_wait<T>(
             });
         }
         inbox.hold_for(rt, wait.next_wait());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Reading;
+    use crate::store::Durability;
+    use crate::store::apply::tests::settings;
+
+    fn write(ts: i64, token: u32) -> WriterMsg<u32> {
+        WriterMsg::Write(Envelope {
+            decoded: Decoded {
+                readings: vec![Reading::Meter {
+                    intake_id: "QX-1".into(),
+                    ts,
+                    total_m3: ts as f64 / 3600.0,
+                }],
+                ..Decoded::default()
+            },
+            received_at: ts,
+            token,
+        })
+    }
+
+    #[test]
+    fn a_batch_stays_open_for_its_minimum_age_then_closes_once_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::open_store(settings(), &dir.path().join("gwmon.db"), Durability::Normal)
+                .unwrap();
+        let limits = BatchLimits {
+            max_readings: 100,
+            max_delay: Duration::from_secs(5),
+            min_delay: Duration::from_millis(300),
+            quiet: Duration::from_millis(5),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let (commits_tx, commits) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            let paused = AtomicI64::new(0);
+            let setup = WriterSetup {
+                limits,
+                source: "mqtt",
+                paused_since: &paused,
+                origin: |t: &u32| t.to_string(),
+                reload: None,
+            };
+            run_writer(store, rx, setup, |done, _| {
+                let tokens: Vec<u32> = done.into_iter().map(|(t, _)| t).collect();
+                let _ = commits_tx.send((Instant::now(), tokens));
+            })
+            .unwrap()
+        });
+        let t0 = Instant::now();
+        tx.blocking_send(write(1_767_196_800, 1)).unwrap();
+        // The input's timing, well inside the minimum age: the second message joins the batch.
+        std::thread::sleep(Duration::from_millis(50));
+        tx.blocking_send(write(1_767_200_400, 2)).unwrap();
+        let (at, tokens) = commits.recv().unwrap();
+        assert_eq!(tokens, [1, 2], "one batch");
+        let age = at.duration_since(t0);
+        assert!(age >= limits.min_delay, "closed after {age:?}");
+        assert!(
+            age < limits.max_delay,
+            "closed by quiet, not by age: {age:?}"
+        );
+        tx.blocking_send(WriterMsg::Stop).unwrap();
+        let stats = writer.join().unwrap();
+        assert_eq!((stats.batches, stats.stored), (1, 2));
     }
 }
