@@ -570,17 +570,7 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
         "gwmon",
     );
     d.stop();
-    println!(
-        "gwmon: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {} readings seen) (goal p99 < 100 ms)",
-        ms(l.p50),
-        ms(l.p99),
-        ms(l.max),
-        l.seen,
-        l.sent
-    );
-    results.insert("latency_p50_ms".into(), ms(l.p50).into());
-    results.insert("latency_p99_ms".into(), ms(l.p99).into());
-    results.insert("latency_max_ms".into(), ms(l.max).into());
+    l.report("gwmon", "latency", " (goal p99 < 100 ms)", results);
     if with_plain {
         let db = work.join("plain-latency.db");
         let p = plain::Plain::start(&broker, &db, "plain-latency", false);
@@ -593,16 +583,7 @@ fn bench_ingest(dir: &Path, results: &mut serde_json::Map<String, serde_json::Va
             "plain",
         );
         p.stop();
-        println!(
-            "plain subscriber: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {} readings seen)",
-            ms(l.p50),
-            ms(l.p99),
-            ms(l.max),
-            l.seen,
-            l.sent
-        );
-        results.insert("latency_plain_p50_ms".into(), ms(l.p50).into());
-        results.insert("latency_plain_p99_ms".into(), ms(l.p99).into());
+        l.report("plain subscriber", "latency_plain", "", results);
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Mosquitto, wait_for};
+use super::{Mosquitto, ms, wait_for};
 
 /// The script's path in the repository.
 fn script() -> PathBuf {
@@ -126,6 +126,29 @@ pub struct Latency {
     pub max: Duration,
     pub seen: usize,
     pub sent: usize,
+}
+
+impl Latency {
+    /// Prints the percentiles as `who`'s and records them as `<key>_p50_ms`, `_p99_ms`, `_max_ms`.
+    pub fn report(
+        &self,
+        who: &str,
+        key: &str,
+        goal: &str,
+        results: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        println!(
+            "{who}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {} readings seen){goal}",
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max),
+            self.seen,
+            self.sent
+        );
+        for (name, d) in [("p50", self.p50), ("p99", self.p99), ("max", self.max)] {
+            results.insert(format!("{key}_{name}_ms"), ms(d).into());
+        }
+    }
 }
 
 /// How a watcher finds a reading in a store: SQL with the device and the time as ?1 and ?2.

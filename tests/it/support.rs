@@ -297,9 +297,15 @@ impl Daemon {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        wait_until("gwmon to connect", Duration::from_secs(20), || {
-            self.log_text().matches("connected to broker").count() > start_mark
-        });
+        let start = Instant::now();
+        while self.log_text().matches("connected to broker").count() <= start_mark {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "gwmon did not connect within 20 s; its log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The process id, while it runs.
