@@ -252,10 +252,12 @@ pub(super) fn lock_devices<'a>(
     if ids.is_empty() {
         return Ok(());
     }
-    // One round trip for the whole batch, the locks taken in the ids' order.
+    // One round trip for the whole batch, the locks taken in the ids' order. Advisory locks are
+    // the database's, not the schema's: the key names the schema too, so that two stores in one
+    // database (a city's and a test's, say) never wait for each other's devices.
     let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
     tx.value::<i64>(
-        "SELECT count(pg_advisory_xact_lock(hashtextextended(value, 0)))
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || value, 0)))
          FROM (SELECT value FROM json_each(?1) ORDER BY value) AS ids",
         vals![&json],
     )?;
@@ -894,6 +896,25 @@ pub(crate) mod tests {
         an_imported_day_over_a_metered_day_is_a_conflict_and_a_repeat_import_a_duplicate,
         a_message_with_many_refusals_is_one_row,
     );
+
+    #[test]
+    fn stores_in_two_schemas_of_one_database_do_not_wait_for_each_others_devices() {
+        use crate::store::sql::SqlExt;
+        let (one, two) = (
+            crate::store::sql::testing::PgSchema::new(),
+            crate::store::sql::testing::PgSchema::new(),
+        );
+        let (a, b) = (one.conn(), two.conn());
+        a.begin().unwrap();
+        lock_devices(&a, ["QX-1"]).unwrap();
+        // Without the schema in the key this waits for `a`'s transaction: a second's patience
+        // tells the two apart.
+        b.exec("SET lock_timeout = '1s'", &[]).unwrap();
+        b.begin().unwrap();
+        lock_devices(&b, ["QX-1"]).expect("the other schema's lock on QX-1 does not hold this one");
+        b.commit().unwrap();
+        a.commit().unwrap();
+    }
 
     /// Regression: a deferred write transaction that read first got SQLITE_BUSY at once when
     /// another connection wrote in between, without waiting for the busy timeout.
